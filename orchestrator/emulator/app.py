@@ -1,0 +1,82 @@
+"""The emulator's ASGI application: every module's routes under ``/api/v1``, the control
+surface under ``/_emulator``, the envelope-shaped error handlers, and the fault middleware."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from orchestrator.emulator import control
+from orchestrator.emulator.envelope import JSON, error_body
+from orchestrator.emulator.errors import ApiError
+from orchestrator.emulator.faults import FaultMiddleware
+from orchestrator.emulator.modules import MODULES
+from orchestrator.emulator.state import EmulatorState
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(state: EmulatorState | None = None) -> FastAPI:
+    """Build an emulator app around ``state`` (a fresh, empty in-memory world by default)."""
+    state = state or EmulatorState()
+    app = FastAPI(
+        title="Sharingtools API v1 (emulated)",
+        version="1.0.0",
+        description="A local emulator of the Sharingtools REST API v1. Control surface: /_emulator/.",
+        openapi_url="/openapi.json",
+        docs_url="/_emulator/docs",
+        redoc_url=None,
+    )
+    app.state.emulator = state
+    for module in MODULES:
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(control.router, prefix="/_emulator")
+    _install_error_handlers(app)
+    templates = [
+        (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", API_PREFIX + route.path) + "$"), route.path)
+        for module in MODULES
+        for route in module.router.routes
+    ]
+    app.add_middleware(FaultMiddleware, state=state, templates=templates)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSON:
+        return JSON(error_body(request.url.path, exc.message, exc.errors), exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSON:
+        status, message, errors = classify_validation(exc.errors())
+        return JSON(error_body(request.url.path, message, errors), status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSON:
+        message = "Endpoint not found" if exc.status_code == 404 else str(exc.detail)
+        return JSON(error_body(request.url.path, message, None), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> JSON:  # pragma: no cover - a bug
+        return JSON(error_body(request.url.path, "Internal server error", None), 500)
+
+
+def classify_validation(errors: Any) -> tuple[int, str, dict[str, list[str]] | None]:
+    """400 for malformed JSON or a missing required field (as the reference's status table
+    says), 422 with a field-level ``errors`` object for values that are present but invalid."""
+    fields: dict[str, list[str]] = {}
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        if err.get("type") == "json_invalid":
+            return 400, "Malformed JSON", None
+        if err.get("type") == "missing":
+            name = ".".join(loc) or "body"
+            return 400, f"Missing required field: {name}", {name: ["This field is required."]}
+        if err.get("type") in ("model_attributes_type", "dict_type") and not loc:
+            return 400, "Malformed JSON: expected an object", None
+        fields.setdefault(".".join(loc) or "body", []).append(err.get("msg", "Invalid value"))
+    return 422, "Validation failed", fields

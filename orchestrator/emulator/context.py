@@ -1,0 +1,109 @@
+"""What a route handler gets: the authenticated request context and the paging parameters.
+
+``auth(module)`` is the one dependency every API route declares. It authenticates
+(401), then checks the module is installed on the server (503) and in the user's plan
+(403), in that order: a missing plugin is the server's state, a missing plan entry the
+user's, and a client should learn about the server first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Query, Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
+
+from orchestrator.emulator.auth import Principal
+from orchestrator.emulator.clock import Clock
+from orchestrator.emulator.errors import ModuleNotEnabled, ModuleNotInstalled, NotFound
+from orchestrator.emulator.state import EmulatorState
+from orchestrator.emulator.store import Doc, Store, Table
+
+# Declared for the OpenAPI document only: authentication itself is done by the KeyRing,
+# so both schemes are optional here and the 401s keep the reference's messages.
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer sht_ + 64 hex")
+_x_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="the later revision's header")
+
+
+@dataclass(slots=True)
+class Ctx:
+    """The state and principal of one API request."""
+
+    state: EmulatorState
+    user: Principal
+
+    @property
+    def store(self) -> Store:
+        return self.state.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.state.clock
+
+    @property
+    def owner_scope(self) -> int | None:
+        """``user_id`` filter for list queries: None (everything) for admin keys."""
+        return None if self.user.is_admin else self.user.id
+
+    def owned(self, table: Table | str, id: int, what: str) -> Doc:
+        """The document ``id`` if this user may see it; 404 otherwise, also for another user's."""
+        t = self.store.table(table) if isinstance(table, str) else table
+        doc = t.get(id)
+        if doc is None or not self.user.owns(doc):
+            raise NotFound(f"{what} not found")
+        return doc
+
+    def account(self, account_id: int) -> Doc:
+        return self.owned("accounts", account_id, "Account")
+
+
+def auth(module: str | None = None) -> Callable[..., Awaitable[Ctx]]:
+    """Dependency: authenticate the request and check ``module`` is installed and enabled."""
+
+    async def dependency(
+        request: Request,
+        _b: Any = Security(_bearer),
+        _k: Any = Security(_x_api_key),
+    ) -> Ctx:
+        state: EmulatorState = request.app.state.emulator
+        user = state.keys.authenticate(request.headers)
+        if module is not None:
+            if module not in state.installed:
+                raise ModuleNotInstalled(f"Module not installed: {module}")
+            if module not in user.modules:
+                raise ModuleNotEnabled()
+        return Ctx(state, user)
+
+    dependency.__name__ = f"auth_{module or 'core'}".replace("-", "_")
+    return dependency
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    page: int
+    per_page: int
+
+    def slice(self) -> dict[str, int]:
+        return {"page": self.page, "per_page": self.per_page}
+
+
+def paging(
+    page: int = Query(1, description="1-based page number"),
+    per_page: int = Query(20, description="results per page (max 100)"),
+) -> Paging:
+    """``page`` and ``per_page`` clamped into range, as a lenient PHP server does."""
+    return Paging(max(1, page), min(max(1, per_page), 100))
+
+
+def paging_up_to(limit: int) -> Callable[..., Paging]:
+    """Paging whose ``per_page`` may go up to ``limit`` (the leads export allows 5,000)."""
+
+    def dependency(
+        page: int = Query(1, description="1-based page number"),
+        per_page: int = Query(20, description=f"results per page (max {limit})"),
+    ) -> Paging:
+        return Paging(max(1, page), min(max(1, per_page), limit))
+
+    return dependency

@@ -1,0 +1,251 @@
+"""Faults, a server-side rate limit, and request counters, as one ASGI middleware.
+
+A real SaaS throws 429 storms, 5xx, slow answers, and, worst of all, writes that take
+effect while their response never arrives. The orchestrator must survive each of these,
+so the emulator can produce each on demand, with a seeded RNG so a failing run repeats.
+
+Only ``/api/`` paths are affected; the control surface (``/_emulator/``) and
+``/openapi.json`` never are, so a test can always reach the knobs.
+
+Dropping a connection: under uvicorn the middleware starts a response and then raises,
+which makes uvicorn close the socket mid-response (a real dropped connection). In
+process, :class:`orchestrator.emulator.testing.EmulatorTransport` turns the same
+exception into the ``httpx`` transport error a network would give.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class DroppedConnection(Exception):
+    """Raised by the fault injector to make the server drop the connection."""
+
+
+class LatencySpec(BaseModel):
+    """Added latency: ``probability`` of a request being slowed, by a delay drawn from ``distribution``."""
+
+    probability: float = Field(0.0, ge=0, le=1)
+    distribution: Literal["fixed", "uniform", "exponential", "lognormal"] = "fixed"
+    mean_ms: float = Field(0.0, ge=0)
+    max_ms: float = Field(0.0, ge=0, description="upper bound for uniform; cap for the others (0 = none)")
+
+    def draw(self, rng: random.Random) -> float:
+        if self.probability <= 0 or rng.random() >= self.probability:
+            return 0.0
+        if self.distribution == "fixed":
+            ms = self.mean_ms
+        elif self.distribution == "uniform":
+            ms = rng.uniform(0, self.max_ms or 2 * self.mean_ms)
+        elif self.distribution == "exponential":
+            ms = rng.expovariate(1 / self.mean_ms) if self.mean_ms else 0.0
+        else:  # lognormal with the given mean and sigma 1
+            ms = rng.lognormvariate(math.log(self.mean_ms) - 0.5, 1.0) if self.mean_ms else 0.0
+        if self.max_ms:
+            ms = min(ms, self.max_ms)
+        return ms / 1000
+
+
+class FaultConfig(BaseModel):
+    """What the fault injector does. Rates are probabilities per request, checked in this order:
+    ``drop_rate`` (connection dropped, handler not run), ``error_rate`` (an HTTP error from
+    ``error_statuses``, handler not run), ``lost_response_rate`` (handler runs, its write takes
+    effect, the connection is then dropped), ``delayed_response_rate`` (handler runs, the answer
+    is held ``delay_seconds``: past a client's timeout it is as good as lost)."""
+
+    seed: int | None = None
+    methods: list[str] = Field(default_factory=lambda: ["GET", "POST", "PATCH", "DELETE", "PUT"])
+    drop_rate: float = Field(0.0, ge=0, le=1)
+    error_rate: float = Field(0.0, ge=0, le=1)
+    error_statuses: dict[int, float] = Field(default_factory=lambda: {429: 1.0, 500: 1.0, 502: 1.0, 503: 1.0})
+    retry_after: float = Field(1.0, ge=0, description="seconds sent in Retry-After with an injected 429")
+    lost_response_rate: float = Field(0.0, ge=0, le=1)
+    delayed_response_rate: float = Field(0.0, ge=0, le=1)
+    delay_seconds: float = Field(0.0, ge=0)
+    latency: LatencySpec = Field(default_factory=LatencySpec)
+
+    def active(self) -> bool:
+        return bool(
+            self.drop_rate or self.error_rate or self.lost_response_rate
+            or self.delayed_response_rate or self.latency.probability
+        )
+
+
+class RateLimitConfig(BaseModel):
+    """A server-side token bucket: ``rate`` requests per second, ``burst`` at once; None = no limit."""
+
+    rate: float | None = Field(None, gt=0)
+    burst: int = Field(1, ge=1)
+
+
+class RateLimiter:
+    """Token bucket in wall-clock time (a request rate is about real time, not the emulated clock)."""
+
+    def __init__(self, config: RateLimitConfig | None = None) -> None:
+        self.configure(config or RateLimitConfig())
+
+    def configure(self, config: RateLimitConfig) -> None:
+        self.config = config
+        self._tokens = float(config.burst)
+        self._stamp = time.monotonic()
+
+    def take(self) -> float | None:
+        """Take a token; None when granted, else the seconds until one is available."""
+        rate = self.config.rate
+        if rate is None:
+            return None
+        now = time.monotonic()
+        self._tokens = min(self.config.burst, self._tokens + (now - self._stamp) * rate)
+        self._stamp = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return None
+        return (1 - self._tokens) / rate
+
+
+@dataclass
+class RequestCounters:
+    """Requests by (method, route template, status, injected?)."""
+
+    counts: Counter[tuple[str, str, int, bool]] = field(default_factory=Counter)
+
+    def record(self, method: str, route: str, status: int, injected: bool) -> None:
+        self.counts[(method, route, status, injected)] += 1
+
+    def reset(self) -> None:
+        self.counts.clear()
+
+    def report(self) -> dict[str, Any]:
+        rows = [
+            {"method": m, "route": r, "status": s, "injected": i, "count": n}
+            for (m, r, s, i), n in sorted(self.counts.items())
+        ]
+        return {"total": sum(self.counts.values()), "requests": rows}
+
+
+class FaultMiddleware:
+    """Counts every API request; applies the server rate limit and the configured faults."""
+
+    def __init__(self, app: ASGIApp, state: Any, templates: list[tuple[re.Pattern[str], str]]) -> None:
+        self.app = app
+        self.state = state
+        # (full-path regex, route template) for counting requests answered before routing
+        self.templates = templates
+        self._rng = random.Random()
+        self._seed: int | None = None
+
+    def _route_of(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is not None:
+            return route.path
+        # Faults answer before routing; match here so counters still group by template.
+        for pattern, template in self.templates:
+            if pattern.match(scope["path"]):
+                return template
+        return "(unmatched)"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        state = self.state
+        status_seen = 0
+        injected = False
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status_seen
+            if message["type"] == "http.response.start":
+                status_seen = message["status"]
+            await send(message)
+
+        try:
+            wait = state.rate_limit.take()
+            if wait is not None:
+                injected = True
+                await _plain(counting_send, 429, "Too many requests", {"retry-after": str(max(1, math.ceil(wait)))})
+                return
+            faults: FaultConfig = state.faults
+            if faults.active() and scope["method"] in faults.methods:
+                await self._inject(scope, receive, counting_send, faults)
+                return
+            await self.app(scope, receive, counting_send)
+        finally:
+            fault = scope.get("emulator.fault")
+            injected = injected or bool(fault)
+            if fault in ("drop", "lost"):
+                status_seen = 0  # no answer reached the client
+            state.counters.record(scope["method"], self._route_of(scope), status_seen, injected)
+
+    async def _inject(self, scope: Scope, receive: Receive, send: Send, faults: FaultConfig) -> None:
+        if faults.seed != self._seed:
+            self._seed = faults.seed
+            self._rng = random.Random(faults.seed)
+        rng = self._rng
+        delay = faults.latency.draw(rng)
+        if delay:
+            await anyio.sleep(delay)
+        roll = rng.random()
+        if roll < faults.drop_rate:
+            scope["emulator.fault"] = "drop"
+            await _drop(send)
+        roll -= faults.drop_rate
+        if roll < faults.error_rate:
+            statuses = list(faults.error_statuses)
+            status = rng.choices(statuses, weights=[faults.error_statuses[s] for s in statuses])[0]
+            headers = {"retry-after": _fmt_seconds(faults.retry_after)} if status == 429 else {}
+            scope["emulator.fault"] = f"error:{status}"
+            await _plain(send, status, "Injected fault", headers)
+            return
+        roll -= faults.error_rate
+        if roll < faults.lost_response_rate:
+            scope["emulator.fault"] = "lost"
+            await self.app(scope, receive, _discard)  # the write happens; its answer never arrives
+            await _drop(send)
+        roll -= faults.lost_response_rate
+        if roll < faults.delayed_response_rate:
+            scope["emulator.fault"] = "delayed"
+            held: list[Message] = []
+
+            async def hold(message: Message) -> None:
+                held.append(message)
+
+            await self.app(scope, receive, hold)
+            await anyio.sleep(faults.delay_seconds)
+            for message in held:
+                await send(message)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _discard(message: Message) -> None:
+    return None
+
+
+async def _drop(send: Send) -> None:
+    # Start a response that promises a body, then fail: the server closes the socket.
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]})
+    raise DroppedConnection("connection dropped by fault injection")
+
+
+async def _plain(send: Send, status: int, message: str, headers: dict[str, str]) -> None:
+    import json
+
+    body = json.dumps({"status": "error", "message": message}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _fmt_seconds(seconds: float) -> str:
+    return str(int(seconds)) if float(seconds).is_integer() else f"{seconds:g}"

@@ -1,0 +1,156 @@
+"""Accounts and account actions: state and rules, no HTTP.
+
+An account belongs to one user and is unique by (user, username). Its password is kept
+only as a SHA-256 and never rendered; ``public()`` is the only way a document leaves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from orchestrator.emulator.context import Ctx, Paging
+from orchestrator.emulator.errors import ValidationFailed
+from orchestrator.emulator.seed import SeedContext
+from orchestrator.emulator.store import Doc
+
+TABLE = "accounts"
+PUBLIC_FIELDS = ("id", "username", "full_name", "platform", "is_active", "login_required",
+                 "is_slave", "proxy", "is_private", "date")
+DEMO_NICHES = {"fashion": 8, "fitness": 7, "food": 6, "travel": 4}
+MAX_BULK = 1000
+
+
+def public(doc: Doc) -> dict[str, Any]:
+    return {k: doc.get(k) for k in PUBLIC_FIELDS}
+
+
+def new_account(ctx_now: str, user_id: int, username: str, n: int, proxy: str | None) -> Doc:
+    return {
+        "user_id": user_id,
+        "username": username,
+        "full_name": username.replace("_", " ").title(),
+        "platform": "instagram",
+        "is_active": True,
+        "login_required": False,
+        "is_slave": False,
+        "proxy": proxy,
+        "is_private": False,
+        "date": ctx_now,
+        "last_login": ctx_now,
+        "followers": 1000 + (n * 7919) % 50000,
+        "following": 200 + (n * 104729) % 1500,
+        "posts": 10 + (n * 31) % 400,
+        "password_sha256": hashlib.sha256(f"seed-password-{n}".encode()).hexdigest(),
+        "options": {"engagement": {"likes_today": 0, "follows_today": 0}},
+        "login_activity": [{"date": ctx_now, "event": "login", "ip": f"203.0.113.{n % 250 + 1}", "status": "success"}],
+        "backup_codes": [f"{(n * 7 + i * 1234567) % 100000000:08d}" for i in range(5)],
+        "proxy_seq": 0,
+    }
+
+
+def proxy_for(account_id: int, seq: int) -> str:
+    """Allocate from the emulated proxy pool (TEST-NET-3 addresses: documentation only)."""
+    return f"socks5://203.0.113.{(account_id * 7 + seq * 13) % 254 + 1}:{1080 + seq % 10}"
+
+
+# -- reads -----------------------------------------------------------------
+def list_accounts(ctx: Ctx, paging: Paging, platform: str | None) -> tuple[list[Doc], int]:
+    return ctx.store.table(TABLE).find(user_id=ctx.owner_scope, platform=platform, **paging.slice())
+
+
+def stats(doc: Doc) -> dict[str, Any]:
+    return {"account_id": doc["id"], "followers": doc["followers"], "following": doc["following"], "posts": doc["posts"]}
+
+
+# -- account actions ---------------------------------------------------------
+def refresh_cookies(ctx: Ctx, doc: Doc) -> None:
+    now = ctx.clock.stamp()
+    doc["login_required"] = False
+    doc["last_login"] = now
+    doc["login_activity"] = ([{"date": now, "event": "cookies_refreshed", "ip": "203.0.113.1", "status": "success"}]
+                             + doc["login_activity"])[:50]
+    ctx.store.table(TABLE).update(doc)
+
+
+def change_proxy(ctx: Ctx, doc: Doc, proxy: str | None) -> str:
+    if proxy is not None:
+        validate_proxy(proxy)
+    doc["proxy_seq"] = doc.get("proxy_seq", 0) + 1
+    doc["proxy"] = proxy or proxy_for(doc["id"], doc["proxy_seq"])
+    ctx.store.table(TABLE).update(doc)
+    return doc["proxy"]
+
+
+def validate_proxy(proxy: str) -> None:
+    scheme, sep, rest = proxy.partition("://")
+    hostport = rest if sep else proxy
+    if (sep and scheme not in ("http", "https", "socks5", "socks4")) or ":" not in hostport:
+        raise ValidationFailed({"proxy": "Proxy must look like [scheme://][user:pass@]host:port"})
+
+
+def set_private(ctx: Ctx, doc: Doc, private: bool) -> None:
+    doc["is_private"] = private
+    ctx.store.table(TABLE).update(doc)
+
+
+def reset_options(ctx: Ctx, doc: Doc) -> None:
+    doc["options"] = {}
+    ctx.store.table(TABLE).update(doc)
+
+
+def set_password(ctx: Ctx, doc: Doc, password: str) -> None:
+    doc["password_sha256"] = hashlib.sha256(password.encode()).hexdigest()
+    doc["login_required"] = False
+    ctx.store.table(TABLE).update(doc)
+
+
+def owned_or_skipped(ctx: Ctx, account_ids: list[int]) -> tuple[list[Doc], list[int]]:
+    """Split requested ids into the caller's accounts and the rest (skipped, never revealed)."""
+    if len(account_ids) > MAX_BULK:
+        raise ValidationFailed({"account_ids": f"At most {MAX_BULK} accounts per call"})
+    found = {d["id"]: d for d in ctx.store.table(TABLE).all(id=list(set(account_ids)), user_id=ctx.owner_scope)}
+    docs, skipped, seen = [], [], set()
+    for i in account_ids:
+        if i in seen:
+            continue
+        seen.add(i)
+        (docs.append(found[i]) if i in found else skipped.append(i))
+    return docs, skipped
+
+
+# -- seeding -------------------------------------------------------------------
+def seed_demo(ctx: SeedContext) -> None:
+    table = ctx.state.store.table(TABLE, key="username")
+    n = 0
+    for owner, plan in (("alice", DEMO_NICHES), ("bob", {"pets": 3, "decor": 1}), ("admin", {"ops": 1})):
+        accounts = []
+        for niche, count in plan.items():
+            for i in range(1, count + 1):
+                n += 1
+                # Every fifth account has no proxy yet, so `proxy: auto` has work to do.
+                proxy = None if n % 5 == 0 else proxy_for(n, 0)
+                doc = new_account(ctx.now, ctx.users[owner]["id"], f"{niche}_{_NAMES[(n - 1) % len(_NAMES)]}", n, proxy)
+                if n % 9 == 0:
+                    doc["login_required"] = True
+                accounts.append(table.insert(doc))
+        ctx.accounts[owner] = accounts
+
+
+def create_bulk(ctx: SeedContext, user: Doc, count: int) -> list[Doc]:
+    """``count`` accounts for scale runs, named ``<niche>_s00001`` so globs group them."""
+    table = ctx.state.store.table(TABLE, key="username")
+    start = table.count(user_id=user["id"])
+    niches = list(DEMO_NICHES)
+    docs = [
+        new_account(ctx.now, user["id"], f"{niches[i % len(niches)]}_s{start + i + 1:05d}", start + i + 1,
+                    proxy_for(start + i + 1, 0))
+        for i in range(count)
+    ]
+    table.insert_many(docs)
+    return table.all(user_id=user["id"], id=None)[start:]
+
+
+_NAMES = ["nova", "luxe", "atelier", "street", "vogue", "muse", "trend", "chic", "lift", "core",
+          "flex", "pulse", "stride", "burn", "yoga", "kitchen", "bites", "vegan", "grill", "bakes",
+          "spice", "nomad", "wander", "coast", "peak", "paws", "whiskers", "tails", "home", "desk"]

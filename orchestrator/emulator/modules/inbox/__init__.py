@@ -1,0 +1,5 @@
+"""Emulated module: inbox (not built yet)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Emulated module: post_actions (not built yet)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Emulated module: reactions (not built yet)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,95 @@
+"""Serving the emulator with uvicorn: in the foreground (``orchestrator emulator serve``) or on
+a background thread bound to a free loopback port (the demo, the uvicorn test suite, benchmarks)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from orchestrator.emulator.app import create_app
+from orchestrator.emulator.clock import Clock
+from orchestrator.emulator.engine import run_tick
+from orchestrator.emulator.seed import apply_seed, write_keys
+from orchestrator.emulator.state import EmulatorState
+from orchestrator.emulator.store import Store
+
+LOOPBACK = "127.0.0.1"
+
+
+def build_state(db: str | None = None, seed: str | None = None, *, real_clock: bool = False) -> tuple[EmulatorState, dict[str, str]]:
+    """State on ``db`` (``:memory:`` when None); seeds only an empty database, so a restart
+    on a file database keeps its world (and its keys, which are deterministic)."""
+    store = Store(db or ":memory:")
+    fresh = store.get_meta("clock") is None
+    state = EmulatorState(store=store, clock=Clock(frozen=not real_clock))
+    keys = apply_seed(state, seed) if fresh else {}
+    if fresh:
+        state.save()
+    elif seed:
+        from orchestrator.emulator.seed import _demo_key
+
+        keys = {u["username"]: _demo_key(u["username"]) for u in state.users.iter()}
+    return state, keys
+
+
+def serve(
+    host: str = LOOPBACK,
+    port: int = 8765,
+    *,
+    db: str | None = None,
+    seed: str | None = None,
+    keys_file: str | None = None,
+    real_clock: bool = True,
+    tick_every: float = 5.0,
+    log_level: str = "warning",
+) -> None:
+    """Serve in the foreground until interrupted. With a real clock the engine ticks on its own."""
+    state, keys = build_state(db, seed, real_clock=real_clock)
+    if keys_file and keys:
+        write_keys(keys_file, keys)
+    app = create_app(state)
+    if real_clock and tick_every > 0:
+
+        @app.on_event("startup")  # noqa: deprecated in FastAPI, still the shortest form here
+        async def _ticker() -> None:
+            async def loop() -> None:
+                while True:
+                    await asyncio.sleep(tick_every)
+                    run_tick(state)
+                    state.save()
+
+            app.state.ticker = asyncio.get_running_loop().create_task(loop())
+
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+class BackgroundServer:
+    """uvicorn on a daemon thread, bound to a free port on 127.0.0.1; a context manager."""
+
+    def __init__(self, app: Any, *, host: str = LOOPBACK, port: int = 0, log_level: str = "warning") -> None:
+        self.config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="off")
+        self.server = uvicorn.Server(self.config)
+        self.thread = threading.Thread(target=self.server.run, name="emulator-uvicorn", daemon=True)
+
+    @property
+    def url(self) -> str:
+        sock = self.server.servers[0].sockets[0]
+        host, port = sock.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -1,0 +1,66 @@
+"""Shared fixtures: an in-process emulator with the demo world, and raw HTTP clients for it.
+
+Demo world facts tests may rely on: alice owns accounts 1-25 (fashion_* 1-8, fitness_* 9-15,
+food_* 16-21, travel_* 22-25), bob owns 26-29 (pets_* 26-28, decor_home 29) and his plan lacks
+``ai-dm``; admin owns 30 and is an admin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from orchestrator.emulator.testing import LocalEmulator
+
+ALICE_ACCOUNTS = range(1, 26)
+BOB_ACCOUNTS = range(26, 30)
+ADMIN_ACCOUNT = 30
+
+
+@pytest.fixture
+def emu() -> LocalEmulator:
+    return LocalEmulator("demo")
+
+
+@pytest.fixture
+async def alice(emu: LocalEmulator) -> AsyncIterator[httpx.AsyncClient]:
+    async with emu.http("alice") as client:
+        yield client
+
+
+@pytest.fixture
+async def bob(emu: LocalEmulator) -> AsyncIterator[httpx.AsyncClient]:
+    async with emu.http("bob") as client:
+        yield client
+
+
+@pytest.fixture
+async def admin(emu: LocalEmulator) -> AsyncIterator[httpx.AsyncClient]:
+    async with emu.http("admin") as client:
+        yield client
+
+
+@pytest.fixture
+async def control(emu: LocalEmulator) -> AsyncIterator[httpx.AsyncClient]:
+    async with emu.control() as client:
+        yield client
+
+
+def data(response: httpx.Response, status: int = 200) -> object:
+    """Assert the status and the success envelope; return ``data``."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body.get("status") == "success" or body.get("success") is True, body
+    return body["data"]
+
+
+def error(response: httpx.Response, status: int, message: str | None = None) -> dict:
+    """Assert an error envelope with ``status`` (and ``message`` when given); return the body."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body.get("status") == "error" or body.get("success") is False, body
+    if message is not None:
+        assert body["message"] == message, body
+    return body
