@@ -50,3 +50,53 @@ def error_body(path: str, message: str, errors: dict[str, list[str]] | None) -> 
     if errors:
         body["errors"] = errors
     return body
+
+
+# -- OpenAPI documentation of the envelopes ---------------------------------------------
+# Routes return plain dicts through ``ok()`` for speed (no response-model validation per
+# request); these models only describe the responses in /openapi.json, where schemathesis
+# checks every answer against them.
+from functools import cache  # noqa: E402
+from typing import Literal  # noqa: E402
+
+from pydantic import BaseModel, ConfigDict, create_model  # noqa: E402
+
+
+class Open(BaseModel):
+    """Base for documented response objects: unknown fields are allowed, as in real answers."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorEnvelope(BaseModel):
+    status: Literal["error"] | None = None
+    success: Literal[False] | None = None
+    message: str
+    errors: dict[str, list[str]] | None = None
+
+
+@cache
+def envelope_of(model: Any, paged: bool = False, style: str = "status") -> type[BaseModel]:
+    name = getattr(model, "__name__", "Data")
+    data_type: Any = model
+    if paged:
+        data_type = create_model(
+            f"{name}Page", __base__=Open, items=(list[model], ...), total=(int, ...),  # type: ignore[valid-type]
+            page=(int, ...), per_page=(int, ...),
+        )
+    if style == "success":
+        return create_model(f"{name}SuccessEnvelope", __base__=Open, success=(Literal[True], ...), data=(data_type, ...))
+    return create_model(
+        f"{name}{'Page' if paged else ''}Envelope", __base__=Open,
+        status=(Literal["success"], ...), data=(data_type, ...), message=(str | None, None),
+    )
+
+
+def responds(model: Any, *, status: int = 200, paged: bool = False, style: str = "status") -> dict[str, Any]:
+    """Keyword arguments for a route decorator documenting its success answer:
+    ``@router.get("/x", **responds(Thing, paged=True))``."""
+    return {
+        "status_code": status,
+        "response_model": None,
+        "responses": {status: {"model": envelope_of(model, paged, style), "description": "Success"}},
+    }

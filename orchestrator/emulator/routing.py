@@ -11,6 +11,21 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from orchestrator.emulator.envelope import ErrorEnvelope
+
+ERRORS = {
+    400: "Malformed JSON or missing required field",
+    401: "Missing, invalid, or revoked API key",
+    403: "Plan does not include this module / admin only",
+    404: "Resource does not exist or belongs to another user",
+    409: "Duplicate resource",
+    422: "Validation failed",
+    429: "Too many requests (rate limit or injected)",
+    500: "Injected server error",
+    502: "Injected bad gateway",
+    503: "Module not installed (or injected)",
+}
+
 
 class ModuleRouter(APIRouter):
     def __init__(self, module: str | None, tag: str, **kwargs: Any) -> None:
@@ -20,4 +35,7 @@ class ModuleRouter(APIRouter):
     def add_api_route(self, path: str, endpoint: Any, **kwargs: Any) -> None:
         extra = dict(kwargs.pop("openapi_extra", None) or {})
         extra.setdefault("x-module", self.module)
-        super().add_api_route(path, endpoint, openapi_extra=extra, **kwargs)
+        # Every route may answer with the error envelope; document it once here.
+        responses = {status: {"model": ErrorEnvelope, "description": text} for status, text in ERRORS.items()}
+        responses.update(kwargs.pop("responses", None) or {})
+        super().add_api_route(path, endpoint, openapi_extra=extra, responses=responses, **kwargs)
