@@ -1,5 +1,6 @@
-"""Emulated module: captions (not built yet)."""
+"""Emulated Caption Library (core: no module gate)."""
 
-from fastapi import APIRouter
+from orchestrator.emulator.modules.captions.models import seed_demo
+from orchestrator.emulator.modules.captions.routes import router
 
-router = APIRouter()
+__all__ = ["router", "seed_demo"]

@@ -1,5 +1,6 @@
-"""Emulated module: media (not built yet)."""
+"""Emulated Media Upload (core: no module gate)."""
 
-from fastapi import APIRouter
+from orchestrator.emulator.modules.media.models import seed_demo
+from orchestrator.emulator.modules.media.routes import router
 
-router = APIRouter()
+__all__ = ["router", "seed_demo"]

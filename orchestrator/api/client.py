@@ -1,0 +1,116 @@
+"""``SharingtoolsClient``: the async client, one attribute per API module.
+
+    async with SharingtoolsClient.from_settings(settings) as client:
+        async for account in client.accounts.list():
+            ...
+        await client.reactions.update_settings(42, likes_speed=3)
+
+All calls share one ``httpx.AsyncClient``, one rate limit and one concurrency limit.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from orchestrator.api.resources.accounts import AccountsResource
+from orchestrator.api.retry import RetrySettings
+from orchestrator.api.transport import Transport, _Bearer
+from orchestrator.settings import Settings
+
+
+class SharingtoolsClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        rate: float = 10.0,
+        concurrency: int = 16,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        retry: RetrySettings | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: bool = True,
+        sleep: Any = None,
+    ) -> None:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            auth=_Bearer(api_key),
+            headers={"Accept": "application/json", "User-Agent": "sharingtools-orchestrator"},
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=limits,
+            transport=transport,
+            verify=verify,
+        )
+        kwargs = {"sleep": sleep} if sleep is not None else {}
+        self.transport = Transport(
+            self._http, rate=rate, concurrency=concurrency, retry=retry or RetrySettings(), **kwargs
+        )
+        t = self.transport
+        self.accounts = AccountsResource(t)
+        _attach_modules(self, t)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> SharingtoolsClient:
+        """A client configured from ``settings``; checks the key and the URL before any request."""
+        key = settings.resolved_key()
+        settings.check_transport_security()
+        retry = RetrySettings(
+            attempts=settings.retry_attempts,
+            deadline=settings.retry_deadline,
+            backoff_base=settings.retry_backoff_base,
+            backoff_max=settings.retry_backoff_max,
+        )
+        return cls(
+            settings.base_url, key, rate=settings.rate, concurrency=settings.concurrency,
+            timeout=settings.timeout, connect_timeout=settings.connect_timeout, retry=retry,
+            verify=settings.verify_tls, **kwargs,
+        )
+
+    async def raw(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None) -> Any:
+        """An authenticated call to any path, retried as a read for GET and never otherwise."""
+        from orchestrator.api.retry import Policy
+
+        policy = Policy.READ if method.upper() == "GET" else Policy.NEVER
+        return (await self.transport.call(method.upper(), path, params=params, json=json, policy=policy)).data
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> SharingtoolsClient:
+        return self
+
+    async def __aexit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+        await self.aclose()
+
+
+def _attach_modules(client: SharingtoolsClient, t: Transport) -> None:
+    """Attach every module's resource that exists (filled in module by module)."""
+    import importlib
+
+    for attr, module, cls in _RESOURCES:
+        try:
+            mod = importlib.import_module(f"orchestrator.api.resources.{module}")
+        except ModuleNotFoundError:
+            continue
+        setattr(client, attr, getattr(mod, cls)(t))
+
+
+_RESOURCES = [
+    ("captions", "captions", "CaptionsResource"),
+    ("media", "media", "MediaResource"),
+    ("posts", "posts", "PostsResource"),
+    ("reactions", "reactions", "ReactionsResource"),
+    ("repost", "repost", "RepostResource"),
+    ("post_actions", "post_actions", "PostActionsResource"),
+    ("leads", "leads", "LeadsResource"),
+    ("ai_dm", "ai_dm", "AiDmResource"),
+    ("welcomedm", "welcomedm", "WelcomeDmResource"),
+    ("first_comment", "first_comment", "FirstCommentResource"),
+    ("inbox", "inbox", "InboxResource"),
+    ("direct", "direct", "DirectResource"),
+]

@@ -1,0 +1,127 @@
+"""Errors the client raises. Each carries the method, the path and the status, never the key.
+
+    SharingtoolsError
+     ├── ClientConfigError        bad configuration, found before any request (key format, http://)
+     └── ApiError                 a call failed (method, path, status)
+          ├── TransportError      no HTTP answer: connection refused or dropped, timeout
+          └── ResponseError       the server answered with an error
+               ├── BadRequest           400
+               ├── Unauthorized         401 "Unauthorized" (missing or malformed header)
+               ├── InvalidApiKey        401 "Invalid API key" (unknown or revoked)
+               ├── ModuleNotEnabled     403 "Module not enabled"
+               ├── AdminRequired        403 "Admin access required"
+               ├── NotFound             404
+               ├── Conflict             409
+               ├── ValidationFailed     422, with field-level ``errors``
+               ├── RateLimited          429, with ``retry_after``
+               ├── ModuleNotInstalled   503 naming a module or plugin
+               └── ServerError          other 5xx (and 202 "try again later")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SharingtoolsError(Exception):
+    """Base of every error this package raises."""
+
+
+class ClientConfigError(SharingtoolsError):
+    """The client cannot be used as configured; nothing was sent."""
+
+
+class ApiError(SharingtoolsError):
+    def __init__(self, message: str, *, method: str, path: str, status: int | None = None) -> None:
+        self.message = message
+        self.method = method
+        self.path = path
+        self.status = status
+        where = f"{method} {path}"
+        super().__init__(f"{where}: {status} {message}" if status else f"{where}: {message}")
+
+
+class TransportError(ApiError):
+    """No HTTP answer arrived. ``maybe_applied`` is True when the request may have reached the server."""
+
+    def __init__(self, message: str, *, method: str, path: str, maybe_applied: bool) -> None:
+        super().__init__(message, method=method, path=path)
+        self.maybe_applied = maybe_applied
+
+
+class ResponseError(ApiError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status: int,
+        errors: dict[str, Any] | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message, method=method, path=path, status=status)
+        self.errors = errors or {}
+        self.body = body
+
+
+class BadRequest(ResponseError):
+    pass
+
+
+class Unauthorized(ResponseError):
+    pass
+
+
+class InvalidApiKey(ResponseError):
+    pass
+
+
+class ModuleNotEnabled(ResponseError):
+    pass
+
+
+class AdminRequired(ResponseError):
+    pass
+
+
+class NotFound(ResponseError):
+    pass
+
+
+class Conflict(ResponseError):
+    pass
+
+
+class ValidationFailed(ResponseError):
+    def __str__(self) -> str:
+        detail = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in self.errors.items())
+        return f"{super().__str__()} ({detail})" if detail else super().__str__()
+
+
+class RateLimited(ResponseError):
+    def __init__(self, *args: Any, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_after = retry_after
+
+
+class ModuleNotInstalled(ResponseError):
+    pass
+
+
+class ServerError(ResponseError):
+    pass
+
+
+def classify(status: int, message: str) -> type[ResponseError]:
+    """The error class for an error answer, by status and (where one status has two meanings) message."""
+    lowered = message.lower()
+    if status == 401:
+        return InvalidApiKey if "invalid" in lowered else Unauthorized
+    if status == 403:
+        return AdminRequired if "admin" in lowered else ModuleNotEnabled
+    if status == 503 and ("module" in lowered or "plugin" in lowered):
+        return ModuleNotInstalled
+    return {400: BadRequest, 404: NotFound, 409: Conflict, 422: ValidationFailed, 429: RateLimited}.get(
+        status, ServerError if status >= 500 or status == 202 else BadRequest
+    )

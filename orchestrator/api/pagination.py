@@ -1,0 +1,76 @@
+"""Reading whole lists: page-numbered (``page``/``per_page``, 100 a page) and cursor-based
+(InBox, Direct). Both are bounded: a server that keeps answering cannot keep us looping."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.api.models import parse
+
+if TYPE_CHECKING:
+    from orchestrator.api.transport import Transport
+
+MAX_PER_PAGE = 100
+MAX_CURSOR_PAGES = 10_000
+
+
+async def pages(
+    transport: Transport,
+    path: str,
+    params: dict[str, Any] | None = None,
+    *,
+    per_page: int = MAX_PER_PAGE,
+) -> AsyncIterator[dict[str, Any]]:
+    """Yield the ``data`` of every page of a page-numbered list, first to last."""
+    page = 1
+    last_page: int | None = None
+    while last_page is None or page <= last_page:
+        result = await transport.call("GET", path, params={**(params or {}), "page": page, "per_page": per_page})
+        data = result.data or {}
+        yield data
+        total = int(data.get("total", 0))
+        got_per_page = int(data.get("per_page", per_page)) or per_page
+        last_page = max(1, math.ceil(total / got_per_page))
+        if not data.get("items"):
+            return
+        page += 1
+
+
+async def items(
+    transport: Transport,
+    path: str,
+    params: dict[str, Any] | None = None,
+    *,
+    model: type[Any] | None = None,
+    per_page: int = MAX_PER_PAGE,
+) -> AsyncIterator[Any]:
+    """Yield every item of a page-numbered list, parsed as ``model``."""
+    async for data in pages(transport, path, params, per_page=per_page):
+        for item in data.get("items", []):
+            yield parse(model, item)
+
+
+async def cursor_items(
+    transport: Transport,
+    path: str,
+    key: str,
+    params: dict[str, Any] | None = None,
+    *,
+    model: type[Any] | None = None,
+    max_pages: int = MAX_CURSOR_PAGES,
+) -> AsyncIterator[Any]:
+    """Yield every item of a cursor-paged list whose items sit under ``key`` (``threads``,
+    ``messages``), following ``next_cursor`` until it is empty or repeats."""
+    cursor: str | None = None
+    seen: set[str] = set()
+    for _ in range(max_pages):
+        query = {**(params or {}), **({"cursor": cursor} if cursor else {})}
+        data = (await transport.call("GET", path, params=query)).data or {}
+        for item in data.get(key, []):
+            yield parse(model, item)
+        cursor = data.get("next_cursor")
+        if not cursor or cursor in seen:
+            return
+        seen.add(cursor)

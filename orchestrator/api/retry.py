@@ -1,0 +1,90 @@
+"""Which calls may be retried, and how long to wait.
+
+Every endpoint method declares a ``Policy``:
+
+- ``READ``: GETs. Retried on 429, 5xx (and 202), timeouts and connection errors.
+- ``IDEMPOTENT``: writes whose repetition is harmless (settings PATCH, activate, pause,
+  DELETE, set-public, change-proxy to a given proxy, bulk activate/pause/stop): the same
+  retries as reads.
+- ``CREATE_CONFLICT_OK``: creates whose duplicate the server detects (a target add): retried
+  like the above, and a 409 on a *retry* means the first attempt took effect: success.
+- ``CREATE_READBACK``: creates the server does not deduplicate (captions, first-comment
+  schedules, posts, post-actions jobs, replies): after an answer that leaves it unknown
+  whether the create took effect (a timeout, a dropped connection, a 500/502/504), the
+  caller's ``readback`` is asked first and the create is resent only if nothing was made.
+  429 and 503 mean "not processed" and are resent directly; a connection that never
+  opened is always safe to retry.
+- ``NEVER``: not retried (for example a password change: a repeat is harmless but a retry
+  loop on credentials is not what a user expects).
+
+Waits: exponential backoff with full jitter (AWS's recommendation), at least the server's
+``Retry-After``, bounded attempts and a total deadline per call. tenacity runs the loop.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass
+
+from tenacity import RetryCallState
+from tenacity.wait import wait_base
+
+from orchestrator.api.errors import RateLimited, ResponseError, ServerError, TransportError
+
+RETRY_STATUSES = frozenset({202, 429, 500, 502, 503, 504})
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+
+
+class Policy(enum.Enum):
+    READ = "read"
+    IDEMPOTENT = "idempotent"
+    CREATE_CONFLICT_OK = "create-conflict-ok"
+    CREATE_READBACK = "create-readback"
+    NEVER = "never"
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySettings:
+    attempts: int = 6
+    deadline: float = 120.0
+    backoff_base: float = 0.25
+    backoff_max: float = 20.0
+
+
+def is_retryable(exc: BaseException, policy: Policy) -> bool:
+    if policy is Policy.NEVER:
+        return isinstance(exc, TransportError) and not exc.maybe_applied
+    if isinstance(exc, TransportError):
+        return True
+    if isinstance(exc, ResponseError):
+        return exc.status in RETRY_STATUSES and (
+            isinstance(exc, (RateLimited, ServerError)) or exc.status == 503
+        )
+    return False
+
+
+def may_have_applied(exc: BaseException) -> bool:
+    """Did the failed attempt perhaps take effect on the server?"""
+    if isinstance(exc, TransportError):
+        return exc.maybe_applied
+    if isinstance(exc, ResponseError):
+        return exc.status not in NOT_PROCESSED_STATUSES
+    return False
+
+
+class wait_full_jitter_or_retry_after(wait_base):
+    """Full-jitter exponential backoff, never shorter than the server's Retry-After."""
+
+    def __init__(self, settings: RetrySettings, rng: random.Random | None = None) -> None:
+        self.settings = settings
+        self.rng = rng or random.Random()
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        cap = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** (retry_state.attempt_number - 1))
+        wait = self.rng.uniform(0, cap)
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            wait = max(wait, min(exc.retry_after, self.settings.backoff_max))
+        return wait

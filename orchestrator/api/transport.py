@@ -1,0 +1,212 @@
+"""The one place HTTP happens: ``Transport.call`` sends a request through the limits and the
+retry policy and returns the unwrapped envelope, or raises an error from ``errors``.
+
+The ``httpx.AsyncClient`` (or just its transport) is injected, as httpx itself recommends:
+tests pass the emulator's in-process transport, the CLI a real connection pool.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import anyio
+import httpx
+import structlog
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
+
+from orchestrator.api.envelope import Envelope, unwrap
+from orchestrator.api.errors import (
+    ApiError,
+    Conflict,
+    RateLimited,
+    ResponseError,
+    TransportError,
+    classify,
+)
+from orchestrator.api.ratelimit import AdaptiveRateLimiter
+from orchestrator.api.retry import (
+    Policy,
+    RetrySettings,
+    is_retryable,
+    may_have_applied,
+    wait_full_jitter_or_retry_after,
+)
+
+log = structlog.get_logger("orchestrator.api")
+Readback = Callable[[], Awaitable[Any]]
+
+
+@dataclass
+class CallStats:
+    """What the transport did, for run reports: requests by status, retries, throttles."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    readbacks: int = 0
+    conflicts_as_success: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "requests": dict(sorted(self.requests.items())),
+            "total": sum(self.requests.values()),
+            "retries": self.retries,
+            "readbacks": self.readbacks,
+            "conflicts_as_success": self.conflicts_as_success,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A successful answer: the envelope's ``data`` and ``message``, and the HTTP status."""
+
+    status: int
+    data: Any
+    message: str | None
+    recovered: bool = False  # True when a retry found the first attempt had taken effect
+
+
+class _Bearer(httpx.Auth):
+    """Adds the key per request; its repr never shows the key."""
+
+    def __init__(self, key: str) -> None:
+        self._header = f"Bearer {key}"
+
+    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:
+        return "<Bearer ***>"
+
+
+class Transport:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        rate: float,
+        concurrency: int,
+        retry: RetrySettings,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        self.http = http
+        self.limiter = AdaptiveRateLimiter(rate)
+        self.slots = anyio.CapacityLimiter(concurrency)
+        self.retry = retry
+        self.sleep = sleep
+        self.stats = CallStats()
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        files: Any = None,
+        policy: Policy = Policy.READ,
+        readback: Readback | None = None,
+    ) -> Result:
+        """Send with retries per ``policy``; see ``retry.py`` for what each policy allows."""
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retry.attempts) | stop_after_delay(self.retry.deadline),
+            wait=wait_full_jitter_or_retry_after(self.retry),
+            retry=retry_if_exception(lambda exc: is_retryable(exc, policy)),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        maybe_applied = False
+        async for attempt in retrying:
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                if number > 1:
+                    self.stats.retries += 1
+                    if policy is Policy.CREATE_READBACK and maybe_applied and readback is not None:
+                        self.stats.readbacks += 1
+                        found = await readback()
+                        if found is not None:
+                            return Result(200, found, None, recovered=True)
+                try:
+                    return await self._send(method, path, params, json, files, number)
+                except Conflict:
+                    if number > 1 and maybe_applied and policy is Policy.CREATE_CONFLICT_OK:
+                        self.stats.conflicts_as_success += 1
+                        return Result(409, None, None, recovered=True)
+                    raise
+                except ApiError as exc:
+                    maybe_applied = maybe_applied or may_have_applied(exc)
+                    raise
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def _send(
+        self, method: str, path: str, params: dict[str, Any], json: Any, files: Any, attempt: int
+    ) -> Result:
+        await self.limiter.acquire()
+        started = time.monotonic()
+        async with self.slots:
+            try:
+                response = await self.http.request(method, path.lstrip("/"), params=params, json=json, files=files)
+            except httpx.TimeoutException as exc:
+                self._record(method, path, "timeout", started, attempt)
+                # A connect timeout never reached the server; a read or write timeout may have.
+                raise TransportError(
+                    f"timed out ({type(exc).__name__})", method=method, path=path,
+                    maybe_applied=not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)),
+                ) from None
+            except httpx.TransportError as exc:
+                self._record(method, path, "transport-error", started, attempt)
+                raise TransportError(
+                    f"no answer ({type(exc).__name__})", method=method, path=path,
+                    maybe_applied=not isinstance(exc, httpx.ConnectError),
+                ) from None
+        self.limiter.on_response(throttled=response.status_code == 429)
+        self._record(method, path, str(response.status_code), started, attempt)
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        env = unwrap(response.status_code, body)
+        if env.ok and response.status_code != 202:
+            return Result(response.status_code, env.data, env.message)
+        raise self._error(method, path, response, env, body)
+
+    def _error(self, method: str, path: str, response: httpx.Response, env: Envelope, body: Any) -> ResponseError:
+        status = response.status_code
+        message = env.message or response.reason_phrase or "error"
+        if status == 202:
+            message = env.message or "accepted, try again later"
+        cls = classify(status, message)
+        if cls is RateLimited:
+            return RateLimited(
+                message, method=method, path=path, status=status, errors=env.errors, body=body,
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
+            )
+        return cls(message, method=method, path=path, status=status, errors=env.errors, body=body)
+
+    def _record(self, method: str, path: str, outcome: str, started: float, attempt: int) -> None:
+        self.stats.requests[outcome] += 1
+        log.debug(
+            "request", method=method, path=path, status=outcome,
+            duration_ms=round((time.monotonic() - started) * 1000, 1), attempt=attempt,
+        )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None

@@ -1,0 +1,96 @@
+"""Logging set-up and secret redaction.
+
+Redaction is one structlog processor (and one ``logging.Filter`` for the standard library,
+which uvicorn and httpx log through). It removes, everywhere in an event, including
+exception text and rendered tracebacks:
+- every value registered with ``register_secret`` (the API key, account passwords);
+- anything shaped like a Sharingtools key (``sht_`` + 64 hex);
+- the values of keys named like secrets (authorization, x-api-key, password, api_key...).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+MASK = "***"
+KEY_SHAPE = re.compile(r"sht_[0-9a-fA-F]{8,}")
+SECRET_NAMES = re.compile(r"(authorization|x-api-key|api[_-]?key|password|passwd|secret|token)", re.I)
+_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value so it is masked wherever it would appear."""
+    if value and len(value) >= 4:
+        _secrets.add(value)
+
+
+def redact_text(text: str) -> str:
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return KEY_SHAPE.sub("sht_" + MASK, text)
+
+
+def redact_value(value: Any, name: str = "") -> Any:
+    if name and SECRET_NAMES.search(name) and value not in (None, "", False):
+        return MASK
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: redact_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact_value(v) for v in value)
+    if isinstance(value, BaseException):
+        return redact_text(f"{type(value).__name__}: {value}")
+    return value
+
+
+def redact_processor(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: mask secrets in every field of the event."""
+    for key in list(event):
+        event[key] = redact_value(event[key], key if key != "event" else "")
+    return event
+
+
+class RedactingFilter(logging.Filter):
+    """For standard-library loggers (httpx, uvicorn): mask secrets in the formatted message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def configure(level: str = "warning", fmt: str = "auto") -> None:
+    """Console output on a terminal, JSON lines otherwise (or as ``fmt`` says), on stderr."""
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.getLevelName(level.upper()))
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
