@@ -64,3 +64,15 @@ def error(response: httpx.Response, status: int, message: str | None = None) -> 
     if message is not None:
         assert body["message"] == message, body
     return body
+
+
+@pytest.fixture(autouse=True)
+def _quiet_logs():
+    """Library logging stays at warning in tests unless a test configures it (debug lines are noise)."""
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    yield
+    structlog.reset_defaults()

@@ -23,6 +23,12 @@ BETA = 0.7  # multiplicative decrease on a throttle
 SCALE = 0.4  # CUBIC's C: how fast the rate grows back
 MIN_RATE = 0.5  # requests per second, the floor
 WINDOW = 1.0  # seconds over which the send rate is measured
+# One decrease per this many seconds: the requests already in flight when the first 429
+# arrives meet the same full bucket, and cutting once for each of them (as a naive
+# implementation does) would collapse the rate. TCP decreases once per round trip likewise.
+DECREASE_GUARD = 0.5
+# The ceiling refills in slices this long, so a fresh client bursts rate/10, not a full second's worth.
+CEILING_SLICE = 0.1
 
 
 class AdaptiveRateLimiter:
@@ -31,19 +37,20 @@ class AdaptiveRateLimiter:
             raise ValueError("rate must be positive")
         self.max_rate = max_rate
         self._clock = clock
-        self._ceiling = AsyncLimiter(max_rate, 1.0)
+        self._ceiling = AsyncLimiter(max(1.0, max_rate * CEILING_SLICE), CEILING_SLICE)
         self._lock = anyio.Lock()
         # adaptive bucket (inactive until the first throttle)
         self._enabled = False
         self._fill_rate = max_rate
-        self._capacity = max(1.0, max_rate)
+        self._capacity = max(1.0, max_rate * CEILING_SLICE)
         self._tokens = 0.0
         self._last_refill = clock()
         # CUBIC state
         self._last_max_rate = max_rate
         self._last_throttle = clock()
         self._k = 0.0
-        # measured send rate: answers seen in the last WINDOW seconds
+        # measured rate: answers *not* throttled in the last WINDOW seconds, which is what the
+        # server accepted, so the rate remembered at a throttle approximates the server's limit
         self._answers: deque[float] = deque()
         self._started = clock()
         self._measured = 0.0
@@ -70,9 +77,11 @@ class AdaptiveRateLimiter:
     def on_response(self, throttled: bool) -> None:
         """Feed back one answer: ``throttled`` for a 429, False for any other answer."""
         now = self._clock()
-        self._update_measured(now)
+        self._update_measured(now, throttled)
         if throttled:
             self.throttles += 1
+            if self._enabled and now - self._last_throttle < DECREASE_GUARD:
+                return
             rate = self._measured if not self._enabled else min(self._measured, self._fill_rate)
             self._last_max_rate = max(rate, MIN_RATE)
             self._k = (self._last_max_rate * (1 - BETA) / SCALE) ** (1 / 3)
@@ -86,7 +95,9 @@ class AdaptiveRateLimiter:
     def _set_fill(self, rate: float) -> None:
         self._refill()
         self._fill_rate = max(MIN_RATE, min(rate, self.max_rate))
-        self._capacity = max(1.0, self._fill_rate)
+        # A small bucket paces requests evenly: a full second's worth of tokens, saved up while
+        # workers honoured a Retry-After, would go out as one burst and be throttled again.
+        self._capacity = max(1.0, self._fill_rate * CEILING_SLICE)
         self._tokens = min(self._tokens, self._capacity)
 
     def _refill(self) -> None:
@@ -94,9 +105,10 @@ class AdaptiveRateLimiter:
         self._tokens = min(self._capacity, self._tokens + (now - self._last_refill) * self._fill_rate)
         self._last_refill = now
 
-    def _update_measured(self, now: float) -> None:
-        self._answers.append(now)
+    def _update_measured(self, now: float, throttled: bool) -> None:
+        if not throttled:
+            self._answers.append(now)
         while self._answers and self._answers[0] < now - WINDOW:
             self._answers.popleft()
-        span = min(WINDOW, max(now - self._started, 0.05))
+        span = min(WINDOW, max(now - self._started, WINDOW / 2))
         self._measured = len(self._answers) / span

@@ -89,12 +89,19 @@ class Paging:
         return {"page": self.page, "per_page": self.per_page}
 
 
+MAX_PAGE = 10_000_000  # keeps OFFSET within SQLite's integers; no list is that long
+
+
+def _page_number(page: int) -> int:
+    return min(max(1, page), MAX_PAGE)
+
+
 def paging(
     page: int = Query(1, description="1-based page number"),
     per_page: int = Query(20, description="results per page (max 100)"),
 ) -> Paging:
     """``page`` and ``per_page`` clamped into range, as a lenient PHP server does."""
-    return Paging(max(1, page), min(max(1, per_page), 100))
+    return Paging(_page_number(page), min(max(1, per_page), 100))
 
 
 def paging_up_to(limit: int) -> Callable[..., Paging]:
@@ -104,6 +111,6 @@ def paging_up_to(limit: int) -> Callable[..., Paging]:
         page: int = Query(1, description="1-based page number"),
         per_page: int = Query(20, description=f"results per page (max {limit})"),
     ) -> Paging:
-        return Paging(max(1, page), min(max(1, per_page), limit))
+        return Paging(_page_number(page), min(max(1, per_page), limit))
 
     return dependency

@@ -85,7 +85,10 @@ def envelope_of(model: Any, paged: bool = False, style: str = "status") -> type[
             page=(int, ...), per_page=(int, ...),
         )
     if style == "success":
-        return create_model(f"{name}SuccessEnvelope", __base__=Open, success=(Literal[True], ...), data=(data_type, ...))
+        return create_model(
+            f"{name}{'Page' if paged else ''}SuccessEnvelope", __base__=Open,
+            success=(Literal[True], ...), data=(data_type, ...),
+        )
     return create_model(
         f"{name}{'Page' if paged else ''}Envelope", __base__=Open,
         status=(Literal["success"], ...), data=(data_type, ...), message=(str | None, None),

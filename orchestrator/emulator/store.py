@@ -105,6 +105,8 @@ class Table:
 
     # -- reads --------------------------------------------------------------
     def get(self, id: int) -> Doc | None:
+        if not -(2**63) <= id < 2**63:  # SQLite integers are 64-bit; a larger id exists nowhere
+            return None
         row = self.store.db.execute(f"SELECT data FROM {self.name} WHERE id = ?", (id,)).fetchone()
         return json.loads(row[0]) if row else None
 
@@ -165,16 +167,22 @@ def _where(where: Mapping[str, Any]) -> tuple[str, list[Any]]:
                 raise ValueError(f"bad field name {field!r}")
             col = f"json_extract(data, '$.{field}')"
         if isinstance(value, (list, tuple, set, frozenset)):
-            values = list(value)
+            values = [v for v in value if not _out_of_range(v)]
             if not values:
                 parts.append("0")
                 continue
             parts.append(f"{col} IN ({','.join('?' * len(values))})")
             args.extend(_sql_value(v) for v in values)
+        elif _out_of_range(value):
+            parts.append("0")  # no stored integer can equal it
         else:
             parts.append(f"{col} = ?")
             args.append(_sql_value(value))
     return (" WHERE " + " AND ".join(parts) if parts else ""), args
+
+
+def _out_of_range(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63
 
 
 def _sql_value(value: Any) -> Any:

@@ -1,0 +1,292 @@
+"""The command line. Thin: parse, call, print, exit code.
+
+Every error a user can cause ends in one line on stderr saying what to do, and exit 1;
+tracebacks are for bugs only (and even then pass through the redaction of secrets).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
+
+import anyio
+import typer
+
+from orchestrator import log
+from orchestrator.api.errors import (
+    ApiError,
+    ClientConfigError,
+    InvalidApiKey,
+    ModuleNotEnabled,
+    ModuleNotInstalled,
+    ResponseError,
+    SharingtoolsError,
+    TransportError,
+    Unauthorized,
+)
+
+app = typer.Typer(
+    name="orchestrator",
+    help="Sharingtools campaign configuration as code, and a local emulator of the API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+emulator_app = typer.Typer(help="The local Sharingtools API emulator.", no_args_is_help=True)
+app.add_typer(emulator_app, name="emulator")
+
+T = TypeVar("T")
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BLOCKED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    typer.echo(f"error: {log.redact_text(message)}", err=True)
+    raise typer.Exit(code)
+
+
+def explain(exc: BaseException, base_url: str | None = None) -> str:
+    """One line for an error a user can cause, with what to do about it."""
+    if isinstance(exc, ClientConfigError):
+        return str(exc)
+    if isinstance(exc, TransportError):
+        where = base_url or "the server"
+        return f"cannot reach {where} ({exc.message}): is the server running and SHARINGTOOLS_BASE_URL right?"
+    if isinstance(exc, InvalidApiKey):
+        return "the server rejected the API key (Invalid API key): check SHARINGTOOLS_API_KEY; it may be revoked"
+    if isinstance(exc, Unauthorized):
+        return "the server found no usable API key (Unauthorized): set SHARINGTOOLS_API_KEY"
+    if isinstance(exc, ModuleNotEnabled):
+        return f"{exc.method} {exc.path}: your plan does not include this module (403 Module not enabled)"
+    if isinstance(exc, ModuleNotInstalled):
+        return f"{exc.method} {exc.path}: the module is not installed on this server (503)"
+    if isinstance(exc, ResponseError):
+        return str(exc)
+    return str(exc)
+
+
+def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None) -> T:
+    try:
+        return anyio.run(fn)
+    except SharingtoolsError as exc:
+        fail(explain(exc, base_url))
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+@app.callback()
+def main_options(
+    log_level: str = typer.Option("warning", help="debug, info, warning or error"),
+    log_format: str = typer.Option("auto", help="auto (console on a terminal, else JSON), console, json"),
+) -> None:
+    log.configure(log_level, log_format)
+
+
+# -- emulator -------------------------------------------------------------------------
+@emulator_app.command("serve")
+def emulator_serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
+    port: int = typer.Option(8765),
+    db: str = typer.Option(None, help="SQLite file that keeps the world across restarts (default: in memory)"),
+    seed: str = typer.Option(None, help="'demo', 'accounts=N', or both comma-separated (only on an empty database)"),
+    keys_file: str = typer.Option(None, help="write the seeded users' API keys here as JSON (mode 600)"),
+    frozen_clock: bool = typer.Option(False, help="time moves only through /_emulator/clock/advance"),
+) -> None:
+    """Serve the emulated Sharingtools API (docs at /_emulator/docs, spec at /openapi.json)."""
+    from orchestrator.emulator.server import serve
+
+    try:
+        serve(host, port, db=db, seed=seed, keys_file=keys_file, real_clock=not frozen_clock)
+    except ValueError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+
+
+# -- api -------------------------------------------------------------------------------
+@app.command("api")
+def api_call(
+    method: str = typer.Argument(..., help="GET, POST, PATCH or DELETE"),
+    path: str = typer.Argument(..., help="path under /api/v1, e.g. reactions/schedules/42/settings"),
+    data: str = typer.Option(None, "--data", "-d", help="JSON body"),
+    param: list[str] = typer.Option([], "--param", "-p", help="query parameter key=value (repeatable)"),
+    paginate: bool = typer.Option(False, help="follow pages (or cursors) and print every item as a JSON array"),
+    base_url: str = typer.Option(None, envvar="SHARINGTOOLS_BASE_URL", help="the installation's /api/v1 URL"),
+) -> None:
+    """An authenticated call to any endpoint, printing the answer's data as JSON (like `gh api`)."""
+    from orchestrator.api import SharingtoolsClient
+    from orchestrator.api.pagination import cursor_items, items
+    from orchestrator.settings import load_settings
+
+    method = method.upper()
+    if method not in ("GET", "POST", "PATCH", "DELETE", "PUT"):
+        fail(f"unknown method {method!r}: use GET, POST, PATCH or DELETE")
+    body: Any = None
+    if data is not None:
+        try:
+            body = json.loads(data)
+        except json.JSONDecodeError as exc:
+            fail(f"--data is not valid JSON ({exc.msg} at column {exc.colno})")
+    params: dict[str, str] = {}
+    for p in param:
+        key, sep, value = p.partition("=")
+        if not sep:
+            fail(f"--param {p!r} must be key=value")
+        params[key] = value
+    if paginate and method != "GET":
+        fail("--paginate works with GET only")
+    try:
+        settings = load_settings(base_url=base_url)
+    except ClientConfigError as exc:
+        fail(str(exc))
+
+    async def call() -> Any:
+        async with SharingtoolsClient.from_settings(settings) as client:
+            if not paginate:
+                return await client.raw(method, path, params=params, json=body)
+            first = await client.raw("GET", path, params=params)
+            key = next((k for k in ("threads", "messages") if isinstance(first, dict) and k in first), None)
+            if key is not None:
+                return [i async for i in cursor_items(client.transport, path, key, params)]
+            return [i async for i in items(client.transport, path, params)]
+
+    result = run_async(call, settings.base_url)
+    typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+# -- validate and plan -------------------------------------------------------------------
+PLAYBOOKS = typer.Argument(..., help="playbook files or directories (all *.yaml in them, by name)")
+BASE_URL = typer.Option(None, envvar="SHARINGTOOLS_BASE_URL", help="the installation's /api/v1 URL")
+
+
+def load_playbook(paths: list[str]) -> Any:
+    """The playbook, or every diagnostic on stderr (one line each) and exit 1."""
+    from orchestrator import playbook
+
+    try:
+        return playbook.load(paths)
+    except playbook.PlaybookError as exc:
+        for diagnostic in exc.diagnostics:
+            typer.echo(str(diagnostic), err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+@app.command("validate")
+def validate(paths: list[str] = PLAYBOOKS) -> None:
+    """Check playbooks without touching the API: each problem as file:line:col: message."""
+    from orchestrator import playbook
+
+    problems = playbook.validate(paths)
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if problems:
+        raise typer.Exit(EXIT_ERROR)
+    typer.echo(f"{len(paths)} path(s) valid.")
+
+
+def client_settings(base_url: str | None, **overrides: Any) -> Any:
+    from orchestrator.settings import load_settings
+
+    try:
+        settings = load_settings(base_url=base_url, **overrides)
+        settings.resolved_key()
+        settings.check_transport_security()
+    except ClientConfigError as exc:
+        fail(str(exc))
+    return settings
+
+
+def report_blockers(planned: Any) -> None:
+    """Problems and live-settings diagnostics, one line each on stderr, then exit 1."""
+    for diagnostic in planned.diagnostics:
+        typer.echo(str(diagnostic), err=True)
+    for problem in planned.problems:
+        typer.echo(f"error: {problem}", err=True)
+    if not planned.ok:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command("plan")
+def plan_command(
+    paths: list[str] = PLAYBOOKS,
+    format: str = typer.Option("text", "--format", "-f", help="text, markdown or json"),
+    out: str = typer.Option(None, "--out", "-o", help="save the plan (JSON) for `apply --plan`"),
+    limit: list[str] = typer.Option([], "--limit", "-l", help="only these groups or usernames (repeatable)"),
+    detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="exit 2 when there are changes"),
+    base_url: str = BASE_URL,
+) -> None:
+    """Show what apply would change: read the live state of what the playbooks manage, and diff."""
+    from orchestrator import playbook
+    from orchestrator.plan import render_json, render_markdown, render_text
+    from orchestrator.planner import build_plan
+
+    if format not in ("text", "markdown", "json"):
+        fail(f"unknown format {format!r}: use text, markdown or json")
+    book = load_playbook(paths)
+    settings = client_settings(base_url)
+
+    async def run() -> Any:
+        from orchestrator.api import SharingtoolsClient
+
+        async with SharingtoolsClient.from_settings(settings) as client:
+            return await build_plan(client, book, limit=limit)
+
+    try:
+        planned = run_async(run, settings.base_url)
+    except playbook.PlaybookError as exc:
+        for diagnostic in exc.diagnostics:
+            typer.echo(str(diagnostic), err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    report_blockers(planned)
+    plan = planned.plan
+    if format == "json":
+        typer.echo(render_json(plan))
+    elif format == "markdown":
+        typer.echo(render_markdown(plan))
+    else:
+        from rich.console import Console
+
+        console = Console(highlight=False, soft_wrap=True)
+        if console.is_terminal:
+            console.print(render_text(plan, colour=True))
+        else:
+            typer.echo(render_text(plan))
+    if out:
+        save_plan(plan, out)
+    if detailed_exitcode and not plan.empty:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+def save_plan(plan: Any, path: str) -> None:
+    from pathlib import Path
+
+    from orchestrator.plan import render_json
+
+    try:
+        Path(path).write_text(render_json(plan) + "\n")
+    except OSError as exc:
+        fail(f"cannot write the plan to {path}: {exc.strerror}")
+
+
+# -- demo ------------------------------------------------------------------------------
+@app.command("demo")
+def demo() -> None:
+    """Start the embedded emulator with its demo world and walk through what the orchestrator sees."""
+    from orchestrator.demo import run_demo
+
+    raise typer.Exit(run_async(run_demo))
+
+
+def main() -> None:
+    try:
+        app()
+    except ApiError as exc:  # pragma: no cover - commands catch their own; last resort
+        fail(explain(exc))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+    sys.exit(0)

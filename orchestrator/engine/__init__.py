@@ -1,0 +1,1 @@
+"""The apply engine: executes operations (``executor``) and runs whole applies (``apply``)."""

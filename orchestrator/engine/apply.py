@@ -1,0 +1,241 @@
+"""One apply run: plan (or load a saved plan), check the safety policy, execute in waves,
+verify each wave by re-reading what it touched, record the run, and report.
+
+Exit codes: 0 applied and verified (or nothing to do), 1 error, 3 blocked by policy,
+4 partial (some accounts failed or did not verify, or a wave passed ``max_fail``),
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from orchestrator.api import SharingtoolsClient
+from orchestrator.engine.executor import ExecutionResult, Executor
+from orchestrator.history import History
+from orchestrator.kinds import KINDS, Operation
+from orchestrator.plan import Change, Plan
+from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
+from orchestrator.playbook import Kind, Limit, Playbook
+from orchestrator.policy import SafetyPolicy, Violation, waves_of
+
+log = structlog.get_logger("orchestrator.apply")
+
+EXIT_OK, EXIT_ERROR, EXIT_BLOCKED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
+DEFAULT_MAX_FAIL = Limit(10, percent=True)
+
+
+class ApplyError(Exception):
+    """The apply cannot start (stale plan, problems in the plan); nothing was changed."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+@dataclass
+class ApplyOptions:
+    limit: Sequence[str] = ()
+    allow: Sequence[str] = ()
+    policy: Sequence[str] = ()
+    waves: Sequence[Limit] | int | None = None  # None: the playbook's, else one wave
+    max_fail: Limit | None = None  # None: the playbook's, else 10%
+    saved_plan: Plan | None = None
+    resume: bool = False
+
+
+@dataclass
+class WaveReport:
+    accounts: int
+    failed: int
+    unverified: int
+    halted: bool = False
+
+
+@dataclass
+class ApplyOutcome:
+    exit_code: int
+    plan: Plan
+    violations: list[Violation] = field(default_factory=list)
+    conflicts: list[int] = field(default_factory=list)
+    execution: ExecutionResult = field(default_factory=ExecutionResult)
+    unverified: list[Change] = field(default_factory=list)
+    waves: list[WaveReport] = field(default_factory=list)
+    run_id: int | None = None
+    duration: float = 0.0
+    message: str = ""
+
+    def report(self, client: SharingtoolsClient) -> dict[str, Any]:
+        ops: dict[str, dict[str, dict[str, int]]] = {}
+        for (kind, name, status), n in sorted(self.execution.results.items()):
+            ops.setdefault(kind, {}).setdefault(name, {})[status] = n
+        stats = client.transport.stats.snapshot()
+        return {
+            "run_id": self.run_id,
+            "exit_code": self.exit_code,
+            "status": STATUS[self.exit_code],
+            "message": self.message,
+            "duration_seconds": round(self.duration, 3),
+            "plan": self.plan.summary(),
+            "operations": ops,
+            "bulk_calls": self.execution.bulk_calls,
+            "requests": stats["requests"],
+            "requests_total": stats["total"],
+            "retries": stats["retries"],
+            "waves": [w.__dict__ for w in self.waves],
+            "conflicts": self.conflicts,
+            "violations": [str(v) for v in self.violations],
+            "failures": [f.__dict__ for f in self.execution.failures],
+            "unverified": [c.public() for c in self.unverified],
+        }
+
+
+STATUS = {EXIT_OK: "succeeded", EXIT_ERROR: "failed", EXIT_BLOCKED: "blocked", EXIT_PARTIAL: "partial",
+          EXIT_INTERRUPTED: "interrupted"}
+
+
+async def prepare(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions,
+                  history: History | None) -> tuple[Planned, list[Any], list[int]]:
+    """The plan to apply: fresh, saved (minus conflicting accounts), or the unfinished run's."""
+    accounts = await read_accounts(client)
+    conflicts: list[int] = []
+    if options.saved_plan is not None:
+        saved = options.saved_plan
+        if playbook_hash(playbook) != saved.playbook_hash:
+            raise ApplyError(["the playbooks changed since this plan was made: run plan again and review it"])
+        ids = set(saved.fingerprints)
+        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit)
+        conflicts = sorted(a for a in ids if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
+        changes = [c for c in saved.changes if c.account_id not in conflicts]
+        planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read)
+        return planned, accounts, conflicts
+    only = None
+    if options.resume:
+        run = history.unfinished() if history else None
+        if run is None:
+            raise ApplyError(["there is no unfinished apply to resume: run plan or apply"])
+        only = run.accounts
+    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit)
+    return planned, accounts, conflicts
+
+
+async def apply(
+    client: SharingtoolsClient,
+    playbook: Playbook,
+    options: ApplyOptions,
+    *,
+    history: History | None = None,
+    executor: Executor | None = None,
+    confirm: Callable[[Plan], Awaitable[bool]] | None = None,
+) -> ApplyOutcome:
+    started = time.monotonic()
+    planned, accounts, conflicts = await prepare(client, playbook, options, history)
+    if not planned.ok:
+        raise ApplyError([*map(str, planned.diagnostics), *(f"error: {p}" for p in planned.problems)])
+    plan = planned.plan
+    policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
+    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts)
+    outcome.violations = policy.check(plan.changes, planned.desired)
+    if outcome.violations:
+        outcome.exit_code, outcome.message = EXIT_BLOCKED, "blocked by the safety policy: nothing was changed"
+        if history:
+            run = history.start_run("apply", plan.playbook_hash, [])
+            history.finish_run(run, "blocked", {"violations": [str(v) for v in outcome.violations]})
+        return _finish(outcome, started)
+    if plan.empty:
+        outcome.message = "nothing to do: the installation matches the playbooks"
+        if conflicts:
+            outcome.exit_code, outcome.message = EXIT_PARTIAL, "every account in the saved plan changed since: plan again"
+        return _finish(outcome, started)
+    if confirm is not None and not await confirm(plan):
+        outcome.exit_code, outcome.message = EXIT_ERROR, "apply cancelled: nothing was changed"
+        return _finish(outcome, started)
+
+    ops = operations_of(plan.changes)
+    order = _account_order(plan.changes)
+    if history:
+        outcome.run_id = history.start_run("apply", plan.playbook_hash, order)
+    executor = executor or Executor(client)
+    executor.history, executor.run_id = history, outcome.run_id
+    max_fail = options.max_fail or _sourced(playbook.policy.max_fail) or DEFAULT_MAX_FAIL
+    wave_spec = options.waves if options.waves is not None else _sourced(playbook.policy.waves)
+    # The caption library (account 0) belongs to no account: it rides with the first wave
+    # without taking one of its places.
+    library = [0] if order and order[0] == 0 else []
+    accounts_in_order = order[len(library):]
+    done = 0
+    refresh_accounts = False
+    for size in waves_of(wave_spec, len(accounts_in_order)):
+        wave = (library if done == 0 else []) + accounts_in_order[done:size]
+        done = size
+        wave_ops = [op for op in ops if op.account_id in set(wave)]
+        result = await executor.run(wave_ops)
+        outcome.execution.merge(result)
+        refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT.value for op in wave_ops)
+        if result.interrupted:
+            outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
+            break
+        unverified = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None)
+        outcome.unverified += unverified
+        bad = result.failed_accounts | {c.account_id for c in unverified}
+        report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))
+        outcome.waves.append(report)
+        if bad and len(bad) > max_fail.of(len(wave)) and done < len(accounts_in_order):
+            report.halted = True
+            outcome.exit_code = EXIT_PARTIAL
+            outcome.message = (f"halted after wave {len(outcome.waves)}: {len(bad)} of {len(wave)} accounts failed "
+                               f"or did not verify (max_fail {max_fail}); {len(accounts_in_order) - done} accounts not started")
+            break
+    if outcome.exit_code == EXIT_OK:
+        if outcome.execution.failures or outcome.unverified or conflicts:
+            outcome.exit_code = EXIT_PARTIAL
+            outcome.message = "partial: see the failures, unverified changes and conflicts"
+        else:
+            outcome.message = "applied and verified"
+    return _finish(outcome, started, history, client)
+
+
+def operations_of(changes: Sequence[Change]) -> list[Operation]:
+    """Every operation realising ``changes``, grouped by (account, kind) as the kinds ask."""
+    grouped: dict[tuple[int, str], list[Change]] = {}
+    for c in changes:
+        grouped.setdefault((c.account_id, c.kind), []).append(c)
+    ops: list[Operation] = []
+    for (_, kind), group in grouped.items():
+        ops += KINDS[Kind(kind)].operations(group)
+    return ops
+
+
+def _account_order(changes: Sequence[Change]) -> list[int]:
+    """Accounts in wave order: the caption library first, then by username."""
+    seen: dict[int, str] = {}
+    for c in changes:
+        seen.setdefault(c.account_id, c.username)
+    return sorted(seen, key=lambda a: (a != 0, seen[a], a))
+
+
+async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],
+                  result: ExecutionResult, accounts: list[Any] | None) -> list[Change]:
+    """Re-read what the wave touched (and only that) and diff again: what still differs."""
+    pairs = {(op.account_id, op.kind) for op in ops if op.account_id not in result.failed_accounts}
+    if not pairs:
+        return []
+    again = await build_plan(client, playbook, accounts=accounts, pairs=pairs)
+    return list(again.plan.changes)
+
+
+def _sourced(value: Any) -> Any:
+    return value.value if value is not None else None
+
+
+def _finish(outcome: ApplyOutcome, started: float, history: History | None = None,
+            client: SharingtoolsClient | None = None) -> ApplyOutcome:
+    outcome.duration = time.monotonic() - started
+    if history is not None and outcome.run_id is not None and client is not None:
+        history.finish_run(outcome.run_id, STATUS[outcome.exit_code], outcome.report(client))
+    return outcome

@@ -1,0 +1,184 @@
+"""Executing operations: serial per account, parallel across accounts, bulk where the API allows.
+
+Why this shape:
+
+- **Phases.** Every account's operations run in three phases: switch off, edit, switch on.
+  Pauses happen before anything is edited, activations after everything is in place. Phases
+  also make coalescing possible: all accounts' pauses are known together at phase 0, so they
+  go out as a few bulk calls instead of hundreds of single ones.
+- **Lanes.** Within a phase, one account's operations run in order (its "lane"); different
+  accounts run concurrently. The client's rate and concurrency limits are the only brakes:
+  there is no per-account wait, so a run takes about (requests / rate).
+- **Bulk with fallback.** Operations sharing a ``bulk`` key are sent in chunks through the
+  kind's bulk endpoint; accounts a bulk answer does not cover, or a bulk call that fails,
+  fall back to the per-account endpoint.
+- **Failure is per account.** A failed operation is retried with capped, jittered backoff (on
+  top of the client's own retries) and then recorded; the rest of that account's lane and its
+  later phases are skipped, every other account goes on.
+- **Journal first.** Each operation is journaled before it is sent and when it ends.
+- **Stopping.** When ``stop`` is set (Ctrl-C), no new operation starts; those in flight finish.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import structlog
+
+from orchestrator.api import SharingtoolsClient
+from orchestrator.api.errors import RateLimited, ServerError, SharingtoolsError, TransportError
+from orchestrator.history import History
+from orchestrator.kinds import KINDS, Operation
+from orchestrator.playbook import Kind
+
+log = structlog.get_logger("orchestrator.engine")
+Progress = Callable[[str, Operation], None]
+
+
+@dataclass(frozen=True)
+class Failure:
+    account_id: int
+    username: str
+    kind: str
+    operation: str
+    reason: str
+
+
+@dataclass
+class ExecutionResult:
+    results: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (kind, op, done|failed)
+    failures: list[Failure] = field(default_factory=list)
+    failed_accounts: set[int] = field(default_factory=set)
+    touched: set[int] = field(default_factory=set)
+    bulk_calls: int = 0
+    interrupted: bool = False
+
+    def merge(self, other: ExecutionResult) -> None:
+        self.results.update(other.results)
+        self.failures += other.failures
+        self.failed_accounts |= other.failed_accounts
+        self.touched |= other.touched
+        self.bulk_calls += other.bulk_calls
+        self.interrupted = self.interrupted or other.interrupted
+
+
+@dataclass
+class Executor:
+    client: SharingtoolsClient
+    history: History | None = None
+    run_id: int | None = None
+    bulk_chunk: int = 200
+    lane_retries: int = 2
+    retry_base: float = 1.0
+    retry_cap: float = 30.0
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+    progress: Progress | None = None
+    stop: anyio.Event = field(default_factory=anyio.Event)
+
+    async def run(self, ops: Sequence[Operation]) -> ExecutionResult:
+        result = ExecutionResult()
+        for phase in sorted({op.phase for op in ops}):
+            if self.stop.is_set():
+                result.interrupted = True
+                break
+            batch = [op for op in ops if op.phase == phase and op.account_id not in result.failed_accounts]
+            bulks: dict[str, list[Operation]] = {}
+            lanes: dict[int, list[Operation]] = {}
+            for op in batch:
+                if op.bulk is not None:
+                    bulks.setdefault(op.bulk, []).append(op)
+                else:
+                    lanes.setdefault(op.account_id, []).append(op)
+            async with anyio.create_task_group() as tg:
+                for key, group in bulks.items():
+                    tg.start_soon(self._bulk, key, group, result)
+                for lane in lanes.values():
+                    tg.start_soon(self._lane, lane, result)
+        return result
+
+    async def _lane(self, ops: Sequence[Operation], result: ExecutionResult) -> None:
+        for op in ops:
+            if self.stop.is_set():
+                result.interrupted = True
+                return
+            if not await self._run_one(op, result):
+                return  # the rest of this account's lane depends on what failed
+
+    async def _run_one(self, op: Operation, result: ExecutionResult) -> bool:
+        handler = KINDS[Kind(op.kind)]
+        result.touched.add(op.account_id)
+        for attempt in range(self.lane_retries + 1):
+            journal = self._journal_start(op)
+            try:
+                await handler.execute(self.client, op)
+            except SharingtoolsError as exc:
+                self._journal_end(journal, str(exc))
+                if attempt < self.lane_retries and isinstance(exc, (TransportError, ServerError, RateLimited)):
+                    await self.sleep(random.uniform(0, min(self.retry_cap, self.retry_base * 2**attempt)))
+                    continue
+                self._failed(op, exc, result)
+                return False
+            self._journal_end(journal, None)
+            result.results[(op.kind, op.name, "done")] += 1
+            self._progress("done", op)
+            return True
+        return False  # pragma: no cover - the loop returns
+
+    async def _bulk(self, key: str, ops: Sequence[Operation], result: ExecutionResult) -> None:
+        handler = KINDS[Kind(ops[0].kind)]
+        fallback: list[Operation] = []
+        for start in range(0, len(ops), self.bulk_chunk):
+            if self.stop.is_set():
+                result.interrupted = True
+                return
+            chunk = ops[start:start + self.bulk_chunk]
+            journals = [self._journal_start(op, bulk=key) for op in chunk]
+            result.touched.update(op.account_id for op in chunk)
+            try:
+                result.bulk_calls += 1
+                done = await handler.execute_bulk(self.client, key, chunk)
+                why = "not covered by the bulk answer"
+            except SharingtoolsError as exc:
+                done, why = set(), f"bulk call failed: {exc}"
+                log.warning("bulk failed, falling back to single calls", bulk=key, accounts=len(chunk), error=str(exc))
+            for op, journal in zip(chunk, journals, strict=True):
+                if op.account_id in done:
+                    self._journal_end(journal, None)
+                    result.results[(op.kind, op.name, "done")] += 1
+                    self._progress("done", op)
+                else:
+                    self._journal_end(journal, why)
+                    fallback.append(op)
+        if fallback:
+            async with anyio.create_task_group() as tg:
+                for op in fallback:
+                    tg.start_soon(self._run_one, op, result)
+
+    def _failed(self, op: Operation, exc: BaseException, result: ExecutionResult) -> None:
+        username = op.changes[0].username if op.changes else str(op.account_id)
+        result.failures.append(Failure(op.account_id, username, op.kind, op.name, str(exc)))
+        result.failed_accounts.add(op.account_id)
+        result.results[(op.kind, op.name, "failed")] += 1
+        log.warning("operation failed", account=username, kind=op.kind, operation=op.name, error=str(exc))
+        self._progress("failed", op)
+
+    def _journal_start(self, op: Operation, bulk: str | None = None) -> int | None:
+        if self.history is None or self.run_id is None:
+            return None
+        args: dict[str, Any] = dict(op.args)
+        if bulk:
+            args["bulk"] = bulk
+        return self.history.op_started(self.run_id, op.account_id, op.kind, op.name, args)
+
+    def _journal_end(self, journal: int | None, error: str | None) -> None:
+        if self.history is not None and journal is not None:
+            self.history.op_finished(journal, error)
+
+    def _progress(self, event: str, op: Operation) -> None:
+        if self.progress is not None:
+            self.progress(event, op)

@@ -1,0 +1,130 @@
+"""Run history and the operation journal, in SQLite (default ``.orchestrator/state.db``).
+
+Every operation is written *before* it is sent (``pending``) and again when it ends (``done``
+or ``failed``), in its own committed transaction, so a crash or a SIGKILL at any point leaves
+a journal that says what may have happened: ``apply --resume`` re-reads the accounts of the
+last unfinished run and finishes only what is still needed. Nothing secret is stored: the
+operation arguments hold no password or key (kinds keep secrets as references), and every
+text passes through the redaction of ``orchestrator.log`` before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestrator.log import redact_value
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started REAL NOT NULL,
+    finished REAL,
+    command TEXT NOT NULL,
+    playbook_hash TEXT,
+    status TEXT NOT NULL,          -- running | succeeded | partial | failed | blocked | interrupted
+    accounts TEXT NOT NULL,        -- JSON list of account ids the run may touch
+    report TEXT                    -- JSON run report
+);
+CREATE TABLE IF NOT EXISTS operations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    account_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    args TEXT NOT NULL,
+    status TEXT NOT NULL,          -- pending | done | failed
+    error TEXT,
+    started REAL NOT NULL,
+    finished REAL
+);
+CREATE INDEX IF NOT EXISTS operations_run ON operations(run_id);
+"""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    started: float
+    finished: float | None
+    command: str
+    status: str
+    accounts: list[int]
+    report: dict[str, Any] | None
+
+
+class History:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # a journal entry must survive a crash right after it
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- runs ----------------------------------------------------------------------------------
+    def start_run(self, command: str, playbook_hash: str | None, accounts: list[int]) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO runs (started, command, playbook_hash, status, accounts) VALUES (?,?,?,?,?)",
+                (time.time(), command, playbook_hash, "running", json.dumps(sorted(set(accounts)))),
+            )
+        return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, report: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE runs SET finished=?, status=?, report=? WHERE id=?",
+                       (time.time(), status, json.dumps(redact_value(report), default=str), run_id))
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        rows = self.db.execute(
+            "SELECT id, started, finished, command, status, accounts, report FROM runs ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else None) for r in rows]
+
+    def unfinished(self) -> RunRecord | None:
+        """The newest run that never finished (killed) or was interrupted, if it is the newest run."""
+        latest = self.runs(1)
+        if latest and latest[0].status in ("running", "interrupted", "partial"):
+            return latest[0]
+        return None
+
+    # -- operations ----------------------------------------------------------------------------
+    def op_started(self, run_id: int, account_id: int, kind: str, name: str, args: Any) -> int:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO operations (run_id, account_id, kind, name, args, status, started) VALUES (?,?,?,?,?,?,?)",
+                (run_id, account_id, kind, name, json.dumps(redact_value(args), default=str), "pending", time.time()),
+            )
+        return int(cur.lastrowid)
+
+    def op_finished(self, op_id: int, error: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE operations SET status=?, error=?, finished=? WHERE id=?",
+                       ("failed" if error else "done", redact_value(error) if error else None, time.time(), op_id))
+
+    def operations(self, run_id: int) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, account_id, kind, name, args, status, error FROM operations WHERE run_id=? ORDER BY id", (run_id,)
+        ).fetchall()
+        return [{"id": r[0], "account_id": r[1], "kind": r[2], "name": r[3], "args": json.loads(r[4]),
+                 "status": r[5], "error": r[6]} for r in rows]

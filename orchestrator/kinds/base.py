@@ -1,0 +1,121 @@
+"""What every managed kind provides, and the small types the planner and the executor share.
+
+A kind knows one API module and nothing of concurrency:
+
+- ``read(client, accounts, desired)``: fetch the live state of what the playbooks manage for
+  those accounts, reading nothing else (list endpoints once, 100 a page, where they carry
+  what is needed; per-account endpoints only for what lists lack);
+- ``diff(account, desired, live)``: a pure function from desired and live state to ``Change``s;
+- ``operations(changes)``: group one account's changes into the API calls that realise them;
+- ``execute(client, op)`` and, for switches the API has a bulk form of, ``execute_bulk``.
+
+The engine knows nothing of Instagram: it schedules ``Operation``s by phase, lane and bulk key.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.api import SharingtoolsClient
+from orchestrator.plan import Change
+from orchestrator.playbook import Account, Kind, Sourced
+
+Live = dict[str, Any]
+
+# Phases run in order for every account: switch off, edit, switch on. Pausing first means nothing
+# runs half-configured; activating last means a schedule starts with its targets and settings in.
+PHASE_OFF, PHASE_EDIT, PHASE_ON = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API call (or one account's share of a bulk call) realising some changes.
+
+    ``args`` is JSON-able and holds no secret: it is journaled before the call is sent.
+    Operations with the same ``bulk`` key may be coalesced into one bulk request.
+    """
+
+    kind: str
+    account_id: int
+    name: str
+    changes: tuple[Change, ...]
+    phase: int = PHASE_EDIT
+    bulk: str | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that stops one account's kind from being planned (no schedule, module off)."""
+
+    account_id: int
+    username: str
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.username} · {self.kind}: {self.message}"
+
+
+@dataclass
+class ReadContext:
+    """What every read gets: the client, and the live account list already read (with proxies)."""
+
+    client: SharingtoolsClient
+    accounts: Mapping[int, Any]  # account id -> orchestrator.api.resources.accounts.Account
+
+    def few(self, n: int) -> bool:
+        """Whether ``n`` single reads cost less than paging a list that has one item per account."""
+        return n < max(1, -(-len(self.accounts) // 100))
+
+
+@dataclass
+class ReadResult:
+    live: dict[int, Live] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class KindHandler(ABC):
+    kind: Kind
+    label: str
+
+    @abstractmethod
+    async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
+        """Live state for ``accounts`` (those with a ``desired`` entry), reading only what is managed."""
+
+    @abstractmethod
+    def diff(self, account: Account, desired: Any, live: Live) -> list[Change]: ...
+
+    @abstractmethod
+    def operations(self, changes: Sequence[Change]) -> list[Operation]: ...
+
+    @abstractmethod
+    async def execute(self, client: SharingtoolsClient, op: Operation) -> None: ...
+
+    async def execute_bulk(self, client: SharingtoolsClient, bulk: str, ops: Sequence[Operation]) -> set[int]:
+        """Run coalesced operations; returns the account ids done (the rest fall back to
+        ``execute`` one by one). Kinds without bulk forms never get here."""
+        raise NotImplementedError(bulk)
+
+
+# -- helpers for diffs -------------------------------------------------------------------------
+def same(a: Any, b: Any) -> bool:
+    """Equality the way a person means it between YAML and JSON values: 3 == 3.0, but True != 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b or (isinstance(a, bool) and isinstance(b, bool) and a == b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return float(a) == float(b)
+    return bool(a == b)
+
+
+def where(value: Sourced[Any] | None) -> str | None:
+    return str(value.source) if value is not None else None
+
+
+def change(account: Account, kind: Kind | str, action: str, path: str, before: Any = None,
+           after: Any = None, source: Sourced[Any] | str | None = None, ref: Any = None) -> Change:
+    src = source if isinstance(source, str) or source is None else where(source)
+    return Change(account.id, account.username, str(kind), action, path, before, after, src, ref)

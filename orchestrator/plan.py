@@ -1,0 +1,192 @@
+"""A plan: the changes that would make the live installation match the playbooks.
+
+As in octoDNS, a plan is a sorted, immutable list of small ``Change`` values that render
+several ways (text for people, Markdown for pull requests, JSON for machines). A plan also
+records what it was computed from: a hash of the playbooks, and for every account it read,
+a fingerprint of the live state it saw. ``apply --plan`` uses both to apply exactly what was
+reviewed, and to skip accounts that changed since.
+
+JSON schema (``format_version`` 1), documented in the README:
+
+    {"format_version": 1,
+     "playbook_hash": "sha256:…",
+     "changes": [{"account_id", "username", "kind", "action", "path", "before", "after", "source"}],
+     "summary": {"total": N, "by_kind": {kind: {action: N}}, "accounts": N},
+     "read": {"accounts": N, "fingerprints": {"<account_id>": {"<kind>": "sha256:…"}}}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+
+# The order actions run in within one account (and the order they are shown in): pauses first,
+# so nothing runs while it is being changed; activations last, once targets and settings are in.
+ACTION_ORDER = {
+    "pause": 0, "stop": 0, "delete": 1, "remove": 2, "update": 3, "set": 3, "create": 4, "add": 5,
+    "activate": 6, "start": 6,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One difference between desired and live state, and what realises it.
+
+    ``account_id`` is 0 for user-level resources (the caption library). ``path`` says what
+    changes (``state``, ``settings.likes_speed``, ``targets[hashtag:summer]``, ``captions[Summer sale]``);
+    ``source`` is the ``file:line`` of the playbook value that asks for it. ``ref`` carries
+    what the executor needs and the renderers don't show (a target id, a schedule id).
+    """
+
+    account_id: int
+    username: str
+    kind: str
+    action: str
+    path: str
+    before: Any = None
+    after: Any = None
+    source: str | None = None
+    ref: Any = None
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.username, self.account_id, self.kind, ACTION_ORDER.get(self.action, 9), self.path)
+
+    def public(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("ref")
+        return d
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def fingerprint(value: Any) -> str:
+    """A stable hash of a live state as read (canonical JSON)."""
+    return "sha256:" + hashlib.sha256(canonical(value).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    playbook_hash: str
+    fingerprints: dict[int, dict[str, str]] = field(default_factory=dict)
+    accounts_read: int = 0
+
+    @classmethod
+    def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]], accounts_read: int) -> Plan:
+        return cls(tuple(sorted(changes, key=Change.sort_key)), playbook_hash, fingerprints, accounts_read)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def summary(self) -> dict[str, Any]:
+        by_kind: dict[str, Counter[str]] = defaultdict(Counter)
+        for c in self.changes:
+            by_kind[c.kind][c.action] += 1
+        return {
+            "total": len(self.changes),
+            "accounts": len({c.account_id for c in self.changes}),
+            "by_kind": {k: dict(sorted(v.items())) for k, v in sorted(by_kind.items())},
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "playbook_hash": self.playbook_hash,
+            "changes": [c.public() | {"ref": c.ref} for c in self.changes],
+            "summary": self.summary(),
+            "read": {
+                "accounts": self.accounts_read,
+                "fingerprints": {str(a): f for a, f in sorted(self.fingerprints.items())},
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r} (expected {FORMAT_VERSION})")
+        changes = [Change(**{k: c.get(k) for k in Change.__dataclass_fields__}) for c in data["changes"]]
+        fps = {int(a): f for a, f in data["read"]["fingerprints"].items()}
+        return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"])
+
+
+# -- rendering ---------------------------------------------------------------------------
+SYMBOL = {"create": "+", "add": "+", "activate": "▶", "start": "▶", "update": "~", "set": "~",
+          "remove": "-", "delete": "-", "pause": "⏸", "stop": "⏸"}
+COLOUR = {"+": "green", "▶": "green", "~": "yellow", "-": "red", "⏸": "magenta"}
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    return canonical(v)
+
+
+def describe(c: Change) -> str:
+    if c.action in ("update", "set"):
+        return f"{c.path}: {_value(c.before)} -> {_value(c.after)}"
+    if c.action in ("activate", "pause", "start", "stop"):
+        return f"{c.path}: {c.before} -> {c.after}"
+    if c.action in ("create", "add"):
+        return f"{c.path}" + (f" = {_value(c.after)}" if c.after not in (None, "") and not c.path.endswith("]") else "")
+    return c.path
+
+
+def render_text(plan: Plan, *, colour: bool = False) -> str:
+    """Human-readable, grouped by account and kind; ``colour`` adds rich markup."""
+    if plan.empty:
+        return "No changes. The installation matches the playbooks."
+    lines: list[str] = []
+    current: tuple[int, str] | None = None
+    for c in plan.changes:
+        if (c.account_id, c.kind) != current:
+            current = (c.account_id, c.kind)
+            who = c.username if c.account_id else "(user)"
+            lines.append(f"\n{who} · {c.kind}" if not colour else f"\n[bold]{who}[/] · [cyan]{c.kind}[/]")
+        sym = SYMBOL.get(c.action, "?")
+        text = f"  {sym} {describe(c)}"
+        if colour:
+            text = f"  [{COLOUR.get(sym, 'white')}]{sym}[/] {_escape(describe(c))}"
+        if c.source:
+            text += f"   [dim]({c.source})[/]" if colour else f"   ({c.source})"
+        lines.append(text)
+    lines.append("")
+    lines.append(_summary_line(plan))
+    return "\n".join(lines).lstrip("\n")
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", "\\[")
+
+
+def _summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    parts = [f"{kind}: " + ", ".join(f"{n} {a}" for a, n in actions.items()) for kind, actions in s["by_kind"].items()]
+    return f"Plan: {s['total']} changes on {s['accounts']} accounts ({'; '.join(parts)})."
+
+
+def render_markdown(plan: Plan) -> str:
+    """Ready to paste into a pull-request comment."""
+    if plan.empty:
+        return "### Sharingtools plan\n\nNo changes. The installation matches the playbooks.\n"
+    out = ["### Sharingtools plan", "", _summary_line(plan), "", "| kind | action | changes |", "|---|---|---|"]
+    for kind, actions in plan.summary()["by_kind"].items():
+        for action, n in actions.items():
+            out.append(f"| {kind} | {action} | {n} |")
+    out += ["", "<details><summary>All changes</summary>", "", "| account | kind | change | source |", "|---|---|---|---|"]
+    for c in plan.changes:
+        text = f"{SYMBOL.get(c.action, '?')} {describe(c)}".replace("|", "\\|")
+        out.append(f"| {c.username if c.account_id else '(user)'} | {c.kind} | `{text}` | {c.source or ''} |")
+    out += ["", "</details>", ""]
+    return "\n".join(out)
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan.to_json(), indent=2, ensure_ascii=False, default=str)

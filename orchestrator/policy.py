@@ -1,0 +1,178 @@
+"""The safety policy: how much one apply may change before a person has to say so.
+
+Agencies fear a typo that pauses or rewrites five hundred accounts at once. Like octoDNS's
+``Plan.raise_if_unsafe``, every threshold lives here, in one place:
+
+- limits by class of change, each a count or a percentage of the accounts the playbooks
+  manage: ``max_pauses``, ``max_activations``, ``max_settings_updates`` (accounts),
+  ``max_target_removals`` and ``max_deletions`` (items);
+- a guard against a ``prune`` whose desired set is empty (it would remove everything);
+- overrides acknowledged per scope: ``--allow pause:fashion`` lets pauses of the accounts of
+  group ``fashion`` (or kind ``fashion``, or account ``fashion``) through, and nothing else.
+  There is no global force.
+
+Limits come from the playbook's ``policy:``, then from ``--policy name=value`` flags.
+A blocked run changes nothing and exits 3.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from orchestrator.plan import Change
+from orchestrator.playbook import DesiredState, Kind, Limit, ScheduleDesired
+
+# Defaults stop a mass pause or a mass deletion; the others are unlimited unless set.
+DEFAULT_LIMITS: dict[str, Limit] = {
+    "max_pauses": Limit(20, percent=True),
+    "max_deletions": Limit(10),
+    "max_target_removals": Limit(100),
+}
+CLASSES = {
+    "max_pauses": ("pause", ("pause", "stop")),
+    "max_activations": ("activate", ("activate", "start")),
+    "max_settings_updates": ("update", ("update", "set")),
+    "max_target_removals": ("remove", ("remove",)),
+    "max_deletions": ("delete", ("delete",)),
+}
+COUNTS_ACCOUNTS = {"max_pauses", "max_activations", "max_settings_updates"}
+ALLOW = re.compile(r"^(pause|activate|update|remove|delete|prune):([A-Za-z0-9_.\-]+)$")
+
+
+class PolicyError(ValueError):
+    """A malformed ``--allow`` or ``--policy`` value."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    message: str
+    allow_hint: str
+
+    def __str__(self) -> str:
+        return f"{self.message} (to proceed, narrow the playbook or acknowledge with {self.allow_hint})"
+
+
+@dataclass
+class SafetyPolicy:
+    limits: dict[str, Limit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    allow: set[tuple[str, str]] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, desired: DesiredState, overrides: Iterable[str] = (), allow: Iterable[str] = ()) -> SafetyPolicy:
+        policy = cls()
+        for name, sourced in desired.policy.limits().items():
+            if name in CLASSES:
+                policy.limits[name] = sourced.value
+        for item in overrides:
+            name, sep, value = item.partition("=")
+            if not sep or name not in CLASSES:
+                raise PolicyError(f"--policy {item!r}: use NAME=VALUE with NAME one of {', '.join(CLASSES)}")
+            policy.limits[name] = parse_limit(value, f"--policy {name}")
+        for item in allow:
+            m = ALLOW.match(item.strip())
+            if not m:
+                raise PolicyError(
+                    f"--allow {item!r}: use CLASS:SCOPE, CLASS one of pause, activate, update, remove, delete, prune, "
+                    "and SCOPE a kind, a group or a username (there is no global override)")
+            policy.allow.add((m.group(1), m.group(2)))
+        return policy
+
+    def check(self, changes: Sequence[Change], desired: DesiredState) -> list[Violation]:
+        managed = len(desired.by_account) or 1
+        violations: list[Violation] = []
+        for rule, (cls_name, actions) in CLASSES.items():
+            limit = self.limits.get(rule)
+            if limit is None:
+                continue
+            counted = [c for c in changes if c.action in actions and not self._allowed(cls_name, c, desired)]
+            amount = len({c.account_id for c in counted}) if rule in COUNTS_ACCOUNTS else len(counted)
+            threshold = limit.of(managed)
+            if amount > threshold:
+                unit = "accounts" if rule in COUNTS_ACCOUNTS else "items"
+                scopes = sorted({c.kind for c in counted})
+                violations.append(Violation(
+                    rule, f"{rule}: the plan would {cls_name} {amount} {unit}, over the limit of {threshold} ({limit}"
+                          f"{' of ' + str(managed) + ' managed accounts' if limit.percent else ''})",
+                    " ".join(f"--allow {cls_name}:{s}" for s in scopes)))
+        violations += self._empty_prunes(changes, desired)
+        return violations
+
+    def _allowed(self, cls_name: str, c: Change, desired: DesiredState) -> bool:
+        for allowed_cls, scope in self.allow:
+            if allowed_cls != cls_name:
+                continue
+            if scope in (c.kind, c.username):
+                return True
+            members = desired.groups.get(scope)
+            if members is not None and any(a.id == c.account_id for a in members):
+                return True
+        return False
+
+    def _empty_prunes(self, changes: Sequence[Change], desired: DesiredState) -> list[Violation]:
+        """A prune with an empty desired set removes everything there is: almost always a mistake."""
+        out: list[Violation] = []
+        removing = {(c.account_id, c.kind) for c in changes if c.action in ("remove", "delete")}
+        for account_id, kind in sorted(removing):
+            if account_id == 0:
+                captions = desired.captions
+                empty = captions is not None and captions.exact and not captions.captions
+            else:
+                want = desired.get(account_id, kind)
+                empty = isinstance(want, ScheduleDesired) and want.exact and not want.targets
+                if kind == Kind.FIRST_COMMENT.value:
+                    empty = bool(want is not None and getattr(want, "exact", False) and not want.schedules)  # type: ignore[union-attr]
+            if empty and not any(a == "prune" and s in (kind, _username(changes, account_id)) for a, s in self.allow):
+                name = _username(changes, account_id)
+                out.append(Violation(
+                    "prune", f"prune: {name} · {kind} would remove everything (prune: true with an empty list)",
+                    f"--allow prune:{kind}"))
+        return out
+
+
+def _username(changes: Sequence[Change], account_id: int) -> str:
+    return next((c.username for c in changes if c.account_id == account_id), str(account_id))
+
+
+def parse_limit(text: str, what: str) -> Limit:
+    text = text.strip()
+    try:
+        if text.endswith("%"):
+            amount = float(text[:-1])
+            if not 0 <= amount <= 100:
+                raise ValueError
+            return Limit(amount, percent=True)
+        count = int(text)
+        if count < 0:
+            raise ValueError
+        return Limit(count)
+    except ValueError:
+        raise PolicyError(f"{what}: {text!r} is not a count or a percentage such as 10 or 5%") from None
+
+
+def waves_of(spec: Sequence[Limit] | int | None, total: int) -> list[int]:
+    """Cumulative wave sizes: ``[1, 10%, 100%]`` over 200 accounts is ``[1, 20, 200]``;
+    an int ``n`` is n equal waves. Always ends with ``total``."""
+    if not spec or total == 0:
+        return [total]
+    if isinstance(spec, int):
+        n = max(1, spec)
+        return sorted({-(-total * i // n) for i in range(1, n + 1)})
+    sizes: list[int] = []
+    for limit in spec:
+        size = min(total, max(1, limit.of(total)) if limit.percent else int(limit.amount))
+        if size > (sizes[-1] if sizes else 0):
+            sizes.append(size)
+    if not sizes or sizes[-1] < total:
+        sizes.append(total)
+    return sizes
+
+
+def parse_waves(text: str) -> list[Limit]:
+    return [parse_limit(part, "--waves") for part in text.split(",") if part.strip()]
+
+
+def mapping_of(limits: Mapping[str, Limit]) -> dict[str, str]:
+    return {k: str(v) for k, v in sorted(limits.items())}

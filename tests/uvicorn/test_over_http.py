@@ -1,0 +1,68 @@
+"""The emulator served by uvicorn on 127.0.0.1, reached by the client and the CLI over real sockets."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from orchestrator.api import SharingtoolsClient
+from orchestrator.api.errors import NotFound, TransportError
+from orchestrator.api.retry import RetrySettings
+from orchestrator.cli import app
+
+pytestmark = pytest.mark.uvicorn
+
+
+async def test_client_over_a_real_socket(served):
+    async with SharingtoolsClient(served.api, served.keys["alice"], rate=500) as client:
+        accounts = [a async for a in client.accounts.list()]
+        assert len(accounts) == 25
+        with pytest.raises(NotFound):
+            await client.accounts.get(26)
+
+
+async def test_dropped_connection_is_a_real_transport_error(served):
+    async with httpx.AsyncClient(base_url=f"{served.server.url}/_emulator") as control:
+        await control.put("/faults", json={"drop_rate": 1.0})
+        try:
+            async with SharingtoolsClient(
+                served.api, served.keys["alice"], retry=RetrySettings(attempts=2, backoff_base=0.01)
+            ) as client:
+                with pytest.raises(TransportError) as te:
+                    await client.accounts.get(1)
+                assert te.value.maybe_applied  # the socket closed mid-answer
+        finally:
+            await control.delete("/faults")
+
+
+async def test_openapi_is_served(served):
+    async with httpx.AsyncClient() as http:
+        spec = (await http.get(f"{served.server.url}/openapi.json")).json()
+    assert spec["info"]["title"].startswith("Sharingtools")
+    assert "/api/v1/accounts" in spec["paths"]
+
+
+def test_cli_api_call_prints_json(served, monkeypatch):
+    monkeypatch.setenv("SHARINGTOOLS_BASE_URL", served.api)
+    monkeypatch.setenv("SHARINGTOOLS_API_KEY", served.keys["alice"])
+    result = CliRunner().invoke(app, ["api", "GET", "accounts/1"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["username"] == "fashion_nova"
+    paged = CliRunner().invoke(app, ["api", "GET", "accounts", "--paginate"])
+    assert len(json.loads(paged.stdout)) == 25
+
+
+def test_cli_errors_are_one_line(served, monkeypatch):
+    monkeypatch.setenv("SHARINGTOOLS_BASE_URL", served.api)
+    monkeypatch.setenv("SHARINGTOOLS_API_KEY", "sht_" + "e" * 64)
+    result = CliRunner().invoke(app, ["api", "GET", "accounts"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0 and "Invalid API key" in result.stderr
+    monkeypatch.setenv("SHARINGTOOLS_API_KEY", served.keys["alice"])
+    bad_json = CliRunner().invoke(app, ["api", "POST", "accounts/1/change-proxy", "--data", "{oops"])
+    assert bad_json.exit_code == 1 and bad_json.stderr.startswith("error: --data is not valid JSON")
+    not_found = CliRunner().invoke(app, ["api", "GET", "accounts/26"])
+    assert not_found.exit_code == 1 and "404 Account not found" in not_found.stderr
