@@ -271,6 +271,81 @@ def save_plan(plan: Any, path: str) -> None:
         fail(f"cannot write the plan to {path}: {exc.strerror}")
 
 
+@app.command("apply")
+def apply_command(
+    paths: list[str] = PLAYBOOKS,
+    plan_file: str = typer.Option(None, "--plan", help="apply exactly this saved plan (from plan --out)"),
+    limit: list[str] = typer.Option([], "--limit", "-l", help="only these groups or usernames (repeatable)"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="apply without asking (required when not on a terminal)"),
+    concurrency: int = typer.Option(None, help="requests in flight at once"),
+    rate: float = typer.Option(None, help="requests per second, at most"),
+    allow: list[str] = typer.Option([], "--allow", help="acknowledge a policy limit for one scope, e.g. pause:fashion"),
+    policy: list[str] = typer.Option([], "--policy", help="override a policy limit, e.g. max_pauses=30%"),
+    waves: str = typer.Option(None, help="cumulative wave sizes, e.g. 1,5,10%,100%"),
+    max_fail: str = typer.Option(None, "--max-fail", help="halt when a wave's failures pass this (default 10%)"),
+    resume: bool = typer.Option(False, "--resume", help="finish the last unfinished apply"),
+    report: str = typer.Option(None, "--report", help="write the JSON run report here"),
+    state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
+    base_url: str = BASE_URL,
+) -> None:
+    """Make the installation match the playbooks: plan, confirm, execute in waves, verify."""
+    from orchestrator import playbook
+    from orchestrator.plan import Plan
+    from orchestrator.policy import PolicyError, parse_limit, parse_waves
+
+    book = load_playbook(paths)
+    settings = client_settings(base_url, concurrency=concurrency, rate=rate, state_db=state_db)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not yes and not interactive:
+        fail("not on a terminal: pass --yes to apply without confirmation")
+    saved = None
+    if plan_file:
+        try:
+            saved = Plan.from_json(json.loads(open(plan_file, encoding="utf-8").read()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            fail(f"cannot read the saved plan {plan_file}: {exc}")
+    try:
+        from orchestrator.engine.apply import ApplyOptions
+
+        options = ApplyOptions(
+            limit=limit, allow=allow, policy=policy, saved_plan=saved, resume=resume,
+            waves=parse_waves(waves) if waves else None,
+            max_fail=parse_limit(max_fail, "--max-fail") if max_fail else None,
+        )
+    except PolicyError as exc:
+        fail(str(exc))
+    from orchestrator.runner import run_apply
+
+    try:
+        code = run_async(lambda: run_apply(settings, book, options, yes=yes, report_path=report), settings.base_url)
+    except playbook.PlaybookError as exc:
+        for diagnostic in exc.diagnostics:
+            typer.echo(str(diagnostic), err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    raise typer.Exit(code)
+
+
+@app.command("history")
+def history_command(
+    limit: int = typer.Option(10, help="how many runs"),
+    state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
+) -> None:
+    """The last runs recorded in the history database, newest first."""
+    from orchestrator.history import History
+    from orchestrator.settings import load_settings
+
+    try:
+        path = state_db or str(load_settings().state_db)
+    except ClientConfigError as exc:
+        fail(str(exc))
+    history = History(path)
+    for run in history.runs(limit):
+        report = run.report or {}
+        summary = report.get("plan", {}).get("total", "-")
+        typer.echo(f"#{run.id} {run.command} {run.status} changes={summary} accounts={len(run.accounts)} "
+                   f"{report.get('message', '')}".rstrip())
+
+
 # -- demo ------------------------------------------------------------------------------
 @app.command("demo")
 def demo() -> None:

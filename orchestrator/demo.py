@@ -1,55 +1,72 @@
-"""``orchestrator demo``: the embedded emulator with its demo world, and a first look through the client.
+"""``orchestrator demo``: the whole loop on the embedded emulator, for a first look.
 
-It starts the emulator on a free loopback port (uvicorn on a background thread), connects
-the real client over HTTP, and shows what an agency's installation looks like from the
-orchestrator's side. The plan/apply walk-through is added here as those commands land.
+It starts the emulator with its demo world on a free loopback port (uvicorn on a background
+thread), then runs what a user would: validate the example playbooks in ``playbooks/``, plan,
+apply (with ``--yes``), and plan again to show that nothing is left to do. The client talks
+real HTTP to it, exactly as it would to a Sharingtools installation.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections import Counter
 from pathlib import Path
 
+from pydantic import SecretStr
 from rich.console import Console
-from rich.table import Table
 
+from orchestrator import playbook
 from orchestrator.api import SharingtoolsClient
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
-from orchestrator.emulator.seed import write_keys
+from orchestrator.engine.apply import ApplyOptions
+from orchestrator.plan import render_text
+from orchestrator.planner import build_plan
+from orchestrator.runner import run_apply
+from orchestrator.settings import Settings
+
+PLAYBOOKS = Path(__file__).resolve().parent.parent / "playbooks"
 
 
-async def run_demo(console: Console | None = None) -> int:
-    console = console or Console()
+async def run_demo(console: Console | None = None, playbooks: Path = PLAYBOOKS) -> int:
+    console = console or Console(highlight=False, soft_wrap=True)
+    colour = console.is_terminal
     state, keys = build_state(seed="demo")
     with BackgroundServer(create_app(state)) as server, tempfile.TemporaryDirectory() as tmp:
-        keys_file = Path(tmp) / "keys.json"
-        write_keys(keys_file, keys)
-        console.rule("[bold]Sharingtools emulator")
-        console.print(f"Serving the demo world at [cyan]{server.url}/api/v1[/] (OpenAPI at {server.url}/openapi.json)")
-        console.print(f"Users alice, bob and admin; their keys were written to a mode-600 file, never printed.")
-        async with SharingtoolsClient(f"{server.url}/api/v1", keys["alice"], rate=200, concurrency=16) as client:
-            accounts = [a async for a in client.accounts.list()]
-            niches = Counter(a.username.split("_")[0] for a in accounts)
-            console.print(f"\nalice's agency manages [bold]{len(accounts)}[/] Instagram accounts: "
-                          + ", ".join(f"{n} {niche}_*" for niche, n in niches.items()))
-            table = Table(title="Accounts (first 10)", show_lines=False)
-            for col in ("id", "username", "proxy", "login required"):
-                table.add_column(col)
-            for a in accounts[:10]:
-                table.add_row(str(a.id), a.username, a.proxy or "[yellow]none[/]", "yes" if a.login_required else "")
-            console.print(table)
-            await _show_modules(client, console)
-            stats = client.transport.stats.snapshot()
-            console.print(f"\n{stats['total']} API requests, {stats['retries']} retries.")
-    return 0
+        console.rule("[bold]1. An emulated Sharingtools installation")
+        console.print(f"The emulator serves alice's agency (25 Instagram accounts) at [cyan]{server.url}/api/v1[/]; "
+                      f"its OpenAPI document is at {server.url}/openapi.json.")
+        settings = Settings(base_url=f"{server.url}/api/v1", api_key=SecretStr(keys["alice"]),
+                            state_db=Path(tmp) / "state.db", rate=200, concurrency=16)
 
+        console.rule("[bold]2. orchestrator validate playbooks/")
+        problems = playbook.validate([playbooks])
+        for problem in problems:
+            console.print(str(problem), markup=False)
+        if problems:
+            return 1
+        book = playbook.load([playbooks])
+        files = ", ".join(Path(f).name for f in book.files)
+        console.print(f"Valid: {len(book.files)} files ({files}), {len(book.groups)} groups, {len(book.entries)} entries.")
 
-async def _show_modules(client: SharingtoolsClient, console: Console) -> None:
-    reactions = getattr(client, "reactions", None)
-    if reactions is None:
-        return
-    schedules = [s async for s in reactions.list_schedules()]
-    active = sum(1 for s in schedules if getattr(s, "is_active", False))
-    console.print(f"Reactions Pro: {len(schedules)} schedules, {active} active.")
+        console.rule("[bold]3. orchestrator plan playbooks/")
+        async with SharingtoolsClient.from_settings(settings) as client:
+            planned = await build_plan(client, book)
+            reads = client.transport.stats.snapshot()["total"]
+        console.print(render_text(planned.plan, colour=colour), markup=colour)
+        console.print(f"[dim]Read with {reads} requests: lists once, 100 a page; settings only where a playbook names them.[/]")
+
+        console.rule("[bold]4. orchestrator apply playbooks/ --yes")
+        console.print("[dim](the plan is shown again by apply, as it would be before its confirmation prompt)[/]")
+        code = await run_apply(settings, book, ApplyOptions(), yes=True, console=console)
+        if code != 0:
+            return code
+
+        console.rule("[bold]5. orchestrator plan playbooks/ (again)")
+        async with SharingtoolsClient.from_settings(settings) as client:
+            again = await build_plan(client, book)
+        console.print(render_text(again.plan, colour=colour), markup=colour)
+        console.rule()
+        console.print("Try it yourself: [bold]orchestrator emulator serve --seed demo --keys-file keys.json[/], then "
+                      "SHARINGTOOLS_API_KEY from keys.json and [bold]orchestrator plan playbooks/[/]. "
+                      "See README.md for the playbook format.")
+        return 0 if again.plan.empty else 4

@@ -1,5 +1,7 @@
-"""Emulated module: ai_dm (not built yet)."""
+"""Emulated AI-DM module (``ai-dm``): OpenAI-written replies to an account's DM threads."""
 
-from fastapi import APIRouter
+from orchestrator.emulator.modules.ai_dm.models import tick
+from orchestrator.emulator.modules.ai_dm.routes import router
+from orchestrator.emulator.modules.ai_dm.seeding import seed_demo
 
-router = APIRouter()
+__all__ = ["router", "seed_demo", "tick"]

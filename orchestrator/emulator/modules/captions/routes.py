@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from orchestrator.emulator.context import Ctx, Paging, auth, paging
 from orchestrator.emulator.envelope import JSON, Open, created, ok, paged, responds

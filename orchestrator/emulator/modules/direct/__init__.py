@@ -1,5 +1,6 @@
-"""Emulated module: direct (not built yet)."""
+"""Emulated Direct Basic (module ``direct-basic``): native Instagram DM inbox, requests and messages."""
 
-from fastapi import APIRouter
+from orchestrator.emulator.modules.direct.demo import seed_demo
+from orchestrator.emulator.modules.direct.routes import router
 
-router = APIRouter()
+__all__ = ["router", "seed_demo"]

@@ -1,5 +1,6 @@
-"""Emulated module: inbox (not built yet)."""
+"""Emulated InBox (module ``inbox``): unified threads across DMs, comments and reviews, replies, tags."""
 
-from fastapi import APIRouter
+from orchestrator.emulator.modules.inbox.demo import seed_demo
+from orchestrator.emulator.modules.inbox.routes import router
 
-router = APIRouter()
+__all__ = ["router", "seed_demo"]

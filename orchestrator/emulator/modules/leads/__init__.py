@@ -1,5 +1,6 @@
-"""Emulated module: leads (not built yet)."""
+"""Emulated Leads Finder (module ``parser``): scraping schedules, their exported leads, logs and stats."""
 
-from fastapi import APIRouter
+from orchestrator.emulator.modules.leads.models import seed_demo, tick
+from orchestrator.emulator.modules.leads.routes import router
 
-router = APIRouter()
+__all__ = ["router", "seed_demo", "tick"]

@@ -18,10 +18,11 @@ from typing import Any
 from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.errors import ValidationFailed
 from orchestrator.emulator.seed import SeedContext
-from orchestrator.emulator.store import Doc, Table
+from orchestrator.emulator.store import Doc, Store, Table
 
 TABLE = "media"
 MB = 1024 * 1024
+MAX_ID = 2**63 - 1  # SQLite's largest integer: no row can have a larger id
 DEFAULT_FILE_MB = 50
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif"})
 VIDEO_EXTENSIONS = frozenset({"mp4"})
@@ -81,9 +82,8 @@ def validate_upload(ctx: Ctx, filename: str, size: int) -> str:
     ext = extension_of(filename)
     allowed = allowed_extensions(plan)
     if ext not in allowed:
-        raise ValidationFailed(
-            {"file": f"File type not allowed: {ext or 'no extension'}. Allowed: {', '.join(sorted(allowed))}"}
-        )
+        listed = ", ".join(sorted(allowed))
+        raise ValidationFailed({"file": f"File type not allowed: {ext or 'no extension'}. Allowed: {listed}"})
     if size == 0:
         raise ValidationFailed({"file": "The uploaded file is empty"})
     limit = file_limit_bytes(plan)
@@ -136,9 +136,10 @@ def delete(ctx: Ctx, doc: Doc) -> None:
     table(ctx).delete(doc["id"])
 
 
-def owned_by(ctx: Ctx, user_id: int, ids: list[int]) -> dict[int, Doc]:
+def owned_by(store: Store, user_id: int, ids: list[int]) -> dict[int, Doc]:
     """The files among ``ids`` that belong to ``user_id``, by id (used by Posts)."""
-    return {d["id"]: d for d in table(ctx).all(id=ids, user_id=user_id)}
+    queryable = [i for i in ids if i <= MAX_ID]
+    return {d["id"]: d for d in store.table(TABLE).all(id=queryable, user_id=user_id)}
 
 
 # -- seeding -------------------------------------------------------------------------
@@ -160,6 +161,7 @@ def seed_demo(ctx: SeedContext) -> None:
         user_id = ctx.users[owner]["id"]
         for age, name in zip(range(len(files) * 2, 0, -2), files, strict=True):
             ext = extension_of(name)
-            size = ctx.rng.randint(3 * MB, 40 * MB) if kind_of(ext) == "video" else ctx.rng.randint(180_000, 6 * MB)
+            low, high = (3 * MB, 40 * MB) if kind_of(ext) == "video" else (180_000, 6 * MB)
+            size = ctx.rng.randint(low, high)
             date = ctx.state.clock.stamp(now - timedelta(days=age, minutes=ctx.rng.randint(0, 900)))
             store_file(t, new_file(user_id, name, ext, size, date))

@@ -51,7 +51,7 @@ async def list_media(request: Request, page: Paging = Depends(paging), ctx: Ctx 
 @router.post("/media", **responds(MediaOut, status=201))
 async def upload_media(
     request: Request,
-    file: UploadFile = File(..., description="jpg, jpeg, png, gif, mp4 (mov, m4v, mpg with video processing)"),
+    file: UploadFile = File(..., description="jpg, jpeg, png, gif, mp4 (+ mov, m4v, mpg with video processing)"),
     ctx: Ctx = core,
 ) -> JSON:
     # Measure before touching the store: the await may yield, the model call below does not.
@@ -62,10 +62,10 @@ async def upload_media(
 
 @router.get("/media/{id}", **responds(MediaOut))
 async def get_media(id: int, request: Request, ctx: Ctx = core) -> JSON:
-    return ok(models.public(ctx.owned(models.TABLE, id, "File"), base_url(request)))
+    return ok(models.public(ctx.owned(models.TABLE, id, "Media"), base_url(request)))
 
 
 @router.delete("/media/{id}", **responds(Deleted))
 async def delete_media(id: int, ctx: Ctx = core) -> JSON:
-    models.delete(ctx, ctx.owned(models.TABLE, id, "File"))
+    models.delete(ctx, ctx.owned(models.TABLE, id, "Media"))
     return ok({"id": id}, "File deleted.")

@@ -1,5 +1,6 @@
-"""Emulated module: post_actions (not built yet)."""
+"""Emulated Post Actions (module ``post-actions-api``): like / comment / follow jobs run by the engine."""
 
-from fastapi import APIRouter
+from orchestrator.emulator.modules.post_actions.models import seed_demo, tick
+from orchestrator.emulator.modules.post_actions.routes import router
 
-router = APIRouter()
+__all__ = ["router", "seed_demo", "tick"]

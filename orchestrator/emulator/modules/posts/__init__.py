@@ -1,5 +1,6 @@
-"""Emulated module: posts (not built yet)."""
+"""Emulated Posts and the publishing engine (core: no module gate)."""
 
-from fastapi import APIRouter
+from orchestrator.emulator.modules.posts.models import seed_demo, tick
+from orchestrator.emulator.modules.posts.routes import router
 
-router = APIRouter()
+__all__ = ["router", "seed_demo", "tick"]

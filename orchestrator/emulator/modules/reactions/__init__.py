@@ -1,5 +1,19 @@
-"""Emulated module: reactions (not built yet)."""
+"""Emulated Reactions Pro (module ``reactions``): like/follow/unfollow engagement schedules."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import datetime
+from typing import Any
+
+from orchestrator.emulator.modules.reactions.models import REACTIONS
+from orchestrator.emulator.modules.reactions.routes import router
+from orchestrator.emulator.modules.reactions.seeding import seed_demo, seed_scale
+from orchestrator.emulator.state import EmulatorState
+
+
+def tick(state: EmulatorState, now: datetime) -> dict[str, Any] | None:
+    """One engine pass over the Reactions Pro schedules."""
+    return REACTIONS.tick(state, now)
+
+
+__all__ = ["router", "seed_demo", "seed_scale", "tick"]

@@ -1,5 +1,19 @@
-"""Emulated module: repost (not built yet)."""
+"""Emulated Repost Pro (module ``repost-pro``): repost schedules, their sources and logs."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import datetime
+from typing import Any
+
+from orchestrator.emulator.modules.repost.models import REPOST
+from orchestrator.emulator.modules.repost.routes import router
+from orchestrator.emulator.modules.repost.seeding import seed_demo, seed_scale
+from orchestrator.emulator.state import EmulatorState
+
+
+def tick(state: EmulatorState, now: datetime) -> dict[str, Any] | None:
+    """One engine pass over the Repost Pro schedules."""
+    return REPOST.tick(state, now)
+
+
+__all__ = ["router", "seed_demo", "seed_scale", "tick"]

@@ -1,5 +1,7 @@
-"""Emulated module: welcomedm (not built yet)."""
+"""Emulated Welcome DM module (``welcomedm``): greeting new followers by DM."""
 
-from fastapi import APIRouter
+from orchestrator.emulator.modules.welcomedm.models import tick
+from orchestrator.emulator.modules.welcomedm.routes import router
+from orchestrator.emulator.modules.welcomedm.seeding import seed_demo, seed_scale
 
-router = APIRouter()
+__all__ = ["router", "seed_demo", "seed_scale", "tick"]

@@ -66,7 +66,6 @@ class CronRun:
 
     def switch_off(self, table: Table, schedule: Doc) -> None:
         schedule["is_active"] = False
-        schedule["is_running"] = False
         schedule["last_action_date"] = self.stamp
         table.update(schedule)
 

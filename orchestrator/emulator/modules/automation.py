@@ -1,0 +1,823 @@
+"""Schedules shared by Reactions Pro and Repost Pro: settings, targets, bulk switches, logs, engine.
+
+On the real server both plugins have the same shape: one schedule row per account,
+created in the web panel (the API can change a schedule, never create or delete it), a
+JSON array of targets, a flat settings object, and a cron that picks due schedules. So
+the rules live here once and each module supplies what differs: its settings fields
+(:class:`SettingsSchema`), its target types (:class:`TargetType`), and what one engine
+action does (:meth:`Automation.act`).
+
+Storage, per module ``<name>``: ``<name>_schedules`` (one document per account, found by
+the indexed ``account_id`` column; targets and settings embedded, as the server stores
+them in the schedule row) and ``<name>_logs``. A schedule stores only the settings that
+were ever set; reads merge them over the defaults, so a schedule made at scale costs no
+settings at all and GET settings is one indexed lookup plus a dict merge.
+
+No HTTP here: the pydantic shapes at the end document the wire format for both modules'
+routes, and everything else raises the emulator's domain errors.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field, create_model
+
+from orchestrator.emulator.clock import FORMAT, parse_stamp
+from orchestrator.emulator.context import Ctx, Paging
+from orchestrator.emulator.engine import interval_seconds
+from orchestrator.emulator.envelope import Open
+from orchestrator.emulator.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from orchestrator.emulator.state import EmulatorState
+from orchestrator.emulator.store import Doc, Store, Table
+
+NO_END = "2200-12-12 23:59:59"  # the server's "never ends" end_date (as the leads example shows)
+MAX_BULK = 1000  # account ids per bulk call, as for the accounts bulk endpoints
+TICK_BATCH = 500  # schedules one engine pass handles per module ("a few per run")
+READ_ONLY = frozenset({
+    "id", "account_id", "username", "status", "is_active", "is_running", "target_count", "targets",
+    "schedule_date", "end_date", "last_action_date", "date",
+})
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+# -- settings fields ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One settings field: its type, default and the values it accepts.
+
+    Types are checked strictly (a JSON ``1`` is not a boolean, ``"3"`` not an integer): a
+    client that sends the wrong type has a bug worth hearing about.
+    """
+
+    kind: str  # bool | int | float | str | time | datetime | enum
+    default: Any
+    doc: str = ""
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+    max_length: int = 0
+    pattern: re.Pattern[str] | None = None
+    pattern_hint: str = ""
+    nullable: bool = False
+
+    def check(self, value: Any) -> Any:
+        """The value to store, or ``ValueError`` with the message a 422 shows."""
+        if value is None:
+            if self.nullable:
+                return None
+            raise ValueError("must not be null")
+        kind = self.kind
+        if kind == "bool":
+            if type(value) is bool:
+                return value
+            raise ValueError("must be a boolean")
+        if kind in ("int", "float"):
+            if type(value) is not int and not (kind == "float" and type(value) is float):
+                raise ValueError("must be an integer" if kind == "int" else "must be a number")
+            if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+                raise ValueError(self._range_text())
+            return float(value) if kind == "float" else value
+        if type(value) is not str:
+            raise ValueError("must be a string")
+        if kind == "enum":
+            if value not in self.choices:
+                raise ValueError("must be one of " + ", ".join(self.choices))
+            return value
+        if kind == "time":
+            if not _HHMM.match(value):
+                raise ValueError("must be a time HH:MM (00:00-23:59, UTC)")
+            return value
+        if kind == "datetime":
+            return _parse_datetime(value)
+        if self.max_length and len(value) > self.max_length:
+            raise ValueError(f"must be at most {self.max_length} characters")
+        if self.pattern is not None and value and not self.pattern.match(value):
+            raise ValueError(f"must look like {self.pattern_hint}")
+        return value
+
+    def _range_text(self) -> str:
+        noun = "an integer" if self.kind == "int" else "a number"
+        if self.hi is None:
+            return f"must be {noun} of at least {_num(self.lo)}"
+        return f"must be {noun} from {_num(self.lo)} to {_num(self.hi)}"
+
+    def json_schema(self) -> dict[str, Any]:
+        """The field as JSON Schema, for the OpenAPI document of PATCH settings."""
+        base = {"bool": "boolean", "int": "integer", "float": "number"}.get(self.kind, "string")
+        schema: dict[str, Any] = {"type": [base, "null"] if self.nullable else base, "default": self.default}
+        if self.doc:
+            schema["description"] = self.doc
+        if self.lo is not None:
+            schema["minimum"] = self.lo
+        if self.hi is not None:
+            schema["maximum"] = self.hi
+        if self.choices:
+            schema["enum"] = list(self.choices) + ([None] if self.nullable else [])
+        if self.max_length:
+            schema["maxLength"] = self.max_length
+        if self.kind == "time":
+            schema["pattern"] = _HHMM.pattern
+        if self.kind == "datetime":
+            schema["description"] = (self.doc + " " if self.doc else "") + "(YYYY-MM-DD HH:MM:SS, UTC)"
+        return schema
+
+    def python_type(self) -> Any:
+        """The field's type for the documented response model."""
+        base: Any = {"bool": bool, "int": int, "float": float}.get(self.kind, str)
+        return base | None if self.nullable else base
+
+
+def _num(x: float | None) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _parse_datetime(value: str) -> str:
+    for fmt in (FORMAT, "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(value, fmt).strftime(FORMAT)
+        except ValueError:
+            continue
+    raise ValueError("must be a date-time YYYY-MM-DD HH:MM:SS (UTC)")
+
+
+def flag(default: bool, doc: str = "") -> Setting:
+    return Setting("bool", default, doc)
+
+
+def integer(default: int | None, lo: int | None, hi: int | None, doc: str = "", *, nullable: bool = False) -> Setting:
+    return Setting("int", default, doc, lo=lo, hi=hi, nullable=nullable)
+
+
+def number(default: float, lo: float, hi: float, doc: str = "") -> Setting:
+    return Setting("float", default, doc, lo=lo, hi=hi)
+
+
+def text(default: str | None, max_length: int, doc: str = "", *, pattern: str | None = None,
+         hint: str = "", nullable: bool = False) -> Setting:
+    return Setting("str", default, doc, max_length=max_length, pattern=re.compile(pattern) if pattern else None,
+                   pattern_hint=hint, nullable=nullable)
+
+
+def hhmm(default: str, doc: str = "") -> Setting:
+    return Setting("time", default, doc)
+
+
+def moment(doc: str = "") -> Setting:
+    return Setting("datetime", None, doc, nullable=True)
+
+
+def one_of(default: str, choices: Sequence[str], doc: str = "") -> Setting:
+    return Setting("enum", default, doc, choices=tuple(choices))
+
+
+Rule = Callable[[Mapping[str, Any], set[str]], dict[str, str]]
+
+
+def min_max(low: str, high: str) -> Rule:
+    """A rule: ``low`` may not exceed ``high`` (0 in either means "no limit")."""
+
+    def rule(merged: Mapping[str, Any], changed: set[str]) -> dict[str, str]:
+        if {low, high} & changed and merged[low] and merged[high] and merged[low] > merged[high]:
+            field = high if high in changed else low
+            return {field: f"{low} must not exceed {high} (0 means no limit)"}
+        return {}
+
+    return rule
+
+
+def required_when(switch: str, field: str) -> Rule:
+    """A rule: ``field`` must be set while ``switch`` is on."""
+
+    def rule(merged: Mapping[str, Any], changed: set[str]) -> dict[str, str]:
+        if {switch, field} & changed and merged[switch] and merged[field] is None:
+            return {field: f"is required while {switch} is on"}
+        return {}
+
+    return rule
+
+
+class SettingsSchema:
+    """A module's settings: the fields, the names accepted for them, and the cross-field rules."""
+
+    def __init__(
+        self,
+        fields: Mapping[str, Setting],
+        *,
+        aliases: Mapping[str, str] | None = None,
+        nested: Iterable[str] = (),
+        rules: Sequence[Rule] = (),
+    ) -> None:
+        self.fields = dict(fields)
+        self.defaults = {name: spec.default for name, spec in self.fields.items()}
+        self.aliases = dict(aliases or {})
+        self.nested = frozenset(nested)  # prefixes whose fields may also come as a nested object
+        self.rules = tuple(rules)
+
+    def render(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        """Every setting with its value: the stored ones over the defaults."""
+        return {**self.defaults, **stored}
+
+    def validate_patch(self, body: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+        """The checked changes of a partial update, keyed by canonical field name.
+
+        Nothing is written unless every field is valid; the 422 names each bad field.
+        """
+        errors: dict[str, str] = {}
+        changes: dict[str, Any] = {}
+        for name, value in self._flatten(body, errors):
+            canonical = self.aliases.get(name, name)
+            spec = self.fields.get(canonical)
+            if spec is None:
+                errors[name] = self._unknown(name)
+                continue
+            try:
+                changes[canonical] = spec.check(value)
+            except ValueError as exc:
+                errors[name] = str(exc)
+        if not errors and self.rules:
+            merged = {**self.defaults, **stored, **changes}
+            for rule in self.rules:
+                errors.update(rule(merged, set(changes)))
+        if errors:
+            raise ValidationFailed(errors)
+        return changes
+
+    def _flatten(self, body: Mapping[str, Any], errors: dict[str, str]) -> list[tuple[str, Any]]:
+        pairs: list[tuple[str, Any]] = []
+        for name, value in body.items():
+            if name in self.nested:
+                if isinstance(value, dict):
+                    pairs.extend((f"{name}.{sub}", v) for sub, v in value.items())
+                else:
+                    errors[name] = f"must be an object of {name}.* fields"
+            else:
+                pairs.append((name, value))
+        return pairs
+
+    def _unknown(self, name: str) -> str:
+        if name in READ_ONLY:
+            hint = "; use /activate or /pause" if name == "is_active" else ""
+            return f"is read-only{hint}"
+        close = difflib.get_close_matches(name, self.fields, n=1)
+        return "Unknown setting" + (f" (did you mean '{close[0]}'?)" if close else "")
+
+    # -- documentation ------------------------------------------------------------------
+    def patch_schema(self) -> dict[str, Any]:
+        """JSON Schema of the PATCH body: any subset of the fields (and their other spellings)."""
+        props: dict[str, Any] = {name: spec.json_schema() for name, spec in self.fields.items()}
+        for prefix in sorted(self.nested):
+            subs = {n.split(".", 1)[1]: s.json_schema() for n, s in self.fields.items()
+                    if n.startswith(prefix + ".")}
+            props[prefix] = {"type": "object", "properties": subs, "additionalProperties": False,
+                             "description": f"the {prefix}.* fields as a nested object"}
+        for alias, canonical in self.aliases.items():
+            props[alias] = {**self.fields[canonical].json_schema(), "description": f"alias of {canonical}"}
+        return {"type": "object", "properties": props, "additionalProperties": False}
+
+    def model(self, name: str) -> type[BaseModel]:
+        """A pydantic model of every setting, documenting GET settings."""
+        fields: dict[str, Any] = {
+            re.sub(r"\W", "_", key): (spec.python_type(), Field(alias=key, description=spec.doc or None))
+            for key, spec in self.fields.items()
+        }
+        return create_model(name, __base__=Open, **fields)
+
+
+# -- targets -----------------------------------------------------------------------------------
+_NUMERIC_ID = re.compile(r"^\d{1,25}$")
+_VALUE_RULES: dict[str, tuple[re.Pattern[str] | None, str]] = {
+    "hashtag": (re.compile(r"^\w{1,100}$"), "a hashtag (letters, digits, underscores)"),
+    "username": (re.compile(r"^[A-Za-z0-9._]{1,30}$"), "an Instagram username"),
+    "keyword": (re.compile(r"^.{1,100}$"), "a keyword of at most 100 characters"),
+    "text": (re.compile(r"^.{1,255}$"), "text of at most 255 characters"),
+    "post": (re.compile(r"^(?:[A-Za-z0-9_-]{5,64}|https?://(?:www\.)?instagram\.com/(?:p|reel|reels|tv)/"
+                        r"[A-Za-z0-9_-]{5,64}/?(?:\?\S*)?)$"), "a post URL or shortcode"),
+    "region": (re.compile(r"^[A-Z]{2}$"), "a two-letter region code such as US"),
+    "tiktok_post": (re.compile(r"^(?:\d{8,25}|https?://(?:www\.|vm\.|m\.)?tiktok\.com/\S+)$"),
+                    "a TikTok video URL or id"),
+    "id_list": (re.compile(r"^\d{1,25}(?:,\d{1,25}){0,999}$"), "comma-separated numeric user ids"),
+    "none": (None, ""),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TargetType:
+    """A target type a module accepts: what its value holds and whether it needs an id."""
+
+    key: str
+    value: str  # what ``value`` holds, as /targets/types shows it ("" when the type takes none)
+    description: str
+    kind: str = "text"  # a key of _VALUE_RULES: how the value is checked and normalised
+    needs_id: bool = False  # a numeric Instagram id (location, user, music...) is required
+    revision: str = "v1"  # "v1": the reference; "2.0.0": the later revision's addition
+
+    def public(self) -> dict[str, Any]:
+        return {"type": self.key, "value": self.value, "requires_id": self.needs_id,
+                "requires_value": self.kind != "none", "description": self.description,
+                "revision": self.revision}
+
+    def normalise(self, raw: str) -> str:
+        """The value as stored: trimmed, without a leading ``#``/``@``; ``ValueError`` if malformed."""
+        value = self.loose(raw)
+        if self.kind == "none":
+            return ""
+        if not value:
+            raise ValueError("must not be empty")
+        pattern, hint = _VALUE_RULES[self.kind]
+        if pattern is not None and not pattern.match(value):
+            raise ValueError(f"must be {hint}")
+        return value
+
+    def loose(self, raw: str) -> str:
+        """Normalisation without checks, for matching stored values on removal."""
+        value = raw.strip()
+        if self.kind == "hashtag":
+            value = value.lstrip("#")
+        elif self.kind == "username":
+            value = value.lstrip("@")
+        elif self.kind == "region":
+            value = value.upper()
+        elif self.kind == "id_list":
+            value = re.sub(r"\s+", "", value)
+        return value
+
+
+def make_target(target_id: int, type_: str, value: str, id_: str | None = None) -> Doc:
+    """A stored target: ``target_id`` is its row id in the schedule, ``id`` the type's id
+    (a location id, a user pk) or, for types that take none, the value itself."""
+    return {"target_id": target_id, "type": type_, "id": id_ if id_ is not None else value, "value": value}
+
+
+# -- time windows --------------------------------------------------------------------------------
+def window_end(at: datetime, start: str, end: str) -> datetime | None:
+    """The end of the daily window [start, end) (UTC ``HH:MM``) that contains ``at``, if any.
+
+    A window whose end is before its start runs past midnight; equal ends are no window.
+    """
+    s, e = _seconds(start), _seconds(end)
+    if s == e:
+        return None
+    t = at.hour * 3600 + at.minute * 60 + at.second
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    if s < e:
+        return midnight + timedelta(seconds=e) if s <= t < e else None
+    if t >= s:
+        return midnight + timedelta(days=1, seconds=e)
+    return midnight + timedelta(seconds=e) if t < e else None
+
+
+def _seconds(hh_mm: str) -> int:
+    hours, minutes = hh_mm.split(":")
+    return int(hours) * 3600 + int(minutes) * 60
+
+
+def spin(template: str, rng: random.Random) -> str:
+    """Resolve spintax ``{a|b|c}`` (innermost first), leaving ``{{placeholders}}`` alone."""
+    pattern = re.compile(r"(?<!\{)\{([^{}]*\|[^{}]*)\}(?!\})")
+    while True:
+        out = pattern.sub(lambda m: rng.choice(m.group(1).split("|")), template)
+        if out == template:
+            return out
+        template = out
+
+
+_CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+
+def shortcode(rng: random.Random) -> str:
+    """An Instagram-looking media shortcode."""
+    return "".join(rng.choice(_CODE_ALPHABET) for _ in range(11))
+
+
+# -- the automation --------------------------------------------------------------------------
+class Automation:
+    """One schedule-per-account automation module and its rules.
+
+    Subclasses name the module and give its settings and target types; they override
+    :meth:`act` (one engine action), and may override :meth:`end_date`,
+    :meth:`pause_windows`, :meth:`next_run` and :meth:`render_extra`.
+    """
+
+    module: str  # as the plan's ``modules`` list spells it ("reactions", "repost-pro")
+    name: str  # table prefix ("reactions", "repost")
+    settings: SettingsSchema
+    target_types: dict[str, TargetType]
+    log_fields: tuple[str, ...]
+
+    def __init__(self) -> None:
+        self.schedules_table = f"{self.name}_schedules"
+        self.logs_table = f"{self.name}_logs"
+
+    def schedules(self, store: Store) -> Table:
+        return store.table(self.schedules_table)
+
+    def logs(self, store: Store) -> Table:
+        return store.table(self.logs_table)
+
+    # -- rendering ----------------------------------------------------------------------
+    def public(self, doc: Doc) -> dict[str, Any]:
+        """A schedule as the API shows it; internal fields (user_id, counters) never leave."""
+        stored = doc["settings"]
+        defaults = self.settings.defaults
+        targets = doc["targets"]
+        return {
+            "id": doc["id"],
+            "account_id": doc["account_id"],
+            "username": doc["username"],
+            "status": "running" if doc["is_running"] else "active" if doc["is_active"] else "inactive",
+            "is_active": doc["is_active"],
+            "is_running": doc["is_running"],
+            "speed": stored.get("speed", defaults["speed"]),
+            "daily_pause": {
+                "enabled": stored.get("daily_pause", defaults["daily_pause"]),
+                "from": stored.get("daily_pause_from", defaults["daily_pause_from"]),
+                "to": stored.get("daily_pause_to", defaults["daily_pause_to"]),
+            },
+            "target_count": len(targets),
+            "targets": targets,
+            "schedule_date": doc["schedule_date"],
+            "end_date": self.end_date(stored),
+            "last_action_date": doc["last_action_date"],
+            "date": doc["date"],
+        }
+
+    def public_log(self, doc: Doc) -> dict[str, Any]:
+        return {k: doc.get(k) for k in self.log_fields}
+
+    def end_date(self, stored: Mapping[str, Any]) -> str:
+        """When the schedule stops being picked by the engine."""
+        return NO_END
+
+    # -- lookups --------------------------------------------------------------------------
+    def schedule(self, ctx: Ctx, account_id: int) -> Doc:
+        """The schedule of ``account_id``: 404 "Account not found" for a missing or another
+        user's account, 404 "Schedule not found" for an account without one."""
+        doc = self.schedules(ctx.store).find_one(account_id=account_id)
+        if doc is not None and ctx.user.owns(doc):
+            return doc
+        ctx.account(account_id)
+        raise NotFound("Schedule not found")
+
+    def list_schedules(self, ctx: Ctx, page: Paging, is_active: bool | None) -> tuple[list[Doc], int]:
+        return self.schedules(ctx.store).find(
+            user_id=ctx.owner_scope, is_active=is_active, order="account_id", **page.slice()
+        )
+
+    # -- on and off -----------------------------------------------------------------------
+    def set_active(self, ctx: Ctx, doc: Doc, active: bool) -> Doc:
+        """Activate (the next run is due now) or pause; repeating either changes nothing."""
+        if self._switch(doc, "activate" if active else "pause", ctx.clock.stamp()):
+            self.schedules(ctx.store).update(doc)
+        return doc
+
+    def bulk(self, ctx: Ctx, op: str, account_ids: list[int] | None) -> dict[str, Any]:
+        """Apply ``op`` (activate, pause, stop) to many schedules.
+
+        Without ``account_ids``: every schedule of the caller's own (an admin key does not
+        switch other users' schedules without naming them). Ids without a schedule or of
+        another user are skipped, in request order, never told apart.
+        """
+        table = self.schedules(ctx.store)
+        if account_ids is None:
+            docs, skipped = table.find(user_id=ctx.user.id, order="account_id")[0], []
+        else:
+            wanted = list(dict.fromkeys(account_ids))
+            found = {d["account_id"]: d for d in table.all(account_id=wanted, user_id=ctx.owner_scope)}
+            docs = [found[a] for a in wanted if a in found]
+            skipped = [a for a in wanted if a not in found]
+        now = ctx.clock.stamp()
+        with ctx.store.transaction():
+            for doc in docs:
+                if self._switch(doc, op, now):
+                    table.update(doc)
+        return {"affected": len(docs), "account_ids": [d["account_id"] for d in docs], "skipped": skipped}
+
+    @staticmethod
+    def _switch(doc: Doc, op: str, now: str) -> bool:
+        """Change ``doc`` for ``op``; whether anything changed."""
+        before = (doc["is_active"], doc["is_running"])
+        if op == "activate":
+            if not doc["is_active"]:
+                doc["schedule_date"] = now
+            doc["is_active"] = True
+        else:
+            doc["is_active"] = False
+            if op == "stop":  # a force-stop also clears a schedule stuck in is_running
+                doc["is_running"] = False
+        return before != (doc["is_active"], doc["is_running"])
+
+    # -- settings ---------------------------------------------------------------------------
+    def read_settings(self, doc: Doc) -> dict[str, Any]:
+        return self.settings.render(doc["settings"])
+
+    def patch_settings(self, ctx: Ctx, doc: Doc, body: Mapping[str, Any]) -> list[str]:
+        """Validate and store a partial update; the canonical names of the fields written."""
+        changes = self.settings.validate_patch(body, doc["settings"])
+        if changes:
+            doc["settings"].update(changes)
+            self.schedules(ctx.store).update(doc)
+        return list(changes)
+
+    # -- targets ----------------------------------------------------------------------------
+    def target_type(self, key: str) -> TargetType:
+        spec = self.target_types.get(key)
+        if spec is None:
+            raise ValidationFailed({"type": f"Unknown target type '{key}' (see /{self.name}/targets/types)"})
+        return spec
+
+    def add_target(self, ctx: Ctx, doc: Doc, type_: str, value: str | None, id_: str | None) -> Doc:
+        """Add a target; 422 for a bad type, value or id, 409 if it is there already."""
+        spec = self.target_type(type_)
+        if value is None and spec.kind != "none" and not spec.needs_id:
+            raise BadRequest("Missing required field: value", errors={"value": ["This field is required."]})
+        errors: dict[str, str] = {}
+        if spec.needs_id:
+            if id_ is None or not id_.strip():
+                errors["id"] = f"is required for type {spec.key} (a numeric id)"
+            elif not _NUMERIC_ID.match(id_.strip()):
+                errors["id"] = "must be a numeric id"
+            else:
+                id_ = id_.strip()
+        stored_value = ""
+        if spec.kind != "none":
+            try:
+                # An id type's value is a display name (a username, a place) and defaults to the id.
+                stored_value = spec.normalise(value if value is not None else (id_ or ""))
+            except ValueError as exc:
+                errors["value"] = str(exc)
+        if errors:
+            raise ValidationFailed(errors)
+        target_id_of_type = id_ if spec.needs_id else None
+        for t in doc["targets"]:
+            if t["type"] == spec.key and (
+                t["value"] == stored_value or (spec.needs_id and t["id"] == target_id_of_type)
+            ):
+                raise Conflict("Target already exists")
+        target = make_target(doc.get("next_target_id", 1), spec.key, stored_value, target_id_of_type)
+        doc["next_target_id"] = target["target_id"] + 1
+        doc["targets"].append(target)
+        self.schedules(ctx.store).update(doc)
+        return target
+
+    def remove_target(self, ctx: Ctx, doc: Doc, target_id: int) -> dict[str, int]:
+        kept = [t for t in doc["targets"] if t["target_id"] != target_id]
+        if len(kept) == len(doc["targets"]):
+            raise NotFound("Target not found")
+        return self._keep(ctx, doc, kept)
+
+    def remove_matching(self, ctx: Ctx, doc: Doc, type_: str, value: str | None, id_: str | None) -> dict[str, int]:
+        """The later revision's removal: by type and value (or id), or every target of a type.
+        Removing nothing is not an error: the answer says ``removed: 0``."""
+        spec = self.target_type(type_)
+        want_value = spec.loose(value) if value is not None else None
+        kept = [
+            t for t in doc["targets"]
+            if not (t["type"] == spec.key
+                    and (want_value is None or t["value"] == want_value)
+                    and (id_ is None or t["id"] == id_.strip()))
+        ]
+        return self._keep(ctx, doc, kept)
+
+    def _keep(self, ctx: Ctx, doc: Doc, kept: list[Doc]) -> dict[str, int]:
+        removed = len(doc["targets"]) - len(kept)
+        if removed:
+            doc["targets"] = kept
+            self.schedules(ctx.store).update(doc)
+        return {"removed": removed, "total": len(kept)}
+
+    # -- logs ---------------------------------------------------------------------------------
+    def list_logs(self, ctx: Ctx, page: Paging, account_id: int | None = None, **filters: Any) -> tuple[list[Doc], int]:
+        """Log entries, newest first (ids grow with time: the clock never goes back)."""
+        return self.logs(ctx.store).find(
+            user_id=ctx.owner_scope, account_id=account_id, order="id", descending=True,
+            **filters, **page.slice(),
+        )
+
+    def log_entry(self, doc: Doc, date: str, status: str, message: str, **fields: Any) -> Doc:
+        return {"user_id": doc["user_id"], "account_id": doc["account_id"], "schedule_id": doc["id"],
+                "username": doc["username"], "status": status, "message": message, "date": date, **fields}
+
+    # -- the engine ------------------------------------------------------------------------
+    def tick(self, state: EmulatorState, now: datetime) -> dict[str, int] | None:
+        """One cron pass: due schedules, oldest ``last_action_date`` first, up to TICK_BATCH.
+
+        A schedule whose account needs a new login, is gone, or whose owner's plan lost the
+        module is switched off with a log entry saying why. Inside a daily pause the run
+        moves to the window's end. Otherwise the next ``schedule_date`` is set before the
+        action (so a crash never acts twice) and the action is logged.
+        """
+        if self.module not in state.installed:
+            return None  # no plugin, no cron
+        stamp = state.clock.stamp(now)
+        table = self.schedules(state.store)
+        due = [d for d in table.all(is_active=True)
+               if (d["schedule_date"] or "") <= stamp and self.end_date(d["settings"]) > stamp]
+        if not due:
+            return None
+        due.sort(key=lambda d: (d["last_action_date"] or "", d["id"]))
+        due = due[:TICK_BATCH]
+        accounts = {a["id"]: a for a in state.store.table("accounts").all(id=[d["account_id"] for d in due])}
+        users = {u["id"]: u for u in state.users.all(id=list({d["user_id"] for d in due}))}
+        counts: Counter[str] = Counter()
+        logs: list[Doc] = []
+        for doc in due:
+            reason = self._stop_reason(accounts.get(doc["account_id"]), users.get(doc["user_id"]))
+            if reason is not None:
+                doc["is_active"] = doc["is_running"] = False
+                logs.append(self.log_entry(doc, stamp, "error", f"Schedule deactivated: {reason}",
+                                           **self.system_log_fields()))
+                counts["deactivated"] += 1
+            else:
+                merged = self.settings.render(doc["settings"])
+                resume = self.paused_until(now, merged)
+                if resume is not None:
+                    doc["schedule_date"] = state.clock.stamp(resume)
+                    counts["paused"] += 1
+                else:
+                    doc["schedule_date"] = state.clock.stamp(self.next_run(now, merged))
+                    rng = random.Random(f"{self.name}:{doc['id']}:{doc.get('action_count', 0)}")
+                    logs.append(self.act(doc, merged, stamp, rng))
+                    doc["action_count"] = doc.get("action_count", 0) + 1
+                    doc["last_action_date"] = stamp
+                    counts["actions"] += 1
+            table.update(doc)
+        if logs:
+            self.logs(state.store).insert_many(logs)
+        return dict(counts)
+
+    def _stop_reason(self, account: Doc | None, user: Doc | None) -> str | None:
+        """Why the engine must switch a due schedule off, if it must."""
+        if account is None:
+            return "the account no longer exists"
+        if account.get("login_required"):
+            return "the account needs a new login (login_required)"
+        if user is None or self.module not in user.get("modules", ()):
+            return f"the owner's plan no longer includes the {self.module} module"
+        return None
+
+    def system_log_fields(self) -> dict[str, Any]:
+        """Module fields of a log entry the engine writes about the schedule itself."""
+        return {}
+
+    def pause_windows(self, settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Daily windows in which the schedule does not act."""
+        if settings["daily_pause"]:
+            return [(settings["daily_pause_from"], settings["daily_pause_to"])]
+        return []
+
+    def paused_until(self, at: datetime, settings: Mapping[str, Any]) -> datetime | None:
+        """When ``at`` falls in a pause window: the moment the schedule may act again."""
+        windows = self.pause_windows(settings)
+        moved = at
+        for _ in range(len(windows) + 1):  # leaving one window may land in another
+            ends = [e for e in (window_end(moved, s, t) for s, t in windows) if e is not None]
+            if not ends:
+                break
+            moved = max(ends)
+        return moved if moved != at else None
+
+    def next_run(self, now: datetime, settings: Mapping[str, Any]) -> datetime:
+        """The next ``schedule_date``: one speed interval on, moved out of a pause window."""
+        after = now + timedelta(seconds=interval_seconds(settings["speed"]))
+        return self.paused_until(after, settings) or after
+
+    def act(self, doc: Doc, settings: Mapping[str, Any], stamp: str, rng: random.Random) -> Doc:
+        """Perform one simulated action for ``doc``; returns its log entry."""
+        raise NotImplementedError
+
+    def pick_target(self, doc: Doc, settings: Mapping[str, Any], rng: random.Random) -> Doc | None:
+        targets = doc["targets"]
+        if not targets:
+            return None
+        if settings.get("targets_shuffle"):
+            return rng.choice(targets)
+        return targets[doc.get("action_count", 0) % len(targets)]
+
+    # -- seeding --------------------------------------------------------------------------
+    def new_schedule(
+        self,
+        account: Doc,
+        now: str,
+        *,
+        active: bool = False,
+        settings: Mapping[str, Any] | None = None,
+        targets: Sequence[tuple[str, str] | tuple[str, str, str]] = (),
+        schedule_date: str | None = None,
+        last_action_date: str | None = None,
+        is_running: bool = False,
+        **extra: Any,
+    ) -> Doc:
+        """A schedule document as the web panel creates it (the API cannot)."""
+        rows = [make_target(i, t[0], t[1], t[2] if len(t) > 2 else None) for i, t in enumerate(targets, 1)]
+        return {
+            "user_id": account["user_id"],
+            "account_id": account["id"],
+            "username": account["username"],
+            "is_active": active,
+            "is_running": is_running,
+            "settings": dict(settings or {}),
+            "targets": rows,
+            "next_target_id": len(rows) + 1,
+            "schedule_date": schedule_date or now,
+            "last_action_date": last_action_date,
+            "date": now,
+            "action_count": 0,
+            **extra,
+        }
+
+
+def seed_logs(table: Table, entries: list[Doc]) -> None:
+    """Insert seeded log entries oldest first, so ids keep time order for "newest first"."""
+    entries.sort(key=lambda e: e["date"])
+    table.insert_many(entries)
+
+
+def stamp_before(now: str, rng: random.Random, max_minutes: int) -> str:
+    """A ``YYYY-MM-DD HH:MM:SS`` a random number of minutes (1..max) before ``now``."""
+    delta = timedelta(minutes=rng.randint(1, max_minutes), seconds=rng.randint(0, 59))
+    return (parse_stamp(now) - delta).strftime(FORMAT)
+
+
+def stamp_after(now: str, minutes: int) -> str:
+    return (parse_stamp(now) + timedelta(minutes=minutes)).strftime(FORMAT)
+
+
+# -- wire shapes shared by both modules' routes ------------------------------------------------
+class BulkBody(BaseModel):
+    account_ids: list[int] | None = Field(
+        None, max_length=MAX_BULK,
+        description=f"accounts whose schedules to switch (at most {MAX_BULK}); omitted: all of yours",
+    )
+
+
+class TargetBody(BaseModel):
+    type: str = Field(..., description="a key from GET .../targets/types")
+    value: str | int | None = Field(None, description="hashtag, username, URL...; for id types a display name")
+    id: str | int | None = Field(None, description="numeric id, required by the types that say so")
+
+
+class TargetMatch(BaseModel):
+    type: str = Field(..., description="remove targets of this type...")
+    value: str | int | None = Field(None, description="...with this value (omitted: every target of the type)")
+    id: str | int | None = Field(None, description="...or with this id")
+
+
+class TargetOut(Open):
+    target_id: int
+    type: str
+    id: str
+    value: str
+
+
+class DailyPauseOut(Open):
+    enabled: bool
+    from_: str = Field(alias="from")
+    to: str
+
+
+class TargetsOut(Open):
+    targets: list[TargetOut]
+    total: int
+
+
+class RemovedOut(Open):
+    removed: int
+    total: int
+
+
+class TargetTypeOut(Open):
+    type: str
+    value: str
+    requires_id: bool
+    requires_value: bool
+    description: str
+    revision: str
+
+
+class TargetTypesOut(Open):
+    types: list[TargetTypeOut]
+    total: int
+
+
+class SettingsUpdatedOut(Open):
+    account_id: int
+    updated_fields: list[str]
+
+
+class BulkOut(Open):
+    affected: int
+    account_ids: list[int]
+    skipped: list[int]
+
+
+def as_text(value: str | int | None) -> str | None:
+    """A body value that may come as a number (ids, location ids) as the string it is stored as."""
+    return None if value is None else str(value)

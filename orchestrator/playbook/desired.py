@@ -1,0 +1,547 @@
+"""Desired state: what each account should look like, merged from every entry that selects it.
+
+Precedence (the whole story, also in docs/playbook-reference.md):
+
+* Entries apply in order: files in the order given (a directory's files sorted by name), then
+  entries top to bottom. A later entry overrides an earlier one **field by field**: a later
+  ``settings: {likes_speed: 4}`` changes that field only; every other field keeps its value.
+* Every value keeps the position that set it (`Sourced`), so plan can say which line asks.
+* Targets (and first-comment schedules, and captions) are sets merged by union; a later item
+  with the same identity replaces the earlier one. An entry with ``prune: true`` replaces the
+  set gathered so far with its own list (last writer wins) and makes the result exact;
+  entries after it add to that set again. ``prune`` itself is a field: the last value given wins.
+* Leads: an item without ``task_name`` sets every task of the account and overrides what
+  earlier entries said about single tasks; within one entry, named tasks beat the catch-all.
+
+Nothing here reads the API: `desired_state` takes the live account list as an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any, Union
+
+from orchestrator.playbook.errors import Diagnostic, PlaybookError, closest, sort_diagnostics
+from orchestrator.playbook.groups import Account, accounts_of, resolve_groups
+from orchestrator.playbook.model import Entry, Playbook, Policy
+from orchestrator.playbook.positions import Locator, Position, Sourced
+from orchestrator.playbook.schema import (
+    KIND_KEYS,
+    CommentSchedule,
+    FirstCommentSpec,
+    LeadsItem,
+    ScheduleSpec,
+    TargetSpec,
+)
+from orchestrator.playbook.secret_refs import SecretRef
+
+
+class Kind(StrEnum):
+    """A managed kind: the playbook key, and the name ``kinds/`` modules use."""
+
+    ACCOUNT = "account"
+    REACTIONS = "reactions"
+    REPOST = "repost"
+    WELCOMEDM = "welcomedm"
+    AI_DM = "ai_dm"
+    LEADS = "leads"
+    FIRST_COMMENT = "first_comment"
+    CAPTIONS = "captions"  # per user, not per account: `DesiredState.captions`
+
+
+#: Per-account kinds, in the order plan reports them.
+ACCOUNT_KINDS: tuple[Kind, ...] = tuple(Kind(k) for k in KIND_KEYS)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A Reactions Pro / Repost Pro target. ``key`` is its identity: (type, value), with
+    hashtags and usernames compared case-insensitively."""
+
+    type: str
+    value: str
+    id: str | None = None
+    key: tuple[str, str] = field(default=("", ""), repr=False)
+
+    @classmethod
+    def of(cls, spec: TargetSpec) -> Target:
+        return cls(spec.type, spec.value or spec.type, spec.id, spec.key)
+
+    def as_api(self) -> dict[str, str]:
+        """The body of ``POST .../targets``: for types without an id, the id is the value."""
+        return {"type": self.type, "value": self.value, "id": self.id or self.value}
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.value}" + (f" (id {self.id})" if self.id else "")
+
+
+@dataclass(frozen=True)
+class ScheduleDesired:
+    """Reactions Pro or Repost Pro for one account.
+
+    ``settings`` holds only the fields the playbook names. ``targets`` is None when no entry
+    names targets (they are not managed); otherwise the desired set, additive unless ``exact``.
+    """
+
+    kind: Kind
+    state: Sourced[str] | None = None
+    settings: Mapping[str, Sourced[Any]] = field(default_factory=dict)
+    targets: tuple[Sourced[Target], ...] | None = None
+    prune: Sourced[bool] | None = None
+
+    @property
+    def exact(self) -> bool:
+        """Whether targets not listed are removed."""
+        return self.prune is not None and self.prune.value
+
+
+@dataclass(frozen=True)
+class ToggleDesired:
+    """Welcome DM or AI-DM for one account: on or off."""
+
+    kind: Kind
+    state: Sourced[str]
+
+
+@dataclass(frozen=True)
+class LeadsDesired:
+    """Leads Finder for one account: a state for every task, and/or per ``task_name``."""
+
+    every: Sourced[str] | None = None
+    tasks: Mapping[str, Sourced[str]] = field(default_factory=dict)
+    kind: Kind = Kind.LEADS
+
+    def state_for(self, task_name: str | None) -> Sourced[str] | None:
+        """The desired state of the live schedule called ``task_name`` (None: not managed)."""
+        if task_name is not None and task_name in self.tasks:
+            return self.tasks[task_name]
+        return self.every
+
+
+@dataclass(frozen=True)
+class CommentTarget:
+    """An account a first-comment schedule watches."""
+
+    username: str
+    user_pk: str | None = None
+
+    def as_api(self) -> dict[str, str | None]:
+        return {"username": self.username, "user_pk": self.user_pk}
+
+
+@dataclass(frozen=True)
+class CommentScheduleDesired:
+    """One first-comment schedule of one account.
+
+    ``match_key`` (the set of target usernames, lower-cased) is how a live schedule is
+    recognised: the API has no name field. Fields that are None are not managed; a schedule
+    that does not exist live can only be created when ``comments`` is given.
+    """
+
+    key: str
+    name: str | None
+    source: Position
+    targets: Sourced[tuple[CommentTarget, ...]] | None = None
+    comments: Sourced[tuple[str, ...]] | None = None
+    mode: Sourced[str] | None = None
+    state: Sourced[str] | None = None
+
+    @property
+    def match_key(self) -> frozenset[str]:
+        assert self.targets is not None, "checked by desired_state"
+        return frozenset(t.username.casefold() for t in self.targets.value)
+
+    @property
+    def label(self) -> str:
+        """``brands`` or ``[adidas, nike]`` for messages and plans."""
+        if self.name is not None:
+            return self.name
+        return "[" + ", ".join(sorted(self.match_key)) + "]"
+
+
+@dataclass(frozen=True)
+class FirstCommentDesired:
+    """First Comment for one account: the schedules named, exact when ``prune`` is true."""
+
+    schedules: tuple[CommentScheduleDesired, ...] = ()
+    prune: Sourced[bool] | None = None
+    kind: Kind = Kind.FIRST_COMMENT
+
+    @property
+    def exact(self) -> bool:
+        return self.prune is not None and self.prune.value
+
+
+@dataclass(frozen=True)
+class AccountDesired:
+    """Account-level settings: the proxy (a proxy, ``auto``, or a secret reference)."""
+
+    proxy: Sourced[str | SecretRef] | None = None
+    password: Sourced[SecretRef] | None = None
+    kind: Kind = Kind.ACCOUNT
+
+
+@dataclass(frozen=True)
+class CaptionsDesired:
+    """The caption library of the API key's user: caption text by title."""
+
+    captions: Mapping[str, Sourced[str]] = field(default_factory=dict)
+    prune: Sourced[bool] | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.prune is not None and self.prune.value
+
+
+KindDesired = Union[ScheduleDesired, ToggleDesired, LeadsDesired, FirstCommentDesired, AccountDesired]
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """What the playbook asks for, per account and kind, with the source of every value."""
+
+    accounts: Mapping[int, Account]
+    groups: Mapping[str, tuple[Account, ...]]
+    by_account: Mapping[int, Mapping[Kind, KindDesired]]
+    captions: CaptionsDesired | None = None
+    policy: Policy = field(default_factory=Policy)
+
+    def get(self, account_id: int, kind: Kind | str) -> KindDesired | None:
+        """The desired state of ``kind`` for one account, or None when not managed."""
+        return self.by_account.get(account_id, {}).get(Kind(kind))
+
+    def items(self) -> Iterator[tuple[Account, Kind, KindDesired]]:
+        """(account, kind, desired) for everything managed: by account id, then kind order."""
+        for account_id in sorted(self.by_account):
+            kinds = self.by_account[account_id]
+            for kind in ACCOUNT_KINDS:
+                if kind in kinds:
+                    yield self.accounts[account_id], kind, kinds[kind]
+
+    def of_kind(self, kind: Kind | str) -> dict[int, KindDesired]:
+        """Account id -> desired state, for the accounts where ``kind`` is managed."""
+        kind = Kind(kind)
+        return {a: kinds[kind] for a, kinds in sorted(self.by_account.items()) if kind in kinds}
+
+    def kinds(self) -> frozenset[Kind]:
+        """Every kind the playbook manages (what plan needs to read)."""
+        found = {kind for kinds in self.by_account.values() for kind in kinds}
+        if self.captions is not None:
+            found.add(Kind.CAPTIONS)
+        return frozenset(found)
+
+    def limited_to(self, names: Iterable[str]) -> DesiredState:
+        """Only the accounts of the given group names or usernames (``plan --limit``).
+
+        The caption library belongs to no account, so a limited state leaves it out. Raises
+        `PlaybookError` for a name that is neither a group nor a managed account's username."""
+        by_username = {a.username.casefold(): a for a in self.accounts.values()}
+        keep: set[int] = set()
+        problems = []
+        for name in names:
+            if name in self.groups:
+                keep.update(a.id for a in self.groups[name])
+            elif name.casefold() in by_username:
+                keep.add(by_username[name.casefold()].id)
+            else:
+                near = closest(name, [*self.groups, *(a.username for a in self.accounts.values())])
+                problems.append(Diagnostic("--limit", 0, 0, f"`{name}` is neither a group nor an account",
+                                           f"did you mean `{near}`?" if near else None))
+        if problems:
+            raise PlaybookError(problems)
+        return replace(self, by_account={a: k for a, k in self.by_account.items() if a in keep}, captions=None)
+
+
+def desired_state(playbook: Playbook, accounts: Iterable[Any]) -> DesiredState:
+    """Merge the playbook's entries into desired state per (account, kind).
+
+    ``accounts`` is the live account list (API items, objects with ``id`` and ``username``, or
+    `Account`). Raises `PlaybookError` when an explicit account does not exist, or when a
+    first-comment schedule lacks its targets for some account."""
+    live = accounts_of(accounts)
+    members = resolve_groups(playbook.groups, live)
+    builders: dict[int, dict[Kind, _Builder]] = {}
+    for entry in playbook.entries:
+        selected = sorted({a.id for name in entry.groups for a in members[name]})
+        for kind_key in entry.spec.kinds:
+            kind = Kind(kind_key)
+            make = _BUILDERS[kind]
+            # What the entry says is read once; applying it per account is a few dict updates,
+            # so thousands of accounts times dozens of entries stay cheap.
+            said = make.read(entry, kind)
+            for account_id in selected:
+                per_account = builders.setdefault(account_id, {})
+                builder = per_account.get(kind)
+                if builder is None:
+                    builder = per_account[kind] = make(kind)
+                builder.apply(said)
+    by_account = {a: {k: b.freeze() for k, b in kinds.items()} for a, kinds in sorted(builders.items())}
+    accounts_by_id = {a.id: a for a in live}
+    _check_comment_schedules(by_account, accounts_by_id)
+    return DesiredState(
+        accounts=accounts_by_id,
+        groups={name: tuple(found) for name, found in members.items()},
+        by_account=by_account,
+        captions=_captions(playbook),
+        policy=playbook.policy,
+    )
+
+
+# -- merging ----------------------------------------------------------------------------------
+#
+# Each builder accumulates one (account, kind). `read` turns an entry into what it says for
+# that kind, with positions, once; `apply` merges that into the builder, once per account.
+
+class _Builder:
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+
+    @classmethod
+    def read(cls, entry: Entry, kind: Kind) -> Any:
+        raise NotImplementedError
+
+    def apply(self, said: Any) -> None:
+        raise NotImplementedError
+
+    def freeze(self) -> KindDesired:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class _ScheduleSays:
+    state: Sourced[str] | None
+    settings: dict[str, Sourced[Any]]
+    prune: Sourced[bool] | None
+    targets: dict[tuple[str, str], Sourced[Target]] | None
+    reset: bool
+
+
+class _ScheduleBuilder(_Builder):
+    def __init__(self, kind: Kind) -> None:
+        super().__init__(kind)
+        self.state: Sourced[str] | None = None
+        self.settings: dict[str, Sourced[Any]] = {}
+        self.targets: dict[tuple[str, str], Sourced[Target]] | None = None
+        self.prune: Sourced[bool] | None = None
+
+    @classmethod
+    def read(cls, entry: Entry, kind: Kind) -> _ScheduleSays:
+        spec: ScheduleSpec = getattr(entry.spec, kind.value)
+        at = entry.locator.child(kind.value)
+        settings = getattr(spec, "settings", None)
+        return _ScheduleSays(
+            state=None if spec.state is None else at.sourced(spec.state, "state"),
+            settings={} if settings is None else
+            {name: at.sourced(value, "settings", name) for name, value in settings.as_dict().items()},
+            prune=None if spec.prune is None else at.sourced(spec.prune, "prune"),
+            targets=None if spec.targets is None else
+            {t.key: at.sourced(Target.of(t), "targets", i) for i, t in enumerate(spec.targets)},
+            reset=bool(spec.prune),
+        )
+
+    def apply(self, said: _ScheduleSays) -> None:
+        if said.state is not None:
+            self.state = said.state
+        self.settings.update(said.settings)
+        if said.prune is not None:
+            self.prune = said.prune
+        if said.targets is not None:
+            if said.reset or self.targets is None:
+                self.targets = dict(said.targets)
+            else:
+                self.targets.update(said.targets)
+
+    def freeze(self) -> ScheduleDesired:
+        targets = None if self.targets is None else tuple(self.targets.values())
+        return ScheduleDesired(self.kind, self.state, dict(self.settings), targets, self.prune)
+
+
+class _ToggleBuilder(_Builder):
+    state: Sourced[str] | None = None
+
+    @classmethod
+    def read(cls, entry: Entry, kind: Kind) -> Sourced[str]:
+        return entry.locator.sourced(getattr(entry.spec, kind.value).state, kind.value, "state")
+
+    def apply(self, said: Sourced[str]) -> None:
+        self.state = said
+
+    def freeze(self) -> ToggleDesired:
+        assert self.state is not None
+        return ToggleDesired(self.kind, self.state)
+
+
+class _LeadsBuilder(_Builder):
+    def __init__(self, kind: Kind) -> None:
+        super().__init__(kind)
+        self.every: Sourced[str] | None = None
+        self.tasks: dict[str, Sourced[str]] = {}
+
+    @classmethod
+    def read(cls, entry: Entry, kind: Kind) -> list[tuple[str | None, Sourced[str]]]:
+        listed = isinstance(entry.spec.leads, list)
+        items: list[tuple[int, LeadsItem]] = list(enumerate(entry.spec.leads_items))
+        # Within one entry the catch-all goes first, so a named task in the same entry beats it.
+        items.sort(key=lambda pair: pair[1].task_name is not None)
+        return [(item.task_name,
+                 entry.locator.sourced(item.state, *(("leads", i, "state") if listed else ("leads", "state"))))
+                for i, item in items]
+
+    def apply(self, said: list[tuple[str | None, Sourced[str]]]) -> None:
+        for task_name, state in said:
+            if task_name is None:
+                self.every = state
+                self.tasks.clear()
+            else:
+                self.tasks[task_name] = state
+
+    def freeze(self) -> LeadsDesired:
+        return LeadsDesired(self.every, dict(self.tasks))
+
+
+@dataclass(frozen=True)
+class _CommentScheduleSays:
+    key: str
+    name: str | None
+    source: Position
+    fields: dict[str, Sourced[Any]]
+
+
+@dataclass(frozen=True)
+class _FirstCommentSays:
+    prune: Sourced[bool] | None
+    reset: bool
+    schedules: list[_CommentScheduleSays]
+
+
+class _FirstCommentBuilder(_Builder):
+    def __init__(self, kind: Kind) -> None:
+        super().__init__(kind)
+        # key -> (name, first position, fields so far)
+        self.schedules: dict[str, tuple[str | None, Position, dict[str, Sourced[Any]]]] = {}
+        self.prune: Sourced[bool] | None = None
+
+    @classmethod
+    def read(cls, entry: Entry, kind: Kind) -> _FirstCommentSays:
+        spec: FirstCommentSpec = entry.spec.first_comment  # type: ignore[assignment]
+        at = entry.locator.child("first_comment")
+        return _FirstCommentSays(
+            prune=None if spec.prune is None else at.sourced(spec.prune, "prune"),
+            reset=bool(spec.prune),
+            schedules=[cls._schedule(schedule, at.child("schedules", i))
+                       for i, schedule in enumerate(spec.schedules)],
+        )
+
+    @staticmethod
+    def _schedule(spec: CommentSchedule, at: Locator) -> _CommentScheduleSays:
+        fields: dict[str, Sourced[Any]] = {}
+        if spec.targets is not None:
+            targets = tuple(CommentTarget(t.username, t.user_pk) for t in spec.targets)
+            fields["targets"] = at.sourced(targets, "targets")
+        if spec.comments is not None:
+            fields["comments"] = at.sourced(tuple(spec.comments), "comments")
+        for name in ("mode", "state"):
+            if getattr(spec, name) is not None:
+                fields[name] = at.sourced(getattr(spec, name), name)
+        return _CommentScheduleSays(spec.key, spec.name, at.at(), fields)
+
+    def apply(self, said: _FirstCommentSays) -> None:
+        if said.prune is not None:
+            self.prune = said.prune
+        listed = {}
+        for schedule in said.schedules:
+            name, source, fields = self.schedules.get(schedule.key) or (schedule.name, schedule.source, {})
+            listed[schedule.key] = (name, source, {**fields, **schedule.fields})
+        if said.reset:
+            self.schedules = listed
+        else:
+            self.schedules.update(listed)
+
+    def freeze(self) -> FirstCommentDesired:
+        return FirstCommentDesired(
+            tuple(CommentScheduleDesired(key, name, source, **fields)
+                  for key, (name, source, fields) in self.schedules.items()),
+            self.prune,
+        )
+
+
+class _AccountBuilder(_Builder):
+    proxy: Sourced[str | SecretRef] | None = None
+    password: Sourced[SecretRef] | None = None
+
+    @classmethod
+    def read(cls, entry: Entry, kind: Kind) -> tuple[Sourced[Any] | None, Sourced[Any] | None]:
+        spec = entry.spec.account
+        assert spec is not None
+        return (None if spec.proxy is None else entry.locator.sourced(spec.proxy, "account", "proxy"),
+                None if spec.password is None else entry.locator.sourced(spec.password, "account", "password"))
+
+    def apply(self, said: tuple[Sourced[Any] | None, Sourced[Any] | None]) -> None:
+        proxy, password = said
+        if proxy is not None:
+            self.proxy = proxy
+        if password is not None:
+            self.password = password
+
+    def freeze(self) -> AccountDesired:
+        return AccountDesired(self.proxy, self.password)
+
+
+_BUILDERS: dict[Kind, type[_Builder]] = {
+    Kind.ACCOUNT: _AccountBuilder,
+    Kind.REACTIONS: _ScheduleBuilder,
+    Kind.REPOST: _ScheduleBuilder,
+    Kind.WELCOMEDM: _ToggleBuilder,
+    Kind.AI_DM: _ToggleBuilder,
+    Kind.LEADS: _LeadsBuilder,
+    Kind.FIRST_COMMENT: _FirstCommentBuilder,
+}
+
+
+def _captions(playbook: Playbook) -> CaptionsDesired | None:
+    if not playbook.captions:
+        return None
+    library: dict[str, Sourced[str]] = {}
+    prune: Sourced[bool] | None = None
+    for block in playbook.captions:
+        listed = {title: block.locator.sourced(text, "library", title) for title, text in block.spec.library.items()}
+        if block.spec.prune is not None:
+            prune = block.locator.sourced(block.spec.prune, "prune")
+        if block.spec.prune:
+            library = listed
+        else:
+            library.update(listed)
+    return CaptionsDesired(library, prune)
+
+
+def _check_comment_schedules(by_account: Mapping[int, Mapping[Kind, KindDesired]],
+                             accounts: Mapping[int, Account]) -> None:
+    """Every merged schedule has targets (they identify it live) and no two share a target set."""
+    no_targets: dict[Position, tuple[str, list[str]]] = {}
+    problems: list[Diagnostic] = []
+    for account_id, kinds in by_account.items():
+        desired = kinds.get(Kind.FIRST_COMMENT)
+        if not isinstance(desired, FirstCommentDesired):
+            continue
+        seen: dict[frozenset[str], CommentScheduleDesired] = {}
+        for schedule in desired.schedules:
+            if schedule.targets is None:
+                no_targets.setdefault(schedule.source, (schedule.label, []))[1].append(accounts[account_id].username)
+                continue
+            other = seen.get(schedule.match_key)
+            if other is not None:
+                problems.append(Diagnostic.at(
+                    schedule.source,
+                    f"first-comment schedules `{other.label}` and `{schedule.label}` watch the same targets "
+                    f"for {accounts[account_id].username}",
+                    "a live schedule is recognised by its targets: merge the two, or change one's targets"))
+            seen[schedule.match_key] = schedule
+    for position, (label, usernames) in no_targets.items():
+        shown = ", ".join(usernames[:5]) + (f" and {len(usernames) - 5} more" if len(usernames) > 5 else "")
+        problems.append(Diagnostic.at(
+            position, f"first-comment schedule `{label}` has no targets for {shown}",
+            "the entries that give its targets do not select these accounts"))
+    if problems:
+        raise PlaybookError(sort_diagnostics(problems))

@@ -1,0 +1,171 @@
+"""A loaded playbook: every file's groups, entries, captions and policy, in application order.
+
+One `Playbook` is what several files (or a directory) load into. Groups share one namespace
+across the files, so an entry in ``growth.yaml`` may use a group defined in ``groups.yaml``.
+Entries keep file order, then entry order: that order is the precedence order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.playbook.errors import Diagnostic, did_you_mean
+from orchestrator.playbook.positions import Locator, Position, PositionIndex, Sourced
+from orchestrator.playbook.schema import CaptionsSpec, EntrySpec, GroupSpec, Limit, PlaybookSpec
+
+POLICY_LIMITS = ("max_pauses", "max_deletions", "max_target_removals", "max_settings_updates",
+                 "max_activations", "max_fail")
+
+
+@dataclass(frozen=True)
+class Group:
+    """A named selection of accounts, as written (resolve it with `resolve_groups`)."""
+
+    name: str
+    spec: GroupSpec
+    source: Position  # the group's name
+    locator: Locator  # ("groups", name) in its file
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of ``entries:``; ``number`` is its place in the whole playbook's order."""
+
+    number: int
+    spec: EntrySpec
+    source: Position
+    locator: Locator  # ("entries", i) in its file
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        return self.spec.groups
+
+    @property
+    def label(self) -> str:
+        """The entry's ``name``, or where it starts."""
+        return self.spec.name or f"entry at {self.source}"
+
+
+@dataclass(frozen=True)
+class CaptionsBlock:
+    """One top-level ``captions:`` section."""
+
+    spec: CaptionsSpec
+    locator: Locator  # ("captions",) in its file
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Safety limits for apply: the ``policy:`` sections merged key by key, later files winning.
+
+    Each limit is a `Limit` (a count, or a percentage of what plan considers) with the position
+    that set it; ``waves`` is a number of waves or a list of cumulative wave sizes.
+    """
+
+    max_pauses: Sourced[Limit] | None = None
+    max_deletions: Sourced[Limit] | None = None
+    max_target_removals: Sourced[Limit] | None = None
+    max_settings_updates: Sourced[Limit] | None = None
+    max_activations: Sourced[Limit] | None = None
+    max_fail: Sourced[Limit] | None = None
+    waves: Sourced[int | tuple[Limit, ...]] | None = None
+
+    def limits(self) -> dict[str, Sourced[Limit]]:
+        """The limits that are set, by name."""
+        return {name: value for name in POLICY_LIMITS if (value := getattr(self, name)) is not None}
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """Every file loaded together, validated; the input of `desired_state`."""
+
+    files: tuple[str, ...]
+    groups: Mapping[str, Group]
+    entries: tuple[Entry, ...]
+    captions: tuple[CaptionsBlock, ...] = ()
+    policy: Policy = field(default_factory=Policy)
+
+
+@dataclass(frozen=True)
+class ValidFile:
+    """One file that passed schema validation."""
+
+    name: str
+    spec: PlaybookSpec
+    index: PositionIndex
+
+
+def assemble(files: list[ValidFile], complete: bool = True) -> tuple[Playbook, list[Diagnostic]]:
+    """Combine validated files into one `Playbook`, with the checks that need all of them:
+    group names defined once, entries naming defined groups, and first-comment schedules
+    named somewhere with their targets.
+
+    ``complete=False`` says some files failed validation: a group they define is missing
+    here, so unknown group names are not reported (the broken file is, already)."""
+    problems: list[Diagnostic] = []
+    groups: dict[str, Group] = {}
+    entries: list[Entry] = []
+    captions: list[CaptionsBlock] = []
+    policy: dict[str, Any] = {}
+    for file in files:
+        root = Locator(file.index, ())
+        for name, spec in file.spec.groups.items():
+            if name in groups:
+                problems.append(Diagnostic.at(
+                    root.key_at("groups", name), f"group `{name}` is already defined at {groups[name].source}",
+                    "files loaded together share one set of group names: rename one", path=f"groups.{name}"))
+                continue
+            groups[name] = Group(name, spec, root.key_at("groups", name), root.child("groups", name))
+        for i, spec in enumerate(file.spec.entries):
+            locator = root.child("entries", i)
+            entries.append(Entry(len(entries), spec, locator.at(), locator))
+        if file.spec.captions is not None:
+            captions.append(CaptionsBlock(file.spec.captions, root.child("captions")))
+        if file.spec.policy is not None:
+            for name in file.spec.policy.model_fields_set:
+                policy[name] = Sourced(getattr(file.spec.policy, name), root.at("policy", name))
+    if complete:
+        problems += _unknown_groups(entries, groups, [f.name for f in files])
+    problems += _schedules_without_targets(entries)
+    playbook = Playbook(tuple(f.name for f in files), groups, tuple(entries), tuple(captions), Policy(**policy))
+    return playbook, problems
+
+
+def _unknown_groups(entries: list[Entry], groups: Mapping[str, Group], files: list[str]) -> list[Diagnostic]:
+    problems = []
+    for entry in entries:
+        listed = entry.locator.index.exists(entry.locator.prefix + ("groups", 0))
+        for i, name in enumerate(entry.groups):
+            if name in groups:
+                continue
+            where = entry.locator.at("groups", i) if listed else entry.locator.at("groups")
+            hint = did_you_mean(name, groups)
+            if hint is None:
+                loaded = ", ".join(files)
+                hint = (f"no file loaded ({loaded}) defines it: define it under `groups:`, "
+                        "or load the file that does (`orchestrator validate playbooks/`)")
+            problems.append(Diagnostic.at(where, f"unknown group `{name}`", hint, path="groups"))
+    return problems
+
+
+def _schedules_without_targets(entries: list[Entry]) -> list[Diagnostic]:
+    """A named first-comment schedule must get its targets somewhere: they identify it live."""
+    first_seen: dict[str, Position] = {}
+    with_targets: set[str] = set()
+    for entry in entries:
+        spec = entry.spec.first_comment
+        if spec is None:
+            continue
+        for i, schedule in enumerate(spec.schedules):
+            if schedule.name is None:
+                continue
+            first_seen.setdefault(schedule.name, entry.locator.at("first_comment", "schedules", i))
+            if schedule.targets is not None:
+                with_targets.add(schedule.name)
+    return [
+        Diagnostic.at(position, f"first-comment schedule `{name}` never gets `targets`",
+                      "a live schedule is recognised by its targets: give them where the schedule is first named")
+        for name, position in first_seen.items() if name not in with_targets
+    ]

@@ -1,0 +1,117 @@
+"""Running an apply for the command line: the client, the history, the confirmation prompt,
+the progress bar, Ctrl-C, the summary table and the report file."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import structlog
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from orchestrator.api import SharingtoolsClient
+from orchestrator.engine.apply import EXIT_ERROR, ApplyError, ApplyOptions, ApplyOutcome, apply
+from orchestrator.engine.executor import Executor
+from orchestrator.history import History
+from orchestrator.kinds import Operation
+from orchestrator.plan import Plan, render_text
+from orchestrator.playbook import Playbook
+from orchestrator.settings import Settings
+
+log = structlog.get_logger("orchestrator.apply")
+
+
+async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *, yes: bool,
+                    report_path: str | None = None, console: Console | None = None) -> int:
+    console = console or Console(stderr=False, highlight=False, soft_wrap=True)
+    history = History(settings.state_db)
+    tty = console.is_terminal
+    async with SharingtoolsClient.from_settings(settings) as client:
+        progress = Progress(TextColumn("[bold]apply"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[failed]} failed · {task.fields[rate]:.1f} req/s"),
+                            TimeElapsedColumn(), console=console, disable=not tty, transient=True)
+        task = progress.add_task("apply", total=0, failed=0, rate=0.0)
+
+        def on_progress(event: str, op: Operation) -> None:
+            fields = {"rate": client.transport.limiter.current_rate}
+            if event == "failed":
+                fields["failed"] = progress.tasks[0].fields["failed"] + 1
+            progress.update(task, advance=1, **fields)
+            if not tty:
+                log.info("operation", kind=op.kind, operation=op.name, account_id=op.account_id, result=event)
+
+        async def confirm(plan: Plan) -> bool:
+            console.print(render_text(plan, colour=tty) if tty else render_text(plan), markup=tty)
+            progress.update(task, total=len(_ops(plan)))
+            if yes:
+                return True
+            answer = await anyio.to_thread.run_sync(
+                lambda: console.input("\nApply these changes? Only 'yes' is accepted: "))
+            return answer.strip() == "yes"
+
+        executor = Executor(client, progress=on_progress)
+        outcome: ApplyOutcome | None = None
+
+        async def watch_interrupt(scope: anyio.CancelScope) -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    if executor.stop.is_set():
+                        continue
+                    console.print("\n[yellow]stopping: in-flight calls finish, nothing new starts[/]")
+                    executor.stop.set()
+
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch_interrupt, tg.cancel_scope)
+                with progress:
+                    outcome = await apply(client, book, options, history=history, executor=executor, confirm=confirm)
+                tg.cancel_scope.cancel()
+        except ApplyError as exc:
+            for line in exc.lines:
+                print(line if line.startswith("error:") or ":" in line.split(" ")[0] else f"error: {line}", file=sys.stderr)
+            return EXIT_ERROR
+        finally:
+            history.close()
+        assert outcome is not None
+        report = outcome.report(client)
+        _summarise(console, outcome, report)
+        if report_path:
+            Path(report_path).write_text(json.dumps(report, indent=2, default=str) + "\n")
+        return outcome.exit_code
+
+
+def _ops(plan: Plan) -> list[Operation]:
+    from orchestrator.engine.apply import operations_of
+
+    return operations_of(plan.changes)
+
+
+def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any]) -> None:
+    for violation in outcome.violations:
+        console.print(f"[red]blocked[/] {violation}", markup=True, highlight=False)
+    if outcome.conflicts:
+        console.print(f"[yellow]skipped {len(outcome.conflicts)} accounts whose live state changed since the plan:[/] "
+                      + ", ".join(map(str, outcome.conflicts)))
+    if report["operations"]:
+        table = Table(title="Operations")
+        for col in ("kind", "operation", "done", "failed"):
+            table.add_column(col)
+        for kind, ops in report["operations"].items():
+            for name, counts in ops.items():
+                table.add_row(kind, name, str(counts.get("done", 0)), str(counts.get("failed", 0)))
+        console.print(table)
+        console.print(f"{report['requests_total']} requests ({report['bulk_calls']} bulk), {report['retries']} retries, "
+                      f"{report['duration_seconds']} s.")
+    for failure in outcome.execution.failures:
+        console.print(f"[red]failed[/] {failure.username} · {failure.kind} {failure.operation}: {failure.reason}",
+                      highlight=False)
+    for change in outcome.unverified:
+        console.print(f"[yellow]not verified[/] {change.username} · {change.kind} {change.path}", highlight=False)
+    colour = "green" if outcome.exit_code == 0 else "red"
+    console.print(f"[{colour}]{outcome.message}[/]", highlight=False)
