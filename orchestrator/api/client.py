@@ -35,6 +35,7 @@ class SharingtoolsClient:
         transport: httpx.AsyncBaseTransport | None = None,
         verify: bool = True,
         sleep: Any = None,
+        clock: Any = None,
     ) -> None:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         self._http = httpx.AsyncClient(
@@ -46,7 +47,9 @@ class SharingtoolsClient:
             transport=transport,
             verify=verify,
         )
-        kwargs = {"sleep": sleep} if sleep is not None else {}
+        kwargs: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+        if clock is not None:
+            kwargs["clock"] = clock  # with ``sleep``: virtual time for tests
         self.transport = Transport(
             self._http, rate=rate, concurrency=concurrency, retry=retry or RetrySettings(), **kwargs
         )

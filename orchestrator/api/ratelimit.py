@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import anyio
 from aiolimiter import AsyncLimiter
@@ -32,11 +32,18 @@ CEILING_SLICE = 0.1
 
 
 class AdaptiveRateLimiter:
-    def __init__(self, max_rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
         if max_rate <= 0:
             raise ValueError("rate must be positive")
         self.max_rate = max_rate
         self._clock = clock
+        self._sleep = sleep  # with ``clock``, injectable so tests can run on virtual time
         self._ceiling = AsyncLimiter(max(1.0, max_rate * CEILING_SLICE), CEILING_SLICE)
         self._lock = anyio.Lock()
         # adaptive bucket (inactive until the first throttle)
@@ -69,10 +76,13 @@ class AdaptiveRateLimiter:
         async with self._lock:  # one waiter at a time keeps the bucket fair and simple
             while True:
                 self._refill()
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                # A tolerance, and a floor on the wait: sleeping exactly the deficit can leave the
+                # bucket a rounding error short of a token, forever on a clock that only moves
+                # when slept on.
+                if self._tokens >= 1 - 1e-9:
+                    self._tokens = max(0.0, self._tokens - 1)
                     return
-                await anyio.sleep((1 - self._tokens) / self._fill_rate)
+                await self._sleep(max((1 - self._tokens) / self._fill_rate, 1e-4))
 
     def on_response(self, throttled: bool) -> None:
         """Feed back one answer: ``throttled`` for a 429, False for any other answer."""

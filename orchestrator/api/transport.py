@@ -94,9 +94,14 @@ class Transport:
         concurrency: int,
         retry: RetrySettings,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.http = http
-        self.limiter = AdaptiveRateLimiter(rate)
+        # The limiter shares the retry loop's sleep, and takes a clock, so that tests can run
+        # it on virtual time; by default both are real.
+        self.limiter = (
+            AdaptiveRateLimiter(rate, clock=clock, sleep=sleep) if clock is not None else AdaptiveRateLimiter(rate)
+        )
         self.slots = anyio.CapacityLimiter(concurrency)
         self.retry = retry
         self.sleep = sleep
