@@ -16,7 +16,7 @@ The public interface, in the order a command uses it::
 
 Nothing in this package performs network I/O; the caller reads the live accounts (and, for
 `check_live_settings`, a live settings object) and passes them in. The format is documented in
-``docs/playbook-reference.md``.
+the README (section "Playbook reference").
 """
 
 from orchestrator.playbook.desired import (

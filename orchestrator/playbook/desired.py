@@ -1,6 +1,6 @@
 """Desired state: what each account should look like, merged from every entry that selects it.
 
-Precedence (the whole story, also in docs/playbook-reference.md):
+Precedence (the whole story, also in the README):
 
 * Entries apply in order: files in the order given (a directory's files sorted by name), then
   entries top to bottom. A later entry overrides an earlier one **field by field**: a later

@@ -110,7 +110,7 @@ def parse(source: Source) -> ParsedFile | Diagnostic:
     it is not a usable YAML mapping."""
     if not source.text.strip() or _only_comments(source.text):
         return Diagnostic(source.name, 1, 1, "the playbook is empty",
-                          "a playbook is a mapping with `groups:` and `entries:`; see docs/playbook-reference.md")
+                          "a playbook is a mapping with `groups:` and `entries:`; see the README's playbook reference")
     try:
         documents = list(_yaml().load_all(source.text))
     except DuplicateKeyError as error:
