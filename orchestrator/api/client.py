@@ -16,6 +16,18 @@ from typing import Any
 import httpx
 
 from orchestrator.api.resources.accounts import AccountsResource
+from orchestrator.api.resources.ai_dm import AiDmResource
+from orchestrator.api.resources.captions import CaptionsResource
+from orchestrator.api.resources.direct import DirectResource
+from orchestrator.api.resources.first_comment import FirstCommentResource
+from orchestrator.api.resources.inbox import InboxResource
+from orchestrator.api.resources.leads import LeadsResource
+from orchestrator.api.resources.media import MediaResource
+from orchestrator.api.resources.post_actions import PostActionsResource
+from orchestrator.api.resources.posts import PostsResource
+from orchestrator.api.resources.reactions import ReactionsResource
+from orchestrator.api.resources.repost import RepostResource
+from orchestrator.api.resources.welcomedm import WelcomeDmResource
 from orchestrator.api.retry import RetrySettings
 from orchestrator.api.transport import Transport, _Bearer
 from orchestrator.settings import Settings
@@ -55,7 +67,18 @@ class SharingtoolsClient:
         )
         t = self.transport
         self.accounts = AccountsResource(t)
-        _attach_modules(self, t)
+        self.captions = CaptionsResource(t)
+        self.media = MediaResource(t)
+        self.posts = PostsResource(t)
+        self.reactions = ReactionsResource(t)
+        self.repost = RepostResource(t)
+        self.post_actions = PostActionsResource(t)
+        self.leads = LeadsResource(t)
+        self.ai_dm = AiDmResource(t)
+        self.welcomedm = WelcomeDmResource(t)
+        self.first_comment = FirstCommentResource(t)
+        self.inbox = InboxResource(t)
+        self.direct = DirectResource(t)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> SharingtoolsClient:
@@ -89,31 +112,3 @@ class SharingtoolsClient:
 
     async def __aexit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
         await self.aclose()
-
-
-def _attach_modules(client: SharingtoolsClient, t: Transport) -> None:
-    """Attach every module's resource that exists (filled in module by module)."""
-    import importlib
-
-    for attr, module, cls in _RESOURCES:
-        try:
-            mod = importlib.import_module(f"orchestrator.api.resources.{module}")
-        except ModuleNotFoundError:
-            continue
-        setattr(client, attr, getattr(mod, cls)(t))
-
-
-_RESOURCES = [
-    ("captions", "captions", "CaptionsResource"),
-    ("media", "media", "MediaResource"),
-    ("posts", "posts", "PostsResource"),
-    ("reactions", "reactions", "ReactionsResource"),
-    ("repost", "repost", "RepostResource"),
-    ("post_actions", "post_actions", "PostActionsResource"),
-    ("leads", "leads", "LeadsResource"),
-    ("ai_dm", "ai_dm", "AiDmResource"),
-    ("welcomedm", "welcomedm", "WelcomeDmResource"),
-    ("first_comment", "first_comment", "FirstCommentResource"),
-    ("inbox", "inbox", "InboxResource"),
-    ("direct", "direct", "DirectResource"),
-]
