@@ -6,7 +6,7 @@ records what it was computed from: a hash of the playbooks, and for every accoun
 a fingerprint of the live state it saw. ``apply --plan`` uses both to apply exactly what was
 reviewed, and to skip accounts that changed since.
 
-JSON schema (``format_version`` 1), documented in the README:
+JSON schema (``format_version`` 1), documented in full in ``docs/plan-schema.json``:
 
     {"format_version": 1,
      "playbook_hash": "sha256:…",

@@ -43,6 +43,13 @@ class AccountKind(KindHandler):
                 result.problems.append(Problem(a.id, a.username, self.kind,
                                                "account.password cannot be planned (the API never reads a password "
                                                "back, so there is nothing to diff): set it with `orchestrator api`"))
+            if want.proxy is not None and isinstance(want.proxy.value, SecretRef):
+                try:  # diff resolves it to compare: an unset variable or unreadable file is a problem, not a crash
+                    want.proxy.value.resolve(_base_dir(want.proxy.source.file))
+                except LookupError as exc:
+                    result.problems.append(Problem(a.id, a.username, self.kind,
+                                                   f"proxy {want.proxy.value} ({want.proxy.source}): {exc}"))
+                    continue
             result.live[a.id] = {"proxy": getattr(ctx.accounts[a.id], "proxy", None) or None}
         return result
 

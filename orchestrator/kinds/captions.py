@@ -39,7 +39,7 @@ class CaptionsKind(KindHandler):
         out: list[Change] = []
         by_title: dict[str, dict[str, Any]] = {}
         extra: list[dict[str, Any]] = []
-        for c in live["captions"]:
+        for c in sorted(live["captions"], key=lambda c: c["id"]):  # the oldest copy of a title is kept
             (extra.append(c) if c["title"] in by_title else by_title.__setitem__(c["title"], c))
         for title, want in sorted(desired.captions.items()):
             have = by_title.pop(title, None)

@@ -48,7 +48,7 @@ class FirstCommentKind(KindHandler):
 
     def diff(self, account: Account, desired: FirstCommentDesired, live: Live) -> list[Change]:
         out: list[Change] = []
-        remaining = list(live["schedules"])
+        remaining = sorted(live["schedules"], key=lambda s: s["id"])  # by id: the same plan whatever the read order
         for want in desired.schedules:
             hit = next((s for s in remaining if _key(s["targets"]) == want.match_key), None)
             if hit is None:

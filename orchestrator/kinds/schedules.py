@@ -107,13 +107,24 @@ class ScheduleKind(KindHandler):
     def _diff_targets(self, account: Account, desired: ScheduleDesired, live: list[dict[str, Any]]) -> list[Change]:
         out: list[Change] = []
         matched: set[int] = set()
+        # By row id, so which of two live targets a desired one matches never depends on read order.
+        live = sorted(live, key=lambda t: (t.get("target_id") is None, t.get("target_id") or 0))
         for sourced in desired.targets or ():
             t: Target = sourced.value
             hit = next((i for i, lt in enumerate(live) if i not in matched and self.matches(t, lt)), None)
-            if hit is None:
-                out.append(change(account, self.kind, "add", f"targets[{t.type}:{t.value}]", None, t.as_api(), sourced))
-            else:
+            if hit is not None:
                 matched.add(hit)
+                continue
+            # The server keys targets by (type, value): one with this value but another id (the
+            # playbook corrected a location id, say) must go first, or the add answers 409.
+            stale = next((i for i, lt in enumerate(live) if i not in matched and lt.get("type") == t.type
+                          and self._norm(t.type, lt.get("value")) == self._norm(t.type, t.value)), None)
+            if stale is not None:
+                matched.add(stale)
+                lt = live[stale]
+                out.append(change(account, self.kind, "remove", f"targets[{lt['type']}:{lt.get('value')}]",
+                                  _public_target(lt), None, sourced, ref=lt.get("target_id")))
+            out.append(change(account, self.kind, "add", f"targets[{t.type}:{t.value}]", None, t.as_api(), sourced))
         if desired.exact:
             for i, lt in enumerate(live):
                 if i not in matched:
@@ -131,8 +142,12 @@ class ScheduleKind(KindHandler):
         return self._norm(want.type, want.value) == self._norm(want.type, live.get("value"))
 
     def _norm(self, type_: str, value: Any) -> str:
-        text = "" if value is None else str(value).strip().lstrip("#@")
         spec = TARGET_TYPES[self.kind.value].get(type_)
+        if spec is not None and spec.value is ValueKind.NONE:
+            return ""  # `explore`, `feed`, `timeline`: the API stores no value (the playbook uses the type name)
+        text = "" if value is None else str(value).strip().lstrip("#@")
+        if type_ == "user_id_list":
+            text = "".join(text.split())  # stored without whitespace: `1, 2` is `1,2`
         return text.casefold() if spec is None or spec.value in CASELESS else text
 
     # -- operations ---------------------------------------------------------------------------

@@ -1,0 +1,168 @@
+"""Plans of the example playbooks against the demo world, in every format: text (with the
+file:line:col of every value that asks for a change, and the summary line), Markdown (ready for
+a pull-request comment), and JSON (valid against docs/plan-schema.json, format_version 1)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import anyio
+import pytest
+
+from orchestrator import playbook
+from orchestrator.emulator.testing import LocalEmulator
+from orchestrator.plan import Plan, render_json, render_markdown, render_text
+from orchestrator.planner import Planned, build_plan
+from tests.plan.conftest import PLAYBOOKS, SCHEMA, Recorded, line_of, schema_errors
+
+SOURCE = re.compile(r"\((?P<file>[^()]+\.yaml):(?P<line>\d+):(?P<col>\d+)\)$")
+SUMMARY = re.compile(r"^Plan: (\d+) changes on (\d+) accounts \((.+)\)\.$")
+
+
+@pytest.fixture(scope="module")
+def planned() -> Planned:
+    """The plan of every example playbook against a fresh demo world (read-only: shared)."""
+    recorded = Recorded(LocalEmulator("demo"))
+
+    async def run() -> Planned:
+        async with recorded.client() as client:
+            return await build_plan(client, playbook.load([PLAYBOOKS]))
+
+    result = anyio.run(run)
+    assert result.ok, (result.problems, result.diagnostics)
+    return result
+
+
+def token_for(path: str) -> str:
+    """What the playbook line asking for a change at ``path`` must contain."""
+    if path.startswith("settings."):
+        return path.removeprefix("settings.") + ":"
+    if path.endswith("state"):
+        return "state:"
+    if path.endswith(".comments"):
+        return "comments:"
+    if path.endswith(".comment_mode"):
+        return "mode:"
+    if path == "proxy":
+        return "proxy:"
+    if path.startswith("targets["):
+        return path[len("targets["):].split(":", 1)[0]
+    if path.startswith(("captions[", "schedules[")):
+        return path.split("[", 1)[1].rstrip("]")
+    raise AssertionError(f"unexpected path {path}")
+
+
+def test_the_demo_plan_covers_every_kind_and_points_at_the_lines_asking(planned: Planned) -> None:
+    plan = planned.plan
+    assert {c.kind for c in plan.changes} == {"account", "reactions", "repost", "welcomedm", "ai_dm", "leads",
+                                              "first_comment", "captions"}
+    files: dict[str, list[str]] = {}
+    for c in plan.changes:
+        assert c.source, c
+        file, line, col = c.source.rsplit(":", 2)
+        text = files.setdefault(file, Path(file).read_text(encoding="utf-8").splitlines())[int(line) - 1]
+        assert token_for(c.path) in text, f"{c.path} points at {c.source}: {text!r}"
+        assert int(col) >= 1
+    # Precedence shows: the flagships' override is what fashion_nova's likes_speed comes from.
+    nova = next(c for c in plan.changes if c.username == "fashion_nova" and c.path == "settings.likes_speed")
+    growth = PLAYBOOKS / "growth.yaml"
+    assert nova.after == 4 and nova.source.startswith(f"{growth}:")
+    assert line_of(growth, "Flagships go faster") < int(nova.source.split(":")[-2]) < line_of(growth, "Fitness growth")
+
+
+def test_text_lists_changes_with_their_sources_and_a_summary(planned: Planned) -> None:
+    plan = planned.plan
+    text = render_text(plan)
+    lines = text.splitlines()
+    change_lines = [line for line in lines if line.startswith("  ")]
+    assert len(change_lines) == len(plan.changes)
+    assert all(SOURCE.search(line) for line in change_lines), [line for line in change_lines if not SOURCE.search(line)]
+    assert "fashion_nova · reactions" in lines
+    assert any(re.search(r"~ settings\.likes_speed: \d -> 4 +\(.*growth\.yaml:\d+:\d+\)", line) for line in change_lines)
+    summary = SUMMARY.match(lines[-1])
+    assert summary, lines[-1]
+    s = plan.summary()
+    assert (int(summary.group(1)), int(summary.group(2))) == (s["total"], s["accounts"])
+    for kind, actions in s["by_kind"].items():
+        assert f"{kind}: " + ", ".join(f"{n} {a}" for a, n in actions.items()) in summary.group(3)
+    coloured = render_text(plan, colour=True)
+    assert "[bold]fashion_nova[/] · [cyan]reactions[/]" in coloured and "[dim](" in coloured
+
+
+def test_markdown_is_a_summary_table_and_the_changes_in_details(planned: Planned) -> None:
+    plan = planned.plan
+    md = render_markdown(plan)
+    lines = md.splitlines()
+    assert lines[0].startswith("### ") and SUMMARY.match(lines[2])
+    assert "| kind | action | changes |" in lines and "| account | kind | change | source |" in lines
+    assert md.count("<details>") == 1 and md.count("</details>") == 1
+    details = lines[lines.index("| account | kind | change | source |") + 2:]
+    rows = [row for row in details if row.startswith("| ")]
+    assert len(rows) == len(plan.changes)
+    for row in rows:  # every row has exactly four cells: pipes inside a change are escaped
+        cells = re.split(r"(?<!\\)\|", row)[1:-1]
+        assert len(cells) == 4, row
+        assert re.search(r"\.yaml:\d+:\d+ $", cells[3]), row
+    by_kind = {(k, a): n for k, actions in plan.summary()["by_kind"].items() for a, n in actions.items()}
+    for (kind, action), n in by_kind.items():
+        assert f"| {kind} | {action} | {n} |" in lines
+
+
+def test_json_matches_the_documented_schema(planned: Planned) -> None:
+    plan = planned.plan
+    data = json.loads(render_json(plan))
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    assert schema_errors(data, schema) == []
+    assert data["format_version"] == 1
+    assert data["summary"]["total"] == len(data["changes"]) == len(plan.changes)
+    counted = Counter((c["kind"], c["action"]) for c in data["changes"])
+    assert counted == Counter({(k, a): n for k, acts in data["summary"]["by_kind"].items() for a, n in acts.items()})
+    assert data["summary"]["accounts"] == len({c["account_id"] for c in data["changes"]})
+    # What was read: every account a kind was planned for, with a fingerprint per kind.
+    fingerprints = data["read"]["fingerprints"]
+    assert data["read"]["accounts"] == len(fingerprints) == 26  # alice's 25 and the caption library ("0")
+    assert set(fingerprints["1"]) == {"account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment"}
+    assert set(fingerprints["0"]) == {"captions"}
+    # A saved plan reads back to the same plan.
+    assert Plan.from_json(data) == plan
+
+
+def test_the_schema_catches_what_it_should() -> None:
+    """The checker is not vacuous: a plan missing a field or with a bad action fails it."""
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    good = Plan.build([], "sha256:" + "0" * 64, {}, 0).to_json()
+    assert schema_errors(good, schema) == []
+    assert schema_errors({**good, "format_version": 2}, schema)
+    change = {"account_id": 1, "username": "a", "kind": "reactions", "action": "explode", "path": "state",
+              "before": None, "after": None, "source": "a.yaml:1:1"}
+    [problem] = schema_errors({**good, "changes": [change]}, schema)
+    assert problem.startswith("$.changes[0].action: 'explode' not in")
+    del change["source"]
+    assert schema_errors({**good, "changes": [{**change, "action": "add"}]}, schema) == ["$.changes[0]: missing 'source'"]
+
+
+def test_an_empty_plan_says_so_in_every_format() -> None:
+    plan = Plan.build([], "sha256:" + "0" * 64, {1: {"welcomedm": "sha256:" + "1" * 64}}, 1)
+    assert render_text(plan) == "No changes. The installation matches the playbooks."
+    assert "No changes." in render_markdown(plan) and "<details>" not in render_markdown(plan)
+    data = json.loads(render_json(plan))
+    assert data["changes"] == [] and data["summary"] == {"total": 0, "accounts": 0, "by_kind": {}}
+    assert schema_errors(data, json.loads(SCHEMA.read_text(encoding="utf-8"))) == []
+
+
+def test_a_corrected_target_id_replaces_the_live_target():
+    """Live has `location: Paris` with id 5; the playbook says id 6. The server keys targets by
+    (type, value), so the plan removes the old one before adding the new (with or without prune)."""
+    from orchestrator.kinds import KINDS
+    from orchestrator.playbook import Account, Kind, Position, ScheduleDesired, Sourced, Target
+
+    at = Position("p.yaml", 3, 5)
+    desired = ScheduleDesired(Kind.REACTIONS, targets=(Sourced(Target("location", "Paris", "6"), at),))
+    live = {"state": "active", "targets": [{"target_id": 9, "type": "location", "id": "5", "value": "Paris"}]}
+    changes = KINDS[Kind.REACTIONS].diff(Account(1, "a"), desired, live)
+    assert [(c.action, c.ref) for c in changes] == [("remove", 9), ("add", None)]
+    ops = KINDS[Kind.REACTIONS].operations(sorted(changes, key=lambda c: c.sort_key()))
+    assert [op.name for op in ops] == ["remove_target", "add_target"]
