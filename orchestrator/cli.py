@@ -289,6 +289,8 @@ def apply_command(
     base_url: str = BASE_URL,
 ) -> None:
     """Make the installation match the playbooks: plan, confirm, execute in waves, verify."""
+    from pathlib import Path
+
     from orchestrator import playbook
     from orchestrator.plan import Plan
     from orchestrator.policy import PolicyError, parse_limit, parse_waves
@@ -301,7 +303,7 @@ def apply_command(
     saved = None
     if plan_file:
         try:
-            saved = Plan.from_json(json.loads(open(plan_file, encoding="utf-8").read()))
+            saved = Plan.from_json(json.loads(Path(plan_file).read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             fail(f"cannot read the saved plan {plan_file}: {exc}")
     try:

@@ -65,7 +65,11 @@ class History:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")  # a journal entry must survive a crash right after it
+        # WAL with synchronous=NORMAL: a committed entry is in the OS before the call is sent, so
+        # it survives the process being killed at any point; only an OS crash or power loss can
+        # drop the last entries (and then a re-plan converges all the same). FULL would fsync
+        # twice per operation on the event loop, about 4 ms each, capping apply near 125 ops/s.
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:

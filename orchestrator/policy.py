@@ -124,7 +124,8 @@ class SafetyPolicy:
                 empty = isinstance(want, ScheduleDesired) and want.exact and not want.targets
                 if kind == Kind.FIRST_COMMENT.value:
                     empty = bool(want is not None and getattr(want, "exact", False) and not want.schedules)  # type: ignore[union-attr]
-            if empty and not any(a == "prune" and s in (kind, _username(changes, account_id)) for a, s in self.allow):
+            probe = next(c for c in changes if c.account_id == account_id and c.kind == kind)
+            if empty and not self._allowed("prune", probe, desired):
                 name = _username(changes, account_id)
                 out.append(Violation(
                     "prune", f"prune: {name} · {kind} would remove everything (prune: true with an empty list)",

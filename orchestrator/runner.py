@@ -66,12 +66,19 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
                     console.print("\n[yellow]stopping: in-flight calls finish, nothing new starts[/]")
                     executor.stop.set()
 
+        failure: Exception | None = None
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(watch_interrupt, tg.cancel_scope)
-                with progress:
-                    outcome = await apply(client, book, options, history=history, executor=executor, confirm=confirm)
+                try:
+                    with progress:
+                        outcome = await apply(client, book, options, history=history, executor=executor,
+                                              confirm=confirm)
+                except Exception as exc:  # re-raised below as itself, not wrapped in an ExceptionGroup
+                    failure = exc
                 tg.cancel_scope.cancel()
+            if failure is not None:
+                raise failure
         except ApplyError as exc:
             for line in exc.lines:
                 print(line if line.startswith("error:") or ":" in line.split(" ")[0] else f"error: {line}", file=sys.stderr)

@@ -110,7 +110,9 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
             raise ApplyError(["the playbooks changed since this plan was made: run plan again and review it"])
         ids = set(saved.fingerprints)
         planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit)
-        conflicts = sorted(a for a in ids if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
+        # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
+        affected = {c.account_id for c in saved.changes}
+        conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
         changes = [c for c in saved.changes if c.account_id not in conflicts]
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read)
         return planned, accounts, conflicts

@@ -32,6 +32,7 @@ import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import RateLimited, ServerError, SharingtoolsError, TransportError
+from orchestrator.api.retry import may_have_applied
 from orchestrator.history import History
 from orchestrator.kinds import KINDS, Operation
 from orchestrator.playbook import Kind
@@ -112,11 +113,16 @@ class Executor:
     async def _run_one(self, op: Operation, result: ExecutionResult) -> bool:
         handler = KINDS[Kind(op.kind)]
         result.touched.add(op.account_id)
+        maybe_applied = False
         for attempt in range(self.lane_retries + 1):
             journal = self._journal_start(op)
             try:
-                await handler.execute(self.client, op)
+                # A create whose earlier attempt may have taken effect is looked for before it
+                # is sent again: the client's own readback ended with the call that gave up.
+                if not (maybe_applied and await handler.recover(self.client, op)):
+                    await handler.execute(self.client, op)
             except SharingtoolsError as exc:
+                maybe_applied = maybe_applied or may_have_applied(exc)
                 self._journal_end(journal, str(exc))
                 if attempt < self.lane_retries and isinstance(exc, (TransportError, ServerError, RateLimited)):
                     await self.sleep(random.uniform(0, min(self.retry_cap, self.retry_base * 2**attempt)))

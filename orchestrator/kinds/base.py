@@ -100,6 +100,13 @@ class KindHandler(ABC):
         ``execute`` one by one). Kinds without bulk forms never get here."""
         raise NotImplementedError(bulk)
 
+    async def recover(self, client: SharingtoolsClient, op: Operation) -> bool:
+        """Whether ``op`` already took effect. The executor asks before it sends ``op`` again
+        after a failure that may have applied it (the client gave up on an answer that never
+        came): a create the server does not deduplicate must be found, not made twice. For
+        the other operations a repeat is harmless, so by default nothing is read."""
+        return False
+
 
 # -- helpers for diffs -------------------------------------------------------------------------
 def same(a: Any, b: Any) -> bool:

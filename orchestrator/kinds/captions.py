@@ -59,6 +59,11 @@ class CaptionsKind(KindHandler):
     def operations(self, changes: Sequence[Change]) -> list[Operation]:
         return [Operation(self.kind, 0, c.action, (c,), PHASE_EDIT, args={**c.ref, "caption": c.after}) for c in changes]
 
+    async def recover(self, client: SharingtoolsClient, op: Operation) -> bool:
+        if op.name != "create":
+            return False
+        return await client.captions.find_created(op.args["title"], op.args["caption"]) is not None
+
     async def execute(self, client: SharingtoolsClient, op: Operation) -> None:
         api = client.captions
         if op.name == "create":

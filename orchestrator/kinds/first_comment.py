@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.api.errors import NotFound
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     PHASE_OFF,
@@ -111,6 +112,12 @@ class FirstCommentKind(KindHandler):
                                  args={"schedule_id": schedule_id, "fields": fields}))
         return ops
 
+    async def recover(self, client: SharingtoolsClient, op: Operation) -> bool:
+        if op.name != "create":
+            return False
+        found = await client.first_comment.find_schedule(op.account_id, op.args["targets"], op.args["comments"])
+        return found is not None
+
     async def execute(self, client: SharingtoolsClient, op: Operation) -> None:
         api = client.first_comment
         if op.name == "create":
@@ -120,7 +127,10 @@ class FirstCommentKind(KindHandler):
         elif op.name == "update":
             await api.update_schedule(int(op.args["schedule_id"]), **op.args["fields"])
         elif op.name == "delete":
-            await api.delete_schedule(int(op.args["schedule_id"]))
+            try:
+                await api.delete_schedule(int(op.args["schedule_id"]))
+            except NotFound:
+                pass  # gone already: an executor retry of a delete whose answer was lost; verify confirms
         else:
             await (api.activate if op.name == "activate" else api.pause)(int(op.args["schedule_id"]))
 

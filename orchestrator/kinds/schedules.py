@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.api.errors import NotFound
+from orchestrator.api.errors import Conflict, NotFound
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     PHASE_OFF,
@@ -179,7 +179,10 @@ class ScheduleKind(KindHandler):
         elif op.name == "update_settings":
             await api.update_settings(op.account_id, dict(op.args["fields"]))
         elif op.name == "add_target":
-            await api.add_target(op.account_id, op.args["type"], op.args.get("value"), op.args.get("id"))
+            try:
+                await api.add_target(op.account_id, op.args["type"], op.args.get("value"), op.args.get("id"))
+            except Conflict:
+                pass  # "Target already exists": what the add asked for is there; verify confirms
         elif op.name == "remove_target":
             try:
                 await api.remove_target(op.account_id, int(op.args["target_id"]))
@@ -187,6 +190,18 @@ class ScheduleKind(KindHandler):
                 pass  # gone already (a retried delete whose first answer was lost); verify confirms
         else:  # pragma: no cover - operations() makes only the names above
             raise ValueError(op.name)
+
+    async def recover(self, client: SharingtoolsClient, op: Operation) -> bool:
+        if op.name != "add_target":
+            return False
+        type_, value, id_ = op.args["type"], op.args.get("value"), op.args.get("id")
+        for live in await self.api(client).list_targets(op.account_id):
+            if live.type != type_:
+                continue
+            if self._norm(type_, live.value) == self._norm(type_, value) or (
+                    id_ is not None and id_ != value and str(live.id) == str(id_)):
+                return True
+        return False
 
     async def execute_bulk(self, client: SharingtoolsClient, bulk: str, ops: Sequence[Operation]) -> set[int]:
         api = self.api(client)

@@ -1,0 +1,241 @@
+"""Crashes and Ctrl-C, with real processes.
+
+SIGKILL: the emulator runs as its own process (uvicorn, a file database); ``orchestrator apply``
+runs as a subprocess and is killed with SIGKILL at several points of its journal, the emulator
+is restarted once in between (its world survives in the file); ``apply --resume`` then
+converges, a plain plan is empty, and the journal shows each killed run as ``running`` with its
+operations ``pending`` or ``done``.
+
+SIGINT: in-flight calls finish, the journal is written (no operation left ``pending``), the run
+is recorded ``interrupted``, the process exits 130, and ``--resume`` finishes the job.
+
+Every process is stopped in ``finally``; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from orchestrator.cli import app
+from orchestrator.emulator.app import create_app
+from orchestrator.emulator.server import BackgroundServer, build_state
+from orchestrator.engine.apply import operations_of
+from orchestrator.history import History
+from orchestrator.plan import Plan
+from tests.apply.conftest import PLAYBOOKS
+
+pytestmark = pytest.mark.uvicorn
+ROOT = Path(__file__).resolve().parents[2]
+KILLED_RATE = "100"  # slow enough that a kill lands mid-run
+WAIT = 60.0  # seconds: the bound of every wait loop (a hang fails, it never blocks the suite)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def _emulator(port: int, db: Path, keys: Path, log: Path) -> Iterator[subprocess.Popen]:
+    cmd = [sys.executable, "-m", "orchestrator", "emulator", "serve", "--port", str(port), "--db", str(db),
+           "--seed", "demo", "--keys-file", str(keys), "--frozen-clock"]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(cmd, cwd=db.parent, stdout=out, stderr=subprocess.STDOUT, env=_env())
+    try:
+        deadline = time.monotonic() + WAIT
+        while True:
+            assert proc.poll() is None, f"the emulator exited: {log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "the emulator did not start"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        yield proc
+    finally:
+        _stop(proc)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHARINGTOOLS_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return {**env, **extra}
+
+
+def _journal(state_db: Path) -> tuple[list[tuple], list[tuple]]:
+    """(runs, operations) as the state database holds them right now (read-only, WAL-safe)."""
+    if not state_db.exists():
+        return [], []
+    db = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=5)
+    try:
+        runs = db.execute("SELECT id, status, finished FROM runs ORDER BY id").fetchall()
+        ops = db.execute("SELECT run_id, status FROM operations ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # the schema is not written yet
+        return [], []
+    finally:
+        db.close()
+    return runs, ops
+
+
+def _apply(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "orchestrator", "apply", str(PLAYBOOKS), "--yes", *args]
+    with log.open("ab") as out:
+        return subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def _operations_planned(env: dict[str, str]) -> int:
+    """How many operations applying the example playbooks takes, from ``plan --format json``."""
+    result = CliRunner().invoke(app, ["plan", str(PLAYBOOKS), "--format", "json"], env={**env, "SHARINGTOOLS_RATE": "1000"})
+    assert result.exit_code == 0, result.output
+    return len(operations_of(Plan.from_json(json.loads(result.stdout)).changes))
+
+
+def _signal_when_journaled(proc: subprocess.Popen, state_db: Path, at_least: int, sig: int) -> int:
+    """Send ``sig`` once the journal holds ``at_least`` operations (all runs); the count then."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        _, ops = _journal(state_db)
+        if len(ops) >= at_least:
+            proc.send_signal(sig)
+            return len(ops)
+        assert proc.poll() is None, f"apply ended (exit {proc.returncode}) before {at_least} operations ({len(ops)})"
+        assert time.monotonic() < deadline, f"apply journaled only {len(ops)} operations"
+        time.sleep(0.01)
+
+
+def test_sigkill_at_several_points_then_resume_converges(tmp_path):
+    port, db, keys, state_db = _free_port(), tmp_path / "world.db", tmp_path / "keys.json", tmp_path / "state.db"
+    log = tmp_path / "processes.log"
+    apply_proc = None
+    killed: list[tuple[int, int]] = []  # (run id, operations journaled when killed)
+    try:
+        emulator = _emulator(port, db, keys, log)
+        with emulator:
+            key = json.loads(keys.read_text())["alice"]
+            env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key)
+            total = _operations_planned(env)
+            # early (the first pauses), in the edits, and near the end (activations, verify)
+            points = (1, min(40, total // 4), min(150, total - 10))
+            assert points[0] < points[1] < points[2], (total, points)
+            apply_proc = _apply(["--state-db", str(state_db), "--rate", KILLED_RATE], env, tmp_path, log)
+            _signal_when_journaled(apply_proc, state_db, 1, signal.SIGKILL)
+            assert apply_proc.wait(timeout=WAIT) == -signal.SIGKILL
+            killed.append((_journal(state_db)[0][-1][0], len(_journal(state_db)[1])))
+        # the emulator process is gone too; a new one serves the same file
+        with _emulator(port, db, keys, log):
+            for at_least in points[1:]:
+                apply_proc = _apply(["--resume", "--state-db", str(state_db), "--rate", KILLED_RATE], env, tmp_path, log)
+                _signal_when_journaled(apply_proc, state_db, at_least, signal.SIGKILL)
+                assert apply_proc.wait(timeout=WAIT) == -signal.SIGKILL
+                killed.append((_journal(state_db)[0][-1][0], len(_journal(state_db)[1])))
+
+            # What the journal shows: each killed run still `running`, never finished, its
+            # operations pending (sent or about to be, outcome unknown) or done.
+            runs, ops = _journal(state_db)
+            assert [r[0] for r in runs] == [k[0] for k in killed]
+            by_run = {run_id: Counter(status for r, status in ops if r == run_id) for run_id, _ in killed}
+            for run_id, status, finished in runs:
+                assert status == "running" and finished is None
+                assert by_run[run_id] and set(by_run[run_id]) <= {"pending", "done"}, by_run
+            assert sum(c["pending"] for c in by_run.values()) >= 1, by_run
+            assert sum(by_run[killed[-1][0]].values()) > 0
+
+            runner = CliRunner()
+            result = runner.invoke(app, ["apply", str(PLAYBOOKS), "--resume", "--yes", "--state-db", str(state_db)],
+                                   env={**env, "SHARINGTOOLS_RATE": "1000"})
+            assert result.exit_code == 0, result.output
+            assert "applied and verified" in result.stdout
+            plan = runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode"],
+                                 env={**env, "SHARINGTOOLS_RATE": "1000"})
+            assert plan.exit_code == 0, plan.output
+            assert "No changes." in plan.stdout
+
+            # nothing was made twice by the runs that were killed after sending a create
+            headers = {"Authorization": f"Bearer {key}"}
+            captions = httpx.get(f"http://127.0.0.1:{port}/_emulator/state/captions", params={"user_id": 1}).json()
+            assert max(Counter(c["title"] for c in captions["items"]).values()) == 1
+            comments = httpx.get(f"http://127.0.0.1:{port}/_emulator/state/first_comment_schedules").json()["items"]
+            keyed = Counter((s["account_id"], frozenset(t["username"] for t in s["targets"])) for s in comments)
+            assert max(keyed.values()) == 1
+            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/accounts", headers=headers).status_code == 200
+
+        history = History(state_db)
+        try:
+            final = history.runs(1)[0]
+            assert final.status == "succeeded"
+            assert [r.status for r in history.runs()][1:] == ["running"] * len(killed)
+            # the resume finished only what was still needed
+            assert set(final.accounts) <= set(history.runs()[-1].accounts)
+        finally:
+            history.close()
+    finally:
+        _stop(apply_proc, signal.SIGKILL)
+
+
+def test_ctrl_c_finishes_in_flight_calls_records_the_run_and_resume_finishes(tmp_path):
+    state, keys = build_state(seed="demo")
+    state_db = tmp_path / "state.db"
+    log = tmp_path / "apply.log"
+    proc = None
+    with BackgroundServer(create_app(state)) as server:
+        env = _env(SHARINGTOOLS_BASE_URL=f"{server.url}/api/v1", SHARINGTOOLS_API_KEY=keys["alice"])
+        try:
+            proc = _apply(["--state-db", str(state_db), "--rate", KILLED_RATE], env, tmp_path, log)
+            journaled = _signal_when_journaled(proc, state_db, 30, signal.SIGINT)
+            assert proc.wait(timeout=WAIT) == 130, log.read_text()[-3000:]
+        finally:
+            _stop(proc, signal.SIGKILL)
+        output = log.read_text()
+        assert "interrupted: in-flight calls finished, the journal is written; run apply --resume" in output
+
+        history = History(state_db)
+        try:
+            (run,) = history.runs()
+            assert run.status == "interrupted" and run.finished is not None
+            ops = history.operations(run.id)
+            assert len(ops) >= journaled
+            assert {op["status"] for op in ops} <= {"done", "failed"}  # nothing left pending
+            assert run.report is not None and run.report["exit_code"] == 130
+        finally:
+            history.close()
+
+        runner = CliRunner()
+        env["SHARINGTOOLS_RATE"] = "1000"
+        result = runner.invoke(app, ["apply", str(PLAYBOOKS), "--resume", "--yes", "--state-db", str(state_db)], env=env)
+        assert result.exit_code == 0, result.output
+        assert "applied and verified" in result.stdout
+        plan = runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode"], env=env)
+        assert plan.exit_code == 0, plan.output
+        history = History(state_db)
+        try:
+            assert [r.status for r in history.runs()] == ["succeeded", "interrupted"]
+        finally:
+            history.close()
