@@ -8,12 +8,10 @@ user's, and a client should learn about the server first.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from fastapi import Query, Request, Security
-from fastapi.security import APIKeyHeader, HTTPBearer
+from fastapi import Query, Request
 
 from orchestrator.emulator.auth import Principal
 from orchestrator.emulator.clock import Clock
@@ -21,10 +19,6 @@ from orchestrator.emulator.errors import ModuleNotEnabled, ModuleNotInstalled, N
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc, Store, Table
 
-# Declared for the OpenAPI document only: authentication itself is done by the KeyRing,
-# so both schemes are optional here and the 401s keep the reference's messages.
-_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer sht_ + 64 hex")
-_x_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="the later revision's header")
 
 
 @dataclass(slots=True)
@@ -59,22 +53,25 @@ class Ctx:
         return self.owned("accounts", account_id, "Account")
 
 
+def authorize(state: EmulatorState, headers: Mapping[str, str], module: str | None) -> Principal:
+    """The gates in their order: the key (401), the module installed (503), in the plan (403)."""
+    user = state.keys.authenticate(headers)
+    if module is not None:
+        if module not in state.installed:
+            raise ModuleNotInstalled(f"Module not installed: {module}")
+        if module not in user.modules:
+            raise ModuleNotEnabled()
+    return user
+
+
 def auth(module: str | None = None) -> Callable[..., Awaitable[Ctx]]:
     """Dependency: authenticate the request and check ``module`` is installed and enabled."""
 
-    async def dependency(
-        request: Request,
-        _b: Any = Security(_bearer),
-        _k: Any = Security(_x_api_key),
-    ) -> Ctx:
+    # The security schemes are written into the OpenAPI document by the app (see app.py), not
+    # declared as FastAPI Security dependencies: those cost two dependency solves per request.
+    async def dependency(request: Request) -> Ctx:
         state: EmulatorState = request.app.state.emulator
-        user = state.keys.authenticate(request.headers)
-        if module is not None:
-            if module not in state.installed:
-                raise ModuleNotInstalled(f"Module not installed: {module}")
-            if module not in user.modules:
-                raise ModuleNotEnabled()
-        return Ctx(state, user)
+        return Ctx(state, authorize(state, request.headers, module))
 
     dependency.__name__ = f"auth_{module or 'core'}".replace("-", "_")
     return dependency

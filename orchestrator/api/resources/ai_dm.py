@@ -12,9 +12,8 @@ from typing import Any
 
 from pydantic import Field
 
-from orchestrator.api.models import ApiModel, Page, parse
-from orchestrator.api.resources.base import Resource
-from orchestrator.api.retry import Policy
+from orchestrator.api.models import ApiModel, Page
+from orchestrator.api.resources.schedules_by_id import SchedulesById
 
 
 class DailyPause(ApiModel):
@@ -95,21 +94,11 @@ class AiDmMessage(ApiModel):
     content: Any = None  # the decoded item_content (text, media, ...)
 
 
-class AiDmResource(Resource):
+class AiDmResource(SchedulesById):
     """``/ai-dm/...``: schedules (read, activate, pause), run logs, threads and messages."""
 
-    # -- schedules ----------------------------------------------------------------
-    def list_schedules(self) -> AsyncIterator[AiDmSchedule]:
-        """Every AI-DM schedule of the key's user."""
-        return self._all("ai-dm/schedules", model=AiDmSchedule)
-
-    async def list_schedules_page(self, page: int = 1, per_page: int = 20) -> Page[AiDmSchedule]:
-        """One page of schedules."""
-        return await self._page("ai-dm/schedules", None, page, per_page, AiDmSchedule)
-
-    async def get_schedule(self, schedule_id: int) -> AiDmSchedule:
-        """One schedule by its id (404 for another user's)."""
-        return await self._get(f"ai-dm/schedules/{schedule_id}", model=AiDmSchedule)
+    prefix = "ai-dm/schedules"
+    schedule_model = AiDmSchedule
 
     async def activate(self, schedule_id: int) -> AiDmSchedule:
         """Switch the schedule on (is_active=1)."""
@@ -118,12 +107,6 @@ class AiDmResource(Resource):
     async def pause(self, schedule_id: int) -> AiDmSchedule:
         """Switch the schedule off (is_active=0)."""
         return await self._switch(schedule_id, "pause")
-
-    async def _switch(self, schedule_id: int, action: str) -> AiDmSchedule:
-        # Setting a flag to a fixed value: a repeat is harmless.
-        path = f"ai-dm/schedules/{schedule_id}/{action}"
-        result = await self._write("POST", path, policy=Policy.IDEMPOTENT)
-        return parse(AiDmSchedule, result.data)
 
     # -- logs -----------------------------------------------------------------------
     def logs(

@@ -12,8 +12,7 @@ from typing import Any
 
 from orchestrator.api import pagination
 from orchestrator.api.models import ApiModel, Page, parse
-from orchestrator.api.resources.base import Resource
-from orchestrator.api.retry import Policy
+from orchestrator.api.resources.schedules_by_id import SchedulesById
 
 EXPORT_PER_PAGE = 5_000
 
@@ -99,25 +98,14 @@ class LeadsStat(ApiModel):
     results: int | None = None
 
 
-class LeadsResource(Resource):
-    """``/leads/...``: schedules (read, start, stop), export, run logs and parse stats."""
+class LeadsResource(SchedulesById):
+    """``/leads/...``: schedules (read, start, stop), export, run logs and parse stats.
 
-    # -- schedules ----------------------------------------------------------------
-    def list_schedules(self, *, account_id: int | None = None) -> AsyncIterator[LeadsSchedule]:
-        """Every leads schedule of the key's user (optionally of one account: a filter the
-        reference does not list, which a server without it ignores)."""
-        return self._all("leads/schedules", {"account_id": account_id}, LeadsSchedule)
+    ``list_schedules(account_id=N)`` filters by account: a filter the reference does not
+    list, which a server without it ignores."""
 
-    async def list_schedules_page(
-        self, page: int = 1, per_page: int = 20, *, account_id: int | None = None
-    ) -> Page[LeadsSchedule]:
-        """One page of schedules."""
-        params = {"account_id": account_id}
-        return await self._page("leads/schedules", params, page, per_page, LeadsSchedule)
-
-    async def get_schedule(self, schedule_id: int) -> LeadsSchedule:
-        """One schedule by its id (404 for another user's)."""
-        return await self._get(f"leads/schedules/{schedule_id}", model=LeadsSchedule)
+    prefix = "leads/schedules"
+    schedule_model = LeadsSchedule
 
     async def start(self, schedule_id: int) -> LeadsSchedule:
         """Start the schedule: is_active=1, schedule_date=now."""
@@ -126,12 +114,6 @@ class LeadsResource(Resource):
     async def stop(self, schedule_id: int) -> LeadsSchedule:
         """Stop the schedule: is_active=0, is_running=0."""
         return await self._switch(schedule_id, "stop")
-
-    async def _switch(self, schedule_id: int, action: str) -> LeadsSchedule:
-        # A repeated start only moves schedule_date to "now" again: harmless, so retried.
-        path = f"leads/schedules/{schedule_id}/{action}"
-        result = await self._write("POST", path, policy=Policy.IDEMPOTENT)
-        return parse(LeadsSchedule, result.data)
 
     # -- export -------------------------------------------------------------------
     def export(self, schedule_id: int) -> AsyncIterator[str]:

@@ -11,9 +11,8 @@ from typing import Any
 
 from pydantic import Field
 
-from orchestrator.api.models import ApiModel, Page, parse
-from orchestrator.api.resources.base import Resource
-from orchestrator.api.retry import Policy
+from orchestrator.api.models import ApiModel, Page
+from orchestrator.api.resources.schedules_by_id import SchedulesById
 
 
 class DailyPause(ApiModel):
@@ -56,22 +55,11 @@ class WelcomeDmLog(ApiModel):
     date: str | None = None
 
 
-class WelcomeDmResource(Resource):
+class WelcomeDmResource(SchedulesById):
     """``/welcomedm/...``: schedules (read, activate, pause) and run logs."""
 
-    def list_schedules(self) -> AsyncIterator[WelcomeDmSchedule]:
-        """Every Welcome DM schedule of the key's user."""
-        return self._all("welcomedm/schedules", model=WelcomeDmSchedule)
-
-    async def list_schedules_page(
-        self, page: int = 1, per_page: int = 20
-    ) -> Page[WelcomeDmSchedule]:
-        """One page of schedules."""
-        return await self._page("welcomedm/schedules", None, page, per_page, WelcomeDmSchedule)
-
-    async def get_schedule(self, schedule_id: int) -> WelcomeDmSchedule:
-        """One schedule by its id (404 for another user's)."""
-        return await self._get(f"welcomedm/schedules/{schedule_id}", model=WelcomeDmSchedule)
+    prefix = "welcomedm/schedules"
+    schedule_model = WelcomeDmSchedule
 
     async def activate(self, schedule_id: int) -> WelcomeDmSchedule:
         """Switch the schedule on (is_active=1)."""
@@ -80,12 +68,6 @@ class WelcomeDmResource(Resource):
     async def pause(self, schedule_id: int) -> WelcomeDmSchedule:
         """Switch the schedule off (is_active=0)."""
         return await self._switch(schedule_id, "pause")
-
-    async def _switch(self, schedule_id: int, action: str) -> WelcomeDmSchedule:
-        # Setting a flag to a fixed value: a repeat is harmless.
-        path = f"welcomedm/schedules/{schedule_id}/{action}"
-        result = await self._write("POST", path, policy=Policy.IDEMPOTENT)
-        return parse(WelcomeDmSchedule, result.data)
 
     def logs(
         self, *, account_id: int | None = None, status: str | None = None
