@@ -75,7 +75,7 @@ def main() -> None:
                 "PATCH /reactions/schedules/{id}/settings": wrk(
                     f"{base}/api/v1/reactions/schedules/1/settings", None, args.seconds, args.connections, str(lua)),
             }
-    print(f"| server (uvicorn, 1 core) | GET /accounts/{{id}} req/s | PATCH settings req/s |")
+    print("| server (uvicorn, 1 core) | GET /accounts/{id} req/s | PATCH settings req/s |")
     print("|---|---|---|")
     for name, r in results.items():
         print(f"| {name} | {r['GET /accounts/{id}']:.0f} | {r['PATCH /reactions/schedules/{id}/settings']:.0f} |")

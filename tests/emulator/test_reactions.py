@@ -417,7 +417,8 @@ async def test_bulk_pause_without_body_pauses_all_of_yours(alice, bob, prefix):
 
 
 async def test_bulk_stop_clears_running(alice):
-    assert data(await alice.get("/reactions/schedules/8"))["is_running"] is True
+    s = data(await alice.get("/reactions/schedules/8"))
+    assert (s["is_running"], s["status"]) == (True, "running")
     out = data(await alice.post("/reactions/bulk/stop", json={"account_ids": [8, 1]}))
     assert out == {"affected": 2, "account_ids": [8, 1], "skipped": []}
     s = data(await alice.get("/reactions/schedules/8"))
@@ -427,7 +428,8 @@ async def test_bulk_stop_clears_running(alice):
 
 async def test_pause_does_not_clear_running(alice):
     assert data(await alice.post("/reactions/bulk/pause", json={"account_ids": [8]}))["affected"] == 1
-    assert data(await alice.get("/reactions/schedules/8"))["is_running"] is True
+    s = data(await alice.get("/reactions/schedules/8"))
+    assert (s["is_running"], s["status"]) == (True, "inactive")
 
 
 async def test_bulk_limits_and_bad_bodies(alice, admin):
@@ -462,6 +464,7 @@ async def test_tick_acts_on_due_schedules_and_moves_schedule_date(alice, control
 
 
 async def test_tick_switches_off_schedules_needing_login(alice, control):
+    stuck = data(await alice.get("/reactions/schedules/8"))
     await control.post("/clock/advance", json={"seconds": 3600, "ticks": 1})
     s = data(await alice.get("/reactions/schedules/9"))
     assert s["is_active"] is False
@@ -469,8 +472,10 @@ async def test_tick_switches_off_schedules_needing_login(alice, control):
     assert (latest["action"], latest["status"]) == ("system", "error")
     assert "login" in latest["message"]
     assert data(await alice.get("/reactions/schedules/18"))["is_active"] is False
-    # healthy active schedules acted
-    assert data(await alice.get("/reactions/schedules/2"))["is_active"] is True
+    # healthy active schedules acted; one stuck in is_running is left alone
+    assert data(await alice.get("/reactions/schedules/2"))["last_action_date"] == (
+        (await control.get("/clock")).json()["now"])
+    assert data(await alice.get("/reactions/schedules/8")) == stuck
 
 
 async def test_tick_switches_off_when_the_plan_loses_the_module(emu, admin, control):

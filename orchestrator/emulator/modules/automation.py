@@ -82,7 +82,8 @@ class Setting:
         if kind in ("int", "float"):
             if type(value) is not int and not (kind == "float" and type(value) is float):
                 raise ValueError("must be an integer" if kind == "int" else "must be a number")
-            if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            too_low = self.lo is not None and value < self.lo
+            if too_low or (self.hi is not None and value > self.hi):
                 raise ValueError(self._range_text())
             return float(value) if kind == "float" else value
         if type(value) is not str:
@@ -112,7 +113,9 @@ class Setting:
     def json_schema(self) -> dict[str, Any]:
         """The field as JSON Schema, for the OpenAPI document of PATCH settings."""
         base = {"bool": "boolean", "int": "integer", "float": "number"}.get(self.kind, "string")
-        schema: dict[str, Any] = {"type": [base, "null"] if self.nullable else base, "default": self.default}
+        schema: dict[str, Any] = {
+            "type": [base, "null"] if self.nullable else base, "default": self.default,
+        }
         if self.doc:
             schema["description"] = self.doc
         if self.lo is not None:
@@ -126,7 +129,7 @@ class Setting:
         if self.kind == "time":
             schema["pattern"] = _HHMM.pattern
         if self.kind == "datetime":
-            schema["description"] = (self.doc + " " if self.doc else "") + "(YYYY-MM-DD HH:MM:SS, UTC)"
+            schema["description"] = f"{self.doc} (YYYY-MM-DD HH:MM:SS, UTC)".strip()
         return schema
 
     def python_type(self) -> Any:
@@ -152,7 +155,9 @@ def flag(default: bool, doc: str = "") -> Setting:
     return Setting("bool", default, doc)
 
 
-def integer(default: int | None, lo: int | None, hi: int | None, doc: str = "", *, nullable: bool = False) -> Setting:
+def integer(
+    default: int | None, lo: int | None, hi: int | None, doc: str = "", *, nullable: bool = False
+) -> Setting:
     return Setting("int", default, doc, lo=lo, hi=hi, nullable=nullable)
 
 
@@ -162,8 +167,9 @@ def number(default: float, lo: float, hi: float, doc: str = "") -> Setting:
 
 def text(default: str | None, max_length: int, doc: str = "", *, pattern: str | None = None,
          hint: str = "", nullable: bool = False) -> Setting:
-    return Setting("str", default, doc, max_length=max_length, pattern=re.compile(pattern) if pattern else None,
-                   pattern_hint=hint, nullable=nullable)
+    compiled = re.compile(pattern) if pattern else None
+    return Setting("str", default, doc, max_length=max_length, pattern=compiled, pattern_hint=hint,
+                   nullable=nullable)
 
 
 def hhmm(default: str, doc: str = "") -> Setting:
@@ -279,13 +285,20 @@ class SettingsSchema:
             props[prefix] = {"type": "object", "properties": subs, "additionalProperties": False,
                              "description": f"the {prefix}.* fields as a nested object"}
         for alias, canonical in self.aliases.items():
-            props[alias] = {**self.fields[canonical].json_schema(), "description": f"alias of {canonical}"}
+            props[alias] = {**self.fields[canonical].json_schema(),
+                            "description": f"alias of {canonical}"}
         return {"type": "object", "properties": props, "additionalProperties": False}
+
+    def request_body_doc(self) -> dict[str, Any]:
+        """``openapi_extra`` documenting the PATCH body (the handler takes a plain object)."""
+        return {"requestBody": {"content": {"application/json": {"schema": self.patch_schema()}}}}
 
     def model(self, name: str) -> type[BaseModel]:
         """A pydantic model of every setting, documenting GET settings."""
         fields: dict[str, Any] = {
-            re.sub(r"\W", "_", key): (spec.python_type(), Field(alias=key, description=spec.doc or None))
+            re.sub(r"\W", "_", key): (
+                spec.python_type(), Field(alias=key, description=spec.doc or None)
+            )
             for key, spec in self.fields.items()
         }
         return create_model(name, __base__=Open, **fields)
@@ -298,8 +311,12 @@ _VALUE_RULES: dict[str, tuple[re.Pattern[str] | None, str]] = {
     "username": (re.compile(r"^[A-Za-z0-9._]{1,30}$"), "an Instagram username"),
     "keyword": (re.compile(r"^.{1,100}$"), "a keyword of at most 100 characters"),
     "text": (re.compile(r"^.{1,255}$"), "text of at most 255 characters"),
-    "post": (re.compile(r"^(?:[A-Za-z0-9_-]{5,64}|https?://(?:www\.)?instagram\.com/(?:p|reel|reels|tv)/"
-                        r"[A-Za-z0-9_-]{5,64}/?(?:\?\S*)?)$"), "a post URL or shortcode"),
+    "post": (
+        re.compile(r"^(?:[A-Za-z0-9_-]{5,64}"
+                   r"|https?://(?:www\.)?instagram\.com/(?:p|reel|reels|tv)/"
+                   r"[A-Za-z0-9_-]{5,64}/?(?:\?\S*)?)$"),
+        "a post URL or shortcode",
+    ),
     "region": (re.compile(r"^[A-Z]{2}$"), "a two-letter region code such as US"),
     "tiktok_post": (re.compile(r"^(?:\d{8,25}|https?://(?:www\.|vm\.|m\.)?tiktok\.com/\S+)$"),
                     "a TikTok video URL or id"),
@@ -325,7 +342,9 @@ class TargetType:
                 "revision": self.revision}
 
     def normalise(self, raw: str) -> str:
-        """The value as stored: trimmed, without a leading ``#``/``@``; ``ValueError`` if malformed."""
+        """The value as stored: trimmed, without a leading ``#``/``@``.
+
+        ``ValueError`` if it is malformed for the type."""
         value = self.loose(raw)
         if self.kind == "none":
             return ""
@@ -350,10 +369,17 @@ class TargetType:
         return value
 
 
+def later_revision(key: str, value: str, description: str, kind: str = "text",
+                   needs_id: bool = False) -> TargetType:
+    """A target type the later revision (2.0.0) adds to the reference's list."""
+    return TargetType(key, value, description, kind, needs_id, revision="2.0.0")
+
+
 def make_target(target_id: int, type_: str, value: str, id_: str | None = None) -> Doc:
     """A stored target: ``target_id`` is its row id in the schedule, ``id`` the type's id
     (a location id, a user pk) or, for types that take none, the value itself."""
-    return {"target_id": target_id, "type": type_, "id": id_ if id_ is not None else value, "value": value}
+    own_id = id_ if id_ is not None else value
+    return {"target_id": target_id, "type": type_, "id": own_id, "value": value}
 
 
 # -- time windows --------------------------------------------------------------------------------
@@ -380,8 +406,8 @@ def _seconds(hh_mm: str) -> int:
 
 
 def spin(template: str, rng: random.Random) -> str:
-    """Resolve spintax ``{a|b|c}`` (innermost first), leaving ``{{placeholders}}`` alone."""
-    pattern = re.compile(r"(?<!\{)\{([^{}]*\|[^{}]*)\}(?!\})")
+    """Resolve spintax ``{a|b|c}``, innermost first; ``{{placeholders}}`` have no ``|`` and stay."""
+    pattern = re.compile(r"\{([^{}]*\|[^{}]*)\}")
     while True:
         out = pattern.sub(lambda m: rng.choice(m.group(1).split("|")), template)
         if out == template:
@@ -403,7 +429,7 @@ class Automation:
 
     Subclasses name the module and give its settings and target types; they override
     :meth:`act` (one engine action), and may override :meth:`end_date`,
-    :meth:`pause_windows`, :meth:`next_run` and :meth:`render_extra`.
+    :meth:`pause_windows`, :meth:`next_run` and :meth:`system_log_fields`.
     """
 
     module: str  # as the plan's ``modules`` list spells it ("reactions", "repost-pro")
@@ -428,11 +454,16 @@ class Automation:
         stored = doc["settings"]
         defaults = self.settings.defaults
         targets = doc["targets"]
+        # A paused schedule is inactive even while a run still holds it (as AI-DM shows it).
+        if not doc["is_active"]:
+            status = "inactive"
+        else:
+            status = "running" if doc["is_running"] else "active"
         return {
             "id": doc["id"],
             "account_id": doc["account_id"],
             "username": doc["username"],
-            "status": "running" if doc["is_running"] else "active" if doc["is_active"] else "inactive",
+            "status": status,
             "is_active": doc["is_active"],
             "is_running": doc["is_running"],
             "speed": stored.get("speed", defaults["speed"]),
@@ -466,7 +497,9 @@ class Automation:
         ctx.account(account_id)
         raise NotFound("Schedule not found")
 
-    def list_schedules(self, ctx: Ctx, page: Paging, is_active: bool | None) -> tuple[list[Doc], int]:
+    def list_schedules(
+        self, ctx: Ctx, page: Paging, is_active: bool | None
+    ) -> tuple[list[Doc], int]:
         return self.schedules(ctx.store).find(
             user_id=ctx.owner_scope, is_active=is_active, order="account_id", **page.slice()
         )
@@ -490,7 +523,8 @@ class Automation:
             docs, skipped = table.find(user_id=ctx.user.id, order="account_id")[0], []
         else:
             wanted = list(dict.fromkeys(account_ids))
-            found = {d["account_id"]: d for d in table.all(account_id=wanted, user_id=ctx.owner_scope)}
+            owned = table.all(account_id=wanted, user_id=ctx.owner_scope)
+            found = {d["account_id"]: d for d in owned}
             docs = [found[a] for a in wanted if a in found]
             skipped = [a for a in wanted if a not in found]
         now = ctx.clock.stamp()
@@ -498,7 +532,8 @@ class Automation:
             for doc in docs:
                 if self._switch(doc, op, now):
                     table.update(doc)
-        return {"affected": len(docs), "account_ids": [d["account_id"] for d in docs], "skipped": skipped}
+        ids = [d["account_id"] for d in docs]
+        return {"affected": len(docs), "account_ids": ids, "skipped": skipped}
 
     @staticmethod
     def _switch(doc: Doc, op: str, now: str) -> bool:
@@ -530,14 +565,16 @@ class Automation:
     def target_type(self, key: str) -> TargetType:
         spec = self.target_types.get(key)
         if spec is None:
-            raise ValidationFailed({"type": f"Unknown target type '{key}' (see /{self.name}/targets/types)"})
+            hint = f"see /{self.name}/targets/types"
+            raise ValidationFailed({"type": f"Unknown target type '{key}' ({hint})"})
         return spec
 
     def add_target(self, ctx: Ctx, doc: Doc, type_: str, value: str | None, id_: str | None) -> Doc:
         """Add a target; 422 for a bad type, value or id, 409 if it is there already."""
         spec = self.target_type(type_)
         if value is None and spec.kind != "none" and not spec.needs_id:
-            raise BadRequest("Missing required field: value", errors={"value": ["This field is required."]})
+            raise BadRequest("Missing required field: value",
+                             errors={"value": ["This field is required."]})
         errors: dict[str, str] = {}
         if spec.needs_id:
             if id_ is None or not id_.strip():
@@ -561,7 +598,8 @@ class Automation:
                 t["value"] == stored_value or (spec.needs_id and t["id"] == target_id_of_type)
             ):
                 raise Conflict("Target already exists")
-        target = make_target(doc.get("next_target_id", 1), spec.key, stored_value, target_id_of_type)
+        target_id = doc.get("next_target_id", 1)
+        target = make_target(target_id, spec.key, stored_value, target_id_of_type)
         doc["next_target_id"] = target["target_id"] + 1
         doc["targets"].append(target)
         self.schedules(ctx.store).update(doc)
@@ -573,7 +611,9 @@ class Automation:
             raise NotFound("Target not found")
         return self._keep(ctx, doc, kept)
 
-    def remove_matching(self, ctx: Ctx, doc: Doc, type_: str, value: str | None, id_: str | None) -> dict[str, int]:
+    def remove_matching(
+        self, ctx: Ctx, doc: Doc, type_: str, value: str | None, id_: str | None
+    ) -> dict[str, int]:
         """The later revision's removal: by type and value (or id), or every target of a type.
         Removing nothing is not an error: the answer says ``removed: 0``."""
         spec = self.target_type(type_)
@@ -594,7 +634,9 @@ class Automation:
         return {"removed": removed, "total": len(kept)}
 
     # -- logs ---------------------------------------------------------------------------------
-    def list_logs(self, ctx: Ctx, page: Paging, account_id: int | None = None, **filters: Any) -> tuple[list[Doc], int]:
+    def list_logs(
+        self, ctx: Ctx, page: Paging, account_id: int | None = None, **filters: Any
+    ) -> tuple[list[Doc], int]:
         """Log entries, newest first (ids grow with time: the clock never goes back)."""
         return self.logs(ctx.store).find(
             user_id=ctx.owner_scope, account_id=account_id, order="id", descending=True,
@@ -602,12 +644,16 @@ class Automation:
         )
 
     def log_entry(self, doc: Doc, date: str, status: str, message: str, **fields: Any) -> Doc:
-        return {"user_id": doc["user_id"], "account_id": doc["account_id"], "schedule_id": doc["id"],
-                "username": doc["username"], "status": status, "message": message, "date": date, **fields}
+        return {
+            "user_id": doc["user_id"], "account_id": doc["account_id"], "schedule_id": doc["id"],
+            "username": doc["username"], "status": status, "message": message, "date": date,
+            **fields,
+        }
 
     # -- the engine ------------------------------------------------------------------------
     def tick(self, state: EmulatorState, now: datetime) -> dict[str, int] | None:
-        """One cron pass: due schedules, oldest ``last_action_date`` first, up to TICK_BATCH.
+        """One cron pass: due schedules (active, not running, ``schedule_date`` come,
+        ``end_date`` not passed), oldest ``last_action_date`` first, up to TICK_BATCH.
 
         A schedule whose account needs a new login, is gone, or whose owner's plan lost the
         module is switched off with a log entry saying why. Inside a daily pause the run
@@ -618,13 +664,17 @@ class Automation:
             return None  # no plugin, no cron
         stamp = state.clock.stamp(now)
         table = self.schedules(state.store)
+        # A schedule still marked running is locked by a run that never finished: the cron
+        # leaves it alone until a bulk stop clears the flag.
         due = [d for d in table.all(is_active=True)
-               if (d["schedule_date"] or "") <= stamp and self.end_date(d["settings"]) > stamp]
+               if not d["is_running"] and (d["schedule_date"] or "") <= stamp
+               and self.end_date(d["settings"]) > stamp]
         if not due:
             return None
         due.sort(key=lambda d: (d["last_action_date"] or "", d["id"]))
         due = due[:TICK_BATCH]
-        accounts = {a["id"]: a for a in state.store.table("accounts").all(id=[d["account_id"] for d in due])}
+        account_docs = state.store.table("accounts").all(id=[d["account_id"] for d in due])
+        accounts = {a["id"]: a for a in account_docs}
         users = {u["id"]: u for u in state.users.all(id=list({d["user_id"] for d in due}))}
         counts: Counter[str] = Counter()
         logs: list[Doc] = []
@@ -716,7 +766,10 @@ class Automation:
         **extra: Any,
     ) -> Doc:
         """A schedule document as the web panel creates it (the API cannot)."""
-        rows = [make_target(i, t[0], t[1], t[2] if len(t) > 2 else None) for i, t in enumerate(targets, 1)]
+        rows = [
+            make_target(i, t[0], t[1], t[2] if len(t) > 2 else None)
+            for i, t in enumerate(targets, 1)
+        ]
         return {
             "user_id": account["user_id"],
             "account_id": account["id"],
@@ -754,19 +807,23 @@ def stamp_after(now: str, minutes: int) -> str:
 class BulkBody(BaseModel):
     account_ids: list[int] | None = Field(
         None, max_length=MAX_BULK,
-        description=f"accounts whose schedules to switch (at most {MAX_BULK}); omitted: all of yours",
+        description=f"accounts whose schedules to switch (at most {MAX_BULK}); omitted: all yours",
     )
 
 
 class TargetBody(BaseModel):
     type: str = Field(..., description="a key from GET .../targets/types")
-    value: str | int | None = Field(None, description="hashtag, username, URL...; for id types a display name")
+    value: str | int | None = Field(
+        None, description="hashtag, username, URL...; for id types a display name"
+    )
     id: str | int | None = Field(None, description="numeric id, required by the types that say so")
 
 
 class TargetMatch(BaseModel):
     type: str = Field(..., description="remove targets of this type...")
-    value: str | int | None = Field(None, description="...with this value (omitted: every target of the type)")
+    value: str | int | None = Field(
+        None, description="...with this value (omitted: every target of the type)"
+    )
     id: str | int | None = Field(None, description="...or with this id")
 
 

@@ -112,7 +112,8 @@ def _clean_targets(targets: list[dict[str, Any]],
         elif not USER_PK.match(user_pk):
             errors[f"targets.{i}.user_pk"] = "user_pk must be a numeric string."
         elif username in names or user_pk in pks:
-            errors[f"targets.{i}"] = f"Duplicate target: @{username} is already in this schedule."
+            errors[f"targets.{i}"] = (
+                f"Duplicate target: @{username} (user_pk {user_pk}) repeats an earlier target.")
         names.add(username)
         pks.add(user_pk)
         cleaned.append({"username": username, "user_pk": user_pk})

@@ -16,17 +16,20 @@ from orchestrator.emulator.clock import parse_stamp
 from orchestrator.emulator.modules.automation import (
     NO_END,
     Automation,
+    Setting,
     SettingsSchema,
     TargetType,
     flag,
     hhmm,
     integer,
+    later_revision,
     min_max,
     moment,
     number,
     one_of,
     required_when,
     shortcode,
+    spin,
     text,
 )
 from orchestrator.emulator.store import Doc
@@ -36,19 +39,19 @@ _LIST = r"^[a-z]{2}(?:\s*,\s*[a-z]{2})*$"
 _PROXY = r"^(?:(?:https?|socks[45])://)?(?:[^:@\s]+:[^@\s]+@)?[\w.-]+:\d{2,5}$"
 
 
-def _speed(default: int, what: str) -> Any:
+def _speed(default: int, what: str) -> Setting:
     return integer(default, 1, 5, f"{what} speed, {SPEED_DOC}")
 
 
-def _limit(default: int, hi: int, what: str) -> Any:
+def _limit(default: int, hi: int, what: str) -> Setting:
     return integer(default, 0, hi, f"{what} (0 = no limit)")
 
 
-def _metric(what: str) -> Any:
+def _metric(what: str) -> Setting:
     return integer(0, 0, None, f"{what} (0 = no limit)")
 
 
-def _tri(what: str) -> Any:
+def _tri(what: str) -> Setting:
     return integer(0, 0, 2, f"{what}: 0 all, 1 only these, 2 skip these")
 
 
@@ -95,7 +98,8 @@ FIELDS = {
     "unfollow_non_followers": flag(False, "unfollow only users who did not follow back"),
     "unfollow_interval": integer(72, 0, 720, "hours after a follow before it may be undone"),
     "unfollow_limit": _limit(100, 1000, "unfollows per day"),
-    "unfollow_order": one_of("oldest", ("oldest", "newest", "random"), "which follows to undo first"),
+    "unfollow_order": one_of("oldest", ("oldest", "newest", "random"),
+                             "which follows to undo first"),
     "unfollow_whitelist": text("", 10000, "usernames never unfollowed, comma-separated"),
     # stories
     "is_story_likes": flag(False, "like stories"),
@@ -110,11 +114,12 @@ FIELDS = {
     "is_poll": flag(False, "vote in story polls"),
     "poll_vote": one_of("random", ("random", "first", "second"), "which poll option to vote for"),
     "is_quiz": flag(False, "answer story quizzes"),
-    "quiz_answer": one_of("random", ("random", "first", "second", "third", "fourth"), "which quiz answer"),
+    "quiz_answer": one_of("random", ("random", "first", "second", "third", "fourth"),
+                          "which quiz answer"),
     "is_slider": flag(False, "answer story emoji sliders"),
     "slider_points": integer(80, 0, 100, "slider position, in percent"),
     "is_question": flag(False, "answer story questions"),
-    "question_answers": text("", 2000, "answers to story questions, one per line (spintax allowed)"),
+    "question_answers": text("", 2000, "answers to story questions, one per line (spintax)"),
     "is_countdown": flag(False, "follow story countdowns"),
     "is_emoji": flag(False, "react to stories with emojis"),
     "emojis": text("🔥,😍,👏", 500, "emojis to react with, comma-separated"),
@@ -155,7 +160,8 @@ FIELDS = {
     # notifications
     "is_telegram_analytics": flag(False, "send daily analytics to Telegram"),
     "is_telegram_errors": flag(False, "send errors to Telegram"),
-    "tg_chat_id": integer(None, None, None, "Telegram chat id (negative for groups)", nullable=True),
+    "tg_chat_id": integer(None, None, None, "Telegram chat id (negative for groups)",
+                          nullable=True),
     "delay_telegram": integer(3600, 0, 86400, "seconds between two Telegram messages"),
     # advanced
     "custom_proxy": text("", 255, "a proxy for this schedule only (empty = the account's)",
@@ -181,43 +187,42 @@ SETTINGS = SettingsSchema(
     ],
 )
 
-LATER = "2.0.0"  # the later revision's additions
+_TAG, _KEYWORD = "hashtag name", "search keyword"
+_USER, _PLACE = "username; id: user id", "place name; id: location id"
 TARGET_TYPES = {
     t.key: t
     for t in (
         # the reference's 8
-        TargetType("hashtag", "hashtag name", "React to posts with this hashtag", "hashtag"),
-        TargetType("location", "place name; id: location id", "React to posts tagged at this location",
+        TargetType("hashtag", _TAG, "React to posts with this hashtag", "hashtag"),
+        TargetType("location", _PLACE, "React to posts tagged at this location", needs_id=True),
+        TargetType("people", _USER, "React to posts from followers of this user", "username",
                    needs_id=True),
-        TargetType("people", "username; id: user id", "React to posts from followers of this user",
-                   "username", needs_id=True),
         TargetType("explore", "", "React to posts in the Explore feed", "none"),
         TargetType("feed", "", "React to posts in the home feed", "none"),
         TargetType("likers", "post shortcode or URL", "React to likers of a specific post", "post"),
         TargetType("user_followers", "username", "Follow/unfollow followers of a user", "username"),
-        TargetType("user_following", "username", "Follow/unfollow accounts this user follows", "username"),
+        TargetType("user_following", "username", "Follow/unfollow accounts this user follows",
+                   "username"),
         # the later revision's additions
-        TargetType("timeline", "", "React to posts in the account's own timeline", "none", revision=LATER),
-        TargetType("hashtag_likers", "hashtag name", "React to likers of posts under a hashtag", "hashtag",
-                   revision=LATER),
-        TargetType("keyword", "search keyword", "React to posts found by a keyword search", "keyword",
-                   revision=LATER),
-        TargetType("keyword_likers", "search keyword", "React to likers of posts found by a keyword",
-                   "keyword", revision=LATER),
-        TargetType("keyword_reels", "search keyword", "React to Reels found by a keyword", "keyword",
-                   revision=LATER),
-        TargetType("keyword_reels_likers", "search keyword", "React to likers of Reels found by a keyword",
-                   "keyword", revision=LATER),
-        TargetType("people_followers", "username; id: user id", "React to the followers of a user",
-                   "username", needs_id=True, revision=LATER),
-        TargetType("people_followings", "username; id: user id", "React to the accounts a user follows",
-                   "username", needs_id=True, revision=LATER),
-        TargetType("people_likers", "username; id: user id", "React to likers of a user's recent posts",
-                   "username", needs_id=True, revision=LATER),
-        TargetType("location_likers", "place name; id: location id",
-                   "React to likers of posts tagged at a location", needs_id=True, revision=LATER),
-        TargetType("user_id_list", "comma-separated user ids", "React to a custom list of users",
-                   "id_list", revision=LATER),
+        later_revision("timeline", "", "React to posts in the account's own timeline", "none"),
+        later_revision("hashtag_likers", _TAG, "React to likers of posts under a hashtag",
+                       "hashtag"),
+        later_revision("keyword", _KEYWORD, "React to posts found by a keyword search", "keyword"),
+        later_revision("keyword_likers", _KEYWORD, "React to likers of posts found by a keyword",
+                       "keyword"),
+        later_revision("keyword_reels", _KEYWORD, "React to Reels found by a keyword", "keyword"),
+        later_revision("keyword_reels_likers", _KEYWORD,
+                       "React to likers of Reels found by a keyword", "keyword"),
+        later_revision("people_followers", _USER, "React to the followers of a user", "username",
+                       needs_id=True),
+        later_revision("people_followings", _USER, "React to the accounts a user follows",
+                       "username", needs_id=True),
+        later_revision("people_likers", _USER, "React to likers of a user's recent posts",
+                       "username", needs_id=True),
+        later_revision("location_likers", _PLACE, "React to likers of posts tagged at a location",
+                       needs_id=True),
+        later_revision("user_id_list", "comma-separated user ids",
+                       "React to a custom list of users", "id_list"),
     )
 }
 
@@ -237,7 +242,7 @@ STORY_REACTIONS = ("is_poll", "is_quiz", "is_slider", "is_question", "is_countdo
 STATS_DAYS_KEPT = 30
 LOG_FIELDS = ("id", "account_id", "username", "action", "status", "target_type", "target_value",
               "target_username", "media_code", "message", "date")
-_AUDIENCE = ("mia", "leo", "ava", "noah", "zoe", "liam", "ella", "kai", "nora", "omar", "ivy", "jude")
+_AUDIENCE = ("mia", "leo", "ava", "noah", "zoe", "liam", "ella", "kai", "nora", "omar", "ivy")
 
 
 class Reactions(Automation):
@@ -266,7 +271,10 @@ class Reactions(Automation):
         """The actions the settings switch on, weighted by their speeds."""
         enabled = {}
         for action, (switch, speed, _) in ACTIONS.items():
-            on = any(settings[s] for s in STORY_REACTIONS) if action == "story_reaction" else settings[switch]
+            if action == "story_reaction":
+                on = any(settings[s] for s in STORY_REACTIONS)
+            else:
+                on = settings[switch]
             if action == "comment":
                 on = on and bool(settings["comments"].strip())
             elif action == "dm":
@@ -279,7 +287,7 @@ class Reactions(Automation):
         """One reaction: pick an enabled action by weight and a target in turn, then log it."""
         enabled = self.enabled_actions(settings)
         if not enabled:
-            return self.log_entry(doc, stamp, "skipped", "No reaction is switched on in the settings",
+            return self.log_entry(doc, stamp, "skipped", "No reaction is switched on",
                                   action="none")
         action = rng.choices(list(enabled), weights=list(enabled.values()))[0]
         target = None if action == "unfollow" else self.pick_target(doc, settings, rng)
@@ -287,13 +295,20 @@ class Reactions(Automation):
             return self.log_entry(doc, stamp, "skipped", "No targets configured", action=action)
         who = f"{rng.choice(_AUDIENCE)}.{rng.randint(10, 9999)}"
         code = shortcode(rng) if action in ("like", "comment") else None
-        fields = {"action": action, "target_type": target and target["type"],
-                  "target_value": target and target["value"], "target_username": who, "media_code": code}
+        fields = {
+            "action": action, "target_type": target and target["type"],
+            "target_value": target and target["value"], "target_username": who, "media_code": code,
+        }
         if rng.random() < 0.08:
-            why = "outside the metrics filter" if settings["is_metrics_filter"] else "already interacted"
+            filtered = settings["is_metrics_filter"]
+            why = "outside the metrics filter" if filtered else "already interacted"
             return self.log_entry(doc, stamp, "skipped", f"Skipped @{who}: {why}", **fields)
         count(doc, ACTIONS[action][2], stamp)
-        return self.log_entry(doc, stamp, "success", _MESSAGES[action].format(who=who), **fields)
+        message = _MESSAGES[action].format(who=who)
+        if action == "comment":
+            variants = [line for line in settings["comments"].splitlines() if line.strip()]
+            message += f': "{spin(rng.choice(variants), rng)}"'
+        return self.log_entry(doc, stamp, "success", message, **fields)
 
 
 _MESSAGES = {

@@ -111,9 +111,11 @@ async def get_settings(account_id: int, ctx: Ctx = gate) -> JSON:
 @router.patch(
     "/reactions/schedules/{account_id}/settings",
     **responds(SettingsUpdatedOut),
-    openapi_extra={"requestBody": {"content": {"application/json": {"schema": REACTIONS.settings.patch_schema()}}}},
+    openapi_extra=REACTIONS.settings.request_body_doc(),
 )
-async def patch_settings(account_id: int, body: dict[str, Any] = Body(...), ctx: Ctx = gate) -> JSON:
+async def patch_settings(
+    account_id: int, body: dict[str, Any] = Body(...), ctx: Ctx = gate
+) -> JSON:
     doc = REACTIONS.schedule(ctx, account_id)
     fields = REACTIONS.patch_settings(ctx, doc, body)
     return ok({"account_id": account_id, "updated_fields": fields}, "Settings updated.")
@@ -144,7 +146,7 @@ async def bulk_stop(body: BulkBody | None = None, ctx: Ctx = gate) -> JSON:
 # -- schedules ---------------------------------------------------------------------------------
 @router.get("/reactions/schedules", **responds(ReactionsSchedule, paged=True))
 async def list_schedules(
-    is_active: bool | None = Query(None, description="only active (true) or paused (false) schedules"),
+    is_active: bool | None = Query(None, description="only active (true) or paused (false) ones"),
     page: Paging = Depends(paging),
     ctx: Ctx = gate,
 ) -> JSON:
@@ -207,7 +209,7 @@ async def remove_target(account_id: int, target_id: int, ctx: Ctx = gate) -> JSO
 async def list_logs(
     account_id: int | None = Query(None, description="only this account's entries"),
     status: str | None = Query(None, description="success | error | skipped"),
-    action: str | None = Query(None, description="like, follow, unfollow, comment, story_view, ..."),
+    action: str | None = Query(None, description="like, follow, unfollow, comment, dm, ..."),
     page: Paging = Depends(paging),
     ctx: Ctx = gate,
 ) -> JSON:
@@ -219,7 +221,7 @@ async def list_logs(
 async def account_logs(
     account_id: int,
     status: str | None = Query(None, description="success | error | skipped"),
-    action: str | None = Query(None, description="like, follow, unfollow, comment, story_view, ..."),
+    action: str | None = Query(None, description="like, follow, unfollow, comment, dm, ..."),
     page: Paging = Depends(paging),
     ctx: Ctx = gate,
 ) -> JSON:

@@ -25,39 +25,66 @@ SPEEDS = (3, 2, 4, 3, 5, 2, 3, 1)  # by account id, so neighbours differ
 PAUSES = (("23:00", "07:00"), ("01:00", "06:30"), ("13:00", "14:00"))
 
 TARGETS: dict[str, list[tuple[str, ...]]] = {
-    "fashion": [("hashtag", "ootd"), ("hashtag", "streetstyle"), ("hashtag_likers", "fashionweek"),
-                ("people_followers", "zara", "27451342"), ("location", "Le Marais, Paris", "213385402"),
-                ("explore", "")],
-    "fitness": [("hashtag", "fitness"), ("hashtag", "gymlife"), ("keyword", "home workout"),
-                ("people_followers", "nikewomen", "11630937"), ("location", "Venice Beach", "212999109")],
-    "food": [("hashtag", "foodporn"), ("hashtag", "veganrecipes"), ("keyword_reels", "sourdough"),
-             ("location", "Brooklyn, New York", "213050058"), ("people_likers", "bonappetitmag", "7372712")],
-    "travel": [("hashtag", "wanderlust"), ("hashtag", "travelgram"), ("timeline", ""),
-               ("location", "Santorini, Greece", "214590731"), ("user_followers", "lonelyplanet")],
-    "pets": [("hashtag", "dogsofinstagram"), ("hashtag", "catsofinstagram"), ("user_followers", "dogs.of.instagram")],
-    "decor": [("hashtag", "interiordesign"), ("hashtag", "homedecor"), ("keyword", "scandinavian interior")],
+    "fashion": [
+        ("hashtag", "ootd"), ("hashtag", "streetstyle"), ("hashtag_likers", "fashionweek"),
+        ("people_followers", "zara", "27451342"), ("location", "Le Marais, Paris", "213385402"),
+        ("explore", ""),
+    ],
+    "fitness": [
+        ("hashtag", "fitness"), ("hashtag", "gymlife"), ("keyword", "home workout"),
+        ("people_followers", "nikewomen", "11630937"), ("location", "Venice Beach", "212999109"),
+    ],
+    "food": [
+        ("hashtag", "foodporn"), ("hashtag", "veganrecipes"), ("keyword_reels", "sourdough"),
+        ("location", "Brooklyn, New York", "213050058"),
+        ("people_likers", "bonappetitmag", "7372712"),
+    ],
+    "travel": [
+        ("hashtag", "wanderlust"), ("hashtag", "travelgram"), ("timeline", ""),
+        ("location", "Santorini, Greece", "214590731"), ("user_followers", "lonelyplanet"),
+    ],
+    "pets": [
+        ("hashtag", "dogsofinstagram"), ("hashtag", "catsofinstagram"),
+        ("user_followers", "dogs.of.instagram"),
+    ],
+    "decor": [
+        ("hashtag", "interiordesign"), ("hashtag", "homedecor"),
+        ("keyword", "scandinavian interior"),
+    ],
 }
 
 SETTINGS: dict[str, dict[str, Any]] = {
-    "fashion": {"is_likes": True, "likes_speed": 3, "likes_per_user": 2, "is_follow": True, "follow_speed": 2,
-                "follow_limit": 150, "is_unfollow": True, "unfollow_interval": 72, "is_masslooking": True,
-                "is_story_likes": True, "is_emoji": True, "emojis": "🔥,😍,✨", "is_metrics_filter": True,
-                "followers_min": 200, "followers_max": 25000, "verified_filter": 2},
-    "fitness": {"is_likes": True, "is_follow": True, "follow_limit": 120, "is_comment": True,
-                "comments": "{Great|Awesome|Solid} {form|session}! 💪\nKeep it up 🔥", "comment_interval": 90,
-                "is_masslooking": True, "masslooking_interval": 3.0, "is_poll": True, "is_quiz": True},
-    "food": {"is_likes": True, "likes_speed": 3, "is_story_likes": True, "is_comment": True,
-             "comments": "{Yum|Looks delicious|Need this recipe}! 😋", "is_metrics_filter": True,
-             "posts_min": 10, "last_posted_max": 30},
-    "travel": {"is_likes": True, "is_masslooking": True, "masslooking_speed": 4, "activity_time": True,
-               "activity_time_min_h": "08:00", "activity_time_max_h": "22:00", "language_filter": "en,es"},
+    "fashion": {
+        "is_likes": True, "likes_speed": 3, "likes_per_user": 2,
+        "is_follow": True, "follow_speed": 2, "follow_limit": 150,
+        "is_unfollow": True, "unfollow_interval": 72,
+        "is_masslooking": True, "is_story_likes": True, "is_emoji": True, "emojis": "🔥,😍,✨",
+        "is_metrics_filter": True, "followers_min": 200, "followers_max": 25000,
+        "verified_filter": 2,
+    },
+    "fitness": {
+        "is_likes": True, "is_follow": True, "follow_limit": 120,
+        "is_comment": True, "comment_interval": 90,
+        "comments": "{Great|Awesome|Solid} {form|session}! 💪\nKeep it up 🔥",
+        "is_masslooking": True, "masslooking_interval": 3.0, "is_poll": True, "is_quiz": True,
+    },
+    "food": {
+        "is_likes": True, "likes_speed": 3, "is_story_likes": True,
+        "is_comment": True, "comments": "{Yum|Looks delicious|Need this recipe}! 😋",
+        "is_metrics_filter": True, "posts_min": 10, "last_posted_max": 30,
+    },
+    "travel": {
+        "is_likes": True, "is_masslooking": True, "masslooking_speed": 4,
+        "language_filter": "en,es",
+        "activity_time": True, "activity_time_min_h": "08:00", "activity_time_max_h": "22:00",
+    },
     "pets": {"is_likes": True, "likes_speed": 2},
     "decor": {"is_likes": True, "is_follow": True, "follow_limit": 60},
 }
 
 
 def seed_demo(ctx: SeedContext) -> None:
-    """Schedules with targets, settings, stats and a few log entries for alice's and bob's accounts."""
+    """Schedules with targets, settings, stats and a few log entries for alice's and bob's."""
     table = REACTIONS.schedules(ctx.state.store)
     now = ctx.now
     logs: list[Doc] = []
@@ -82,10 +109,11 @@ def _demo_schedule(ctx: SeedContext, account: Doc, now: str) -> Doc:
     pool = TARGETS.get(niche, TARGETS["pets"])
     targets = rng.sample(pool, rng.randint(1, min(4, len(pool))))
     active = n in ACTIVE
+    # An active schedule is due within half an hour; a paused one was last started days ago.
+    due = stamp_after(now, rng.randint(1, 30)) if active else stamp_before(now, rng, 7 * 24 * 60)
     doc = REACTIONS.new_schedule(
-        account, now, active=active, settings=settings, targets=targets, is_running=n in STUCK_RUNNING,
-        schedule_date=stamp_after(now, rng.randint(1, 30)) if active else stamp_before(now, rng, 7 * 24 * 60),
-        last_action_date=None, stats={"totals": {}, "days": {}},
+        account, now, active=active, settings=settings, targets=targets, schedule_date=due,
+        is_running=n in STUCK_RUNNING, stats={"totals": {}, "days": {}},
     )
     _baseline_stats(ctx, doc, now, active)
     return doc
@@ -96,7 +124,8 @@ def _baseline_stats(ctx: SeedContext, doc: Doc, now: str, active: bool) -> None:
     rng = ctx.rng
     scale = doc["settings"]["speed"] * (40 if active else 8)
     for counter in COUNTERS:
-        doc["stats"]["totals"][counter] = rng.randint(0, scale * 60) if counter != "dms" else rng.randint(0, 40)
+        top = 40 if counter == "dms" else scale * 60
+        doc["stats"]["totals"][counter] = rng.randint(0, top)
     noon = parse_stamp(now).replace(hour=12, minute=0, second=0)
     for back in range(1, 8):
         day = (noon - timedelta(days=back)).strftime(FORMAT)

@@ -23,6 +23,7 @@ from orchestrator.emulator.modules.automation import (
     flag,
     hhmm,
     integer,
+    later_revision,
     one_of,
     shortcode,
     text,
@@ -41,7 +42,8 @@ FIELDS = {
     "daily_pause_from": hhmm("23:00", "start of the daily pause (UTC)"),
     "daily_pause_to": hhmm("07:00", "end of the daily pause (UTC)"),
     "custom_repost_time": text("", 1000, "fixed daily repost times (UTC); empty: use speed",
-                               pattern=rf"^{_SLOT}(?:\s*,\s*{_SLOT})*$", hint="repost[10:00],repost[18:00]"),
+                               pattern=rf"^{_SLOT}(?:\s*,\s*{_SLOT})*$",
+                               hint="repost[10:00],repost[18:00]"),
     # caption and comment
     "caption": text("", 2200, "caption template: spintax {a|b} and {{original_caption}}"),
     "first_comment": text("", 2200, "first comment under the repost (spintax allowed)"),
@@ -64,36 +66,41 @@ SETTINGS = SettingsSchema(
     nested=("data",),
 )
 
-LATER = "2.0.0"  # the later revision's additions
+_TAG = "hashtag name"
 TARGET_TYPES = {
     t.key: t
     for t in (
         # the reference's 8
-        TargetType("hashtag", "hashtag name", "Repost from Instagram hashtag (top/recent)", "hashtag"),
-        TargetType("hashtag_reels", "hashtag name", "Repost Reels from a hashtag", "hashtag"),
-        TargetType("location", "place name; id: location id", "Repost from tagged location", needs_id=True),
+        TargetType("hashtag", _TAG, "Repost from Instagram hashtag (top/recent)", "hashtag"),
+        TargetType("hashtag_reels", _TAG, "Repost Reels from a hashtag", "hashtag"),
+        TargetType("location", "place name; id: location id", "Repost from tagged location",
+                   needs_id=True),
         TargetType("people", "username", "Repost from a user's followers' posts", "username"),
         TargetType("people_reels", "username", "Repost Reels from followers of a user", "username"),
-        TargetType("music", "track name; id: music id", "Repost from posts using a specific music track",
-                   needs_id=True),
-        TargetType("collection", "collection name; id: collection id", "Repost from a saved Instagram collection",
-                   needs_id=True),
-        TargetType("instagram_post", "post URL or shortcode", "Repost a specific Instagram post by URL", "post"),
+        TargetType("music", "track name; id: music id",
+                   "Repost from posts using a specific music track", needs_id=True),
+        TargetType("collection", "collection name; id: collection id",
+                   "Repost from a saved Instagram collection", needs_id=True),
+        TargetType("instagram_post", "post URL or shortcode",
+                   "Repost a specific Instagram post by URL", "post"),
         # the later revision's TikTok sources
-        TargetType("tiktok_hashtag", "hashtag name", "Repost TikTok videos under a hashtag", "hashtag", revision=LATER),
-        TargetType("tiktok_user", "TikTok username", "Repost a TikTok user's videos", "username", revision=LATER),
-        TargetType("tiktok_keyword", "search keyword", "Repost TikTok videos found by a keyword", "keyword",
-                   revision=LATER),
-        TargetType("tiktok_trending", "region code such as US", "Repost trending TikTok videos of a region",
-                   "region", revision=LATER),
-        TargetType("tiktok_post", "TikTok video URL or id", "Repost a specific TikTok video", "tiktok_post",
-                   revision=LATER),
+        later_revision("tiktok_hashtag", _TAG, "Repost TikTok videos under a hashtag", "hashtag"),
+        later_revision("tiktok_user", "TikTok username", "Repost a TikTok user's videos",
+                       "username"),
+        later_revision("tiktok_keyword", "search keyword",
+                       "Repost TikTok videos found by a keyword", "keyword"),
+        later_revision("tiktok_trending", "region code such as US",
+                       "Repost trending TikTok videos of a region", "region"),
+        later_revision("tiktok_post", "TikTok video URL or id", "Repost a specific TikTok video",
+                       "tiktok_post"),
     )
 }
 
-LOG_FIELDS = ("id", "account_id", "username", "status", "target_type", "target_value", "media_type",
-              "original_media_code", "media_code", "is_removable", "remove_scheduled", "is_deleted",
-              "status_share_to_stories", "status_first_comment", "status_caption", "message", "date")
+LOG_FIELDS = (
+    "id", "account_id", "username", "status", "target_type", "target_value", "media_type",
+    "original_media_code", "media_code", "is_removable", "remove_scheduled", "is_deleted",
+    "status_share_to_stories", "status_first_comment", "status_caption", "message", "date",
+)
 
 
 class Repost(Automation):
@@ -122,19 +129,23 @@ class Repost(Automation):
         """One repost from the next target: usually reposted, sometimes skipped or refused."""
         target = self.pick_target(doc, settings, rng)
         if target is None:
-            return self.log_entry(doc, stamp, "skipped", "No targets configured", **self.system_log_fields())
+            return self.log_entry(doc, stamp, "skipped", "No targets configured",
+                                  **self.system_log_fields())
         media_type = _media_type(target["type"], settings, rng)
         fields: dict[str, Any] = {
-            "target_type": target["type"], "target_value": target["value"], "media_type": media_type,
+            "target_type": target["type"], "target_value": target["value"],
+            "media_type": media_type,
             "original_media_code": shortcode(rng), "media_code": None, "is_removable": False,
             "remove_scheduled": None, "is_deleted": False, "status_share_to_stories": None,
             "status_first_comment": None, "status_caption": None,
         }
         roll = rng.random()
         if roll < 0.05:
-            return self.log_entry(doc, stamp, "error", "Instagram refused the upload (feedback_required)", **fields)
+            why = "Instagram refused the upload (feedback_required)"
+            return self.log_entry(doc, stamp, "error", why, **fields)
         if roll < 0.15:
-            return self.log_entry(doc, stamp, "skipped", "Media already reposted from this source", **fields)
+            why = "Media already reposted from this source"
+            return self.log_entry(doc, stamp, "skipped", why, **fields)
         hours = settings["remove_delay"]
         fields.update(
             media_code=shortcode(rng),
@@ -144,7 +155,8 @@ class Repost(Automation):
             status_caption="success" if settings["caption"] else None,
         )
         source = f"{target['type']} '{target['value']}'" if target["value"] else target["type"]
-        return self.log_entry(doc, stamp, "success", f"Reposted {_NOUNS[media_type]} from {source}", **fields)
+        what = f"Reposted {_NOUNS[media_type]} from {source}"
+        return self.log_entry(doc, stamp, "success", what, **fields)
 
 
 REPOST = Repost()

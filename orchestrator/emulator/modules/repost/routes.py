@@ -91,9 +91,11 @@ async def get_settings(account_id: int, ctx: Ctx = gate) -> JSON:
 @router.patch(
     "/repost/schedules/{account_id}/settings",
     **responds(SettingsUpdatedOut),
-    openapi_extra={"requestBody": {"content": {"application/json": {"schema": REPOST.settings.patch_schema()}}}},
+    openapi_extra=REPOST.settings.request_body_doc(),
 )
-async def patch_settings(account_id: int, body: dict[str, Any] = Body(...), ctx: Ctx = gate) -> JSON:
+async def patch_settings(
+    account_id: int, body: dict[str, Any] = Body(...), ctx: Ctx = gate
+) -> JSON:
     doc = REPOST.schedule(ctx, account_id)
     fields = REPOST.patch_settings(ctx, doc, body)
     return ok({"account_id": account_id, "updated_fields": fields}, "Settings updated.")
@@ -117,7 +119,7 @@ async def bulk_pause(body: BulkBody | None = None, ctx: Ctx = gate) -> JSON:
 # -- schedules ---------------------------------------------------------------------------------
 @router.get("/repost/schedules", **responds(RepostSchedule, paged=True))
 async def list_schedules(
-    is_active: bool | None = Query(None, description="only active (true) or paused (false) schedules"),
+    is_active: bool | None = Query(None, description="only active (true) or paused (false) ones"),
     page: Paging = Depends(paging),
     ctx: Ctx = gate,
 ) -> JSON:

@@ -22,21 +22,33 @@ SPEEDS = ("slow", "medium", "slow", "fast", "very_slow", "medium", "slow", "very
 REMOVE_DELAYS = (0, 0, 24, 72)
 
 TARGETS: dict[str, list[tuple[str, ...]]] = {
-    "fashion": [("hashtag", "ootd"), ("hashtag_reels", "streetstyle"), ("people", "fashionnova"),
-                ("location", "Le Marais, Paris", "213385402"), ("collection", "Spring lookbook", "17912345678901234"),
-                ("instagram_post", "https://www.instagram.com/p/C4kz7QvL1xA/")],
-    "fitness": [("hashtag", "fitnessmotivation"), ("people_reels", "kayla_itsines"),
-                ("music", "Eye of the Tiger", "349288813019731"), ("tiktok_hashtag", "gymtok")],
-    "food": [("hashtag", "foodstagram"), ("hashtag_reels", "recipes"),
-             ("location", "Brooklyn, New York", "213050058"), ("tiktok_user", "cookingwithlynja")],
-    "travel": [("hashtag", "travelphotography"), ("location", "Santorini, Greece", "214590731"),
-               ("tiktok_trending", "US"), ("hashtag_reels", "traveltok")],
-    "pets": [("hashtag", "puppiesofinstagram"), ("tiktok_hashtag", "dogsoftiktok"), ("people", "dogs.of.instagram")],
+    "fashion": [
+        ("hashtag", "ootd"), ("hashtag_reels", "streetstyle"), ("people", "fashionnova"),
+        ("location", "Le Marais, Paris", "213385402"),
+        ("collection", "Spring lookbook", "17912345678901234"),
+        ("instagram_post", "https://www.instagram.com/p/C4kz7QvL1xA/"),
+    ],
+    "fitness": [
+        ("hashtag", "fitnessmotivation"), ("people_reels", "kayla_itsines"),
+        ("music", "Eye of the Tiger", "349288813019731"), ("tiktok_hashtag", "gymtok"),
+    ],
+    "food": [
+        ("hashtag", "foodstagram"), ("hashtag_reels", "recipes"),
+        ("location", "Brooklyn, New York", "213050058"), ("tiktok_user", "cookingwithlynja"),
+    ],
+    "travel": [
+        ("hashtag", "travelphotography"), ("location", "Santorini, Greece", "214590731"),
+        ("tiktok_trending", "US"), ("hashtag_reels", "traveltok"),
+    ],
+    "pets": [
+        ("hashtag", "puppiesofinstagram"), ("tiktok_hashtag", "dogsoftiktok"),
+        ("people", "dogs.of.instagram"),
+    ],
     "decor": [("hashtag", "interiorinspo"), ("people", "studiomcgee")],
 }
 
 CAPTIONS = {
-    "fashion": "{Obsessed with|Loving|Can't stop looking at} this look ✨ {{original_caption}} #ootd #fashion",
+    "fashion": "{Obsessed with|Loving|Can't stop staring at} this ✨ {{original_caption}} #ootd",
     "fitness": "{Monday|Daily} motivation 💪 {{original_caption}} #fitness",
     "food": "{Dinner|Lunch} inspo 😋 {{original_caption}} #foodie",
     "travel": "{Take me here|Dream destination} 🌍 {{original_caption}}",
@@ -83,11 +95,11 @@ def _demo_schedule(ctx: SeedContext, account: Doc, now: str) -> Doc:
         settings.update(metadata_user="atelier.agency", targets_shuffle=n % 2 == 0)
     pool = TARGETS.get(niche, TARGETS["pets"])
     active = n in ACTIVE
-    return REPOST.new_schedule(
-        account, now, active=active, settings=settings,
-        targets=rng.sample(pool, rng.randint(1, min(4, len(pool)))), is_running=n in STUCK_RUNNING,
-        schedule_date=stamp_after(now, rng.randint(1, 45)) if active else stamp_before(now, rng, 7 * 24 * 60),
-    )
+    targets = rng.sample(pool, rng.randint(1, min(4, len(pool))))
+    # An active schedule is due within the hour; a paused one was last started days ago.
+    due = stamp_after(now, rng.randint(1, 45)) if active else stamp_before(now, rng, 7 * 24 * 60)
+    return REPOST.new_schedule(account, now, active=active, settings=settings, targets=targets,
+                               schedule_date=due, is_running=n in STUCK_RUNNING)
 
 
 def _demo_logs(ctx: SeedContext, doc: Doc, now: str) -> list[Doc]:
