@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.emulator import control
-from orchestrator.emulator.context import authorize
+from orchestrator.emulator.context import authorize, state_of
 from orchestrator.emulator.envelope import JSON, error_body
 from orchestrator.emulator.errors import ApiError
 from orchestrator.emulator.faults import FaultMiddleware
@@ -81,7 +81,7 @@ def _gates_first(request: Request) -> JSON | None:
     if "x-module" not in extra:
         return None
     try:
-        authorize(request.app.state.emulator, request.headers, extra["x-module"])
+        authorize(state_of(request), request.headers, extra["x-module"])
     except ApiError as exc:
         return JSON(error_body(request.url.path, exc.message, exc.errors), exc.status, headers=exc.headers)
     return None

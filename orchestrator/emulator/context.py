@@ -21,6 +21,15 @@ from orchestrator.emulator.store import Doc, Store, Table
 
 
 
+SCOPE_KEY = "emulator.state"
+
+
+def state_of(request: Request) -> EmulatorState:
+    """The world a request is served from: bound in its ASGI scope (one app serving several
+    worlds, as the test harness does), else the app's own."""
+    return request.scope.get(SCOPE_KEY) or request.app.state.emulator
+
+
 @dataclass(slots=True)
 class Ctx:
     """The state and principal of one API request."""
@@ -70,7 +79,7 @@ def auth(module: str | None = None) -> Callable[..., Awaitable[Ctx]]:
     # The security schemes are written into the OpenAPI document by the app (see app.py), not
     # declared as FastAPI Security dependencies: those cost two dependency solves per request.
     async def dependency(request: Request) -> Ctx:
-        state: EmulatorState = request.app.state.emulator
+        state = state_of(request)
         return Ctx(state, authorize(state, request.headers, module))
 
     dependency.__name__ = f"auth_{module or 'core'}".replace("-", "_")

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Body, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from orchestrator.emulator.context import state_of
 from orchestrator.emulator.engine import run_tick
 from orchestrator.emulator.faults import FaultConfig, RateLimitConfig
 from orchestrator.emulator.state import MODULES, EmulatorState
@@ -22,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _state(request: Request) -> EmulatorState:
-    return request.app.state.emulator
+    return state_of(request)
 
 
 class SeedRequest(BaseModel):

@@ -158,7 +158,7 @@ class FaultMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        state = self.state
+        state = scope.get("emulator.state") or self.state  # see context.state_of
         status_seen = 0
         injected = False
 

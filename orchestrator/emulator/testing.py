@@ -9,12 +9,14 @@ as it does against uvicorn. This is the one seam tests use; nothing is monkeypat
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 import anyio
 import httpx
 
 from orchestrator.emulator.app import create_app
+from orchestrator.emulator.context import SCOPE_KEY
 from orchestrator.emulator.faults import DroppedConnection
 from orchestrator.emulator.seed import apply_seed
 from orchestrator.emulator.state import EmulatorState
@@ -38,13 +40,36 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout("emulator response held past the read timeout", request=request) from None
 
 
+@functools.cache
+def shared_app() -> Any:
+    """One app for every in-process world of this process.
+
+    FastAPI builds its routes' validators on an app's first request (about a second of CPU for
+    the emulator's 136 routes); a test suite making a world per test would pay that each time.
+    Worlds are bound per request instead (``BoundApp``), so the app is built once."""
+    return create_app(EmulatorState())
+
+
+class BoundApp:
+    """An ASGI app serving ``state`` through the shared app (see ``context.state_of``)."""
+
+    def __init__(self, app: Any, state: EmulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = {**scope, SCOPE_KEY: self.state}
+        await self.app(scope, receive, send)
+
+
 class LocalEmulator:
     """An in-process emulator world: state, app, seeded keys, and clients for it."""
 
     def __init__(self, seed: str | None = "demo", state: EmulatorState | None = None) -> None:
         self.state = state or EmulatorState()
         self.keys = apply_seed(self.state, seed)
-        self.app = create_app(self.state)
+        self.app = BoundApp(shared_app(), self.state)
         self.base_url = BASE_URL
 
     def transport(self) -> EmulatorTransport:
