@@ -10,6 +10,7 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.retry import RetrySettings
 from orchestrator.emulator.testing import BASE_URL
 from tests.api.conftest import stored
+from tests.conftest import VirtualTime
 
 FAULTS = {
     "seed": 20261128,
@@ -19,21 +20,6 @@ FAULTS = {
     "drop_rate": 0.05,
     "lost_response_rate": 0.05,
 }
-
-
-class VirtualTime:
-    """Time that passes only when something sleeps: the client's retry waits and its rate
-    limiter both wait on it, so backing off costs no real time (behaviour is what is tested)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await anyio.sleep(0)
 
 
 async def test_a_thousand_mixed_calls_under_twenty_percent_faults(emu, control):

@@ -19,6 +19,7 @@ from orchestrator.api.errors import (
 from orchestrator.api.retry import Policy, RetrySettings
 from orchestrator.api.transport import parse_retry_after
 from orchestrator.emulator.testing import BASE_URL, LocalEmulator
+from tests.conftest import VirtualTime
 
 
 async def no_wait(seconds: float) -> None:
@@ -76,7 +77,8 @@ async def test_error_classes_carry_method_path_status(emu):
 
 async def test_reads_retry_through_429_5xx_and_drops(emu, control):
     await control.put("/faults", json={"error_rate": 0.6, "error_statuses": {"429": 1, "503": 1, "502": 1}, "seed": 7})
-    async with make_client(emu, retry=RetrySettings(attempts=30)) as client:
+    time = VirtualTime()  # the 429s slow the client's rate down: on virtual time, at no real cost
+    async with make_client(emu, retry=RetrySettings(attempts=30), sleep=time.sleep, clock=time.clock) as client:
         for account_id in range(1, 26):
             assert (await client.accounts.get(account_id)).id == account_id
         assert client.transport.stats.retries > 0
