@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import math
+
+import anyio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,7 @@ if TYPE_CHECKING:
     from orchestrator.api.transport import Transport
 
 MAX_PER_PAGE = 100
+MAX_PAGES = 100_000  # a bound on what one list read may fetch, whatever ``total`` claims
 MAX_CURSOR_PAGES = 10_000
 
 
@@ -23,19 +26,29 @@ async def pages(
     *,
     per_page: int = MAX_PER_PAGE,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Yield the ``data`` of every page of a page-numbered list, first to last."""
-    page = 1
-    last_page: int | None = None
-    while last_page is None or page <= last_page:
+    """Yield the ``data`` of every page of a page-numbered list, first to last.
+
+    The first page says how many there are; the others are then read concurrently (the
+    client's rate and concurrency limits pace them) and yielded in order. Reading them one
+    after another would cost a round trip each: 20 pages at 50 ms is a second per list.
+    """
+    first = (await transport.call("GET", path, params={**(params or {}), "page": 1, "per_page": per_page})).data or {}
+    yield first
+    if not first.get("items"):
+        return
+    size = int(first.get("per_page", per_page)) or per_page  # the server may clamp per_page
+    last_page = min(max(1, math.ceil(int(first.get("total", 0)) / size)), MAX_PAGES)
+    rest: dict[int, dict[str, Any]] = {}
+
+    async def read(page: int) -> None:
         result = await transport.call("GET", path, params={**(params or {}), "page": page, "per_page": per_page})
-        data = result.data or {}
-        yield data
-        total = int(data.get("total", 0))
-        got_per_page = int(data.get("per_page", per_page)) or per_page
-        last_page = max(1, math.ceil(total / got_per_page))
-        if not data.get("items"):
-            return
-        page += 1
+        rest[page] = result.data or {}
+
+    async with anyio.create_task_group() as tg:
+        for page in range(2, last_page + 1):
+            tg.start_soon(read, page)
+    for page in range(2, last_page + 1):
+        yield rest[page]
 
 
 async def items(
