@@ -184,7 +184,7 @@ def validate(paths: list[str] = PLAYBOOKS) -> None:
         typer.echo(str(problem), err=True)
     if problems:
         raise typer.Exit(EXIT_ERROR)
-    typer.echo(f"{len(paths)} path(s) valid.")
+    typer.echo(f"valid: {', '.join(paths)}")
 
 
 def client_settings(base_url: str | None, **overrides: Any) -> Any:
