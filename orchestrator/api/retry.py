@@ -58,9 +58,9 @@ def is_retryable(exc: BaseException, policy: Policy) -> bool:
     if isinstance(exc, TransportError):
         return True
     if isinstance(exc, ResponseError):
-        return exc.status in RETRY_STATUSES and (
-            isinstance(exc, (RateLimited, ServerError)) or exc.status == 503
-        )
+        # A 503 naming a missing module is ModuleNotInstalled, not ServerError: it will not
+        # go away by waiting, so it is not retried.
+        return exc.status in RETRY_STATUSES and isinstance(exc, (RateLimited, ServerError))
     return False
 
 

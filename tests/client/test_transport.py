@@ -167,3 +167,14 @@ async def test_pagination_reads_everything_100_per_page(emu, control):
     assert len(accounts) == 255 and len({a.id for a in accounts}) == 255
     counters = (await control.get("/requests")).json()
     assert counters["total"] == 3  # 255 accounts at 100 a page
+
+
+async def test_a_module_not_installed_is_not_retried(emu, control):
+    from orchestrator.api.errors import ModuleNotInstalled
+
+    modules = (await control.get("/modules")).json()["installed"]
+    await control.put("/modules", json={"installed": [m for m in modules if m != "reactions"]})
+    async with make_client(emu) as client:
+        with pytest.raises(ModuleNotInstalled):
+            await client.reactions.get_settings(1)
+        assert client.transport.stats.retries == 0
