@@ -8,10 +8,13 @@ food_* 16-21, travel_* 22-25), bob owns 26-29 (pets_* 26-28, decor_home 29) and 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from orchestrator.emulator.clock import Clock
+from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.testing import LocalEmulator
 
 ALICE_ACCOUNTS = range(1, 26)
@@ -64,6 +67,20 @@ class VirtualTime:
 
         self.now += seconds
         await anyio.sleep(0)
+
+
+NOON = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+
+
+def world(at: datetime = NOON) -> LocalEmulator:
+    """The demo world with its clock fixed at ``at``, so engine runs and daily pause windows
+    behave the same whatever the wall clock says."""
+    return LocalEmulator("demo", state=EmulatorState(clock=Clock(at)))
+
+
+async def all_items(client: httpx.AsyncClient, path: str, **params: object) -> list[dict]:
+    """Every item of one page of 100 of a page-numbered list (the demo lists are shorter)."""
+    return data(await client.get(path, params={"per_page": 100, **params}))["items"]  # type: ignore[index]
 
 
 def data(response: httpx.Response, status: int = 200) -> object:

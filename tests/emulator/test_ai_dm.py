@@ -14,12 +14,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from orchestrator.emulator.clock import Clock
-from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.testing import LocalEmulator
-from tests.conftest import data, error
+from tests.conftest import all_items, data, error, world
 
-NOON = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 SCHEDULE_FIELDS = {"id", "account_id", "account_name", "status", "is_active", "daily_pause", "cta",
                    "settings", "schedule_date", "last_action_date"}
 SETTINGS_FIELDS = {"system_prompt", "api_key_configured", "model", "folder", "max_per_conversation",
@@ -44,17 +41,9 @@ BOB_CALLS = [
 ]
 
 
-def world(at: datetime = NOON) -> LocalEmulator:
-    return LocalEmulator("demo", state=EmulatorState(clock=Clock(at)))
-
-
 @pytest.fixture
 def emu() -> LocalEmulator:
     return world()
-
-
-async def all_items(client, path: str, **params) -> list[dict]:
-    return data(await client.get(path, params={"per_page": 100, **params}))["items"]
 
 
 async def logs(client, **filters) -> list[dict]:

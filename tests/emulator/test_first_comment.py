@@ -8,16 +8,12 @@ schedule and no logs. The clock is fixed at noon UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 
 import pytest
 
-from orchestrator.emulator.clock import Clock
-from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.testing import LocalEmulator
-from tests.conftest import data, error
+from tests.conftest import all_items, data, error, world
 
-NOON = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 SCHEDULES = "/first-comment/schedules"
 LOGS = "/first-comment/logs"
 SCHEDULE_FIELDS = {"id", "account_id", "is_active", "running", "comment_mode", "targets",
@@ -36,17 +32,9 @@ EXAMPLE = {
 }
 
 
-def world(at: datetime = NOON) -> LocalEmulator:
-    return LocalEmulator("demo", state=EmulatorState(clock=Clock(at)))
-
-
 @pytest.fixture
 def emu() -> LocalEmulator:
     return world()
-
-
-async def all_items(client, path: str, **params) -> list[dict]:
-    return data(await client.get(path, params={"per_page": 100, **params}))["items"]
 
 
 async def total(client, path: str) -> int:

@@ -11,12 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from orchestrator.emulator.clock import Clock
-from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.testing import LocalEmulator
-from tests.conftest import data, error
+from tests.conftest import all_items, data, error, world
 
-NOON = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 SCHEDULE_FIELDS = {"id", "account_id", "is_active", "status", "messages", "message_count", "speed",
                    "daily_pause", "settings", "schedule_date", "end_date", "last_action_date"}
 SETTINGS_FIELDS = {"skip_opened", "mute_thread", "has_attachment", "debug_mode"}
@@ -24,17 +21,9 @@ LOG_FIELDS = {"id", "account_id", "status", "follower_id", "message", "details",
 BOB_SCHEDULE = 22
 
 
-def world(at: datetime = NOON) -> LocalEmulator:
-    return LocalEmulator("demo", state=EmulatorState(clock=Clock(at)))
-
-
 @pytest.fixture
 def emu() -> LocalEmulator:
     return world()
-
-
-async def all_items(client, path: str, **params) -> list[dict]:
-    return data(await client.get(path, params={"per_page": 100, **params}))["items"]
 
 
 async def schedules(client) -> list[dict]:
