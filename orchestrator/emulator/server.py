@@ -4,8 +4,10 @@ a background thread bound to a free loopback port (the demo, the uvicorn test su
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
@@ -54,15 +56,23 @@ def serve(
     app = create_app(state)
     if real_clock and tick_every > 0:
 
-        @app.on_event("startup")  # noqa: deprecated in FastAPI, still the shortest form here
-        async def _ticker() -> None:
+        @contextlib.asynccontextmanager
+        async def ticking(_: Any) -> AsyncIterator[None]:
+            """With a real clock the engine runs on its own, as the server's cron would."""
+
             async def loop() -> None:
                 while True:
                     await asyncio.sleep(tick_every)
                     run_tick(state)
                     state.save()
 
-            app.state.ticker = asyncio.get_running_loop().create_task(loop())
+            task = asyncio.get_running_loop().create_task(loop())
+            try:
+                yield
+            finally:
+                task.cancel()
+
+        app.router.lifespan_context = ticking
 
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
