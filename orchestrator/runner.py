@@ -81,7 +81,7 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
                 raise failure
         except ApplyError as exc:
             for line in exc.lines:
-                print(line if line.startswith("error:") or ":" in line.split(" ")[0] else f"error: {line}", file=sys.stderr)
+                print(line, file=sys.stderr)
             return EXIT_ERROR
         finally:
             history.close()

@@ -31,7 +31,9 @@ DEFAULT_MAX_FAIL = Limit(10, percent=True)
 
 
 class ApplyError(Exception):
-    """The apply cannot start (stale plan, problems in the plan); nothing was changed."""
+    """The apply cannot start (stale plan, problems in the plan); nothing was changed.
+
+    ``lines`` are ready to print: ``file:line:col: ...`` diagnostics, or ``error: ...``."""
 
     def __init__(self, lines: list[str]) -> None:
         super().__init__("\n".join(lines))
@@ -107,7 +109,7 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
     if options.saved_plan is not None:
         saved = options.saved_plan
         if playbook_hash(playbook) != saved.playbook_hash:
-            raise ApplyError(["the playbooks changed since this plan was made: run plan again and review it"])
+            raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
         ids = set(saved.fingerprints)
         planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit)
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
@@ -120,7 +122,7 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
     if options.resume:
         run = history.unfinished() if history else None
         if run is None:
-            raise ApplyError(["there is no unfinished apply to resume: run plan or apply"])
+            raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
     planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit)
     return planned, accounts, conflicts
