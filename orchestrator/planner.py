@@ -21,8 +21,9 @@ import anyio
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
 from orchestrator.kinds import KINDS, KindHandler, Problem, ReadContext, ReadResult
+from orchestrator.kinds.captions import LIBRARY
 from orchestrator.plan import Change, Plan, fingerprint
-from orchestrator.playbook import Account, DesiredState, Diagnostic, Kind, Playbook, check_live_settings, desired_state
+from orchestrator.playbook import DesiredState, Diagnostic, Kind, Playbook, check_live_settings, desired_state
 
 SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
 
@@ -88,7 +89,7 @@ async def build_plan(
             wanted = {a: d for a, d in wanted.items() if (a, kind.value) in keep_pairs}
         if not wanted:
             return
-        targets = [desired.accounts[a] for a in wanted if a in desired.accounts] or [Account(0, "(caption library)")]
+        targets = [desired.accounts[a] for a in wanted if a in desired.accounts] or [LIBRARY]
         try:
             results[kind] = await handler.read(ctx, targets, wanted)
         except (ModuleNotEnabled, ModuleNotInstalled) as exc:
@@ -110,7 +111,7 @@ async def build_plan(
             planned.live[(account_id, kind.value)] = live
             fingerprints.setdefault(account_id, {})[kind.value] = fingerprint(live)
             want = desired.captions if kind is Kind.CAPTIONS else desired.get(account_id, kind)
-            account = desired.accounts.get(account_id, Account(0, "(caption library)"))
+            account = desired.accounts.get(account_id, LIBRARY)
             changes += handler.diff(account, want, live)
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)

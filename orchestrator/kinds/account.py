@@ -8,6 +8,7 @@ as a secret reference (it holds credentials) is compared and shown masked.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
@@ -65,8 +66,10 @@ class AccountKind(KindHandler):
             register_secret(secret)
             if have == secret:
                 return []
+            # The reference, never its value, travels in the plan (and a saved plan file).
+            ref = {"env": want.env, "file": want.file, "base_dir": _base_dir(desired.proxy.source.file)}
             return [change(account, self.kind, "set", "proxy", MASK if have else None, f"{MASK} ({want})",
-                           desired.proxy, ref={"secret": str(want)})]
+                           desired.proxy, ref=ref)]
         return [] if have == want else [change(account, self.kind, "set", "proxy", have, want, desired.proxy)]
 
     def operations(self, changes: Sequence[Change]) -> list[Operation]:
@@ -74,9 +77,8 @@ class AccountKind(KindHandler):
         for c in changes:
             if c.after == AUTO:
                 ops.append(Operation(self.kind, c.account_id, "proxy_auto", (c,), PHASE_EDIT, bulk="account.proxy_auto"))
-            elif isinstance(c.ref, dict) and "secret" in c.ref:
-                ops.append(Operation(self.kind, c.account_id, "proxy_secret", (c,), PHASE_EDIT,
-                                     args={"source": c.source, "secret": c.ref["secret"]}))
+            elif isinstance(c.ref, dict):
+                ops.append(Operation(self.kind, c.account_id, "proxy_secret", (c,), PHASE_EDIT, args=dict(c.ref)))
             else:
                 ops.append(Operation(self.kind, c.account_id, "proxy", (c,), PHASE_EDIT, args={"proxy": c.after}))
         return ops
@@ -87,7 +89,10 @@ class AccountKind(KindHandler):
         elif op.name == "proxy":
             await client.accounts.change_proxy(op.account_id, op.args["proxy"])
         else:
-            await client.accounts.change_proxy(op.account_id, _resolve(op.args["secret"], op.args["source"]))
+            ref = SecretRef(env=op.args["env"], file=op.args["file"])
+            secret = ref.resolve(op.args["base_dir"])  # read at apply time, never stored
+            register_secret(secret)
+            await client.accounts.change_proxy(op.account_id, secret)
 
     async def execute_bulk(self, client: SharingtoolsClient, bulk: str, ops: Sequence[Operation]) -> set[int]:
         result = await client.accounts.change_proxy_bulk([op.account_id for op in ops])
@@ -95,16 +100,6 @@ class AccountKind(KindHandler):
 
 
 def _base_dir(file: str) -> str:
-    from pathlib import Path
-
-    return str(Path(file).parent)
-
-
-def _resolve(ref: str, source: str | None) -> str:
-    """Read a secret reference written as ``{env: X}`` or ``{file: p}`` at apply time."""
-    kind, _, rest = ref.strip("{}").partition(":")
-    name = rest.strip()
-    secret = SecretRef(env=name) if kind.strip() == "env" else SecretRef(file=name)
-    value = secret.resolve(_base_dir((source or ".").rsplit(":", 2)[0]))
-    register_secret(value)
-    return value
+    """The directory a playbook's relative ``{file: ...}`` references are read from, made
+    absolute so that a saved plan applies from any working directory."""
+    return str(Path(file).resolve().parent)
