@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from orchestrator.emulator.clock import FORMAT
 from orchestrator.emulator.context import Ctx, Paging
-from orchestrator.emulator.modules.welcomedm.cron import (
+from orchestrator.emulator.modules.schedules_by_id import SchedulesById
+from orchestrator.emulator.modules.cron import (
     CronRun,
     pause_window_end,
     spin,
@@ -147,20 +148,8 @@ def new_message(thread: Doc, when: datetime, by_us: bool, item_type: str,
 
 
 # -- reads and switches ---------------------------------------------------------------
-def list_schedules(ctx: Ctx, paging: Paging) -> tuple[list[Doc], int]:
-    return ctx.store.table(SCHEDULES).find(user_id=ctx.owner_scope, **paging.slice())
-
-
-def get_schedule(ctx: Ctx, schedule_id: int) -> Doc:
-    return ctx.owned(SCHEDULES, schedule_id, "Schedule")
-
-
-def set_active(ctx: Ctx, schedule: Doc, active: bool) -> Doc:
-    """Activate (is_active=1, schedule_date=now: runs at the next cron pass) or pause."""
-    schedule["is_active"] = active
-    if active:
-        schedule["schedule_date"] = ctx.clock.stamp()
-    return ctx.store.table(SCHEDULES).update(schedule)
+_schedules = SchedulesById(SCHEDULES)
+list_schedules, get_schedule, set_active = _schedules.list, _schedules.get, _schedules.set_active
 
 
 def list_logs(ctx: Ctx, paging: Paging, account_id: int | None, type_: LogType | None,

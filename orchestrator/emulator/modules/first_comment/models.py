@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.errors import ValidationFailed
-from orchestrator.emulator.modules.welcomedm.cron import (
+from orchestrator.emulator.modules.cron import (
     CronRun,
     braces_balanced,
     spin,

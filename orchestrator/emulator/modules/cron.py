@@ -4,7 +4,7 @@ Every one of these modules runs the same way in the server's engine (see ``engin
 api-gaps.md): pick the active schedules whose ``schedule_date`` has come and whose
 ``end_date`` has not passed, oldest ``last_action_date`` first, a bounded batch per run;
 switch off the ones whose account or plan can no longer run them; respect the daily pause
-window. The core has no such helper, so it lives here and the sibling modules import it.
+window. The three modules import it from here.
 Spintax rendering is here too: it is what the cron does to a text before sending it.
 """
 
