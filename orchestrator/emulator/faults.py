@@ -15,6 +15,7 @@ exception into the ``httpx`` transport error a network would give.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -238,8 +239,6 @@ async def _drop(send: Send) -> None:
 
 
 async def _plain(send: Send, status: int, message: str, headers: dict[str, str]) -> None:
-    import json
-
     body = json.dumps({"status": "error", "message": message}).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.encode(), v.encode()) for k, v in headers.items()]

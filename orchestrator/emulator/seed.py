@@ -43,7 +43,8 @@ def _modules() -> tuple[Any, ...]:
     return MODULES
 
 
-def _demo_key(name: str) -> str:
+def demo_key(name: str) -> str:
+    """The deterministic key of a seeded user, so a restart on a file database can name the keys again."""
     return generate_key(random.Random(f"sharingtools-demo:{name}"))
 
 
@@ -59,7 +60,7 @@ def seed_demo(state: EmulatorState) -> dict[str, str]:
     }
     with state.store.transaction():
         for name, (is_admin, modules) in plans.items():
-            user, keys[name] = state.create_user(name, is_admin=is_admin, modules=modules, key=_demo_key(name))
+            user, keys[name] = state.create_user(name, is_admin=is_admin, modules=modules, key=demo_key(name))
             ctx.users[name] = user
         for module in _modules():
             seeder = getattr(module, "seed_demo", None)
@@ -74,7 +75,7 @@ def seed_accounts(state: EmulatorState, count: int, owner: str = "alice") -> lis
     First Comment schedules. Creates the owner (all modules) if missing."""
     user = state.users.find_one(key=owner)
     if user is None:
-        user, _ = state.create_user(owner, key=_demo_key(owner))
+        user, _ = state.create_user(owner, key=demo_key(owner))
     ctx = SeedContext(state, random.Random(count), users={owner: user})
     from orchestrator.emulator.modules.accounts.models import create_bulk
 
@@ -98,7 +99,7 @@ def apply_seed(state: EmulatorState, spec: str | None) -> dict[str, str]:
             keys.update(seed_demo(state))
         elif name == "accounts":
             seed_accounts(state, int(value))
-            keys.setdefault("alice", _demo_key("alice"))
+            keys.setdefault("alice", demo_key("alice"))
         else:
             raise ValueError(f"unknown seed {part!r}: use 'demo' or 'accounts=N'")
     return keys

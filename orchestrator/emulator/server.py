@@ -15,7 +15,7 @@ import uvicorn
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.clock import Clock
 from orchestrator.emulator.engine import run_tick
-from orchestrator.emulator.seed import apply_seed, write_keys
+from orchestrator.emulator.seed import apply_seed, demo_key, write_keys
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Store
 
@@ -32,9 +32,7 @@ def build_state(db: str | None = None, seed: str | None = None, *, real_clock: b
     if fresh:
         state.save()
     elif seed:
-        from orchestrator.emulator.seed import _demo_key
-
-        keys = {u["username"]: _demo_key(u["username"]) for u in state.users.iter()}
+        keys = {u["username"]: demo_key(u["username"]) for u in state.users.iter()}
     return state, keys
 
 
