@@ -16,13 +16,28 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _servers import ROOT  # noqa: E402
 from _world import minimal_plan_requests, table, world  # noqa: E402
 from baselines import ansible, sequential  # noqa: E402
+
+
+def baselines(k: int, rate: float, tmp: Path, net: dict, venv: Path, timeout: float) -> dict[str, float]:
+    """Seconds per account of the sequential script (accounts 1..k) and of Ansible (k+1..2k)."""
+    out: dict[str, float] = {}
+    with world(2 * k, rate=rate, tmp=tmp, **net) as w:
+        seconds, sent = sequential(w.api, w.key, list(range(1, k + 1)))
+        out["sequential httpx script"] = seconds / k
+        print(f"  sequential script: {k} accounts, {sent} requests, {seconds:.1f} s", flush=True)
+        a = ansible(w.api, w.key, list(range(k + 1, 2 * k + 1)), venv, w.tmp, timeout=timeout)
+        if a is not None:
+            out["Ansible (uri, 5 forks)"] = a / k
+            print(f"  ansible: {k} accounts, {a:.1f} s", flush=True)
+        else:
+            print(f"  ansible: not run (no ansible-playbook in {venv}, or it failed)", flush=True)
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -59,17 +74,8 @@ def main(argv: list[str] | None = None) -> dict:
                 per_account[f"orchestrator apply, told {label}"] = run.seconds / n
                 print(f"  {plan.name}: {plan.seconds:.1f} s; {run.name}: {run.seconds:.1f} s", flush=True)
         k = args.subset
-        with world(2 * k, rate=rate, tmp=tmp / "baselines", **net) as w:
-            seconds, sent = sequential(w.api, w.key, list(range(1, k + 1)))
-            per_account["sequential httpx script"] = seconds / k
-            print(f"  sequential script: {k} accounts, {sent} requests, {seconds:.1f} s", flush=True)
-            started = time.perf_counter()
-            a = ansible(w.api, w.key, list(range(k + 1, 2 * k + 1)), args.ansible_venv, w.tmp, timeout=args.timeout)
-            if a is not None:
-                per_account["Ansible (uri, 5 forks)"] = a / k
-                print(f"  ansible: {k} accounts, {a:.1f} s", flush=True)
-            else:
-                print(f"  ansible: not run ({time.perf_counter() - started:.1f} s)", flush=True)
+        if k:
+            per_account.update(baselines(k, rate, tmp / "baselines", net, args.ansible_venv, args.timeout))
     result = {"accounts": n, "rate": rate, "subset": k, **net, "concurrency": args.concurrency,
               "rows": rows, "seconds_per_account": per_account}
     print(f"\n{n} accounts, server limit R = {rate:g} req/s, {args.latency_ms:g} ± {args.jitter_ms:g} ms per request\n")

@@ -153,7 +153,7 @@ class Transport:
     async def _send(
         self, method: str, path: str, params: dict[str, Any], json: Any, files: Any, attempt: int
     ) -> Result:
-        await self.limiter.acquire()
+        sent = await self.limiter.acquire()
         started = time.monotonic()
         async with self.slots:
             try:
@@ -171,7 +171,7 @@ class Transport:
                     f"no answer ({type(exc).__name__})", method=method, path=path,
                     maybe_applied=not isinstance(exc, httpx.ConnectError),
                 ) from None
-        self.limiter.on_response(throttled=response.status_code == 429)
+        self.limiter.on_response(throttled=response.status_code == 429, sent=sent)
         self._record(method, path, str(response.status_code), started, attempt)
         try:
             body = response.json() if response.content else None
