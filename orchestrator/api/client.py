@@ -28,7 +28,7 @@ from orchestrator.api.resources.posts import PostsResource
 from orchestrator.api.resources.reactions import ReactionsResource
 from orchestrator.api.resources.repost import RepostResource
 from orchestrator.api.resources.welcomedm import WelcomeDmResource
-from orchestrator.api.http import PooledTransport
+from orchestrator.api.http import PooledTransport, environment_proxy
 from orchestrator.api.retry import RetrySettings
 from orchestrator.api.transport import Transport, _Bearer
 from orchestrator.settings import Settings
@@ -52,7 +52,7 @@ class SharingtoolsClient:
     ) -> None:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         if transport is None:
-            transport = PooledTransport(verify=verify, limits=limits)
+            transport = PooledTransport(verify=verify, limits=limits, proxy=environment_proxy(base_url))
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             auth=_Bearer(api_key),
@@ -61,8 +61,8 @@ class SharingtoolsClient:
             limits=limits,
             transport=transport,
             verify=verify,
-            # proxies from the environment are aiohttp's to honour (``http.py``); httpx would
-            # otherwise mount its own httpcore pool for them
+            # the proxy from the environment is looked up once (``http.environment_proxy``);
+            # httpx would otherwise mount its own httpcore pool for it
             trust_env=False,
         )
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}

@@ -20,6 +20,8 @@ Two things are adjusted on top of ``httpx_aiohttp.AiohttpTransport``:
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -62,11 +64,19 @@ class _Body(httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
+def environment_proxy(url: str) -> str | None:
+    """The proxy that ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` name for ``url``, if any."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname or urllib.request.proxy_bypass_environment(parts.hostname):
+        return None
+    return urllib.request.getproxies_environment().get(parts.scheme)
+
+
 class PooledTransport(AiohttpTransport):
     """``AiohttpTransport`` with httpcore's error semantics and no hidden resends."""
 
-    def __init__(self, *, verify: bool = True, limits: httpx.Limits) -> None:
-        super().__init__(verify=verify, limits=limits)
+    def __init__(self, *, verify: bool = True, limits: httpx.Limits, proxy: str | None = None) -> None:
+        super().__init__(verify=verify, limits=limits, proxy=httpx.Proxy(proxy) if proxy else None)
 
     def get_client(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -74,9 +84,10 @@ class PooledTransport(AiohttpTransport):
             keepalive_timeout=self.limits.keepalive_expiry,
             ssl=self.ssl_context,
         )
-        # httpx keeps the cookies (the API sets none); trust_env lets aiohttp honour HTTPS_PROXY
-        # as httpx would have.
-        session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=True)
+        # httpx keeps the cookies (the API sets none). No trust_env: with it aiohttp looks up
+        # ~/.netrc and the proxy variables in a worker thread for every request (two thread
+        # hops each); the proxy is looked up once instead (``environment_proxy``).
+        session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False  # no resend behind the retry policy's back
         return session
