@@ -12,7 +12,7 @@ and ``MIN_ANSWERS`` answers, at most ``MAX_WINDOW`` seconds):
   grows back quickly (×1.25 per 0.1 s) to the last rate that worked, then probes above it
   gently (×1.02 per 0.5 s, a pace that doubles every 0.5 s without a 429), so a client told 5 × the server's limit settles just under it;
 - a window with more: the rate becomes what the server *accepted* in that window (answers not
-  throttled per second) less a 3% margin, never less than a fifth of the current rate in one
+  throttled per second) less a 3% margin, never less than half the current rate in one
   step. A single 429 in a window is noise and cuts nothing; a burst of them cuts once per window;
 - *a decrease must help*: 429s that are not about the rate (per account, injected at random)
   arrive in the same proportion whatever the rate, while those of a rate limit fall as the
@@ -37,13 +37,15 @@ BURST = 0.02  # seconds' worth of requests that may go out back to back (GCRA to
 MIN_WINDOW = 0.1  # seconds
 MAX_WINDOW = 1.0
 MIN_ANSWERS = 50
+CLEAR_ANSWERS = 24  # answers enough to act at once on a window that is mostly 429s
+CLEAR_SHARE = 0.5
 EVIDENCE = 100  # answers that judge whether a decrease helped
 MAX_EVIDENCE_WINDOW = 10.0  # seconds
 GROW_BACK = 1.25  # per 0.1 s, while under the last rate that worked
 PROBE = 1.02  # per 0.5 s, above it, at first
 MAX_PROBE = 0.5  # the fastest probe: ×1.5 per 0.5 s
 MARGIN = 0.97  # a decrease aims this far under the rate the server accepted
-MAX_CUT = 0.2  # a decrease keeps at least this share of the rate
+MAX_CUT = 0.5  # a decrease keeps at least this share of the rate
 # With a background of 429s, a window counts as throttled when its share of them passes the
 # background share by this many standard deviations of a binomial sample of its size.
 NOISE_SIGMAS = 3.0
@@ -124,13 +126,15 @@ class AdaptiveRateLimiter:
         self._answers += 1
         self._throttled += throttled
         answers, elapsed = self._answers, now - self._window_start
+        # A window where most answers are 429s is decided at once: waiting out the window
+        # would send a whole window's worth more into a full bucket.
+        clearly_limited = answers >= CLEAR_ANSWERS and self._throttled / answers > CLEAR_SHARE
         if self._cut_from is not None:
             # Judging a decrease takes more answers than judging a window: chance alone moves
             # the share of 429s in a small sample more than a decrease does.
-            clearly_limited = answers >= MIN_ANSWERS and self._throttled / answers > MAX_BACKGROUND
             if answers < EVIDENCE and elapsed < MAX_EVIDENCE_WINDOW and not clearly_limited:
                 return
-        elif elapsed < MIN_WINDOW or (answers < MIN_ANSWERS and elapsed < MAX_WINDOW):
+        elif not clearly_limited and (elapsed < MIN_WINDOW or (answers < MIN_ANSWERS and elapsed < MAX_WINDOW)):
             return
         self._decide(now, max(elapsed, 1e-3), answers, self._throttled)
         self._answers, self._throttled = 0, 0
