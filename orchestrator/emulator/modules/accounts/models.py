@@ -67,11 +67,11 @@ def list_accounts(
 ) -> tuple[list[Doc], int]:
     """The caller's accounts matching every filter given; ``search`` is a case-insensitive
     substring of the username or the full name."""
-    flags = {"platform": platform, "login_required": login_required, "is_slave": is_slave, "is_active": is_active}
+    flags: dict[str, Any] = {"platform": platform, "login_required": login_required, "is_slave": is_slave, "is_active": is_active}
     table = ctx.store.table(TABLE)
     needle = (search or "").strip().casefold()
     if not needle:
-        return table.find(user_id=ctx.owner_scope, **flags, **paging.slice())
+        return table.find(user_id=ctx.owner_scope, page=paging.page, per_page=paging.per_page, **flags)
     # The store has no substring index; one user's accounts (thousands at most) filter fast here.
     hits = [d for d in table.iter(user_id=ctx.owner_scope, **flags)
             if needle in d["username"].casefold() or needle in (d.get("full_name") or "").casefold()]

@@ -35,7 +35,7 @@ def public(doc: Doc) -> dict[str, Any]:
 def list_keys(ctx: Ctx, paging: Paging, is_active: bool | None) -> tuple[list[Doc], int]:
     """The caller's own keys (an admin's too: keys are personal, not a cross-user resource)."""
     revoked = None if is_active is None else not is_active
-    return ctx.state.api_keys.find(user_id=ctx.user.id, revoked=revoked, **paging.slice())
+    return ctx.state.api_keys.find(user_id=ctx.user.id, revoked=revoked, page=paging.page, per_page=paging.per_page)
 
 
 def generate(ctx: Ctx, name: str) -> tuple[Doc, str]:
