@@ -46,7 +46,7 @@ async def test_account_lifecycle_add_challenge_login_delete(
     client: SharingtoolsClient, control: httpx.AsyncClient
 ) -> None:
     added = await client.accounts.add("fresh_brand", PASSWORD, proxy="socks5://10.0.0.7:1080")
-    assert isinstance(added, AddedAccount) and added.login_required is True
+    assert isinstance(added, AddedAccount) and added.login_required is True and added.last_login is None
     assert added.challenge is not None and added.challenge.status == "pending"
     assert PASSWORD not in added.model_dump_json()
     assert [a.id async for a in client.accounts.list(search="fresh_brand")] == [added.id]
@@ -61,6 +61,7 @@ async def test_account_lifecycle_add_challenge_login_delete(
 
     done = await client.accounts.challenge(added.id, await challenge_code(control, added.id))
     assert not done.pending and done.account is not None and done.account.login_required is False
+    assert done.account.last_login is not None
     assert (await control.get(f"/challenges/{added.id}")).status_code == 404  # used up
     with pytest.raises(ValidationFailed):  # nothing pending any more
         await client.accounts.challenge(added.id, "123456")

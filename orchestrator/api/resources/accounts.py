@@ -31,6 +31,7 @@ class Account(ApiModel):
     is_slave: bool | None = None
     proxy: str | None = None
     date: str | None = None
+    last_login: str | None = None  # the later revision: None until an added account first logs in
 
 
 class Challenge(ApiModel):

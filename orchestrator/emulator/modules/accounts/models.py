@@ -16,7 +16,7 @@ from orchestrator.emulator.store import Doc
 
 TABLE = "accounts"
 PUBLIC_FIELDS = ("id", "username", "full_name", "platform", "is_active", "login_required",
-                 "is_slave", "proxy", "is_private", "date")
+                 "is_slave", "proxy", "is_private", "date", "last_login")
 DEMO_NICHES = {"fashion": 8, "fitness": 7, "food": 6, "travel": 4}
 MAX_BULK = 1000
 

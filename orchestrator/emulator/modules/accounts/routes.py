@@ -27,6 +27,7 @@ class AccountOut(Open):
     proxy: str | None
     is_private: bool
     date: str
+    last_login: str | None = None
 
 
 class AccountStats(Open):
