@@ -4,6 +4,8 @@
 (401), then checks the module is installed on the server (503) and in the user's plan
 (403), in that order: a missing plugin is the server's state, a missing plan entry the
 user's, and a client should learn about the server first.
+Then it refuses query parameters the route does not declare (422 naming them), so no
+filter is ever silently ignored.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def auth(module: str | None = None) -> Callable[..., Awaitable[Ctx]]:
     return dependency
 
 
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
+_QUERY_NAMES = "_emulator_query_names"
 
 
 def declared_query(dependant: Any) -> frozenset[str]:
@@ -112,9 +114,10 @@ def refuse_unknown_query(request: Request) -> None:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return
-    known = _QUERY_NAMES.get(id(route))
-    if known is None:
-        known = _QUERY_NAMES[id(route)] = declared_query(dependant)
+    known: frozenset[str] | None = getattr(route, _QUERY_NAMES, None)
+    if known is None:  # computed once per route, kept on the route (it lives as long as its app)
+        known = declared_query(dependant)
+        setattr(route, _QUERY_NAMES, known)
     unknown = sorted(set(request.query_params.keys()) - known)
     if unknown:
         raise ValidationFailed(
