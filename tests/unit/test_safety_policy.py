@@ -8,10 +8,11 @@ from __future__ import annotations
 import pytest
 
 from orchestrator import playbook
+from orchestrator.contract import Account
 from orchestrator.plan import Change
 from orchestrator.policy import PolicyError, SafetyPolicy
 
-ACCOUNTS = [playbook.Account(i + 1, f"{'fashion' if i < 5 else 'food'}_{i % 5}") for i in range(10)]
+ACCOUNTS = [Account(i + 1, f"{'fashion' if i < 5 else 'food'}_{i % 5}") for i in range(10)]
 BOOK = """\
 version: 1
 groups:
