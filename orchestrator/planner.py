@@ -69,12 +69,16 @@ async def build_plan(
     accounts: list[Any] | None = None,
     only: Iterable[int] | None = None,
     pairs: Iterable[tuple[int, str]] | None = None,
+    desired: DesiredState | None = None,
+    known_hash: str | None = None,
 ) -> Planned:
     """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
-    (verify and resume re-read just what they touched)."""
+    (verify and resume re-read just what they touched). ``desired`` and ``known_hash``, from
+    an earlier plan of the same playbook and accounts, save working them out again."""
     accounts = accounts if accounts is not None else await read_accounts(client)
-    desired = desired_state(playbook, accounts, limit=limit)
+    if desired is None:
+        desired = desired_state(playbook, accounts, limit=limit)
     keep = set(only) if only is not None else None
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
@@ -114,7 +118,7 @@ async def build_plan(
             changes += handler.diff(account, want, live)
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
-    planned.plan = Plan.build(changes, playbook_hash(playbook), fingerprints, len(fingerprints))
+    planned.plan = Plan.build(changes, known_hash or playbook_hash(playbook), fingerprints, len(fingerprints))
     return planned
 
 
