@@ -67,7 +67,7 @@ class _Body(httpx.AsyncByteStream):
 def environment_proxy(url: str) -> str | None:
     """The proxy that ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` name for ``url``, if any."""
     parts = urllib.parse.urlsplit(url)
-    if not parts.hostname or urllib.request.proxy_bypass_environment(parts.hostname):
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
         return None
     return urllib.request.getproxies_environment().get(parts.scheme)
 
