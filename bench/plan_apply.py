@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _servers import ROOT  # noqa: E402
-from _world import minimal_plan_requests, table, world  # noqa: E402
+from _world import minimal_apply_requests, minimal_plan_requests, startup_cpu, table, world  # noqa: E402
 from baselines import ansible, sequential  # noqa: E402
 
 
@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows: list[dict] = []
     told = [("R", rate)] + ([] if args.no_overshoot else [("5R", 5 * rate)])
     net = {"latency_ms": args.latency_ms, "jitter_ms": args.jitter_ms}
+    startup = startup_cpu(args.source)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp_name:
         tmp = Path(tmp_name)
         per_account: dict[str, float] = {}
@@ -68,17 +69,18 @@ def main(argv: list[str] | None = None) -> dict:
                 pb = str(w.tmp / "scale.yaml")
                 kw = {"rate": client_rate, "concurrency": args.concurrency, "timeout": args.timeout, "source": args.source}
                 plan = w.cli(f"plan, told {label}", ["plan", pb, "--format", "json"], **kw)
-                rows.append(plan.row(minimal_plan, rate))
+                rows.append(plan.row(minimal_plan, rate, startup))
                 run = w.cli(f"apply incl. verify, told {label}", ["apply", pb, "--yes"], **kw)
-                rows.append(run.row(2 * minimal_plan + run.writes, rate))
+                rows.append(run.row(minimal_apply_requests(n, run.writes), rate, startup))
                 per_account[f"orchestrator apply, told {label}"] = run.seconds / n
                 print(f"  {plan.name}: {plan.seconds:.1f} s; {run.name}: {run.seconds:.1f} s", flush=True)
         k = args.subset
         if k:
             per_account.update(baselines(k, rate, tmp / "baselines", net, args.ansible_venv, args.timeout))
-    result = {"accounts": n, "rate": rate, "subset": k, **net, "concurrency": args.concurrency,
+    result = {"accounts": n, "rate": rate, "subset": k, **net, "concurrency": args.concurrency, "startup_cpu_s": startup,
               "rows": rows, "seconds_per_account": per_account}
-    print(f"\n{n} accounts, server limit R = {rate:g} req/s, {args.latency_ms:g} ± {args.jitter_ms:g} ms per request\n")
+    print(f"\n{n} accounts, server limit R = {rate:g} req/s, {args.latency_ms:g} ± {args.jitter_ms:g} ms per request; "
+          f"start-up CPU {startup:.2f} s\n")
     print(table(rows))
     best = min(v for key, v in per_account.items() if key.startswith("orchestrator"))
     print("\n| per account | seconds | orchestrator is faster by |\n|---|---|---|")

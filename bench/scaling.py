@@ -19,11 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _servers import ROOT  # noqa: E402
-from _world import minimal_plan_requests, table, world  # noqa: E402
+from _world import minimal_apply_requests, minimal_plan_requests, startup_cpu, table, world  # noqa: E402
 
 
 def measure(n: int, rate: float, *, limited: bool, concurrency: int, timeout: float, tmp: Path,
-            apply: bool = True) -> list[dict]:
+            apply: bool = True, startup: float = 0.0) -> list[dict]:
     net = {"latency_ms": 50.0, "jitter_ms": 10.0} if limited else {"latency_ms": 0.0, "jitter_ms": 0.0}
     server_rate = rate if limited else 0
     # unlimited: the client's ceiling is set far above what one emulator core serves
@@ -33,11 +33,11 @@ def measure(n: int, rate: float, *, limited: bool, concurrency: int, timeout: fl
         pb = str(w.tmp / "scale.yaml")
         kw = {"rate": client_rate, "concurrency": concurrency, "timeout": timeout}
         plan = w.cli("plan", ["plan", pb, "--format", "json"], **kw)
-        rows.append({"n": n, "limited": limited, **plan.row(minimal_plan_requests(n), rate)})
+        rows.append({"n": n, "limited": limited, **plan.row(minimal_plan_requests(n), rate, startup)})
         print(f"  N={n}: plan {plan.seconds:.1f} s, {plan.requests} requests, {plan.rss_mb:.0f} MB", flush=True)
         if apply:
             run = w.cli("apply", ["apply", pb, "--yes"], **kw)
-            rows.append({"n": n, "limited": limited, **run.row(2 * minimal_plan_requests(n) + run.writes, rate)})
+            rows.append({"n": n, "limited": limited, **run.row(minimal_apply_requests(n, run.writes), rate, startup)})
             print(f"  N={n}: apply {run.seconds:.1f} s, {run.requests} requests, {run.rss_mb:.0f} MB", flush=True)
     return rows
 
@@ -49,7 +49,8 @@ def plot(rows: list[dict], rate: float, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
-    panels = [("seconds", "time (s)"), ("requests", "requests"), ("cpu_ms_per_request", "client CPU per request (ms)"),
+    panels = [("seconds", "time (s)"), ("requests", "requests"),
+              ("net_cpu_ms_per_request", "client CPU per request, net of start-up (ms)"),
               ("rss_mb", "client peak RSS (MB)")]
     for ax, (key, label) in zip(axes.flat, panels, strict=True):
         for run, marker in (("plan", "o"), ("apply", "s")):
@@ -88,10 +89,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--png", type=Path, default=ROOT / "docs" / "scaling.png")
     args = parser.parse_args(argv)
     rows: list[dict] = []
+    startup = startup_cpu()
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
         for n in (int(s) for s in args.sizes.split(",")):
             rows += measure(n, args.rate, limited=n < args.no_latency_from, concurrency=args.concurrency,
-                            timeout=args.timeout, tmp=Path(tmp) / str(n), apply=n < args.plan_only_from)
+                            timeout=args.timeout, tmp=Path(tmp) / str(n), apply=n < args.plan_only_from,
+                            startup=startup)
             if args.json:  # after every size: a run cut short keeps what it measured
                 args.json.write_text(json.dumps(rows, indent=1))
     print(table([{**r, "run": f"{r['run']} N={r['n']:,}{'' if r['limited'] else ' (no proxy)'}"} for r in rows]))

@@ -31,6 +31,9 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
+import structlog
+
+log = structlog.get_logger("orchestrator.api")
 
 MIN_RATE = 0.5  # requests per second, the floor
 BURST = 0.02  # seconds' worth of requests that may go out back to back (GCRA tolerance)
@@ -194,7 +197,10 @@ class AdaptiveRateLimiter:
         return self._background * 0.5 ** ((now - self._background_at) / BACKGROUND_HALF_LIFE)
 
     def _set(self, rate: float) -> None:
-        self._rate = max(MIN_RATE, min(rate, self.max_rate))
+        rate = max(MIN_RATE, min(rate, self.max_rate))
+        if abs(rate - self._rate) > 0.05 * self._rate:
+            log.debug("rate", rate=round(rate, 1), was=round(self._rate, 1), background=round(self._background, 3))
+        self._rate = rate
 
 
 def _noise(share: float, answers: int) -> float:
