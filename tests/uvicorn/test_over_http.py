@@ -38,6 +38,15 @@ async def test_dropped_connection_is_a_real_transport_error(served):
             await control.delete("/faults")
 
 
+async def test_an_upload_goes_through_the_connection_pool(served):
+    """Multipart bodies are streamed by httpx and sent by aiohttp: the server gets the file whole."""
+    content = bytes(range(256)) * 64
+    async with SharingtoolsClient(served.api, served.keys["alice"], rate=500) as client:
+        uploaded = await client.media.upload("pool.png", content, "image/png")
+        assert (await client.media.get(uploaded.id)).id == uploaded.id
+    assert uploaded.filesize == len(content)
+
+
 async def test_a_lost_answer_is_sent_once_and_may_have_applied(served):
     """A DELETE is idempotent to HTTP, so aiohttp would resend it on a dropped connection; only
     the retry policy decides that (here NEVER), and a lost answer still reads "may have applied"."""
