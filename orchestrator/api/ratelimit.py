@@ -47,6 +47,7 @@ MAX_EVIDENCE_WINDOW = 10.0  # seconds
 GROW_BACK = 1.25  # per 0.1 s, while under the last rate that worked
 PROBE = 1.02  # per 0.5 s, above it, at first
 MAX_PROBE = 0.5  # the fastest probe: ×1.5 per 0.5 s
+MAX_DOUBLINGS = 8.0  # (PROBE - 1) * 2**8 is past MAX_PROBE already; more would only overflow
 MARGIN = 0.97  # a decrease aims this far under the rate the server accepted
 MAX_CUT = 0.5  # a decrease keeps at least this share of the rate
 # With a background of 429s, a window counts as throttled when its share of them passes the
@@ -174,12 +175,15 @@ class AdaptiveRateLimiter:
         else:
             calm = share <= background + _noise(background, answers)
         if calm:
-            if self._rate < self._good * MARGIN:
+            if self._rate >= self.max_rate:
+                self._good = self.max_rate
+            elif self._rate < self._good * MARGIN:
                 self._set(min(self._good, self._rate * GROW_BACK ** (elapsed / 0.1)))
             else:
                 # Probing above the last good rate starts gently and doubles its pace every
                 # second without a 429: a limit that was lifted is found again in seconds.
-                step = min(MAX_PROBE, (PROBE - 1) * 2 ** ((now - self._calm_since) / 0.5))
+                doublings = min(MAX_DOUBLINGS, (now - self._calm_since) / 0.5)
+                step = min(MAX_PROBE, (PROBE - 1) * 2**doublings)
                 self._set(self._rate * (1 + step) ** min(1.0, elapsed / 0.5))
                 self._good = max(self._good, self._rate)
             return

@@ -172,6 +172,26 @@ async def test_the_client_keeps_its_rate_through_injected_429s(emu, control):
     assert limiter.current_rate >= 0.7 * 50, limiter.current_rate
 
 
+async def test_hours_without_a_429_are_fine():
+    """A long calm (a big fleet against a server that never throttles) neither overflows the
+    probe's pace nor moves the rate off its ceiling."""
+    time = VirtualTime()
+    limiter = limiter_on(time, 50)
+    for _ in range(2000):
+        await limiter.acquire()
+        limiter.on_response(False)
+        time.now += 5  # 10,000 s of virtual time in all
+    assert limiter.current_rate == 50
+    await limiter.acquire()
+    limiter.on_response(True)
+    limiter.on_response(True)
+    for _ in range(200):
+        await limiter.acquire()
+        limiter.on_response(False)
+        time.now += 0.5
+    assert 0 < limiter.current_rate <= 50
+
+
 @pytest.mark.parametrize("bad", [0, -1])
 def test_a_rate_must_be_positive(bad):
     with pytest.raises(ValueError):
