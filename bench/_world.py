@@ -25,7 +25,7 @@ PLAYBOOK = """
 version: 1
 groups:
   scale:
-    usernames: "*_s0*"
+    usernames: "*_s*"
 policy:
   max_settings_updates: 100%
   max_activations: 100%
