@@ -72,7 +72,8 @@ def plot(rows: list[dict], rate: float, path: Path) -> None:
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"plan and apply against N (R = {rate:g} req/s, 50 ± 10 ms; circled: no proxy, emulator alone)")
+    circled = "; circled: no proxy, emulator alone" if any(not r["limited"] for r in rows) else ""
+    fig.suptitle(f"plan and apply against N (R = {rate:g} req/s, 50 ± 10 ms{circled})")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
