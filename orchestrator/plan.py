@@ -12,7 +12,11 @@ JSON schema (``format_version`` 1), documented in full in ``docs/plan-schema.jso
      "playbook_hash": "sha256:…",
      "changes": [{"account_id", "username", "kind", "action", "path", "before", "after", "source"}],
      "summary": {"total": N, "by_kind": {kind: {action: N}}, "accounts": N},
-     "read": {"accounts": N, "fingerprints": {"<account_id>": {"<kind>": "sha256:…"}}}}
+     "read": {"accounts": N, "fingerprints": {"<account_id>": {"<kind>": "sha256:…"}}},
+     "blocked": [{"account_id", "username", "kind", "reason", "message", "action", "path", ...}]}
+
+Blocked changes (``orchestrator.blockers``) are what the server would undo or refuse: they are
+listed with their reason and never applied, and are not changes (``empty`` ignores them).
 """
 
 from __future__ import annotations
@@ -20,8 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # blockers imports Change from here
+    from orchestrator.blockers import Blocked
 
 FORMAT_VERSION = 1
 
@@ -77,10 +85,13 @@ class Plan:
     playbook_hash: str
     fingerprints: dict[int, dict[str, str]] = field(default_factory=dict)
     accounts_read: int = 0
+    blocked: tuple[Blocked, ...] = ()
 
     @classmethod
-    def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]], accounts_read: int) -> Plan:
-        return cls(tuple(sorted(changes, key=Change.sort_key)), playbook_hash, fingerprints, accounts_read)
+    def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]], accounts_read: int,
+              blocked: Sequence[Blocked] = ()) -> Plan:
+        return cls(tuple(sorted(changes, key=Change.sort_key)), playbook_hash, fingerprints, accounts_read,
+                   tuple(sorted(blocked, key=lambda b: b.sort_key())))
 
     @property
     def empty(self) -> bool:
@@ -94,6 +105,7 @@ class Plan:
             "total": len(self.changes),
             "accounts": len({c.account_id for c in self.changes}),
             "by_kind": {k: dict(sorted(v.items())) for k, v in sorted(by_kind.items())},
+            "blocked": len(self.blocked),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -106,6 +118,7 @@ class Plan:
                 "accounts": self.accounts_read,
                 "fingerprints": {str(a): f for a, f in sorted(self.fingerprints.items())},
             },
+            "blocked": [b.public() for b in self.blocked],
         }
 
     @classmethod
@@ -114,7 +127,10 @@ class Plan:
             raise ValueError(f"unsupported plan format_version {data.get('format_version')!r} (expected {FORMAT_VERSION})")
         changes = [Change(**{k: c.get(k) for k in Change.__dataclass_fields__}) for c in data["changes"]]
         fps = {int(a): f for a, f in data["read"]["fingerprints"].items()}
-        return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"])
+        from orchestrator.blockers import Blocked
+
+        blocked = [Blocked.from_public(b) for b in data.get("blocked", [])]
+        return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"], blocked)
 
 
 # -- rendering ---------------------------------------------------------------------------
@@ -142,6 +158,8 @@ def describe(c: Change) -> str:
 def render_text(plan: Plan, *, colour: bool = False) -> str:
     """Human-readable, grouped by account and kind; ``colour`` adds rich markup."""
     if plan.empty:
+        if plan.blocked:
+            return "No changes. The installation matches the playbooks, but for what is blocked.\n" + render_blocked_text(plan, colour=colour)
         return "No changes. The installation matches the playbooks."
     lines: list[str] = []
     current: tuple[int, str] | None = None
@@ -157,9 +175,29 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
         if c.source:
             text += f"   [dim]({c.source})[/]" if colour else f"   ({c.source})"
         lines.append(text)
+    if plan.blocked:  # before the summary, which stays the last line
+        lines.append("\n" + render_blocked_text(plan, colour=colour))
     lines.append("")
     lines.append(_summary_line(plan))
     return "\n".join(lines).lstrip("\n")
+
+
+def render_blocked_text(plan: Plan, *, colour: bool = False) -> str:
+    """The blocked changes, one line of what to do per account and reason, then what waits."""
+    from orchestrator.blockers import grouped
+
+    accounts = len({b.account_id for b in plan.blocked})
+    head = f"Blocked: {len(plan.blocked)} changes on {accounts} accounts are not attempted (the server would undo or refuse them):"
+    lines = [f"[yellow]{_escape(head)}[/]" if colour else head]
+    for message, items in grouped(plan.blocked):
+        lines.append(f"  ✋ {_escape(message) if colour else message}")
+        for b in items:
+            what = f"{b.username} · {b.kind}"
+            if b.change is not None:
+                what += f" {SYMBOL.get(b.change.action, '?')} {describe(b.change)}"
+                what += f"   ({b.change.source})" if b.change.source else ""
+            lines.append(f"      {_escape(what) if colour else what}")
+    return "\n".join(lines)
 
 
 def _escape(text: str) -> str:
@@ -174,8 +212,10 @@ def _summary_line(plan: Plan) -> str:
 
 def render_markdown(plan: Plan) -> str:
     """Ready to paste into a pull-request comment."""
-    if plan.empty:
+    if plan.empty and not plan.blocked:
         return "### Sharingtools plan\n\nNo changes. The installation matches the playbooks.\n"
+    if plan.empty:
+        return "### Sharingtools plan\n\nNo changes. The installation matches the playbooks, but for what is blocked.\n" + _blocked_markdown(plan)
     out = ["### Sharingtools plan", "", _summary_line(plan), "", "| kind | action | changes |", "|---|---|---|"]
     for kind, actions in plan.summary()["by_kind"].items():
         for action, n in actions.items():
@@ -185,7 +225,24 @@ def render_markdown(plan: Plan) -> str:
         text = f"{SYMBOL.get(c.action, '?')} {describe(c)}".replace("|", "\\|")
         out.append(f"| {c.username if c.account_id else '(user)'} | {c.kind} | `{text}` | {c.source or ''} |")
     out += ["", "</details>", ""]
-    return "\n".join(out)
+    return "\n".join(out) + _blocked_markdown(plan)
+
+
+def _blocked_markdown(plan: Plan) -> str:
+    """A list, not a table: one item per thing to do, the changes waiting on it below."""
+    if not plan.blocked:
+        return ""
+    from orchestrator.blockers import grouped
+
+    out = ["", f"**Blocked: {len(plan.blocked)} changes are not attempted** (the server would undo or refuse them)", ""]
+    for message, items in grouped(plan.blocked):
+        out.append(f"- {message}")
+        for b in items:
+            what = f"{b.username} · {b.kind}"
+            if b.change is not None:
+                what += f" {SYMBOL.get(b.change.action, '?')} {describe(b.change)}"
+            out.append(f"  - `{what}`")
+    return "\n".join(out) + "\n"
 
 
 def render_json(plan: Plan) -> str:

@@ -20,6 +20,7 @@ import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
+from orchestrator.blockers import Blocked, classify, module_blocked
 from orchestrator.kinds import KINDS, KindHandler, Problem, ReadContext, ReadResult
 from orchestrator.kinds.captions import LIBRARY
 from orchestrator.plan import Change, Plan, fingerprint
@@ -80,6 +81,7 @@ async def build_plan(
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
     results: dict[Kind, ReadResult] = {}
+    refused: list[Blocked] = []
 
     async def read(kind: Kind, handler: KindHandler) -> None:
         wanted = desired.of_kind(kind) if kind is not Kind.CAPTIONS else {0: desired.captions}
@@ -93,9 +95,10 @@ async def build_plan(
         try:
             results[kind] = await handler.read(ctx, targets, wanted)
         except (ModuleNotEnabled, ModuleNotInstalled) as exc:
-            why = "your plan does not include it" if isinstance(exc, ModuleNotEnabled) else "it is not installed on the server"
-            results[kind] = ReadResult(problems=[
-                Problem(a.id, a.username, kind, f"{handler.label} cannot be managed: {why}") for a in targets])
+            # Every call of a module the plan or the server lacks is refused: blocked, not a failure.
+            installed = isinstance(exc, ModuleNotEnabled)
+            refused.extend(module_blocked(a.id, a.username, kind.value, handler.label, installed=installed)
+                           for a in targets)
 
     async with anyio.create_task_group() as tg:
         for kind in sorted(desired.kinds(), key=list(Kind).index):
@@ -115,7 +118,8 @@ async def build_plan(
             changes += handler.diff(account, want, live)
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
-    planned.plan = Plan.build(changes, playbook_hash(playbook), fingerprints, len(fingerprints))
+    changes, blocked = classify(changes, ctx.accounts, planned.live)
+    planned.plan = Plan.build(changes, playbook_hash(playbook), fingerprints, len(fingerprints), [*refused, *blocked])
     return planned
 
 

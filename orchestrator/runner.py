@@ -20,7 +20,7 @@ from orchestrator.engine.apply import EXIT_ERROR, ApplyError, ApplyOptions, Appl
 from orchestrator.engine.executor import Executor
 from orchestrator.history import History
 from orchestrator.kinds import Operation
-from orchestrator.plan import Plan, render_text
+from orchestrator.plan import Plan, render_blocked_text, render_text
 from orchestrator.playbook import Playbook
 from orchestrator.settings import Settings
 
@@ -120,5 +120,11 @@ def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any]) 
                       highlight=False)
     for change in outcome.unverified:
         console.print(f"[yellow]not verified[/] {change.username} · {change.kind} {change.path}", highlight=False)
+    if outcome.plan.blocked and outcome.plan.empty:  # else the plan shown before the run listed them
+        console.print(render_blocked_text(outcome.plan), markup=False, highlight=False)
+    elif outcome.plan.blocked:
+        names = sorted({b.username for b in outcome.plan.blocked})
+        console.print(f"[yellow]blocked[/] {len(outcome.plan.blocked)} changes not attempted, on "
+                      + ", ".join(names), highlight=False)
     colour = "green" if outcome.exit_code == 0 else "red"
     console.print(f"[{colour}]{outcome.message}[/]", highlight=False)

@@ -94,6 +94,7 @@ class ApplyOutcome:
             "violations": [str(v) for v in self.violations],
             "failures": [f.__dict__ for f in self.execution.failures],
             "unverified": [c.public() for c in self.unverified],
+            "blocked": [b.public() for b in self.plan.blocked],
         }
 
 
@@ -116,7 +117,8 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         affected = {c.account_id for c in saved.changes}
         conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
         changes = [c for c in saved.changes if c.account_id not in conflicts]
-        planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read)
+        planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
+                                  planned.plan.blocked)
         return planned, accounts, conflicts
     only = None
     if options.resume:
@@ -153,6 +155,8 @@ async def apply(
         return _finish(outcome, started)
     if plan.empty:
         outcome.message = "nothing to do: the installation matches the playbooks"
+        if plan.blocked:
+            outcome.message += f" ({len(plan.blocked)} blocked changes are not attempted: see above)"
         if conflicts:
             outcome.exit_code, outcome.message = EXIT_PARTIAL, "every account in the saved plan changed since: plan again"
         return _finish(outcome, started)

@@ -77,7 +77,8 @@ def test_text_lists_changes_with_their_sources_and_a_summary(planned: Planned) -
     plan = planned.plan
     text = render_text(plan)
     lines = text.splitlines()
-    change_lines = [line for line in lines if line.startswith("  ")]
+    changes_part = text.split("\nBlocked: ")[0].splitlines()  # blocked changes are listed apart
+    change_lines = [line for line in changes_part if line.startswith("  ")]
     assert len(change_lines) == len(plan.changes)
     assert all(SOURCE.search(line) for line in change_lines), [line for line in change_lines if not SOURCE.search(line)]
     assert "fashion_nova · reactions" in lines
@@ -149,7 +150,7 @@ def test_an_empty_plan_says_so_in_every_format() -> None:
     assert render_text(plan) == "No changes. The installation matches the playbooks."
     assert "No changes." in render_markdown(plan) and "<details>" not in render_markdown(plan)
     data = json.loads(render_json(plan))
-    assert data["changes"] == [] and data["summary"] == {"total": 0, "accounts": 0, "by_kind": {}}
+    assert data["changes"] == [] and data["summary"] == {"total": 0, "accounts": 0, "by_kind": {}, "blocked": 0}
     assert schema_errors(data, json.loads(SCHEMA.read_text(encoding="utf-8"))) == []
 
 
