@@ -51,7 +51,7 @@ class Blocked:
             "reason": self.reason, "message": self.message,
             "action": change.action if change else None, "path": change.path if change else None,
             "before": change.before if change else None, "after": change.after if change else None,
-            "source": change.source if change else None,
+            "source": change.source if change else None, "ref": change.ref if change else None,
         }
 
     @classmethod
@@ -59,7 +59,7 @@ class Blocked:
         change = None
         if data.get("action") is not None:
             change = Change(data["account_id"], data["username"], data["kind"], data["action"], data["path"],
-                            data.get("before"), data.get("after"), data.get("source"))
+                            data.get("before"), data.get("after"), data.get("source"), data.get("ref"))
         return cls(data["account_id"], data["username"], data["kind"], data["reason"], data["message"], change)
 
     def sort_key(self) -> tuple[Any, ...]:
