@@ -825,6 +825,29 @@ WavesValue = Annotated[
 ]
 
 
+DRIFT_KINDS = ("account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment", "captions")
+
+
+def _drift(value: Any) -> dict[str, str]:
+    """``drift:``: a kind, or a kind and a path (``reactions.settings.likes_speed``), to ``report`` or ``fix``."""
+    if not isinstance(value, Mapping):
+        fail(f"must be a mapping of kind or kind.field to `report` or `fix`, got {describe(value)}",
+             "such as `reactions.settings.likes_speed: report`")
+    out: dict[str, str] = {}
+    for key, mode in value.items():
+        kind = str(key).split(".", 1)[0]
+        if kind not in DRIFT_KINDS:
+            fail(f"unknown kind `{kind}` in `{key}`", f"one of {one_of(DRIFT_KINDS)}", at=(key,), on_key=True)
+        if mode not in ("report", "fix"):
+            fail(f"`{key}` must be `report` or `fix`, got {describe(mode)}", at=(key,))
+        out[str(key)] = mode
+    return out
+
+
+DriftValue = Annotated[dict[str, str], PlainValidator(_drift),
+                       WithJsonSchema({"type": "object", "additionalProperties": {"enum": ["report", "fix"]}})]
+
+
 class PolicySpec(Spec):
     """``policy:``: safety limits for apply, validated here and enforced by the engine."""
 
@@ -835,6 +858,7 @@ class PolicySpec(Spec):
     max_activations: LimitValue | None = None
     waves: WavesValue | None = None
     max_fail: LimitValue | None = None
+    drift: DriftValue | None = None
 
 
 # -- captions -------------------------------------------------------------------------------
