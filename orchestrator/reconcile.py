@@ -333,6 +333,7 @@ class Reconciler:
             with anyio.move_on_after(seconds):
                 await stop.wait()
 
+        held: LockHeld | None = None
         async with anyio.create_task_group() as tg:
             if signals:
                 tg.start_soon(watch)
@@ -340,8 +341,9 @@ class Reconciler:
                 while not stop.is_set():
                     try:
                         report = await self.cycle()
-                    except LockHeld as exc:
-                        raise ReconcileError(str(exc)) from None
+                    except LockHeld as exc:  # raised below, not wrapped in an ExceptionGroup
+                        held = exc
+                        break
                     last = report.exit_code
                     if on_cycle is not None:
                         await on_cycle(report)
@@ -350,6 +352,8 @@ class Reconciler:
                     await wait(self.next_delay())
             finally:
                 tg.cancel_scope.cancel()
+        if held is not None:
+            raise ReconcileError(str(held))
         if self.signal is not None:
             return EXIT_SIGTERM if self.signal == signal.SIGTERM else EXIT_SIGINT
         return last
