@@ -9,14 +9,18 @@ Demo world facts (see ``tests/conftest.py``): alice owns accounts 1-25, fashion_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from orchestrator import playbook
 from orchestrator.api import SharingtoolsClient
+from orchestrator.emulator.app import create_app
 from orchestrator.emulator.modules.accounts.models import new_account
+from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.history import History
 from orchestrator.lock import RunLock
@@ -88,6 +92,14 @@ async def reactions_schedule(alice: httpx.AsyncClient, account_id: int) -> dict[
     response = await alice.get(f"/reactions/schedules/{account_id}")
     assert response.status_code == 200, response.text
     return response.json()["data"]
+
+
+@pytest.fixture
+def served() -> Iterator[dict[str, str]]:
+    """A fresh demo world served by uvicorn on 127.0.0.1 (a free port): its API URL and alice's key."""
+    state, keys = build_state(seed="demo")
+    with BackgroundServer(create_app(state)) as server:
+        yield {"url": f"{server.url}/api/v1", "key": keys["alice"]}
 
 
 __all__ = ["VirtualTime", "client_for", "write_book", "reconciler", "writes", "api_total", "add_account",

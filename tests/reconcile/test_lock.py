@@ -3,21 +3,17 @@ the second says who holds it and exits 1; a SIGKILLed holder's lock is taken ove
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli import app
-from orchestrator.emulator.app import create_app
-from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.lock import LockHeld, RunLock, lock_path, read_holder
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
@@ -66,15 +62,8 @@ def test_a_sigkilled_holders_lock_is_taken_over(tmp_path: Path) -> None:
         lock.release()
 
 
-@pytest.fixture
-def served() -> Iterator[str]:
-    state, keys = build_state(seed="demo")
-    with BackgroundServer(create_app(state)) as server:
-        yield json.dumps({"url": f"{server.url}/api/v1", "key": keys["alice"]})
-
-
-def test_two_reconcilers_started_together_one_runs_the_other_exits_1(served: str, tmp_path: Path) -> None:
-    world = json.loads(served)
+def test_two_reconcilers_started_together_one_runs_the_other_exits_1(served: dict[str, str], tmp_path: Path) -> None:
+    world = served
     env = {**os.environ, "SHARINGTOOLS_BASE_URL": world["url"], "SHARINGTOOLS_API_KEY": world["key"],
            "SHARINGTOOLS_CONCURRENCY": "2"}
     db = tmp_path / "state.db"
