@@ -187,7 +187,9 @@ def render_blocked_text(plan: Plan, *, colour: bool = False) -> str:
     from orchestrator.blockers import grouped
 
     accounts = len({b.account_id for b in plan.blocked})
-    head = f"Blocked: {len(plan.blocked)} changes on {accounts} accounts are not attempted (the server would undo or refuse them):"
+    changes = f"{len(plan.blocked)} change" + ("s" if len(plan.blocked) != 1 else "")
+    head = (f"Blocked: {changes} on {accounts} account{'s' if accounts != 1 else ''} "
+            "not attempted (the server would undo or refuse them):")
     lines = [f"[yellow]{_escape(head)}[/]" if colour else head]
     for message, items in grouped(plan.blocked):
         lines.append(f"  ✋ {_escape(message) if colour else message}")

@@ -409,7 +409,8 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                 colour = {EXIT_OK: "green", EXIT_REPORTED: "yellow"}.get(report.exit_code, "red")
                 console.print(f"cycle {report.number}: [{colour}]{report.result}[/] {_escape(report.message)}{where}")
                 for message, items in grouped(report.blocked):
-                    console.print(f"  blocked: {message} ({len(items)} changes)", markup=False)
+                    console.print(f"  blocked: {message} ({len(items)} change{'s' if len(items) != 1 else ''})",
+                                  markup=False)
                 for row in report.drift:
                     if row.outcome in ("failed", "unverified", "backed_off"):
                         console.print(f"  {row.outcome}: {row.username} · {row.kind} {row.path}"
