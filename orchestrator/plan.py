@@ -159,7 +159,7 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
     """Human-readable, grouped by account and kind; ``colour`` adds rich markup."""
     if plan.empty:
         if plan.blocked:
-            return "No changes. The installation matches the playbooks, but for what is blocked.\n" + render_blocked_text(plan, colour=colour)
+            return "No changes. The installation matches the playbooks, but for what is blocked.\n" + blocked_text(plan, colour=colour)
         return "No changes. The installation matches the playbooks."
     lines: list[str] = []
     current: tuple[int, str] | None = None
@@ -176,30 +176,10 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
             text += f"   [dim]({c.source})[/]" if colour else f"   ({c.source})"
         lines.append(text)
     if plan.blocked:  # before the summary, which stays the last line
-        lines.append("\n" + render_blocked_text(plan, colour=colour))
+        lines.append("\n" + blocked_text(plan, colour=colour))
     lines.append("")
     lines.append(_summary_line(plan))
     return "\n".join(lines).lstrip("\n")
-
-
-def render_blocked_text(plan: Plan, *, colour: bool = False) -> str:
-    """The blocked changes, one line of what to do per account and reason, then what waits."""
-    from orchestrator.blockers import grouped
-
-    accounts = len({b.account_id for b in plan.blocked})
-    changes = f"{len(plan.blocked)} change" + ("s" if len(plan.blocked) != 1 else "")
-    head = (f"Blocked: {changes} on {accounts} account{'s' if accounts != 1 else ''} "
-            "not attempted (the server would undo or refuse them):")
-    lines = [f"[yellow]{_escape(head)}[/]" if colour else head]
-    for message, items in grouped(plan.blocked):
-        lines.append(f"  ✋ {_escape(message) if colour else message}")
-        for b in items:
-            what = f"{b.username} · {b.kind}"
-            if b.change is not None:
-                what += f" {SYMBOL.get(b.change.action, '?')} {describe(b.change)}"
-                what += f"   ({b.change.source})" if b.change.source else ""
-            lines.append(f"      {_escape(what) if colour else what}")
-    return "\n".join(lines)
 
 
 def _escape(text: str) -> str:
@@ -217,7 +197,7 @@ def render_markdown(plan: Plan) -> str:
     if plan.empty and not plan.blocked:
         return "### Sharingtools plan\n\nNo changes. The installation matches the playbooks.\n"
     if plan.empty:
-        return "### Sharingtools plan\n\nNo changes. The installation matches the playbooks, but for what is blocked.\n" + _blocked_markdown(plan)
+        return "### Sharingtools plan\n\nNo changes. The installation matches the playbooks, but for what is blocked.\n" + blocked_markdown(plan)
     out = ["### Sharingtools plan", "", _summary_line(plan), "", "| kind | action | changes |", "|---|---|---|"]
     for kind, actions in plan.summary()["by_kind"].items():
         for action, n in actions.items():
@@ -227,24 +207,19 @@ def render_markdown(plan: Plan) -> str:
         text = f"{SYMBOL.get(c.action, '?')} {describe(c)}".replace("|", "\\|")
         out.append(f"| {c.username if c.account_id else '(user)'} | {c.kind} | `{text}` | {c.source or ''} |")
     out += ["", "</details>", ""]
-    return "\n".join(out) + _blocked_markdown(plan)
+    return "\n".join(out) + blocked_markdown(plan)
 
 
-def _blocked_markdown(plan: Plan) -> str:
-    """A list, not a table: one item per thing to do, the changes waiting on it below."""
-    if not plan.blocked:
-        return ""
-    from orchestrator.blockers import grouped
+def blocked_text(plan: Plan, *, colour: bool = False) -> str:
+    from orchestrator.blockers import render_text as render_blocked
 
-    out = ["", f"**Blocked: {len(plan.blocked)} changes are not attempted** (the server would undo or refuse them)", ""]
-    for message, items in grouped(plan.blocked):
-        out.append(f"- {message}")
-        for b in items:
-            what = f"{b.username} · {b.kind}"
-            if b.change is not None:
-                what += f" {SYMBOL.get(b.change.action, '?')} {describe(b.change)}"
-            out.append(f"  - `{what}`")
-    return "\n".join(out) + "\n"
+    return render_blocked(plan.blocked, colour=colour)
+
+
+def blocked_markdown(plan: Plan) -> str:
+    from orchestrator.blockers import render_markdown as render_blocked
+
+    return render_blocked(plan.blocked)
 
 
 def render_json(plan: Plan) -> str:

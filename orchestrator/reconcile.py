@@ -244,7 +244,9 @@ class Reconciler:
             codes.append(EXIT_SIGTERM if self.signal == signal.SIGTERM else EXIT_SIGINT)
         if outcome.violations:
             codes.append(EXIT_HELD)
-        if any(r.outcome in ("failed", "unverified", "not_started", "backed_off") for r in rows):
+        # Partial also covers what apply itself calls partial (conflicts, per-account problems).
+        if outcome.exit_code == EXIT_PARTIAL or any(
+                r.outcome in ("failed", "unverified", "not_started", "backed_off") for r in rows):
             codes.append(EXIT_PARTIAL)
         if any(r.outcome == "reported" for r in rows):
             codes.append(EXIT_REPORTED)

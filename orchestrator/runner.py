@@ -21,7 +21,7 @@ from orchestrator.engine.executor import Executor
 from orchestrator.history import History
 from orchestrator.kinds import Operation
 from orchestrator.lock import LockHeld, RunLock
-from orchestrator.plan import Plan, render_blocked_text, render_text
+from orchestrator.plan import Plan, blocked_text, render_text
 from orchestrator.playbook import Playbook
 from orchestrator.settings import Settings
 
@@ -138,7 +138,7 @@ def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any]) 
     for change in outcome.unverified:
         console.print(f"[yellow]not verified[/] {change.username} · {change.kind} {change.path}", highlight=False)
     if outcome.plan.blocked and outcome.plan.empty:  # else the plan shown before the run listed them
-        console.print(render_blocked_text(outcome.plan), markup=False, highlight=False)
+        console.print(blocked_text(outcome.plan), markup=False, highlight=False)
     elif outcome.plan.blocked:
         names = sorted({b.username for b in outcome.plan.blocked})
         console.print(f"[yellow]blocked[/] {len(outcome.plan.blocked)} changes not attempted, on "

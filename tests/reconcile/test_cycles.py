@@ -102,7 +102,11 @@ async def test_report_mode_records_the_drift_and_writes_nothing(tmp_path: Path) 
             reports.append(report)
 
         code = await loop.run(max_cycles=3, on_cycle=between, sleep=_no_wait, signals=False)
-        assert writes(emu) == []  # three cycles, not one write
+        async with emu.control() as control:  # the emulator's own request counters
+            answered = (await control.get("/requests")).json()["requests"]
+        assert sum(r["count"] for r in answered) > 0
+        assert [r for r in answered if r["method"] in ("POST", "PATCH", "PUT", "DELETE")] == []  # not one write
+        assert writes(emu) == []
         assert code == EXIT_REPORTED
         for report in reports:
             assert {(r.username, r.kind, r.path) for r in report.drift if r.outcome == "reported"} >= EXPECTED_DRIFT
