@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli import app
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.reconcile import EXIT_OK, EXIT_REPORTED, CycleReport
+from orchestrator.reconcile import EXIT_HELD, EXIT_OK, EXIT_REPORTED, CycleReport
 from tests.reconcile.conftest import (
     add_account,
     client_for,
@@ -151,3 +151,29 @@ async def likes_speed(alice: httpx.AsyncClient, account_id: int) -> int:
 
 async def _no_wait(seconds: float) -> None:
     return None
+
+
+async def test_a_policy_violation_holds_the_cycles_writes_and_the_loop_goes_on(tmp_path: Path) -> None:
+    emu = LocalEmulator("demo")
+    book = write_book(tmp_path)
+    reports: list[CycleReport] = []
+    async with client_for(emu) as client, emu.http("alice") as alice:
+        fixer = reconciler(emu, client, book, tmp_path, mode="fix")
+        assert (await fixer.cycle()).exit_code == EXIT_OK
+        fixer.history.close()
+        assert (await alice.post(f"/reactions/schedules/{NOVA}/pause")).status_code == 200
+        emu.state.counters.reset()
+        strict = reconciler(emu, client, book, tmp_path, mode="fix", policy=["max_activations=0"])
+
+        async def between(report: CycleReport) -> None:
+            reports.append(report)
+
+        code = await strict.run(max_cycles=2, on_cycle=between, sleep=_no_wait, signals=False)
+        assert code == EXIT_HELD and [r.exit_code for r in reports] == [EXIT_HELD, EXIT_HELD]
+        assert writes(emu) == []
+        for report in reports:
+            assert [(r.username, r.path, r.outcome) for r in report.drift] == [("fashion_nova", "state", "held")]
+            assert report.violations and "max_activations" in report.violations[0]
+        held = strict.metrics.registry.get_sample_value("orchestrator_reconcile_cycles_total", {"result": "policy_held"})
+        assert held == 2
+        strict.history.close()
