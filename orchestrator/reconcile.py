@@ -190,8 +190,12 @@ class Reconciler:
             report.run_id = self._record_run(report, None)
             self._observe(report, started)
             return report
-        except SharingtoolsError as exc:
-            report = CycleReport(number, EXIT_ERROR, str(exc))
+        except (SharingtoolsError, ExceptionGroup) as exc:
+            # Concurrent reads fail as a group: a group of API errors is this cycle's error too.
+            first = _api_error(exc)
+            if first is None:
+                raise
+            report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {first}; the next one runs as planned")
             report.run_id = self._record_run(report, None)
             self._observe(report, started)
             return report
@@ -359,6 +363,17 @@ class Reconciler:
         if self.signal is not None:
             return EXIT_SIGTERM if self.signal == signal.SIGTERM else EXIT_SIGINT
         return last
+
+
+def _api_error(exc: BaseException) -> SharingtoolsError | None:
+    """The API error ``exc`` is, or the first of a group made only of API errors."""
+    if isinstance(exc, SharingtoolsError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = [_api_error(e) for e in exc.exceptions]
+        if leaves and all(leaf is not None for leaf in leaves):
+            return leaves[0]
+    return None
 
 
 def _row(c: Change, outcome: str, reason: str | None) -> DriftRow:

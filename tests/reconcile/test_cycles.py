@@ -177,3 +177,26 @@ async def test_a_policy_violation_holds_the_cycles_writes_and_the_loop_goes_on(t
         held = strict.metrics.registry.get_sample_value("orchestrator_reconcile_cycles_total", {"result": "policy_held"})
         assert held == 2
         strict.history.close()
+
+
+async def test_an_unreachable_server_fails_one_cycle_and_the_next_one_runs(tmp_path: Path) -> None:
+    from orchestrator.emulator.faults import FaultConfig
+    from orchestrator.reconcile import EXIT_ERROR
+    from tests.reconcile.conftest import VirtualTime
+
+    emu = LocalEmulator("demo")
+    emu.state.faults = FaultConfig(seed=3, drop_rate=1.0)  # every connection drops
+    time = VirtualTime()
+    reports: list[CycleReport] = []
+    async with client_for(emu, time=time) as client:
+        loop = reconciler(emu, client, write_book(tmp_path), tmp_path, time=time, mode="fix")
+
+        async def between(report: CycleReport) -> None:
+            reports.append(report)
+            emu.state.faults = FaultConfig()  # the network comes back
+
+        code = await loop.run(max_cycles=2, on_cycle=between, sleep=time.sleep, signals=False)
+        loop.history.close()
+    assert [r.exit_code for r in reports] == [EXIT_ERROR, EXIT_OK] and code == EXIT_OK
+    assert reports[0].message.startswith("this cycle failed: ") and reports[0].run_id is not None
+    assert reports[1].by_outcome()["fixed"] > 0
