@@ -67,7 +67,8 @@ def list_accounts(
 ) -> tuple[list[Doc], int]:
     """The caller's accounts matching every filter given; ``search`` is a case-insensitive
     substring of the username or the full name."""
-    flags: dict[str, Any] = {"platform": platform, "login_required": login_required, "is_slave": is_slave, "is_active": is_active}
+    flags: dict[str, Any] = {"platform": platform, "login_required": login_required, "is_slave": is_slave,
+                             "is_active": is_active}
     table = ctx.store.table(TABLE)
     needle = (search or "").strip().casefold()
     if not needle:
@@ -239,7 +240,7 @@ def delete_account(ctx: Ctx, doc: Doc) -> int:
     """Delete the account with its automation schedules; returns how many went with it."""
     store = ctx.store
     names = [r[0] for r in store.db.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE ?", (f"%{SCHEDULE_TABLE_SUFFIX}",))]
+        "SELECT name FROM sqlite_master WHERE type='table' AND name GLOB ?", (f"*{SCHEDULE_TABLE_SUFFIX}",))]
     removed = 0
     with store.transaction():
         for name in names:
