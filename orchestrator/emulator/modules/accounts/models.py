@@ -86,6 +86,9 @@ def stats(doc: Doc) -> dict[str, Any]:
 
 # -- account actions ---------------------------------------------------------
 def refresh_cookies(ctx: Ctx, doc: Doc) -> None:
+    if doc.get("challenge"):
+        # A re-login meets the same challenge: only its code logs the account in.
+        raise Conflict("A login challenge is pending: complete it with POST /accounts/challenge")
     now = ctx.clock.stamp()
     doc["login_required"] = False
     doc["last_login"] = now
@@ -122,7 +125,7 @@ def reset_options(ctx: Ctx, doc: Doc) -> None:
 
 def set_password(ctx: Ctx, doc: Doc, password: str) -> None:
     doc["password_sha256"] = hashlib.sha256(password.encode()).hexdigest()
-    doc["login_required"] = False
+    doc["login_required"] = bool(doc.get("challenge"))  # a pending challenge still wants its code
     ctx.store.table(TABLE).update(doc)
 
 
