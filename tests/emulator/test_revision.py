@@ -94,3 +94,13 @@ async def test_a_pending_challenge_is_not_bypassed(alice: httpx.AsyncClient, con
     data(await alice.post(f"/accounts/{added['id']}/refresh-cookies"))
     events = data(await alice.get(f"/accounts/{added['id']}/login-activity"))["items"]
     assert [e["event"] for e in events] == ["cookies_refreshed", "challenge_passed", "challenge_required"]
+
+
+async def test_search_pages_and_scopes(alice: httpx.AsyncClient, admin: httpx.AsyncClient) -> None:
+    page = data(await alice.get("/accounts", params={"search": "fitness", "per_page": 3, "page": 3}))
+    assert (len(page["items"]), page["total"]) == (1, 7)
+    past = data(await alice.get("/accounts", params={"search": "fitness", "page": 9}))
+    assert (past["items"], past["total"]) == ([], 7)
+    both = data(await admin.get("/accounts", params={"search": "_", "per_page": 100}))
+    assert both["total"] == 30  # an admin searches every user's accounts
+    assert data(await alice.get("/accounts", params={"search": "pets"}))["total"] == 0  # bob's
