@@ -93,3 +93,23 @@ async def test_blocked_changes_by_reason_and_the_textfile(tmp_path: Path) -> Non
     assert reasons["login_required"] >= 2
     drift = sum(v for (name, _), v in m.items() if name == "orchestrator_reconcile_drift_total")
     assert drift == len([r for r in report.drift if r.outcome != "blocked"]) > 0
+
+
+async def test_healthz_turns_503_when_cycles_stop_ending_and_waits_are_jittered(tmp_path: Path) -> None:
+    import random
+
+    emu = LocalEmulator("demo")
+    now = [1_000.0]
+    async with client_for(emu) as client:
+        loop = reconciler(emu, client, write_book(tmp_path), tmp_path, mode="report", every=60.0, jitter=0.1)
+        loop.clock = lambda: now[0]
+        loop.started = now[0]
+        loop.rng = random.Random(5)
+        await loop.cycle()
+        loop.history.close()
+    assert loop.healthy() == (True, "ok")
+    now[0] += 181  # three intervals without a cycle ending
+    ok, why = loop.healthy()
+    assert not ok and why == "no cycle ended for 181 s (more than 180 s)"
+    delays = [loop.next_delay() for _ in range(200)]
+    assert all(54 <= d <= 66 for d in delays) and len(set(delays)) > 100
