@@ -43,7 +43,7 @@ from orchestrator.engine.executor import Executor
 from orchestrator.history import History
 from orchestrator.lock import LockHeld, RunLock
 from orchestrator.metrics import ReconcileMetrics
-from orchestrator.plan import Change
+from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook
 
 log = structlog.get_logger("orchestrator.reconcile")
@@ -339,27 +339,27 @@ class Reconciler:
             with anyio.move_on_after(seconds):
                 await stop.wait()
 
-        held: LockHeld | None = None
+        failure: BaseException | None = None
         async with anyio.create_task_group() as tg:
             if signals:
                 tg.start_soon(watch)
             try:
                 while not stop.is_set():
-                    try:
-                        report = await self.cycle()
-                    except LockHeld as exc:  # raised below, not wrapped in an ExceptionGroup
-                        held = exc
-                        break
+                    report = await self.cycle()
                     last = report.exit_code
                     if on_cycle is not None:
                         await on_cycle(report)
                     if once or (max_cycles is not None and self.cycles >= max_cycles) or stop.is_set():
                         break
                     await wait(self.next_delay())
+            except (Exception, SystemExit, KeyboardInterrupt) as exc:  # re-raised below as itself, not in a group
+                failure = exc
             finally:
                 tg.cancel_scope.cancel()
-        if held is not None:
-            raise ReconcileError(str(held))
+        if isinstance(failure, LockHeld):
+            raise ReconcileError(str(failure))
+        if failure is not None:
+            raise failure
         if self.signal is not None:
             return EXIT_SIGTERM if self.signal == signal.SIGTERM else EXIT_SIGINT
         return last
@@ -428,10 +428,13 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                 for message, items in grouped(report.blocked):
                     console.print(f"  blocked: {message} ({len(items)} change{'s' if len(items) != 1 else ''})",
                                   markup=False)
-                for row in report.drift:
-                    if row.outcome in ("failed", "unverified", "backed_off"):
-                        console.print(f"  {row.outcome}: {row.username} · {row.kind} {row.path}"
-                                      + (f" ({row.reason})" if row.reason else ""), markup=False)
+                for row in report.drift:  # what was not fixed (fixed drift: `history show`)
+                    if row.outcome in ("failed", "unverified", "backed_off", "reported", "held"):
+                        change = Change(row.account_id, row.username, row.kind, row.action, row.path, row.before,
+                                        row.after)
+                        why = f" ({row.reason})" if row.reason and row.outcome != "reported" else ""
+                        console.print(f"  {row.outcome}: {row.username} · {row.kind} {describe(change)}{why}",
+                                      markup=False)
                 if metrics_file:
                     metrics.write_textfile(metrics_file)
 
