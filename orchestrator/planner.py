@@ -20,9 +20,8 @@ import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
-from orchestrator.contract import DesiredState, Kind
+from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind
 from orchestrator.kinds import KINDS, KindHandler, Problem, ReadContext, ReadResult
-from orchestrator.kinds.captions import LIBRARY
 from orchestrator.plan import Change, Plan, fingerprint
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 
@@ -35,7 +34,7 @@ class Planned:
 
     plan: Plan
     desired: DesiredState
-    live: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    live: dict[tuple[int, Kind], dict[str, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -68,7 +67,7 @@ async def build_plan(
     limit: Sequence[str] = (),
     accounts: list[Any] | None = None,
     only: Iterable[int] | None = None,
-    pairs: Iterable[tuple[int, str]] | None = None,
+    pairs: Iterable[tuple[int, Kind]] | None = None,
 ) -> Planned:
     """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
@@ -81,11 +80,11 @@ async def build_plan(
     results: dict[Kind, ReadResult] = {}
 
     async def read(kind: Kind, handler: KindHandler) -> None:
-        wanted = desired.of_kind(kind) if kind is not Kind.CAPTIONS else {0: desired.captions}
+        wanted = desired.of_kind(kind) if kind is not Kind.CAPTIONS else {LIBRARY_ID: desired.captions}
         if keep is not None:
             wanted = {a: d for a, d in wanted.items() if a in keep}
         if keep_pairs is not None:
-            wanted = {a: d for a, d in wanted.items() if (a, kind.value) in keep_pairs}
+            wanted = {a: d for a, d in wanted.items() if (a, kind) in keep_pairs}
         if not wanted:
             return
         targets = [desired.accounts[a] for a in wanted if a in desired.accounts] or [LIBRARY]
@@ -107,7 +106,7 @@ async def build_plan(
         planned.problems += result.problems
         handler = KINDS[kind]
         for account_id, live in result.live.items():
-            planned.live[(account_id, kind.value)] = live
+            planned.live[(account_id, kind)] = live
             fingerprints.setdefault(account_id, {})[kind.value] = fingerprint(live)
             want = desired.captions if kind is Kind.CAPTIONS else desired.get(account_id, kind)
             account = desired.accounts.get(account_id, LIBRARY)

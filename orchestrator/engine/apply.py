@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.contract import Kind, Limit
+from orchestrator.contract import LIBRARY_ID, Kind, Limit
 from orchestrator.engine.executor import ExecutionResult, Executor
 from orchestrator.history import History
 from orchestrator.kinds import KINDS, Operation
@@ -169,9 +169,9 @@ async def apply(
     executor.history, executor.run_id = history, outcome.run_id
     max_fail = options.max_fail or _sourced(playbook.policy.max_fail) or DEFAULT_MAX_FAIL
     wave_spec = options.waves if options.waves is not None else _sourced(playbook.policy.waves)
-    # The caption library (account 0) belongs to no account: it rides with the first wave
-    # without taking one of its places.
-    library = [0] if order and order[0] == 0 else []
+    # The caption library belongs to no account: it rides with the first wave without taking
+    # one of its places.
+    library = [LIBRARY_ID] if order and order[0] == LIBRARY_ID else []
     accounts_in_order = order[len(library):]
     done = 0
     refresh_accounts = False
@@ -181,7 +181,7 @@ async def apply(
         wave_ops = [op for op in ops if op.account_id in set(wave)]
         result = await executor.run(wave_ops)
         outcome.execution.merge(result)
-        refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT.value for op in wave_ops)
+        refresh_accounts = refresh_accounts or any(op.kind is Kind.ACCOUNT for op in wave_ops)
         if result.interrupted:
             outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
             break
@@ -207,12 +207,12 @@ async def apply(
 
 def operations_of(changes: Sequence[Change]) -> list[Operation]:
     """Every operation realising ``changes``, grouped by (account, kind) as the kinds ask."""
-    grouped: dict[tuple[int, str], list[Change]] = {}
+    grouped: dict[tuple[int, Kind], list[Change]] = {}
     for c in changes:
         grouped.setdefault((c.account_id, c.kind), []).append(c)
     ops: list[Operation] = []
     for (_, kind), group in grouped.items():
-        ops += KINDS[Kind(kind)].operations(group)
+        ops += KINDS[kind].operations(group)
     return ops
 
 
@@ -221,7 +221,7 @@ def _account_order(changes: Sequence[Change]) -> list[int]:
     seen: dict[int, str] = {}
     for c in changes:
         seen.setdefault(c.account_id, c.username)
-    return sorted(seen, key=lambda a: (a != 0, seen[a], a))
+    return sorted(seen, key=lambda a: (a != LIBRARY_ID, seen[a], a))
 
 
 async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],

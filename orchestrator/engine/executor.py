@@ -35,7 +35,7 @@ from orchestrator.api.errors import RateLimited, ServerError, SharingtoolsError,
 from orchestrator.api.retry import may_have_applied
 from orchestrator.contract import Kind
 from orchestrator.history import History
-from orchestrator.kinds import KINDS, Operation
+from orchestrator.kinds import KINDS, Op, Operation
 
 log = structlog.get_logger("orchestrator.engine")
 Progress = Callable[[str, Operation], None]
@@ -45,14 +45,14 @@ Progress = Callable[[str, Operation], None]
 class Failure:
     account_id: int
     username: str
-    kind: str
-    operation: str
+    kind: Kind
+    operation: Op
     reason: str
 
 
 @dataclass
 class ExecutionResult:
-    results: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (kind, op, done|failed)
+    results: Counter[tuple[Kind, Op, str]] = field(default_factory=Counter)  # (kind, op, done|failed)
     failures: list[Failure] = field(default_factory=list)
     failed_accounts: set[int] = field(default_factory=set)
     touched: set[int] = field(default_factory=set)
@@ -111,7 +111,7 @@ class Executor:
                 return  # the rest of this account's lane depends on what failed
 
     async def _run_one(self, op: Operation, result: ExecutionResult) -> bool:
-        handler = KINDS[Kind(op.kind)]
+        handler = KINDS[op.kind]
         result.touched.add(op.account_id)
         maybe_applied = False
         for attempt in range(self.lane_retries + 1):
@@ -136,7 +136,7 @@ class Executor:
         return False  # pragma: no cover - the loop returns
 
     async def _bulk(self, key: str, ops: Sequence[Operation], result: ExecutionResult) -> None:
-        handler = KINDS[Kind(ops[0].kind)]
+        handler = KINDS[ops[0].kind]
         fallback: list[Operation] = []
         for start in range(0, len(ops), self.bulk_chunk):
             if self.stop.is_set():

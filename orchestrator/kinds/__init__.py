@@ -2,7 +2,7 @@
 
 from orchestrator.contract import Kind
 from orchestrator.kinds.account import AccountKind
-from orchestrator.kinds.base import KindHandler, Operation, Problem, ReadContext, ReadResult
+from orchestrator.kinds.base import KindHandler, Op, Operation, Problem, ReadContext, ReadResult
 from orchestrator.kinds.captions import CaptionsKind
 from orchestrator.kinds.first_comment import FirstCommentKind
 from orchestrator.kinds.leads import LeadsKind
@@ -18,4 +18,4 @@ KINDS: dict[Kind, KindHandler] = {
     )
 }
 
-__all__ = ["KINDS", "KindHandler", "Operation", "Problem", "ReadContext", "ReadResult"]
+__all__ = ["KINDS", "KindHandler", "Op", "Operation", "Problem", "ReadContext", "ReadResult"]

@@ -17,6 +17,7 @@ from orchestrator.kinds.base import (
     PHASE_EDIT,
     KindHandler,
     Live,
+    Op,
     Operation,
     Problem,
     ReadContext,
@@ -76,23 +77,26 @@ class AccountKind(KindHandler):
         ops = []
         for c in changes:
             if c.after == AUTO:
-                ops.append(Operation(self.kind, c.account_id, "proxy_auto", (c,), PHASE_EDIT, bulk="account.proxy_auto"))
+                ops.append(Operation(self.kind, c.account_id, Op.PROXY_AUTO, (c,), PHASE_EDIT, bulk="account.proxy_auto"))
             elif isinstance(c.ref, dict):
-                ops.append(Operation(self.kind, c.account_id, "proxy_secret", (c,), PHASE_EDIT, args=dict(c.ref)))
+                ops.append(Operation(self.kind, c.account_id, Op.PROXY_SECRET, (c,), PHASE_EDIT, args=dict(c.ref)))
             else:
-                ops.append(Operation(self.kind, c.account_id, "proxy", (c,), PHASE_EDIT, args={"proxy": c.after}))
+                ops.append(Operation(self.kind, c.account_id, Op.PROXY, (c,), PHASE_EDIT, args={"proxy": c.after}))
         return ops
 
     async def execute(self, client: SharingtoolsClient, op: Operation) -> None:
-        if op.name == "proxy_auto":
-            await client.accounts.change_proxy(op.account_id)
-        elif op.name == "proxy":
-            await client.accounts.change_proxy(op.account_id, op.args["proxy"])
-        else:
-            ref = SecretRef(env=op.args["env"], file=op.args["file"])
-            secret = ref.resolve(op.args["base_dir"])  # read at apply time, never stored
-            register_secret(secret)
-            await client.accounts.change_proxy(op.account_id, secret)
+        match op.name:
+            case Op.PROXY_AUTO:
+                await client.accounts.change_proxy(op.account_id)
+            case Op.PROXY:
+                await client.accounts.change_proxy(op.account_id, op.args["proxy"])
+            case Op.PROXY_SECRET:
+                ref = SecretRef(env=op.args["env"], file=op.args["file"])
+                secret = ref.resolve(op.args["base_dir"])  # read at apply time, never stored
+                register_secret(secret)
+                await client.accounts.change_proxy(op.account_id, secret)
+            case _:  # pragma: no cover - operations() makes only the names above
+                raise ValueError(op.name)
 
     async def execute_bulk(self, client: SharingtoolsClient, bulk: str, ops: Sequence[Operation]) -> set[int]:
         result = await client.accounts.change_proxy_bulk([op.account_id for op in ops])

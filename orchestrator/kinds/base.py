@@ -17,6 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
@@ -30,6 +31,26 @@ Live = dict[str, Any]
 PHASE_OFF, PHASE_EDIT, PHASE_ON = 0, 1, 2
 
 
+class Op(StrEnum):
+    """The API calls kinds make: what an `Operation` does, and what ``execute`` dispatches on.
+
+    A `StrEnum`, so the journal, the run report and the logs keep the plain names."""
+
+    PAUSE = "pause"
+    ACTIVATE = "activate"
+    START = "start"
+    STOP = "stop"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    UPDATE_SETTINGS = "update_settings"
+    ADD_TARGET = "add_target"
+    REMOVE_TARGET = "remove_target"
+    PROXY = "proxy"
+    PROXY_AUTO = "proxy_auto"
+    PROXY_SECRET = "proxy_secret"
+
+
 @dataclass(frozen=True)
 class Operation:
     """One API call (or one account's share of a bulk call) realising some changes.
@@ -38,9 +59,9 @@ class Operation:
     Operations with the same ``bulk`` key may be coalesced into one bulk request.
     """
 
-    kind: str
+    kind: Kind
     account_id: int
-    name: str
+    name: Op
     changes: tuple[Change, ...]
     phase: int = PHASE_EDIT
     bulk: str | None = None
@@ -53,7 +74,7 @@ class Problem:
 
     account_id: int
     username: str
-    kind: str
+    kind: Kind
     message: str
 
     def __str__(self) -> str:
@@ -122,7 +143,8 @@ def where(value: Sourced[Any] | None) -> str | None:
     return str(value.source) if value is not None else None
 
 
-def change(account: Account, kind: Kind | str, action: str, path: str, before: Any = None,
+def change(account: Account, kind: Kind, action: str, path: str, before: Any = None,
            after: Any = None, source: Sourced[Any] | str | None = None, ref: Any = None) -> Change:
+    """A `Change` of ``account``; ``source`` is the sourced desired value (or its position as text)."""
     src = source if isinstance(source, str) or source is None else where(source)
-    return Change(account.id, account.username, str(kind), action, path, before, after, src, ref)
+    return Change(account.id, account.username, kind, action, path, before, after, src, ref)
