@@ -110,12 +110,17 @@ class ScheduleKind(KindHandler):
         matched: set[int] = set()
         # By row id, so which of two live targets a desired one matches never depends on read order.
         live = sorted(live, key=lambda t: (t.get("target_id") is None, t.get("target_id") or 0))
+        found: set[int] = set()  # live targets some desired target matched
+        added: list[dict[str, Any]] = []
         for sourced in desired.targets or ():
             t: Target = sourced.value
             hit = next((i for i, lt in enumerate(live) if i not in matched and self.matches(t, lt)), None)
             if hit is not None:
                 matched.add(hit)
+                found.add(hit)
                 continue
+            if any(self.matches(t, live[i]) for i in found) or any(self.matches(t, new) for new in added):
+                continue  # one target spelled twice (`1,2` and `1, 2`): the server stores it once
             # The server keys targets by (type, value): one with this value but another id (the
             # playbook corrected a location id, say) must go first, or the add answers 409.
             stale = next((i for i, lt in enumerate(live) if i not in matched and lt.get("type") == t.type
@@ -125,6 +130,7 @@ class ScheduleKind(KindHandler):
                 lt = live[stale]
                 out.append(change(account, self.kind, "remove", f"targets[{lt['type']}:{lt.get('value')}]",
                                   _public_target(lt), None, sourced, ref=lt.get("target_id")))
+            added.append(t.as_api())
             out.append(change(account, self.kind, "add", f"targets[{t.type}:{t.value}]", None, t.as_api(), sourced))
         if desired.exact:
             for i, lt in enumerate(live):
