@@ -21,7 +21,7 @@ import anyio
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
 from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind
-from orchestrator.kinds import KINDS, KindHandler, Problem, ReadContext, ReadResult
+from orchestrator.kinds import KindHandler, KindRegistry, Problem, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 
@@ -68,10 +68,13 @@ async def build_plan(
     accounts: list[Any] | None = None,
     only: Iterable[int] | None = None,
     pairs: Iterable[tuple[int, Kind]] | None = None,
+    kinds: KindRegistry | None = None,
 ) -> Planned:
     """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
-    (verify and resume re-read just what they touched)."""
+    (verify and resume re-read just what they touched); ``kinds`` are the handlers to plan
+    with (`KindRegistry.default()` when None)."""
+    kinds = kinds if kinds is not None else KindRegistry.default()
     accounts = accounts if accounts is not None else await read_accounts(client)
     desired = desired_state(playbook, accounts, limit=limit)
     keep = set(only) if only is not None else None
@@ -97,14 +100,14 @@ async def build_plan(
 
     async with anyio.create_task_group() as tg:
         for kind in sorted(desired.kinds(), key=list(Kind).index):
-            tg.start_soon(read, kind, KINDS[kind])
+            tg.start_soon(read, kind, kinds[kind])
 
     planned = Planned(Plan.build([], "", {}, 0), desired)
     changes: list[Change] = []
     fingerprints: dict[int, dict[str, str]] = {}
     for kind, result in sorted(results.items(), key=lambda kv: list(Kind).index(kv[0])):
         planned.problems += result.problems
-        handler = KINDS[kind]
+        handler = kinds[kind]
         for account_id, live in result.live.items():
             planned.live[(account_id, kind)] = live
             fingerprints.setdefault(account_id, {})[kind.value] = fingerprint(live)

@@ -35,7 +35,7 @@ from orchestrator.api.errors import RateLimited, ServerError, SharingtoolsError,
 from orchestrator.api.retry import may_have_applied
 from orchestrator.contract import Kind
 from orchestrator.history import History
-from orchestrator.kinds import KINDS, Op, Operation
+from orchestrator.kinds import KindRegistry, Op, Operation
 
 log = structlog.get_logger("orchestrator.engine")
 Progress = Callable[[str, Operation], None]
@@ -71,6 +71,7 @@ class ExecutionResult:
 @dataclass
 class Executor:
     client: SharingtoolsClient
+    kinds: KindRegistry = field(default_factory=KindRegistry.default)
     history: History | None = None
     run_id: int | None = None
     bulk_chunk: int = 200
@@ -111,7 +112,7 @@ class Executor:
                 return  # the rest of this account's lane depends on what failed
 
     async def _run_one(self, op: Operation, result: ExecutionResult) -> bool:
-        handler = KINDS[op.kind]
+        handler = self.kinds[op.kind]
         result.touched.add(op.account_id)
         maybe_applied = False
         for attempt in range(self.lane_retries + 1):
@@ -136,7 +137,7 @@ class Executor:
         return False  # pragma: no cover - the loop returns
 
     async def _bulk(self, key: str, ops: Sequence[Operation], result: ExecutionResult) -> None:
-        handler = KINDS[ops[0].kind]
+        handler = self.kinds[ops[0].kind]
         fallback: list[Operation] = []
         for start in range(0, len(ops), self.bulk_chunk):
             if self.stop.is_set():

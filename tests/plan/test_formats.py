@@ -164,12 +164,13 @@ def test_a_corrected_target_id_replaces_the_live_target():
     """Live has `location: Paris` with id 5; the playbook says id 6. The server keys targets by
     (type, value), so the plan removes the old one before adding the new (with or without prune)."""
     from orchestrator.contract import Account, Position, ScheduleDesired, Sourced, Target
-    from orchestrator.kinds import KINDS
+    from orchestrator.kinds import KindRegistry
 
     at = Position("p.yaml", 3, 5)
     desired = ScheduleDesired(Kind.REACTIONS, targets=(Sourced(Target("location", "Paris", "6"), at),))
     live = {"state": "active", "targets": [{"target_id": 9, "type": "location", "id": "5", "value": "Paris"}]}
-    changes = KINDS[Kind.REACTIONS].diff(Account(1, "a"), desired, live)
+    reactions = KindRegistry.default()[Kind.REACTIONS]
+    changes = reactions.diff(Account(1, "a"), desired, live)
     assert [(c.action, c.ref) for c in changes] == [("remove", 9), ("add", None)]
-    ops = KINDS[Kind.REACTIONS].operations(sorted(changes, key=lambda c: c.sort_key()))
+    ops = reactions.operations(sorted(changes, key=lambda c: c.sort_key()))
     assert [op.name for op in ops] == [Op.REMOVE_TARGET, Op.ADD_TARGET]
