@@ -31,9 +31,9 @@ WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
 class VirtualTime:
-    """Time that passes only when something sleeps: the client's retry waits, its adaptive
-    rate limiter and the executor's backoff all wait on it, so a run under 429s costs no
-    real time. ``slept`` keeps every wait asked for (behaviour, not timing, is asserted)."""
+    """Time that passes only when something sleeps: the client's retry waits and its adaptive
+    rate limiter wait on it, so a run under 429s costs no real time. ``slept`` keeps every
+    wait asked for (behaviour, not timing, is asserted)."""
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -57,8 +57,8 @@ def client_for(emu: LocalEmulator, user: str = "alice", *, time: VirtualTime | N
                               **kwargs)
 
 
-def executor_for(client: SharingtoolsClient, time: VirtualTime | None = None, **kwargs: Any) -> Executor:
-    return Executor(client, sleep=(time or VirtualTime()).sleep, **kwargs)
+def executor_for(client: SharingtoolsClient, **kwargs: Any) -> Executor:
+    return Executor(client, **kwargs)
 
 
 async def run(client: SharingtoolsClient, paths: Sequence[Path | str], options: ApplyOptions | None = None,
