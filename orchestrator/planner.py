@@ -1,7 +1,10 @@
 """Computing a plan: read what the playbooks manage, concurrently, and diff it (pure).
 
-    accounts (1 list) -> desired state -> per kind: read (lists once, details per account)
-                      -> live-settings check -> diff -> Plan (changes + fingerprints)
+    accounts (1 list) -> desired state -> per kind: resolve (secret references) -> read (lists
+                      once, details per account) -> live-settings check -> diff -> Plan
+
+Everything that does I/O happens before the diff: the reads, and the kinds' ``resolve`` (a
+secret reference's value), so every diff is a pure function of desired and live state.
 
 Reads run concurrently across kinds and accounts, bounded by the client's concurrency and
 rate limits. A kind the user's plan or the server lacks becomes a problem for the accounts
@@ -81,6 +84,7 @@ async def build_plan(
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
     results: dict[Kind, ReadResult] = {}
+    resolved: dict[Kind, dict[int, Any]] = {}  # desired state as the diff gets it, per kind
 
     async def read(kind: Kind, handler: KindHandler) -> None:
         wanted = desired.of_kind(kind) if kind is not Kind.CAPTIONS else {LIBRARY_ID: desired.captions}
@@ -90,13 +94,23 @@ async def build_plan(
             wanted = {a: d for a, d in wanted.items() if (a, kind) in keep_pairs}
         if not wanted:
             return
-        targets = [desired.accounts[a] for a in wanted if a in desired.accounts] or [LIBRARY]
-        try:
-            results[kind] = await handler.read(ctx, targets, wanted)
-        except (ModuleNotEnabled, ModuleNotInstalled) as exc:
-            why = "your plan does not include it" if isinstance(exc, ModuleNotEnabled) else "it is not installed on the server"
-            results[kind] = ReadResult(problems=[
-                Problem(a.id, a.username, kind, f"{handler.label} cannot be managed: {why}") for a in targets])
+        ready, unresolved = _resolve(handler, wanted, desired)
+        resolved[kind] = ready
+        targets = [desired.accounts[a] for a in ready if a in desired.accounts] or [LIBRARY]
+        if ready:
+            try:
+                result = await handler.read(ctx, targets, ready)
+            except (ModuleNotEnabled, ModuleNotInstalled) as exc:
+                why = ("your plan does not include it" if isinstance(exc, ModuleNotEnabled)
+                       else "it is not installed on the server")
+                result = ReadResult(problems=[
+                    Problem(a.id, a.username, kind, f"{handler.label} cannot be managed: {why}") for a in targets])
+        else:
+            result = ReadResult()
+        # One list of problems in account order (an account's read problems before its secret's).
+        order = {account_id: i for i, account_id in enumerate(wanted)}
+        result.problems = sorted(result.problems + unresolved, key=lambda p: order.get(p.account_id, len(order)))
+        results[kind] = result
 
     async with anyio.create_task_group() as tg:
         for kind in sorted(desired.kinds(), key=list(Kind).index):
@@ -111,13 +125,26 @@ async def build_plan(
         for account_id, live in result.live.items():
             planned.live[(account_id, kind)] = live
             fingerprints.setdefault(account_id, {})[kind.value] = fingerprint(live)
-            want = desired.captions if kind is Kind.CAPTIONS else desired.get(account_id, kind)
             account = desired.accounts.get(account_id, LIBRARY)
-            changes += handler.diff(account, want, live)
+            changes += handler.diff(account, resolved[kind][account_id], live)
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
     planned.plan = Plan.build(changes, playbook_hash(playbook), fingerprints, len(fingerprints))
     return planned
+
+
+def _resolve(handler: KindHandler, wanted: dict[int, Any], desired: DesiredState) -> tuple[dict[int, Any], list[Problem]]:
+    """The kind's ``resolve`` of every account's desired state; one that cannot be read is that
+    account's problem, and the account is not read or diffed for this kind."""
+    ready: dict[int, Any] = {}
+    problems: list[Problem] = []
+    for account_id, want in wanted.items():
+        try:
+            ready[account_id] = handler.resolve(want)
+        except LookupError as exc:
+            account = desired.accounts.get(account_id, LIBRARY)
+            problems.append(Problem(account_id, account.username, handler.kind, str(exc)))
+    return ready, problems
 
 
 def _check_settings(playbook: Playbook, kind: Kind, result: ReadResult) -> list[Diagnostic]:

@@ -2,17 +2,19 @@
 
 ``proxy: auto`` only ensures one is assigned (an account that has one is left alone) and is
 coalesced into ``/accounts/change-proxy/bulk``. A given proxy is set per account; one written
-as a secret reference (it holds credentials) is compared and shown masked.
+as a secret reference (it holds credentials) is read by ``resolve`` before the diff, registered
+for redaction there, and compared and shown masked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.contract import Account, AccountDesired, Kind, SecretRef
+from orchestrator.contract import Account, AccountDesired, Kind, ResolvedSecret, SecretRef
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     KindHandler,
@@ -34,6 +36,19 @@ class AccountKind(KindHandler):
     kind = Kind.ACCOUNT
     label = "Account"
 
+    def resolve(self, desired: AccountDesired) -> AccountDesired:
+        """A proxy written as a secret reference, read (and registered for redaction)."""
+        proxy = desired.proxy
+        if proxy is None or not isinstance(proxy.value, SecretRef):
+            return desired
+        base_dir = _base_dir(proxy.source.file)
+        try:
+            secret = proxy.value.resolve(base_dir)
+        except LookupError as exc:  # an unset variable or unreadable file: the account's problem
+            raise LookupError(f"proxy {proxy.value} ({proxy.source}): {exc}") from None
+        register_secret(secret)
+        return replace(desired, proxy=replace(proxy, value=ResolvedSecret(proxy.value, base_dir, secret)))
+
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         # The account list the planner read already holds every proxy: no request needed.
         result = ReadResult()
@@ -45,13 +60,6 @@ class AccountKind(KindHandler):
                 result.problems.append(Problem(a.id, a.username, self.kind,
                                                "account.password cannot be planned (the API never reads a password "
                                                "back, so there is nothing to diff): set it with `orchestrator api`"))
-            if want.proxy is not None and isinstance(want.proxy.value, SecretRef):
-                try:  # diff resolves it to compare: an unset variable or unreadable file is a problem, not a crash
-                    want.proxy.value.resolve(_base_dir(want.proxy.source.file))
-                except LookupError as exc:
-                    result.problems.append(Problem(a.id, a.username, self.kind,
-                                                   f"proxy {want.proxy.value} ({want.proxy.source}): {exc}"))
-                    continue
             result.live[a.id] = {"proxy": getattr(ctx.accounts[a.id], "proxy", None) or None}
         return result
 
@@ -63,13 +71,13 @@ class AccountKind(KindHandler):
         if want == AUTO:
             return [] if have else [change(account, self.kind, "set", "proxy", None, AUTO, desired.proxy)]
         if isinstance(want, SecretRef):
-            secret = want.resolve(_base_dir(desired.proxy.source.file))
-            register_secret(secret)
-            if have == secret:
+            raise TypeError("a secret reference reached the diff: the planner resolves it first (AccountKind.resolve)")
+        if isinstance(want, ResolvedSecret):
+            if have == want.value:
                 return []
             # The reference, never its value, travels in the plan (and a saved plan file).
-            ref = {"env": want.env, "file": want.file, "base_dir": _base_dir(desired.proxy.source.file)}
-            return [change(account, self.kind, "set", "proxy", MASK if have else None, f"{MASK} ({want})",
+            ref = {"env": want.ref.env, "file": want.ref.file, "base_dir": want.base_dir}
+            return [change(account, self.kind, "set", "proxy", MASK if have else None, f"{MASK} ({want.ref})",
                            desired.proxy, ref=ref)]
         return [] if have == want else [change(account, self.kind, "set", "proxy", have, want, desired.proxy)]
 

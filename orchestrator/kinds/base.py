@@ -2,10 +2,13 @@
 
 A kind knows one API module and nothing of concurrency:
 
+- ``resolve(desired)``: what the desired state refers to outside the playbook, read at the
+  edge (a secret reference's value), so that the diff needs no I/O; by default nothing;
 - ``read(client, accounts, desired)``: fetch the live state of what the playbooks manage for
   those accounts, reading nothing else (list endpoints once, 100 a page, where they carry
   what is needed; per-account endpoints only for what lists lack);
-- ``diff(account, desired, live)``: a pure function from desired and live state to ``Change``s;
+- ``diff(account, desired, live)``: a pure function from (resolved) desired and live state to
+  ``Change``s;
 - ``operations(changes)``: group one account's changes into the API calls that realise them;
 - ``execute(client, op)`` and, for switches the API has a bulk form of, ``execute_bulk``.
 
@@ -102,6 +105,12 @@ class ReadResult:
 class KindHandler(ABC):
     kind: Kind
     label: str
+
+    def resolve(self, desired: Any) -> Any:
+        """``desired`` ready to diff: what it refers to outside the playbook read now (the
+        planner calls this before ``read``). Raises `LookupError` with a message that names what
+        cannot be read, never a secret; the planner makes it a problem of the account."""
+        return desired
 
     @abstractmethod
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
