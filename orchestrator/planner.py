@@ -87,7 +87,8 @@ async def build_plan(
     resolved: dict[Kind, dict[int, Any]] = {}  # desired state as the diff gets it, per kind
 
     async def read(kind: Kind, handler: KindHandler) -> None:
-        wanted = desired.of_kind(kind) if kind is not Kind.CAPTIONS else {LIBRARY_ID: desired.captions}
+        wanted: dict[int, Any] = (dict(desired.of_kind(kind)) if kind is not Kind.CAPTIONS
+                                  else {LIBRARY_ID: desired.captions})
         if keep is not None:
             wanted = {a: d for a, d in wanted.items() if a in keep}
         if keep_pairs is not None:

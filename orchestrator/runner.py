@@ -39,7 +39,7 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
         task = progress.add_task("apply", total=0, failed=0, rate=0.0)
 
         def on_progress(event: str, op: Operation) -> None:
-            fields = {"rate": client.transport.limiter.current_rate}
+            fields: dict[str, Any] = {"rate": client.transport.limiter.current_rate}
             if event == "failed":
                 fields["failed"] = progress.tasks[0].fields["failed"] + 1
             progress.update(task, advance=1, **fields)
