@@ -122,7 +122,7 @@ class SafetyPolicy:
             else:
                 want = desired.get(account_id, kind)
                 empty = isinstance(want, ScheduleDesired) and want.exact and not want.targets
-                if kind is Kind.FIRST_COMMENT:
+                if kind == Kind.FIRST_COMMENT:
                     empty = bool(want is not None and getattr(want, "exact", False) and not want.schedules)  # type: ignore[union-attr]
             probe = next(c for c in changes if c.account_id == account_id and c.kind == kind)
             if empty and not self._allowed("prune", probe, desired):

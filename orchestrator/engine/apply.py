@@ -186,7 +186,7 @@ async def apply(
         wave_ops = [op for op in ops if op.account_id in set(wave)]
         result = await executor.run(wave_ops)
         outcome.execution.merge(result)
-        refresh_accounts = refresh_accounts or any(op.kind is Kind.ACCOUNT for op in wave_ops)
+        refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT for op in wave_ops)
         if result.interrupted:
             outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
             break

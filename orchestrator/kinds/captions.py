@@ -60,7 +60,7 @@ class CaptionsKind(KindHandler):
                 for c in changes]
 
     async def recover(self, client: SharingtoolsClient, op: Operation) -> bool:
-        if op.name is not Op.CREATE:
+        if op.name != Op.CREATE:
             return False
         return await client.captions.find_created(op.args["title"], op.args["caption"]) is not None
 

@@ -115,7 +115,7 @@ class FirstCommentKind(KindHandler):
         return ops
 
     async def recover(self, client: SharingtoolsClient, op: Operation) -> bool:
-        if op.name is not Op.CREATE:
+        if op.name != Op.CREATE:
             return False
         found = await client.first_comment.find_schedule(op.account_id, op.args["targets"], op.args["comments"])
         return found is not None

@@ -200,7 +200,7 @@ class ScheduleKind(KindHandler):
                 raise ValueError(op.name)
 
     async def recover(self, client: SharingtoolsClient, op: Operation) -> bool:
-        if op.name is not Op.ADD_TARGET:
+        if op.name != Op.ADD_TARGET:
             return False
         type_, value, id_ = op.args["type"], op.args.get("value"), op.args.get("id")
         for live in await self.api(client).list_targets(op.account_id):
@@ -214,7 +214,7 @@ class ScheduleKind(KindHandler):
     async def execute_bulk(self, client: SharingtoolsClient, bulk: str, ops: Sequence[Operation]) -> set[int]:
         api = self.api(client)
         ids = [op.account_id for op in ops]
-        result = await (api.bulk_pause(ids) if ops[0].name is Op.PAUSE else api.bulk_activate(ids))
+        result = await (api.bulk_pause(ids) if ops[0].name == Op.PAUSE else api.bulk_activate(ids))
         return set(result.account_ids)
 
 
