@@ -14,7 +14,7 @@ AT = Position("/books/proxies.yaml", 7, 14)
 ACCOUNTS = KindRegistry.default()[Kind.ACCOUNT]
 
 
-def proxy(value: object) -> AccountDesired:
+def proxy(value: str | SecretRef | ResolvedSecret) -> AccountDesired:
     return AccountDesired(proxy=Sourced(value, AT))
 
 
