@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from orchestrator.contract import Kind
 from orchestrator.plan import SYMBOL, Change, describe
 
 # Reasons, as codes (JSON, history and metrics labels).
@@ -28,7 +29,7 @@ NO_AI_KEY = "ai_key_missing"
 REASONS = (LOGIN_REQUIRED, ACCOUNT_INACTIVE, MODULE_NOT_ENABLED, MODULE_NOT_INSTALLED, NO_AI_KEY)
 
 # Kinds whose schedules the server's engine switches off on an account that cannot run them.
-SWITCHED_KINDS = frozenset({"reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment"})
+SWITCHED_KINDS = frozenset({Kind.REACTIONS, Kind.REPOST, Kind.WELCOMEDM, Kind.AI_DM, Kind.LEADS, Kind.FIRST_COMMENT})
 SWITCH_ON = frozenset({"activate", "start"})
 
 
@@ -39,7 +40,7 @@ class Blocked:
 
     account_id: int
     username: str
-    kind: str
+    kind: Kind
     reason: str
     message: str
     change: Change | None = None
@@ -58,9 +59,9 @@ class Blocked:
     def from_public(cls, data: Mapping[str, Any]) -> Blocked:
         change = None
         if data.get("action") is not None:
-            change = Change(data["account_id"], data["username"], data["kind"], data["action"], data["path"],
+            change = Change(data["account_id"], data["username"], Kind(data["kind"]), data["action"], data["path"],
                             data.get("before"), data.get("after"), data.get("source"), data.get("ref"))
-        return cls(data["account_id"], data["username"], data["kind"], data["reason"], data["message"], change)
+        return cls(data["account_id"], data["username"], Kind(data["kind"]), data["reason"], data["message"], change)
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.username, self.account_id, self.kind, self.change.path if self.change else "")
@@ -86,7 +87,7 @@ def account_message(reason: str, username: str) -> str:
             "(switch the account on in the panel; the next run applies them)")
 
 
-def module_blocked(account_id: int, username: str, kind: str, label: str, *, installed: bool) -> Blocked:
+def module_blocked(account_id: int, username: str, kind: Kind, label: str, *, installed: bool) -> Blocked:
     """A kind the user's plan (403) or the server (503) lacks: nothing of it can be managed."""
     if installed:
         return Blocked(account_id, username, kind, MODULE_NOT_ENABLED,
@@ -96,9 +97,9 @@ def module_blocked(account_id: int, username: str, kind: str, label: str, *, ins
                    f"{label} is not installed on the server: ask the installation's admin to install it")
 
 
-def schedule_reason(change: Change, live: Mapping[tuple[int, str], Mapping[str, Any]]) -> str | None:
+def schedule_reason(change: Change, live: Mapping[tuple[int, Kind], Mapping[str, Any]]) -> str | None:
     """Why the engine would switch off the one schedule ``change`` switches on, if it would."""
-    if change.kind != "ai_dm" or change.action not in SWITCH_ON:
+    if change.kind != Kind.AI_DM or change.action not in SWITCH_ON:
         return None
     schedules = live.get((change.account_id, change.kind), {}).get("schedules", [])
     schedule = next((s for s in schedules if s.get("id") == change.ref), None)
@@ -106,7 +107,7 @@ def schedule_reason(change: Change, live: Mapping[tuple[int, str], Mapping[str, 
 
 
 def classify(changes: Iterable[Change], accounts: Mapping[int, Any],
-             live: Mapping[tuple[int, str], Mapping[str, Any]] | None = None) -> tuple[list[Change], list[Blocked]]:
+             live: Mapping[tuple[int, Kind], Mapping[str, Any]] | None = None) -> tuple[list[Change], list[Blocked]]:
     """Split ``changes`` into those to apply and those the server would undo.
 
     Only switching a schedule on is undone: settings, targets and pauses stick on an account

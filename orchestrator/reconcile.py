@@ -37,6 +37,7 @@ import structlog
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.blockers import Blocked
+from orchestrator.contract import Kind
 from orchestrator.drift import Backoff, BackoffPolicy, DriftRow, DriftStore
 from orchestrator.engine.apply import ApplyError, ApplyOptions, ApplyOutcome, apply
 from orchestrator.engine.executor import Executor
@@ -430,7 +431,7 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                                   markup=False)
                 for row in report.drift:  # what was not fixed (fixed drift: `history show`)
                     if row.outcome in ("failed", "unverified", "backed_off", "reported", "held"):
-                        change = Change(row.account_id, row.username, row.kind, row.action, row.path, row.before,
+                        change = Change(row.account_id, row.username, Kind(row.kind), row.action, row.path, row.before,
                                         row.after)
                         why = f" ({row.reason})" if row.reason and row.outcome != "reported" else ""
                         console.print(f"  {row.outcome}: {row.username} · {row.kind} {describe(change)}{why}",

@@ -26,7 +26,8 @@ from orchestrator.history import History
 from orchestrator.lock import RunLock
 from orchestrator.metrics import ReconcileMetrics
 from orchestrator.reconcile import Reconciler, ReconcileOptions
-from tests.apply.conftest import VirtualTime, client_for, executor_for
+from tests.apply.conftest import client_for, executor_for
+from tests.virtual_time import VirtualTime
 
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
@@ -60,11 +61,12 @@ def write_book(tmp_path: Path, text: str = PLAYBOOK) -> playbook.Playbook:
 
 
 def reconciler(emu: LocalEmulator, client: SharingtoolsClient, book: playbook.Playbook, tmp_path: Path,
-               *, time: VirtualTime | None = None, lock: bool = True, **options: Any) -> Reconciler:
+               *, lock: bool = True, **options: Any) -> Reconciler:
+    """A reconciler on ``client``, its history and lock in ``tmp_path``."""
     history = History(tmp_path / "state.db")
     db = tmp_path / "state.db"
     return Reconciler(client, book, ReconcileOptions(**options), history=history, metrics=ReconcileMetrics(),
-                      executor=executor_for(client, time),
+                      executor=executor_for(client),
                       lock=(lambda: RunLock(db, "http://emulator.invalid/api/v1", "reconcile")) if lock else None)
 
 

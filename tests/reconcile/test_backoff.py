@@ -24,7 +24,7 @@ async def test_a_failing_account_is_backed_off_and_the_rest_go_on(tmp_path: Path
     now = [1_000_000.0]
     time = VirtualTime()
     async with client_for(emu, time=time) as client:
-        loop = reconciler(emu, client, book, tmp_path, time=time, mode="fix")
+        loop = reconciler(emu, client, book, tmp_path, mode="fix")
         loop.clock = loop.drift.clock = lambda: now[0]
         # Every settings PATCH fails on the server: the fashion accounts' settings cannot be fixed.
         emu.state.faults = FaultConfig(seed=1, methods=["PATCH"], error_rate=1.0, error_statuses={500: 1.0})

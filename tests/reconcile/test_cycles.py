@@ -189,7 +189,7 @@ async def test_an_unreachable_server_fails_one_cycle_and_the_next_one_runs(tmp_p
     time = VirtualTime()
     reports: list[CycleReport] = []
     async with client_for(emu, time=time) as client:
-        loop = reconciler(emu, client, write_book(tmp_path), tmp_path, time=time, mode="fix")
+        loop = reconciler(emu, client, write_book(tmp_path), tmp_path, mode="fix")
 
         async def between(report: CycleReport) -> None:
             reports.append(report)

@@ -41,7 +41,7 @@ async def test_scraped_counters_match_the_emulators_request_counters(tmp_path: P
     time = VirtualTime()
     scraped: list[dict] = []
     async with client_for(emu, time=time) as client:
-        loop = reconciler(emu, client, book, tmp_path, time=time, mode="fix")
+        loop = reconciler(emu, client, book, tmp_path, mode="fix")
         with MetricsServer(loop.metrics, "127.0.0.1", 0, loop.healthy) as server:
             base = f"http://127.0.0.1:{server.port}"
 
