@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from fastapi import Query, Request
 
 from orchestrator.emulator.auth import Principal
+from orchestrator.emulator.body_guard import NONFINITE_KEY, NONFINITE_MESSAGE
 from orchestrator.emulator.clock import Clock
-from orchestrator.emulator.errors import ModuleNotEnabled, ModuleNotInstalled, NotFound
+from orchestrator.emulator.errors import BadRequest, ModuleNotEnabled, ModuleNotInstalled, NotFound
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc, Store, Table
-
-
 
 SCOPE_KEY = "emulator.state"
 
@@ -80,7 +79,10 @@ def auth(module: str | None = None) -> Callable[..., Awaitable[Ctx]]:
     # declared as FastAPI Security dependencies: those cost two dependency solves per request.
     async def dependency(request: Request) -> Ctx:
         state = state_of(request)
-        return Ctx(state, authorize(state, request.headers, module))
+        ctx = Ctx(state, authorize(state, request.headers, module))
+        if NONFINITE_KEY in request.scope:  # marked by the body guard; answered after the gates
+            raise BadRequest(NONFINITE_MESSAGE)
+        return ctx
 
     dependency.__name__ = f"auth_{module or 'core'}".replace("-", "_")
     return dependency

@@ -19,6 +19,7 @@ ERRORS = {
     403: "Plan does not include this module / admin only",
     404: "Resource does not exist or belongs to another user",
     409: "Duplicate resource",
+    413: "Request body too large",
     422: "Validation failed",
     429: "Too many requests (rate limit or injected)",
     500: "Injected server error",

@@ -1,0 +1,145 @@
+"""Request bodies refused before they cost the server anything: too large (413), or JSON that
+is not JSON (``NaN``, ``Infinity``: 400).
+
+One ASGI middleware, outermost, so every route and every other middleware sees only bodies
+that passed. Why by hand: Starlette's ``RequestBodyLimitMiddleware`` (and FastAPI's
+``max_body_size`` built on it) answers a plain-text 413, and replaces any answer with it when
+the declared length is over the limit; the API answers errors in its JSON envelope.
+
+- A declared ``Content-Length`` over the limit is refused at once: not one body byte is read
+  (uvicorn discards whatever the client still sends, so the connection stays usable).
+- A chunked body is counted as it streams and refused as soon as it passes the limit, so at
+  most the limit (plus one chunk) is ever held in memory.
+- A body that passes is buffered (it is at most the limit, and FastAPI reads it whole anyway)
+  and replayed to the application.
+
+Python's ``json`` module accepts ``NaN``, ``Infinity`` and ``-Infinity``, which RFC 8259 does
+not, and FastAPI parses request bodies with it. A body that uses them is malformed JSON. On API
+routes the 400 must still come after the key and module gates (a bad body never answers before
+the key is looked at; see ``app._gates_first``), so the guard only marks the request
+(``NONFINITE_KEY``) and ``context.auth`` answers after its gates; elsewhere (the control
+surface) the guard answers itself.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orchestrator.emulator.envelope import error_body
+
+#: The default limit: the API's bodies are small JSON objects (a bulk call of 1,000 ids is ~10 KB).
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+#: Set in the ASGI scope when the body holds a non-finite number; ``context.auth`` answers 400.
+NONFINITE_KEY = "emulator.nonfinite_json"
+NONFINITE_MESSAGE = "Malformed JSON: NaN and Infinity are not JSON numbers"
+_CONSTANTS = (b"NaN", b"Infinity")
+
+
+class BodyGuard:
+    """Refuses bodies over ``max_body_bytes`` with 413 and marks non-finite JSON numbers."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        if max_body_bytes < 0:
+            raise ValueError("max_body_bytes must not be negative")
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        declared = _content_length(headers)
+        if declared is not None and declared > self.max_body_bytes:
+            await self._too_large(scope, send)
+            return
+        pending: list[Message] = []
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left before its body was sent
+                pending.append(message)
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._too_large(scope, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body and _is_json(headers) and _has_nonfinite_number(body):
+            if not scope["path"].startswith("/api/"):
+                await _answer(send, scope["path"], 400, NONFINITE_MESSAGE)
+                return
+            scope[NONFINITE_KEY] = True
+        if not pending:
+            pending.append({"type": "http.request", "body": body, "more_body": False})
+
+        async def replay() -> Message:
+            # The buffered body first, then the real channel (a later http.disconnect).
+            return pending.pop(0) if pending else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        await _answer(send, scope["path"], 413,
+                      f"Request body too large: at most {self.max_body_bytes} bytes")
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    return {name.lower(): value for name, value in scope.get("headers", ())}
+
+
+def _content_length(headers: dict[bytes, bytes]) -> int | None:
+    raw = headers.get(b"content-length")
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None  # the HTTP server refuses a malformed length before it gets here
+
+
+def _is_json(headers: dict[bytes, bytes]) -> bool:
+    """Whether FastAPI will parse the body as JSON: ``*/json`` or ``*+json`` (FastAPI's strict
+    content type: a body without one is not parsed, and refused as "expected an object")."""
+    content_type = headers.get(b"content-type")
+    if content_type is None:
+        return False
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media.endswith(b"/json") or media.endswith(b"+json")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _has_nonfinite_number(body: bytes) -> bool:
+    """True when ``body`` parses only because of ``NaN``/``Infinity``/``-Infinity``.
+
+    A substring test first keeps the common case to one scan; a string that merely contains
+    the word ("NaN" in a caption) parses strictly and is not refused."""
+    if not any(constant in body for constant in _CONSTANTS):
+        return False
+    try:
+        json.loads(body, parse_constant=_reject_constant)
+    except ValueError as exc:
+        return str(exc) in ("NaN", "Infinity", "-Infinity")
+    return False
+
+
+async def _answer(send: Send, path: str, status: int, message: str) -> None:
+    payload = json.dumps(error_body(path, message, None), separators=(",", ":")).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode())],
+    })
+    await send({"type": "http.response.body", "body": payload})
