@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.emulator import control
-from orchestrator.emulator.body_guard import DEFAULT_MAX_BODY_BYTES, BodyGuard
+from orchestrator.emulator.body_guard import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BYTES, BodyGuard
 from orchestrator.emulator.context import authorize, state_of
 from orchestrator.emulator.envelope import JSON, error_body
 from orchestrator.emulator.errors import ApiError
@@ -23,11 +23,15 @@ API_PREFIX = "/api/v1"
 
 
 def create_app(
-    state: EmulatorState | None = None, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    state: EmulatorState | None = None,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
 ) -> FastAPI:
     """Build an emulator app around ``state`` (a fresh, empty in-memory world by default).
 
-    Request bodies over ``max_body_bytes`` are answered 413 without being read."""
+    Request bodies over ``max_body_bytes`` (file uploads: ``max_upload_bytes``) are answered
+    413 without being read past the limit."""
     state = state or EmulatorState()
     app = FastAPI(
         title="Sharingtools API v1 (emulated)",
@@ -50,7 +54,7 @@ def create_app(
     ]
     app.add_middleware(FaultMiddleware, state=state, templates=templates)
     # Added last, so outermost: no fault, route or handler ever holds an oversized body.
-    app.add_middleware(BodyGuard, max_body_bytes=max_body_bytes)
+    app.add_middleware(BodyGuard, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
     return app
 
 

@@ -1,6 +1,11 @@
 """Request bodies refused before they cost the server anything: too large (413), or JSON that
 is not JSON (``NaN``, ``Infinity``: 400).
 
+Two limits: ``max_body_bytes`` (1 MiB) for every body but file uploads, and
+``max_upload_bytes`` (512 MiB) for ``multipart/form-data`` (Media Upload; the user's plan sets
+the file limit below it, answered 422 by the module). Uploads are streamed to the application,
+which spools files to disk, so neither limit is ever held in memory.
+
 One ASGI middleware, outermost, so every route and every other middleware sees only bodies
 that passed. Why by hand: Starlette's ``RequestBodyLimitMiddleware`` (and FastAPI's
 ``max_body_size`` built on it) answers a plain-text 413, and replaces any answer with it when
@@ -11,7 +16,8 @@ the declared length is over the limit; the API answers errors in its JSON envelo
 - A chunked body is counted as it streams and refused as soon as it passes the limit, so at
   most the limit (plus one chunk) is ever held in memory.
 - A body that passes is buffered (it is at most the limit, and FastAPI reads it whole anyway)
-  and replayed to the application.
+  and replayed to the application; an upload is passed through as it streams, and one that
+  passes its limit mid-stream ends in a 413 raised to the application's error handler.
 
 Python's ``json`` module accepts ``NaN``, ``Infinity`` and ``-Infinity``, which RFC 8259 does
 not, and FastAPI parses request bodies with it. A body that uses them is malformed JSON. On API
@@ -26,12 +32,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator.emulator.envelope import error_body
 
 #: The default limit: the API's bodies are small JSON objects (a bulk call of 1,000 ids is ~10 KB).
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+#: Uploads (multipart) may be large files; the plan's own file limit is checked by Media Upload.
+DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 #: Set in the ASGI scope when the body holds a non-finite number; ``context.auth`` answers 400.
 NONFINITE_KEY = "emulator.nonfinite_json"
 NONFINITE_MESSAGE = "Malformed JSON: NaN and Infinity are not JSON numbers"
@@ -39,13 +48,19 @@ _CONSTANTS = (b"NaN", b"Infinity")
 
 
 class BodyGuard:
-    """Refuses bodies over ``max_body_bytes`` with 413 and marks non-finite JSON numbers."""
+    """Refuses bodies over their limit with 413 and marks non-finite JSON numbers."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-        if max_body_bytes < 0:
-            raise ValueError("max_body_bytes must not be negative")
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    ) -> None:
+        if max_body_bytes < 0 or max_upload_bytes < 0:
+            raise ValueError("body limits must not be negative")
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,6 +68,12 @@ class BodyGuard:
             return
         headers = _headers(scope)
         declared = _content_length(headers)
+        if _is_upload(headers):
+            if declared is not None and declared > self.max_upload_bytes:
+                await _answer(send, scope["path"], 413, _too_large_message(self.max_upload_bytes))
+                return
+            await self.app(scope, _counted(receive, self.max_upload_bytes), send)
+            return
         if declared is not None and declared > self.max_body_bytes:
             await self._too_large(scope, send)
             return
@@ -88,8 +109,29 @@ class BodyGuard:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
-        await _answer(send, scope["path"], 413,
-                      f"Request body too large: at most {self.max_body_bytes} bytes")
+        await _answer(send, scope["path"], 413, _too_large_message(self.max_body_bytes))
+
+
+def _too_large_message(limit: int) -> str:
+    return f"Request body too large: at most {limit} bytes"
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises a 413 once more than ``limit`` body bytes went through it."""
+    seen = 0
+
+    async def counting() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                # Raised inside the application's body reading: FastAPI lets an HTTPException
+                # through to the app's handler, which answers it in the envelope.
+                raise HTTPException(413, _too_large_message(limit))
+        return message
+
+    return counting
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:
@@ -104,6 +146,10 @@ def _content_length(headers: dict[bytes, bytes]) -> int | None:
         return int(raw)
     except ValueError:
         return None  # the HTTP server refuses a malformed length before it gets here
+
+
+def _is_upload(headers: dict[bytes, bytes]) -> bool:
+    return headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data")
 
 
 def _is_json(headers: dict[bytes, bytes]) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 
 from orchestrator.emulator.app import create_app
-from orchestrator.emulator.body_guard import DEFAULT_MAX_BODY_BYTES
+from orchestrator.emulator.body_guard import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BYTES
 from orchestrator.emulator.clock import Clock
 from orchestrator.emulator.engine import run_tick
 from orchestrator.emulator.seed import apply_seed, demo_key, write_keys
@@ -52,13 +52,14 @@ def serve(
     tick_every: float = 5.0,
     log_level: str = "warning",
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     limits: ServerLimits | None = None,
 ) -> None:
     """Serve in the foreground until interrupted. With a real clock the engine ticks on its own."""
     state, keys = build_state(db, seed, real_clock=real_clock)
     if keys_file and keys:
         write_keys(keys_file, keys)
-    app = create_app(state, max_body_bytes=max_body_bytes)
+    app = create_app(state, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
     if real_clock and tick_every > 0:
 
         @contextlib.asynccontextmanager

@@ -114,3 +114,40 @@ def test_uvicorn_refuses_a_streamed_100_mb_body_in_bounded_memory(server):
         assert client.get("/captions").status_code == 200
     # Server and client share this process: a server holding the body would add 100 MB.
     assert peak - before < 40 * 1024 * 1024
+
+
+# -- file uploads -----------------------------------------------------------------------------
+def upload_client(emu: LocalEmulator, max_upload_bytes: int) -> httpx.AsyncClient:
+    app = create_app(emu.state, max_upload_bytes=max_upload_bytes)
+    return httpx.AsyncClient(transport=EmulatorTransport(app), base_url=f"{BASE_URL}/api/v1",
+                             headers={"Authorization": f"Bearer {emu.keys['alice']}"})
+
+
+async def test_uploads_have_their_own_larger_limit(alice):
+    file = {"file": ("big.jpg", b"x" * (DEFAULT_MAX_BODY_BYTES + 1), "image/jpeg")}
+    assert data(await alice.post("/media", files=file), 201)["filesize"] == DEFAULT_MAX_BODY_BYTES + 1
+
+
+async def test_an_upload_over_its_limit_is_413(emu: LocalEmulator):
+    async with upload_client(emu, 1000) as client:
+        r = await client.post("/media", files={"file": ("big.jpg", b"x" * 2000, "image/jpeg")})
+        error(r, 413, "Request body too large: at most 1000 bytes")
+
+
+async def test_a_streamed_upload_over_its_limit_is_413_before_its_end(emu: LocalEmulator):
+    sent = 0
+    boundary = b"b0undary"
+
+    async def multipart() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="big.jpg"\r\n'
+               b"Content-Type: image/jpeg\r\n\r\n")
+        for _ in range(10_000):
+            sent += CHUNK
+            yield b"x" * CHUNK
+
+    async with upload_client(emu, 10 * CHUNK) as client:
+        r = await client.post("/media", content=multipart(),
+                              headers={"content-type": f"multipart/form-data; boundary={boundary.decode()}"})
+        error(r, 413, f"Request body too large: at most {10 * CHUNK} bytes")
+    assert sent <= 12 * CHUNK

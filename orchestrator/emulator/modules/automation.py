@@ -405,16 +405,6 @@ def _seconds(hh_mm: str) -> int:
     return int(hours) * 3600 + int(minutes) * 60
 
 
-def spin(template: str, rng: random.Random) -> str:
-    """Resolve spintax ``{a|b|c}``, innermost first; ``{{placeholders}}`` have no ``|`` and stay."""
-    pattern = re.compile(r"\{([^{}]*\|[^{}]*)\}")
-    while True:
-        out = pattern.sub(lambda m: rng.choice(m.group(1).split("|")), template)
-        if out == template:
-            return out
-        template = out
-
-
 _CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 

@@ -5,13 +5,11 @@ api-gaps.md): pick the active schedules whose ``schedule_date`` has come and who
 ``end_date`` has not passed, oldest ``last_action_date`` first, a bounded batch per run;
 switch off the ones whose account or plan can no longer run them; respect the daily pause
 window. The three modules import it from here.
-Spintax rendering is here too: it is what the cron does to a text before sending it.
 """
 
 from __future__ import annotations
 
 import random
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +18,6 @@ from orchestrator.emulator.store import Doc, Table
 
 # "A few per run": bounds the work of one tick in a 10,000-account world.
 MAX_SCHEDULES_PER_TICK = 200
-
-_SPIN_GROUP = re.compile(r"\{([^{}]*\|[^{}]*)\}")
 
 
 class CronRun:
@@ -109,25 +105,3 @@ def _minutes(hhmm: str) -> int:
     hours, _, minutes = hhmm.partition(":")
     return int(hours) * 60 + int(minutes or 0)
 
-
-# -- spintax --------------------------------------------------------------------------
-def spin(text: str, rng: random.Random) -> str:
-    """Resolve ``{a|b|c}`` groups, innermost first; ``{username}``-style placeholders stay."""
-    while True:
-        spun = _SPIN_GROUP.sub(lambda m: rng.choice(m.group(1).split("|")), text)
-        if spun == text:
-            return spun
-        text = spun
-
-
-def braces_balanced(text: str) -> bool:
-    """True when every ``{`` has its ``}`` and none closes before it opens."""
-    depth = 0
-    for char in text:
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0

@@ -18,11 +18,11 @@ from orchestrator.emulator.modules.schedules_by_id import SchedulesById
 from orchestrator.emulator.modules.cron import (
     CronRun,
     pause_window_end,
-    spin,
     switched_off_message,
 )
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc, Table
+from orchestrator.text.spintax import spin
 
 MODULE = "ai-dm"
 SCHEDULES = "ai_dm_schedules"

@@ -17,12 +17,11 @@ from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.errors import ValidationFailed
 from orchestrator.emulator.modules.cron import (
     CronRun,
-    braces_balanced,
-    spin,
     switched_off_message,
 )
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc
+from orchestrator.text.spintax import balanced, spin
 
 MODULE = "first-comment"
 SCHEDULES = "first_comment_schedules"
@@ -126,7 +125,7 @@ def _clean_comments(comments: list[str], errors: dict[str, str]) -> list[str]:
     for i, comment in enumerate(comments):
         if not comment.strip():
             errors[f"comments.{i}"] = "A comment may not be empty."
-        elif not braces_balanced(comment):
+        elif not balanced(comment):
             errors[f"comments.{i}"] = "Unbalanced spintax braces: every { needs its }."
         elif len(comment) > MAX_COMMENT_LENGTH:
             errors[f"comments.{i}"] = f"A comment is at most {MAX_COMMENT_LENGTH} characters."

@@ -29,10 +29,10 @@ from orchestrator.emulator.modules.automation import (
     one_of,
     required_when,
     shortcode,
-    spin,
     text,
 )
 from orchestrator.emulator.store import Doc
+from orchestrator.text.spintax import spin
 
 SPEED_DOC = "1 very slow ... 5 very fast (the reference's speed table)"
 _LIST = r"^[a-z]{2}(?:\s*,\s*[a-z]{2})*$"
