@@ -35,12 +35,10 @@ from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.engine import interval_seconds
 from orchestrator.emulator.envelope import Open
 from orchestrator.emulator.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from orchestrator.emulator.state import EmulatorState
+from orchestrator.emulator.scheduler import NO_END, Pass, ScheduledModule, paused_until
 from orchestrator.emulator.store import Doc, Store, Table
 
-NO_END = "2200-12-12 23:59:59"  # the server's "never ends" end_date (as the leads example shows)
 MAX_BULK = 1000  # account ids per bulk call, as for the accounts bulk endpoints
-TICK_BATCH = 500  # schedules one engine pass handles per module ("a few per run")
 READ_ONLY = frozenset({
     "id", "account_id", "username", "status", "is_active", "is_running", "target_count", "targets",
     "schedule_date", "end_date", "last_action_date", "date",
@@ -382,29 +380,6 @@ def make_target(target_id: int, type_: str, value: str, id_: str | None = None) 
     return {"target_id": target_id, "type": type_, "id": own_id, "value": value}
 
 
-# -- time windows --------------------------------------------------------------------------------
-def window_end(at: datetime, start: str, end: str) -> datetime | None:
-    """The end of the daily window [start, end) (UTC ``HH:MM``) that contains ``at``, if any.
-
-    A window whose end is before its start runs past midnight; equal ends are no window.
-    """
-    s, e = _seconds(start), _seconds(end)
-    if s == e:
-        return None
-    t = at.hour * 3600 + at.minute * 60 + at.second
-    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    if s < e:
-        return midnight + timedelta(seconds=e) if s <= t < e else None
-    if t >= s:
-        return midnight + timedelta(days=1, seconds=e)
-    return midnight + timedelta(seconds=e) if t < e else None
-
-
-def _seconds(hh_mm: str) -> int:
-    hours, minutes = hh_mm.split(":")
-    return int(hours) * 3600 + int(minutes) * 60
-
-
 _CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
@@ -414,7 +389,7 @@ def shortcode(rng: random.Random) -> str:
 
 
 # -- the automation --------------------------------------------------------------------------
-class Automation:
+class Automation(ScheduledModule):
     """One schedule-per-account automation module and its rules.
 
     Subclasses name the module and give its settings and target types; they override
@@ -427,6 +402,8 @@ class Automation:
     settings: SettingsSchema
     target_types: dict[str, TargetType]
     log_fields: tuple[str, ...]
+    batch = 500  # schedules one engine pass handles per module ("a few per run")
+    running_flag = "is_running"
 
     def __init__(self) -> None:
         self.schedules_table = f"{self.name}_schedules"
@@ -640,68 +617,27 @@ class Automation:
             **fields,
         }
 
-    # -- the engine ------------------------------------------------------------------------
-    def tick(self, state: EmulatorState, now: datetime) -> dict[str, int] | None:
-        """One cron pass: due schedules (active, not running, ``schedule_date`` come,
-        ``end_date`` not passed), oldest ``last_action_date`` first, up to TICK_BATCH.
+    # -- the engine (see orchestrator.emulator.scheduler) -----------------------------------
+    def ends_at(self, schedule: Doc) -> str:
+        return self.end_date(schedule["settings"])
 
-        A schedule whose account needs a new login, is gone, or whose owner's plan lost the
-        module is switched off with a log entry saying why. Inside a daily pause the run
-        moves to the window's end. Otherwise the next ``schedule_date`` is set before the
-        action (so a crash never acts twice) and the action is logged.
-        """
-        if self.module not in state.installed:
-            return None  # no plugin, no cron
-        stamp = state.clock.stamp(now)
-        table = self.schedules(state.store)
-        # A schedule still marked running is locked by a run that never finished: the cron
-        # leaves it alone until a bulk stop clears the flag.
-        due = [d for d in table.all(is_active=True)
-               if not d["is_running"] and (d["schedule_date"] or "") <= stamp
-               and self.end_date(d["settings"]) > stamp]
-        if not due:
-            return None
-        due.sort(key=lambda d: (d["last_action_date"] or "", d["id"]))
-        due = due[:TICK_BATCH]
-        account_docs = state.store.table("accounts").all(id=[d["account_id"] for d in due])
-        accounts = {a["id"]: a for a in account_docs}
-        users = {u["id"]: u for u in state.users.all(id=list({d["user_id"] for d in due}))}
-        counts: Counter[str] = Counter()
-        logs: list[Doc] = []
-        for doc in due:
-            reason = self._stop_reason(accounts.get(doc["account_id"]), users.get(doc["user_id"]))
-            if reason is not None:
-                doc["is_active"] = doc["is_running"] = False
-                logs.append(self.log_entry(doc, stamp, "error", f"Schedule deactivated: {reason}",
-                                           **self.system_log_fields()))
-                counts["deactivated"] += 1
-            else:
-                merged = self.settings.render(doc["settings"])
-                resume = self.paused_until(now, merged)
-                if resume is not None:
-                    doc["schedule_date"] = state.clock.stamp(resume)
-                    counts["paused"] += 1
-                else:
-                    doc["schedule_date"] = state.clock.stamp(self.next_run(now, merged))
-                    rng = random.Random(f"{self.name}:{doc['id']}:{doc.get('action_count', 0)}")
-                    logs.append(self.act(doc, merged, stamp, rng))
-                    doc["action_count"] = doc.get("action_count", 0) + 1
-                    doc["last_action_date"] = stamp
-                    counts["actions"] += 1
-            table.update(doc)
-        if logs:
-            self.logs(state.store).insert_many(logs)
-        return dict(counts)
+    def pauses(self, schedule: Doc) -> list[tuple[str, str]]:
+        return self.pause_windows(self.settings.render(schedule["settings"]))
 
-    def _stop_reason(self, account: Doc | None, user: Doc | None) -> str | None:
-        """Why the engine must switch a due schedule off, if it must."""
-        if account is None:
-            return "the account no longer exists"
-        if account.get("login_required"):
-            return "the account needs a new login (login_required)"
-        if user is None or self.module not in user.get("modules", ()):
-            return f"the owner's plan no longer includes the {self.module} module"
-        return None
+    def next_run_at(self, schedule: Doc, now: datetime) -> datetime:
+        return self.next_run(now, self.settings.render(schedule["settings"]))
+
+    def run_once(self, run: Pass, schedule: Doc, since: str, counts: Counter[str]) -> list[Doc]:
+        """One action, drawn from a generator fixed by schedule and action count."""
+        merged = self.settings.render(schedule["settings"])
+        done = schedule.get("action_count", 0)
+        log = self.act(schedule, merged, run.stamp, random.Random(f"{self.name}:{schedule['id']}:{done}"))
+        schedule["action_count"] = done + 1
+        counts["actions"] += 1
+        return [log]
+
+    def switch_off_log(self, schedule: Doc, stamp: str, message: str) -> Doc:
+        return self.log_entry(schedule, stamp, "error", message, **self.system_log_fields())
 
     def system_log_fields(self) -> dict[str, Any]:
         """Module fields of a log entry the engine writes about the schedule itself."""
@@ -715,14 +651,7 @@ class Automation:
 
     def paused_until(self, at: datetime, settings: Mapping[str, Any]) -> datetime | None:
         """When ``at`` falls in a pause window: the moment the schedule may act again."""
-        windows = self.pause_windows(settings)
-        moved = at
-        for _ in range(len(windows) + 1):  # leaving one window may land in another
-            ends = [e for e in (window_end(moved, s, t) for s, t in windows) if e is not None]
-            if not ends:
-                break
-            moved = max(ends)
-        return moved if moved != at else None
+        return paused_until(self.pause_windows(settings), at)
 
     def next_run(self, now: datetime, settings: Mapping[str, Any]) -> datetime:
         """The next ``schedule_date``: one speed interval on, moved out of a pause window."""

@@ -19,7 +19,7 @@ from orchestrator.emulator.modules.ai_dm.models import (
     new_log,
     new_message,
 )
-from orchestrator.emulator.modules.cron import no_pause
+from orchestrator.emulator.scheduler import no_pause
 from orchestrator.emulator.seed import SeedContext
 from orchestrator.emulator.store import Doc
 
