@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 from fastapi import Query, Request
 
@@ -88,12 +89,19 @@ def auth(module: str | None = None) -> Callable[..., Awaitable[Ctx]]:
     return dependency
 
 
+class PageSlice(TypedDict):
+    """Keyword arguments of ``Table.find`` for one page."""
+
+    page: int
+    per_page: int
+
+
 @dataclass(frozen=True, slots=True)
 class Paging:
     page: int
     per_page: int
 
-    def slice(self) -> dict[str, int]:
+    def slice(self) -> PageSlice:
         return {"page": self.page, "per_page": self.per_page}
 
 

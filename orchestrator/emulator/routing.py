@@ -37,6 +37,8 @@ class ModuleRouter(APIRouter):
         extra = dict(kwargs.pop("openapi_extra", None) or {})
         extra.setdefault("x-module", self.module)
         # Every route may answer with the error envelope; document it once here.
-        responses = {status: {"model": ErrorEnvelope, "description": text} for status, text in ERRORS.items()}
+        responses: dict[int | str, dict[str, Any]] = {
+            status: {"model": ErrorEnvelope, "description": text} for status, text in ERRORS.items()
+        }
         responses.update(kwargs.pop("responses", None) or {})
         super().add_api_route(path, endpoint, openapi_extra=extra, responses=responses, **kwargs)

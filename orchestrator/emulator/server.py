@@ -27,7 +27,9 @@ from orchestrator.emulator.store import Store
 LOOPBACK = "127.0.0.1"
 
 
-def build_state(db: str | None = None, seed: str | None = None, *, real_clock: bool = False) -> tuple[EmulatorState, dict[str, str]]:
+def build_state(
+    db: str | None = None, seed: str | None = None, *, real_clock: bool = False
+) -> tuple[EmulatorState, dict[str, str]]:
     """State on ``db`` (``:memory:`` when None); seeds only an empty database, so a restart
     on a file database keeps its world (and its keys, which are deterministic)."""
     store = Store(db or ":memory:")

@@ -23,6 +23,7 @@ app (``body_guard``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,10 +78,8 @@ class HeadTimeoutH11Protocol(H11Protocol):
         self._head_timer = None
         if self.transport.is_closing() or not self._waiting_for_head():
             return
-        try:
+        with contextlib.suppress(h11.LocalProtocolError):  # h11 may have closed its side already
             self.conn.send(h11.ConnectionClosed())
-        except h11.LocalProtocolError:  # pragma: no cover - h11 already closed its side
-            pass
         self.transport.close()
 
 

@@ -13,7 +13,7 @@ JSON = {"content-type": "application/json"}
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 async def test_non_finite_numbers_are_malformed_json(alice, constant):
-    body = '{"likes_speed": %s}' % constant
+    body = f'{{"likes_speed": {constant}}}'
     r = await alice.patch("/reactions/schedules/1/settings", content=body, headers=JSON)
     assert error(r, 400, MESSAGE) == {"status": "error", "message": MESSAGE}
     settings = data(await alice.get("/reactions/schedules/1/settings"))["settings"]

@@ -312,8 +312,6 @@ def cta_text(cta: dict[str, Any], rng: random.Random) -> str | None:
     """The call-to-action line, or None when none is configured."""
     if not cta.get("platform") or not cta.get("username"):
         return None
-    if cta.get("spintax"):
-        lead_in = spin(cta["spintax"], rng)
-    else:
-        lead_in = CTA_LEAD_INS.get(cta["platform"], "Reach us")
+    spintax = cta.get("spintax")
+    lead_in = spin(spintax, rng) if spintax else CTA_LEAD_INS.get(cta["platform"], "Reach us")
     return f"{lead_in}: {cta['username']}"
