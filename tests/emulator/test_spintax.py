@@ -8,10 +8,8 @@ former renderer on generated templates.
 
 from __future__ import annotations
 
-import ast
 import random
 import re
-from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -56,14 +54,3 @@ def test_balance_as_the_first_comment_validation_sees_it():
     assert not spintax.balanced("{a|b")
     assert not spintax.balanced("a}{")
 
-
-def test_the_emulator_imports_nothing_of_the_orchestrators_core():
-    root = Path(spintax.__file__).resolve().parents[1] / "emulator"
-    allowed = ("orchestrator.emulator", "orchestrator.text")
-    for path in root.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
-                [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
-            for name in names:
-                if name.startswith("orchestrator"):
-                    assert name.startswith(allowed), f"{path}: imports {name}"
