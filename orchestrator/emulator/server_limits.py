@@ -9,8 +9,9 @@ reply (``accept`` failed). Three things together prevent it:
 
 - ``timeout_header``: a connection must deliver a complete request head within this many
   seconds of opening (or of its first byte after a keep-alive pause), or it is closed. uvicorn
-  has no such setting, so :class:`HeadTimeoutH11Protocol` adds it to uvicorn's h11 protocol
-  (the one uvicorn uses when httptools is not installed, as in our locks).
+  has no such setting, so :class:`HeadTimeoutHttpToolsProtocol` adds it to uvicorn's
+  httptools protocol (the one uvicorn picks by default with ``uvicorn[standard]``) and
+  :class:`HeadTimeoutH11Protocol` to its pure-Python h11 protocol.
 - ``limit_concurrency``: beyond this many connections or running requests uvicorn answers 503
   at once instead of queueing work without bound.
 - :func:`raise_open_file_limit`: the soft ``RLIMIT_NOFILE`` is raised to the hard limit at
@@ -24,11 +25,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # uvicorn[standard] has httptools
+
+
+class HeadTimer:
+    """Closes a connection whose request head is not complete ``seconds`` after it was armed."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float, expire: Callable[[], None]) -> None:
+        self.loop, self.seconds, self.expire = loop, seconds, expire
+        self.handle: asyncio.TimerHandle | None = None
+
+    @property
+    def armed(self) -> bool:
+        return self.handle is not None
+
+    def arm(self) -> None:
+        self.cancel()
+        self.handle = self.loop.call_later(self.seconds, self._fire)
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+    def _fire(self) -> None:
+        self.handle = None
+        self.expire()
 
 
 class HeadTimeoutH11Protocol(H11Protocol):
@@ -38,49 +66,82 @@ class HeadTimeoutH11Protocol(H11Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_timer: asyncio.TimerHandle | None = None
+        self._head = HeadTimer(self.loop, self.timeout_header, self._head_timed_out)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_head_timer()
+        self._head.arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
+        self._head.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         # The first byte of a new request after a keep-alive pause starts the clock again
         # (uvicorn cancels its keep-alive timer on any data, so nothing else would).
-        if self._head_timer is None and self._waiting_for_head():
-            self._arm_head_timer()
+        if not self._head.armed and self._waiting_for_head():
+            self._head.arm()
         super().data_received(data)
         if not self._waiting_for_head():
-            self._cancel_head_timer()
+            self._head.cancel()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         # Idle now: uvicorn's keep-alive timer is armed; ours waits for the next request's bytes.
-        self._cancel_head_timer()
+        self._head.cancel()
 
     def _waiting_for_head(self) -> bool:
         return self.conn.their_state is h11.IDLE
 
-    def _arm_head_timer(self) -> None:
-        self._cancel_head_timer()
-        self._head_timer = self.loop.call_later(self.timeout_header, self._head_timed_out)
-
-    def _cancel_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
     def _head_timed_out(self) -> None:
-        self._head_timer = None
         if self.transport.is_closing() or not self._waiting_for_head():
             return
         with contextlib.suppress(h11.LocalProtocolError):  # h11 may have closed its side already
             self.conn.send(h11.ConnectionClosed())
         self.transport.close()
+
+
+class HeadTimeoutHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol (the faster one, used when httptools is installed), closing a
+    connection whose request head does not arrive in time."""
+
+    timeout_header: float = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head = HeadTimer(self.loop, self.timeout_header, self._head_timed_out)
+        # Heads parsed and responses finished: equal counts mean the next head is awaited
+        # (a pipelined head parsed early makes them differ).
+        self._heads = self._responses = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head.arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head.cancel()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._head.armed and self._waiting_for_head():
+            self._head.arm()
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self._heads += 1
+        self._head.cancel()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        self._responses += 1
+        super().on_response_complete()
+
+    def _waiting_for_head(self) -> bool:
+        return self._heads == self._responses
+
+    def _head_timed_out(self) -> None:
+        if not self.transport.is_closing() and self._waiting_for_head():
+            self.transport.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +151,18 @@ class ServerLimits:
     timeout_keep_alive: int = 5  # seconds an idle keep-alive connection stays open
     timeout_header: float = 10.0  # seconds to deliver a complete request head
     limit_concurrency: int = 2048  # connections + running requests before 503
-    max_header_bytes: int = 16 * 1024  # a request head larger than this is a 400
+    max_header_bytes: int = 16 * 1024  # h11: a request head larger than this is a 400
+    http: Literal["httptools", "h11"] = "httptools"  # uvicorn's parser (httptools: its faster one)
+
+    def protocol(self) -> type[asyncio.Protocol]:
+        """uvicorn's HTTP protocol of choice, with the head timeout."""
+        base: type[Any] = HeadTimeoutHttpToolsProtocol if self.http == "httptools" else HeadTimeoutH11Protocol
+        return type(base.__name__, (base,), {"timeout_header": self.timeout_header})
 
     def uvicorn_options(self) -> dict[str, Any]:
         """Keyword arguments for ``uvicorn.Config`` / ``uvicorn.run``."""
-        protocol = type(
-            "HeadTimeoutH11Protocol", (HeadTimeoutH11Protocol,), {"timeout_header": self.timeout_header}
-        )
         return {
-            "http": protocol,
+            "http": self.protocol(),
             "timeout_keep_alive": self.timeout_keep_alive,
             "limit_concurrency": self.limit_concurrency,
             "h11_max_incomplete_event_size": self.max_header_bytes,

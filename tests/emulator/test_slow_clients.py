@@ -23,6 +23,9 @@ from orchestrator.emulator.state import EmulatorState
 PARTIAL_HEAD = b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 
 
+PARSERS = pytest.mark.parametrize("http", ["httptools", "h11"])
+
+
 @contextlib.contextmanager
 def served(limits: ServerLimits) -> Iterator[tuple[str, int]]:
     with BackgroundServer(create_app(EmulatorState()), limits=limits) as server:
@@ -55,21 +58,24 @@ def closed_by_server(sock: socket.socket, within: float = 10.0) -> bool:
         return False
 
 
-def test_200_idle_connections_do_not_starve_a_normal_request():
-    with served(ServerLimits()) as address, idle_sockets(address, 100, b""), \
+@PARSERS
+def test_200_idle_connections_do_not_starve_a_normal_request(http):
+    with served(ServerLimits(http=http)) as address, idle_sockets(address, 100, b""), \
             idle_sockets(address, 100, PARTIAL_HEAD):
         r = httpx.get(f"http://{address[0]}:{address[1]}/_emulator/health", timeout=10)
         assert r.status_code == 200 and r.json() == {"status": "ok"}
 
 
+@PARSERS
 @pytest.mark.parametrize("first_bytes", [b"", PARTIAL_HEAD], ids=["silent", "half-sent head"])
-def test_a_connection_without_a_complete_head_is_closed(first_bytes):
-    with served(ServerLimits(timeout_header=0.2)) as address, idle_sockets(address, 1, first_bytes) as (sock,):
+def test_a_connection_without_a_complete_head_is_closed(http, first_bytes):
+    with served(ServerLimits(timeout_header=0.2, http=http)) as address, idle_sockets(address, 1, first_bytes) as (sock,):
         assert closed_by_server(sock)
 
 
-def test_the_head_timeout_starts_again_after_a_keep_alive_pause():
-    with served(ServerLimits(timeout_header=0.2, timeout_keep_alive=30)) as address, \
+@PARSERS
+def test_the_head_timeout_starts_again_after_a_keep_alive_pause(http):
+    with served(ServerLimits(timeout_header=0.2, timeout_keep_alive=30, http=http)) as address, \
             idle_sockets(address, 1, b"") as (sock,):
         sock.sendall(b"GET /_emulator/health HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
@@ -77,8 +83,9 @@ def test_the_head_timeout_starts_again_after_a_keep_alive_pause():
         assert closed_by_server(sock)
 
 
-def test_a_slow_body_is_not_cut_by_the_head_timeout():
-    with served(ServerLimits(timeout_header=0.2)) as address, idle_sockets(address, 1, b"") as (sock,):
+@PARSERS
+def test_a_slow_body_is_not_cut_by_the_head_timeout(http):
+    with served(ServerLimits(timeout_header=0.2, http=http)) as address, idle_sockets(address, 1, b"") as (sock,):
         body = b'{"seconds": 0, "ticks": 0}'
         sock.sendall(b"POST /_emulator/clock/advance HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      b"Content-Length: %d\r\n\r\n" % len(body))
