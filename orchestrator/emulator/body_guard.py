@@ -66,9 +66,8 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = _headers(scope)
-        declared = _content_length(headers)
-        if _is_upload(headers):
+        content_type, declared = _content_headers(scope)
+        if content_type.startswith(b"multipart/form-data"):
             if declared is not None and declared > self.max_upload_bytes:
                 await _answer(send, scope["path"], 413, _too_large_message(self.max_upload_bytes))
                 return
@@ -77,36 +76,43 @@ class BodyGuard:
         if declared is not None and declared > self.max_body_bytes:
             await self._too_large(scope, send)
             return
-        pending: list[Message] = []
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client left before its body was sent
-                pending.append(message)
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._too_large(scope, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        if body and _is_json(headers) and _has_nonfinite_number(body):
+        message = await receive()
+        if message["type"] == "http.request" and message.get("more_body", False):
+            message = await self._gather(scope, receive, send, message)
+            if not message:
+                return  # answered 413
+        body: bytes = message.get("body", b"") if message["type"] == "http.request" else b""
+        if len(body) > self.max_body_bytes:  # a whole body in one message, with no length declared
+            await self._too_large(scope, send)
+            return
+        if body and _is_json(content_type) and _has_nonfinite_number(body):
             if not scope["path"].startswith("/api/"):
                 await _answer(send, scope["path"], 400, NONFINITE_MESSAGE)
                 return
             scope[NONFINITE_KEY] = True
-        if not pending:
-            pending.append({"type": "http.request", "body": body, "more_body": False})
+        pending = [message]
 
         async def replay() -> Message:
             # The buffered body first, then the real channel (a later http.disconnect).
             return pending.pop(0) if pending else await receive()
 
         await self.app(scope, replay, send)
+
+    async def _gather(self, scope: Scope, receive: Receive, send: Send, first: Message) -> Message:
+        """The body streamed in several messages, as one; an empty dict once answered 413."""
+        chunks = [first.get("body", b"")]
+        size = len(chunks[0])
+        message = first
+        while message.get("more_body", False) and size <= self.max_body_bytes:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left before its body was sent
+                return message
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+        if size > self.max_body_bytes:
+            await self._too_large(scope, send)
+            return {}
+        return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
         await _answer(send, scope["path"], 413, _too_large_message(self.max_body_bytes))
@@ -134,31 +140,25 @@ def _counted(receive: Receive, limit: int) -> Receive:
     return counting
 
 
-def _headers(scope: Scope) -> dict[bytes, bytes]:
-    return {name.lower(): value for name, value in scope.get("headers", ())}
+def _content_headers(scope: Scope) -> tuple[bytes, int | None]:
+    """The lower-cased content type (empty when absent) and the declared length, if any."""
+    content_type, length = b"", None
+    for name, value in scope.get("headers", ()):
+        lowered = name.lower()
+        if lowered == b"content-type":
+            content_type = value.lower()
+        elif lowered == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                pass  # the HTTP server refuses a malformed length before it gets here
+    return content_type, length
 
 
-def _content_length(headers: dict[bytes, bytes]) -> int | None:
-    raw = headers.get(b"content-length")
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        return None  # the HTTP server refuses a malformed length before it gets here
-
-
-def _is_upload(headers: dict[bytes, bytes]) -> bool:
-    return headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data")
-
-
-def _is_json(headers: dict[bytes, bytes]) -> bool:
+def _is_json(content_type: bytes) -> bool:
     """Whether FastAPI will parse the body as JSON: ``*/json`` or ``*+json`` (FastAPI's strict
     content type: a body without one is not parsed, and refused as "expected an object")."""
-    content_type = headers.get(b"content-type")
-    if content_type is None:
-        return False
-    media = content_type.split(b";", 1)[0].strip().lower()
+    media = content_type.split(b";", 1)[0].strip()
     return media.endswith(b"/json") or media.endswith(b"+json")
 
 
