@@ -127,7 +127,9 @@ class Automation(ScheduledModule):
 
     Subclasses name the module and give its settings and target types; they override
     :meth:`act` (one engine action), and may override :meth:`end_date`,
-    :meth:`pause_windows`, :meth:`next_run` and :meth:`system_log_fields`.
+    :meth:`pause_windows`, :meth:`next_run` and :meth:`system_log_fields`, all in terms of the
+    merged settings. The scheduler's hooks (``ends_at``, ``pauses``, ``next_run_at``,
+    ``run_once``) translate a schedule document into those.
     """
 
     module: str  # as the plan's ``modules`` list spells it ("reactions", "repost-pro")
