@@ -15,6 +15,9 @@ the declared length is over the limit; the API answers errors in its JSON envelo
   (uvicorn discards whatever the client still sends, so the connection stays usable).
 - A chunked body is counted as it streams and refused as soon as it passes the limit, so at
   most the limit (plus one chunk) is ever held in memory.
+- A body must arrive within ``body_seconds`` (30 s) of its head, else 408 and the connection
+  closes: the head timeout (``server_limits``) ends once the head is in, and a body trickled a
+  byte at a time must not hold a connection for as long as its client likes.
 - A body that passes is buffered (it is at most the limit, and FastAPI reads it whole anyway)
   and replayed to the application; an upload is passed through as it streams, and one that
   passes its limit mid-stream ends in a 413 raised to the application's error handler.
@@ -32,6 +35,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,6 +45,8 @@ from orchestrator.emulator.envelope import error_body
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 #: Uploads (multipart) may be large files; the plan's own file limit is checked by Media Upload.
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+#: A body (not an upload) must arrive within this many seconds of its head.
+DEFAULT_BODY_SECONDS = 30.0
 #: Set in the ASGI scope when the body holds a non-finite number; ``context.auth`` answers 400.
 NONFINITE_KEY = "emulator.nonfinite_json"
 NONFINITE_MESSAGE = "Malformed JSON: NaN and Infinity are not JSON numbers"
@@ -55,18 +61,20 @@ class BodyGuard:
         app: ASGIApp,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        body_seconds: float = DEFAULT_BODY_SECONDS,
     ) -> None:
-        if max_body_bytes < 0 or max_upload_bytes < 0:
-            raise ValueError("body limits must not be negative")
+        if max_body_bytes < 0 or max_upload_bytes < 0 or body_seconds <= 0:
+            raise ValueError("body limits must be positive")
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.body_seconds = body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        content_type, declared = _content_headers(scope)
+        content_type, declared, chunked = _content_headers(scope)
         if content_type.startswith(b"multipart/form-data"):
             if declared is not None and declared > self.max_upload_bytes:
                 await _answer(send, scope["path"], 413, _too_large_message(self.max_upload_bytes))
@@ -76,11 +84,20 @@ class BodyGuard:
         if declared is not None and declared > self.max_body_bytes:
             await self._too_large(scope, send)
             return
-        message = await receive()
-        if message["type"] == "http.request" and message.get("more_body", False):
-            message = await self._gather(scope, receive, send, message)
-            if not message:
-                return  # answered 413
+        if declared or chunked:
+            # A body trickled a byte at a time would hold its connection as long as the client
+            # liked (the head timeout is over once the head is in): it has a deadline too.
+            message: Message = {}
+            with anyio.move_on_after(self.body_seconds):
+                message = await self._read(scope, receive, send)
+                if not message:
+                    return  # answered 413
+            if not message:  # 408, and the connection closes: the rest of the body is not awaited
+                await _answer(send, scope["path"], 408,
+                              f"Request body not received within {self.body_seconds:g} seconds", close=True)
+                return
+        else:
+            message = await receive()  # no body: uvicorn answers at once
         body: bytes = message.get("body", b"") if message["type"] == "http.request" else b""
         if len(body) > self.max_body_bytes:  # a whole body in one message, with no length declared
             await self._too_large(scope, send)
@@ -98,11 +115,13 @@ class BodyGuard:
 
         await self.app(scope, replay, send)
 
-    async def _gather(self, scope: Scope, receive: Receive, send: Send, first: Message) -> Message:
-        """The body streamed in several messages, as one; an empty dict once answered 413."""
-        chunks = [first.get("body", b"")]
+    async def _read(self, scope: Scope, receive: Receive, send: Send) -> Message:
+        """The body as one message; an empty dict once answered 413."""
+        message: Message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return message
+        chunks = [message.get("body", b"")]
         size = len(chunks[0])
-        message = first
         while message.get("more_body", False) and size <= self.max_body_bytes:
             message = await receive()
             if message["type"] != "http.request":  # the client left before its body was sent
@@ -140,9 +159,10 @@ def _counted(receive: Receive, limit: int) -> Receive:
     return counting
 
 
-def _content_headers(scope: Scope) -> tuple[bytes, int | None]:
-    """The lower-cased content type (empty when absent) and the declared length, if any."""
-    content_type, length = b"", None
+def _content_headers(scope: Scope) -> tuple[bytes, int | None, bool]:
+    """The lower-cased content type (empty when absent), the declared length if any, and
+    whether the body comes chunked."""
+    content_type, length, chunked = b"", None, False
     for name, value in scope.get("headers", ()):
         lowered = name.lower()
         if lowered == b"content-type":
@@ -152,7 +172,9 @@ def _content_headers(scope: Scope) -> tuple[bytes, int | None]:
                 length = int(value)
             except ValueError:
                 pass  # the HTTP server refuses a malformed length before it gets here
-    return content_type, length
+        elif lowered == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+    return content_type, length, chunked
 
 
 def _is_json(content_type: bytes) -> bool:
@@ -180,12 +202,10 @@ def _has_nonfinite_number(body: bytes) -> bool:
     return False
 
 
-async def _answer(send: Send, path: str, status: int, message: str) -> None:
+async def _answer(send: Send, path: str, status: int, message: str, *, close: bool = False) -> None:
     payload = json.dumps(error_body(path, message, None), separators=(",", ":")).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode())],
-    })
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

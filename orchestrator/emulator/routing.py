@@ -18,6 +18,7 @@ ERRORS = {
     401: "Missing, invalid, or revoked API key",
     403: "Plan does not include this module / admin only",
     404: "Resource does not exist or belongs to another user",
+    408: "Request body not received in time",
     409: "Duplicate resource",
     413: "Request body too large",
     422: "Validation failed",

@@ -95,6 +95,21 @@ def test_a_slow_body_is_not_cut_by_the_head_timeout(http):
         assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
 
 
+def test_a_body_trickled_past_its_deadline_is_408_and_the_connection_closes():
+    app = create_app(EmulatorState(), body_seconds=0.2)
+    with BackgroundServer(app) as server:
+        address = server.server.servers[0].sockets[0].getsockname()[:2]
+        with idle_sockets(address, 1, b"") as (sock,):
+            sock.sendall(b"POST /_emulator/clock/advance HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"sec")
+            sock.settimeout(10)
+            reply = b""
+            while chunk := sock.recv(4096):  # until the server closes: bounded by the timeout
+                reply += chunk
+    assert reply.startswith(b"HTTP/1.1 408 ")
+    assert b"Request body not received within 0.2 seconds" in reply
+
+
 def test_beyond_the_connection_limit_requests_get_a_503_not_an_empty_reply():
     with served(ServerLimits(limit_concurrency=5)) as address, idle_sockets(address, 5, b""):
         r = httpx.get(f"http://{address[0]}:{address[1]}/_emulator/health", timeout=10)
