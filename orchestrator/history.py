@@ -108,7 +108,8 @@ class History:
                 "INSERT INTO runs (started, command, playbook_hash, status, accounts) VALUES (?,?,?,?,?)",
                 (time.time(), command, playbook_hash, "running", json.dumps(sorted(set(accounts)))),
             )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # an INSERT always sets it
+        return cur.lastrowid
 
     def finish_run(self, run_id: int, status: str, report: dict[str, Any]) -> None:
         with self._tx() as db:
@@ -120,6 +121,15 @@ class History:
             "SELECT id, started, finished, command, status, accounts, report FROM runs ORDER BY id DESC LIMIT ?", (limit,)
         ).fetchall()
         return [RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else None) for r in rows]
+
+    def run(self, run_id: int) -> RunRecord | None:
+        """One run by id (``history show``), or None."""
+        r = self.db.execute(
+            "SELECT id, started, finished, command, status, accounts, report FROM runs WHERE id=?", (run_id,)
+        ).fetchone()
+        if r is None:
+            return None
+        return RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else None)
 
     def unfinished(self) -> RunRecord | None:
         """The newest run that never finished (killed) or was interrupted, if it is the newest run."""
@@ -135,7 +145,8 @@ class History:
                 "INSERT INTO operations (run_id, account_id, kind, name, args, status, started) VALUES (?,?,?,?,?,?,?)",
                 (run_id, account_id, kind, name, json.dumps(redact_value(args), default=str), "pending", time.time()),
             )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # an INSERT always sets it
+        return cur.lastrowid
 
     def op_finished(self, op_id: int, error: str | None = None) -> None:
         """Record an operation's end; committed with the next write (see the module's docstring)."""

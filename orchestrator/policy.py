@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from orchestrator.contract import DesiredState, Kind, Limit, ScheduleDesired
+from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit, ScheduleDesired
 from orchestrator.plan import Change
 
 # Defaults stop a mass pause or a mass deletion; the others are unlimited unless set.
@@ -121,18 +121,18 @@ class SafetyPolicy:
                       members: Mapping[str, set[int]]) -> list[Violation]:
         """A prune with an empty desired set removes everything there is: almost always a mistake."""
         out: list[Violation] = []
-        removing: dict[tuple[int, str], Change] = {}  # the first removal of each (account, kind)
+        removing: dict[tuple[int, Kind], Change] = {}  # the first removal of each (account, kind)
         for c in changes:
             if c.action in ("remove", "delete"):
                 removing.setdefault((c.account_id, c.kind), c)
         for (account_id, kind), probe in sorted(removing.items(), key=lambda kv: kv[0]):
-            if account_id == 0:
+            if account_id == LIBRARY_ID:
                 captions = desired.captions
                 empty = captions is not None and captions.exact and not captions.captions
             else:
                 want = desired.get(account_id, kind)
                 empty = isinstance(want, ScheduleDesired) and want.exact and not want.targets
-                if kind == Kind.FIRST_COMMENT.value:
+                if kind == Kind.FIRST_COMMENT:
                     empty = bool(want is not None and getattr(want, "exact", False) and not want.schedules)  # type: ignore[union-attr]
             if empty and not self._allowed("prune", probe, members):
                 name = probe.username

@@ -16,10 +16,10 @@ from typing import Any
 import structlog
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.contract import DesiredState, Kind, Limit
+from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
 from orchestrator.engine.executor import ExecutionResult, Executor
 from orchestrator.history import History
-from orchestrator.kinds import KINDS, Operation
+from orchestrator.kinds import KindRegistry, Operation
 from orchestrator.plan import Change, Plan
 from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
 from orchestrator.playbook import Playbook
@@ -50,6 +50,10 @@ class ApplyOptions:
     max_fail: Limit | None = None  # None: the playbook's, else 10%
     saved_plan: Plan | None = None
     resume: bool = False
+    # For reconcile: the run's name in the history, and which changes to act on (drift that is
+    # only reported, accounts backed off are not): checked before the policy, and by verify.
+    command: str = "apply"
+    keep: Callable[[Change], bool] | None = None
 
 
 @dataclass
@@ -70,6 +74,7 @@ class ApplyOutcome:
     unverified: list[Change] = field(default_factory=list)
     waves: list[WaveReport] = field(default_factory=list)
     run_id: int | None = None
+    dropped: list[Change] = field(default_factory=list)  # left out by ApplyOptions.keep
     duration: float = 0.0
     message: str = ""
 
@@ -95,6 +100,7 @@ class ApplyOutcome:
             "violations": [str(v) for v in self.violations],
             "failures": [f.__dict__ for f in self.execution.failures],
             "unverified": [c.public() for c in self.unverified],
+            "blocked": [b.public() for b in self.plan.blocked],
         }
 
 
@@ -103,7 +109,7 @@ STATUS = {EXIT_OK: "succeeded", EXIT_ERROR: "failed", EXIT_BLOCKED: "blocked", E
 
 
 async def prepare(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions,
-                  history: History | None) -> tuple[Planned, list[Any], list[int]]:
+                  history: History | None, kinds: KindRegistry) -> tuple[Planned, list[Any], list[int]]:
     """The plan to apply: fresh, saved (minus conflicting accounts), or the unfinished run's."""
     accounts = await read_accounts(client)
     conflicts: list[int] = []
@@ -112,12 +118,13 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         if playbook_hash(playbook) != saved.playbook_hash:
             raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
         ids = set(saved.fingerprints)
-        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit)
+        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit, kinds=kinds)
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
         affected = {c.account_id for c in saved.changes}
         conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
         changes = [c for c in saved.changes if c.account_id not in conflicts]
-        planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read)
+        planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
+                                  planned.plan.blocked)
         return planned, accounts, conflicts
     only = None
     if options.resume:
@@ -125,7 +132,7 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         if run is None:
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
-    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit)
+    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit, kinds=kinds)
     return planned, accounts, conflicts
 
 
@@ -137,23 +144,36 @@ async def apply(
     history: History | None = None,
     executor: Executor | None = None,
     confirm: Callable[[Plan], Awaitable[bool]] | None = None,
+    kinds: KindRegistry | None = None,
 ) -> ApplyOutcome:
+    """Apply ``playbook``. ``kinds`` plan, execute and verify (by default the executor's, else
+    `KindRegistry.default()`); an ``executor`` given is used with them."""
     started = time.monotonic()
-    planned, accounts, conflicts = await prepare(client, playbook, options, history)
+    if kinds is None:
+        kinds = executor.kinds if executor is not None else KindRegistry.default()
+    planned, accounts, conflicts = await prepare(client, playbook, options, history, kinds)
     if not planned.ok:
         raise ApplyError([*map(str, planned.diagnostics), *(f"error: {p}" for p in planned.problems)])
+    dropped: list[Change] = []
+    if options.keep is not None:
+        p = planned.plan
+        dropped = [c for c in p.changes if not options.keep(c)]
+        kept = [c for c in p.changes if options.keep(c)]
+        planned.plan = Plan.build(kept, p.playbook_hash, p.fingerprints, p.accounts_read, p.blocked)
     plan = planned.plan
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
-    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts)
+    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped)
     outcome.violations = policy.check(plan.changes, planned.desired)
     if outcome.violations:
         outcome.exit_code, outcome.message = EXIT_BLOCKED, "blocked by the safety policy: nothing was changed"
         if history:
-            run = history.start_run("apply", plan.playbook_hash, [])
-            history.finish_run(run, "blocked", {"violations": [str(v) for v in outcome.violations]})
+            outcome.run_id = history.start_run(options.command, plan.playbook_hash, [])
+            history.finish_run(outcome.run_id, "blocked", {"violations": [str(v) for v in outcome.violations]})
         return _finish(outcome, started)
     if plan.empty:
         outcome.message = "nothing to do: the installation matches the playbooks"
+        if plan.blocked:
+            outcome.message += f" ({len(plan.blocked)} blocked changes are not attempted: see above)"
         if conflicts:
             outcome.exit_code, outcome.message = EXIT_PARTIAL, "every account in the saved plan changed since: plan again"
         return _finish(outcome, started)
@@ -161,17 +181,17 @@ async def apply(
         outcome.exit_code, outcome.message = EXIT_ERROR, "apply cancelled: nothing was changed"
         return _finish(outcome, started)
 
-    ops = operations_of(plan.changes)
+    ops = operations_of(plan.changes, kinds)
     order = _account_order(plan.changes)
     if history:
-        outcome.run_id = history.start_run("apply", plan.playbook_hash, order)
-    executor = executor or Executor(client)
-    executor.history, executor.run_id = history, outcome.run_id
+        outcome.run_id = history.start_run(options.command, plan.playbook_hash, order)
+    executor = executor or Executor(client, kinds=kinds)
+    executor.kinds, executor.history, executor.run_id = kinds, history, outcome.run_id
     max_fail = options.max_fail or _sourced(playbook.policy.max_fail) or DEFAULT_MAX_FAIL
     wave_spec = options.waves if options.waves is not None else _sourced(playbook.policy.waves)
-    # The caption library (account 0) belongs to no account: it rides with the first wave
-    # without taking one of its places.
-    library = [0] if order and order[0] == 0 else []
+    # The caption library belongs to no account: it rides with the first wave without taking
+    # one of its places.
+    library = [LIBRARY_ID] if order and order[0] == LIBRARY_ID else []
     accounts_in_order = order[len(library):]
     done = 0
     refresh_accounts = False
@@ -182,14 +202,17 @@ async def apply(
         wave_ops = [op for op in ops if op.account_id in members]
         result = await executor.run(wave_ops)
         outcome.execution.merge(result)
-        refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT.value for op in wave_ops)
+        refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT for op in wave_ops)
         if result.interrupted:
             outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
             break
         # The desired state and the playbook's hash from the plan step serve every wave's verify,
         # unless accounts changed: then both are worked out again from a fresh account read.
         unverified = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None,
-                                   desired=None if refresh_accounts else planned.desired, known_hash=plan.playbook_hash)
+                                   kinds, desired=None if refresh_accounts else planned.desired,
+                                   known_hash=plan.playbook_hash)
+        if options.keep is not None:
+            unverified = [c for c in unverified if options.keep(c)]
         outcome.unverified += unverified
         bad = result.failed_accounts | {c.account_id for c in unverified}
         report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))
@@ -209,14 +232,15 @@ async def apply(
     return _finish(outcome, started, history, client)
 
 
-def operations_of(changes: Sequence[Change]) -> list[Operation]:
+def operations_of(changes: Sequence[Change], kinds: KindRegistry | None = None) -> list[Operation]:
     """Every operation realising ``changes``, grouped by (account, kind) as the kinds ask."""
-    grouped: dict[tuple[int, str], list[Change]] = {}
+    kinds = kinds if kinds is not None else KindRegistry.default()
+    grouped: dict[tuple[int, Kind], list[Change]] = {}
     for c in changes:
         grouped.setdefault((c.account_id, c.kind), []).append(c)
     ops: list[Operation] = []
     for (_, kind), group in grouped.items():
-        ops += KINDS[Kind(kind)].operations(group)
+        ops += kinds[kind].operations(group)
     return ops
 
 
@@ -225,17 +249,18 @@ def _account_order(changes: Sequence[Change]) -> list[int]:
     seen: dict[int, str] = {}
     for c in changes:
         seen.setdefault(c.account_id, c.username)
-    return sorted(seen, key=lambda a: (a != 0, seen[a], a))
+    return sorted(seen, key=lambda a: (a != LIBRARY_ID, seen[a], a))
 
 
 async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],
-                  result: ExecutionResult, accounts: list[Any] | None, *,
+                  result: ExecutionResult, accounts: list[Any] | None, kinds: KindRegistry, *,
                   desired: DesiredState | None = None, known_hash: str | None = None) -> list[Change]:
     """Re-read what the wave touched (and only that) and diff again: what still differs."""
     pairs = {(op.account_id, op.kind) for op in ops if op.account_id not in result.failed_accounts}
     if not pairs:
         return []
-    again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, desired=desired, known_hash=known_hash)
+    again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds,
+                             desired=desired, known_hash=known_hash)
     return list(again.plan.changes)
 
 

@@ -16,6 +16,7 @@ from orchestrator.kinds.base import (
     PHASE_ON,
     KindHandler,
     Live,
+    Op,
     Operation,
     Problem,
     ReadContext,
@@ -35,7 +36,11 @@ class ToggleKind(KindHandler):
         found: dict[int, list[dict[str, Any]]] = {}
         async for schedule in self.api(ctx.client).list_schedules():
             if schedule.account_id in desired:
-                found.setdefault(schedule.account_id, []).append({"id": schedule.id, "is_active": bool(schedule.is_active)})
+                entry = {"id": schedule.id, "is_active": bool(schedule.is_active)}
+                settings = getattr(schedule, "settings", None)
+                if getattr(settings, "api_key_configured", None) is False:
+                    entry["api_key_configured"] = False  # the engine switches such a schedule off (blockers)
+                found.setdefault(schedule.account_id, []).append(entry)
         result = ReadResult()
         for account in accounts:
             if account.id not in desired:
@@ -59,12 +64,13 @@ class ToggleKind(KindHandler):
         return out
 
     def operations(self, changes: Sequence[Change]) -> list[Operation]:
-        return [Operation(self.kind, c.account_id, c.action, (c,), PHASE_ON if c.action == "activate" else PHASE_OFF,
+        return [Operation(self.kind, c.account_id, Op(c.action), (c,), PHASE_ON if c.action == "activate" else PHASE_OFF,
                           args={"schedule_id": c.ref}) for c in changes]
 
     async def execute(self, client: SharingtoolsClient, op: Operation) -> None:
         api = self.api(client)
-        await (api.activate if op.name == "activate" else api.pause)(int(op.args["schedule_id"]))
+        switch = {Op.ACTIVATE: api.activate, Op.PAUSE: api.pause}[op.name]
+        await switch(int(op.args["schedule_id"]))
 
 
 class WelcomeDmKind(ToggleKind):

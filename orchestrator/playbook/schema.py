@@ -52,6 +52,7 @@ from orchestrator.playbook.values import (
     CommentMode,
     CustomProxy,
     DateTime,
+    DriftValue,
     ExcludeRefs,
     GroupName,
     GroupNames,
@@ -84,7 +85,7 @@ class Spec(BaseModel):
 
 def _annotation(spec: FieldSpec) -> Any:
     """The pydantic type of one settings field."""
-    bounds = {k: v for k, v in (("ge", spec.minimum), ("le", spec.maximum)) if v is not None}
+    bounds: dict[str, Any] = {k: v for k, v in (("ge", spec.minimum), ("le", spec.maximum)) if v is not None}
     match spec.type:
         case FieldType.BOOL:
             return StrictBool
@@ -161,7 +162,7 @@ def _check_open_settings(settings: SettingsSpec) -> SettingsSpec:
 
 
 _ReactionsSettingsBase = _settings_model("reactions")
-ReactionsSettings = Annotated[_ReactionsSettingsBase, AfterValidator(_check_open_settings)]
+ReactionsSettings = Annotated[_ReactionsSettingsBase, AfterValidator(_check_open_settings)]  # type: ignore[valid-type]
 RepostSettings = _settings_model("repost")
 
 
@@ -541,7 +542,7 @@ class PolicySpec(Spec):
     max_activations: LimitValue | None = None
     waves: WavesValue | None = None
     max_fail: LimitValue | None = None
-
+    drift: DriftValue | None = None
 
 
 # -- captions -------------------------------------------------------------------------------
