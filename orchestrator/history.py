@@ -7,9 +7,9 @@ operation's start (or when the run finishes, or the journal is read): one commit
 operation instead of two. An end lost to a SIGKILL leaves its operation ``pending`` (outcome
 unknown), which is what the journal says of any operation in flight: ``apply --resume``
 re-reads the accounts of the last unfinished run and finishes only what is still needed.
-Nothing secret is stored: the
-operation arguments hold no password or key (kinds keep secrets as references), and every
-text passes through the redaction of ``orchestrator.log`` before it is written.
+Nothing secret is stored: the operation arguments hold no password or key (kinds keep secrets
+as references), and every text passes through the redaction of ``orchestrator.log`` before it
+is written.
 """
 
 from __future__ import annotations
