@@ -6,22 +6,24 @@ with a small burst allowance): O(1) per request, and the rate can change at any 
 which aiolimiter's fixed-rate bucket (used here before) cannot do.
 
 The adaptive rate is decided once per *window* of answers (at least ``MIN_WINDOW`` seconds
-and ``MIN_ANSWERS`` answers, at most ``MAX_WINDOW`` seconds):
+and ``MIN_ANSWERS`` answers, at most ``MAX_WINDOW`` seconds; a window that is mostly 429s is
+decided at once):
 
-- a window with no more 429s than the background rate allows (below) and its noise: the rate
-  grows back quickly (×1.25 per 0.1 s) to the last rate that worked, then probes above it
-  gently (×1.02 per 0.5 s, a pace that doubles every 0.5 s without a 429), so a client told 5 × the server's limit settles just under it;
-- a window with more: the rate becomes what the server *accepted* in that window (answers not
-  throttled per second) less a 3% margin, never less than half the current rate in one
-  step. A single 429 in a window is noise and cuts nothing; a burst of them cuts once per window;
+- a calm window (at most one 429; or, once background 429s are known, no more than their
+  share and its noise): the rate grows back quickly (×1.25 per 0.1 s) to the last rate that
+  worked, then probes above it gently (×1.02 per 0.5 s, a pace that doubles every 0.5 s
+  without a 429), so a client told 5 × the server's limit settles just under it;
+- a throttled window: the rate is cut to the part of it the server accepted (the rate times
+  one minus the share of 429s beyond the background), less a 3% margin, at most halving in
+  one step. A single 429 is noise and cuts nothing; a burst of them cuts once per window;
 - *a decrease must help*: 429s that are not about the rate (per account, injected at random)
   arrive in the same proportion whatever the rate, while those of a rate limit fall as the
   rate does (to ``1 - accepted / rate``). When the window after a decrease shows a share of
   429s the same as before within chance, and above what a rate limit predicts, the rate is
   cut once more (a limit only just passed leaves the server's bucket empty for a while); if
-  the share still does not move, both decreases are undone and that share is learnt as the background rate, which later windows are judged
-  against. It fades (halving every ``BACKGROUND_HALF_LIFE`` seconds), so a real limit met
-  later is still found.
+  the share still does not move, both decreases are undone and that share is learnt as the
+  background, which later windows are judged against. It fades (halving every
+  ``BACKGROUND_HALF_LIFE`` seconds), so a real limit met later is still found.
 """
 
 from __future__ import annotations
