@@ -47,47 +47,56 @@ class ScheduleKind(KindHandler):
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         api = self.api(ctx.client)
         wanted = [a for a in accounts if a.id in desired]
-        schedules: dict[int, Any] = {}
-        if ctx.few(len(wanted)):
-            async def one(account: Account) -> None:
-                try:
-                    schedules[account.id] = await api.get_schedule(account.id)
-                except NotFound:
-                    pass
+        found: dict[int, Live] = {}
 
-            async with anyio.create_task_group() as tg:
+        async def details(account: Account, schedule: Any) -> None:
+            # Started as soon as the account's schedule is known, not once the whole list is in:
+            # the per-account reads then fill the rate budget while list pages still arrive.
+            live: Live = {"state": "active" if schedule.is_active else "paused"}
+            found[account.id] = live
+            want = desired[account.id]
+            if want.settings:
+                live["settings"] = await api.get_settings(account.id)
+            if want.targets is not None:
+                live["targets"] = [t.model_dump() for t in (
+                    schedule.targets if "targets" in schedule.model_fields_set else await api.list_targets(account.id))]
+
+        async def one(account: Account) -> None:
+            try:
+                schedule = await api.get_schedule(account.id)
+            except NotFound:
+                return
+            await details(account, schedule)
+
+        failure: Exception | None = None
+        async with anyio.create_task_group() as tg:
+            if ctx.few(len(wanted)):
                 for account in wanted:
                     tg.start_soon(one, account)
-        else:
-            ids = {a.id for a in wanted}
-            async for schedule in api.list_schedules():
-                if schedule.account_id in ids:
-                    schedules[schedule.account_id] = schedule
+            else:
+                pending = {a.id: a for a in wanted}
+                try:
+                    async for schedule in api.list_schedules():
+                        account = pending.pop(schedule.account_id, None)
+                        if account is not None:
+                            tg.start_soon(details, account, schedule)
+                except Exception as exc:
+                    # The list's own error (a module the server lacks) reaches the planner as
+                    # itself, as when the list was read before any detail, not in a group.
+                    failure = exc
+                    tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
         result = ReadResult()
         for account in wanted:
-            schedule = schedules.get(account.id)
-            if schedule is None:
+            live = found.get(account.id)
+            if live is None:
                 result.problems.append(Problem(
                     account.id, account.username, self.kind,
                     f"has no {self.label} schedule (the API cannot create one: create it in the web panel, "
                     "or exclude the account from this entry)"))
                 continue
-            result.live[account.id] = {"state": "active" if schedule.is_active else "paused",
-                                       "_embedded": "targets" in schedule.model_fields_set,
-                                       "_targets": [t.model_dump() for t in schedule.targets]}
-
-        async def details(account: Account) -> None:
-            live, want = result.live[account.id], desired[account.id]
-            embedded, targets = live.pop("_embedded"), live.pop("_targets")
-            if want.settings:
-                live["settings"] = await api.get_settings(account.id)
-            if want.targets is not None:
-                live["targets"] = targets if embedded else [t.model_dump() for t in await api.list_targets(account.id)]
-
-        async with anyio.create_task_group() as tg:
-            for account in wanted:
-                if account.id in result.live:
-                    tg.start_soon(details, account)
+            result.live[account.id] = live
         return result
 
     # -- diff (pure) --------------------------------------------------------------------------
