@@ -24,6 +24,14 @@ decided at once):
   the share still does not move, both decreases are undone and that share is learnt as the
   background, which later windows are judged against. It fades (halving every
   ``BACKGROUND_HALF_LIFE`` seconds), so a real limit met later is still found.
+
+It starts slowly, as TCP does: at most ``INITIAL_RATE``, growing ×``SLOW_START`` per 0.1 s
+of answers without a 429 until the ceiling or the first 429. Starting at a ceiling set far
+above the server's limit sent a round trip's worth of requests at that ceiling before the
+first answer could say so, and most of them were 429s; starting low costs a fraction of a
+second when the ceiling is right. The first 429 ends the slow start at once (not at the end
+of a window): the rate goes back to the last one whose answers were all accepted, less the
+margin, and the windows above take over from there.
 """
 
 from __future__ import annotations
@@ -64,6 +72,9 @@ MAX_BACKGROUND = 0.3
 # Nor is a share below this learnt as background: just under a limit, the server's bucket
 # refills slowly after a decrease, and a few 429s go on that the next decrease does stop.
 MIN_LEARNT = 0.05
+INITIAL_RATE = 200.0  # requests per second at start, when the ceiling is higher
+SLOW_START = 1.3  # growth per 0.1 s of answers without a 429, while starting
+SLOW_START_ANSWERS = 8  # answers enough to grow on, while starting
 
 
 class AdaptiveRateLimiter:
@@ -81,7 +92,9 @@ class AdaptiveRateLimiter:
         self.max_rate = max_rate
         self._clock = clock
         self._sleep = sleep  # with ``clock``, injectable so tests can run on virtual time
-        self._rate = max_rate
+        self._rate = min(max_rate, INITIAL_RATE)
+        self._starting = self._rate < max_rate
+        self._start_good: float | None = None  # while starting, the last rate all of whose answers were accepted
         self._lock = anyio.Lock()
         self._next = clock()  # GCRA: the earliest time the next request may go
         self._good = max_rate  # the last rate that drew no throttling
@@ -127,6 +140,8 @@ class AdaptiveRateLimiter:
         if sent is not None and sent < self._cut_at:
             return  # sent at the old rate: it says nothing about the new one
         now = self._clock()
+        if self._starting and self._slow_start(now, throttled):
+            return
         if self._answers == 0:
             self._window_start = now  # a window spans the answers it counts, not the wait for them
         self._answers += 1
@@ -144,6 +159,29 @@ class AdaptiveRateLimiter:
             return
         self._decide(now, max(elapsed, 1e-3), answers, self._throttled)
         self._answers, self._throttled = 0, 0
+
+    def _slow_start(self, now: float, throttled: bool) -> bool:
+        """One answer while starting; False when it ended the start and the windows take it."""
+        if throttled:
+            self._starting = False
+            self._answers, self._throttled = 0, 0
+            if self._start_good is None:
+                return False  # the very first rate was too fast: a window judges by how much
+            self._cut_at = self._calm_since = now
+            self._good = self._start_good * MARGIN
+            self._set(self._good)
+            return True
+        if self._answers == 0:
+            self._window_start = now
+        self._answers += 1
+        elapsed = now - self._window_start
+        if self._answers >= SLOW_START_ANSWERS and elapsed >= MIN_WINDOW:
+            self._start_good = self._rate
+            self._set(self._rate * SLOW_START ** (elapsed / MIN_WINDOW))
+            self._good = self._rate
+            self._starting = self._rate < self.max_rate
+            self._answers = 0
+        return True
 
     def _decide(self, now: float, elapsed: float, answers: int, throttled: int) -> None:
         share = throttled / answers
