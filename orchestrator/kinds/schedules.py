@@ -74,12 +74,12 @@ class ScheduleKind(KindHandler):
                 for account in wanted:
                     tg.start_soon(one, account)
             else:
-                pending = {a.id: a for a in wanted}
+                pending: dict[int, Account] = {a.id: a for a in wanted}
                 try:
                     async for schedule in api.list_schedules():
-                        account = pending.pop(schedule.account_id, None)
-                        if account is not None:
-                            tg.start_soon(details, account, schedule)
+                        owner = pending.pop(schedule.account_id, None)
+                        if owner is not None:
+                            tg.start_soon(details, owner, schedule)
                 except Exception as exc:
                     # The list's own error (a module the server lacks) reaches the planner as
                     # itself, as when the list was read before any detail, not in a group.
