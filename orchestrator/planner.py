@@ -132,7 +132,7 @@ async def build_plan(
         handler = kinds[kind]
         for account_id, live in result.live.items():
             planned.live[(account_id, kind)] = live
-            fingerprints.setdefault(account_id, {})[kind.value] = fingerprint(live)
+            fingerprints.setdefault(account_id, {})[kind.value] = result.fingerprints.get(account_id) or fingerprint(live)
             account = desired.accounts.get(account_id, LIBRARY)
             changes += handler.diff(account, resolved[kind][account_id], live)
         if kind in SETTINGS_MODULES:
@@ -160,6 +160,8 @@ def _resolve(handler: KindHandler, wanted: dict[int, Any], desired: DesiredState
 def _check_settings(playbook: Playbook, kind: Kind, result: ReadResult) -> list[Diagnostic]:
     """Settings the playbook names that the live API does not have (undocumented fields are
     checked against what the server returns, not against a list of ours)."""
+    if result.settings_fields is not None:
+        return check_live_settings(playbook, SETTINGS_MODULES[kind], result.settings_fields)
     for live in result.live.values():
         if "settings" in live:
             return check_live_settings(playbook, SETTINGS_MODULES[kind], live["settings"].keys())

@@ -98,8 +98,14 @@ class ReadContext:
 
 @dataclass
 class ReadResult:
+    """What a kind read. A kind that keeps only part of a live state (what its diff compares)
+    gives the fingerprint of the whole state as read in ``fingerprints``, and the field names
+    of one settings answer as read in ``settings_fields``."""
+
     live: dict[int, Live] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    fingerprints: dict[int, str] = field(default_factory=dict)
+    settings_fields: tuple[str, ...] | None = None
 
 
 class KindHandler(ABC):

@@ -30,7 +30,7 @@ from orchestrator.kinds.base import (
     change,
     same,
 )
-from orchestrator.plan import Change
+from orchestrator.plan import Change, fingerprint
 
 CASELESS = (ValueKind.HASHTAG, ValueKind.USERNAME, ValueKind.REGION)
 
@@ -48,6 +48,9 @@ class ScheduleKind(KindHandler):
         api = self.api(ctx.client)
         wanted = [a for a in accounts if a.id in desired]
         found: dict[int, Live] = {}
+        fingerprints: dict[int, str] = {}
+        fields: dict[int, tuple[str, ...]] = {}  # the settings' names each account's answer had
+        known_fields: dict[tuple[str, ...], tuple[str, ...]] = {}
 
         async def details(account: Account, schedule: Any) -> None:
             # Started as soon as the account's schedule is known, not once the whole list is in:
@@ -56,10 +59,18 @@ class ScheduleKind(KindHandler):
             found[account.id] = live
             want = desired[account.id]
             if want.settings:
-                live["settings"] = await api.get_settings(account.id)
+                live["settings"] = settings = await api.get_settings(account.id)
+                keys = tuple(settings)
+                fields[account.id] = known_fields.setdefault(keys, keys)  # one tuple for all alike
             if want.targets is not None:
                 live["targets"] = [t.model_dump() for t in (
                     schedule.targets if "targets" in schedule.model_fields_set else await api.list_targets(account.id))]
+            # The fingerprint is of the state as read; of the settings, only what the diff compares
+            # is kept: the whole answer is ~100 objects an account (most fields never managed),
+            # which held for every account was most of a large plan's memory.
+            fingerprints[account.id] = fingerprint(live)
+            if want.settings:
+                live["settings"] = {k: v for k, v in live["settings"].items() if k in want.settings}
 
         async def one(account: Account) -> None:
             try:
@@ -97,6 +108,9 @@ class ScheduleKind(KindHandler):
                     "or exclude the account from this entry)"))
                 continue
             result.live[account.id] = live
+            result.fingerprints[account.id] = fingerprints[account.id]
+            if result.settings_fields is None and account.id in fields:
+                result.settings_fields = fields[account.id]
         return result
 
     # -- diff (pure) --------------------------------------------------------------------------
