@@ -135,6 +135,18 @@ async def test_the_slow_start_reaches_a_right_ceiling_within_a_second():
     assert out.sent >= 0.95 * 300 * 2
 
 
+async def test_the_start_grows_only_while_the_pacing_holds_requests_back():
+    """Held back by something else (4 in flight: 80 requests a second), the start has not
+    tried its rate and does not grow it; once requests are many, it starts from there."""
+    time = VirtualTime()
+    limiter = limiter_on(time, 1500)
+    slow = await drive(limiter, time, Server(rate=300), until=3, concurrency=4)
+    assert slow.throttled == 0
+    assert limiter.current_rate == INITIAL_RATE
+    fast = await drive(limiter, time, Server(rate=300), until=10)
+    assert fast.share() < 0.03, fast.share()  # a start from 200/s, not a burst at 1,500
+
+
 async def test_a_ceiling_under_the_initial_rate_is_used_from_the_start():
     time = VirtualTime()
     limiter = limiter_on(time, INITIAL_RATE / 2)
