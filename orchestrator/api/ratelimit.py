@@ -31,9 +31,10 @@ above the server's limit sent a round trip's worth of requests at that ceiling b
 first answer could say so, and most of them were 429s; starting low costs a fraction of a
 second when the ceiling is right. The first 429 ends the slow start at once (not at the end
 of a window): the rate goes back to the last one whose answers were all accepted, less the
-margin, and the windows above take over from there. The start grows only while the pacing
-holds requests back: a client held back by something else (a slow server) has not tried its
-rate, and growing anyway let it burst at the ceiling once the server sped up.
+margin, and the windows above take over from there. The start grows only while answers come
+about as fast as its rate: a client held back by something else (a slow server, the
+concurrency) has not tried its rate, and growing anyway let it burst at the ceiling once the
+server sped up.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ MIN_LEARNT = 0.05
 INITIAL_RATE = 200.0  # requests per second at start, when the ceiling is higher
 SLOW_START = 1.3  # growth per 0.1 s of answers without a 429, while starting
 SLOW_START_ANSWERS = 8  # answers enough to grow on, while starting
-PACED_SHARE = 0.5  # the share of requests the pacing must have held back for the start to grow
+TRIED_SHARE = 0.7  # the start grows only while answers come at this share of its rate or more
 
 
 class AdaptiveRateLimiter:
@@ -97,7 +98,6 @@ class AdaptiveRateLimiter:
         self._sleep = sleep  # with ``clock``, injectable so tests can run on virtual time
         self._rate = min(max_rate, INITIAL_RATE)
         self._starting = self._rate < max_rate
-        self._sent = self._paced = 0  # requests sent, and of them held back by the pacing, while starting
         self._start_good: float | None = None  # while starting, the last rate all of whose answers were accepted
         self._lock = anyio.Lock()
         self._next = clock()  # GCRA: the earliest time the next request may go
@@ -131,9 +131,7 @@ class AdaptiveRateLimiter:
         async with self._lock:
             now = self._clock()
             slot = max(self._next, now - BURST)
-            self._sent += 1
             if slot > now:
-                self._paced += 1
                 await self._sleep(slot - now)
             self._next = slot + 1 / self._rate
             return max(slot, now)
@@ -182,15 +180,16 @@ class AdaptiveRateLimiter:
         self._answers += 1
         elapsed = now - self._window_start
         if self._answers >= SLOW_START_ANSWERS and elapsed >= MIN_WINDOW:
-            # Only a rate that held the requests back was tried: when something else (the
-            # server's speed, the concurrency) sends fewer, growing would only let a later
-            # burst go at a rate never tried, as a 429 storm.
-            if self._paced >= PACED_SHARE * self._sent:
+            # Only a rate the answers kept up with was tried: when something else (a slow
+            # server, the concurrency) holds the requests back, growing would only let a later
+            # burst go at a rate never tried, as a 429 storm. (The answers lag the rate by a
+            # round trip, one growth step: hence a share, not the whole rate.)
+            if self._answers / elapsed >= TRIED_SHARE * self._rate:
                 self._start_good = self._rate
                 self._set(self._rate * SLOW_START ** (elapsed / MIN_WINDOW))
                 self._good = self._rate
                 self._starting = self._rate < self.max_rate
-            self._answers = self._sent = self._paced = 0
+            self._answers = 0
         return True
 
     def _decide(self, now: float, elapsed: float, answers: int, throttled: int) -> None:

@@ -135,7 +135,7 @@ async def test_the_slow_start_reaches_a_right_ceiling_within_a_second():
     assert out.sent >= 0.95 * 300 * 2
 
 
-async def test_the_start_grows_only_while_the_pacing_holds_requests_back():
+async def test_the_start_grows_only_while_answers_keep_up_with_its_rate():
     """Held back by something else (4 in flight: 80 requests a second), the start has not
     tried its rate and does not grow it; once requests are many, it starts from there."""
     time = VirtualTime()
