@@ -120,48 +120,58 @@ class Transport:
     ) -> Result:
         """Send with retries per ``policy``; see ``retry.py`` for what each policy allows."""
         params = {k: v for k, v in (params or {}).items() if v is not None}
-        # The first attempt's turn is waited for before the retry machinery is built: a plan
-        # queues a call per account here, and thousands of idle retry states (about 6 KB each)
-        # would be memory spent on nothing.
-        first_slot: float | None = await self.limiter.acquire()
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retry.attempts) | stop_after_delay(self.retry.deadline),
-            wait=wait_full_jitter_or_retry_after(self.retry),
-            retry=retry_if_exception(lambda exc: is_retryable(exc, policy)),
-            sleep=self.sleep,
-            reraise=True,
-        )
-        maybe_applied = False
-        async for attempt in retrying:
-            with attempt:
-                number = attempt.retry_state.attempt_number
-                if number > 1:
-                    self.stats.retries += 1
-                    if policy is Policy.CREATE_READBACK and maybe_applied and readback is not None:
-                        self.stats.readbacks += 1
-                        found = await readback()
-                        if found is not None:
-                            return Result(200, found, None, recovered=True)
-                try:
-                    slot, first_slot = first_slot, None
-                    return await self._send(method, path, params, json, files, number, slot)
-                except Conflict:
-                    if number > 1 and maybe_applied and policy is Policy.CREATE_CONFLICT_OK:
-                        self.stats.conflicts_as_success += 1
-                        return Result(409, None, None, recovered=True)
-                    raise
-                except ApiError as exc:
-                    maybe_applied = maybe_applied or may_have_applied(exc)
-                    raise
+        # The first attempt's turn (a concurrency slot) is waited for before the retry
+        # machinery is built: a plan queues a call per account here, and thousands of idle
+        # retry states (about 6 KB each) would be memory spent on nothing.
+        await self.slots.acquire()
+        held = True  # until the first attempt's ``_send`` takes the slot over
+        try:
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(self.retry.attempts) | stop_after_delay(self.retry.deadline),
+                wait=wait_full_jitter_or_retry_after(self.retry),
+                retry=retry_if_exception(lambda exc: is_retryable(exc, policy)),
+                sleep=self.sleep,
+                reraise=True,
+            )
+            maybe_applied = False
+            async for attempt in retrying:
+                with attempt:
+                    number = attempt.retry_state.attempt_number
+                    if number > 1:
+                        self.stats.retries += 1
+                        if policy is Policy.CREATE_READBACK and maybe_applied and readback is not None:
+                            self.stats.readbacks += 1
+                            found = await readback()
+                            if found is not None:
+                                return Result(200, found, None, recovered=True)
+                    try:
+                        slot_held, held = held, False
+                        return await self._send(method, path, params, json, files, number, slot_held)
+                    except Conflict:
+                        if number > 1 and maybe_applied and policy is Policy.CREATE_CONFLICT_OK:
+                            self.stats.conflicts_as_success += 1
+                            return Result(409, None, None, recovered=True)
+                        raise
+                    except ApiError as exc:
+                        maybe_applied = maybe_applied or may_have_applied(exc)
+                        raise
+        finally:
+            if held:
+                self.slots.release()
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _send(
         self, method: str, path: str, params: dict[str, Any], json: Any, files: Any, attempt: int,
-        slot: float | None = None,
+        slot_held: bool = False,
     ) -> Result:
-        sent = slot if slot is not None else await self.limiter.acquire()
-        started = time.monotonic()
-        async with self.slots:
+        # The concurrency slot is taken before the rate's: a request the limiter lets go is
+        # sent then, not queued behind slow answers and released later in a burst (which
+        # the server's bucket answers with 429s while the limiter believes it kept its pace).
+        if not slot_held:
+            await self.slots.acquire()
+        try:
+            sent = await self.limiter.acquire()
+            started = time.monotonic()
             try:
                 response = await self.http.request(method, path.lstrip("/"), params=params, json=json, files=files)
             except httpx.TimeoutException as exc:
@@ -177,6 +187,8 @@ class Transport:
                     f"no answer ({type(exc).__name__})", method=method, path=path,
                     maybe_applied=not isinstance(exc, httpx.ConnectError),
                 ) from None
+        finally:
+            self.slots.release()
         self.limiter.on_response(throttled=response.status_code == 429, sent=sent)
         self._record(method, path, str(response.status_code), started, attempt)
         try:
