@@ -21,6 +21,7 @@ from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from orchestrator.playbook.errors import Diagnostic
+from orchestrator.playbook.limits import MAX_FILE_BYTES, MAX_TOTAL_BYTES, BoundedComposer, LimitExceeded
 from orchestrator.playbook.positions import Path, Position, PositionIndex
 
 #: File names a directory contributes, in sorted order.
@@ -58,6 +59,7 @@ _PlaybookConstructor.add_constructor("tag:yaml.org,2002:timestamp", RoundTripCon
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.Constructor = _PlaybookConstructor
+    yaml.Composer = BoundedComposer  # depth, aliases and expanded size bounded (see limits.py)
     yaml.allow_duplicate_keys = False
     return yaml
 
@@ -97,22 +99,44 @@ def read_sources(paths: Iterable[str | FilePath]) -> tuple[list[Source], list[Di
     """The text of every playbook file named by ``paths`` (see `discover`)."""
     files, problems = discover(paths)
     sources = []
+    total = 0
     for file in files:
         try:
-            sources.append(Source(str(file), file.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as error:
-            problems.append(Diagnostic(str(file), 0, 0, f"cannot read the file: {error}"))
+            with file.open("rb") as stream:  # bounded read: the size a stat reports may lie (/proc, a FIFO)
+                data = stream.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            problems.append(Diagnostic(str(file), 0, 0, f"cannot read the file: {error.strerror or error}"))
+            continue
+        if len(data) > MAX_FILE_BYTES:
+            problems.append(Diagnostic(str(file), 0, 0, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB (the limit)",
+                                       "a playbook is a few KiB; split it into several files"))
+            continue
+        total += len(data)
+        if total > MAX_TOTAL_BYTES:
+            problems.append(Diagnostic(str(file), 0, 0, f"the playbooks given together pass {MAX_TOTAL_BYTES // 2**20} MiB",
+                                       "apply them in several runs (--limit, or fewer files at a time)"))
+            break
+        try:
+            sources.append(Source(str(file), data.decode("utf-8")))
+        except UnicodeDecodeError as error:
+            problems.append(Diagnostic(str(file), 0, 0, f"the file is not UTF-8 text (byte {error.start})",
+                                       "save it as UTF-8"))
     return sources, problems
 
 
 def parse(source: Source) -> ParsedFile | Diagnostic:
     """The document in ``source`` as plain values and positions, or the diagnostic saying why
     it is not a usable YAML mapping."""
+    if len(source.text) > MAX_FILE_BYTES:
+        return Diagnostic(source.name, 0, 0, f"the playbook is larger than {MAX_FILE_BYTES // 2**20} MiB (the limit)",
+                          "a playbook is a few KiB; split it into several files")
     if not source.text.strip() or _only_comments(source.text):
         return Diagnostic(source.name, 1, 1, "the playbook is empty",
                           "a playbook is a mapping with `groups:` and `entries:`; see the README's playbook reference")
     try:
         documents = list(_yaml().load_all(source.text))
+    except LimitExceeded as error:
+        return Diagnostic(source.name, error.line, error.col, error.message, error.hint)
     except DuplicateKeyError as error:
         return _duplicate_key(source.name, error)
     except MarkedYAMLError as error:
