@@ -15,8 +15,8 @@ import anyio
 import typer
 
 from orchestrator import log
+from orchestrator.error_boundary import GuardedTyper, check_writable, main_boundary
 from orchestrator.api.errors import (
-    ApiError,
     ClientConfigError,
     InvalidApiKey,
     ModuleNotEnabled,
@@ -27,14 +27,14 @@ from orchestrator.api.errors import (
     Unauthorized,
 )
 
-app = typer.Typer(
+app = GuardedTyper(
     name="orchestrator",
     help="Sharingtools campaign configuration as code, and a local emulator of the API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-emulator_app = typer.Typer(help="The local Sharingtools API emulator.", no_args_is_help=True)
+emulator_app = GuardedTyper(help="The local Sharingtools API emulator.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")
 
 T = TypeVar("T")
@@ -225,6 +225,8 @@ def plan_command(
 
     if format not in ("text", "markdown", "json"):
         fail(f"unknown format {format!r}: use text, markdown or json")
+    if out:
+        check_writable(out, "the plan")
     book = load_playbook(paths)
     settings = client_settings(base_url)
 
@@ -295,6 +297,8 @@ def apply_command(
     from orchestrator.plan import Plan
     from orchestrator.policy import PolicyError, parse_limit, parse_waves
 
+    if report:
+        check_writable(report, "the report")
     book = load_playbook(paths)
     settings = client_settings(base_url, concurrency=concurrency, rate=rate, state_db=state_db)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
@@ -333,14 +337,14 @@ def history_command(
     state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
 ) -> None:
     """The last runs recorded in the history database, newest first."""
-    from orchestrator.history import History
     from orchestrator.settings import load_settings
+    from orchestrator.state_db import open_history
 
     try:
         path = state_db or str(load_settings().state_db)
     except ClientConfigError as exc:
         fail(str(exc))
-    history = History(path)
+    history = open_history(path)
     for run in history.runs(limit):
         report = run.report or {}
         summary = report.get("plan", {}).get("total", "-")
@@ -358,10 +362,7 @@ def demo() -> None:
 
 
 def main() -> None:
-    try:
-        app()
-    except ApiError as exc:  # pragma: no cover - commands catch their own; last resort
-        fail(explain(exc))
+    main_boundary(app)  # every command is guarded too (GuardedTyper); this catches the rest
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,11 +18,11 @@ from rich.table import Table
 from orchestrator.api import SharingtoolsClient
 from orchestrator.engine.apply import EXIT_ERROR, ApplyError, ApplyOptions, ApplyOutcome, apply
 from orchestrator.engine.executor import Executor
-from orchestrator.history import History
 from orchestrator.kinds import Operation
 from orchestrator.plan import Plan, render_text
 from orchestrator.playbook import Playbook
 from orchestrator.settings import Settings
+from orchestrator.state_db import open_history
 
 log = structlog.get_logger("orchestrator.apply")
 
@@ -30,7 +30,7 @@ log = structlog.get_logger("orchestrator.apply")
 async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *, yes: bool,
                     report_path: str | None = None, console: Console | None = None) -> int:
     console = console or Console(stderr=False, highlight=False, soft_wrap=True)
-    history = History(settings.state_db)
+    history = open_history(settings.state_db)
     tty = console.is_terminal
     async with SharingtoolsClient.from_settings(settings) as client:
         progress = Progress(TextColumn("[bold]apply"), BarColumn(), MofNCompleteColumn(),

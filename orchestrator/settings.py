@@ -114,7 +114,11 @@ class YamlConfigSource(PydanticBaseSettingsSource):
                 raise ClientConfigError(f"config file {self.path} does not exist")
             return {}
         try:
-            data = YAML(typ="safe").load(self.path.read_text()) or {}
+            data = YAML(typ="safe").load(self.path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ClientConfigError(f"cannot read the config file {self.path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ClientConfigError(f"the config file {self.path} is not UTF-8 text: save it as UTF-8") from None
         except YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{self.path}:{mark.line + 1}:{mark.column + 1}" if mark else str(self.path)
