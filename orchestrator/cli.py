@@ -291,10 +291,7 @@ def apply_command(
     base_url: str = BASE_URL,
 ) -> None:
     """Make the installation match the playbooks: plan, confirm, execute in waves, verify."""
-    from pathlib import Path
-
     from orchestrator import playbook
-    from orchestrator.plan import Plan
     from orchestrator.policy import PolicyError, parse_limit, parse_waves
 
     if report:
@@ -306,10 +303,12 @@ def apply_command(
         fail("not on a terminal: pass --yes to apply without confirmation")
     saved = None
     if plan_file:
+        from orchestrator.saved_plan import SavedPlanError, load_saved_plan
+
         try:
-            saved = Plan.from_json(json.loads(Path(plan_file).read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            fail(f"cannot read the saved plan {plan_file}: {exc}")
+            saved = load_saved_plan(plan_file)
+        except SavedPlanError as exc:
+            fail(str(exc))
     try:
         from orchestrator.engine.apply import ApplyOptions
 

@@ -71,6 +71,13 @@ def fingerprint(value: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical(value).encode()).hexdigest()
 
 
+def plan_checksum(data: dict[str, Any]) -> str:
+    """The SHA-256 of a plan's JSON without its ``checksum`` (canonical form): a saved plan
+    that was edited or truncated no longer matches it."""
+    rest = {k: v for k, v in data.items() if k != "checksum"}
+    return "sha256:" + hashlib.sha256(canonical(rest).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
@@ -97,7 +104,7 @@ class Plan:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "format_version": FORMAT_VERSION,
             "playbook_hash": self.playbook_hash,
             "changes": [c.public() | {"ref": c.ref} for c in self.changes],
@@ -107,6 +114,7 @@ class Plan:
                 "fingerprints": {str(a): f for a, f in sorted(self.fingerprints.items())},
             },
         }
+        return data | {"checksum": plan_checksum(data)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
