@@ -244,6 +244,10 @@ def plan_command(
         raise typer.Exit(EXIT_ERROR) from None
     report_blockers(planned)
     plan = planned.plan
+    if planned.read_failures:
+        from orchestrator.engine.apply import without_unread
+
+        plan = without_unread(planned)
     if format == "json":
         typer.echo(render_json(plan))
     elif format == "markdown":
@@ -256,6 +260,11 @@ def plan_command(
             console.print(render_text(plan, colour=True))
         else:
             typer.echo(render_text(plan))
+    if planned.read_failures:  # the plan above leaves these accounts out
+        for problem in planned.read_failures:
+            typer.echo(f"error: {problem}", err=True)
+        fail(f"{len(planned.read_failures)} account reads failed: the plan is incomplete and was not saved; "
+             "plan again when the server answers")
     if out:
         save_plan(plan, out)
     if detailed_exitcode and not plan.empty:

@@ -23,6 +23,7 @@ from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
 from orchestrator.kinds import KINDS, KindHandler, Problem, ReadContext, ReadResult
 from orchestrator.kinds.captions import LIBRARY
 from orchestrator.plan import Change, Plan, fingerprint
+from orchestrator.read_failures import read_per_account
 from orchestrator.playbook import DesiredState, Diagnostic, Kind, Playbook, check_live_settings, desired_state
 
 SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
@@ -37,6 +38,9 @@ class Planned:
     live: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Accounts whose live state could not be read (retries ran out): left out of the plan,
+    #: reported as failed by apply; the rest of the fleet goes on.
+    read_failures: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -80,6 +84,7 @@ async def build_plan(
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
     results: dict[Kind, ReadResult] = {}
+    read_failures: list[Problem] = []
 
     async def read(kind: Kind, handler: KindHandler) -> None:
         wanted = desired.of_kind(kind) if kind is not Kind.CAPTIONS else {0: desired.captions}
@@ -91,7 +96,7 @@ async def build_plan(
             return
         targets = [desired.accounts[a] for a in wanted if a in desired.accounts] or [LIBRARY]
         try:
-            results[kind] = await handler.read(ctx, targets, wanted)
+            results[kind] = await read_per_account(handler, ctx, targets, wanted, read_failures)
         except (ModuleNotEnabled, ModuleNotInstalled) as exc:
             why = "your plan does not include it" if isinstance(exc, ModuleNotEnabled) else "it is not installed on the server"
             results[kind] = ReadResult(problems=[
@@ -101,7 +106,7 @@ async def build_plan(
         for kind in sorted(desired.kinds(), key=list(Kind).index):
             tg.start_soon(read, kind, KINDS[kind])
 
-    planned = Planned(Plan.build([], "", {}, 0), desired)
+    planned = Planned(Plan.build([], "", {}, 0), desired, read_failures=read_failures)
     changes: list[Change] = []
     fingerprints: dict[int, dict[str, str]] = {}
     for kind, result in sorted(results.items(), key=lambda kv: list(Kind).index(kv[0])):

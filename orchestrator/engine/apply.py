@@ -8,6 +8,7 @@ Exit codes: 0 applied and verified (or nothing to do), 1 error, 3 blocked by pol
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,9 +17,10 @@ from typing import Any
 import structlog
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.engine.executor import ExecutionResult, Executor
+from orchestrator.api.errors import SharingtoolsError
+from orchestrator.engine.executor import ExecutionResult, Executor, Failure
 from orchestrator.history import History
-from orchestrator.kinds import KINDS, Operation
+from orchestrator.kinds import KINDS, Operation, Problem
 from orchestrator.plan import Change, Plan
 from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
 from orchestrator.playbook import Kind, Limit, Playbook
@@ -141,9 +143,10 @@ async def apply(
     planned, accounts, conflicts = await prepare(client, playbook, options, history)
     if not planned.ok:
         raise ApplyError([*map(str, planned.diagnostics), *(f"error: {p}" for p in planned.problems)])
-    plan = planned.plan
+    plan = without_unread(planned)
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
     outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts)
+    outcome.execution.merge(read_failures_result(planned.read_failures, "read"))
     outcome.violations = policy.check(plan.changes, planned.desired)
     if outcome.violations:
         outcome.exit_code, outcome.message = EXIT_BLOCKED, "blocked by the safety policy: nothing was changed"
@@ -155,6 +158,8 @@ async def apply(
         outcome.message = "nothing to do: the installation matches the playbooks"
         if conflicts:
             outcome.exit_code, outcome.message = EXIT_PARTIAL, "every account in the saved plan changed since: plan again"
+        if outcome.execution.failures:
+            outcome.exit_code, outcome.message = EXIT_PARTIAL, "partial: some accounts could not be read"
         return _finish(outcome, started)
     if confirm is not None and not await confirm(plan):
         outcome.exit_code, outcome.message = EXIT_ERROR, "apply cancelled: nothing was changed"
@@ -172,6 +177,29 @@ async def apply(
     # without taking one of its places.
     library = [0] if order and order[0] == 0 else []
     accounts_in_order = order[len(library):]
+    try:
+        await _run_waves(client, playbook, outcome, executor, ops, library, accounts_in_order, wave_spec, max_fail,
+                         accounts)
+    except BaseException as exc:
+        # The run stops here (a bug, or a cancellation): its history must not stay "running"
+        # for ever; "interrupted" keeps it resumable.
+        outcome.exit_code = EXIT_INTERRUPTED
+        outcome.message = f"stopped by {type(exc).__name__}: run apply --resume"
+        with contextlib.suppress(Exception):  # the original failure is the one to report
+            _finish(outcome, started, history, client)
+        raise
+    if outcome.exit_code == EXIT_OK:
+        if outcome.execution.failures or outcome.unverified or conflicts:
+            outcome.exit_code = EXIT_PARTIAL
+            outcome.message = "partial: see the failures, unverified changes and conflicts"
+        else:
+            outcome.message = "applied and verified"
+    return _finish(outcome, started, history, client)
+
+
+async def _run_waves(client: SharingtoolsClient, playbook: Playbook, outcome: ApplyOutcome, executor: Executor,
+                     ops: list[Operation], library: list[int], accounts_in_order: list[int], wave_spec: Any,
+                     max_fail: Limit, accounts: list[Any]) -> None:
     done = 0
     refresh_accounts = False
     for size in waves_of(wave_spec, len(accounts_in_order)):
@@ -184,8 +212,10 @@ async def apply(
         if result.interrupted:
             outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
             break
-        unverified = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None)
+        unverified, unread = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None)
         outcome.unverified += unverified
+        outcome.execution.merge(unread)
+        result.failed_accounts |= unread.failed_accounts
         bad = result.failed_accounts | {c.account_id for c in unverified}
         report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))
         outcome.waves.append(report)
@@ -195,13 +225,6 @@ async def apply(
             outcome.message = (f"halted after wave {len(outcome.waves)}: {len(bad)} of {len(wave)} accounts failed "
                                f"or did not verify (max_fail {max_fail}); {len(accounts_in_order) - done} accounts not started")
             break
-    if outcome.exit_code == EXIT_OK:
-        if outcome.execution.failures or outcome.unverified or conflicts:
-            outcome.exit_code = EXIT_PARTIAL
-            outcome.message = "partial: see the failures, unverified changes and conflicts"
-        else:
-            outcome.message = "applied and verified"
-    return _finish(outcome, started, history, client)
 
 
 def operations_of(changes: Sequence[Change]) -> list[Operation]:
@@ -224,13 +247,41 @@ def _account_order(changes: Sequence[Change]) -> list[int]:
 
 
 async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],
-                  result: ExecutionResult, accounts: list[Any] | None) -> list[Change]:
-    """Re-read what the wave touched (and only that) and diff again: what still differs."""
+                  result: ExecutionResult, accounts: list[Any] | None) -> tuple[list[Change], ExecutionResult]:
+    """Re-read what the wave touched (and only that) and diff again: what still differs, and
+    the accounts whose re-read failed (reported failed: nothing says their changes hold)."""
     pairs = {(op.account_id, op.kind) for op in ops if op.account_id not in result.failed_accounts}
     if not pairs:
-        return []
-    again = await build_plan(client, playbook, accounts=accounts, pairs=pairs)
-    return list(again.plan.changes)
+        return [], ExecutionResult()
+    try:
+        again = await build_plan(client, playbook, accounts=accounts, pairs=pairs)
+    except SharingtoolsError as exc:  # the account list itself could not be re-read
+        names = {op.account_id: (op.changes[0].username if op.changes else str(op.account_id)) for op in ops}
+        failed = [Problem(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]
+        return [], read_failures_result(failed, "verify")
+    return list(again.plan.changes), read_failures_result(again.read_failures, "verify")
+
+
+def without_unread(planned: Planned) -> Plan:
+    """The plan minus every change of an account some read of which failed: such an account
+    is reported failed as a whole rather than half-applied."""
+    unread = {p.account_id for p in planned.read_failures}
+    plan = planned.plan
+    if not unread:
+        return plan
+    fingerprints = {a: f for a, f in plan.fingerprints.items() if a not in unread}
+    return Plan.build([c for c in plan.changes if c.account_id not in unread], plan.playbook_hash, fingerprints,
+                      plan.accounts_read)
+
+
+def read_failures_result(problems: Sequence[Problem], step: str) -> ExecutionResult:
+    """Failed reads as failures of their accounts (``step``: read before, or verify after)."""
+    result = ExecutionResult()
+    for p in problems:
+        result.failures.append(Failure(p.account_id, p.username, p.kind, step, p.message))
+        result.failed_accounts.add(p.account_id)
+        result.results[(p.kind, step, "failed")] += 1
+    return result
 
 
 def _sourced(value: Any) -> Any:
