@@ -154,7 +154,8 @@ def api_call(
             return [i async for i in items(client.transport, path, params)]
 
     result = run_async(call, settings.base_url)
-    typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    # Masked like every other output: credentials in proxies, values under secret-named keys.
+    typer.echo(json.dumps(log.redact_value(result), indent=2, ensure_ascii=False))
 
 
 # -- validate and plan -------------------------------------------------------------------

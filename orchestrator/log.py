@@ -21,6 +21,11 @@ import structlog
 MASK = "***"
 KEY_SHAPE = re.compile(r"sht_[0-9a-fA-F]{8,}")
 SECRET_NAMES = re.compile(r"(authorization|x-api-key|api[_-]?key|password|passwd|secret|token)", re.I)
+#: ``scheme://user:pass@`` or ``user:pass@host:port``: credentials in a URL or a proxy address,
+#: whoever set them (a proxy typed into the web panel comes back from the server like this).
+URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/@:'\"]+:[^\s/@'\"]+@"
+    r"|(?<![\w.:/-])[^\s/@:'\"]+:[^\s/@'\"]+@(?=[A-Za-z0-9.-]+:\d)")
 _secrets: set[str] = set()
 
 
@@ -34,6 +39,7 @@ def redact_text(text: str) -> str:
     for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
+    text = URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme') or ''}{MASK}@", text)
     return KEY_SHAPE.sub("sht_" + MASK, text)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.kinds.secret_values import shown_live
 from orchestrator.plan import Change
 from orchestrator.playbook import Account, Kind, Sourced
 
@@ -125,4 +126,5 @@ def where(value: Sourced[Any] | None) -> str | None:
 def change(account: Account, kind: Kind | str, action: str, path: str, before: Any = None,
            after: Any = None, source: Sourced[Any] | str | None = None, ref: Any = None) -> Change:
     src = source if isinstance(source, str) or source is None else where(source)
-    return Change(account.id, account.username, str(kind), action, path, before, after, src, ref)
+    # "before" is the server's value: it may hold credentials someone set in the web panel.
+    return Change(account.id, account.username, str(kind), action, path, shown_live(path, before), after, src, ref)

@@ -27,8 +27,10 @@ from orchestrator.kinds.base import (
     change,
     same,
 )
+from orchestrator.kinds.secret_values import SECRET_FIELD, reference, resolve_fields, resolve_wanted, shown
+from orchestrator.log import MASK
 from orchestrator.plan import Change
-from orchestrator.playbook import Account, ScheduleDesired, Target
+from orchestrator.playbook import Account, ScheduleDesired, SecretRef, Target
 from orchestrator.playbook.target_types import TARGET_TYPES, ValueKind
 
 CASELESS = (ValueKind.HASHTAG, ValueKind.USERNAME, ValueKind.REGION)
@@ -98,7 +100,11 @@ class ScheduleKind(KindHandler):
         settings = live.get("settings", {})
         for name, want in sorted(desired.settings.items()):
             have = settings.get(name)
-            if name not in settings or not same(have, want.value):
+            if isinstance(want.value, SecretRef):  # compared resolved; shown and carried as the reference
+                if name not in settings or have != resolve_wanted(want):
+                    changes.append(change(account, self.kind, "update", f"settings.{name}", MASK if have else have,
+                                          shown(want), want, ref={SECRET_FIELD: reference(want)}))
+            elif name not in settings or not same(have, want.value):
                 changes.append(change(account, self.kind, "update", f"settings.{name}", have, want.value, want))
         if desired.targets is not None:
             changes += self._diff_targets(account, desired, live.get("targets", []))
@@ -155,7 +161,7 @@ class ScheduleKind(KindHandler):
         ops: list[Operation] = []
         settings = [c for c in changes if c.path.startswith("settings.")]
         if settings:
-            fields = {c.path.removeprefix("settings."): c.after for c in settings}
+            fields = {c.path.removeprefix("settings."): c.ref if _is_secret(c.ref) else c.after for c in settings}
             ops.append(Operation(self.kind, settings[0].account_id, "update_settings", tuple(settings), PHASE_EDIT,
                                  args={"fields": fields}))
         for c in changes:
@@ -177,7 +183,7 @@ class ScheduleKind(KindHandler):
         elif op.name == "activate":
             await api.activate(op.account_id)
         elif op.name == "update_settings":
-            await api.update_settings(op.account_id, dict(op.args["fields"]))
+            await api.update_settings(op.account_id, resolve_fields(op.args["fields"]))
         elif op.name == "add_target":
             try:
                 await api.add_target(op.account_id, op.args["type"], op.args.get("value"), op.args.get("id"))
@@ -212,3 +218,7 @@ class ScheduleKind(KindHandler):
 
 def _public_target(live: Mapping[str, Any]) -> dict[str, Any]:
     return {k: live.get(k) for k in ("type", "value", "id")}
+
+
+def _is_secret(ref: Any) -> bool:
+    return isinstance(ref, dict) and SECRET_FIELD in ref

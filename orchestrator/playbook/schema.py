@@ -259,7 +259,12 @@ class SettingsSpec(BaseModel):
     MODULE: ClassVar[str] = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_unset=True)
+        # Not model_dump: it would turn a secret reference into a dict (with serializer
+        # warnings), and the planner must see the SecretRef to resolve it before diffing.
+        fields, extra = type(self).model_fields, self.model_extra or {}
+        given = self.model_fields_set
+        out = {(spec.alias or name): getattr(self, name) for name, spec in fields.items() if name in given}
+        return out | {name: value for name, value in extra.items()}
 
 
 def _settings_model(module: str) -> type[SettingsSpec]:

@@ -30,6 +30,23 @@ PROXY_CREDENTIALS = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^\s/@:]+:[^\s/
 #: Keys whose string value is a proxy.
 PROXY_KEYS = frozenset({"proxy", "custom_proxy"})
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Set to 1 to let ``{file: ...}`` read outside the playbook's directory tree. Off by default: a
+#: pull request could otherwise make apply read any local file and send it to the server.
+ANYWHERE_ENV = "SHARINGTOOLS_SECRET_FILES_ANYWHERE"
+
+
+def files_anywhere(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``{file: ...}`` references may point outside the playbook's directory."""
+    env = os.environ if environ is None else environ
+    return env.get(ANYWHERE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _inside(path: FilePath, base: FilePath) -> bool:
+    """Whether ``path`` (symbolic links followed) lies in the tree under ``base``."""
+    try:
+        return path.resolve().is_relative_to(base.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,9 @@ class SecretRef:
         path = FilePath(self.file).expanduser()
         if not path.is_absolute():
             path = FilePath(base_dir) / path
+        if not files_anywhere(environ) and not _inside(path, FilePath(base_dir)):
+            raise LookupError(f"secret file {self.file} is outside the playbook's directory {base_dir} "
+                              f"(set {ANYWHERE_ENV}=1 to allow it)")
         try:
             return path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as error:
@@ -119,4 +139,15 @@ def secret_ref_problem(value: object) -> tuple[str, str | None] | None:
         path = value["file"]
         if not isinstance(path, str) or not path.strip():
             return "`file` must be a path", "such as `secrets/proxy.txt`"
+        if not files_anywhere() and _escapes(path):
+            return (f"secret file `{path}` is outside the playbook's directory",
+                    f"keep secret files under the playbook's directory, or set {ANYWHERE_ENV}=1")
     return None
+
+
+def _escapes(path: str) -> bool:
+    """Whether a relative-to-the-playbook path leaves its directory, as written (absolute, ``~``,
+    or ``..`` past the top); symbolic links are checked when the file is read."""
+    if path.startswith("~") or os.path.isabs(path) or "\0" in path:
+        return True
+    return os.path.normpath(path).split(os.sep)[0] == ".."

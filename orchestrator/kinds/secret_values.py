@@ -1,0 +1,70 @@
+"""Secrets in changes, whichever side they come from.
+
+- **Ours** (a playbook's ``{env: X}`` / ``{file: path}``): resolved to compare with the live
+  value, never carried. A change shows ``*** ({env: X})`` and carries only the reference
+  (`reference`), which the executor resolves again at the moment it sends the call
+  (`resolve_fields`). Journal, saved plan and report see the reference only.
+- **The server's** (a proxy set in the web panel with ``user:pass@``, any value under a key named
+  like a secret): masked as the "before" of a change by `shown_live`, so plan text, Markdown,
+  JSON, saved plans and apply output never print it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from orchestrator.log import MASK, redact_value, register_secret
+from orchestrator.playbook import SecretRef, Sourced
+
+#: The marker of a reference inside an operation's ``fields``: ``{SECRET_FIELD: reference}``.
+SECRET_FIELD = "$secret"
+
+
+def base_dir(file: str) -> str:
+    """The directory a playbook's relative ``{file: ...}`` references are read from, made
+    absolute so that a saved plan applies from any working directory."""
+    return str(Path(file).resolve().parent)
+
+
+def reference(want: Sourced[SecretRef]) -> dict[str, Any]:
+    """What a change carries for a secret: where to read it, never its value."""
+    return {"env": want.value.env, "file": want.value.file, "base_dir": base_dir(want.source.file)}
+
+
+def resolve(ref: Mapping[str, Any]) -> str:
+    """The secret a `reference` names (registered for redaction). `LookupError` says why not."""
+    secret = SecretRef(env=ref.get("env"), file=ref.get("file")).resolve(str(ref.get("base_dir") or "."))
+    register_secret(secret)
+    return secret
+
+
+def resolve_wanted(want: Sourced[SecretRef]) -> str:
+    """The secret a playbook value names, for diffing; `SecretUnavailable` names the value's place."""
+    try:
+        return resolve(reference(want))
+    except LookupError as exc:
+        raise SecretUnavailable(f"{want.source}: {want.value}: {exc}") from None
+
+
+def shown(want: Sourced[SecretRef]) -> str:
+    """How a change shows a secret it sets."""
+    return f"{MASK} ({want.value})"
+
+
+def shown_live(path: str, value: Any) -> Any:
+    """A live value as a change may show it: credentials in URLs and values under secret-named
+    keys masked (the last segment of ``path`` names the value)."""
+    name = path.rsplit(".", 1)[-1]
+    return redact_value(value, name)
+
+
+def resolve_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings fields to send: each ``{SECRET_FIELD: reference}`` replaced by its secret."""
+    return {k: resolve(v[SECRET_FIELD]) if isinstance(v, Mapping) and SECRET_FIELD in v else v
+            for k, v in fields.items()}
+
+
+class SecretUnavailable(LookupError):
+    """A referenced secret cannot be read (an unset variable, a missing or confined file)."""
