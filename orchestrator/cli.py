@@ -67,14 +67,24 @@ def explain(exc: BaseException, base_url: str | None = None) -> str:
     return str(exc)
 
 
-def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None) -> T:
+def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None, *, reading: bool = True) -> T:
+    """Run ``fn``; ``reading``: SIGINT/SIGTERM cancel it at once (exit 130/143). A command that
+    writes (apply) passes False and handles signals itself (see orchestrator.interrupts)."""
+    from orchestrator.interrupts import exit_code, run_reading
+
     try:
-        return anyio.run(fn)
+        if not reading:
+            return anyio.run(fn)
+        result, signum = anyio.run(run_reading, fn)
     except SharingtoolsError as exc:
         fail(explain(exc, base_url))
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    if signum is not None:
+        typer.echo("interrupted: nothing was changed", err=True)
+        raise typer.Exit(exit_code(signum))
+    return result  # type: ignore[return-value]
 
 
 @app.callback()
@@ -332,7 +342,8 @@ def apply_command(
     from orchestrator.runner import run_apply
 
     try:
-        code = run_async(lambda: run_apply(settings, book, options, yes=yes, report_path=report), settings.base_url)
+        code = run_async(lambda: run_apply(settings, book, options, yes=yes, report_path=report), settings.base_url,
+                         reading=False)
     except playbook.PlaybookError as exc:
         for diagnostic in exc.diagnostics:
             typer.echo(str(diagnostic), err=True)

@@ -16,8 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.engine.apply import EXIT_ERROR, ApplyError, ApplyOptions, ApplyOutcome, apply
+from orchestrator.engine.apply import EXIT_ERROR, EXIT_INTERRUPTED, ApplyError, ApplyOptions, ApplyOutcome, apply
 from orchestrator.engine.executor import Executor
+from orchestrator.interrupts import InterruptWatch, exit_code
 from orchestrator.kinds import Operation
 from orchestrator.plan import Plan, render_text
 from orchestrator.playbook import Playbook
@@ -46,30 +47,31 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
             if not tty:
                 log.info("operation", kind=op.kind, operation=op.name, account_id=op.account_id, result=event)
 
+        watch = InterruptWatch()
+
         async def confirm(plan: Plan) -> bool:
             console.print(render_text(plan, colour=tty) if tty else render_text(plan), markup=tty)
             progress.update(task, total=len(_ops(plan)))
-            if yes:
-                return True
-            answer = await anyio.to_thread.run_sync(
-                lambda: console.input("\nApply these changes? Only 'yes' is accepted: "))
-            return answer.strip() == "yes"
+            if not yes:
+                # abandon_on_cancel: a Ctrl-C at the prompt ends the run instead of waiting for Enter.
+                answer = await anyio.to_thread.run_sync(
+                    lambda: console.input("\nApply these changes? Only 'yes' is accepted: "), abandon_on_cancel=True)
+                if answer.strip() != "yes":
+                    return False
+            watch.writing = True  # from here a signal lets in-flight calls finish (see interrupts.py)
+            return True
 
         executor = Executor(client, progress=on_progress)
         outcome: ApplyOutcome | None = None
+        watch.on_stop = executor.stop.set
 
-        async def watch_interrupt(scope: anyio.CancelScope) -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for _ in signals:
-                    if executor.stop.is_set():
-                        continue
-                    console.print("\n[yellow]stopping: in-flight calls finish, nothing new starts[/]")
-                    executor.stop.set()
+        def notice(text: str) -> None:
+            console.print(f"\n[yellow]{text}[/]")
 
         failure: Exception | None = None
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(watch_interrupt, tg.cancel_scope)
+                tg.start_soon(watch.watch, tg, notice)
                 try:
                     with progress:
                         outcome = await apply(client, book, options, history=history, executor=executor,
@@ -85,6 +87,13 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
             return EXIT_ERROR
         finally:
             history.close()
+        if outcome is None:  # cancelled by a signal: while reading (nothing changed), or a second one
+            what = ("nothing was changed" if not watch.writing else
+                    "requests in flight were cancelled; the journal keeps what is known; run apply --resume")
+            console.print(f"[yellow]interrupted: {what}[/]", highlight=False)
+            return exit_code(watch.signal or signal.SIGINT)
+        if outcome.exit_code == EXIT_INTERRUPTED and watch.signal is not None:
+            outcome.exit_code = exit_code(watch.signal)
         assert outcome is not None
         report = outcome.report(client)
         _summarise(console, outcome, report)

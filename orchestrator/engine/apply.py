@@ -100,7 +100,7 @@ class ApplyOutcome:
 
 
 STATUS = {EXIT_OK: "succeeded", EXIT_ERROR: "failed", EXIT_BLOCKED: "blocked", EXIT_PARTIAL: "partial",
-          EXIT_INTERRUPTED: "interrupted"}
+          EXIT_INTERRUPTED: "interrupted", 143: "interrupted"}  # 143: SIGTERM
 
 
 async def prepare(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions,
