@@ -20,11 +20,12 @@ import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
+from orchestrator.contract import DesiredState, Kind
 from orchestrator.kinds import KINDS, KindHandler, Problem, ReadContext, ReadResult
 from orchestrator.kinds.captions import LIBRARY
 from orchestrator.plan import Change, Plan, fingerprint
 from orchestrator.read_failures import read_per_account
-from orchestrator.playbook import DesiredState, Diagnostic, Kind, Playbook, check_live_settings, desired_state
+from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 
 SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
 
@@ -77,9 +78,7 @@ async def build_plan(
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
     (verify and resume re-read just what they touched)."""
     accounts = accounts if accounts is not None else await read_accounts(client)
-    desired = desired_state(playbook, accounts)
-    if limit:
-        desired = desired.limited_to(limit)
+    desired = desired_state(playbook, accounts, limit=limit)
     keep = set(only) if only is not None else None
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})

@@ -17,7 +17,7 @@ import anyio
 
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError
 from orchestrator.kinds import KindHandler, Problem, ReadContext, ReadResult
-from orchestrator.playbook import Account
+from orchestrator.contract import Account
 
 
 def leaves(exc: BaseException) -> list[BaseException]:

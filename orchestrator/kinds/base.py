@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.contract import Account, Kind, Sourced
 from orchestrator.kinds.secret_values import shown_live
 from orchestrator.plan import Change
-from orchestrator.playbook import Account, Kind, Sourced
 
 Live = dict[str, Any]
 

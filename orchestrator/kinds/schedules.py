@@ -14,6 +14,8 @@ import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import Conflict, NotFound
+from orchestrator.contract import Account, ScheduleDesired, SecretRef, Target
+from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     PHASE_OFF,
@@ -30,8 +32,6 @@ from orchestrator.kinds.base import (
 from orchestrator.kinds.secret_values import SECRET_FIELD, reference, resolve_fields, resolve_wanted, shown
 from orchestrator.log import MASK
 from orchestrator.plan import Change
-from orchestrator.playbook import Account, ScheduleDesired, SecretRef, Target
-from orchestrator.playbook.target_types import TARGET_TYPES, ValueKind
 
 CASELESS = (ValueKind.HASHTAG, ValueKind.USERNAME, ValueKind.REGION)
 

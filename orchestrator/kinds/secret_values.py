@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.log import MASK, redact_value, register_secret
-from orchestrator.playbook import SecretRef, Sourced
+from orchestrator.contract import SecretRef, Sourced
 
 #: The marker of a reference inside an operation's ``fields``: ``{SECRET_FIELD: reference}``.
 SECRET_FIELD = "$secret"

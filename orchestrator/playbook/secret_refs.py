@@ -9,13 +9,16 @@ the secret. Where a secret belongs (an account's ``password``, a ``proxy`` with 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path as FilePath
 
+import os
+
+from orchestrator.contract.secrets import ANYWHERE_ENV, SecretRef, files_anywhere
 from orchestrator.playbook.positions import Path, walk
+
+__all__ = ["SecretRef", "InlineSecret", "find_inline_secrets", "secret_ref_problem"]
 
 #: Keys whose value is a secret by name. A scalar under one of them is always an error.
 SECRET_KEY = re.compile(
@@ -30,56 +33,6 @@ PROXY_CREDENTIALS = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^\s/@:]+:[^\s/
 #: Keys whose string value is a proxy.
 PROXY_KEYS = frozenset({"proxy", "custom_proxy"})
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-#: Set to 1 to let ``{file: ...}`` read outside the playbook's directory tree. Off by default: a
-#: pull request could otherwise make apply read any local file and send it to the server.
-ANYWHERE_ENV = "SHARINGTOOLS_SECRET_FILES_ANYWHERE"
-
-
-def files_anywhere(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether ``{file: ...}`` references may point outside the playbook's directory."""
-    env = os.environ if environ is None else environ
-    return env.get(ANYWHERE_ENV, "").strip().lower() in ("1", "true", "yes")
-
-
-def _inside(path: FilePath, base: FilePath) -> bool:
-    """Whether ``path`` (symbolic links followed) lies in the tree under ``base``."""
-    try:
-        return path.resolve().is_relative_to(base.resolve())
-    except (OSError, RuntimeError):  # a symlink loop
-        return False
-
-
-@dataclass(frozen=True)
-class SecretRef:
-    """Where to read a secret at apply time: an environment variable or a file.
-
-    A relative ``file`` is relative to the directory of the playbook that names it.
-    """
-
-    env: str | None = None
-    file: str | None = None
-
-    def __str__(self) -> str:
-        return f"{{env: {self.env}}}" if self.env is not None else f"{{file: {self.file}}}"
-
-    def resolve(self, base_dir: str | os.PathLike[str] = ".", environ: Mapping[str, str] | None = None) -> str:
-        """The secret itself. Raises `LookupError` naming the variable or file, never the value."""
-        if self.env is not None:
-            env = os.environ if environ is None else environ
-            if self.env not in env:
-                raise LookupError(f"environment variable {self.env} is not set")
-            return env[self.env]
-        assert self.file is not None
-        path = FilePath(self.file).expanduser()
-        if not path.is_absolute():
-            path = FilePath(base_dir) / path
-        if not files_anywhere(environ) and not _inside(path, FilePath(base_dir)):
-            raise LookupError(f"secret file {self.file} is outside the playbook's directory {base_dir} "
-                              f"(set {ANYWHERE_ENV}=1 to allow it)")
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as error:
-            raise LookupError(f"cannot read secret file {path}: {error.strerror}") from None
 
 
 @dataclass(frozen=True)

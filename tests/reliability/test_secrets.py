@@ -101,7 +101,7 @@ def test_a_secret_file_outside_the_playbook_directory_is_refused(tmp_path, ref):
 
 
 def test_a_symlink_out_of_the_playbook_directory_is_refused_when_read(tmp_path):
-    from orchestrator.playbook import SecretRef
+    from orchestrator.contract import SecretRef
 
     outside = tmp_path / "outside.txt"
     outside.write_text(OUR_PROXY)
