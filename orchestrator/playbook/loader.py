@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from orchestrator.playbook.errors import Diagnostic
 from orchestrator.playbook.limits import MAX_FILE_BYTES, MAX_TOTAL_BYTES, BoundedComposer, LimitExceeded
@@ -141,8 +142,12 @@ def parse(source: Source) -> ParsedFile | Diagnostic:
         return _duplicate_key(source.name, error)
     except MarkedYAMLError as error:
         return _syntax_error(source.name, error)
-    except (YAMLError, ValueError) as error:  # pragma: no cover - ruamel marks nearly every error
-        return Diagnostic(source.name, 1, 1, f"YAML error: {error}")
+    except ReaderError as error:  # a character YAML does not allow (NUL, most control characters)
+        line, col = _line_col(source.text, error.position)
+        return Diagnostic(source.name, line, col, f"a character YAML does not allow ({error.character!r})",
+                          "remove it; playbooks are plain UTF-8 text")
+    except (YAMLError, ValueError) as error:  # ruamel marks nearly every error
+        return Diagnostic(source.name, 1, 1, "YAML error: " + " ".join(str(error).split()))
     documents = [d for d in documents if d is not None]
     if not documents:
         return Diagnostic(source.name, 1, 1, "the playbook is empty",
@@ -162,6 +167,12 @@ def parse(source: Source) -> ParsedFile | Diagnostic:
     except _Unsupported as unsupported:
         return unsupported.diagnostic
     return ParsedFile(source.name, data, index)
+
+
+def _line_col(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of the character at ``position``."""
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
 
 
 def _only_comments(text: str) -> bool:
