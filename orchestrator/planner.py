@@ -24,7 +24,7 @@ from orchestrator.contract import DesiredState, Kind
 from orchestrator.kinds import KINDS, KindHandler, Problem, ReadContext, ReadResult
 from orchestrator.kinds.captions import LIBRARY
 from orchestrator.plan import Change, Plan, fingerprint
-from orchestrator.read_failures import read_per_account
+from orchestrator.read_failures import SHAPE_ERRORS, UnexpectedAnswer, read_per_account, understood
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 
 SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
@@ -62,7 +62,8 @@ def playbook_hash(playbook: Playbook) -> str:
 
 
 async def read_accounts(client: SharingtoolsClient) -> list[Any]:
-    return [a async for a in client.accounts.list()]
+    with understood("GET accounts"):  # a misshapen answer is one clear error, not a traceback
+        return [a async for a in client.accounts.list()]
 
 
 async def build_plan(
@@ -116,7 +117,12 @@ async def build_plan(
             fingerprints.setdefault(account_id, {})[kind.value] = fingerprint(live)
             want = desired.captions if kind is Kind.CAPTIONS else desired.get(account_id, kind)
             account = desired.accounts.get(account_id, LIBRARY)
-            changes += handler.diff(account, want, live)
+            try:
+                changes += handler.diff(account, want, live)
+            except SHAPE_ERRORS as exc:  # what the server sent for this account is not what the API documents
+                read_failures.append(Problem(account_id, account.username, kind,
+                                             str(UnexpectedAnswer(f"reading {handler.label}", exc))))
+                fingerprints.get(account_id, {}).pop(kind.value, None)
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
     planned.plan = Plan.build(changes, playbook_hash(playbook), fingerprints, len(fingerprints))

@@ -10,7 +10,8 @@ enabled, 503 module missing) keep their meaning and propagate to the planner.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -18,6 +19,29 @@ import anyio
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError
 from orchestrator.kinds import KindHandler, Problem, ReadContext, ReadResult
 from orchestrator.contract import Account
+
+
+#: What reading an answer of an unexpected shape raises (a list where an object belongs, a
+#: missing field, pydantic's ValidationError, which is a ValueError).
+SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+
+
+class UnexpectedAnswer(SharingtoolsError):
+    """The server answered, but not in the shape the API documents (or a broken proxy answered)."""
+
+    def __init__(self, what: str, error: BaseException) -> None:
+        detail = " ".join(str(error).split())[:160]
+        super().__init__(f"{what}: the server's answer is not what the API documents ({type(error).__name__}: "
+                         f"{detail}); check SHARINGTOOLS_BASE_URL points at a Sharingtools API")
+
+
+@contextmanager
+def understood(what: str) -> Iterator[None]:
+    """Turn an answer of an unexpected shape, met while reading ``what``, into `UnexpectedAnswer`."""
+    try:
+        yield
+    except SHAPE_ERRORS as exc:
+        raise UnexpectedAnswer(what, exc) from None
 
 
 def leaves(exc: BaseException) -> list[BaseException]:
@@ -34,8 +58,9 @@ def account_failure(exc: Exception) -> SharingtoolsError | None:
     for leaf in found:
         if isinstance(leaf, (ModuleNotEnabled, ModuleNotInstalled)):
             raise leaf
-    if all(isinstance(leaf, SharingtoolsError) for leaf in found):
-        return found[0]  # type: ignore[return-value]
+    if all(isinstance(leaf, (SharingtoolsError, *SHAPE_ERRORS)) for leaf in found):
+        first = found[0]
+        return first if isinstance(first, SharingtoolsError) else UnexpectedAnswer("reading it", first)
     return None
 
 
