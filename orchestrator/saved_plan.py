@@ -24,7 +24,7 @@ from typing import Any
 
 from orchestrator.plan import Plan, plan_checksum
 
-MAX_PLAN_BYTES = 64 * 1024 * 1024
+MAX_PLAN_BYTES = 8 * 1024 * 1024  # about 20,000 changes; the worst JSON this size stays near 250 MB
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "plan-schema.json"
 AGAIN = "run `orchestrator plan --out FILE` again and review it"
 
