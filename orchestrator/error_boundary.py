@@ -113,12 +113,8 @@ def explain(exc: BaseException) -> tuple[list[str] | None, int]:
     from orchestrator.playbook import PlaybookError
     from orchestrator.policy import PolicyError
 
-    from orchestrator.kinds.secret_values import SecretUnavailable
-
     if isinstance(exc, UserError):
         return [f"error: {exc.message}"], exc.code
-    if isinstance(exc, SecretUnavailable):
-        return [f"error: {exc}: set it, or fix the reference"], EXIT_ERROR
     if isinstance(exc, PlaybookError):
         return [str(d) for d in exc.diagnostics], EXIT_ERROR
     if isinstance(exc, SharingtoolsError):

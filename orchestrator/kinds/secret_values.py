@@ -1,7 +1,7 @@
 """Secrets in changes, whichever side they come from.
 
-- **Ours** (a playbook's ``{env: X}`` / ``{file: path}``): resolved to compare with the live
-  value, never carried. A change shows ``*** ({env: X})`` and carries only the reference
+- **Ours** (a playbook's ``{env: X}`` / ``{file: path}``): resolved before the diff (the
+  kind's ``resolve``) to compare with the live value, never carried. A change shows ``*** ({env: X})`` and carries only the reference
   (`reference`), which the executor resolves again at the moment it sends the call
   (`resolve_fields`). Journal, saved plan and report see the reference only.
 - **The server's** (a proxy set in the web panel with ``user:pass@``, any value under a key named
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.log import MASK, redact_value, register_secret
-from orchestrator.contract import SecretRef, Sourced
+from orchestrator.contract import ResolvedSecret, SecretRef, Sourced
 
 #: The marker of a reference inside an operation's ``fields``: ``{SECRET_FIELD: reference}``.
 SECRET_FIELD = "$secret"
@@ -28,29 +28,33 @@ def base_dir(file: str) -> str:
     return str(Path(file).resolve().parent)
 
 
-def reference(want: Sourced[SecretRef]) -> dict[str, Any]:
+def resolve_secret(want: Sourced[SecretRef]) -> ResolvedSecret:
+    """The secret a playbook value names, read for diffing (and registered for redaction).
+    `LookupError` names the value's place and reference, never a secret."""
+    base = base_dir(want.source.file)
+    try:
+        secret = want.value.resolve(base)
+    except LookupError as exc:
+        raise LookupError(f"{want.value} ({want.source}): {exc}") from None
+    register_secret(secret)
+    return ResolvedSecret(want.value, base, secret)
+
+
+def reference(secret: ResolvedSecret) -> dict[str, Any]:
     """What a change carries for a secret: where to read it, never its value."""
-    return {"env": want.value.env, "file": want.value.file, "base_dir": base_dir(want.source.file)}
+    return {"env": secret.ref.env, "file": secret.ref.file, "base_dir": secret.base_dir}
 
 
 def resolve(ref: Mapping[str, Any]) -> str:
-    """The secret a `reference` names (registered for redaction). `LookupError` says why not."""
+    """The secret a `reference` names, read at apply time (registered for redaction)."""
     secret = SecretRef(env=ref.get("env"), file=ref.get("file")).resolve(str(ref.get("base_dir") or "."))
     register_secret(secret)
     return secret
 
 
-def resolve_wanted(want: Sourced[SecretRef]) -> str:
-    """The secret a playbook value names, for diffing; `SecretUnavailable` names the value's place."""
-    try:
-        return resolve(reference(want))
-    except LookupError as exc:
-        raise SecretUnavailable(f"{want.source}: {want.value}: {exc}") from None
-
-
-def shown(want: Sourced[SecretRef]) -> str:
+def shown(secret: ResolvedSecret) -> str:
     """How a change shows a secret it sets."""
-    return f"{MASK} ({want.value})"
+    return f"{MASK} ({secret.ref})"
 
 
 def shown_live(path: str, value: Any) -> Any:
@@ -64,7 +68,3 @@ def resolve_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Settings fields to send: each ``{SECRET_FIELD: reference}`` replaced by its secret."""
     return {k: resolve(v[SECRET_FIELD]) if isinstance(v, Mapping) and SECRET_FIELD in v else v
             for k, v in fields.items()}
-
-
-class SecretUnavailable(LookupError):
-    """A referenced secret cannot be read (an unset variable, a missing or confined file)."""

@@ -21,7 +21,8 @@ from typing import Any
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.emulator.testing import BASE_URL, EmulatorTransport, LocalEmulator
-from tests.apply.conftest import VirtualTime, served  # noqa: F401 - the uvicorn-served emulator fixture
+from tests.apply.conftest import served  # noqa: F401 - the uvicorn-served emulator fixture
+from tests.virtual_time import VirtualTime
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A bound on every subprocess (a hang fails the test, it never blocks the suite).

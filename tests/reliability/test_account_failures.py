@@ -9,7 +9,8 @@ from orchestrator.api.retry import RetrySettings
 from orchestrator.engine.apply import EXIT_PARTIAL, ApplyOptions, apply
 from orchestrator.history import History
 from orchestrator.planner import build_plan
-from tests.apply.conftest import VirtualTime, client_for, executor_for, failures_of, stored, write_playbook
+from tests.virtual_time import VirtualTime
+from tests.apply.conftest import client_for, executor_for, failures_of, stored, write_playbook
 from tests.conftest import world
 from tests.reliability.conftest import Rule, hostile_client
 
@@ -54,7 +55,7 @@ async def test_apply_goes_on_without_the_account_whose_read_fails(tmp_path):
     time = VirtualTime()
     async with hostile_client(emu, [Rule(ACCOUNT_READS, 500, b"<html><body>Bad gateway</body></html>",
                                          content_type="text/html")], retry=FAST, time=time) as client:
-        outcome = await apply(client, book, ApplyOptions(), history=history, executor=executor_for(client, time))
+        outcome = await apply(client, book, ApplyOptions(), history=history, executor=executor_for(client))
         report = outcome.report(client)
     assert outcome.exit_code == EXIT_PARTIAL, failures_of(outcome)
     assert [(f.account_id, f.operation) for f in outcome.execution.failures] == [(ACCOUNT, "read")]
@@ -80,7 +81,7 @@ async def test_a_verify_read_that_fails_reports_that_account_and_finishes_the_ru
 
     async with hostile_client(emu, rules, retry=FAST, time=time) as client:
         outcome = await apply(client, book, ApplyOptions(), history=history,
-                              executor=executor_for(client, time, progress=after_first_write))
+                              executor=executor_for(client, progress=after_first_write))
     assert outcome.exit_code == EXIT_PARTIAL, failures_of(outcome)
     assert [(f.account_id, f.operation) for f in outcome.execution.failures] == [(ACCOUNT, "verify")]
     assert all(v == 2 for v in (await _speeds(emu)).values())

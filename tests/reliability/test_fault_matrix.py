@@ -17,7 +17,8 @@ from orchestrator import playbook
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.engine.apply import EXIT_PARTIAL, ApplyOptions, apply
 from orchestrator.planner import build_plan
-from tests.apply.conftest import VirtualTime, client_for, executor_for, failures_of, stored, write_playbook
+from tests.virtual_time import VirtualTime
+from tests.apply.conftest import client_for, executor_for, failures_of, stored, write_playbook
 
 ACCOUNTS = 150
 PLAYBOOK = """\
@@ -69,7 +70,7 @@ async def test_each_fault_alone_and_all_together(tmp_path, fault: str):
         (await control.put("/faults", json={"seed": 11, **MATRIX[fault]})).raise_for_status()
         async with client_for(emu, time=time) as client:
             with anyio.fail_after(240):  # a bound on a hang, not a timing assertion
-                outcome = await apply(client, book, ApplyOptions(waves=1), executor=executor_for(client, time))
+                outcome = await apply(client, book, ApplyOptions(waves=1), executor=executor_for(client))
         (await control.delete("/faults")).raise_for_status()
         assert outcome.exit_code in (0, EXIT_PARTIAL), failures_of(outcome)
         if outcome.exit_code == EXIT_PARTIAL:

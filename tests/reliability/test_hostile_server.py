@@ -26,7 +26,8 @@ from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.engine.apply import EXIT_PARTIAL, ApplyOptions, apply
 from orchestrator.planner import build_plan
-from tests.apply.conftest import VirtualTime, executor_for, failures_of, write_playbook
+from tests.virtual_time import VirtualTime
+from tests.apply.conftest import executor_for, failures_of, write_playbook
 from tests.conftest import world
 from tests.reliability.conftest import Hostile, Rule, hostile_client
 from tests.reliability.test_hostile_inputs import assert_clean
@@ -109,7 +110,7 @@ async def test_a_bad_answer_about_one_account_fails_that_account_only(tmp_path: 
     book = playbook.load([str(write_playbook(tmp_path, PLAYBOOK))])
     time = VirtualTime()
     async with hostile_client(emu, [ONE_ACCOUNT_ANSWERS[name]], retry=FAST, time=time) as client:
-        outcome = await apply(client, book, ApplyOptions(), executor=executor_for(client, time))
+        outcome = await apply(client, book, ApplyOptions(), executor=executor_for(client))
     assert outcome.exit_code in (0, EXIT_PARTIAL), failures_of(outcome)
     assert {f.account_id for f in outcome.execution.failures} <= {3}, failures_of(outcome)
     assert outcome.execution.results[("reactions", "update_settings", "done")] >= 7
