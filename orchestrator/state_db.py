@@ -21,7 +21,7 @@ def open_history(path: str | os.PathLike[str]) -> History:
     if os.path.isdir(path):
         raise StateDbError(path, "it is a directory")
     try:
-        history = History(path)
+        history = History(os.fspath(path))
     except (sqlite3.Error, OSError) as exc:
         raise StateDbError(path, _reason(exc)) from None
     try:  # take and release the write lock: a read-only file or directory fails here, not mid-run

@@ -21,7 +21,7 @@ from orchestrator.api.errors import SharingtoolsError
 from orchestrator.contract import LIBRARY_ID, Kind, Limit
 from orchestrator.engine.executor import ExecutionResult, Executor, Failure
 from orchestrator.history import History
-from orchestrator.kinds import KindRegistry, Operation, Problem
+from orchestrator.kinds import KindRegistry, Op, Operation, Problem
 from orchestrator.plan import Change, Plan
 from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
 from orchestrator.playbook import Playbook
@@ -152,7 +152,7 @@ async def apply(
     plan = without_unread(planned)
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
     outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts)
-    outcome.execution.merge(read_failures_result(planned.read_failures, "read"))
+    outcome.execution.merge(read_failures_result(planned.read_failures, Op.READ))
     outcome.violations = policy.check(plan.changes, planned.desired)
     if outcome.violations:
         outcome.exit_code, outcome.message = EXIT_BLOCKED, "blocked by the safety policy: nothing was changed"
@@ -267,8 +267,8 @@ async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[
     except SharingtoolsError as exc:  # the account list itself could not be re-read
         names = {op.account_id: (op.changes[0].username if op.changes else str(op.account_id)) for op in ops}
         failed = [Problem(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]
-        return [], read_failures_result(failed, "verify")
-    return list(again.plan.changes), read_failures_result(again.read_failures, "verify")
+        return [], read_failures_result(failed, Op.VERIFY)
+    return list(again.plan.changes), read_failures_result(again.read_failures, Op.VERIFY)
 
 
 def without_unread(planned: Planned) -> Plan:
@@ -283,7 +283,7 @@ def without_unread(planned: Planned) -> Plan:
                       plan.accounts_read)
 
 
-def read_failures_result(problems: Sequence[Problem], step: str) -> ExecutionResult:
+def read_failures_result(problems: Sequence[Problem], step: Op) -> ExecutionResult:
     """Failed reads as failures of their accounts (``step``: read before, or verify after)."""
     result = ExecutionResult()
     for p in problems:

@@ -53,6 +53,10 @@ class Op(StrEnum):
     PROXY = "proxy"
     PROXY_AUTO = "proxy_auto"
     PROXY_SECRET = "proxy_secret"
+    # Not calls a kind makes: the steps a failure is reported under when an account's live
+    # state could not be read before the plan, or re-read after the writes.
+    READ = "read"
+    VERIFY = "verify"
 
 
 @dataclass(frozen=True)
