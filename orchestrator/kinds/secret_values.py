@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from orchestrator.log import MASK, redact_value, register_secret
 from orchestrator.contract import ResolvedSecret, SecretRef, Sourced
 
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: The marker of a reference inside an operation's ``fields``: ``{SECRET_FIELD: reference}``.
 SECRET_FIELD = "$secret"
 
@@ -61,7 +63,9 @@ def shown_live(path: str, value: Any) -> Any:
     """A live value as a change may show it: credentials in URLs and values under secret-named
     keys masked (the last segment of ``path`` names the value)."""
     name = path.rsplit(".", 1)[-1]
-    return redact_value(value, name)
+    # Only a field name counts (``settings.api_token``), never a label inside brackets: a target
+    # ``hashtag:secretgarden`` is no secret, and its "before" is what a removal needs.
+    return redact_value(value, name if _FIELD.fullmatch(name) else "")
 
 
 def resolve_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
