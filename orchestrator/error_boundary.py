@@ -28,7 +28,7 @@ import typer
 
 from orchestrator import log
 
-EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 130, 143
+EXIT_ERROR, EXIT_INTERRUPTED = 1, 130
 F = TypeVar("F", bound=Callable[..., Any])
 #: Exits the commands chose, and Click's own usage errors (which Click prints itself).
 PASS_THROUGH: tuple[type[BaseException], ...] = (
@@ -52,10 +52,6 @@ class StateDbError(UserError):
                          "point --state-db or SHARINGTOOLS_STATE_DB at a writable SQLite file")
 
 
-class Terminated(BaseException):
-    """SIGTERM arrived (raised by the signal handler, like KeyboardInterrupt for SIGINT)."""
-
-
 def guarded(fn: F) -> F:
     """``fn`` with the error boundary around it (for Typer commands: the signature is kept)."""
 
@@ -68,9 +64,6 @@ def guarded(fn: F) -> F:
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
-        except Terminated:
-            typer.echo("terminated", err=True)
-            raise typer.Exit(EXIT_TERMINATED) from None
         except BaseException as exc:  # noqa: BLE001 - this is the boundary
             handle(exc)
 
