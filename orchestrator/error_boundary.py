@@ -43,15 +43,6 @@ class UserError(Exception):
         self.message, self.code = message, code
 
 
-class StateDbError(UserError):
-    """The journal and history database cannot be opened or written."""
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        name = os.fspath(path).strip()
-        super().__init__(f"the state database {name if name not in ('', '.') else '(empty path)'} cannot be used ({reason}): "
-                         "point --state-db or SHARINGTOOLS_STATE_DB at a writable SQLite file")
-
-
 def guarded(fn: F) -> F:
     """``fn`` with the error boundary around it (for Typer commands: the signature is kept)."""
 
@@ -106,8 +97,10 @@ def explain(exc: BaseException) -> tuple[list[str] | None, int]:
     from orchestrator.playbook import PlaybookError
     from orchestrator.policy import PolicyError
 
-    if isinstance(exc, UserError):
-        return [f"error: {exc.message}"], exc.code
+    from orchestrator.state_db import StateDbError
+
+    if isinstance(exc, (UserError, StateDbError)):
+        return [f"error: {exc}"], getattr(exc, "code", EXIT_ERROR)
     if isinstance(exc, PlaybookError):
         return [str(d) for d in exc.diagnostics], EXIT_ERROR
     if isinstance(exc, SharingtoolsError):

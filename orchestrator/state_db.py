@@ -10,8 +10,16 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from orchestrator.error_boundary import StateDbError
 from orchestrator.history import History
+
+
+class StateDbError(Exception):
+    """The journal and history database cannot be opened or written (one line, what to do)."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        name = os.fspath(path).strip()
+        super().__init__(f"the state database {name if name not in ('', '.') else '(empty path)'} cannot be used "
+                         f"({reason}): point --state-db or SHARINGTOOLS_STATE_DB at a writable SQLite file")
 
 
 def open_history(path: str | os.PathLike[str]) -> History:

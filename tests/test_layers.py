@@ -52,6 +52,10 @@ PLAYBOOK_INSIDERS = frozenset({"playbook", "cli", "runner"})
 SINGLE_MODULES = {
     "cli": "cli", "__main__": "cli", "demo": "cli", "runner": "runner", "planner": "planner", "policy": "policy",
     "plan": "plan", "log": "log", "settings": "settings", "history": "history",
+    # issue 10: the CLI's error boundary; signals for runs; the state database opened with a
+    # clear error; reads that fail per account (planner); saved plans checked (engine's kinds).
+    "error_boundary": "cli", "interrupts": "runner", "state_db": "history", "read_failures": "planner",
+    "saved_plan": "engine",
 }
 
 
