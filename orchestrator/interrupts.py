@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -87,3 +88,28 @@ async def run_reading(fn: Callable[[], Awaitable[T]]) -> tuple[T | None, int | N
     if failure is not None:
         raise failure
     return (None, watch.signal) if watch.signal is not None else (result, None)
+
+
+async def ask(prompt: Callable[[], str], poll: float = 0.05) -> str:
+    """``prompt()`` (a blocking read of the terminal) without blocking the event loop, and
+    cancellable: a Ctrl-C at the prompt ends the run at once. The read runs on a daemon thread,
+    which the interpreter does not wait for at exit (a worker thread blocked in ``input()``
+    would keep the process alive until Enter is pressed)."""
+    done = threading.Event()
+    answer: list[str] = []
+    failure: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            answer.append(prompt())
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting task
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=read, name="confirmation-prompt", daemon=True).start()
+    while not done.is_set():
+        await anyio.sleep(poll)
+    if failure:
+        raise failure[0]
+    return answer[0]

@@ -26,7 +26,7 @@ from orchestrator.engine.apply import (
     operations_of,
 )
 from orchestrator.engine.executor import Executor
-from orchestrator.interrupts import InterruptWatch, exit_code
+from orchestrator.interrupts import InterruptWatch, ask, exit_code
 from orchestrator.kinds import Operation
 from orchestrator.plan import Plan, render_text
 from orchestrator.playbook import Playbook
@@ -61,9 +61,8 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
             console.print(render_text(plan, colour=tty) if tty else render_text(plan), markup=tty)
             progress.update(task, total=len(operations_of(plan.changes, executor.kinds)))
             if not yes:
-                # abandon_on_cancel: a Ctrl-C at the prompt ends the run instead of waiting for Enter.
-                answer = await anyio.to_thread.run_sync(
-                    lambda: console.input("\nApply these changes? Only 'yes' is accepted: "), abandon_on_cancel=True)
+                # Cancellable: a Ctrl-C at the prompt ends the run instead of waiting for Enter.
+                answer = await ask(lambda: console.input("\nApply these changes? Only 'yes' is accepted: "))
                 if answer.strip() != "yes":
                     return False
             watch.writing = True  # from here a signal lets in-flight calls finish (see interrupts.py)

@@ -120,9 +120,9 @@ def test_ctrl_c_after_the_server_died_mid_apply_ends_promptly(tmp_path):
 
             key = json.loads(keys.read_text())["alice"]
             env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key,
-                       SHARINGTOOLS_RATE="20")
+                       SHARINGTOOLS_RATE="5")  # slow: the run is far from its end when the server dies
             proc = _start(["apply", str(PLAYBOOKS), "--yes", "--state-db", str(state_db)], env, log)
-            _signal_when_journaled(proc, state_db, 5, 0)  # signal 0: only wait for five operations
+            _signal_when_journaled(proc, state_db, 2, 0)  # signal 0: only wait for two operations
         # the emulator is stopped here: the apply's calls now fail and are retried
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1)
@@ -135,3 +135,21 @@ def test_ctrl_c_after_the_server_died_mid_apply_ends_promptly(tmp_path):
             proc.kill()
     runs, _ = _journal(state_db)
     assert runs and runs[-1][1] == "interrupted", runs
+
+
+def test_ctrl_c_at_the_confirmation_prompt_ends_at_once(served: Served, tmp_path):
+    """On a terminal (pexpect), apply asks before it writes; Ctrl-C at that prompt ends the run
+    with 130 and nothing written (the blocked read of the terminal does not hold the process)."""
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "orchestrator", "apply", str(PLAYBOOKS), "--state-db",
+                                           str(tmp_path / "state.db")], env=_env(**served.env()), timeout=60,
+                          encoding="utf-8")
+    try:
+        child.expect("Only 'yes' is accepted")
+        child.sendintr()
+        child.expect(pexpect.EOF, timeout=WAIT)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130, child.before
+    assert served.writes() == []
