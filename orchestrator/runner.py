@@ -18,7 +18,7 @@ from rich.table import Table
 from orchestrator.api import SharingtoolsClient
 from orchestrator.engine.apply import (
     EXIT_ERROR,
-    EXIT_INTERRUPTED,
+    EXIT_OK,
     ApplyError,
     ApplyOptions,
     ApplyOutcome,
@@ -99,7 +99,8 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
                     "requests in flight were cancelled; the journal keeps what is known; run apply --resume")
             console.print(f"[yellow]interrupted: {what}[/]", highlight=False)
             return exit_code(watch.signal or signal.SIGINT)
-        if outcome.exit_code == EXIT_INTERRUPTED and watch.signal is not None:
+        if watch.signal is not None and outcome.exit_code != EXIT_OK:
+            # Stopped by the user: what did not finish is reported, and the exit code says why.
             outcome.exit_code = exit_code(watch.signal)
         assert outcome is not None
         report = outcome.report(client)
