@@ -413,8 +413,10 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
     from orchestrator.blockers import grouped
     from orchestrator.metrics import MetricsServer
 
+    from orchestrator.state_db import open_history
+
     console = Console(highlight=False, soft_wrap=True)
-    history = History(settings.state_db)
+    history = open_history(settings.state_db)  # garbage, a directory, read-only: one clear line
     metrics = ReconcileMetrics()
     try:
         async with SharingtoolsClient.from_settings(settings) as client:
