@@ -1,9 +1,10 @@
 """Soak: the reconcile loop for 20 minutes against an emulator that fails 5% of requests,
 while someone keeps changing settings in the web panel. What must hold at the end:
 
-- the loop is still running, its resident memory did not keep growing (first vs last third);
+- the loop is still running, its resident memory did not keep growing (middle vs last third);
 - every cycle ended (no cycle hung; ``/healthz`` answers 200 throughout when metrics are on);
-- after the faults stop, one more ``reconcile --once`` converges: ``plan --detailed-exitcode`` is 0;
+- after the faults stop, one ``apply`` converges (the loop itself backs off from accounts that
+  failed): ``plan --detailed-exitcode`` is then 0;
 - nothing was made twice (captions, first-comment schedules, targets);
 - SIGTERM ends the loop promptly with exit 143 (or 0).
 
@@ -112,17 +113,24 @@ def main() -> int:
             stop_seconds = time.monotonic() - started
             log.close()
         httpx.delete(f"{base}/_emulator/faults").raise_for_status()
-        final = orchestrator("reconcile", args.playbooks, "--once", env=env)
+        # The loop's own cycles back off from accounts that failed under the faults; a plain apply
+        # is not subject to that back-off, so it shows that the fleet converges now.
+        final = orchestrator("apply", args.playbooks, "--yes", env=env)
         plan = orchestrator("plan", args.playbooks, "--detailed-exitcode", env=env)
         dupes = duplicates(base)
+        # The first third is the warm-up (imports, the first cycles); growth is the last third
+        # against the middle one.
         third = max(1, len(rss) // 3)
-        first, last = sum(rss[:third]) / third, sum(rss[-third:]) / third
+        middle = rss[third:2 * third] or rss
+        first, last = sum(middle) / len(middle), sum(rss[-third:]) / third
         print(f"minutes: {args.minutes}, drifts made: {drifts}, SIGTERM -> exit {code} in {stop_seconds:.1f} s")
-        print(f"reconcile RSS: first third {first:.0f} MB, last third {last:.0f} MB, peak {max(rss, default=0):.0f} MB")
-        print(f"after the faults: reconcile --once exit {final.returncode}, plan --detailed-exitcode {plan.returncode}")
+        print(f"reconcile RSS: middle third {first:.0f} MB, last third {last:.0f} MB, peak {max(rss, default=0):.0f} MB")
+        print(f"after the faults: apply exit {final.returncode}, plan --detailed-exitcode {plan.returncode}")
         print(f"duplicates: {dupes}")
         ok = (code in (0, 143) and stop_seconds < 15 and plan.returncode == 0 and not any(dupes.values())
-              and last < first * 1.5 + 20)
+              and last < first * 1.25 + 20)
+        if final.returncode != 0 or plan.returncode != 0:
+            print("apply said:\n" + (final.stdout + final.stderr)[-2500:])
         print("soak:", "ok" if ok else "FAILED")
         return 0 if ok else 1
 
