@@ -1,9 +1,5 @@
 """Two applies at once on one state database must not overlap: one runs, the other exits 1
-saying who holds the lock, and nothing is made twice on the server.
-
-The run lock (orchestrator/lock.py) is built on another branch; until it is on main this test
-is expected to fail (xfail, not strict: it turns into a pass the day the lock lands).
-"""
+saying who holds the lock (orchestrator/lock.py), and nothing is made twice on the server."""
 
 from __future__ import annotations
 
@@ -21,16 +17,6 @@ from tests.apply.test_interrupt import _env
 pytestmark = pytest.mark.uvicorn
 
 
-def _lock_on_main() -> bool:
-    try:
-        import orchestrator.lock  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.xfail(not _lock_on_main(), reason="the run lock (orchestrator/lock.py, issue 10) is not on main yet",
-                   strict=False)
 def test_two_applies_at_once_do_not_overlap(served: Served, tmp_path: Path):
     state_db = tmp_path / "state.db"
     env = _env(**served.env(SHARINGTOOLS_RATE="200"))
