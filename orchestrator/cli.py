@@ -15,7 +15,6 @@ import anyio
 import typer
 
 from orchestrator import log
-from orchestrator.error_boundary import GuardedTyper, check_writable, main_boundary
 from orchestrator.api.errors import (
     ClientConfigError,
     InvalidApiKey,
@@ -26,6 +25,7 @@ from orchestrator.api.errors import (
     TransportError,
     Unauthorized,
 )
+from orchestrator.error_boundary import GuardedTyper, check_writable, main_boundary
 
 app = GuardedTyper(
     name="orchestrator",
