@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
-
+from collections import deque
 from collections.abc import AsyncIterator
+from itertools import islice
 from typing import TYPE_CHECKING, Any
-
-import anyio
 
 from orchestrator.api.errors import ResponseError
 from orchestrator.api.models import parse
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 MAX_PER_PAGE = 100
 MAX_PAGES = 5_000  # a bound on what one list read may fetch (500,000 items): a larger ``total`` is refused
 MAX_CURSOR_PAGES = 10_000
+PAGES_AHEAD = 8  # pages of one list read ahead of the consumer: memory stays bounded by this
 
 
 async def pages(
@@ -27,14 +28,18 @@ async def pages(
     params: dict[str, Any] | None = None,
     *,
     per_page: int = MAX_PER_PAGE,
+    ahead: int = PAGES_AHEAD,
 ) -> AsyncIterator[dict[str, Any]]:
     """Yield the ``data`` of every page of a page-numbered list, first to last.
 
-    The first page says how many there are; the others are then read concurrently (the
-    client's rate and concurrency limits pace them) and yielded in order. Reading them one
-    after another would cost a round trip each: 20 pages at 50 ms is a second per list.
+    The first page says how many there are; the next ``ahead`` pages are then read
+    concurrently (the client's rate and concurrency limits pace them) and yielded in order,
+    a new read starting as each page is handed on. Reading them one after another would cost
+    a round trip each (20 pages at 50 ms is a second per list); reading all at once would hold
+    every page of a 100,000-item list in memory.
     """
-    first = (await transport.call("GET", path, params={**(params or {}), "page": 1, "per_page": per_page})).data or {}
+    query = dict(params or {})
+    first = (await transport.call("GET", path, params={**query, "page": 1, "per_page": per_page})).data or {}
     yield first
     if not first.get("items"):
         return
@@ -45,17 +50,28 @@ async def pages(
         # A server claiming a total this large is broken or hostile, and reading it would never end.
         raise ResponseError(f"the list claims {last_page:,} pages, more than the {MAX_PAGES:,} this client reads",
                             method="GET", path=path, status=200)
-    rest: dict[int, dict[str, Any]] = {}
 
-    async def read(page: int) -> None:
-        result = await transport.call("GET", path, params={**(params or {}), "page": page, "per_page": per_page})
-        rest[page] = result.data or {}
+    async def read(page: int) -> dict[str, Any]:
+        return (await transport.call("GET", path, params={**query, "page": page, "per_page": per_page})).data or {}
 
-    async with anyio.create_task_group() as tg:
-        for page in range(2, last_page + 1):
-            tg.start_soon(read, page)
-    for page in range(2, last_page + 1):
-        yield rest[page]
+    # Plain asyncio tasks rather than an anyio task group: a task group's cancel scope cannot
+    # stay open across this generator's ``yield``. Whatever is still in flight when the
+    # consumer stops early (or fails) is cancelled in ``finally``.
+    window: deque[asyncio.Task[dict[str, Any]]] = deque()
+    following = iter(range(2, last_page + 1))
+    try:
+        for page in islice(following, max(1, ahead)):
+            window.append(asyncio.ensure_future(read(page)))
+        while window:
+            data = await window.popleft()
+            for page in islice(following, 1):
+                window.append(asyncio.ensure_future(read(page)))
+            yield data
+    finally:
+        for task in window:
+            task.cancel()
+        if window:
+            await asyncio.gather(*window, return_exceptions=True)
 
 
 async def items(

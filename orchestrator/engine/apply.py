@@ -18,7 +18,7 @@ import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
-from orchestrator.contract import LIBRARY_ID, Kind, Limit
+from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
 from orchestrator.engine.executor import ExecutionResult, Executor, Failure
 from orchestrator.history import History
 from orchestrator.kinds import KindRegistry, Op, Operation, Problem
@@ -200,7 +200,7 @@ async def apply(
     accounts_in_order = order[len(library):]
     try:
         await _run_waves(client, playbook, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
-                         max_fail, accounts)
+                         max_fail, accounts, planned.desired, plan.playbook_hash)
     except BaseException as exc:
         # The run stops here (a bug, or a cancellation): its history must not stay "running"
         # for ever; "interrupted" keeps it resumable.
@@ -221,21 +221,25 @@ async def apply(
 async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions, outcome: ApplyOutcome,
                      executor: Executor,
                      ops: list[Operation], library: list[int], accounts_in_order: list[int], wave_spec: Any,
-                     max_fail: Limit, accounts: list[Any]) -> None:
+                     max_fail: Limit, accounts: list[Any], desired: DesiredState, known_hash: str) -> None:
     done = 0
     refresh_accounts = False
     for size in waves_of(wave_spec, len(accounts_in_order)):
         wave = (library if done == 0 else []) + accounts_in_order[done:size]
         done = size
-        wave_ops = [op for op in ops if op.account_id in set(wave)]
+        members = set(wave)
+        wave_ops = [op for op in ops if op.account_id in members]
         result = await executor.run(wave_ops)
         outcome.execution.merge(result)
         refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT for op in wave_ops)
         if result.interrupted:
             outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
             break
+        # The desired state and the playbook's hash from the plan step serve every wave's verify,
+        # unless accounts changed: then both are worked out again from a fresh account read.
         unverified, unread = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None,
-                                           executor.kinds)
+                                           executor.kinds, desired=None if refresh_accounts else desired,
+                                           known_hash=known_hash)
         if options.keep is not None:
             unverified = [c for c in unverified if options.keep(c)]
         outcome.unverified += unverified
@@ -273,15 +277,17 @@ def _account_order(changes: Sequence[Change]) -> list[int]:
 
 
 async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],
-                  result: ExecutionResult, accounts: list[Any] | None,
-                  kinds: KindRegistry) -> tuple[list[Change], ExecutionResult]:
+                  result: ExecutionResult, accounts: list[Any] | None, kinds: KindRegistry, *,
+                  desired: DesiredState | None = None,
+                  known_hash: str | None = None) -> tuple[list[Change], ExecutionResult]:
     """Re-read what the wave touched (and only that) and diff again: what still differs, and
     the accounts whose re-read failed (reported failed: nothing says their changes hold)."""
     pairs = {(op.account_id, op.kind) for op in ops if op.account_id not in result.failed_accounts}
     if not pairs:
         return [], ExecutionResult()
     try:
-        again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds)
+        again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds,
+                                 desired=desired, known_hash=known_hash)
     except SharingtoolsError as exc:  # the account list itself could not be re-read
         names = {op.account_id: (op.changes[0].username if op.changes else str(op.account_id)) for op in ops}
         failed = [Problem(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]
