@@ -47,9 +47,9 @@ def orchestrator(*args: str, env: dict[str, str], timeout: float = 600) -> subpr
 
 
 def duplicates(base: str) -> dict[str, int]:
-    captions = httpx.get(f"{base}/_emulator/state/captions").json()["items"]
-    comments = httpx.get(f"{base}/_emulator/state/first_comment_schedules").json()["items"]
-    schedules = httpx.get(f"{base}/_emulator/state/reactions_schedules").json()["items"]
+    captions = httpx.get(f"{base}/_emulator/state/captions", timeout=60).json()["items"]
+    comments = httpx.get(f"{base}/_emulator/state/first_comment_schedules", timeout=60).json()["items"]
+    schedules = httpx.get(f"{base}/_emulator/state/reactions_schedules", timeout=60).json()["items"]
     found = Counter()
     found["captions"] = sum(n - 1 for n in Counter((c["user_id"], c["title"]) for c in captions).values())
     found["first_comment"] = sum(n - 1 for n in Counter(
@@ -79,7 +79,7 @@ def main() -> int:
         if orchestrator("reconcile", "--help", env=env).returncode != 0:
             print("this build has no `orchestrator reconcile` command (issue 8): nothing to soak")
             return 2
-        httpx.put(f"{base}/_emulator/faults", json=FAULTS).raise_for_status()
+        httpx.put(f"{base}/_emulator/faults", json=FAULTS, timeout=60).raise_for_status()
         log = (work / "reconcile.log").open("w")
         loop = subprocess.Popen([sys.executable, "-m", "orchestrator", "reconcile", args.playbooks, "--every", args.every],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -112,7 +112,7 @@ def main() -> int:
                 code = None
             stop_seconds = time.monotonic() - started
             log.close()
-        httpx.delete(f"{base}/_emulator/faults").raise_for_status()
+        httpx.delete(f"{base}/_emulator/faults", timeout=60).raise_for_status()  # the server may be busy
         # The loop's own cycles back off from accounts that failed under the faults; a plain apply
         # is not subject to that back-off, so it shows that the fleet converges now.
         final = orchestrator("apply", args.playbooks, "--yes", env=env)
