@@ -5,7 +5,10 @@
 
 Reads run concurrently across kinds and accounts, bounded by the client's concurrency and
 rate limits. A kind the user's plan or the server lacks becomes a problem for the accounts
-that need it, not a crash; so does an account without the schedule a kind needs.
+that need it, not a crash; so does an account without the schedule a kind needs, and an
+account a group names that is gone from the live list. Problems stay with their account:
+every other account is planned. Errors in the playbook itself (a typo of an account name, a
+setting the live API lacks) are diagnostics, gathered in one pass and fatal to the caller.
 """
 
 from __future__ import annotations
@@ -40,7 +43,13 @@ class Planned:
 
     @property
     def ok(self) -> bool:
+        """No problem at all, per account or in the playbook."""
         return not self.problems and not self.diagnostics
+
+    @property
+    def valid(self) -> bool:
+        """No error in the playbook itself (per-account problems may remain)."""
+        return not self.diagnostics
 
 
 def playbook_hash(playbook: Playbook) -> str:
@@ -73,7 +82,8 @@ async def build_plan(
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
     (verify and resume re-read just what they touched)."""
     accounts = accounts if accounts is not None else await read_accounts(client)
-    desired = desired_state(playbook, accounts)
+    deferred: list[Diagnostic] = []
+    desired = desired_state(playbook, accounts, deferred=deferred)
     if limit:
         desired = desired.limited_to(limit)
     keep = set(only) if only is not None else None
@@ -101,7 +111,9 @@ async def build_plan(
         for kind in sorted(desired.kinds(), key=list(Kind).index):
             tg.start_soon(read, kind, KINDS[kind])
 
-    planned = Planned(Plan.build([], "", {}, 0), desired)
+    planned = Planned(Plan.build([], "", {}, 0), desired, diagnostics=deferred)
+    if keep is None and keep_pairs is None:
+        planned.problems += [Problem(0, g.label, "", g.problem) for g in desired.gone]
     changes: list[Change] = []
     fingerprints: dict[int, dict[str, str]] = {}
     for kind, result in sorted(results.items(), key=lambda kv: list(Kind).index(kv[0])):

@@ -49,7 +49,9 @@ class Operation:
 
 @dataclass(frozen=True)
 class Problem:
-    """Something that stops one account's kind from being planned (no schedule, module off)."""
+    """Something that stops one account's kind from being planned (no schedule, module off, the
+    account is gone). It stays with that account: the others are planned and applied. ``kind``
+    is empty for a problem of the whole account."""
 
     account_id: int
     username: str
@@ -57,6 +59,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if not self.kind:
+            return f"{self.username}: {self.message}"
         return f"{self.username} · {self.kind}: {self.message}"
 
 

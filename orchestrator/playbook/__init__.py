@@ -36,7 +36,7 @@ from orchestrator.playbook.desired import (
     desired_state,
 )
 from orchestrator.playbook.errors import Diagnostic, PlaybookError
-from orchestrator.playbook.groups import Account, resolve_groups
+from orchestrator.playbook.groups import Account, GoneAccount, resolve_groups
 from orchestrator.playbook.loader import Source
 from orchestrator.playbook.model import CaptionsBlock, Entry, Group, Playbook, Policy
 from orchestrator.playbook.positions import Position, Sourced
@@ -55,7 +55,7 @@ __all__ = [
     # loading and checking
     "load", "loads", "load_sources", "validate", "validate_sources", "check_live_settings", "json_schema",
     # selection and precedence
-    "resolve_groups", "desired_state",
+    "resolve_groups", "desired_state", "GoneAccount",
     # types
     "Account", "Diagnostic", "PlaybookError", "Position", "Sourced", "Source", "SecretRef", "Limit",
     "Playbook", "Group", "Entry", "CaptionsBlock", "Policy",

@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any, Union
 
 from orchestrator.playbook.errors import Diagnostic, PlaybookError, closest, sort_diagnostics
-from orchestrator.playbook.groups import Account, accounts_of, resolve_groups
+from orchestrator.playbook.groups import Account, GoneAccount, accounts_of, resolve_groups, resolve_groups_lenient
 from orchestrator.playbook.model import Entry, Playbook, Policy
 from orchestrator.playbook.positions import Locator, Position, Sourced
 from orchestrator.playbook.schema import (
@@ -207,6 +207,16 @@ class DesiredState:
     by_account: Mapping[int, Mapping[Kind, KindDesired]]
     captions: CaptionsDesired | None = None
     policy: Policy = field(default_factory=Policy)
+    #: Accounts groups name that no longer exist: per-account problems, not playbook errors.
+    gone: tuple[GoneAccount, ...] = ()
+    #: How many accounts the whole playbook manages, kept by `limited_to` so that percentage
+    #: limits stay relative to the fleet (0: ``len(by_account)``).
+    fleet_size: int = 0
+
+    @property
+    def managed(self) -> int:
+        """How many accounts the playbook manages, before any ``--limit``."""
+        return self.fleet_size or len(self.by_account)
 
     def get(self, account_id: int, kind: Kind | str) -> KindDesired | None:
         """The desired state of ``kind`` for one account, or None when not managed."""
@@ -251,17 +261,30 @@ class DesiredState:
                                            f"did you mean `{near}`?" if near else None))
         if problems:
             raise PlaybookError(problems)
-        return replace(self, by_account={a: k for a, k in self.by_account.items() if a in keep}, captions=None)
+        return replace(self, by_account={a: k for a, k in self.by_account.items() if a in keep}, captions=None,
+                       fleet_size=self.managed,
+                       gone=tuple(g for g in self.gone if g.group in names or str(g.ref).casefold() in
+                                  {n.casefold() for n in names}))
 
 
-def desired_state(playbook: Playbook, accounts: Iterable[Any]) -> DesiredState:
+def desired_state(playbook: Playbook, accounts: Iterable[Any], *,
+                  deferred: list[Diagnostic] | None = None) -> DesiredState:
     """Merge the playbook's entries into desired state per (account, kind).
 
     ``accounts`` is the live account list (API items, objects with ``id`` and ``username``, or
     `Account`). Raises `PlaybookError` when an explicit account does not exist, or when a
-    first-comment schedule lacks its targets for some account."""
+    first-comment schedule lacks its targets for some account.
+
+    With ``deferred`` (the planner's way), nothing is raised: errors in the playbook are
+    appended to it, so they are reported with those found later in one pass, and accounts
+    that are gone are kept in `DesiredState.gone` as problems of their own."""
     live = accounts_of(accounts)
-    members = resolve_groups(playbook.groups, live)
+    gone: list[GoneAccount] = []
+    if deferred is None:
+        members = resolve_groups(playbook.groups, live)
+    else:
+        members, gone, typos = resolve_groups_lenient(playbook.groups, live)
+        deferred += typos
     builders: dict[int, dict[Kind, _Builder]] = {}
     for entry in playbook.entries:
         selected = sorted({a.id for name in entry.groups for a in members[name]})
@@ -279,13 +302,19 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any]) -> DesiredState:
                 builder.apply(said)
     by_account = {a: {k: b.freeze() for k, b in kinds.items()} for a, kinds in sorted(builders.items())}
     accounts_by_id = {a.id: a for a in live}
-    _check_comment_schedules(by_account, accounts_by_id)
+    try:
+        _check_comment_schedules(by_account, accounts_by_id)
+    except PlaybookError as exc:
+        if deferred is None:
+            raise
+        deferred += exc.diagnostics
     return DesiredState(
         accounts=accounts_by_id,
         groups={name: tuple(found) for name, found in members.items()},
         by_account=by_account,
         captions=_captions(playbook),
         policy=playbook.policy,
+        gone=tuple(gone),
     )
 
 

@@ -6,10 +6,12 @@ username); each ``accounts`` item adds one account by username or numeric id; ``
 then removes accounts by pattern, username or id. Usernames compare case-insensitively, as
 Instagram's do.
 
-An exact username or id that matches no live account is an error, never skipped: a typo in
-``accounts: [fashion_nvoa]`` must not silently leave an account unmanaged, and a typo in
-``exclude`` must not silently manage one that was meant to be left alone. A pattern that
-matches nothing is not an error (a niche may be empty today).
+An exact username or id that matches no live account is never skipped silently. A name one
+typo away from a live account (``accounts: [fashion_nvoa]``) is an error in the playbook: it
+must not leave an account unmanaged, nor (in ``exclude``) manage one meant to be left alone.
+Any other miss is an account that is gone (deleted in the panel): `resolve_groups_lenient`
+reports it as a `GoneAccount`, a problem of that account alone, so the fleet goes on. A
+pattern that matches nothing is not an error (a niche may be empty today).
 """
 
 from __future__ import annotations
@@ -51,6 +53,29 @@ def accounts_of(accounts: Iterable[Any]) -> list[Account]:
     return sorted({Account.of(a) for a in accounts})
 
 
+@dataclass(frozen=True)
+class GoneAccount:
+    """An explicit username or id a group names that no live account has, and that is no
+    typo of one: most likely deleted in the panel. ``diagnostic`` says where it is named."""
+
+    ref: int | str
+    group: str
+    diagnostic: Diagnostic
+
+    @property
+    def label(self) -> str:
+        return f"account id {self.ref}" if isinstance(self.ref, int) else str(self.ref)
+
+    @property
+    def problem(self) -> str:
+        """What is wrong and what to do, for the account's line in a plan."""
+        return (f"no such account on the server any more (named in group `{self.group}` at "
+                f"{self.diagnostic.position}): if it was deleted, remove it from the group")
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.problem}"
+
+
 def resolve_groups(groups: Mapping[str, Group], accounts: Iterable[Any]) -> dict[str, list[Account]]:
     """The accounts each group selects, sorted by id.
 
@@ -58,17 +83,31 @@ def resolve_groups(groups: Mapping[str, Group], accounts: Iterable[Any]) -> dict
     `Account` values). Raises `PlaybookError` listing every explicit username or id, in every
     group, that matches no live account.
     """
+    resolved, gone, problems = resolve_groups_lenient(groups, accounts)
+    problems = sorted([*problems, *(g.diagnostic for g in gone)], key=lambda d: (d.file, d.line, d.col))
+    if problems:
+        raise PlaybookError(problems)
+    return resolved
+
+
+def resolve_groups_lenient(groups: Mapping[str, Group], accounts: Iterable[Any]
+                           ) -> tuple[dict[str, list[Account]], list[GoneAccount], list[Diagnostic]]:
+    """Like `resolve_groups`, but returns instead of raising: the members of each group, the
+    accounts that are gone (per-account problems), and the typos (errors in the playbook)."""
     live = accounts_of(accounts)
     finder = _Finder(live)
     resolved: dict[str, list[Account]] = {}
     problems: list[Diagnostic] = []
+    gone: list[GoneAccount] = []
     for name, group in groups.items():
         members, found = _select(group, live, finder)
         resolved[name] = members
-        problems += found
-    if problems:
-        raise PlaybookError(problems)
-    return resolved
+        for ref, diagnostic in found:
+            if finder.near(ref) is None:
+                gone.append(GoneAccount(ref, name, diagnostic))
+            else:
+                problems.append(diagnostic)
+    return resolved, gone, problems
 
 
 class _Finder:
@@ -82,16 +121,22 @@ class _Finder:
             return self.by_id.get(ref)
         return self.by_name.get(ref.casefold())
 
-    def missing(self, ref: int | str, where: Position, path: str, group: str) -> Diagnostic:
+    def near(self, ref: int | str) -> str | None:
+        """The live username ``ref`` is a likely typo of (ids have none)."""
+        if isinstance(ref, int):
+            return None
+        return closest(ref.casefold(), self.by_name, cutoff=0.8)
+
+    def missing(self, ref: int | str, where: Position, path: str, group: str) -> tuple[int | str, Diagnostic]:
         if isinstance(ref, int):
             ids = sorted(self.by_id)
             known = (f"the accounts' ids run from {ids[0]} to {ids[-1]}" if ids
                      else "the API key's user has no accounts")
-            return Diagnostic.at(where, f"no account has id {ref} (group `{group}`)", known, path=path)
-        near = closest(ref.casefold(), self.by_name, cutoff=0.8)
+            return ref, Diagnostic.at(where, f"no account has id {ref} (group `{group}`)", known, path=path)
+        near = self.near(ref)
         hint = (f"did you mean `{self.by_name[near].username}`?" if near
                 else "the API key's user has no account by that name")
-        return Diagnostic.at(where, f"account `{ref}` does not exist (group `{group}`)", hint, path=path)
+        return ref, Diagnostic.at(where, f"account `{ref}` does not exist (group `{group}`)", hint, path=path)
 
 
 def _is_glob(text: str) -> bool:
@@ -102,10 +147,11 @@ def _matches(pattern: str, account: Account) -> bool:
     return fnmatch.fnmatchcase(account.username.casefold(), pattern.casefold())
 
 
-def _select(group: Group, live: list[Account], finder: _Finder) -> tuple[list[Account], list[Diagnostic]]:
+def _select(group: Group, live: list[Account], finder: _Finder
+            ) -> tuple[list[Account], list[tuple[int | str, Diagnostic]]]:
     spec = group.spec
     chosen: set[Account] = set(live) if spec.all else set()
-    problems: list[Diagnostic] = []
+    problems: list[tuple[int | str, Diagnostic]] = []
 
     def where(key: str, i: int) -> tuple[Position, str]:
         index, prefix = group.locator.index, group.locator.prefix

@@ -1,0 +1,92 @@
+"""Identical changes grouped across accounts, and how one change reads.
+
+Two changes are the same change when they have the same (kind, action, path, before, after,
+source) and the same drift label: at 800 accounts, one setting raised everywhere is one line,
+not 800.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.plan import ACTION_ORDER, Change, Plan, canonical
+
+SYMBOL = {"create": "+", "add": "+", "activate": "▶", "start": "▶", "update": "~", "set": "~",
+          "remove": "-", "delete": "-", "pause": "⏸", "stop": "⏸"}
+COLOUR = {"+": "green", "▶": "green", "~": "yellow", "-": "red", "⏸": "magenta"}
+LIBRARY = "(user)"  # how the caption library, which belongs to no account, is named
+
+
+def value_text(v: Any) -> str:
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    return canonical(v)
+
+
+def describe(c: Change) -> str:
+    """What one change does, without whom it concerns: ``settings.likes_speed: 3 -> 4``."""
+    if c.action in ("update", "set"):
+        return f"{c.path}: {value_text(c.before)} -> {value_text(c.after)}"
+    if c.action in ("activate", "pause", "start", "stop"):
+        return f"{c.path}: {c.before} -> {c.after}"
+    if c.action in ("create", "add"):
+        return f"{c.path}" + (f" = {value_text(c.after)}" if c.after not in (None, "") and not c.path.endswith("]") else "")
+    return c.path
+
+
+def who(c: Change) -> str:
+    return c.username if c.account_id else LIBRARY
+
+
+@dataclass
+class ChangeGroup:
+    """One change made identically on several accounts."""
+
+    first: Change
+    drift: bool = False
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.first.kind
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL.get(self.first.action, "?")
+
+    @property
+    def usernames(self) -> list[str]:
+        return sorted({who(c) for c in self.changes})
+
+    @property
+    def text(self) -> str:
+        return describe(self.first)
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.kind, ACTION_ORDER.get(self.first.action, 9), self.first.path, -len(self.changes),
+                canonical(self.first.before), canonical(self.first.after), self.first.source or "")
+
+
+def group_changes(changes: Iterable[Change], drift: frozenset[tuple[int, str, str]] = frozenset()) -> list[ChangeGroup]:
+    """Changes grouped by (kind, action, path, before, after, source, drift), in kind order,
+    then action order, then path; a group keeps its changes in plan order."""
+    groups: dict[tuple[Any, ...], ChangeGroup] = {}
+    for c in changes:
+        is_drift = (c.account_id, c.kind, c.path) in drift
+        key = (c.kind, c.action, c.path, canonical(c.before), canonical(c.after), c.source, is_drift)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = ChangeGroup(c, is_drift)
+        group.changes.append(c)
+    return sorted(groups.values(), key=ChangeGroup.sort_key)
+
+
+def summary_line(plan: Plan) -> str:
+    """``Plan: N changes on M accounts (kind: n action, ...; ...).``"""
+    s = plan.summary()
+    parts = [f"{kind}: " + ", ".join(f"{n} {a}" for a, n in actions.items()) for kind, actions in s["by_kind"].items()]
+    return f"Plan: {s['total']} changes on {s['accounts']} accounts ({'; '.join(parts)})."
+
