@@ -93,9 +93,12 @@ def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None) -> T:
 
 def _print_version(value: bool) -> None:
     if value:
-        from orchestrator import __version__
+        from importlib.metadata import PackageNotFoundError, version
 
-        typer.echo(f"orchestrator {__version__}")
+        try:
+            typer.echo(f"orchestrator {version('sharingtools-orchestrator')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("orchestrator (not installed: version unknown)")
         raise typer.Exit()
 
 

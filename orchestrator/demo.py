@@ -19,7 +19,7 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.engine.apply import ApplyOptions
-from orchestrator.plan import render_text
+from orchestrator.render import Legend, render_text
 from orchestrator.planner import build_plan
 from orchestrator.runner import run_apply
 from orchestrator.settings import Settings
@@ -52,7 +52,7 @@ async def run_demo(console: Console | None = None, playbooks: Path = PLAYBOOKS) 
         async with SharingtoolsClient.from_settings(settings) as client:
             planned = await build_plan(client, book)
             reads = client.transport.stats.snapshot()["total"]
-        console.print(render_text(planned.plan, colour=colour), markup=colour)
+        console.print(render_text(planned.plan, colour=colour, legend=Legend.of(planned.desired, book)), markup=colour)
         console.print(f"[dim]Read with {reads} requests: lists once, 100 a page; settings only where a playbook names them.[/]")
 
         console.rule("[bold]4. orchestrator apply playbooks/ --yes")

@@ -116,15 +116,3 @@ class Plan:
         changes = [Change(**{k: c.get(k) for k in Change.__dataclass_fields__}) for c in data["changes"]]
         fps = {int(a): f for a, f in data["read"]["fingerprints"].items()}
         return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"])
-
-
-# Rendering lives in `orchestrator.render`; these names keep older imports working.
-_RENDERING = ("render_text", "render_markdown", "render_json", "describe")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _RENDERING:
-        import orchestrator.render
-
-        return getattr(orchestrator.render, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

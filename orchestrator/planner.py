@@ -23,10 +23,11 @@ import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
+from orchestrator.contract import DesiredState, Kind
 from orchestrator.kinds import KINDS, KindHandler, Problem, ReadContext, ReadResult
 from orchestrator.kinds.captions import LIBRARY
 from orchestrator.plan import Change, Plan, fingerprint
-from orchestrator.playbook import DesiredState, Diagnostic, Kind, Playbook, check_live_settings, desired_state
+from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 
 SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
 
@@ -77,15 +78,15 @@ async def build_plan(
     accounts: list[Any] | None = None,
     only: Iterable[int] | None = None,
     pairs: Iterable[tuple[int, str]] | None = None,
+    known: Iterable[str] = (),
 ) -> Planned:
     """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
-    (verify and resume re-read just what they touched)."""
+    (verify and resume re-read just what they touched); ``known``: usernames an earlier apply
+    saw live (a group naming one that is gone names a deleted account, not a typo)."""
     accounts = accounts if accounts is not None else await read_accounts(client)
     deferred: list[Diagnostic] = []
-    desired = desired_state(playbook, accounts, deferred=deferred)
-    if limit:
-        desired = desired.limited_to(limit)
+    desired = desired_state(playbook, accounts, limit=limit, deferred=deferred, known=known)
     keep = set(only) if only is not None else None
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})

@@ -21,8 +21,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from orchestrator.contract import DesiredState, Kind, Limit, ScheduleDesired
 from orchestrator.plan import Change
-from orchestrator.playbook import DesiredState, Kind, Limit, ScheduleDesired
 
 # Defaults stop a mass pause or a mass deletion; the others are unlimited unless set.
 DEFAULT_LIMITS: dict[str, Limit] = {
@@ -81,7 +81,7 @@ class SafetyPolicy:
         return policy
 
     def check(self, changes: Sequence[Change], desired: DesiredState) -> list[Violation]:
-        managed = len(desired.by_account) or 1
+        managed = desired.managed or 1  # the playbook's whole fleet, also under --limit
         violations: list[Violation] = []
         for rule, (cls_name, actions) in CLASSES.items():
             limit = self.limits.get(rule)

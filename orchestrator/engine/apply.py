@@ -17,12 +17,13 @@ import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.applied import AppliedValues
+from orchestrator.contract import Kind, Limit
 from orchestrator.engine.executor import ExecutionResult, Executor
 from orchestrator.history import History
 from orchestrator.kinds import KINDS, Operation, Problem
 from orchestrator.plan import Change, Plan
 from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
-from orchestrator.playbook import Kind, Limit, Playbook
+from orchestrator.playbook import Playbook
 from orchestrator.policy import SafetyPolicy, Violation, waves_of
 
 log = structlog.get_logger("orchestrator.apply")

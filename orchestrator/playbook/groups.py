@@ -6,11 +6,12 @@ username); each ``accounts`` item adds one account by username or numeric id; ``
 then removes accounts by pattern, username or id. Usernames compare case-insensitively, as
 Instagram's do.
 
-An exact username or id that matches no live account is never skipped silently. A name one
-typo away from a live account (``accounts: [fashion_nvoa]``) is an error in the playbook: it
-must not leave an account unmanaged, nor (in ``exclude``) manage one meant to be left alone.
-Any other miss is an account that is gone (deleted in the panel): `resolve_groups_lenient`
-reports it as a `GoneAccount`, a problem of that account alone, so the fleet goes on. A
+An exact username or id that matches no live account is never skipped silently. A name close
+to a live username (``accounts: [fashion_nvoa]``) that no earlier apply saw live is a typo, an
+error in the playbook: it must not leave an account unmanaged, nor (in ``exclude``) manage one
+meant to be left alone. Any other miss is an account that is gone (deleted in the panel):
+`resolve_groups_lenient` reports it as a `GoneAccount`, a problem of that account alone, so
+the fleet goes on. A
 pattern that matches nothing is not an error (a niche may be empty today).
 """
 
@@ -18,62 +19,13 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.contract.accounts import Account, GoneAccount, accounts_of
 from orchestrator.playbook.errors import Diagnostic, PlaybookError, closest
 from orchestrator.playbook.model import Group
 from orchestrator.playbook.positions import Position
-from orchestrator.playbook.schema import GLOB_CHARS
-
-
-@dataclass(frozen=True, order=True)
-class Account:
-    """A live account as selection needs it: ordered by id."""
-
-    id: int
-    username: str
-
-    @classmethod
-    def of(cls, value: Any) -> Account:
-        """An `Account` from an API item (a mapping with ``id`` and ``username``), an object
-        with those attributes, or an `Account`."""
-        if isinstance(value, Account):
-            return value
-        if isinstance(value, Mapping):
-            return cls(int(value["id"]), str(value["username"]))
-        return cls(int(value.id), str(value.username))
-
-    def __str__(self) -> str:
-        return f"{self.username} ({self.id})"
-
-
-def accounts_of(accounts: Iterable[Any]) -> list[Account]:
-    """The live accounts as `Account` values, sorted by id."""
-    return sorted({Account.of(a) for a in accounts})
-
-
-@dataclass(frozen=True)
-class GoneAccount:
-    """An explicit username or id a group names that no live account has, and that is no
-    typo of one: most likely deleted in the panel. ``diagnostic`` says where it is named."""
-
-    ref: int | str
-    group: str
-    diagnostic: Diagnostic
-
-    @property
-    def label(self) -> str:
-        return f"account id {self.ref}" if isinstance(self.ref, int) else str(self.ref)
-
-    @property
-    def problem(self) -> str:
-        """What is wrong and what to do, for the account's line in a plan."""
-        return (f"no such account on the server any more (named in group `{self.group}` at "
-                f"{self.diagnostic.position}): if it was deleted, remove it from the group")
-
-    def __str__(self) -> str:
-        return f"{self.label}: {self.problem}"
+from orchestrator.playbook.values import GLOB_CHARS
 
 
 def resolve_groups(groups: Mapping[str, Group], accounts: Iterable[Any]) -> dict[str, list[Account]]:
@@ -83,31 +35,45 @@ def resolve_groups(groups: Mapping[str, Group], accounts: Iterable[Any]) -> dict
     `Account` values). Raises `PlaybookError` listing every explicit username or id, in every
     group, that matches no live account.
     """
-    resolved, gone, problems = resolve_groups_lenient(groups, accounts)
-    problems = sorted([*problems, *(g.diagnostic for g in gone)], key=lambda d: (d.file, d.line, d.col))
+    resolved, missing = _resolve(groups, accounts)
+    problems = sorted((d for _, d in missing), key=lambda d: (d.file, d.line, d.col))
     if problems:
         raise PlaybookError(problems)
     return resolved
 
 
-def resolve_groups_lenient(groups: Mapping[str, Group], accounts: Iterable[Any]
+def resolve_groups_lenient(groups: Mapping[str, Group], accounts: Iterable[Any], known: Iterable[str] = ()
                            ) -> tuple[dict[str, list[Account]], list[GoneAccount], list[Diagnostic]]:
     """Like `resolve_groups`, but returns instead of raising: the members of each group, the
-    accounts that are gone (per-account problems), and the typos (errors in the playbook)."""
+    accounts that are gone (per-account problems), and the typos (errors in the playbook).
+
+    A name that matches no live account is a typo when it is close to a live username (and not
+    in ``known``, the usernames an earlier apply saw live); otherwise the account is gone."""
+    live = accounts_of(accounts)
+    seen = {k.casefold() for k in known}
+    resolved, missing = _resolve(groups, live)
+    finder = _Finder(live)
+    gone: list[GoneAccount] = []
+    typos: list[Diagnostic] = []
+    for (ref, group), diagnostic in missing:
+        if isinstance(ref, int) or ref.casefold() in seen or finder.near(ref) is None:
+            gone.append(GoneAccount(ref, group, str(diagnostic.position)))
+        else:
+            typos.append(diagnostic)
+    return resolved, gone, typos
+
+
+def _resolve(groups: Mapping[str, Group], accounts: Iterable[Any]
+             ) -> tuple[dict[str, list[Account]], list[tuple[tuple[int | str, str], Diagnostic]]]:
     live = accounts_of(accounts)
     finder = _Finder(live)
     resolved: dict[str, list[Account]] = {}
-    problems: list[Diagnostic] = []
-    gone: list[GoneAccount] = []
+    missing: list[tuple[tuple[int | str, str], Diagnostic]] = []
     for name, group in groups.items():
         members, found = _select(group, live, finder)
         resolved[name] = members
-        for ref, diagnostic in found:
-            if finder.near(ref) is None:
-                gone.append(GoneAccount(ref, name, diagnostic))
-            else:
-                problems.append(diagnostic)
-    return resolved, gone, problems
+        missing += [((ref, name), diagnostic) for ref, diagnostic in found]
+    return resolved, missing
 
 
 class _Finder:

@@ -1,0 +1,57 @@
+"""The live account as the engine sees it: an id and a username."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class Account:
+    """A live account as selection and planning need it: ordered by id."""
+
+    id: int
+    username: str
+
+    @classmethod
+    def of(cls, value: Any) -> Account:
+        """An `Account` from an API item (a mapping with ``id`` and ``username``), an object
+        with those attributes, or an `Account`."""
+        if isinstance(value, Account):
+            return value
+        if isinstance(value, Mapping):
+            return cls(int(value["id"]), str(value["username"]))
+        return cls(int(value.id), str(value.username))
+
+    def __str__(self) -> str:
+        return f"{self.username} ({self.id})"
+
+
+@dataclass(frozen=True)
+class GoneAccount:
+    """An account a group names (``ref``, a username or an id) that the live list no longer
+    has, and that is no typo of one: deleted in the panel, most likely. A problem of that
+    account alone; ``named_at`` is the ``file:line:col`` where the group names it."""
+
+    ref: int | str
+    group: str
+    named_at: str
+
+    @property
+    def label(self) -> str:
+        return f"account id {self.ref}" if isinstance(self.ref, int) else str(self.ref)
+
+    @property
+    def problem(self) -> str:
+        """What is wrong and what to do."""
+        return (f"no such account on the server any more (named in group `{self.group}` at {self.named_at}): "
+                "if it was deleted, remove it from the group")
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.problem}"
+
+
+def accounts_of(accounts: Iterable[Any]) -> list[Account]:
+    """The live accounts as `Account` values, sorted by id."""
+    return sorted({Account.of(a) for a in accounts})
