@@ -1,4 +1,5 @@
 """What the last apply set, per (account, kind, path): how a plan tells drift from new intent.
+And the accounts an apply saw live: how a plan tells an account deleted since from a typo.
 
 When a plan wants a value that an earlier apply already set and verified, and live differs,
 someone changed it since (in the web panel, another tool): that change undoes *drift*. When
@@ -16,6 +17,7 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from orchestrator.log import redact_value
 from orchestrator.plan import Change, canonical
@@ -29,6 +31,11 @@ CREATE TABLE IF NOT EXISTS applied_values (
     run_id INTEGER,
     at REAL NOT NULL,
     PRIMARY KEY (account_id, kind, path)
+);
+CREATE TABLE IF NOT EXISTS known_accounts (
+    username TEXT PRIMARY KEY,     -- lower-cased
+    account_id INTEGER NOT NULL,
+    seen REAL NOT NULL
 );
 """
 
@@ -63,6 +70,22 @@ class AppliedValues:
             raise
         self.db.execute("COMMIT")
 
+    def record_accounts(self, accounts: Iterable[Any]) -> None:
+        """Remember the live accounts (``id`` and ``username``) an apply read."""
+        now = time.time()
+        rows = [(str(_field(a, "username")).casefold(), int(_field(a, "id")), now) for a in accounts]
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("INSERT OR REPLACE INTO known_accounts VALUES (?,?,?)", rows)
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def known_usernames(self) -> frozenset[str]:
+        """Every username (lower-cased) an apply has seen live."""
+        return frozenset(r[0] for r in self.db.execute("SELECT username FROM known_accounts"))
+
     def last(self, account_id: int, kind: str, path: str) -> object | None:
         row = self.db.execute("SELECT value FROM applied_values WHERE account_id=? AND kind=? AND path=?",
                               (account_id, kind, path)).fetchone()
@@ -80,6 +103,23 @@ class AppliedValues:
             if wanted.get(key) == value:
                 found.add(key)
         return frozenset(found)
+
+
+def _field(item: Any, name: str) -> Any:
+    return item[name] if isinstance(item, dict) else getattr(item, name)
+
+
+def known_of(state_db: str | Path | None) -> frozenset[str]:
+    """The usernames an apply has seen live, per the state database (none when it does not exist)."""
+    if state_db is None or not Path(state_db).exists():
+        return frozenset()
+    db = sqlite3.connect(f"file:{Path(state_db)}?mode=ro", uri=True)
+    try:
+        return AppliedValues(db, create=False).known_usernames()
+    except sqlite3.OperationalError:  # an older database: no such table
+        return frozenset()
+    finally:
+        db.close()
 
 
 def drift_of(state_db: str | Path | None, changes: Iterable[Change]) -> frozenset[Key]:

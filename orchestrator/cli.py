@@ -255,7 +255,7 @@ def plan_command(
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="exit 2 when there are changes"),
     concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
     rate: float = typer.Option(None, help=RATE_HELP),
-    state_db: str = typer.Option(None, "--state-db", help="history database, to label drift (read only)"),
+    state_db: str = typer.Option(None, "--state-db", help="history database: drift, accounts seen (read only)"),
     base_url: str = BASE_URL,
 ) -> None:
     """Show what apply would change: read the live state of what the playbooks manage, and diff.
@@ -263,7 +263,7 @@ def plan_command(
     Identical changes are grouped across accounts; a problem with one account (gone, no
     schedule) is reported on stderr and the other accounts are planned."""
     from orchestrator import playbook
-    from orchestrator.applied import drift_of
+    from orchestrator.applied import drift_of, known_of
     from orchestrator.planner import build_plan
     from orchestrator.render import Legend, render_json, render_markdown, render_text
 
@@ -276,7 +276,7 @@ def plan_command(
         from orchestrator.api import SharingtoolsClient
 
         async with SharingtoolsClient.from_settings(settings) as client:
-            return await build_plan(client, book, limit=limit)
+            return await build_plan(client, book, limit=limit, known=known_of(settings.state_db))
 
     try:
         planned = run_async(run, settings.base_url)

@@ -136,13 +136,16 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         changes = [c for c in saved.changes if c.account_id not in conflicts]
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read)
         return planned, accounts, conflicts
+    known = AppliedValues(history.db).known_usernames() if history else frozenset()
     only = None
     if options.resume:
         run = history.unfinished() if history else None
         if run is None:
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
-    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit)
+    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit, known=known)
+    if history:  # a later plan tells an account deleted since from a typo by these
+        AppliedValues(history.db).record_accounts(accounts)
     return planned, accounts, conflicts
 
 
