@@ -287,7 +287,7 @@ def plan_command(
     report_blockers(planned)
     plan = planned.plan
     legend = Legend.of(planned.desired, book, drift=drift_of(settings.state_db, plan.changes),
-                       problems=planned.problems)
+                       problems=[log.redact_text(str(p)) for p in planned.problems])
     if format == "json":
         typer.echo(render_json(plan))
     elif format == "markdown":
