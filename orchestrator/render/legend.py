@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SHOWN_NAMES = 5  # usernames listed before "and N more"
+EXCEPT_AT_MOST = 3  # "fashion except fashion_nova": for a group missing at most this many
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,12 @@ class Legend:
         target = set(names)
         if len(target) <= 1:
             return ", ".join(sorted(target))
+        preferred = self.entry_of(source)[1]
+        almost = self._all_but(target, preferred)
+        if almost is not None:
+            return almost
         parts: list[str] = []
         remaining = set(target)
-        preferred = self.entry_of(source)[1]
         ranked = sorted(self.groups.items(), key=lambda g: (g[0] not in preferred, -len(g[1]), g[0]))
         for name, members in ranked:
             if len(members) > 1 and members <= target and members & remaining:
@@ -95,6 +99,24 @@ class Legend:
         if len(rest) > shown:
             parts[-1] += f" and {len(rest) - shown} more"
         return ", ".join(parts)
+
+
+    def _all_but(self, target: set[str], preferred: Sequence[str]) -> str | None:
+        """``everyone except a, b``: the smallest group holding every one of ``target`` and at
+        most `EXCEPT_AT_MOST` others, fewer than half as many (the asking entry's groups first,
+        on a tie)."""
+        best: tuple[int, bool, str] | None = None
+        for name, members in self.groups.items():
+            extra = len(members) - len(target)
+            # Only where it is shorter than naming the accounts: 5 accounts as "fitness except
+            # fitness_burn, fitness_yoga", but 2 accounts by their names.
+            if 0 < extra <= EXCEPT_AT_MOST and len(target) > max(SHOWN_NAMES - 2, 2 * extra) and target <= members:
+                key = (len(members), name not in preferred, name)
+                best = key if best is None or key < best else best
+        if best is None:
+            return None
+        name = best[2]
+        return f"{name} except " + ", ".join(sorted(self.groups[name] - target))
 
 
 def _globs(usernames: Sequence[str]) -> list[str]:

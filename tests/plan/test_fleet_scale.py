@@ -93,11 +93,14 @@ def test_markdown_of_thousands_of_distinct_changes_is_cut_to_fit_with_a_pointer(
 
 
 def test_accounts_are_named_by_groups_then_globs_then_first_names(fleet: tuple[Planned, Legend]) -> None:
-    """Naming falls back from groups to globs to the first names: a set no group or glob covers
-    exactly is named by its first accounts and a count."""
+    """Naming falls back from groups (whole, or short of a few accounts) to globs to the first
+    names: a set no group or glob covers exactly is named by its first accounts and a count."""
     _, legend = fleet
     some = [f"fashion_s{i:05d}" for i in range(1, 800, 4)][:7]
     assert legend.name_accounts(some) == ", ".join(some[:5]) + " and 2 more"
     everyone_food = sorted(u for u in legend.usernames if u.startswith("food_"))
     assert legend.name_accounts(everyone_food) == "food"
     assert Legend(usernames=legend.usernames).name_accounts(everyone_food) == "food_*"
+    # A group short of a few accounts is named as such; two accounts are named by their names.
+    assert legend.name_accounts(everyone_food[2:]) == f"food except {everyone_food[0]}, {everyone_food[1]}"
+    assert legend.name_accounts(everyone_food[:2]) == ", ".join(everyone_food[:2])
