@@ -30,7 +30,23 @@ def _row(group: ChangeGroup, legend: Legend) -> str:
     entry = legend.entry_name(source)
     where = source + (f" ({entry})" if entry else "")
     change = f"{group.symbol} {group.text}" + (" (drift)" if group.drift else "")
-    return f"| {group.kind} | `{_cell(change)}` | {_cell(who)} | {_cell(where)} |"
+    return f"| {group.kind} | {_code(_cell(change))} | {_cell(who)} | {_cell(where)} |"
+
+
+def _code(text: str) -> str:
+    """An inline code span, fenced with more backticks than the text holds in a row."""
+    if "`" not in text:
+        return f"`{text}`"
+    fence = "`" * (_longest_backticks(text) + 1)
+    return f"{fence} {text} {fence}"
+
+
+def _longest_backticks(text: str) -> int:
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    return longest
 
 
 def _details(group: ChangeGroup) -> str:

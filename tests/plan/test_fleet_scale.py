@@ -104,3 +104,9 @@ def test_accounts_are_named_by_groups_then_globs_then_first_names(fleet: tuple[P
     # A group short of a few accounts is named as such; two accounts are named by their names.
     assert legend.name_accounts(everyone_food[2:]) == f"food except {everyone_food[0]}, {everyone_food[1]}"
     assert legend.name_accounts(everyone_food[:2]) == ", ".join(everyone_food[:2])
+
+
+def test_a_value_with_backticks_stays_one_code_span() -> None:
+    change = Change(1, "a", "repost", "update", "settings.caption", "old", "use `code` here", "r.yaml:3:5")
+    md = render_markdown(Plan.build([change], "sha256:0", {}, 1))
+    assert '| repost | `` ~ settings.caption: "old" -> "use `code` here" `` | a | r.yaml:3:5 |' in md
