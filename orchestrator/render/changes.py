@@ -17,7 +17,7 @@ from orchestrator.plan import ACTION_ORDER, Change, Plan, canonical
 SYMBOL = {"create": "+", "add": "+", "activate": "▶", "start": "▶", "update": "~", "set": "~",
           "remove": "-", "delete": "-", "pause": "⏸", "stop": "⏸"}
 COLOUR = {"+": "green", "▶": "green", "~": "yellow", "-": "red", "⏸": "magenta"}
-LIBRARY = "(user)"  # how the caption library, which belongs to no account, is named
+LIBRARY = "the caption library"  # it belongs to the API key's user, not to an account
 
 
 def value_text(v: Any) -> str:
