@@ -50,3 +50,22 @@ async def test_the_status_counts_requests_throttles_and_the_eta(emu) -> None:
         assert line.startswith("applying wave 1 of 3 · 41/100 operations, 1 failed · 10 requests · ")
         assert "0 throttled (429) · 0 retries" in line
         assert line.endswith("ETA 0:00:01")  # 59 operations left at the limiter's 50 req/s
+
+
+@pytest.mark.uvicorn
+def test_throttling_shows_in_the_status_lines(served: Served, tmp_path: Path, monkeypatch) -> None:
+    """A server limit below the client's ceiling: the 429s and the retries they cause are counted
+    in the lines (and the run still converges)."""
+    import httpx
+
+    monkeypatch.chdir(tmp_path)
+    httpx.put(f"{served.server.url}/_emulator/rate-limit", json={"rate": 40, "burst": 5}).raise_for_status()
+    result = runner.invoke(app, ["plan", str(PLAYBOOKS), "--rate", "400", "-f", "json"], env=served.env())
+    assert result.exit_code == 0, result.output  # plan: retried through the 429s
+    applied = runner.invoke(app, ["apply", str(PLAYBOOKS), "--yes", "--rate", "400",
+                                  "--state-db", str(tmp_path / "state.db")], env=served.env())
+    assert applied.exit_code == 0, applied.output
+    last = [line for line in applied.stderr.splitlines() if " req/s " in line][-1]
+    throttled = int(last.split(" throttled (429)")[0].rsplit(" · ", 1)[1])
+    retries = int(last.split(" retries")[0].rsplit(" · ", 1)[1])
+    assert throttled > 0 and retries >= throttled, last
