@@ -83,14 +83,17 @@ class RunDisplay:
     # -- figures --------------------------------------------------------------------------------
     def counters(self) -> dict[str, Any]:
         stats = self.transport.stats
-        total = sum(stats.requests.values())
+        # rich redraws from its own thread: copy the counter in one step (no Python code runs
+        # inside dict(), so the event loop cannot change it midway).
+        requests = dict(stats.requests)
+        total = sum(requests.values())
         now = self.clock()
         self._samples.append((now, total))
         while len(self._samples) > 2 and now - self._samples[0][0] > WINDOW:
             self._samples.popleft()
         t0, n0 = self._samples[0]
         rate = (total - n0) / (now - t0) if now - t0 > 0.2 else 0.0
-        return {"requests": total, "rate": rate, "throttled": stats.requests.get("429", 0),
+        return {"requests": total, "rate": rate, "throttled": requests.get("429", 0),
                 "retries": stats.retries, "limit": self.transport.limiter.current_rate}
 
     def eta(self, limit: float) -> float | None:
