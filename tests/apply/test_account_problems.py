@@ -77,6 +77,10 @@ def test_a_deleted_account_and_a_missing_schedule_stay_with_their_accounts(serve
     assert {u for u, k in planned if k == "repost"} == {
         "fitness_core", "fitness_flex", "fitness_pulse", "fitness_stride", "fitness_burn", "fitness_yoga"}
 
+    md = cli(served, "plan", str(book), "--format", "markdown")  # a pull-request comment names them too
+    assert md.exit_code == 0 and "**2 problems** (those accounts are left out; the others are planned):" in md.stdout
+    assert "- fashion_nova: no such account" in md.stdout and "- fitness_lift · repost: has no Repost Pro" in md.stdout
+
     strict = cli(served, "plan", str(book), "--strict")
     assert strict.exit_code == 1 and "2 problems (--strict)" in strict.stderr
 
