@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import anyio
@@ -276,7 +277,8 @@ def plan_command(
         from orchestrator.api import SharingtoolsClient
 
         async with SharingtoolsClient.from_settings(settings) as client:
-            return await build_plan(client, book, limit=limit, known=known_of(settings.state_db))
+            with reading_display(client):
+                return await build_plan(client, book, limit=limit, known=known_of(settings.state_db))
 
     try:
         planned = run_async(run, settings.base_url)
@@ -307,6 +309,25 @@ def plan_command(
         raise typer.Exit(EXIT_ERROR)
     if detailed_exitcode and not plan.empty:
         raise typer.Exit(EXIT_CHANGES)
+
+
+@contextmanager
+def reading_display(client: Any) -> Iterator[None]:
+    """While plan reads, a status line on stderr when stderr is a terminal (stdout may be a
+    file or a pipe): a plan of 800 accounts takes seconds, and should not look frozen."""
+    from rich.console import Console
+
+    from orchestrator.engine.apply import Phase
+    from orchestrator.run_display import RunDisplay
+
+    console = Console(stderr=True)
+    display = RunDisplay(console, client.transport, live=console.is_terminal)
+    display.on_phase(Phase("reading"))
+    display.start()
+    try:
+        yield
+    finally:
+        display.stop()
 
 
 def save_plan(plan: Any, path: str) -> None:

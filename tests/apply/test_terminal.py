@@ -78,3 +78,16 @@ def test_ctrl_c_while_reading_exits_130_within_5_seconds(served: Served, tmp_pat
     child.close()
     assert child.exitstatus == 130
     assert time.monotonic() - started < 5
+
+
+def test_plan_shows_its_reading_on_the_terminal_while_stdout_goes_to_a_file(served: Served, tmp_path: Path) -> None:
+    env = {**os.environ, **served.env(), "TERM": "xterm"}
+    env.pop("SHARINGTOOLS_CONFIG", None)
+    out = tmp_path / "plan.md"
+    child = pexpect.spawn("/bin/sh", ["-c", f'"{sys.executable}" -m orchestrator plan "{PLAYBOOKS}" -f markdown > "{out}"'],
+                          env=env, cwd=str(tmp_path), encoding="utf-8", timeout=60, dimensions=(50, 160))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "reading · " in ANSI.sub("", child.before) and " req/s " in child.before
+    assert out.read_text().startswith("### Sharingtools plan") and "req/s" not in out.read_text()
