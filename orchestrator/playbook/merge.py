@@ -106,7 +106,17 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[s
         gone=tuple(gone),
     )
     limit = list(limit)
-    return limited_to(state, limit) if limit else state
+    if not limit:
+        return state
+    try:
+        return limited_to(state, limit)
+    except PlaybookError as exc:
+        if deferred is None:
+            raise
+        deferred += exc.diagnostics  # reported with the rest; nothing is planned for a bad name
+        known_names = [n for n in limit if n in state.groups or
+                       n.casefold() in {a.username.casefold() for a in state.accounts.values()}]
+        return limited_to(state, known_names)
 
 
 def limited_to(state: DesiredState, names: Iterable[str]) -> DesiredState:

@@ -143,3 +143,21 @@ def test_an_account_without_a_repost_schedule(cli: Cli, tmp_path: Path) -> None:
     for name in ("travel_coast", "travel_peak"):
         assert any(p.startswith(f"problem: {name} · repost: has no Repost Pro schedule") and "exclude the account" in p
                    for p in problems), problems
+
+
+def test_a_bad_limit_is_reported_with_the_other_errors(cli: Cli, tmp_path: Path) -> None:
+    book = write(tmp_path, "growth.yaml", """
+        version: 1
+        groups:
+          flagships: {accounts: [fashion_nova, fashion_luxe]}
+        entries:
+          - groups: flagships
+            reactions:
+              settings: {turbo_boost: true}
+        """)
+    result = cli.plan(book, "--limit", "flagships", "--limit", "fashion_nvoa")
+    assert result.exit_code == 1 and result.stdout == ""
+    shown = result.stderr.strip().splitlines()
+    assert len(shown) == 2, shown
+    assert shown[0] == "--limit: `fashion_nvoa` is neither a group nor an account; did you mean `fashion_nova`?"
+    assert "turbo_boost" in shown[1]
