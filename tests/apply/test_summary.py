@@ -26,7 +26,7 @@ def outcome_with(failures: int, problems: int) -> ApplyOutcome:
     execution = ExecutionResult(failures=[Failure(i, f"acct_{i:03d}", "reactions", "update_settings", "HTTP 500")
                                           for i in range(1, failures + 1)])
     return ApplyOutcome(EXIT_PARTIAL, Plan.build([], "sha256:0", {}, 0), execution=execution,
-                        problems=[Problem(0, f"gone_{i}", "", "no such account") for i in range(problems)],
+                        problems=[Problem(0, f"gone_{i}", None, "no such account") for i in range(problems)],
                         message="partial: 24 accounts failed")
 
 
