@@ -38,7 +38,7 @@ def describe(c: Change) -> str:
 
 
 def who(c: Change) -> str:
-    return c.username if c.account_id else LIBRARY
+    return LIBRARY if c.on_library else c.username
 
 
 @dataclass
