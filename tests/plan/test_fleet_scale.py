@@ -110,3 +110,24 @@ def test_a_value_with_backticks_stays_one_code_span() -> None:
     change = Change(1, "a", "repost", "update", "settings.caption", "old", "use `code` here", "r.yaml:3:5")
     md = render_markdown(Plan.build([change], "sha256:0", {}, 1))
     assert '| repost | `` ~ settings.caption: "old" -> "use `code` here" `` | a | r.yaml:3:5 |' in md
+
+
+def test_a_source_names_the_entry_it_lies_in_and_no_other() -> None:
+    book = playbook.loads(
+        "version: 1\n"                                   # 1
+        "groups:\n"                                      # 2
+        "  all: {all: true}\n"                           # 3
+        "entries:\n"                                     # 4
+        "  - name: First\n"                              # 5
+        "    groups: all\n"                              # 6
+        "    reactions: {settings: {likes_speed: 3}}\n"  # 7
+        "  - groups: all\n"                              # 8
+        "    repost: {state: active}\n"                  # 9
+        "captions:\n"                                    # 10
+        "  library: {Hello: hi}\n",                      # 11
+        "p.yaml")
+    legend = Legend.of(None, book)
+    assert legend.entry_name("p.yaml:7:32") == "First"
+    assert legend.entry_name("p.yaml:9:13") is None  # an entry without a name
+    assert legend.entry_name("p.yaml:11:13") is None  # the caption library is no entry's
+    assert legend.entry_name("other.yaml:7:1") is None and legend.entry_name(None) is None
