@@ -46,4 +46,12 @@ HISTORY = examples(
     "orchestrator history",
     "orchestrator history --limit 50 --state-db /var/lib/orchestrator/state.db",
 )
+HISTORY_SHOW = examples(
+    "orchestrator history show 12",
+    "orchestrator history show 12 --json",
+)
+RECONCILE = examples(
+    "orchestrator reconcile playbooks/ --once --mode report",
+    "orchestrator reconcile playbooks/ --every 15m --metrics-port 9108",
+)
 DEMO = examples("orchestrator demo")

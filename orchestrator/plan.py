@@ -13,7 +13,11 @@ JSON schema (``format_version`` 1), documented in full in ``docs/plan-schema.jso
      "playbook_hash": "sha256:…",
      "changes": [{"account_id", "username", "kind", "action", "path", "before", "after", "source"}],
      "summary": {"total": N, "by_kind": {kind: {action: N}}, "accounts": N},
-     "read": {"accounts": N, "fingerprints": {"<account_id>": {"<kind>": "sha256:…"}}}}
+     "read": {"accounts": N, "fingerprints": {"<account_id>": {"<kind>": "sha256:…"}}},
+     "blocked": [{"account_id", "username", "kind", "reason", "message", "action", "path", ...}]}
+
+Blocked changes (``orchestrator.blockers``) are what the server would undo or refuse: they are
+listed with their reason and never applied, and are not changes (``empty`` ignores them).
 """
 
 from __future__ import annotations
@@ -21,8 +25,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # blockers imports Change from here
+    from orchestrator.blockers import Blocked
 
 from orchestrator.contract import LIBRARY_ID, Kind
 
@@ -85,10 +93,13 @@ class Plan:
     playbook_hash: str
     fingerprints: dict[int, dict[str, str]] = field(default_factory=dict)
     accounts_read: int = 0
+    blocked: tuple[Blocked, ...] = ()
 
     @classmethod
-    def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]], accounts_read: int) -> Plan:
-        return cls(tuple(sorted(changes, key=Change.sort_key)), playbook_hash, fingerprints, accounts_read)
+    def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]], accounts_read: int,
+              blocked: Sequence[Blocked] = ()) -> Plan:
+        return cls(tuple(sorted(changes, key=Change.sort_key)), playbook_hash, fingerprints, accounts_read,
+                   tuple(sorted(blocked, key=lambda b: b.sort_key())))
 
     @property
     def empty(self) -> bool:
@@ -102,6 +113,7 @@ class Plan:
             "total": len(self.changes),
             "accounts": len({c.account_id for c in self.changes}),
             "by_kind": {k: dict(sorted(v.items())) for k, v in sorted(by_kind.items())},
+            "blocked": len(self.blocked),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +126,7 @@ class Plan:
                 "accounts": self.accounts_read,
                 "fingerprints": {str(a): f for a, f in sorted(self.fingerprints.items())},
             },
+            "blocked": [b.public() for b in self.blocked],
         }
 
     @classmethod
@@ -123,4 +136,31 @@ class Plan:
         changes = [Change(**{k: c.get(k) for k in Change.__dataclass_fields__} | {"kind": Kind(c["kind"])})
                    for c in data["changes"]]
         fps = {int(a): f for a, f in data["read"]["fingerprints"].items()}
-        return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"])
+        from orchestrator.blockers import Blocked
+
+        blocked = [Blocked.from_public(b) for b in data.get("blocked", [])]
+        return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"], blocked)
+
+
+# How one change reads (shared by `orchestrator.render`, the blocked list and reconcile's drift).
+SYMBOL = {"create": "+", "add": "+", "activate": "▶", "start": "▶", "update": "~", "set": "~",
+          "remove": "-", "delete": "-", "pause": "⏸", "stop": "⏸"}
+COLOUR = {"+": "green", "▶": "green", "~": "yellow", "-": "red", "⏸": "magenta"}
+
+
+def value_text(v: Any) -> str:
+    """A value as a plan shows it: strings quoted, the rest as canonical JSON."""
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    return canonical(v)
+
+
+def describe(c: Change) -> str:
+    """What one change does, without whom it concerns: ``settings.likes_speed: 3 -> 4``."""
+    if c.action in ("update", "set"):
+        return f"{c.path}: {value_text(c.before)} -> {value_text(c.after)}"
+    if c.action in ("activate", "pause", "start", "stop"):
+        return f"{c.path}: {c.before} -> {c.after}"
+    if c.action in ("create", "add"):
+        return f"{c.path}" + (f" = {value_text(c.after)}" if c.after not in (None, "") and not c.path.endswith("]") else "")
+    return c.path

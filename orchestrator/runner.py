@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ from rich.table import Table
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.applied import drift_of
+from orchestrator.blockers import render_text as blocked_text
 from orchestrator.engine.apply import EXIT_ERROR, ApplyError, ApplyOptions, ApplyOutcome, apply
 from orchestrator.engine.executor import Executor
 from orchestrator.history import History
 from orchestrator.kinds import Operation
+from orchestrator.lock import LockHeld, RunLock
 from orchestrator.planner import Planned
 from orchestrator.playbook import Playbook
 from orchestrator.render import Legend, render_text
@@ -33,6 +36,22 @@ log = structlog.get_logger("orchestrator.apply")
 async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *, yes: bool,
                     report_path: str | None = None, console: Console | None = None) -> int:
     console = console or Console(stderr=False, highlight=False, soft_wrap=True)
+    # One apply or reconcile cycle at a time: held for the whole run, plan included, so two
+    # applies cannot both create what is missing.
+    lock = RunLock(settings.state_db, settings.base_url, "apply")
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        return await _run_apply(settings, book, options, yes=yes, report_path=report_path, console=console)
+    finally:
+        lock.release()
+
+
+async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *, yes: bool,
+                     report_path: str | None, console: Console) -> int:
     history = History(settings.state_db)
     tty = console.is_terminal
     async with SharingtoolsClient.from_settings(settings) as client:
@@ -126,6 +145,12 @@ def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any], 
         where = (f"the full list is in {report_path}" if report_path
                  else "run again with --report FILE for the full list (JSON)")
         console.print(f"… and {more} more: {where}", highlight=False)
+    if outcome.plan.blocked and outcome.plan.empty:  # else the plan shown before the run listed them
+        console.print(blocked_text(outcome.plan.blocked), markup=False, highlight=False)
+    elif outcome.plan.blocked:
+        names = sorted({b.username for b in outcome.plan.blocked})
+        console.print(f"[yellow]blocked[/] {len(outcome.plan.blocked)} changes not attempted, on "
+                      + ", ".join(names), highlight=False)
     colour = "green" if outcome.exit_code == 0 else "red"
     console.print(f"[{colour}]{escape(outcome.message)}[/]", highlight=False)
 
@@ -139,10 +164,11 @@ async def _ticker(display: RunDisplay, every: float = 10.0) -> None:
 
 def show_plan(console: Console, planned: Planned, book: Playbook, settings: Settings, *, colour: bool) -> None:
     """The plan before the prompt: grouped changes (cut short for large plans, with where to
-    see all of it), the problems, and the counts by kind and action."""
+    see all of it), what is blocked and the problems (what waits on a person, never cut
+    before the changes are), and the counts by kind and action."""
     plan = planned.plan
     legend = Legend.of(planned.desired, book, drift=drift_of(settings.state_db, plan.changes))
-    lines = render_text(plan, colour=colour, legend=legend).splitlines()
+    lines = render_text(replace(plan, blocked=()), colour=colour, legend=legend).splitlines()
     body, summary = lines[:-1], lines[-1]
     if len(body) > SHOWN_PLAN_LINES:
         cut = len(body) - SHOWN_PLAN_LINES
@@ -150,6 +176,11 @@ def show_plan(console: Console, planned: Planned, book: Playbook, settings: Sett
             "", f"… {cut} more lines. The full plan: orchestrator plan PLAYBOOKS --detail, "
                 "or --format json --out plan.json"]
     console.print("\n".join(body), markup=colour, highlight=False)
+    if plan.blocked:
+        blocked = blocked_text(plan.blocked, colour=colour).splitlines()
+        if len(blocked) > SHOWN_PLAN_LINES:
+            blocked = blocked[:SHOWN_PLAN_LINES] + [f"… {len(blocked) - SHOWN_PLAN_LINES} more lines (see the plan)"]
+        console.print("\n" + "\n".join(blocked), markup=colour, highlight=False)
     for problem in planned.problems[:SHOWN_FAILURES]:
         console.print(f"[yellow]problem[/] {escape(str(problem))}", highlight=False)
     if len(planned.problems) > SHOWN_FAILURES:

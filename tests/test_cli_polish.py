@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from orchestrator.cli import app
 
 runner = CliRunner()
-COMMANDS = (["validate"], ["plan"], ["apply"], ["history"], ["api"], ["demo"], ["emulator", "serve"])
+COMMANDS = (["validate"], ["plan"], ["apply"], ["history"], ["history", "show"], ["reconcile"], ["api"], ["demo"],
+            ["emulator", "serve"])
 ENTRY = Path(sys.executable).with_name("orchestrator")
 
 
@@ -34,7 +35,7 @@ def test_every_help_has_examples(command: list[str]) -> None:
 
 
 def test_defaults_are_shown_and_rate_and_concurrency_are_everywhere_the_api_is_called() -> None:
-    for command in (["plan"], ["apply"], ["api"]):
+    for command in (["plan"], ["apply"], ["api"], ["reconcile"]):
         text = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"}).stdout
         assert "--rate" in text and "--concurrency" in text and "default: 100" in text, command
     assert "[default: text]" in runner.invoke(app, ["plan", "--help"], env={"COLUMNS": "200"}).stdout

@@ -1,10 +1,11 @@
 """The layers, kept honest: every ``orchestrator`` import is checked against what its layer may use.
 
-    cli, demo -> runner -> engine -> planner, policy -> kinds -> plan -> contract
+    cli, demo -> reconcile, runner -> engine -> planner, policy -> kinds -> plan -> contract
     cli, runner -> render -> plan;   engine -> applied -> plan
                                        |                  \\-> api -> settings, log
                                        \\-> playbook (loading, and producing desired state)
-    playbook -> contract;   contract -> nothing;   emulator -> nothing of the orchestrator's core
+    playbook -> contract, text;   contract -> nothing;   emulator -> text, nothing of the core
+    text (formats both sides share, such as spintax) -> nothing
 
 A plain walk over the source with `ast` (the idea of import-linter, without the dependency):
 it sees every import, including those inside functions, so a lazy import cannot hide a cycle.
@@ -24,8 +25,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 ALLOWED: dict[str, frozenset[str]] = {
     "contract": frozenset(),
     "log": frozenset(),
-    "emulator": frozenset(),
-    "playbook": frozenset({"contract"}),
+    "text": frozenset(),
+    "emulator": frozenset({"text"}),
+    "playbook": frozenset({"contract", "text"}),
     # The client builds itself from `Settings`, and settings raise the client's config error.
     "api": frozenset({"log", "settings"}),
     "settings": frozenset({"api", "log"}),
@@ -40,9 +42,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     "engine": frozenset({"planner", "policy", "kinds", "plan", "contract", "api", "history", "log", "playbook",
                          "applied"}),
     "runner": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                         "playbook", "settings", "render", "applied"}),
+                         "playbook", "settings", "lock", "render", "applied"}),
+    # The run lock and the metrics stand alone; reconcile drives the engine like the runner does.
+    "lock": frozenset(),
+    "metrics": frozenset(),
+    "reconcile": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
+                            "playbook", "settings", "lock", "metrics"}),
     "cli": frozenset({"runner", "engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                      "playbook", "settings", "emulator", "render", "applied"}),
+                      "playbook", "settings", "emulator", "reconcile", "lock", "metrics", "render", "applied"}),
 }
 
 # What the engine side (planner, engine) may take from the playbook package: loading a
@@ -58,6 +65,8 @@ SINGLE_MODULES = {
     "cli": "cli", "__main__": "cli", "demo": "cli", "runner": "runner", "planner": "planner", "policy": "policy",
     "plan": "plan", "log": "log", "settings": "settings", "history": "history",
     "cli_examples": "cli", "history_view": "cli", "run_display": "runner", "applied": "applied",
+    # Blocked changes are part of what a plan is; drift rows live beside the run history.
+    "blockers": "plan", "drift": "history", "lock": "lock", "metrics": "metrics", "reconcile": "reconcile",
 }
 
 

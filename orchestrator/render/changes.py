@@ -7,34 +7,13 @@ not 800.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.plan import ACTION_ORDER, Change, Plan, canonical
+from orchestrator.plan import ACTION_ORDER, SYMBOL, Change, Plan, canonical, describe
 
-SYMBOL = {"create": "+", "add": "+", "activate": "▶", "start": "▶", "update": "~", "set": "~",
-          "remove": "-", "delete": "-", "pause": "⏸", "stop": "⏸"}
-COLOUR = {"+": "green", "▶": "green", "~": "yellow", "-": "red", "⏸": "magenta"}
 LIBRARY = "the caption library"  # it belongs to the API key's user, not to an account
-
-
-def value_text(v: Any) -> str:
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    return canonical(v)
-
-
-def describe(c: Change) -> str:
-    """What one change does, without whom it concerns: ``settings.likes_speed: 3 -> 4``."""
-    if c.action in ("update", "set"):
-        return f"{c.path}: {value_text(c.before)} -> {value_text(c.after)}"
-    if c.action in ("activate", "pause", "start", "stop"):
-        return f"{c.path}: {c.before} -> {c.after}"
-    if c.action in ("create", "add"):
-        return f"{c.path}" + (f" = {value_text(c.after)}" if c.after not in (None, "") and not c.path.endswith("]") else "")
-    return c.path
 
 
 def who(c: Change) -> str:

@@ -9,6 +9,7 @@ JSON plan.
 
 from __future__ import annotations
 
+from orchestrator.blockers import render_markdown as blocked_markdown
 from orchestrator.plan import Plan
 from orchestrator.render.changes import ChangeGroup, group_changes, summary_line
 from orchestrator.render.legend import Legend
@@ -71,7 +72,7 @@ def render_markdown(plan: Plan, *, legend: Legend | None = None, budget: int = M
 
     size = sum(len(x) + 1 for x in out)
     if plan.empty:
-        put("No changes. The installation matches the playbooks.")
+        put("No changes. The installation matches the playbooks" + (", but for what is blocked." if plan.blocked else "."))
     else:
         put(summary_line(plan))
         put("")
@@ -91,12 +92,12 @@ def render_markdown(plan: Plan, *, legend: Legend | None = None, budget: int = M
                 cut.append(f"{len(legend.problems) - i} problems")
                 break
             put(line)
-    if not plan.empty:
-        groups = group_changes(plan.changes, legend.drift)
+    groups = group_changes(plan.changes, legend.drift)
+    shown = 0
+    if groups:
         put("")
         put("| kind | change | accounts | source |")
         put("|---|---|---|---|")
-        shown = 0
         for group in groups:
             row = _row(group, legend)
             if not fits(row):
@@ -107,18 +108,24 @@ def render_markdown(plan: Plan, *, legend: Legend | None = None, budget: int = M
         if any(g.drift for g in groups[:shown]):
             put("")
             put("_(drift): live differs from what the last apply set; the change undoes it._")
-        blocks = [g for g in groups[:shown] if len(g.changes) > 1]
-        if blocks:
-            put("")
-            written = 0
-            for group in blocks:
-                block = _details(group)
-                if not fits(block):
-                    break
-                put(block)
-                written += 1
-            if written < len(blocks):
-                cut.append(f"the account lists of {len(blocks) - written} of {len(blocks)} changes")
+    if plan.blocked:
+        block = blocked_markdown(plan.blocked).rstrip("\n")
+        if fits(block):
+            put(block)
+        else:
+            cut.append(f"the list of {len(plan.blocked)} blocked changes")
+    blocks = [g for g in groups[:shown] if len(g.changes) > 1]
+    if blocks:
+        put("")
+        written = 0
+        for group in blocks:
+            block = _details(group)
+            if not fits(block):
+                break
+            put(block)
+            written += 1
+        if written < len(blocks):
+            cut.append(f"the account lists of {len(blocks) - written} of {len(blocks)} changes")
     if cut:
         put("")
         put(f"> Cut to fit a pull-request comment: {'; '.join(cut)} left out. "

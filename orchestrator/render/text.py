@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import textwrap
 
-from orchestrator.plan import Plan
-from orchestrator.render.changes import COLOUR, ChangeGroup, group_changes, summary_line
+from orchestrator.blockers import render_text as blocked_text
+from orchestrator.plan import COLOUR, Plan
+from orchestrator.render.changes import ChangeGroup, group_changes, summary_line
 from orchestrator.render.legend import Legend
 
 NO_CHANGES = "No changes. The installation matches the playbooks."
+NO_CHANGES_BUT_BLOCKED = "No changes. The installation matches the playbooks, but for what is blocked."
 DRIFT_NOTE = "drift: live differs from what the last apply set"
 
 
@@ -18,6 +20,8 @@ def render_text(plan: Plan, *, colour: bool = False, legend: Legend | None = Non
     """Human-readable, grouped by kind then change; ``colour`` adds rich markup."""
     legend = legend or Legend()
     if plan.empty:
+        if plan.blocked:
+            return NO_CHANGES_BUT_BLOCKED + "\n" + blocked_text(plan.blocked, colour=colour)
         return NO_CHANGES
     lines: list[str] = []
     kind = None
@@ -33,6 +37,8 @@ def render_text(plan: Plan, *, colour: bool = False, legend: Legend | None = Non
                                    break_on_hyphens=False)
     if any(g.drift for g in groups):
         lines += ["", f"(drift) {DRIFT_NOTE}: someone changed it outside the orchestrator."]
+    if plan.blocked:  # before the summary, which stays the last line
+        lines += ["", blocked_text(plan.blocked, colour=colour)]
     lines += ["", summary_line(plan)]
     return "\n".join(lines).lstrip("\n")
 
