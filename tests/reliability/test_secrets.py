@@ -18,7 +18,7 @@ import pytest
 
 from orchestrator import playbook
 from orchestrator.engine.apply import ApplyOptions, apply
-from orchestrator.plan import render_json, render_markdown, render_text
+from orchestrator.render import render_json, render_markdown, render_text
 from orchestrator.planner import build_plan
 from tests.apply.conftest import Served, client_for, executor_for, failures_of, stored, write_playbook
 from tests.conftest import world
