@@ -62,8 +62,6 @@ def test_yes_applies(served: Served, tmp_path: Path) -> None:
     assert served.writes()
 
 
-@pytest.mark.xfail(reason="prompt interrupts (reading stops at once on SIGINT) belong to the reliability work",
-                   strict=False)
 def test_ctrl_c_while_reading_exits_130_within_5_seconds(served: Served, tmp_path: Path) -> None:
     import httpx
 
