@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from orchestrator.contract.sourced import Position, Sourced
 
@@ -21,6 +21,28 @@ T = TypeVar("T")
 
 #: A path into a YAML document: mapping keys and list indices, outermost first.
 Path = tuple[str | int, ...]
+
+
+class NodeMap(dict[Any, Any]):
+    """A YAML mapping as a plain ``dict`` (what pydantic validates), with the position where
+    each key's value starts: the models keep those positions with the values they validate
+    (see `orchestrator.playbook.sourcing`)."""
+
+    __slots__ = ("positions",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.positions: dict[Any, Position] = {}
+
+
+class NodeList(list[Any]):
+    """A YAML list as a plain ``list``, with the position where each item starts."""
+
+    __slots__ = ("positions",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.positions: list[Position] = []
 
 
 @dataclass(frozen=True)
