@@ -97,7 +97,7 @@ def assemble(files: list[ValidFile], complete: bool = True) -> tuple[Playbook, l
             groups[name] = Group(name, group, root.key_at("groups", name), root.child("groups", name))
         for i, entry in enumerate(file.spec.entries):
             locator = root.child("entries", i)
-            entries.append(Entry(len(entries), entry, locator.at(), locator))
+            entries.append(Entry(len(entries), entry, entry.source, locator))
         if file.spec.captions is not None:
             captions.append(CaptionsBlock(file.spec.captions, root.child("captions")))
         if file.spec.policy is not None:

@@ -2,10 +2,12 @@
 
 Every value a playbook asks for must be able to answer "which line asked for this?", so a
 plan can print `growth.yaml:14:9` next to `likes_speed 2 -> 4`. The loader turns YAML into
-plain Python values (what pydantic validates) and, beside them, a `PositionIndex` from the
-path of each node (``("entries", 0, "reactions", "settings", "likes_speed")``) to the place of
-its key and of its value. Keeping positions beside the data, rather than inside it, lets the
-schema stay ordinary typed models.
+plain Python values (what pydantic validates) in which each mapping and list (`NodeMap`,
+`NodeList`) also remembers where its children's values start: the models keep those positions
+with the values (`orchestrator.playbook.sourcing`), so the merge gets `Sourced` values as they
+were validated. Beside the data, a `PositionIndex` maps the path of each node
+(``("entries", 0, "reactions", "settings", "likes_speed")``) to the place of its key and of its
+value: what a diagnostic needs when all it has is a path (a pydantic error's location, a key).
 `Position` and `Sourced` themselves are part of the engine's contract (`orchestrator.contract`).
 """
 

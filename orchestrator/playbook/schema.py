@@ -590,7 +590,7 @@ class PlaybookSpec(Spec):
     groups: dict[GroupName, GroupSpec] = Field(default_factory=dict)
     policy: PolicySpec | None = None
     captions: CaptionsSpec | None = None
-    entries: list[EntrySpec] = Field(default_factory=list)
+    entries: Annotated[list[EntrySpec], Placed()] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> PlaybookSpec:
