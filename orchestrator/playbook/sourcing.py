@@ -149,4 +149,4 @@ def _holds_sourced(annotation: Any) -> bool:
     return False
 
 
-__all__ = ["Located", "Placed", "SourcedModel", "SourcedValue", "SourcedValues", "UNKNOWN"]
+__all__ = ["Located", "Placed", "SourcedModel", "SourcedValue", "SourcedValues", "UNKNOWN", "sourced_fields"]

@@ -6,8 +6,8 @@ from orchestrator.contract import Position, Sourced
 from orchestrator.playbook import Source, load_sources
 from orchestrator.playbook.loader import parse
 from orchestrator.playbook.positions import NodeList, NodeMap
-from orchestrator.playbook.schema import EntrySpec, PlaybookSpec
-from orchestrator.playbook.sourcing import UNKNOWN
+from orchestrator.playbook.schema import EntrySpec, PlaybookSpec, PolicySpec
+from orchestrator.playbook.sourcing import UNKNOWN, sourced_fields
 from tests.playbook.conftest import book
 
 TEXT = """\
@@ -113,3 +113,8 @@ def test_models_validated_from_plain_data_say_the_position_is_unknown() -> None:
     assert entry.welcomedm is not None and entry.welcomedm.state == Sourced("active", UNKNOWN)
     spec = PlaybookSpec.model_validate({"entries": [{"groups": "g", "reactions": {"targets": ["explore"]}}]})
     assert spec.entries[0].reactions.targets[0].source == UNKNOWN  # type: ignore[union-attr,index]
+
+
+def test_every_policy_limit_is_sourced() -> None:
+    # `Policy` holds `Sourced` limits taken from the model as they are: a new field must be one too.
+    assert sourced_fields(PolicySpec) == set(PolicySpec.model_fields)
