@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from orchestrator.contract.sourced import Position, Sourced
+from orchestrator.contract.sourced import Position
 
-T = TypeVar("T")
 
 #: A path into a YAML document: mapping keys and list indices, outermost first.
 Path = tuple[str | int, ...]
@@ -102,10 +101,6 @@ class Locator:
     def key_at(self, *path: str | int) -> Position:
         """Position of the key at ``prefix + path``."""
         return self.index.key_at(self.prefix + path)
-
-    def sourced(self, value: T, *path: str | int) -> Sourced[T]:
-        """``value`` tagged with the position of the value at ``prefix + path``."""
-        return Sourced(value, self.at(*path))
 
     def child(self, *path: str | int) -> Locator:
         return Locator(self.index, self.prefix + path)
