@@ -1,9 +1,10 @@
 """The layers, kept honest: every ``orchestrator`` import is checked against what its layer may use.
 
-    cli, demo -> runner -> engine -> planner, policy -> kinds -> plan -> contract
+    cli, demo -> reconcile, runner -> engine -> planner, policy -> kinds -> plan -> contract
                                        |                  \\-> api -> settings, log
                                        \\-> playbook (loading, and producing desired state)
-    playbook -> contract;   contract -> nothing;   emulator -> nothing of the orchestrator's core
+    playbook -> contract, text;   contract -> nothing;   emulator -> text, nothing of the core
+    text (formats both sides share, such as spintax) -> nothing
 
 A plain walk over the source with `ast` (the idea of import-linter, without the dependency):
 it sees every import, including those inside functions, so a lazy import cannot hide a cycle.
@@ -23,8 +24,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 ALLOWED: dict[str, frozenset[str]] = {
     "contract": frozenset(),
     "log": frozenset(),
-    "emulator": frozenset(),
-    "playbook": frozenset({"contract"}),
+    "text": frozenset(),
+    "emulator": frozenset({"text"}),
+    "playbook": frozenset({"contract", "text"}),
     # The client builds itself from `Settings`, and settings raise the client's config error.
     "api": frozenset({"log", "settings"}),
     "settings": frozenset({"api", "log"}),
@@ -35,9 +37,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     "planner": frozenset({"kinds", "plan", "contract", "api", "playbook"}),
     "engine": frozenset({"planner", "policy", "kinds", "plan", "contract", "api", "history", "log", "playbook"}),
     "runner": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                         "playbook", "settings"}),
+                         "playbook", "settings", "lock"}),
+    # The run lock and the metrics stand alone; reconcile drives the engine like the runner does.
+    "lock": frozenset(),
+    "metrics": frozenset(),
+    "reconcile": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
+                            "playbook", "settings", "lock", "metrics"}),
     "cli": frozenset({"runner", "engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                      "playbook", "settings", "emulator"}),
+                      "playbook", "settings", "emulator", "reconcile", "lock", "metrics"}),
 }
 
 # What the engine side (planner, engine) may take from the playbook package: loading a
@@ -52,6 +59,8 @@ PLAYBOOK_INSIDERS = frozenset({"playbook", "cli", "runner"})
 SINGLE_MODULES = {
     "cli": "cli", "__main__": "cli", "demo": "cli", "runner": "runner", "planner": "planner", "policy": "policy",
     "plan": "plan", "log": "log", "settings": "settings", "history": "history",
+    # Blocked changes are part of what a plan is; drift rows live beside the run history.
+    "blockers": "plan", "drift": "history", "lock": "lock", "metrics": "metrics", "reconcile": "reconcile",
 }
 
 

@@ -53,6 +53,7 @@ from orchestrator.playbook.values import (
     CommentMode,
     CustomProxy,
     DateTime,
+    DriftValue,
     ExcludeRefs,
     GroupName,
     GroupNames,
@@ -568,7 +569,7 @@ class PolicySpec(Spec):
     max_activations: SourcedValue[LimitValue] | None = None
     waves: SourcedValue[WavesValue] | None = None
     max_fail: SourcedValue[LimitValue] | None = None
-
+    drift: SourcedValue[DriftValue] | None = None
 
 
 # -- captions -------------------------------------------------------------------------------
