@@ -112,7 +112,7 @@ def _value_type(spec: FieldSpec) -> Any:
         case FieldType.DATETIME:
             return DateTime
         case FieldType.CHOICE:
-            return Literal[spec.choices]  # type: ignore[valid-type]
+            return Literal[spec.choices]
         case FieldType.PROXY:
             return CustomProxy
         case FieldType.REPOST_TIMES:
@@ -156,7 +156,7 @@ def _settings_model(module: str) -> type[SettingsSpec]:
         name.replace(".", "__"): (_annotation(spec), Field(default=None, alias=name, description=spec.doc))
         for name, spec in fields.items()
     }
-    model = create_model(  # type: ignore[call-overload]
+    model = create_model(
         f"{module.title()}Settings",
         __base__=SettingsSpec,
         __module__=__name__,
@@ -349,15 +349,15 @@ class ScheduleSpec(Spec):
 class ReactionsSpec(ScheduleSpec):
     """``reactions:``: Reactions Pro (likes, follows, stories, DMs)."""
 
-    settings: ReactionsSettings | None = None  # type: ignore[valid-type]
-    targets: ReactionsTargets | None = None  # type: ignore[assignment]
+    settings: ReactionsSettings | None = None
+    targets: ReactionsTargets | None = None
 
 
 class RepostSpec(ScheduleSpec):
     """``repost:``: Repost Pro."""
 
     settings: RepostSettings | None = None  # type: ignore[valid-type]
-    targets: RepostTargets | None = None  # type: ignore[assignment]
+    targets: RepostTargets | None = None
 
 
 class ToggleSpec(Spec):
