@@ -54,6 +54,9 @@ class BoundedComposer(Composer):
 
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
+        # YAML lets an anchor be defined again (the later one counts); ruamel would warn on
+        # stderr, which is not a diagnostic.
+        self.warn_double_anchors = False
         self._level = 0
         self._aliases = 0
         self._expanded = 0
