@@ -162,6 +162,24 @@ PLAYBOOKS = typer.Argument(..., help="playbook files or directories (all *.yaml 
 BASE_URL = typer.Option(None, envvar="SHARINGTOOLS_BASE_URL", help="the installation's /api/v1 URL")
 
 
+# -- fleet: sharding (the import command is further down) --------------------------------
+SHARD = typer.Option(None, "--shard", envvar="SHARINGTOOLS_SHARD",
+                     help="only shard K of N, e.g. 0/4 (accounts split by a stable hash of their id; "
+                          "shard 0 also manages the caption library)")
+
+
+def parse_shard(text: str | None) -> Any:
+    """The `Shard` of ``--shard K/N`` (or $SHARINGTOOLS_SHARD), None without one, or one line and exit 1."""
+    from orchestrator.shard import Shard, ShardError
+
+    if not text:
+        return None
+    try:
+        return Shard.parse(text)
+    except ShardError as exc:
+        fail(str(exc))
+
+
 def load_playbook(paths: list[str]) -> Any:
     """The playbook, or every diagnostic on stderr (one line each) and exit 1."""
     from orchestrator import playbook
@@ -216,6 +234,7 @@ def plan_command(
     out: str = typer.Option(None, "--out", "-o", help="save the plan (JSON) for `apply --plan`"),
     limit: list[str] = typer.Option([], "--limit", "-l", help="only these groups or usernames (repeatable)"),
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="exit 2 when there are changes"),
+    shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
     """Show what apply would change: read the live state of what the playbooks manage, and diff."""
@@ -226,13 +245,14 @@ def plan_command(
     if format not in ("text", "markdown", "json"):
         fail(f"unknown format {format!r}: use text, markdown or json")
     book = load_playbook(paths)
+    in_shard = parse_shard(shard)
     settings = client_settings(base_url)
 
     async def run() -> Any:
         from orchestrator.api import SharingtoolsClient
 
         async with SharingtoolsClient.from_settings(settings) as client:
-            return await build_plan(client, book, limit=limit)
+            return await build_plan(client, book, limit=limit, shard=in_shard)
 
     try:
         planned = run_async(run, settings.base_url)
@@ -286,6 +306,7 @@ def apply_command(
     resume: bool = typer.Option(False, "--resume", help="finish the last unfinished apply"),
     report: str = typer.Option(None, "--report", help="write the JSON run report here"),
     state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
+    shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
     """Make the installation match the playbooks: plan, confirm, execute in waves, verify."""
@@ -310,7 +331,7 @@ def apply_command(
         from orchestrator.engine.apply import ApplyOptions
 
         options = ApplyOptions(
-            limit=limit, allow=allow, policy=policy, saved_plan=saved, resume=resume,
+            limit=limit, allow=allow, policy=policy, saved_plan=saved, resume=resume, shard=parse_shard(shard),
             waves=parse_waves(waves) if waves else None,
             max_fail=parse_limit(max_fail, "--max-fail") if max_fail else None,
         )

@@ -24,6 +24,7 @@ from orchestrator.kinds import KINDS, KindHandler, Problem, ReadContext, ReadRes
 from orchestrator.kinds.captions import LIBRARY
 from orchestrator.plan import Change, Plan, fingerprint
 from orchestrator.playbook import DesiredState, Diagnostic, Kind, Playbook, check_live_settings, desired_state
+from orchestrator.shard import Shard
 
 SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
 
@@ -68,14 +69,17 @@ async def build_plan(
     accounts: list[Any] | None = None,
     only: Iterable[int] | None = None,
     pairs: Iterable[tuple[int, str]] | None = None,
+    shard: Shard | None = None,
 ) -> Planned:
     """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
-    (verify and resume re-read just what they touched)."""
+    (verify and resume re-read just what they touched); ``shard`` keeps that shard's accounts."""
     accounts = accounts if accounts is not None else await read_accounts(client)
     desired = desired_state(playbook, accounts)
     if limit:
         desired = desired.limited_to(limit)
+    if shard is not None:
+        desired = shard.select(desired)
     keep = set(only) if only is not None else None
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})

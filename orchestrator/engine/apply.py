@@ -23,6 +23,7 @@ from orchestrator.plan import Change, Plan
 from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
 from orchestrator.playbook import Kind, Limit, Playbook
 from orchestrator.policy import SafetyPolicy, Violation, waves_of
+from orchestrator.shard import Shard
 
 log = structlog.get_logger("orchestrator.apply")
 
@@ -49,6 +50,7 @@ class ApplyOptions:
     max_fail: Limit | None = None  # None: the playbook's, else 10%
     saved_plan: Plan | None = None
     resume: bool = False
+    shard: Shard | None = None  # only this shard's accounts (--shard K/N)
 
 
 @dataclass
@@ -111,11 +113,13 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         if playbook_hash(playbook) != saved.playbook_hash:
             raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
         ids = set(saved.fingerprints)
-        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit)
+        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit,
+                                   shard=options.shard)
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
         affected = {c.account_id for c in saved.changes}
         conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
-        changes = [c for c in saved.changes if c.account_id not in conflicts]
+        changes = [c for c in saved.changes if c.account_id not in conflicts
+                   and (options.shard is None or options.shard.manages(c.account_id))]
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read)
         return planned, accounts, conflicts
     only = None
@@ -124,7 +128,8 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         if run is None:
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
-    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit)
+    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit,
+                               shard=options.shard)
     return planned, accounts, conflicts
 
 
