@@ -51,24 +51,6 @@ async def control(emu: LocalEmulator) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-class VirtualTime:
-    """Time that passes only when something sleeps on it. Given to the client as ``sleep`` and
-    ``clock``, its retry waits and its rate limiter cost no real time: a test then checks what
-    the client does (how often, in which order), never how long it takes."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        import anyio
-
-        self.now += seconds
-        await anyio.sleep(0)
-
-
 NOON = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 
 

@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 
@@ -25,27 +24,10 @@ from orchestrator.emulator.testing import BASE_URL, LocalEmulator
 from orchestrator.engine.apply import ApplyOptions, ApplyOutcome, apply
 from orchestrator.engine.executor import Executor
 from orchestrator.history import History
+from tests.virtual_time import VirtualTime
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
-
-
-class VirtualTime:
-    """Time that passes only when something sleeps: the client's retry waits, its adaptive
-    rate limiter and the executor's backoff all wait on it, so a run under 429s costs no
-    real time. ``slept`` keeps every wait asked for (behaviour, not timing, is asserted)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-        await anyio.sleep(0)
 
 
 def client_for(emu: LocalEmulator, user: str = "alice", *, time: VirtualTime | None = None,

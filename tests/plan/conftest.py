@@ -1,5 +1,5 @@
 """Plan tests: a client on the in-process emulator that records every request, the uvicorn
-``served`` world for the CLI, and a small JSON Schema checker (``jsonschema`` is not installed).
+``served`` world for the CLI, and ``schema_errors`` (jsonschema-rs) for the plan schema.
 
 Demo world facts used here (see ``tests/conftest.py``): alice owns accounts 1-25, bob owns
 26-29 and his plan lacks ``ai-dm``; travel_coast and travel_peak have no Repost Pro schedule.
@@ -7,7 +7,6 @@ Demo world facts used here (see ``tests/conftest.py``): alice owns accounts 1-25
 
 from __future__ import annotations
 
-import re
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import httpx
+import jsonschema_rs
 import pytest
 
 from orchestrator.api import SharingtoolsClient
@@ -94,58 +94,14 @@ def line_of(path: Path, needle: str, after: int = 0) -> int:
     raise AssertionError(f"{needle!r} not in {path}")
 
 
-# -- a JSON Schema checker for the keywords docs/plan-schema.json uses -------------------------
-_TYPES = {"object": dict, "array": list, "string": str, "null": type(None), "boolean": bool}
-
-
-def _is(value: Any, name: str) -> bool:
-    if name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if name == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, _TYPES[name])
-
-
-def schema_errors(value: Any, schema: dict[str, Any], root: dict[str, Any] | None = None, at: str = "$") -> list[str]:
-    """Every violation of ``schema`` by ``value`` (type, const, enum, pattern, minimum, minLength,
-    required, properties, additionalProperties, items, $ref to #/$defs)."""
-    root = root or schema
-    if "$ref" in schema:
-        name = schema["$ref"].removeprefix("#/$defs/")
-        return schema_errors(value, root["$defs"][name], root, at)
-    errors: list[str] = []
-    if "type" in schema:
-        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        if not any(_is(value, n) for n in names):
-            return [f"{at}: {value!r} is not of type {names}"]
-    if "const" in schema and value != schema["const"]:
-        errors.append(f"{at}: {value!r} != {schema['const']!r}")
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{at}: {value!r} not in {schema['enum']}")
-    if isinstance(value, str):
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            errors.append(f"{at}: {value!r} does not match {schema['pattern']}")
-        if len(value) < schema.get("minLength", 0):
-            errors.append(f"{at}: {value!r} is too short")
-    if _is(value, "number") and "minimum" in schema and value < schema["minimum"]:
-        errors.append(f"{at}: {value!r} < {schema['minimum']}")
-    if isinstance(value, dict):
-        for key in schema.get("required", []):
-            if key not in value:
-                errors.append(f"{at}: missing {key!r}")
-        props = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        for key, item in value.items():
-            if key in props:
-                errors += schema_errors(item, props[key], root, f"{at}.{key}")
-            elif extra is False:
-                errors.append(f"{at}: unexpected key {key!r}")
-            elif isinstance(extra, dict):
-                errors += schema_errors(item, extra, root, f"{at}.{key}")
-    if isinstance(value, list) and "items" in schema:
-        for i, item in enumerate(value):
-            errors += schema_errors(item, schema["items"], root, f"{at}[{i}]")
-    return errors
+# -- checking against docs/plan-schema.json ------------------------------------------------------
+def schema_errors(value: Any, schema: dict[str, Any]) -> list[str]:
+    """Every violation of ``schema`` by ``value``, as ``$.path: message`` (jsonschema-rs)."""
+    validator = jsonschema_rs.validator_for(schema)
+    return [
+        "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.instance_path) + f": {error.message}"
+        for error in validator.iter_errors(value)
+    ]
 
 
 # -- the CLI against the uvicorn server ----------------------------------------------------------
