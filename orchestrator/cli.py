@@ -369,6 +369,68 @@ def history_command(
                    f"{report.get('message', '')}".rstrip())
 
 
+# -- fleet: import -----------------------------------------------------------------------
+@app.command("import")
+def import_command(
+    kinds: list[str] = typer.Option([], "--kinds", "-k", help="only these kinds, comma-separated or repeated: "
+                                    "account, reactions, repost, welcomedm, ai_dm, leads, first_comment, captions"),
+    limit: list[str] = typer.Option([], "--limit", "-l", help="only these usernames or patterns such as 'fashion_*' "
+                                    "(repeatable; the caption library is then left out)"),
+    out: str = typer.Option(None, "--out", "-o", help="write the playbook to this file (default: standard output)"),
+    exact_proxies: bool = typer.Option(False, "--exact-proxies", help="write each account's proxy, not `proxy: auto`"),
+    per_account: bool = typer.Option(False, "--per-account", help="one entry per account, sharing nothing (long)"),
+    base_url: str = BASE_URL,
+) -> None:
+    """Write a playbook from what the installation runs today: its plan is empty."""
+    from orchestrator.importer import ImportError_, ImportOptions, import_playbook, parse_kinds
+
+    settings = client_settings(base_url)
+    try:
+        options = ImportOptions(kinds=parse_kinds(kinds), limit=limit, exact_proxies=exact_proxies,
+                                per_account=per_account, source=public_url(settings.base_url))
+    except ImportError_ as exc:
+        fail(str(exc))
+
+    async def run() -> Any:
+        from orchestrator.api import SharingtoolsClient
+
+        async with SharingtoolsClient.from_settings(settings) as client:
+            return await import_playbook(client, options)
+
+    try:
+        imported = run_async(run, settings.base_url)
+    except ImportError_ as exc:
+        fail(str(exc))
+    for note in imported.notes:
+        typer.echo(f"note: {note}", err=True)
+    layout = imported.layout
+    summary = (f"imported {layout.accounts} accounts in {layout.configurations} configurations: "
+               f"{len(layout.groups)} groups, {len(layout.entries)} entries")
+    if layout.secrets:
+        summary += f"; set {', '.join(layout.secrets)} before plan or apply"
+    if out:
+        from pathlib import Path
+
+        try:
+            Path(out).write_text(imported.text, encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write the playbook to {out}: {exc.strerror}")
+        typer.echo(f"{summary} -> {out}", err=True)
+    else:
+        typer.echo(imported.text, nl=False)
+        typer.echo(summary, err=True)
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials or query, fit to be written into a file."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 # -- demo ------------------------------------------------------------------------------
 @app.command("demo")
 def demo() -> None:

@@ -89,10 +89,10 @@ def lay_out(fleet: LiveFleet, *, per_account: bool = False) -> Layout:
     account instead, sharing nothing (long, for comparing accounts side by side)."""
     shared = {} if per_account else _shared_settings(fleet)
     facets: dict[int, list[Facet]] = {}
-    for account_id, kinds in fleet.fragments.items():
+    for account_id, fragments in fleet.fragments.items():
         own = account_id if per_account else None
         found: list[Facet] = []
-        for kind, fragment in kinds.items():
+        for kind, fragment in fragments.items():
             found += _facets(kind, fragment, shared.get(kind), own)
         if found:
             facets[account_id] = found
@@ -118,28 +118,29 @@ def lay_out(fleet: LiveFleet, *, per_account: bool = False) -> Layout:
             selects.setdefault(facet, set()).add(account_id)
     if shared:
         for kind, fields in shared.items():
-            with_kind = {a for a, kinds in fleet.fragments.items() if kind in kinds and a in facets}
+            with_kind = {a for a, fragments in fleet.fragments.items() if kind in fragments and a in facets}
             selects[Facet(kind, SHARED_SETTINGS, _json(fields))] = with_kind
     together: dict[frozenset[int], list[Facet]] = {}
-    for facet, ids in selects.items():
-        together.setdefault(frozenset(ids), []).append(facet)
+    for facet, selected in selects.items():
+        together.setdefault(frozenset(selected), []).append(facet)
 
     order = sorted(together, key=lambda ids: (-len(ids), min(by_id[a].username.casefold() for a in ids)))
-    for ids in order:
-        names = namer.select(ids, atom_of, _hint(together[ids]))
+    for chosen in order:
+        names = namer.select(chosen, atom_of, _hint(together[chosen]))
         kinds: dict[Kind, Any] = {}
         has_shared = False
-        for facet in sorted(together[ids], key=_facet_order):
+        for facet in sorted(together[chosen], key=_facet_order):
             has_shared = has_shared or facet.part == SHARED_SETTINGS
             _merge(kinds, facet)
-            if facet.kind is Kind.ACCOUNT and isinstance(facet.data, dict) and "env" in facet.data:
-                layout.secrets.append(facet.data["env"])
+            proxy = facet.data.get("proxy") if facet.kind is Kind.ACCOUNT else None
+            if isinstance(proxy, dict) and "env" in proxy:
+                layout.secrets.append(proxy["env"])
         comment = None
         if has_shared:
             which = " and ".join(LABELS[k] for k in SETTINGS_KINDS if k in shared and k in kinds)
             comment = (f"The value most {which} schedules have for each setting; later entries change "
                        "it where an account differs (a later entry overrides an earlier one field by field).")
-        layout.entries.append(Entry(_entry_name(names, kinds, has_shared), names, kinds, len(ids), comment))
+        layout.entries.append(Entry(_entry_name(names, kinds, has_shared), names, kinds, len(chosen), comment))
     layout.secrets.sort()
     return layout
 
@@ -273,7 +274,8 @@ class _Groups:
             return _name_of(pattern), {"usernames": pattern}, 1
         options: list[tuple[int, str, dict[str, Any]]] = []
         # One pattern per username stem where it selects only accounts of ids: `fashion_*`.
-        patterns, covered = [], set()
+        patterns: list[str] = []
+        covered: set[int] = set()
         for stem in sorted({m[1] for u in usernames if (m := _STEM.match(u.casefold()))}):
             found = self.matching(stem + "*")
             if len(found) > 1 and found <= ids:

@@ -276,7 +276,7 @@ def leads_fragment(tasks: Sequence[tuple[str | None, str | None]]) -> Any:
     if len(forced) > 1:
         return None
     counts = Counter(state for _, state in tasks)
-    every = forced.pop() if forced else max(sorted(counts), key=lambda s: counts[s])
+    every = forced.pop() if forced else max(sorted(counts, key=str), key=lambda s: counts[s])
     named = [{"task_name": n, "state": next(iter(s))} for n, s in sorted(by_name.items(), key=lambda kv: str(kv[0]))
              if n is not None and len(s) == 1 and next(iter(s)) != every]
     return {"state": every} if not named else [{"state": every}, *named]
