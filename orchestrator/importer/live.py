@@ -57,10 +57,22 @@ class LiveFleet:
     accounts: list[LiveAccount]
     fragments: dict[int, dict[Kind, Any]] = field(default_factory=dict)
     captions: dict[str, str] | None = None
-    notes: list[str] = field(default_factory=list)
+    noted: dict[str, list[str]] = field(default_factory=dict)  # message -> usernames it concerns
 
-    def note(self, text: str) -> None:
-        self.notes.append(text)
+    def note(self, message: str, username: str | None = None) -> None:
+        self.noted.setdefault(message, [])
+        if username is not None:
+            self.noted[message].append(username)
+
+    @property
+    def notes(self) -> list[str]:
+        """One line per kind of problem, naming a few of the accounts it concerns."""
+        out = []
+        for message, usernames in sorted(self.noted.items()):
+            names = sorted(usernames, key=str.casefold)
+            who = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            out.append(f"{who} · {message}" if names else message)
+        return out
 
 
 async def read_fleet(client: SharingtoolsClient, kinds: Iterable[Kind], selected: Sequence[LiveAccount] | None,
@@ -95,7 +107,6 @@ async def read_fleet(client: SharingtoolsClient, kinds: Iterable[Kind], selected
     async with anyio.create_task_group() as tg:
         for kind in kinds:
             tg.start_soon(read, kind)
-    fleet.notes.sort()
     return fleet
 
 
@@ -164,11 +175,11 @@ def _settings(fleet: LiveFleet, kind: Kind, account: LiveAccount, live: Mapping[
         if value is None:
             continue
         if SECRET_KEY.match(name) or (name in PROXY_KEYS and isinstance(value, str) and PROXY_CREDENTIALS.match(value)):
-            fleet.note(f"{account.username} · {kind} settings.{name}: holds a secret, not imported")
+            fleet.note(f"{kind} settings.{name}: holds a secret, not imported", account.username)
             continue
         if not _accepted(kind, name, _canonical(value)):
-            fleet.note(f"{account.username} · {kind} settings.{name}: its live value is not one a playbook "
-                       "accepts, not imported")
+            fleet.note(f"{kind} settings.{name}: its live value is not one a playbook accepts, not imported",
+                       account.username)
             continue
         out[name] = value
     return out
@@ -211,7 +222,7 @@ def _targets(fleet: LiveFleet, kind: Kind, account: LiveAccount, live: Sequence[
         try:
             parsed: Any = model.model_validate(written)
         except ValidationError:
-            fleet.note(f"{account.username} · {kind} target {type_}:{value}: not one a playbook accepts, not imported")
+            fleet.note(f"{kind} target {type_}:{value}: not one a playbook accepts, not imported", account.username)
             continue
         if parsed.key in seen:
             continue  # the same target twice live: one entry covers both
@@ -232,8 +243,8 @@ async def _toggles(client: SharingtoolsClient, fleet: LiveFleet, kind: Kind, acc
         if not states:
             continue
         if len(states) > 1:
-            fleet.note(f"{account.username} · {kind}: some schedules are on and some off; a playbook switches "
-                       "them all, so not imported")
+            fleet.note(f"{kind}: some schedules are on and some off; a playbook switches them all, "
+                       "so not imported", account.username)
             continue
         _put(fleet, account, kind, {"state": "active" if states.pop() else "paused"})
 
@@ -251,8 +262,8 @@ async def _leads(client: SharingtoolsClient, fleet: LiveFleet, accounts: Sequenc
         if account.id in tasks:
             fragment = leads_fragment(tasks[account.id])
             if fragment is None:
-                fleet.note(f"{account.username} · leads: its tasks' states cannot be written as a playbook "
-                           "(a task is stopping, or tasks of one name differ), not imported")
+                fleet.note("leads: the tasks' states cannot be written as a playbook (a task is stopping, "
+                           "or tasks of one name differ), not imported", account.username)
                 continue
             _put(fleet, account, Kind.LEADS, fragment)
 
@@ -295,12 +306,12 @@ async def _first_comments(client: SharingtoolsClient, fleet: LiveFleet, accounts
         for s in sorted(found.get(account.id, []), key=lambda s: s.id):
             key = frozenset(t.username.casefold() for t in s.targets)
             if not key:
-                fleet.note(f"{account.username} · first_comment schedule #{s.id}: watches no account "
-                           "(a playbook recognises a schedule by its targets), not imported")
+                fleet.note("first_comment: a schedule watching no account (a playbook recognises a schedule "
+                           "by its targets), not imported", account.username)
                 continue
             if key in seen:
-                fleet.note(f"{account.username} · first_comment schedule #{s.id}: watches the same accounts as an "
-                           "older one (a playbook recognises a schedule by its targets), not imported")
+                fleet.note("first_comment: a schedule watching the same accounts as an older one (a playbook "
+                           "recognises a schedule by its targets), not imported", account.username)
                 continue
             schedule: dict[str, Any] = {
                 "targets": [{"username": t.username, "user_pk": str(t.user_pk)} if t.user_pk else t.username
@@ -315,8 +326,7 @@ async def _first_comments(client: SharingtoolsClient, fleet: LiveFleet, accounts
             try:
                 CommentSchedule.model_validate(schedule)
             except ValidationError:
-                fleet.note(f"{account.username} · first_comment schedule #{s.id}: not one a playbook accepts, "
-                           "not imported")
+                fleet.note("first_comment: a schedule a playbook cannot write, not imported", account.username)
                 continue
             seen.add(key)
             schedules.append(schedule)

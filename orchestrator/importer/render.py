@@ -92,18 +92,25 @@ def _entry(entry: Entry) -> CommentedMap:
     return out
 
 
-def _node(value: Any, key: str | None = None) -> Any:
+# Keys of list items in the order the README writes them (a target's type before its id, a
+# schedule's targets before its comments); the values arrive with their keys sorted.
+_ITEM_ORDER = {"username": 0, "user_pk": 1, "task_name": 0, "targets": 0, "comments": 1, "mode": 2, "state": 3,
+               "id": 9}
+
+
+def _node(value: Any, key: str | None = None, item: bool = False) -> Any:
     if isinstance(value, Mapping):
         node = CommentedMap()
-        for k, v in value.items():
-            node[k] = _node(v, k)
+        keys = sorted(value, key=lambda k: _ITEM_ORDER.get(k, 0)) if item else list(value)
+        for k in keys:
+            node[k] = _node(value[k], k)
         if key in ("proxy", "custom_proxy") or set(value) in ({"env"}, {"file"}):
             node.fa.set_flow_style()
         elif len(value) == 2 and "username" in value and "user_pk" in value:
             node.fa.set_flow_style()
         return node
     if isinstance(value, list):
-        items = [_node(v) for v in value]
+        items = [_node(v, item=True) for v in value]
         if value and all(isinstance(v, str) and "\n" not in v and len(v) < 40 for v in value) \
                 and len(value) <= _FLOW_MAX and key not in ("comments", "targets"):
             return _flow(items)
