@@ -82,6 +82,9 @@ async def import_playbook(client: SharingtoolsClient, options: ImportOptions | N
     fleet = await read_fleet(client, kinds, selected, accounts, exact_proxies=options.exact_proxies,
                              proxies={a.id: a.proxy for a in listed})
     layout = lay_out(fleet, per_account=options.per_account)
+    if not (layout.entries or layout.captions):
+        why = "; ".join(fleet.notes) or "they have none of the kinds asked for"
+        raise ImportError_(f"nothing to import from {len(selected or accounts)} accounts: {why}")
     return Imported(render(layout, header(fleet, layout, options)), layout, fleet.notes)
 
 

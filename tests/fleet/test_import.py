@@ -165,3 +165,11 @@ def test_the_command_writes_a_file_whose_plan_is_empty(served, tmp_path: Path) -
                           (["--limit", "nobody"], "error: --limit 'nobody' matches no account")):
         bad = runner.invoke(app, ["import", *args], env=env)
         assert bad.exit_code == 1 and bad.stderr.startswith(message) and len(bad.stderr.splitlines()) == 1
+
+
+async def test_nothing_to_import_is_an_error_not_an_empty_file() -> None:
+    from orchestrator.importer import ImportError_
+
+    async with client_for(world()) as client:
+        with pytest.raises(ImportError_, match="nothing to import from 1 accounts"):
+            await import_playbook(client, ImportOptions(kinds=frozenset({Kind.CAPTIONS}), limit=["fashion_nova"]))
