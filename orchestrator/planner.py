@@ -20,10 +20,11 @@ import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
+from orchestrator.contract import DesiredState, Kind
 from orchestrator.kinds import KINDS, KindHandler, Problem, ReadContext, ReadResult
 from orchestrator.kinds.captions import LIBRARY
 from orchestrator.plan import Change, Plan, fingerprint
-from orchestrator.playbook import DesiredState, Diagnostic, Kind, Playbook, check_live_settings, desired_state
+from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 from orchestrator.shard import Shard
 
 SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
@@ -75,9 +76,7 @@ async def build_plan(
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
     (verify and resume re-read just what they touched); ``shard`` keeps that shard's accounts."""
     accounts = accounts if accounts is not None else await read_accounts(client)
-    desired = desired_state(playbook, accounts)
-    if limit:
-        desired = desired.limited_to(limit)
+    desired = desired_state(playbook, accounts, limit=limit)
     if shard is not None:
         desired = shard.select(desired)
     keep = set(only) if only is not None else None

@@ -21,8 +21,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from orchestrator.contract import DesiredState, Kind, Limit, ScheduleDesired
 from orchestrator.plan import Change
-from orchestrator.playbook import DesiredState, Kind, Limit, ScheduleDesired
 
 # Defaults stop a mass pause or a mass deletion; the others are unlimited unless set.
 DEFAULT_LIMITS: dict[str, Limit] = {

@@ -17,7 +17,7 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 
-from orchestrator.playbook import DesiredState
+from orchestrator.contract import DesiredState
 
 #: The environment variable ``--shard`` reads when the option is not given.
 SHARD_ENV = "SHARINGTOOLS_SHARD"

@@ -21,12 +21,16 @@ from orchestrator.api.resources.captions import CaptionsResource
 from orchestrator.api.resources.direct import DirectResource
 from orchestrator.api.resources.first_comment import FirstCommentResource
 from orchestrator.api.resources.inbox import InboxResource
+from orchestrator.api.resources.keys import KeysResource
 from orchestrator.api.resources.leads import LeadsResource
 from orchestrator.api.resources.media import MediaResource
 from orchestrator.api.resources.post_actions import PostActionsResource
 from orchestrator.api.resources.posts import PostsResource
+from orchestrator.api.resources.proxies import ProxiesResource
 from orchestrator.api.resources.reactions import ReactionsResource
 from orchestrator.api.resources.repost import RepostResource
+from orchestrator.api.resources.user import UserResource
+from orchestrator.api.resources.wallet import WalletResource
 from orchestrator.api.resources.welcomedm import WelcomeDmResource
 from orchestrator.api.retry import RetrySettings
 from orchestrator.api.transport import Transport, _Bearer
@@ -79,6 +83,11 @@ class SharingtoolsClient:
         self.first_comment = FirstCommentResource(t)
         self.inbox = InboxResource(t)
         self.direct = DirectResource(t)
+        # the later revision's endpoints
+        self.user = UserResource(t)
+        self.wallet = WalletResource(t)
+        self.keys = KeysResource(t)
+        self.proxies = ProxiesResource(t)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> SharingtoolsClient:

@@ -4,18 +4,21 @@
 (401), then checks the module is installed on the server (503) and in the user's plan
 (403), in that order: a missing plugin is the server's state, a missing plan entry the
 user's, and a client should learn about the server first.
+Then it refuses query parameters the route does not declare (422 naming them), so no
+filter is ever silently ignored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Query, Request
 
 from orchestrator.emulator.auth import Principal
 from orchestrator.emulator.clock import Clock
-from orchestrator.emulator.errors import ModuleNotEnabled, ModuleNotInstalled, NotFound
+from orchestrator.emulator.errors import ModuleNotEnabled, ModuleNotInstalled, NotFound, ValidationFailed
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc, Store, Table
 
@@ -80,10 +83,47 @@ def auth(module: str | None = None) -> Callable[..., Awaitable[Ctx]]:
     # declared as FastAPI Security dependencies: those cost two dependency solves per request.
     async def dependency(request: Request) -> Ctx:
         state = state_of(request)
-        return Ctx(state, authorize(state, request.headers, module))
+        ctx = Ctx(state, authorize(state, request.headers, module))
+        refuse_unknown_query(request)
+        return ctx
 
     dependency.__name__ = f"auth_{module or 'core'}".replace("-", "_")
     return dependency
+
+
+_QUERY_NAMES = "_emulator_query_names"
+
+
+def declared_query(dependant: Any) -> frozenset[str]:
+    """The query parameter names a route declares, its dependencies' (such as paging) included."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= declared_query(sub)
+    return frozenset(names)
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """422 naming every query parameter the route does not declare.
+
+    A filter the server does not know must not be silently ignored: ``?search=`` on a list
+    that cannot search would answer everything, and the caller would believe it filtered.
+    Runs after the gates (401/503/403 come first), before any handler."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known: frozenset[str] | None = getattr(route, _QUERY_NAMES, None)
+    if known is None:  # computed once per route, kept on the route (it lives as long as its app)
+        known = declared_query(dependant)
+        setattr(route, _QUERY_NAMES, known)
+    unknown = sorted(set(request.query_params.keys()) - known)
+    if unknown:
+        raise ValidationFailed(
+            {name: "Unknown query parameter: this endpoint does not filter by it" for name in unknown},
+            f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,3 +158,14 @@ async def raw_state(request: Request, table: str, user_id: int | None = None, ac
         raise HTTPException(404, f"no collection {table!r}")
     items = state.store.table(table).all(user_id=user_id, account_id=account_id)
     return {"items": items, "total": len(items)}
+
+
+@router.get("/challenges/{account_id}")
+async def login_challenge(request: Request, account_id: int) -> dict[str, Any]:
+    """The code of an account's pending login challenge: what Instagram would have emailed.
+    A test reads it here and sends it to ``POST /api/v1/accounts/challenge``."""
+    account = _state(request).store.table("accounts").get(account_id)
+    challenge = (account or {}).get("challenge")
+    if not challenge:
+        raise HTTPException(404, f"no login challenge pending for account {account_id}")
+    return {"account_id": account_id, "code": challenge["code"], "method": challenge["method"]}

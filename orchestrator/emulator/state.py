@@ -66,7 +66,8 @@ class EmulatorState:
         )
         key = key or generate_key()
         self.api_keys.insert(
-            {"user_id": user["id"], "key_hash": hash_key(key), "revoked": False, "name": "default"}
+            {"user_id": user["id"], "key_hash": hash_key(key), "revoked": False, "name": "default",
+             "prefix": key[:12], "date": self.clock.stamp()}
         )
         self.reload_keys()
         return user, key

@@ -16,12 +16,13 @@ from typing import Any
 import structlog
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.contract import Kind, Limit
 from orchestrator.engine.executor import ExecutionResult, Executor
 from orchestrator.history import History
 from orchestrator.kinds import KINDS, Operation
 from orchestrator.plan import Change, Plan
 from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
-from orchestrator.playbook import Kind, Limit, Playbook
+from orchestrator.playbook import Playbook
 from orchestrator.policy import SafetyPolicy, Violation, waves_of
 from orchestrator.shard import Shard
 

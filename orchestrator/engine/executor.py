@@ -33,9 +33,9 @@ import structlog
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import RateLimited, ServerError, SharingtoolsError, TransportError
 from orchestrator.api.retry import may_have_applied
+from orchestrator.contract import Kind
 from orchestrator.history import History
 from orchestrator.kinds import KINDS, Operation
-from orchestrator.playbook import Kind
 
 log = structlog.get_logger("orchestrator.engine")
 Progress = Callable[[str, Operation], None]

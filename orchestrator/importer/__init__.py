@@ -19,7 +19,7 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.importer.layout import Layout, lay_out
 from orchestrator.importer.live import IMPORT_KINDS, LiveAccount, LiveFleet, read_fleet
 from orchestrator.importer.render import render
-from orchestrator.playbook import Kind
+from orchestrator.contract import Kind
 
 __all__ = ["IMPORT_KINDS", "ImportError_", "ImportOptions", "Imported", "import_playbook", "parse_kinds"]
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.importer.live import LiveAccount, LiveFleet
-from orchestrator.playbook import Kind
+from orchestrator.contract import Kind
 
 SETTINGS_KINDS = (Kind.REACTIONS, Kind.REPOST)
 LABELS = {Kind.ACCOUNT: "account", Kind.REACTIONS: "Reactions Pro", Kind.REPOST: "Repost Pro",

@@ -23,7 +23,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, NotFound
-from orchestrator.playbook import Kind
+from orchestrator.contract import Kind
 from orchestrator.playbook.schema import (
     CommentSchedule,
     ReactionsSettings,
@@ -32,7 +32,7 @@ from orchestrator.playbook.schema import (
     RepostTarget,
 )
 from orchestrator.playbook.secret_refs import PROXY_CREDENTIALS, PROXY_KEYS, SECRET_KEY
-from orchestrator.playbook.target_types import TARGET_TYPES, ValueKind
+from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
 
 #: Every kind import can write, in the order the README lists them.
 IMPORT_KINDS: tuple[Kind, ...] = (Kind.ACCOUNT, Kind.REACTIONS, Kind.REPOST, Kind.WELCOMEDM, Kind.AI_DM,

@@ -18,7 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from orchestrator.importer.layout import Entry, Group, Layout
-from orchestrator.playbook import Kind
+from orchestrator.contract import Kind
 
 # Plain text YAML 1.1 readers would turn into something else (the loader reads YAML 1.2, but
 # people and other tools read these files too).

@@ -1,5 +1,6 @@
 """The managed kinds, one module each; ``KINDS`` maps a playbook kind to its handler."""
 
+from orchestrator.contract import Kind
 from orchestrator.kinds.account import AccountKind
 from orchestrator.kinds.base import KindHandler, Operation, Problem, ReadContext, ReadResult
 from orchestrator.kinds.captions import CaptionsKind
@@ -8,7 +9,6 @@ from orchestrator.kinds.leads import LeadsKind
 from orchestrator.kinds.reactions import ReactionsKind
 from orchestrator.kinds.repost import RepostKind
 from orchestrator.kinds.toggles import AiDmKind, WelcomeDmKind
-from orchestrator.playbook import Kind
 
 KINDS: dict[Kind, KindHandler] = {
     handler.kind: handler

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.contract import Account, AccountDesired, Kind, SecretRef
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     KindHandler,
@@ -24,7 +25,6 @@ from orchestrator.kinds.base import (
 )
 from orchestrator.log import MASK, register_secret
 from orchestrator.plan import Change
-from orchestrator.playbook import Account, AccountDesired, Kind, SecretRef
 
 AUTO = "auto"
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.contract import Account, Kind, Sourced
 from orchestrator.plan import Change
-from orchestrator.playbook import Account, Kind, Sourced
 
 Live = dict[str, Any]
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import NotFound
+from orchestrator.contract import Account, CaptionsDesired, Kind
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     KindHandler,
@@ -22,7 +23,6 @@ from orchestrator.kinds.base import (
     change,
 )
 from orchestrator.plan import Change
-from orchestrator.playbook import Account, CaptionsDesired, Kind
 
 LIBRARY = Account(0, "(caption library)")
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import NotFound
+from orchestrator.contract import Account, CommentScheduleDesired, FirstCommentDesired, Kind
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     PHASE_OFF,
@@ -24,7 +25,6 @@ from orchestrator.kinds.base import (
     change,
 )
 from orchestrator.plan import Change
-from orchestrator.playbook import Account, CommentScheduleDesired, FirstCommentDesired, Kind
 
 
 def _key(targets: Sequence[Mapping[str, Any]]) -> frozenset[str]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.contract import Account, Kind, LeadsDesired
 from orchestrator.kinds.base import (
     PHASE_OFF,
     PHASE_ON,
@@ -18,7 +19,6 @@ from orchestrator.kinds.base import (
     change,
 )
 from orchestrator.plan import Change
-from orchestrator.playbook import Account, Kind, LeadsDesired
 
 
 class LeadsKind(KindHandler):

@@ -1,7 +1,7 @@
 """Reactions Pro: like/follow/unfollow campaigns, one schedule per account."""
 
+from orchestrator.contract import Kind
 from orchestrator.kinds.schedules import ScheduleKind
-from orchestrator.playbook import Kind
 
 
 class ReactionsKind(ScheduleKind):

@@ -1,7 +1,7 @@
 """Repost Pro: repost sources, captions and speed, one schedule per account."""
 
+from orchestrator.contract import Kind
 from orchestrator.kinds.schedules import ScheduleKind
-from orchestrator.playbook import Kind
 
 
 class RepostKind(ScheduleKind):

@@ -14,6 +14,8 @@ import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import Conflict, NotFound
+from orchestrator.contract import Account, ScheduleDesired, Target
+from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     PHASE_OFF,
@@ -28,8 +30,6 @@ from orchestrator.kinds.base import (
     same,
 )
 from orchestrator.plan import Change
-from orchestrator.playbook import Account, ScheduleDesired, Target
-from orchestrator.playbook.target_types import TARGET_TYPES, ValueKind
 
 CASELESS = (ValueKind.HASHTAG, ValueKind.USERNAME, ValueKind.REGION)
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.contract import Account, Kind, ToggleDesired
 from orchestrator.kinds.base import (
     PHASE_OFF,
     PHASE_ON,
@@ -22,7 +23,6 @@ from orchestrator.kinds.base import (
     change,
 )
 from orchestrator.plan import Change
-from orchestrator.playbook import Account, Kind, ToggleDesired
 
 
 class ToggleKind(KindHandler):

@@ -11,37 +11,24 @@ The public interface, in the order a command uses it::
     book = playbook.load(["playbooks/"])                # raises PlaybookError(diagnostics)
     desired = playbook.desired_state(book, accounts)    # accounts: the live list (id, username)
     for account, kind, want in desired.items():
-        ...                                             # ScheduleDesired, ToggleDesired, ...
+        ...                                             # orchestrator.contract.ScheduleDesired, ...
         # every value is Sourced(value, source=Position(file, line, col))
+
+The types of the desired state (`Kind`, `DesiredState`, `ScheduleDesired`, `Sourced`, ...) are
+the engine's contract and live in `orchestrator.contract`. The engine imports from this
+package only what loads a playbook and turns it into desired state.
 
 Nothing in this package performs network I/O; the caller reads the live accounts (and, for
 `check_live_settings`, a live settings object) and passes them in. The format is documented in
 the README (section "Playbook reference").
 """
 
-from orchestrator.playbook.desired import (
-    ACCOUNT_KINDS,
-    AccountDesired,
-    CaptionsDesired,
-    CommentScheduleDesired,
-    CommentTarget,
-    DesiredState,
-    FirstCommentDesired,
-    Kind,
-    KindDesired,
-    LeadsDesired,
-    ScheduleDesired,
-    Target,
-    ToggleDesired,
-    desired_state,
-)
 from orchestrator.playbook.errors import Diagnostic, PlaybookError
-from orchestrator.playbook.groups import Account, resolve_groups
+from orchestrator.playbook.groups import resolve_groups
 from orchestrator.playbook.loader import Source
-from orchestrator.playbook.model import CaptionsBlock, Entry, Group, Playbook, Policy
-from orchestrator.playbook.positions import Position, Sourced
-from orchestrator.playbook.schema import Limit, json_schema
-from orchestrator.playbook.secret_refs import SecretRef
+from orchestrator.playbook.merge import desired_state, limited_to
+from orchestrator.playbook.model import CaptionsBlock, Entry, Group, Playbook
+from orchestrator.playbook.schema import json_schema
 from orchestrator.playbook.validation import (
     check_live_settings,
     load,
@@ -54,12 +41,8 @@ from orchestrator.playbook.validation import (
 __all__ = [
     # loading and checking
     "load", "loads", "load_sources", "validate", "validate_sources", "check_live_settings", "json_schema",
-    # selection and precedence
-    "resolve_groups", "desired_state",
+    # selection and precedence: producing the contract's DesiredState
+    "resolve_groups", "desired_state", "limited_to",
     # types
-    "Account", "Diagnostic", "PlaybookError", "Position", "Sourced", "Source", "SecretRef", "Limit",
-    "Playbook", "Group", "Entry", "CaptionsBlock", "Policy",
-    "DesiredState", "Kind", "ACCOUNT_KINDS", "KindDesired", "ScheduleDesired", "Target", "ToggleDesired",
-    "LeadsDesired", "FirstCommentDesired", "CommentScheduleDesired", "CommentTarget", "AccountDesired",
-    "CaptionsDesired",
+    "Diagnostic", "PlaybookError", "Source", "Playbook", "Group", "Entry", "CaptionsBlock",
 ]

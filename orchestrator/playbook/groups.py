@@ -16,39 +16,13 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.contract.accounts import Account, accounts_of
 from orchestrator.playbook.errors import Diagnostic, PlaybookError, closest
 from orchestrator.playbook.model import Group
 from orchestrator.playbook.positions import Position
-from orchestrator.playbook.schema import GLOB_CHARS
-
-
-@dataclass(frozen=True, order=True)
-class Account:
-    """A live account as selection needs it: ordered by id."""
-
-    id: int
-    username: str
-
-    @classmethod
-    def of(cls, value: Any) -> Account:
-        """An `Account` from an API item (a mapping with ``id`` and ``username``), an object
-        with those attributes, or an `Account`."""
-        if isinstance(value, Account):
-            return value
-        if isinstance(value, Mapping):
-            return cls(int(value["id"]), str(value["username"]))
-        return cls(int(value.id), str(value.username))
-
-    def __str__(self) -> str:
-        return f"{self.username} ({self.id})"
-
-
-def accounts_of(accounts: Iterable[Any]) -> list[Account]:
-    """The live accounts as `Account` values, sorted by id."""
-    return sorted({Account.of(a) for a in accounts})
+from orchestrator.playbook.values import GLOB_CHARS
 
 
 def resolve_groups(groups: Mapping[str, Group], accounts: Iterable[Any]) -> dict[str, list[Account]]:

@@ -11,12 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.contract import Policy, Position, Sourced
 from orchestrator.playbook.errors import Diagnostic, did_you_mean
-from orchestrator.playbook.positions import Locator, Position, PositionIndex, Sourced
-from orchestrator.playbook.schema import CaptionsSpec, EntrySpec, GroupSpec, Limit, PlaybookSpec
-
-POLICY_LIMITS = ("max_pauses", "max_deletions", "max_target_removals", "max_settings_updates",
-                 "max_activations", "max_fail")
+from orchestrator.playbook.positions import Locator, PositionIndex
+from orchestrator.playbook.schema import CaptionsSpec, EntrySpec, GroupSpec, PlaybookSpec
 
 
 @dataclass(frozen=True)
@@ -54,27 +52,6 @@ class CaptionsBlock:
 
     spec: CaptionsSpec
     locator: Locator  # ("captions",) in its file
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Safety limits for apply: the ``policy:`` sections merged key by key, later files winning.
-
-    Each limit is a `Limit` (a count, or a percentage of what plan considers) with the position
-    that set it; ``waves`` is a number of waves or a list of cumulative wave sizes.
-    """
-
-    max_pauses: Sourced[Limit] | None = None
-    max_deletions: Sourced[Limit] | None = None
-    max_target_removals: Sourced[Limit] | None = None
-    max_settings_updates: Sourced[Limit] | None = None
-    max_activations: Sourced[Limit] | None = None
-    max_fail: Sourced[Limit] | None = None
-    waves: Sourced[int | tuple[Limit, ...]] | None = None
-
-    def limits(self) -> dict[str, Sourced[Limit]]:
-        """The limits that are set, by name."""
-        return {name: value for name in POLICY_LIMITS if (value := getattr(self, name)) is not None}
 
 
 @dataclass(frozen=True)

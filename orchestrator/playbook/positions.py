@@ -1,4 +1,4 @@
-"""Where a playbook value came from: `Position`, `Sourced`, and the index that remembers both.
+"""Where a playbook value came from: the index that remembers the `Position` of every node.
 
 Every value a playbook asks for must be able to answer "which line asked for this?", so a
 plan can print `growth.yaml:14:9` next to `likes_speed 2 -> 4`. The loader turns YAML into
@@ -6,55 +6,21 @@ plain Python values (what pydantic validates) and, beside them, a `PositionIndex
 path of each node (``("entries", 0, "reactions", "settings", "likes_speed")``) to the place of
 its key and of its value. Keeping positions beside the data, rather than inside it, lets the
 schema stay ordinary typed models.
+`Position` and `Sourced` themselves are part of the engine's contract (`orchestrator.contract`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TypeVar
+
+from orchestrator.contract.sourced import Position, Sourced
 
 T = TypeVar("T")
 
 #: A path into a YAML document: mapping keys and list indices, outermost first.
 Path = tuple[str | int, ...]
-
-
-@dataclass(frozen=True, order=True)
-class Position:
-    """A place in a playbook file; ``line`` and ``col`` count from 1 (0 means "the whole file")."""
-
-    file: str
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        if self.line <= 0:
-            return self.file
-        return f"{self.file}:{self.line}:{self.col}"
-
-
-@dataclass(frozen=True)
-class Sourced(Generic[T]):
-    """A desired value and the playbook position that asks for it."""
-
-    value: T
-    source: Position
-
-    @property
-    def file(self) -> str:
-        return self.source.file
-
-    @property
-    def line(self) -> int:
-        return self.source.line
-
-    @property
-    def col(self) -> int:
-        return self.source.col
-
-    def __str__(self) -> str:
-        return f"{self.value!r} ({self.source})"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ValidationError
 from orchestrator.playbook.errors import Diagnostic, closest, did_you_mean, one_of
 from orchestrator.playbook.fields import FIELD_ALIASES, MODULE_NAMES, SETTINGS
 from orchestrator.playbook.positions import Path, PositionIndex, format_path
-from orchestrator.playbook.schema import KIND_KEYS, SettingsSpec, describe
+from orchestrator.playbook.schema import SettingsSpec
+from orchestrator.playbook.values import KIND_KEYS, describe
 
 #: Hints for required keys that are missing, by key.
 MISSING_HINTS = {

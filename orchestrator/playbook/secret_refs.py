@@ -9,13 +9,14 @@ the secret. Where a secret belongs (an account's ``password``, a ``proxy`` with 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path as FilePath
 
+from orchestrator.contract.secrets import SecretRef
 from orchestrator.playbook.positions import Path, walk
+
+__all__ = ["SecretRef", "InlineSecret", "find_inline_secrets", "secret_ref_problem"]
 
 #: Keys whose value is a secret by name. A scalar under one of them is always an error.
 SECRET_KEY = re.compile(
@@ -30,36 +31,6 @@ PROXY_CREDENTIALS = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^\s/@:]+:[^\s/
 #: Keys whose string value is a proxy.
 PROXY_KEYS = frozenset({"proxy", "custom_proxy"})
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class SecretRef:
-    """Where to read a secret at apply time: an environment variable or a file.
-
-    A relative ``file`` is relative to the directory of the playbook that names it.
-    """
-
-    env: str | None = None
-    file: str | None = None
-
-    def __str__(self) -> str:
-        return f"{{env: {self.env}}}" if self.env is not None else f"{{file: {self.file}}}"
-
-    def resolve(self, base_dir: str | os.PathLike[str] = ".", environ: Mapping[str, str] | None = None) -> str:
-        """The secret itself. Raises `LookupError` naming the variable or file, never the value."""
-        if self.env is not None:
-            env = os.environ if environ is None else environ
-            if self.env not in env:
-                raise LookupError(f"environment variable {self.env} is not set")
-            return env[self.env]
-        assert self.file is not None
-        path = FilePath(self.file).expanduser()
-        if not path.is_absolute():
-            path = FilePath(base_dir) / path
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as error:
-            raise LookupError(f"cannot read secret file {path}: {error.strerror}") from None
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,14 @@ def test_parameter_forms() -> None:
     assert media_ids_param(42) == "42"
     assert stamp(datetime(2030, 1, 15, 10)) == FUTURE
     assert stamp(FUTURE) == FUTURE
+
+
+async def test_first_comment_round_trips_and_reel_is_accepted(client: SharingtoolsClient) -> None:
+    """The later revision's fields: ``first_comment`` is kept and editable; ``reel`` is reels."""
+    post = await client.posts.create(6, caption="New drop", first_comment="Link in bio!", type="reel", media_ids="6")
+    assert (post.first_comment, post.type) == ("Link in bio!", "reels")
+    assert (await client.posts.get(post.id)).first_comment == "Link in bio!"
+    edited = await client.posts.update(post.id, first_comment="Shop now")
+    assert edited.first_comment == "Shop now" and edited.caption == "New drop"
+    assert (await client.posts.update(post.id, first_comment="")).first_comment is None
+    assert (await client.posts.create(6, caption="plain")).first_comment is None

@@ -248,3 +248,10 @@ async def test_plan_without_the_module_and_module_not_installed(
     await control.put("/modules", json={"installed": installed})
     with pytest.raises(ModuleNotInstalled):
         await client.reactions.get_schedule(1)
+
+
+async def test_stats_at_the_later_revisions_path(client: SharingtoolsClient) -> None:
+    by_query = await client.reactions.stats_by_query(1, days=3)
+    assert by_query == await client.reactions.stats(1, days=3)
+    with pytest.raises(NotFound):
+        await client.reactions.stats_by_query(26)

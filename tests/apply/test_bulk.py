@@ -10,11 +10,11 @@ import pytest
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ServerError
+from orchestrator.contract import Kind
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.engine.apply import ApplyOptions, ApplyOutcome
 from orchestrator.kinds import KINDS, Operation
 from orchestrator.kinds.reactions import ReactionsKind
-from orchestrator.playbook import Kind
 from tests.apply.conftest import client_for, count, failures_of, run, stored, write_playbook, writes
 
 ACCOUNTS = 300

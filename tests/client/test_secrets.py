@@ -54,6 +54,10 @@ async def test_canary_key_never_appears(emu, control, captured):
         ({"error_rate": 1.0, "error_statuses": {"503": 1}}, lambda c: c.accounts.get(1)),
         ({"drop_rate": 1.0}, lambda c: c.accounts.get(1)),
         ({"lost_response_rate": 1.0, "methods": ["POST"]}, lambda c: c.accounts.set_password(1, CANARY_PASSWORD)),
+        # the later revision's account lifecycle carries passwords too
+        ({}, lambda c: c.accounts.add("not a username", CANARY_PASSWORD)),
+        ({}, lambda c: c.accounts.login(1, password=CANARY_PASSWORD)),
+        ({"lost_response_rate": 1.0, "methods": ["POST"]}, lambda c: c.accounts.add("canary_acct", CANARY_PASSWORD)),
     ]
     for faults, call in scenarios:
         await control.put("/faults", json=faults)

@@ -15,7 +15,7 @@ import pytest
 from orchestrator.emulator.clock import FORMAT
 from tests.conftest import data, error
 
-FIELDS = {"id", "account_id", "status", "type", "caption", "media_ids", "is_scheduled", "schedule_date",
+FIELDS = {"id", "account_id", "status", "type", "caption", "first_comment", "media_ids", "is_scheduled", "schedule_date",
           "publish_date", "date", "reason", "instagram_code"}
 
 

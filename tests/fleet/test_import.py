@@ -18,7 +18,7 @@ from orchestrator.importer import ImportOptions, Imported, import_playbook
 from orchestrator.importer.live import leads_fragment
 from orchestrator.plan import render_text
 from orchestrator.planner import build_plan
-from orchestrator.playbook import Kind
+from orchestrator.contract import Kind
 from tests.apply.conftest import client_for
 from tests.conftest import world
 

@@ -14,7 +14,7 @@ from orchestrator import playbook
 from orchestrator.importer.layout import lay_out
 from orchestrator.importer.live import LiveAccount, LiveFleet, leads_fragment
 from orchestrator.importer.render import render
-from orchestrator.playbook import Account, Kind
+from orchestrator.contract import Account, Kind
 
 NICHES = ["fashion", "fitness", "food", "travel"]
 SETTINGS = {"likes_speed": st.integers(1, 5), "is_follow": st.booleans(), "daily_pause_from": st.sampled_from(

@@ -15,7 +15,7 @@ from orchestrator import playbook
 from orchestrator.engine.apply import ApplyOptions, apply
 from orchestrator.plan import render_text
 from orchestrator.planner import build_plan
-from orchestrator.playbook import Account
+from orchestrator.contract import Account
 from orchestrator.shard import Shard, ShardError, shard_of
 from tests.apply.conftest import PLAYBOOKS, client_for, executor_for, failures_of
 from tests.conftest import world

@@ -21,9 +21,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator.kinds import KINDS
-from orchestrator.plan import ACTION_ORDER, Change, Plan
-from orchestrator.playbook import (
+from orchestrator.contract import (
     Account,
     CaptionsDesired,
     CommentScheduleDesired,
@@ -35,7 +33,9 @@ from orchestrator.playbook import (
     Sourced,
     Target,
 )
-from orchestrator.playbook.target_types import TARGET_TYPES, ValueKind
+from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
+from orchestrator.kinds import KINDS
+from orchestrator.plan import ACTION_ORDER, Change, Plan
 
 ACCOUNT = Account(7, "fashion_muse")
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

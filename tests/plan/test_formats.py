@@ -157,8 +157,8 @@ def test_an_empty_plan_says_so_in_every_format() -> None:
 def test_a_corrected_target_id_replaces_the_live_target():
     """Live has `location: Paris` with id 5; the playbook says id 6. The server keys targets by
     (type, value), so the plan removes the old one before adding the new (with or without prune)."""
+    from orchestrator.contract import Account, Kind, Position, ScheduleDesired, Sourced, Target
     from orchestrator.kinds import KINDS
-    from orchestrator.playbook import Account, Kind, Position, ScheduleDesired, Sourced, Target
 
     at = Position("p.yaml", 3, 5)
     desired = ScheduleDesired(Kind.REACTIONS, targets=(Sourced(Target("location", "Paris", "6"), at),))

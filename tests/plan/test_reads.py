@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator import playbook
+from orchestrator.contract import DesiredState, Kind
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.planner import build_plan
-from orchestrator.playbook import Kind
 from tests.plan.conftest import GROUPS, PLAYBOOKS, Recorded, Request, write
 
 #: The list endpoint each kind reads (the account kind uses the account list plan reads anyway).
@@ -26,7 +26,7 @@ SETTINGS = re.compile(r"^(reactions|repost)/schedules/(\d+)/settings$")
 EXAMPLES = sorted(p for p in PLAYBOOKS.glob("*.yaml") if p != GROUPS)
 
 
-async def plan_and_record(recorded: Recorded, paths: list[Path]) -> tuple[playbook.DesiredState, list[Request]]:
+async def plan_and_record(recorded: Recorded, paths: list[Path]) -> tuple[DesiredState, list[Request]]:
     book = playbook.load(paths)
     async with recorded.client() as client:
         planned = await build_plan(client, book)

@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from orchestrator.playbook import Account, Playbook, Source, load_sources
+from orchestrator.contract import Account
+from orchestrator.playbook import Playbook, Source, load_sources
 
 DEMO_USERNAMES = (
     "fashion_nova fashion_luxe fashion_atelier fashion_street fashion_vogue fashion_muse fashion_trend "

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.playbook import (
+from orchestrator.contract import (
     FirstCommentDesired,
     Kind,
     LeadsDesired,
-    PlaybookError,
     Position,
     ScheduleDesired,
     SecretRef,
-    Source,
-    desired_state,
-    load,
-    load_sources,
 )
+from orchestrator.playbook import PlaybookError, Source, desired_state, limited_to, load, load_sources
 from tests.playbook.conftest import DEMO_ACCOUNTS, book
 
 GROUPS = """
@@ -244,10 +240,10 @@ entries:
 def test_limited_to_groups_and_usernames() -> None:
     playbook = book(GROUPS + "captions: {library: {A: a}}\nentries:\n  - {groups: everyone, ai_dm: {state: active}}\n")
     state = desired_state(playbook, DEMO_ACCOUNTS)
-    limited = state.limited_to(["flagships", "TRAVEL_PEAK"])
+    limited = limited_to(state, ["flagships", "TRAVEL_PEAK"])
     assert sorted(limited.by_account) == [1, 2, 25] and limited.captions is None
     with pytest.raises(PlaybookError) as raised:
-        state.limited_to(["flagship"])
+        limited_to(state, ["flagship"])
     assert raised.value.diagnostics[0].hint == "did you mean `flagships`?"
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.playbook import Kind, desired_state, load, validate
+from orchestrator.contract import Kind
+from orchestrator.contract.target_types import REACTIONS_TARGET_TYPES, REPOST_TARGET_TYPES
+from orchestrator.playbook import desired_state, load, validate
 from orchestrator.playbook.fields import REACTIONS_SETTINGS, REPOST_SETTINGS
-from orchestrator.playbook.target_types import REACTIONS_TARGET_TYPES, REPOST_TARGET_TYPES
 from tests.playbook.conftest import DEMO_ACCOUNTS
 
 ROOT = Path(__file__).parents[2]

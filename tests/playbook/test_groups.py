@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.playbook import Account, PlaybookError, resolve_groups
+from orchestrator.contract import Account
+from orchestrator.playbook import PlaybookError, resolve_groups
 from tests.playbook.conftest import DEMO_ACCOUNTS, book
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.playbook import Kind, ScheduleDesired, Source, desired_state, load_sources
+from orchestrator.contract import Kind, ScheduleDesired
+from orchestrator.playbook import Source, desired_state, load_sources
 from tests.playbook.conftest import DEMO_ACCOUNTS
 
 GROUPS = "groups:\n  all: {all: true}\n  fashion: {usernames: fashion_*}\n  flagships: {accounts: [1, 2]}\n"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.playbook import SecretRef, Source, validate_sources
+from orchestrator.contract import SecretRef
+from orchestrator.playbook import Source, validate_sources
 
 SECRET = "hunter2-very-secret"
 

@@ -66,3 +66,24 @@ def test_cli_errors_are_one_line(served, monkeypatch):
     assert bad_json.exit_code == 1 and bad_json.stderr.startswith("error: --data is not valid JSON")
     not_found = CliRunner().invoke(app, ["api", "GET", "accounts/26"])
     assert not_found.exit_code == 1 and "404 Account not found" in not_found.stderr
+
+
+def test_cli_adds_an_account_through_its_challenge(served, monkeypatch):
+    """What the README shows for the `account` kind: adding is an imperative `api` call."""
+    monkeypatch.setenv("SHARINGTOOLS_BASE_URL", served.api)
+    monkeypatch.setenv("SHARINGTOOLS_API_KEY", served.keys["alice"])
+    password = "cli-added-pass-77"
+    body = json.dumps({"username": "cli_added", "password": password})
+    added = CliRunner().invoke(app, ["api", "POST", "accounts", "--data", body])
+    assert added.exit_code == 0, added.output
+    assert password not in added.output
+    account = json.loads(added.stdout)
+    assert account["login_required"] and account["challenge"]["status"] == "pending"
+    pending = CliRunner().invoke(app, ["api", "POST", "accounts/challenge", "--data", json.dumps({"account_id": account["id"]})])
+    assert pending.exit_code == 1 and pending.stderr.strip().count("\n") == 0 and "202" in pending.stderr
+    code = httpx.get(f"{served.server.url}/_emulator/challenges/{account['id']}").json()["code"]
+    done = CliRunner().invoke(app, ["api", "POST", "accounts/challenge", "--data",
+                                    json.dumps({"account_id": account["id"], "code": code})])
+    assert done.exit_code == 0 and json.loads(done.stdout)["login_required"] is False
+    gone = CliRunner().invoke(app, ["api", "DELETE", f"accounts/{account['id']}"])
+    assert gone.exit_code == 0 and json.loads(gone.stdout)["deleted"] is True

@@ -31,8 +31,9 @@ class Post(ApiModel):
     id: int
     account_id: int
     status: str | None = None  # saved | scheduled | publishing | published | failed
-    type: str | None = None  # photo | video | album | story | reels
+    type: str | None = None  # photo | video | album | story | reels (reel and carousel are aliases)
     caption: str | None = None
+    first_comment: str | None = None  # the later revision's comment to post under it, kept with the post
     media_ids: str | None = None
     is_scheduled: bool | None = None
     schedule_date: str | None = None
@@ -111,6 +112,7 @@ class PostsResource(Resource):
         media_ids: MediaIds | None = None,
         is_scheduled: bool | None = None,
         schedule_date: When | None = None,
+        first_comment: str | None = None,
     ) -> Post:
         """Create a draft, or a scheduled post with ``is_scheduled=True`` and a future
         ``schedule_date``. The server does not deduplicate posts, so a create whose answer
@@ -118,6 +120,8 @@ class PostsResource(Resource):
         body: dict[str, Any] = {"account_id": account_id}
         if caption is not None:
             body["caption"] = caption
+        if first_comment is not None:
+            body["first_comment"] = first_comment
         if type is not None:
             body["type"] = type
         if media_ids is not None:
@@ -145,7 +149,8 @@ class PostsResource(Resource):
         )
 
     async def update(self, post_id: int, **fields: Any) -> Post:
-        """Change ``caption``, ``type``, ``media_ids``, ``is_scheduled`` and/or ``schedule_date``.
+        """Change ``caption``, ``first_comment`` (``""`` clears it), ``type``, ``media_ids``,
+        ``is_scheduled`` and/or ``schedule_date``.
         Setting values is idempotent; a published or publishing post answers Conflict."""
         body = dict(fields)
         if body.get("media_ids") is not None:

@@ -77,6 +77,10 @@ class ReactionsResource(AutomationResource):
         """Engagement statistics of an account (``days`` of per-day counts, newest first)."""
         return await self._get(f"reactions/stats/{account_id}", {"days": days}, ReactionsStats)
 
+    async def stats_by_query(self, account_id: int, *, days: int | None = None) -> ReactionsStats:
+        """The same statistics at the later revision's path, ``/reactions/stats?account_id=``."""
+        return await self._get("reactions/stats", {"account_id": account_id, "days": days}, ReactionsStats)
+
     async def bulk_stop(self, account_ids: Iterable[int] | None = None) -> BulkResult:
         """Force-stop schedules (pause them, and clear one stuck running)."""
         return await self._bulk("stop", account_ids)

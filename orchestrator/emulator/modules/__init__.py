@@ -7,16 +7,20 @@ and ``tick(state, now)``; the app, the seeders and the engine find them through 
 from orchestrator.emulator.modules import (
     accounts,
     ai_dm,
+    billing,
     captions,
     direct,
     first_comment,
     inbox,
+    keys,
     leads,
     media,
     post_actions,
     posts,
+    proxies,
     reactions,
     repost,
+    user,
     welcomedm,
 )
 
@@ -35,4 +39,9 @@ MODULES = (
     first_comment,
     inbox,
     direct,
+    # The later revision's additions (no seeders: they read what the others made).
+    user,
+    billing,
+    keys,
+    proxies,
 )

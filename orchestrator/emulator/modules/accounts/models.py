@@ -10,13 +10,13 @@ import hashlib
 from typing import Any
 
 from orchestrator.emulator.context import Ctx, Paging
-from orchestrator.emulator.errors import ValidationFailed
+from orchestrator.emulator.errors import Conflict, ValidationFailed
 from orchestrator.emulator.seed import SeedContext
 from orchestrator.emulator.store import Doc
 
 TABLE = "accounts"
 PUBLIC_FIELDS = ("id", "username", "full_name", "platform", "is_active", "login_required",
-                 "is_slave", "proxy", "is_private", "date")
+                 "is_slave", "proxy", "is_private", "date", "last_login")
 DEMO_NICHES = {"fashion": 8, "fitness": 7, "food": 6, "travel": 4}
 MAX_BULK = 1000
 
@@ -55,8 +55,28 @@ def proxy_for(account_id: int, seq: int) -> str:
 
 
 # -- reads -----------------------------------------------------------------
-def list_accounts(ctx: Ctx, paging: Paging, platform: str | None) -> tuple[list[Doc], int]:
-    return ctx.store.table(TABLE).find(user_id=ctx.owner_scope, platform=platform, **paging.slice())
+def list_accounts(
+    ctx: Ctx,
+    paging: Paging,
+    platform: str | None = None,
+    *,
+    search: str | None = None,
+    login_required: bool | None = None,
+    is_slave: bool | None = None,
+    is_active: bool | None = None,
+) -> tuple[list[Doc], int]:
+    """The caller's accounts matching every filter given; ``search`` is a case-insensitive
+    substring of the username or the full name."""
+    flags: dict[str, Any] = {"platform": platform, "login_required": login_required, "is_slave": is_slave, "is_active": is_active}
+    table = ctx.store.table(TABLE)
+    needle = (search or "").strip().casefold()
+    if not needle:
+        return table.find(user_id=ctx.owner_scope, page=paging.page, per_page=paging.per_page, **flags)
+    # The store has no substring index; one user's accounts (thousands at most) filter fast here.
+    hits = [d for d in table.iter(user_id=ctx.owner_scope, **flags)
+            if needle in d["username"].casefold() or needle in (d.get("full_name") or "").casefold()]
+    start = (paging.page - 1) * paging.per_page
+    return hits[start : start + paging.per_page], len(hits)
 
 
 def stats(doc: Doc) -> dict[str, Any]:
@@ -103,6 +123,134 @@ def set_password(ctx: Ctx, doc: Doc, password: str) -> None:
     doc["password_sha256"] = hashlib.sha256(password.encode()).hexdigest()
     doc["login_required"] = False
     ctx.store.table(TABLE).update(doc)
+
+
+# -- account lifecycle (the later revision) ------------------------------------------
+# Instagram asks a new login to confirm a code it sent; the emulator keeps that code on the
+# account (never rendered by ``public()``) so a test can read it from the control surface.
+PATCHABLE = frozenset({"proxy", "is_active"})
+MAX_CHALLENGE_ATTEMPTS = 5
+
+
+def add_account(ctx: Ctx, username: str, password: str, proxy: str | None) -> Doc:
+    """A new account for the caller, waiting for its login challenge (``login_required``)."""
+    table = ctx.store.table(TABLE, key="username")
+    if table.find_one(user_id=ctx.user.id, key=username) is not None:
+        raise Conflict("An account with this username already exists")
+    if proxy is not None:
+        validate_proxy(proxy)
+    now = ctx.clock.stamp()
+    n = table.count() + 1
+    doc = new_account(now, ctx.user.id, username, n, proxy)
+    doc.update(full_name=None, login_required=True, last_login=None, login_activity=[],
+               password_sha256=hashlib.sha256(password.encode()).hexdigest())
+    doc = table.insert(doc)
+    start_challenge(ctx, doc)
+    return doc
+
+
+def start_challenge(ctx: Ctx, doc: Doc) -> None:
+    doc["challenge_seq"] = doc.get("challenge_seq", 0) + 1
+    seed = f"challenge:{doc['id']}:{doc['username']}:{doc['challenge_seq']}".encode()
+    doc["challenge"] = {
+        "code": f"{int(hashlib.sha256(seed).hexdigest(), 16) % 1_000_000:06d}",
+        "method": "email",
+        "attempts": 0,
+        "date": ctx.clock.stamp(),
+    }
+    doc["login_required"] = True
+    _activity(ctx, doc, "challenge_required", "pending")
+    ctx.store.table(TABLE).update(doc)
+
+
+def challenge_view(doc: Doc) -> dict[str, Any]:
+    """What the API tells about a pending challenge: never the code."""
+    challenge = doc.get("challenge") or {}
+    return {"account_id": doc["id"], "status": "pending" if challenge else "none",
+            "method": challenge.get("method"), "attempts_left": MAX_CHALLENGE_ATTEMPTS - challenge.get("attempts", 0)}
+
+
+def login(ctx: Ctx, doc: Doc, password: str | None) -> bool:
+    """Log the account in again. True when logged in; False when a challenge now waits."""
+    if password is not None and hashlib.sha256(password.encode()).hexdigest() != doc["password_sha256"]:
+        _activity(ctx, doc, "login", "failed")
+        ctx.store.table(TABLE).update(doc)
+        raise ValidationFailed({"password": "The password is incorrect"})
+    if doc.get("challenge"):
+        return False
+    if doc.get("login_required"):
+        # A login Instagram did not expect: it asks for a code first.
+        start_challenge(ctx, doc)
+        return False
+    doc["last_login"] = ctx.clock.stamp()
+    _activity(ctx, doc, "login", "success")
+    ctx.store.table(TABLE).update(doc)
+    return True
+
+
+def answer_challenge(ctx: Ctx, doc: Doc, code: str | None) -> bool:
+    """True when ``code`` completes the pending challenge; False while it is still pending."""
+    challenge = doc.get("challenge")
+    if not challenge:
+        raise ValidationFailed({"account_id": "No login challenge is pending for this account"})
+    if code is None:
+        return False
+    if code.strip() != challenge["code"]:
+        challenge["attempts"] += 1
+        if challenge["attempts"] >= MAX_CHALLENGE_ATTEMPTS:
+            doc["challenge"] = None  # void: a new login starts a new challenge
+            ctx.store.table(TABLE).update(doc)
+            raise ValidationFailed({"code": "Too many wrong codes: log in again to get a new one"})
+        ctx.store.table(TABLE).update(doc)
+        raise ValidationFailed({"code": "The code is incorrect"})
+    now = ctx.clock.stamp()
+    doc.update(challenge=None, login_required=False, last_login=now)
+    _activity(ctx, doc, "challenge_passed", "success")
+    ctx.store.table(TABLE).update(doc)
+    return True
+
+
+def update_account(ctx: Ctx, doc: Doc, changes: dict[str, Any]) -> list[str]:
+    """Apply a PATCH; every field must be one the API lets a user set."""
+    if not changes:
+        raise ValidationFailed({"body": "Nothing to update: send at least one of " + ", ".join(sorted(PATCHABLE))})
+    refused = sorted(set(changes) - PATCHABLE)
+    if refused:
+        raise ValidationFailed({f: "Unknown or read-only field" for f in refused})
+    if "is_active" in changes and not isinstance(changes["is_active"], bool):
+        raise ValidationFailed({"is_active": "Must be true or false"})
+    if "proxy" in changes:
+        proxy = changes["proxy"]
+        if proxy is not None and not isinstance(proxy, str):
+            raise ValidationFailed({"proxy": "Must be a string or null"})
+        if proxy is not None:
+            validate_proxy(proxy)
+    doc.update(changes)
+    ctx.store.table(TABLE).update(doc)
+    return sorted(changes)
+
+
+# A schedule is per-account configuration: it goes with a deleted account. Logs stay (the
+# user's history), and so do posts: the engine fails an unsent one ("Account not found").
+SCHEDULE_TABLE_SUFFIX = "_schedules"
+
+
+def delete_account(ctx: Ctx, doc: Doc) -> int:
+    """Delete the account with its automation schedules; returns how many went with it."""
+    store = ctx.store
+    names = [r[0] for r in store.db.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name LIKE ?", (f"%{SCHEDULE_TABLE_SUFFIX}",))]
+    removed = 0
+    with store.transaction():
+        for name in names:
+            removed += store.table(name).delete_where(account_id=doc["id"])
+        store.table(TABLE).delete(doc["id"])
+    return removed
+
+
+def _activity(ctx: Ctx, doc: Doc, event: str, status: str) -> None:
+    entry = {"date": ctx.clock.stamp(), "event": event, "ip": "203.0.113.1", "status": status}
+    doc["login_activity"] = ([entry] + doc.get("login_activity", []))[:50]
 
 
 def owned_or_skipped(ctx: Ctx, account_ids: list[int]) -> tuple[list[Doc], list[int]]:

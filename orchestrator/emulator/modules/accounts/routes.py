@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import Depends
+from typing import Any
+
+from fastapi import Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from orchestrator.emulator.context import Ctx, Paging, auth, paging
-from orchestrator.emulator.envelope import JSON, Open, ok, paged, responds
+from orchestrator.emulator.envelope import JSON, Open, created, envelope_of, ok, paged, responds
 from orchestrator.emulator.modules.accounts import models
 from orchestrator.emulator.routing import ModuleRouter
 
@@ -25,6 +27,7 @@ class AccountOut(Open):
     proxy: str | None
     is_private: bool
     date: str
+    last_login: str | None = None
 
 
 class AccountStats(Open):
@@ -91,10 +94,97 @@ class BulkPasswordBody(BaseModel):
     accounts: list[AccountPassword] = Field(..., min_length=1)
 
 
+# -- the later revision's account lifecycle: bodies and answers ------------------------
+USERNAME = r"^[A-Za-z0-9._]{1,30}$"  # Instagram's username alphabet and length
+
+
+class AddAccountBody(BaseModel):
+    username: str = Field(..., pattern=USERNAME)
+    password: str = Field(..., min_length=6, max_length=128, description="write-only: never returned")
+    proxy: str | None = Field(None, description="[scheme://][user:pass@]host:port; omitted: none")
+
+
+class LoginBody(BaseModel):
+    account_id: int
+    password: str | None = Field(None, min_length=6, max_length=128,
+                                 description="checked against the stored password when given")
+
+
+class ChallengeBody(BaseModel):
+    account_id: int
+    code: str | None = Field(None, max_length=16, description="the code Instagram sent; omitted: ask whether one is pending")
+
+
+class ChallengeOut(Open):
+    account_id: int
+    status: str
+    method: str | None
+    attempts_left: int
+
+
+class ChallengePending(Open):
+    account_id: int
+    challenge: ChallengeOut
+
+
+class AddedAccount(AccountOut):
+    challenge: ChallengeOut
+
+
+class AccountDeleted(Open):
+    account_id: int
+    deleted: bool
+    schedules_removed: int
+
+
+def _pending(doc: dict[str, Any]) -> JSON:
+    return ok({"account_id": doc["id"], "challenge": models.challenge_view(doc)},
+              "Login challenge pending: send the code with POST /accounts/challenge", 202)
+
+
+ACCEPTED = {202: {"model": envelope_of(ChallengePending), "description": "A login challenge is pending: try again later"}}
+
+
 @router.get("/accounts", **responds(AccountOut, paged=True))
-async def list_accounts(platform: str | None = None, page: Paging = Depends(paging), ctx: Ctx = core) -> JSON:
-    items, total = models.list_accounts(ctx, page, platform)
+async def list_accounts(
+    platform: str | None = None,
+    search: str | None = Query(None, description="case-insensitive part of the username or full name"),
+    login_required: bool | None = Query(None, description="only accounts that need (true) or do not need a new login"),
+    is_slave: bool | None = Query(None, description="only slave (true) or main (false) accounts"),
+    is_active: bool | None = Query(None, description="only active (true) or inactive (false) accounts"),
+    page: Paging = Depends(paging),
+    ctx: Ctx = core,
+) -> JSON:
+    items, total = models.list_accounts(ctx, page, platform, search=search, login_required=login_required,
+                                        is_slave=is_slave, is_active=is_active)
     return ok(paged([models.public(d) for d in items], total, page.page, page.per_page))
+
+
+@router.post("/accounts", **responds(AddedAccount, status=201))
+async def add_account(body: AddAccountBody, ctx: Ctx = core) -> JSON:
+    doc = models.add_account(ctx, body.username, body.password, body.proxy)
+    return created({**models.public(doc), "challenge": models.challenge_view(doc)},
+                   "Account added: complete its login challenge with POST /accounts/challenge")
+
+
+def _with_accepted(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {**kwargs, "responses": {**kwargs["responses"], **ACCEPTED}}
+
+
+@router.post("/accounts/login", **_with_accepted(responds(AccountOut)))
+async def login(body: LoginBody, ctx: Ctx = core) -> JSON:
+    doc = ctx.account(body.account_id)
+    if not models.login(ctx, doc, body.password):
+        return _pending(doc)
+    return ok(models.public(doc), "Logged in.")
+
+
+@router.post("/accounts/challenge", **_with_accepted(responds(AccountOut)))
+async def challenge(body: ChallengeBody, ctx: Ctx = core) -> JSON:
+    doc = ctx.account(body.account_id)
+    if not models.answer_challenge(ctx, doc, body.code):
+        return _pending(doc)
+    return ok(models.public(doc), "Challenge passed: the account is logged in.")
 
 
 @router.post("/accounts/change-proxy/bulk", **responds(BulkProxyOut))
@@ -120,8 +210,29 @@ async def get_account(id: int, ctx: Ctx = core) -> JSON:
     return ok(models.public(ctx.account(id)))
 
 
+@router.patch("/accounts/{id}", **responds(AccountOut))
+async def update_account(id: int, body: dict[str, Any] = Body(..., examples=[{"proxy": "http://10.0.0.9:8080"}]),
+                         ctx: Ctx = core) -> JSON:
+    """Settable: ``proxy`` (a proxy, or null for none) and ``is_active``; anything else is 422."""
+    doc = ctx.account(id)
+    models.update_account(ctx, doc, body)
+    return ok(models.public(doc), "Account updated.")
+
+
+@router.delete("/accounts/{id}", **responds(AccountDeleted))
+async def delete_account(id: int, ctx: Ctx = core) -> JSON:
+    removed = models.delete_account(ctx, ctx.account(id))
+    return ok({"account_id": id, "deleted": True, "schedules_removed": removed}, "Account deleted.")
+
+
 @router.get("/accounts/{id}/stats", **responds(AccountStats))
 async def account_stats(id: int, ctx: Ctx = core) -> JSON:
+    return ok(models.stats(ctx.account(id)))
+
+
+@router.get("/statistics/accounts/{id}", **responds(AccountStats))
+async def account_statistics(id: int, ctx: Ctx = core) -> JSON:
+    """The later revision's path for ``/accounts/{id}/stats``; both are served."""
     return ok(models.stats(ctx.account(id)))
 
 

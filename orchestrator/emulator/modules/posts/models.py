@@ -29,14 +29,15 @@ from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc, Table
 
 TABLE = "posts"
-# Types are photo, video, album, story, reels (the body model lists them); carousel is an alias.
-TYPE_ALIASES = {"carousel": "album"}
+# Types are photo, video, album, story, reels (the body model lists them); carousel is an
+# alias, and so is reel (the later revision's name).
+TYPE_ALIASES = {"carousel": "album", "reel": "reels"}
 ALBUM_MIN, ALBUM_MAX = 2, 10  # Instagram's carousel bounds
 LOGIN_REQUIRED = "Login required: re-authenticate the account"
 MEDIA_FIELDS = frozenset({"media_ids", "type"})
 SCHEDULING_FIELDS = frozenset({"is_scheduled", "schedule_date"})
-ALL_FIELDS = frozenset({"caption"}) | MEDIA_FIELDS | SCHEDULING_FIELDS
-PUBLIC_FIELDS = ("id", "account_id", "status", "type", "caption", "media_ids", "is_scheduled",
+ALL_FIELDS = frozenset({"caption", "first_comment"}) | MEDIA_FIELDS | SCHEDULING_FIELDS
+PUBLIC_FIELDS = ("id", "account_id", "status", "type", "caption", "first_comment", "media_ids", "is_scheduled",
                  "schedule_date", "publish_date", "date", "reason", "instagram_code")
 
 
@@ -71,6 +72,7 @@ def create(ctx: Ctx, fields: dict[str, Any]) -> Doc:
         "type": fields.get("type"),
         "type_auto": fields.get("type") is None,
         "caption": fields.get("caption") or "",
+        "first_comment": fields.get("first_comment") or None,
         "media_ids": fields.get("media_ids"),
         "is_scheduled": bool(fields.get("is_scheduled")),
         "schedule_date": fields.get("schedule_date"),
@@ -87,8 +89,10 @@ def update(ctx: Ctx, doc: Doc, changes: dict[str, Any]) -> Doc:
     """Apply a patch (only the fields given). Locked posts answer 409, bad values 422."""
     ensure_editable(doc)
     if not changes:
-        raise ValidationFailed({"body": "Nothing to update: give caption, type, media_ids, "
+        raise ValidationFailed({"body": "Nothing to update: give caption, first_comment, type, media_ids, "
                                         "is_scheduled or schedule_date"})
+    if "first_comment" in changes:
+        changes = {**changes, "first_comment": changes["first_comment"] or None}  # "" clears it
     post = {**doc, **changes}
     if "type" in changes:
         post["type_auto"] = False

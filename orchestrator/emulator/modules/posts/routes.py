@@ -16,7 +16,7 @@ from orchestrator.emulator.routing import ModuleRouter
 router = ModuleRouter(module=None, tag="Posts")
 core = Depends(auth(None))
 
-PostType = Literal["photo", "video", "album", "carousel", "story", "reels"]
+PostType = Literal["photo", "video", "album", "carousel", "story", "reels", "reel"]
 Status = Literal["saved", "scheduled", "publishing", "published", "failed"]
 # Instagram's caption limit; trimmed as a PHP form handler would.
 Caption = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2200)]
@@ -31,6 +31,7 @@ class PostOut(Open):
     status: Status
     type: str
     caption: str
+    first_comment: str | None = None
     media_ids: str
     is_scheduled: bool
     schedule_date: str | None
@@ -47,7 +48,8 @@ class Deleted(Open):
 class PostBody(BaseModel):
     account_id: AccountId
     caption: Caption | None = None
-    type: PostType | None = Field(None, description="inferred from the media when omitted; carousel = album")
+    first_comment: Caption | None = Field(None, description="posted as the first comment once published")
+    type: PostType | None = Field(None, description="inferred from the media when omitted; carousel = album, reel = reels")
     media_ids: MediaIds | None = Field(None, description='comma-separated ids of your files, e.g. "42,43"')
     is_scheduled: bool = False
     schedule_date: str | None = Field(None, description="YYYY-MM-DD HH:MM:SS (UTC)")
@@ -59,6 +61,7 @@ class PostPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     caption: Caption | None = None
+    first_comment: Caption | None = None
     type: PostType | None = None
     media_ids: MediaIds | None = None
     is_scheduled: bool | None = None

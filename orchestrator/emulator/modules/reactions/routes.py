@@ -119,3 +119,14 @@ async def account_stats(
 ) -> JSON:
     doc = REACTIONS.schedule(ctx, account_id)
     return ok(models.stats(doc, ctx.clock.stamp(), min(max(days, 1), models.STATS_DAYS_KEPT)))
+
+
+@router.get("/reactions/stats", **responds(ReactionsStats))
+async def account_stats_by_query(
+    account_id: int = Query(..., description="the account whose statistics to show"),
+    days: int = Query(7, description="days of per-day counts, newest first (1-30)"),
+    ctx: Ctx = gate,
+) -> JSON:
+    """The later revision's form of ``/reactions/stats/{account_id}``; both are served."""
+    doc = REACTIONS.schedule(ctx, account_id)
+    return ok(models.stats(doc, ctx.clock.stamp(), min(max(days, 1), models.STATS_DAYS_KEPT)))

@@ -1,4 +1,4 @@
-"""Desired state: what each account should look like, merged from every entry that selects it.
+"""Merging a playbook into desired state: what each account should look like, from every entry that selects it.
 
 Precedence (the whole story, also in the README):
 
@@ -18,248 +18,48 @@ Nothing here reads the API: `desired_state` takes the live account list as an ar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from typing import Any, Union
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
+from orchestrator.contract import (
+    AccountDesired,
+    CaptionsDesired,
+    CommentScheduleDesired,
+    CommentTarget,
+    DesiredState,
+    FirstCommentDesired,
+    Kind,
+    KindDesired,
+    LeadsDesired,
+    Position,
+    ScheduleDesired,
+    SecretRef,
+    Sourced,
+    Target,
+    ToggleDesired,
+)
+from orchestrator.contract.accounts import Account, accounts_of
 from orchestrator.playbook.errors import Diagnostic, PlaybookError, closest, sort_diagnostics
-from orchestrator.playbook.groups import Account, accounts_of, resolve_groups
-from orchestrator.playbook.model import Entry, Playbook, Policy
-from orchestrator.playbook.positions import Locator, Position, Sourced
+from orchestrator.playbook.groups import resolve_groups
+from orchestrator.playbook.model import Entry, Playbook
+from orchestrator.playbook.positions import Locator
 from orchestrator.playbook.schema import (
-    KIND_KEYS,
     CommentSchedule,
     FirstCommentSpec,
     LeadsItem,
     ScheduleSpec,
     TargetSpec,
 )
-from orchestrator.playbook.secret_refs import SecretRef
 
 
-class Kind(StrEnum):
-    """A managed kind: the playbook key, and the name ``kinds/`` modules use."""
-
-    ACCOUNT = "account"
-    REACTIONS = "reactions"
-    REPOST = "repost"
-    WELCOMEDM = "welcomedm"
-    AI_DM = "ai_dm"
-    LEADS = "leads"
-    FIRST_COMMENT = "first_comment"
-    CAPTIONS = "captions"  # per user, not per account: `DesiredState.captions`
-
-
-#: Per-account kinds, in the order plan reports them.
-ACCOUNT_KINDS: tuple[Kind, ...] = tuple(Kind(k) for k in KIND_KEYS)
-
-
-@dataclass(frozen=True)
-class Target:
-    """A Reactions Pro / Repost Pro target. ``key`` is its identity: (type, value), with
-    hashtags and usernames compared case-insensitively."""
-
-    type: str
-    value: str
-    id: str | None = None
-    key: tuple[str, str] = field(default=("", ""), repr=False)
-
-    @classmethod
-    def of(cls, spec: TargetSpec) -> Target:
-        return cls(spec.type, spec.value or spec.type, spec.id, spec.key)
-
-    def as_api(self) -> dict[str, str]:
-        """The body of ``POST .../targets``: for types without an id, the id is the value."""
-        return {"type": self.type, "value": self.value, "id": self.id or self.value}
-
-    def __str__(self) -> str:
-        return f"{self.type}:{self.value}" + (f" (id {self.id})" if self.id else "")
-
-
-@dataclass(frozen=True)
-class ScheduleDesired:
-    """Reactions Pro or Repost Pro for one account.
-
-    ``settings`` holds only the fields the playbook names. ``targets`` is None when no entry
-    names targets (they are not managed); otherwise the desired set, additive unless ``exact``.
-    """
-
-    kind: Kind
-    state: Sourced[str] | None = None
-    settings: Mapping[str, Sourced[Any]] = field(default_factory=dict)
-    targets: tuple[Sourced[Target], ...] | None = None
-    prune: Sourced[bool] | None = None
-
-    @property
-    def exact(self) -> bool:
-        """Whether targets not listed are removed."""
-        return self.prune is not None and self.prune.value
-
-
-@dataclass(frozen=True)
-class ToggleDesired:
-    """Welcome DM or AI-DM for one account: on or off."""
-
-    kind: Kind
-    state: Sourced[str]
-
-
-@dataclass(frozen=True)
-class LeadsDesired:
-    """Leads Finder for one account: a state for every task, and/or per ``task_name``."""
-
-    every: Sourced[str] | None = None
-    tasks: Mapping[str, Sourced[str]] = field(default_factory=dict)
-    kind: Kind = Kind.LEADS
-
-    def state_for(self, task_name: str | None) -> Sourced[str] | None:
-        """The desired state of the live schedule called ``task_name`` (None: not managed)."""
-        if task_name is not None and task_name in self.tasks:
-            return self.tasks[task_name]
-        return self.every
-
-
-@dataclass(frozen=True)
-class CommentTarget:
-    """An account a first-comment schedule watches."""
-
-    username: str
-    user_pk: str | None = None
-
-    def as_api(self) -> dict[str, str | None]:
-        return {"username": self.username, "user_pk": self.user_pk}
-
-
-@dataclass(frozen=True)
-class CommentScheduleDesired:
-    """One first-comment schedule of one account.
-
-    ``match_key`` (the set of target usernames, lower-cased) is how a live schedule is
-    recognised: the API has no name field. Fields that are None are not managed; a schedule
-    that does not exist live can only be created when ``comments`` is given.
-    """
-
-    key: str
-    name: str | None
-    source: Position
-    targets: Sourced[tuple[CommentTarget, ...]] | None = None
-    comments: Sourced[tuple[str, ...]] | None = None
-    mode: Sourced[str] | None = None
-    state: Sourced[str] | None = None
-
-    @property
-    def match_key(self) -> frozenset[str]:
-        assert self.targets is not None, "checked by desired_state"
-        return frozenset(t.username.casefold() for t in self.targets.value)
-
-    @property
-    def label(self) -> str:
-        """``brands`` or ``[adidas, nike]`` for messages and plans."""
-        if self.name is not None:
-            return self.name
-        return "[" + ", ".join(sorted(self.match_key)) + "]"
-
-
-@dataclass(frozen=True)
-class FirstCommentDesired:
-    """First Comment for one account: the schedules named, exact when ``prune`` is true."""
-
-    schedules: tuple[CommentScheduleDesired, ...] = ()
-    prune: Sourced[bool] | None = None
-    kind: Kind = Kind.FIRST_COMMENT
-
-    @property
-    def exact(self) -> bool:
-        return self.prune is not None and self.prune.value
-
-
-@dataclass(frozen=True)
-class AccountDesired:
-    """Account-level settings: the proxy (a proxy, ``auto``, or a secret reference)."""
-
-    proxy: Sourced[str | SecretRef] | None = None
-    password: Sourced[SecretRef] | None = None
-    kind: Kind = Kind.ACCOUNT
-
-
-@dataclass(frozen=True)
-class CaptionsDesired:
-    """The caption library of the API key's user: caption text by title."""
-
-    captions: Mapping[str, Sourced[str]] = field(default_factory=dict)
-    prune: Sourced[bool] | None = None
-
-    @property
-    def exact(self) -> bool:
-        return self.prune is not None and self.prune.value
-
-
-KindDesired = Union[ScheduleDesired, ToggleDesired, LeadsDesired, FirstCommentDesired, AccountDesired]
-
-
-@dataclass(frozen=True)
-class DesiredState:
-    """What the playbook asks for, per account and kind, with the source of every value."""
-
-    accounts: Mapping[int, Account]
-    groups: Mapping[str, tuple[Account, ...]]
-    by_account: Mapping[int, Mapping[Kind, KindDesired]]
-    captions: CaptionsDesired | None = None
-    policy: Policy = field(default_factory=Policy)
-
-    def get(self, account_id: int, kind: Kind | str) -> KindDesired | None:
-        """The desired state of ``kind`` for one account, or None when not managed."""
-        return self.by_account.get(account_id, {}).get(Kind(kind))
-
-    def items(self) -> Iterator[tuple[Account, Kind, KindDesired]]:
-        """(account, kind, desired) for everything managed: by account id, then kind order."""
-        for account_id in sorted(self.by_account):
-            kinds = self.by_account[account_id]
-            for kind in ACCOUNT_KINDS:
-                if kind in kinds:
-                    yield self.accounts[account_id], kind, kinds[kind]
-
-    def of_kind(self, kind: Kind | str) -> dict[int, KindDesired]:
-        """Account id -> desired state, for the accounts where ``kind`` is managed."""
-        kind = Kind(kind)
-        return {a: kinds[kind] for a, kinds in sorted(self.by_account.items()) if kind in kinds}
-
-    def kinds(self) -> frozenset[Kind]:
-        """Every kind the playbook manages (what plan needs to read)."""
-        found = {kind for kinds in self.by_account.values() for kind in kinds}
-        if self.captions is not None:
-            found.add(Kind.CAPTIONS)
-        return frozenset(found)
-
-    def limited_to(self, names: Iterable[str]) -> DesiredState:
-        """Only the accounts of the given group names or usernames (``plan --limit``).
-
-        The caption library belongs to no account, so a limited state leaves it out. Raises
-        `PlaybookError` for a name that is neither a group nor a managed account's username."""
-        by_username = {a.username.casefold(): a for a in self.accounts.values()}
-        keep: set[int] = set()
-        problems = []
-        for name in names:
-            if name in self.groups:
-                keep.update(a.id for a in self.groups[name])
-            elif name.casefold() in by_username:
-                keep.add(by_username[name.casefold()].id)
-            else:
-                near = closest(name, [*self.groups, *(a.username for a in self.accounts.values())])
-                problems.append(Diagnostic("--limit", 0, 0, f"`{name}` is neither a group nor an account",
-                                           f"did you mean `{near}`?" if near else None))
-        if problems:
-            raise PlaybookError(problems)
-        return replace(self, by_account={a: k for a, k in self.by_account.items() if a in keep}, captions=None)
-
-
-def desired_state(playbook: Playbook, accounts: Iterable[Any]) -> DesiredState:
+def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[str] = ()) -> DesiredState:
     """Merge the playbook's entries into desired state per (account, kind).
 
     ``accounts`` is the live account list (API items, objects with ``id`` and ``username``, or
-    `Account`). Raises `PlaybookError` when an explicit account does not exist, or when a
-    first-comment schedule lacks its targets for some account."""
+    `Account`); ``limit``, group names or usernames, keeps only their accounts (see
+    `limited_to`). Raises `PlaybookError` when an explicit account does not exist, when a
+    first-comment schedule lacks its targets for some account, or for an unknown ``limit`` name."""
     live = accounts_of(accounts)
     members = resolve_groups(playbook.groups, live)
     builders: dict[int, dict[Kind, _Builder]] = {}
@@ -280,13 +80,42 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any]) -> DesiredState:
     by_account = {a: {k: b.freeze() for k, b in kinds.items()} for a, kinds in sorted(builders.items())}
     accounts_by_id = {a.id: a for a in live}
     _check_comment_schedules(by_account, accounts_by_id)
-    return DesiredState(
+    state = DesiredState(
         accounts=accounts_by_id,
         groups={name: tuple(found) for name, found in members.items()},
         by_account=by_account,
         captions=_captions(playbook),
         policy=playbook.policy,
     )
+    limit = list(limit)
+    return limited_to(state, limit) if limit else state
+
+
+def limited_to(state: DesiredState, names: Iterable[str]) -> DesiredState:
+    """Only the accounts of the given group names or usernames (``plan --limit``).
+
+    The caption library belongs to no account, so a limited state leaves it out. Raises
+    `PlaybookError` for a name that is neither a group nor a managed account's username."""
+    by_username = {a.username.casefold(): a for a in state.accounts.values()}
+    keep: set[int] = set()
+    problems = []
+    for name in names:
+        if name in state.groups:
+            keep.update(a.id for a in state.groups[name])
+        elif name.casefold() in by_username:
+            keep.add(by_username[name.casefold()].id)
+        else:
+            near = closest(name, [*state.groups, *(a.username for a in state.accounts.values())])
+            problems.append(Diagnostic("--limit", 0, 0, f"`{name}` is neither a group nor an account",
+                                       f"did you mean `{near}`?" if near else None))
+    if problems:
+        raise PlaybookError(problems)
+    return replace(state, by_account={a: k for a, k in state.by_account.items() if a in keep}, captions=None)
+
+
+def target_of(spec: TargetSpec) -> Target:
+    """The contract's `Target` for a validated playbook target."""
+    return Target(spec.type, spec.value or spec.type, spec.id, spec.key)
 
 
 # -- merging ----------------------------------------------------------------------------------
@@ -337,7 +166,7 @@ class _ScheduleBuilder(_Builder):
             {name: at.sourced(value, "settings", name) for name, value in settings.as_dict().items()},
             prune=None if spec.prune is None else at.sourced(spec.prune, "prune"),
             targets=None if spec.targets is None else
-            {t.key: at.sourced(Target.of(t), "targets", i) for i, t in enumerate(spec.targets)},
+            {t.key: at.sourced(target_of(t), "targets", i) for i, t in enumerate(spec.targets)},
             reset=bool(spec.prune),
         )
 

@@ -1,0 +1,39 @@
+"""The contract between the playbook and the engine: plain, immutable types and nothing else.
+
+`orchestrator.playbook` produces these (a `DesiredState` per run); the planner, the kinds, the
+safety policy and the executor consume them. This package imports nothing else of ours, so
+either side can change its internals without the other noticing.
+
+- `kinds`: `Kind`, the managed kinds, and `ACCOUNT_KINDS`, their order;
+- `accounts`: `Account`, a live account as selection and planning see it;
+- `sourced`: `Position` and `Sourced`, a value with the playbook line that asks for it;
+- `desired`: the desired state per kind (`ScheduleDesired`, ...) and `DesiredState`;
+- `limits`: `Limit` and the playbook's `Policy` limits;
+- `secrets`: `SecretRef`, where to read a secret;
+- `target_types`: the target types each module accepts.
+"""
+
+from orchestrator.contract.accounts import Account
+from orchestrator.contract.desired import (
+    AccountDesired,
+    CaptionsDesired,
+    CommentScheduleDesired,
+    CommentTarget,
+    DesiredState,
+    FirstCommentDesired,
+    KindDesired,
+    LeadsDesired,
+    ScheduleDesired,
+    Target,
+    ToggleDesired,
+)
+from orchestrator.contract.kinds import ACCOUNT_KINDS, Kind
+from orchestrator.contract.limits import Limit, Policy
+from orchestrator.contract.secrets import SecretRef
+from orchestrator.contract.sourced import Position, Sourced
+
+__all__ = [
+    "ACCOUNT_KINDS", "Account", "AccountDesired", "CaptionsDesired", "CommentScheduleDesired", "CommentTarget",
+    "DesiredState", "FirstCommentDesired", "Kind", "KindDesired", "LeadsDesired", "Limit", "Policy", "Position",
+    "ScheduleDesired", "SecretRef", "Sourced", "Target", "ToggleDesired",
+]

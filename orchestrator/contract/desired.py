@@ -1,0 +1,192 @@
+"""Desired state: what each account should look like, per kind, with the source of every value.
+
+These types are the contract between the playbook and the engine: `orchestrator.playbook`
+produces a `DesiredState` (merging entries by precedence, see ``playbook/merge.py``), and the
+planner, the kinds and the safety policy consume it. They hold no parsing and do no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from orchestrator.contract.accounts import Account
+from orchestrator.contract.kinds import ACCOUNT_KINDS, Kind
+from orchestrator.contract.limits import Policy
+from orchestrator.contract.secrets import SecretRef
+from orchestrator.contract.sourced import Position, Sourced
+
+
+@dataclass(frozen=True)
+class Target:
+    """A Reactions Pro / Repost Pro target. ``key`` is its identity: (type, value), with
+    hashtags and usernames compared case-insensitively."""
+
+    type: str
+    value: str
+    id: str | None = None
+    key: tuple[str, str] = field(default=("", ""), repr=False)
+
+    def as_api(self) -> dict[str, str]:
+        """The body of ``POST .../targets``: for types without an id, the id is the value."""
+        return {"type": self.type, "value": self.value, "id": self.id or self.value}
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.value}" + (f" (id {self.id})" if self.id else "")
+
+
+@dataclass(frozen=True)
+class ScheduleDesired:
+    """Reactions Pro or Repost Pro for one account.
+
+    ``settings`` holds only the fields the playbook names. ``targets`` is None when no entry
+    names targets (they are not managed); otherwise the desired set, additive unless ``exact``.
+    """
+
+    kind: Kind
+    state: Sourced[str] | None = None
+    settings: Mapping[str, Sourced[Any]] = field(default_factory=dict)
+    targets: tuple[Sourced[Target], ...] | None = None
+    prune: Sourced[bool] | None = None
+
+    @property
+    def exact(self) -> bool:
+        """Whether targets not listed are removed."""
+        return self.prune is not None and self.prune.value
+
+
+@dataclass(frozen=True)
+class ToggleDesired:
+    """Welcome DM or AI-DM for one account: on or off."""
+
+    kind: Kind
+    state: Sourced[str]
+
+
+@dataclass(frozen=True)
+class LeadsDesired:
+    """Leads Finder for one account: a state for every task, and/or per ``task_name``."""
+
+    every: Sourced[str] | None = None
+    tasks: Mapping[str, Sourced[str]] = field(default_factory=dict)
+    kind: Kind = Kind.LEADS
+
+    def state_for(self, task_name: str | None) -> Sourced[str] | None:
+        """The desired state of the live schedule called ``task_name`` (None: not managed)."""
+        if task_name is not None and task_name in self.tasks:
+            return self.tasks[task_name]
+        return self.every
+
+
+@dataclass(frozen=True)
+class CommentTarget:
+    """An account a first-comment schedule watches."""
+
+    username: str
+    user_pk: str | None = None
+
+    def as_api(self) -> dict[str, str | None]:
+        return {"username": self.username, "user_pk": self.user_pk}
+
+
+@dataclass(frozen=True)
+class CommentScheduleDesired:
+    """One first-comment schedule of one account.
+
+    ``match_key`` (the set of target usernames, lower-cased) is how a live schedule is
+    recognised: the API has no name field. Fields that are None are not managed; a schedule
+    that does not exist live can only be created when ``comments`` is given.
+    """
+
+    key: str
+    name: str | None
+    source: Position
+    targets: Sourced[tuple[CommentTarget, ...]] | None = None
+    comments: Sourced[tuple[str, ...]] | None = None
+    mode: Sourced[str] | None = None
+    state: Sourced[str] | None = None
+
+    @property
+    def match_key(self) -> frozenset[str]:
+        assert self.targets is not None, "checked by desired_state"
+        return frozenset(t.username.casefold() for t in self.targets.value)
+
+    @property
+    def label(self) -> str:
+        """``brands`` or ``[adidas, nike]`` for messages and plans."""
+        if self.name is not None:
+            return self.name
+        return "[" + ", ".join(sorted(self.match_key)) + "]"
+
+
+@dataclass(frozen=True)
+class FirstCommentDesired:
+    """First Comment for one account: the schedules named, exact when ``prune`` is true."""
+
+    schedules: tuple[CommentScheduleDesired, ...] = ()
+    prune: Sourced[bool] | None = None
+    kind: Kind = Kind.FIRST_COMMENT
+
+    @property
+    def exact(self) -> bool:
+        return self.prune is not None and self.prune.value
+
+
+@dataclass(frozen=True)
+class AccountDesired:
+    """Account-level settings: the proxy (a proxy, ``auto``, or a secret reference)."""
+
+    proxy: Sourced[str | SecretRef] | None = None
+    password: Sourced[SecretRef] | None = None
+    kind: Kind = Kind.ACCOUNT
+
+
+@dataclass(frozen=True)
+class CaptionsDesired:
+    """The caption library of the API key's user: caption text by title."""
+
+    captions: Mapping[str, Sourced[str]] = field(default_factory=dict)
+    prune: Sourced[bool] | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.prune is not None and self.prune.value
+
+
+KindDesired = Union[ScheduleDesired, ToggleDesired, LeadsDesired, FirstCommentDesired, AccountDesired]
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """What the playbook asks for, per account and kind, with the source of every value."""
+
+    accounts: Mapping[int, Account]
+    groups: Mapping[str, tuple[Account, ...]]
+    by_account: Mapping[int, Mapping[Kind, KindDesired]]
+    captions: CaptionsDesired | None = None
+    policy: Policy = field(default_factory=Policy)
+
+    def get(self, account_id: int, kind: Kind | str) -> KindDesired | None:
+        """The desired state of ``kind`` for one account, or None when not managed."""
+        return self.by_account.get(account_id, {}).get(Kind(kind))
+
+    def items(self) -> Iterator[tuple[Account, Kind, KindDesired]]:
+        """(account, kind, desired) for everything managed: by account id, then kind order."""
+        for account_id in sorted(self.by_account):
+            kinds = self.by_account[account_id]
+            for kind in ACCOUNT_KINDS:
+                if kind in kinds:
+                    yield self.accounts[account_id], kind, kinds[kind]
+
+    def of_kind(self, kind: Kind | str) -> dict[int, KindDesired]:
+        """Account id -> desired state, for the accounts where ``kind`` is managed."""
+        kind = Kind(kind)
+        return {a: kinds[kind] for a, kinds in sorted(self.by_account.items()) if kind in kinds}
+
+    def kinds(self) -> frozenset[Kind]:
+        """Every kind the playbook manages (what plan needs to read)."""
+        found = {kind for kinds in self.by_account.values() for kind in kinds}
+        if self.captions is not None:
+            found.add(Kind.CAPTIONS)
+        return frozenset(found)

@@ -1,0 +1,38 @@
+"""A reference to a secret: where to read it, never the secret itself."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where to read a secret at apply time: an environment variable or a file.
+
+    A relative ``file`` is relative to the directory of the playbook that names it.
+    """
+
+    env: str | None = None
+    file: str | None = None
+
+    def __str__(self) -> str:
+        return f"{{env: {self.env}}}" if self.env is not None else f"{{file: {self.file}}}"
+
+    def resolve(self, base_dir: str | os.PathLike[str] = ".", environ: Mapping[str, str] | None = None) -> str:
+        """The secret itself. Raises `LookupError` naming the variable or file, never the value."""
+        if self.env is not None:
+            env = os.environ if environ is None else environ
+            if self.env not in env:
+                raise LookupError(f"environment variable {self.env} is not set")
+            return env[self.env]
+        assert self.file is not None
+        path = Path(self.file).expanduser()
+        if not path.is_absolute():
+            path = Path(base_dir) / path
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as error:
+            raise LookupError(f"cannot read secret file {path}: {error.strerror}") from None
