@@ -102,6 +102,19 @@ async def test_the_per_account_layout_round_trips_too(tmp_path: Path) -> None:
     assert len(imported.layout.entries) == 25 and all(len(e.groups) == 1 for e in imported.layout.entries)
 
 
+async def test_exact_proxies_are_written_per_account(tmp_path: Path) -> None:
+    async with client_for(world()) as client:
+        imported, _ = await imported_and_planned(client, tmp_path, ImportOptions(exact_proxies=True))
+        proxies = {a.username: a.proxy async for a in client.accounts.list() if a.proxy}
+        auto = await import_playbook(client, ImportOptions(kinds=frozenset({Kind.ACCOUNT, Kind.WELCOMEDM})))
+        exact = await import_playbook(client, ImportOptions(kinds=frozenset({Kind.ACCOUNT, Kind.WELCOMEDM}),
+                                                            exact_proxies=True))
+    assert "proxy: auto" not in imported.text
+    assert all(f"proxy: {proxy}" in imported.text for proxy in proxies.values())
+    # a proxy is one account's own: it does not split the configurations the rest share
+    assert exact.layout.configurations <= auto.layout.configurations < 10
+
+
 async def test_patterns_select_exactly_their_accounts(tmp_path: Path) -> None:
     async with client_for(world()) as client:
         imported, path = await imported_and_planned(client, tmp_path, ImportOptions(kinds=frozenset({Kind.LEADS})))
