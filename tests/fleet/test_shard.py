@@ -126,3 +126,23 @@ def test_plan_takes_the_shard_from_the_option_or_the_environment(cli: Cli) -> No
     assert bad.exit_code == 1
     assert bad.stderr.strip().splitlines() == [
         "error: shard 2/2 does not exist: use K/N with 0 <= K < N, e.g. 0/4"]
+
+
+@pytest.mark.uvicorn
+def test_apply_by_shard_on_the_command_line(fresh, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator.cli import app
+
+    env = {"SHARINGTOOLS_BASE_URL": fresh.api, "SHARINGTOOLS_API_KEY": fresh.keys["alice"], "SHARINGTOOLS_RATE": "2000",
+           "SHARINGTOOLS_CONFIG": None, "SHARINGTOOLS_API_KEY_FILE": None, "SHARINGTOOLS_SHARD": None}
+    runner = CliRunner()
+
+    def plan(shard: str) -> int:
+        return runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode", "--shard", shard], env=env).exit_code
+
+    assert (plan("0/2"), plan("1/2")) == (2, 2)
+    applied = runner.invoke(app, ["apply", str(PLAYBOOKS), "--yes", "--shard", "0/2", "--policy", "max_pauses=100%",
+                                  "--state-db", str(tmp_path / "shard-0-of-2.db")], env=env)
+    assert applied.exit_code == 0, applied.output
+    assert (plan("0/2"), plan("1/2")) == (0, 2)  # shard 0 converged; shard 1 untouched
