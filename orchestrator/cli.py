@@ -382,7 +382,7 @@ def import_command(
     base_url: str = BASE_URL,
 ) -> None:
     """Write a playbook from what the installation runs today: its plan is empty."""
-    from orchestrator.importer import ImportError_, ImportOptions, import_playbook, parse_kinds
+    from orchestrator.importer import ImportError_, ImportOptions, import_playbook, parse_kinds, plural
 
     settings = client_settings(base_url)
     try:
@@ -404,8 +404,8 @@ def import_command(
     for note in imported.notes:
         typer.echo(f"note: {note}", err=True)
     layout = imported.layout
-    summary = (f"imported {layout.accounts} accounts in {layout.configurations} configurations: "
-               f"{len(layout.groups)} groups, {len(layout.entries)} entries")
+    summary = (f"imported {plural(layout.accounts, 'account')} in {plural(layout.configurations, 'configuration')}: "
+               f"{plural(len(layout.groups), 'group')}, {plural(len(layout.entries), 'entry', 'entries')}")
     if layout.secrets:
         summary += f"; set {', '.join(layout.secrets)} before plan or apply"
     if out:

@@ -21,7 +21,7 @@ from orchestrator.importer.live import IMPORT_KINDS, LiveAccount, LiveFleet, rea
 from orchestrator.importer.render import render
 from orchestrator.contract import Kind
 
-__all__ = ["IMPORT_KINDS", "ImportError_", "ImportOptions", "Imported", "import_playbook", "parse_kinds"]
+__all__ = ["IMPORT_KINDS", "ImportError_", "ImportOptions", "Imported", "import_playbook", "parse_kinds", "plural"]
 
 
 class ImportError_(ValueError):  # noqa: N801 - ``ImportError`` is Python's own
@@ -88,12 +88,16 @@ async def import_playbook(client: SharingtoolsClient, options: ImportOptions | N
     return Imported(render(layout, header(fleet, layout, options)), layout, fleet.notes)
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def header(fleet: LiveFleet, layout: Layout, options: ImportOptions) -> list[str]:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"Imported by `orchestrator import` from {options.source or 'the API'} on {when}.",
-        f"{layout.accounts} accounts in {layout.configurations} configurations, {len(layout.entries)} entries: "
-        "`orchestrator plan` of this file shows no changes.",
+        f"{plural(layout.accounts, 'account')} in {plural(layout.configurations, 'configuration')}, "
+        f"{plural(len(layout.entries), 'entry', 'entries')}: `orchestrator plan` of this file shows no changes.",
         "",
         "Entries apply top to bottom and a later entry overrides an earlier one field by field:",
         "settings most schedules share come first, then what differs. Targets, first-comment",

@@ -24,7 +24,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from orchestrator.importer.live import LiveAccount, LiveFleet
@@ -104,7 +104,7 @@ def lay_out(fleet: LiveFleet, *, per_account: bool = False) -> Layout:
     # (an exact proxy, a secret reference) do not split them.
     configurations: dict[tuple[Facet, ...], set[int]] = {}
     for account_id, found in facets.items():
-        signature = tuple(sorted((f for f in found if not _personal(f)), key=_facet_order))
+        signature = tuple(sorted((replace(f, account=None) for f in found if not _personal(f)), key=_facet_order))
         configurations.setdefault(signature, set()).add(account_id)
     layout.configurations = len(configurations)
     atom_of = {a: frozenset(ids) for ids in configurations.values() for a in ids}
@@ -152,7 +152,8 @@ def _facet_order(facet: Facet) -> tuple[int, int, str]:
 
 
 def _personal(facet: Facet) -> bool:
-    return facet.account is not None or (facet.kind is Kind.ACCOUNT and facet.data != {"proxy": "auto"})
+    """An exact proxy or a secret reference: one account's own, whatever the rest of its configuration."""
+    return facet.kind is Kind.ACCOUNT and facet.data != {"proxy": "auto"}
 
 
 def _facets(kind: Kind, fragment: Any, shared: Mapping[str, Any] | None, own: int | None) -> list[Facet]:
