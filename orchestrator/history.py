@@ -92,7 +92,8 @@ class History:
                 "INSERT INTO runs (started, command, playbook_hash, status, accounts) VALUES (?,?,?,?,?)",
                 (time.time(), command, playbook_hash, "running", json.dumps(sorted(set(accounts)))),
             )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # an INSERT always sets it
+        return cur.lastrowid
 
     def finish_run(self, run_id: int, status: str, report: dict[str, Any]) -> None:
         with self._tx() as db:
@@ -119,7 +120,8 @@ class History:
                 "INSERT INTO operations (run_id, account_id, kind, name, args, status, started) VALUES (?,?,?,?,?,?,?)",
                 (run_id, account_id, kind, name, json.dumps(redact_value(args), default=str), "pending", time.time()),
             )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # an INSERT always sets it
+        return cur.lastrowid
 
     def op_finished(self, op_id: int, error: str | None = None) -> None:
         with self._tx() as db:

@@ -3,7 +3,8 @@
 Redaction is one structlog processor (and one ``logging.Filter`` for the standard library,
 which uvicorn and httpx log through). It removes, everywhere in an event, including
 exception text and rendered tracebacks:
-- every value registered with ``register_secret`` (the API key, account passwords);
+- every value registered with ``register_secret`` (the API key, account passwords, secret
+  proxies), through one compiled pattern rebuilt only when a new value is registered;
 - anything shaped like a Sharingtools key (``sht_`` + 64 hex);
 - the values of keys named like secrets (authorization, x-api-key, password, api_key...).
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -21,7 +24,52 @@ import structlog
 MASK = "***"
 KEY_SHAPE = re.compile(r"sht_[0-9a-fA-F]{8,}")
 SECRET_NAMES = re.compile(r"(authorization|x-api-key|api[_-]?key|password|passwd|secret|token)", re.I)
-_secrets: set[str] = set()
+
+
+class SecretRegistry:
+    """The secret values to mask, and one pattern that finds them all.
+
+    A long-running process (reconcile) registers the same secrets on every plan and, over
+    weeks, rotated ones: registering a known value changes nothing, the pattern is rebuilt
+    only when the set changes (never per redaction), and at most ``limit`` values are kept,
+    the least recently registered going first (a secret still in use is registered again on
+    every plan, so what goes is one no longer used)."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.limit = limit
+        self._values: OrderedDict[str, None] = OrderedDict()
+        self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()  # standard-library logging may redact from other threads
+
+    def add(self, value: str) -> None:
+        with self._lock:
+            if value in self._values:
+                self._values.move_to_end(value)
+                return
+            self._values[value] = None
+            while len(self._values) > self.limit:
+                self._values.popitem(last=False)
+            self._pattern = None  # rebuilt on the next redaction
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
+
+    def redact(self, text: str) -> str:
+        pattern = self._pattern
+        if pattern is None:
+            with self._lock:
+                if not self._values:
+                    return text
+                # Longest first: where one secret contains another, the whole of it is masked.
+                alternatives = sorted(self._values, key=len, reverse=True)
+                pattern = self._pattern = re.compile("|".join(map(re.escape, alternatives)))
+        return pattern.sub(MASK, text)
+
+
+_secrets = SecretRegistry()
 
 
 def register_secret(value: str | None) -> None:
@@ -31,10 +79,7 @@ def register_secret(value: str | None) -> None:
 
 
 def redact_text(text: str) -> str:
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return KEY_SHAPE.sub("sht_" + MASK, text)
+    return KEY_SHAPE.sub("sht_" + MASK, _secrets.redact(text))
 
 
 def redact_value(value: Any, name: str = "") -> Any:

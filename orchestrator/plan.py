@@ -23,6 +23,8 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from orchestrator.contract import LIBRARY_ID, Kind
+
 FORMAT_VERSION = 1
 
 # The order actions run in within one account (and the order they are shown in): pauses first,
@@ -37,7 +39,7 @@ ACTION_ORDER = {
 class Change:
     """One difference between desired and live state, and what realises it.
 
-    ``account_id`` is 0 for user-level resources (the caption library). ``path`` says what
+    ``account_id`` is `LIBRARY_ID` (0) for user-level resources (the caption library). ``path`` says what
     changes (``state``, ``settings.likes_speed``, ``targets[hashtag:summer]``, ``captions[Summer sale]``);
     ``source`` is the ``file:line`` of the playbook value that asks for it. ``ref`` carries
     what the executor needs and the renderers don't show (a target id, a schedule id).
@@ -45,13 +47,18 @@ class Change:
 
     account_id: int
     username: str
-    kind: str
+    kind: Kind
     action: str
     path: str
     before: Any = None
     after: Any = None
     source: str | None = None
     ref: Any = None
+
+    @property
+    def on_library(self) -> bool:
+        """Whether this changes the caption library (the user's, not an account's)."""
+        return self.account_id == LIBRARY_ID
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.username, self.account_id, self.kind, ACTION_ORDER.get(self.action, 9), self.path)
@@ -112,7 +119,8 @@ class Plan:
     def from_json(cls, data: dict[str, Any]) -> Plan:
         if data.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unsupported plan format_version {data.get('format_version')!r} (expected {FORMAT_VERSION})")
-        changes = [Change(**{k: c.get(k) for k in Change.__dataclass_fields__}) for c in data["changes"]]
+        changes = [Change(**{k: c.get(k) for k in Change.__dataclass_fields__} | {"kind": Kind(c["kind"])})
+                   for c in data["changes"]]
         fps = {int(a): f for a, f in data["read"]["fingerprints"].items()}
         return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"])
 
@@ -148,7 +156,7 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
     for c in plan.changes:
         if (c.account_id, c.kind) != current:
             current = (c.account_id, c.kind)
-            who = c.username if c.account_id else "(user)"
+            who = "(user)" if c.on_library else c.username
             lines.append(f"\n{who} · {c.kind}" if not colour else f"\n[bold]{who}[/] · [cyan]{c.kind}[/]")
         sym = SYMBOL.get(c.action, "?")
         text = f"  {sym} {describe(c)}"
@@ -183,7 +191,7 @@ def render_markdown(plan: Plan) -> str:
     out += ["", "<details><summary>All changes</summary>", "", "| account | kind | change | source |", "|---|---|---|---|"]
     for c in plan.changes:
         text = f"{SYMBOL.get(c.action, '?')} {describe(c)}".replace("|", "\\|")
-        out.append(f"| {c.username if c.account_id else '(user)'} | {c.kind} | `{text}` | {c.source or ''} |")
+        out.append(f"| {'(user)' if c.on_library else c.username} | {c.kind} | `{text}` | {c.source or ''} |")
     out += ["", "</details>", ""]
     return "\n".join(out)
 

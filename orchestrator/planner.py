@@ -1,7 +1,10 @@
 """Computing a plan: read what the playbooks manage, concurrently, and diff it (pure).
 
-    accounts (1 list) -> desired state -> per kind: read (lists once, details per account)
-                      -> live-settings check -> diff -> Plan (changes + fingerprints)
+    accounts (1 list) -> desired state -> per kind: resolve (secret references) -> read (lists
+                      once, details per account) -> live-settings check -> diff -> Plan
+
+Everything that does I/O happens before the diff: the reads, and the kinds' ``resolve`` (a
+secret reference's value), so every diff is a pure function of desired and live state.
 
 Reads run concurrently across kinds and accounts, bounded by the client's concurrency and
 rate limits. A kind the user's plan or the server lacks becomes a problem for the accounts
@@ -20,9 +23,8 @@ import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
-from orchestrator.contract import DesiredState, Kind
-from orchestrator.kinds import KINDS, KindHandler, Problem, ReadContext, ReadResult
-from orchestrator.kinds.captions import LIBRARY
+from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind
+from orchestrator.kinds import KindHandler, KindRegistry, Problem, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 from orchestrator.shard import Shard
@@ -36,7 +38,7 @@ class Planned:
 
     plan: Plan
     desired: DesiredState
-    live: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    live: dict[tuple[int, Kind], dict[str, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -69,12 +71,15 @@ async def build_plan(
     limit: Sequence[str] = (),
     accounts: list[Any] | None = None,
     only: Iterable[int] | None = None,
-    pairs: Iterable[tuple[int, str]] | None = None,
+    pairs: Iterable[tuple[int, Kind]] | None = None,
+    kinds: KindRegistry | None = None,
     shard: Shard | None = None,
 ) -> Planned:
     """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
-    (verify and resume re-read just what they touched); ``shard`` keeps that shard's accounts."""
+    (verify and resume re-read just what they touched); ``kinds`` are the handlers to plan
+    with (`KindRegistry.default()` when None); ``shard`` keeps that shard's accounts."""
+    kinds = kinds if kinds is not None else KindRegistry.default()
     accounts = accounts if accounts is not None else await read_accounts(client)
     desired = desired_state(playbook, accounts, limit=limit)
     if shard is not None:
@@ -83,43 +88,68 @@ async def build_plan(
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
     results: dict[Kind, ReadResult] = {}
+    resolved: dict[Kind, dict[int, Any]] = {}  # desired state as the diff gets it, per kind
 
     async def read(kind: Kind, handler: KindHandler) -> None:
-        wanted = desired.of_kind(kind) if kind is not Kind.CAPTIONS else {0: desired.captions}
+        wanted: dict[int, Any] = (dict(desired.of_kind(kind)) if kind is not Kind.CAPTIONS
+                                  else {LIBRARY_ID: desired.captions})
         if keep is not None:
             wanted = {a: d for a, d in wanted.items() if a in keep}
         if keep_pairs is not None:
-            wanted = {a: d for a, d in wanted.items() if (a, kind.value) in keep_pairs}
+            wanted = {a: d for a, d in wanted.items() if (a, kind) in keep_pairs}
         if not wanted:
             return
-        targets = [desired.accounts[a] for a in wanted if a in desired.accounts] or [LIBRARY]
-        try:
-            results[kind] = await handler.read(ctx, targets, wanted)
-        except (ModuleNotEnabled, ModuleNotInstalled) as exc:
-            why = "your plan does not include it" if isinstance(exc, ModuleNotEnabled) else "it is not installed on the server"
-            results[kind] = ReadResult(problems=[
-                Problem(a.id, a.username, kind, f"{handler.label} cannot be managed: {why}") for a in targets])
+        ready, unresolved = _resolve(handler, wanted, desired)
+        resolved[kind] = ready
+        targets = [desired.accounts[a] for a in ready if a in desired.accounts] or [LIBRARY]
+        if ready:
+            try:
+                result = await handler.read(ctx, targets, ready)
+            except (ModuleNotEnabled, ModuleNotInstalled) as exc:
+                why = ("your plan does not include it" if isinstance(exc, ModuleNotEnabled)
+                       else "it is not installed on the server")
+                result = ReadResult(problems=[
+                    Problem(a.id, a.username, kind, f"{handler.label} cannot be managed: {why}") for a in targets])
+        else:
+            result = ReadResult()
+        # One list of problems in account order (an account's read problems before its secret's).
+        order = {account_id: i for i, account_id in enumerate(wanted)}
+        result.problems = sorted(result.problems + unresolved, key=lambda p: order.get(p.account_id, len(order)))
+        results[kind] = result
 
     async with anyio.create_task_group() as tg:
         for kind in sorted(desired.kinds(), key=list(Kind).index):
-            tg.start_soon(read, kind, KINDS[kind])
+            tg.start_soon(read, kind, kinds[kind])
 
     planned = Planned(Plan.build([], "", {}, 0), desired)
     changes: list[Change] = []
     fingerprints: dict[int, dict[str, str]] = {}
     for kind, result in sorted(results.items(), key=lambda kv: list(Kind).index(kv[0])):
         planned.problems += result.problems
-        handler = KINDS[kind]
+        handler = kinds[kind]
         for account_id, live in result.live.items():
-            planned.live[(account_id, kind.value)] = live
+            planned.live[(account_id, kind)] = live
             fingerprints.setdefault(account_id, {})[kind.value] = fingerprint(live)
-            want = desired.captions if kind is Kind.CAPTIONS else desired.get(account_id, kind)
             account = desired.accounts.get(account_id, LIBRARY)
-            changes += handler.diff(account, want, live)
+            changes += handler.diff(account, resolved[kind][account_id], live)
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
     planned.plan = Plan.build(changes, playbook_hash(playbook), fingerprints, len(fingerprints))
     return planned
+
+
+def _resolve(handler: KindHandler, wanted: dict[int, Any], desired: DesiredState) -> tuple[dict[int, Any], list[Problem]]:
+    """The kind's ``resolve`` of every account's desired state; one that cannot be read is that
+    account's problem, and the account is not read or diffed for this kind."""
+    ready: dict[int, Any] = {}
+    problems: list[Problem] = []
+    for account_id, want in wanted.items():
+        try:
+            ready[account_id] = handler.resolve(want)
+        except LookupError as exc:
+            account = desired.accounts.get(account_id, LIBRARY)
+            problems.append(Problem(account_id, account.username, handler.kind, str(exc)))
+    return ready, problems
 
 
 def _check_settings(playbook: Playbook, kind: Kind, result: ReadResult) -> list[Diagnostic]:

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from orchestrator.contract import DesiredState, Kind, Limit, ScheduleDesired
+from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit, ScheduleDesired
 from orchestrator.plan import Change
 
 # Defaults stop a mass pause or a mass deletion; the others are unlimited unless set.
@@ -116,13 +116,13 @@ class SafetyPolicy:
         out: list[Violation] = []
         removing = {(c.account_id, c.kind) for c in changes if c.action in ("remove", "delete")}
         for account_id, kind in sorted(removing):
-            if account_id == 0:
+            if account_id == LIBRARY_ID:
                 captions = desired.captions
                 empty = captions is not None and captions.exact and not captions.captions
             else:
                 want = desired.get(account_id, kind)
                 empty = isinstance(want, ScheduleDesired) and want.exact and not want.targets
-                if kind == Kind.FIRST_COMMENT.value:
+                if kind == Kind.FIRST_COMMENT:
                     empty = bool(want is not None and getattr(want, "exact", False) and not want.schedules)  # type: ignore[union-attr]
             probe = next(c for c in changes if c.account_id == account_id and c.kind == kind)
             if empty and not self._allowed("prune", probe, desired):

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.engine.apply import EXIT_ERROR, ApplyError, ApplyOptions, ApplyOutcome, apply
+from orchestrator.engine.apply import EXIT_ERROR, ApplyError, ApplyOptions, ApplyOutcome, apply, operations_of
 from orchestrator.engine.executor import Executor
 from orchestrator.history import History
 from orchestrator.kinds import Operation
@@ -39,7 +39,7 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
         task = progress.add_task("apply", total=0, failed=0, rate=0.0)
 
         def on_progress(event: str, op: Operation) -> None:
-            fields = {"rate": client.transport.limiter.current_rate}
+            fields: dict[str, Any] = {"rate": client.transport.limiter.current_rate}
             if event == "failed":
                 fields["failed"] = progress.tasks[0].fields["failed"] + 1
             progress.update(task, advance=1, **fields)
@@ -48,7 +48,7 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
 
         async def confirm(plan: Plan) -> bool:
             console.print(render_text(plan, colour=tty) if tty else render_text(plan), markup=tty)
-            progress.update(task, total=len(_ops(plan)))
+            progress.update(task, total=len(operations_of(plan.changes, executor.kinds)))
             if yes:
                 return True
             answer = await anyio.to_thread.run_sync(
@@ -91,12 +91,6 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
         if report_path:
             Path(report_path).write_text(json.dumps(report, indent=2, default=str) + "\n")
         return outcome.exit_code
-
-
-def _ops(plan: Plan) -> list[Operation]:
-    from orchestrator.engine.apply import operations_of
-
-    return operations_of(plan.changes)
 
 
 def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""Virtual time for the client and the executor: one clock for every test that must not wait."""
+"""Virtual time for the client: one clock for every test that must not wait."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import anyio
 
 class VirtualTime:
     """Time that passes only when something sleeps on it. Given to the client as ``sleep`` and
-    ``clock`` (and to the executor as ``sleep``), its retry waits, its adaptive rate limiter and
-    the executor's backoff cost no real time: a test then checks what the code does (how often,
-    in which order), never how long it takes. ``slept`` keeps every wait asked for."""
+    ``clock``, its retry waits and its adaptive rate limiter cost no real time (the executor
+    does not wait: it never retries what the client gave up on): a test then checks what the
+    code does (how often, in which order), never how long it takes. ``slept`` keeps every wait
+    asked for."""
 
     def __init__(self) -> None:
         self.now = 0.0

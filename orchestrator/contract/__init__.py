@@ -5,15 +5,15 @@ safety policy and the executor consume them. This package imports nothing else o
 either side can change its internals without the other noticing.
 
 - `kinds`: `Kind`, the managed kinds, and `ACCOUNT_KINDS`, their order;
-- `accounts`: `Account`, a live account as selection and planning see it;
+- `accounts`: `Account`, a live account as selection and planning see it, and `LIBRARY`;
 - `sourced`: `Position` and `Sourced`, a value with the playbook line that asks for it;
 - `desired`: the desired state per kind (`ScheduleDesired`, ...) and `DesiredState`;
 - `limits`: `Limit` and the playbook's `Policy` limits;
-- `secrets`: `SecretRef`, where to read a secret;
+- `secrets`: `SecretRef`, where to read a secret, and `ResolvedSecret`, one read for a diff;
 - `target_types`: the target types each module accepts.
 """
 
-from orchestrator.contract.accounts import Account
+from orchestrator.contract.accounts import LIBRARY, LIBRARY_ID, Account
 from orchestrator.contract.desired import (
     AccountDesired,
     CaptionsDesired,
@@ -29,11 +29,12 @@ from orchestrator.contract.desired import (
 )
 from orchestrator.contract.kinds import ACCOUNT_KINDS, Kind
 from orchestrator.contract.limits import Limit, Policy
-from orchestrator.contract.secrets import SecretRef
+from orchestrator.contract.secrets import ResolvedSecret, SecretRef
 from orchestrator.contract.sourced import Position, Sourced
 
 __all__ = [
-    "ACCOUNT_KINDS", "Account", "AccountDesired", "CaptionsDesired", "CommentScheduleDesired", "CommentTarget",
-    "DesiredState", "FirstCommentDesired", "Kind", "KindDesired", "LeadsDesired", "Limit", "Policy", "Position",
-    "ScheduleDesired", "SecretRef", "Sourced", "Target", "ToggleDesired",
+    "ACCOUNT_KINDS", "LIBRARY", "LIBRARY_ID", "Account", "AccountDesired", "CaptionsDesired",
+    "CommentScheduleDesired", "CommentTarget", "DesiredState", "FirstCommentDesired", "Kind", "KindDesired",
+    "LeadsDesired", "Limit", "Policy", "Position", "ResolvedSecret", "ScheduleDesired", "SecretRef", "Sourced",
+    "Target", "ToggleDesired",
 ]

@@ -1,4 +1,9 @@
-"""The live account as the engine sees it: an id and a username."""
+"""The live account as the engine sees it (an id and a username), and the caption library.
+
+The caption library belongs to the API key's user, not to an account; plans, policy and the
+executor treat it as one more "account" whose id is `LIBRARY_ID`, so that it needs no special
+case of its own in a lane, a wave or a saved plan (where it is written as ``account_id: 0``).
+"""
 
 from __future__ import annotations
 
@@ -31,3 +36,9 @@ class Account:
 def accounts_of(accounts: Iterable[Any]) -> list[Account]:
     """The live accounts as `Account` values, sorted by id."""
     return sorted({Account.of(a) for a in accounts})
+
+
+#: The account id that stands for the API key's user's own resources (the caption library).
+LIBRARY_ID = 0
+#: The caption library, as an `Account`: what the captions kind's changes belong to.
+LIBRARY = Account(LIBRARY_ID, "(caption library)")

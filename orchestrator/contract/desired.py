@@ -14,7 +14,7 @@ from typing import Any, Union
 from orchestrator.contract.accounts import Account
 from orchestrator.contract.kinds import ACCOUNT_KINDS, Kind
 from orchestrator.contract.limits import Policy
-from orchestrator.contract.secrets import SecretRef
+from orchestrator.contract.secrets import ResolvedSecret, SecretRef
 from orchestrator.contract.sourced import Position, Sourced
 
 
@@ -135,9 +135,12 @@ class FirstCommentDesired:
 
 @dataclass(frozen=True)
 class AccountDesired:
-    """Account-level settings: the proxy (a proxy, ``auto``, or a secret reference)."""
+    """Account-level settings: the proxy (a proxy, ``auto``, or a secret reference).
 
-    proxy: Sourced[str | SecretRef] | None = None
+    A `SecretRef` proxy is what the playbook says; the planner has it resolved into a
+    `ResolvedSecret` (``KindHandler.resolve``) before the diff sees it."""
+
+    proxy: Sourced[str | SecretRef | ResolvedSecret] | None = None
     password: Sourced[SecretRef] | None = None
     kind: Kind = Kind.ACCOUNT
 

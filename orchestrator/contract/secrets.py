@@ -1,10 +1,10 @@
-"""A reference to a secret: where to read it, never the secret itself."""
+"""A reference to a secret (where to read it), and a secret read from one for a diff."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -36,3 +36,19 @@ class SecretRef:
             return path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as error:
             raise LookupError(f"cannot read secret file {path}: {error.strerror}") from None
+
+
+@dataclass(frozen=True)
+class ResolvedSecret:
+    """A secret read from its reference before diffing, so that a diff compares it without I/O.
+
+    ``base_dir`` is the absolute directory a relative ``{file: ...}`` was read from (a saved
+    plan applies from any working directory). The value never shows: not in ``repr``, not in
+    ``str`` (which names the reference)."""
+
+    ref: SecretRef
+    base_dir: str
+    value: str = field(repr=False)
+
+    def __str__(self) -> str:
+        return str(self.ref)

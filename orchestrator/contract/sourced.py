@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True, order=True)
@@ -28,10 +28,11 @@ class Position:
 
 
 @dataclass(frozen=True)
-class Sourced(Generic[T]):
-    """A desired value and the playbook position that asks for it."""
+class Sourced(Generic[T_co]):
+    """A desired value and the playbook position that asks for it (immutable, so a
+    ``Sourced[str]`` is a ``Sourced[str | SecretRef]``: the type parameter is covariant)."""
 
-    value: T
+    value: T_co
     source: Position
 
     @property

@@ -5,7 +5,13 @@ effect while their response never arrives. The orchestrator must survive each of
 so the emulator can produce each on demand, with a seeded RNG so a failing run repeats.
 
 Only ``/api/`` paths are affected; the control surface (``/_emulator/``) and
-``/openapi.json`` never are, so a test can always reach the knobs.
+``/openapi.json`` never are, so a test can always reach the knobs. Within ``/api/``, a fault
+can be scoped by method, by path (a prefix, a regular expression, or both) and by count, so a
+test can make exactly one endpoint fail, once or every time::
+
+    PUT /_emulator/faults
+    {"error_rate": 1, "error_statuses": {"500": 1}, "methods": ["POST"],
+     "path_regex": "/bulk/pause$", "times": 1}
 
 Dropping a connection: under uvicorn the middleware starts a response and then raises,
 which makes uvicorn close the socket mid-response (a real dropped connection). In
@@ -25,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -62,10 +68,20 @@ class FaultConfig(BaseModel):
     ``drop_rate`` (connection dropped, handler not run), ``error_rate`` (an HTTP error from
     ``error_statuses``, handler not run), ``lost_response_rate`` (handler runs, its write takes
     effect, the connection is then dropped), ``delayed_response_rate`` (handler runs, the answer
-    is held ``delay_seconds``: past a client's timeout it is as good as lost)."""
+    is held ``delay_seconds``: past a client's timeout it is as good as lost).
+
+    Only requests with one of ``methods`` whose path matches ``path_prefix`` and ``path_regex``
+    (each when given) are touched; ``times`` caps how many of them get a fault."""
 
     seed: int | None = None
     methods: list[str] = Field(default_factory=lambda: ["GET", "POST", "PATCH", "DELETE", "PUT"])
+    path_prefix: str | None = Field(
+        None, description="only requests whose path starts with this, such as /api/v1/reactions/bulk/")
+    path_regex: str | None = Field(
+        None, description="only requests whose path matches this regular expression (searched, not anchored)")
+    times: int | None = Field(
+        None, ge=0, description="at most this many requests get a fault (a drop, an error, a lost or delayed "
+                                "answer); later ones pass untouched. None: no limit")
     drop_rate: float = Field(0.0, ge=0, le=1)
     error_rate: float = Field(0.0, ge=0, le=1)
     error_statuses: dict[int, float] = Field(default_factory=lambda: {429: 1.0, 500: 1.0, 502: 1.0, 503: 1.0})
@@ -75,11 +91,29 @@ class FaultConfig(BaseModel):
     delay_seconds: float = Field(0.0, ge=0)
     latency: LatencySpec = Field(default_factory=LatencySpec)
 
+    @field_validator("path_regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
     def active(self) -> bool:
         return bool(
             self.drop_rate or self.error_rate or self.lost_response_rate
             or self.delayed_response_rate or self.latency.probability
         )
+
+    def applies_to(self, method: str, path: str) -> bool:
+        """Whether a request may get a fault: its method and path are in scope."""
+        if method not in self.methods:
+            return False
+        if self.path_prefix is not None and not path.startswith(self.path_prefix):
+            return False
+        return self.path_regex is None or re.search(self.path_regex, path) is not None
 
 
 class RateLimitConfig(BaseModel):
@@ -144,6 +178,10 @@ class FaultMiddleware:
         self.templates = templates
         self._rng = random.Random()
         self._seed: int | None = None
+        # Faults injected under the current configuration (for `FaultConfig.times`); a new
+        # configuration (every PUT makes one) starts counting again.
+        self._counted: FaultConfig | None = None
+        self._injected = 0
 
     def _route_of(self, scope: Scope) -> str:
         route = scope.get("route")
@@ -162,6 +200,7 @@ class FaultMiddleware:
         state = scope.get("emulator.state") or self.state  # see context.state_of
         status_seen = 0
         injected = False
+        reserved = False
 
         async def counting_send(message: Message) -> None:
             nonlocal status_seen
@@ -176,16 +215,29 @@ class FaultMiddleware:
                 await _plain(counting_send, 429, "Too many requests", {"retry-after": str(max(1, math.ceil(wait)))})
                 return
             faults: FaultConfig = state.faults
-            if faults.active() and scope["method"] in faults.methods:
+            if faults.active() and faults.applies_to(scope["method"], scope["path"]) and self._reserve(faults):
+                reserved = True
                 await self._inject(scope, receive, counting_send, faults)
                 return
             await self.app(scope, receive, counting_send)
         finally:
             fault = scope.get("emulator.fault")
+            if reserved and not fault and self._counted is faults:
+                self._injected -= 1  # the dice spared this request: its place goes back
             injected = injected or bool(fault)
             if fault in ("drop", "lost"):
                 status_seen = 0  # no answer reached the client
             state.counters.record(scope["method"], self._route_of(scope), status_seen, injected)
+
+    def _reserve(self, faults: FaultConfig) -> bool:
+        """Take one of the ``faults.times`` places, if one is left. Taken before the request is
+        handled, so concurrent requests cannot all slip in under the same last place."""
+        if faults is not self._counted:
+            self._counted, self._injected = faults, 0
+        if faults.times is not None and self._injected >= faults.times:
+            return False
+        self._injected += 1
+        return True
 
     async def _inject(self, scope: Scope, receive: Receive, send: Send, faults: FaultConfig) -> None:
         if faults.seed != self._seed:

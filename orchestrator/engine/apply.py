@@ -16,10 +16,10 @@ from typing import Any
 import structlog
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.contract import Kind, Limit
+from orchestrator.contract import LIBRARY_ID, Kind, Limit
 from orchestrator.engine.executor import ExecutionResult, Executor
 from orchestrator.history import History
-from orchestrator.kinds import KINDS, Operation
+from orchestrator.kinds import KindRegistry, Operation
 from orchestrator.plan import Change, Plan
 from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
 from orchestrator.playbook import Playbook
@@ -105,7 +105,7 @@ STATUS = {EXIT_OK: "succeeded", EXIT_ERROR: "failed", EXIT_BLOCKED: "blocked", E
 
 
 async def prepare(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions,
-                  history: History | None) -> tuple[Planned, list[Any], list[int]]:
+                  history: History | None, kinds: KindRegistry) -> tuple[Planned, list[Any], list[int]]:
     """The plan to apply: fresh, saved (minus conflicting accounts), or the unfinished run's."""
     accounts = await read_accounts(client)
     conflicts: list[int] = []
@@ -114,7 +114,7 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         if playbook_hash(playbook) != saved.playbook_hash:
             raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
         ids = set(saved.fingerprints)
-        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit,
+        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit, kinds=kinds,
                                    shard=options.shard)
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
         affected = {c.account_id for c in saved.changes}
@@ -129,7 +129,7 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         if run is None:
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
-    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit,
+    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit, kinds=kinds,
                                shard=options.shard)
     return planned, accounts, conflicts
 
@@ -142,9 +142,14 @@ async def apply(
     history: History | None = None,
     executor: Executor | None = None,
     confirm: Callable[[Plan], Awaitable[bool]] | None = None,
+    kinds: KindRegistry | None = None,
 ) -> ApplyOutcome:
+    """Apply ``playbook``. ``kinds`` plan, execute and verify (by default the executor's, else
+    `KindRegistry.default()`); an ``executor`` given is used with them."""
     started = time.monotonic()
-    planned, accounts, conflicts = await prepare(client, playbook, options, history)
+    if kinds is None:
+        kinds = executor.kinds if executor is not None else KindRegistry.default()
+    planned, accounts, conflicts = await prepare(client, playbook, options, history, kinds)
     if not planned.ok:
         raise ApplyError([*map(str, planned.diagnostics), *(f"error: {p}" for p in planned.problems)])
     plan = planned.plan
@@ -166,17 +171,17 @@ async def apply(
         outcome.exit_code, outcome.message = EXIT_ERROR, "apply cancelled: nothing was changed"
         return _finish(outcome, started)
 
-    ops = operations_of(plan.changes)
+    ops = operations_of(plan.changes, kinds)
     order = _account_order(plan.changes)
     if history:
         outcome.run_id = history.start_run("apply", plan.playbook_hash, order)
-    executor = executor or Executor(client)
-    executor.history, executor.run_id = history, outcome.run_id
+    executor = executor or Executor(client, kinds=kinds)
+    executor.kinds, executor.history, executor.run_id = kinds, history, outcome.run_id
     max_fail = options.max_fail or _sourced(playbook.policy.max_fail) or DEFAULT_MAX_FAIL
     wave_spec = options.waves if options.waves is not None else _sourced(playbook.policy.waves)
-    # The caption library (account 0) belongs to no account: it rides with the first wave
-    # without taking one of its places.
-    library = [0] if order and order[0] == 0 else []
+    # The caption library belongs to no account: it rides with the first wave without taking
+    # one of its places.
+    library = [LIBRARY_ID] if order and order[0] == LIBRARY_ID else []
     accounts_in_order = order[len(library):]
     done = 0
     refresh_accounts = False
@@ -186,11 +191,12 @@ async def apply(
         wave_ops = [op for op in ops if op.account_id in set(wave)]
         result = await executor.run(wave_ops)
         outcome.execution.merge(result)
-        refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT.value for op in wave_ops)
+        refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT for op in wave_ops)
         if result.interrupted:
             outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
             break
-        unverified = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None)
+        unverified = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None,
+                                   kinds)
         outcome.unverified += unverified
         bad = result.failed_accounts | {c.account_id for c in unverified}
         report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))
@@ -210,14 +216,15 @@ async def apply(
     return _finish(outcome, started, history, client)
 
 
-def operations_of(changes: Sequence[Change]) -> list[Operation]:
+def operations_of(changes: Sequence[Change], kinds: KindRegistry | None = None) -> list[Operation]:
     """Every operation realising ``changes``, grouped by (account, kind) as the kinds ask."""
-    grouped: dict[tuple[int, str], list[Change]] = {}
+    kinds = kinds if kinds is not None else KindRegistry.default()
+    grouped: dict[tuple[int, Kind], list[Change]] = {}
     for c in changes:
         grouped.setdefault((c.account_id, c.kind), []).append(c)
     ops: list[Operation] = []
     for (_, kind), group in grouped.items():
-        ops += KINDS[Kind(kind)].operations(group)
+        ops += kinds[kind].operations(group)
     return ops
 
 
@@ -226,16 +233,16 @@ def _account_order(changes: Sequence[Change]) -> list[int]:
     seen: dict[int, str] = {}
     for c in changes:
         seen.setdefault(c.account_id, c.username)
-    return sorted(seen, key=lambda a: (a != 0, seen[a], a))
+    return sorted(seen, key=lambda a: (a != LIBRARY_ID, seen[a], a))
 
 
 async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],
-                  result: ExecutionResult, accounts: list[Any] | None) -> list[Change]:
+                  result: ExecutionResult, accounts: list[Any] | None, kinds: KindRegistry) -> list[Change]:
     """Re-read what the wave touched (and only that) and diff again: what still differs."""
     pairs = {(op.account_id, op.kind) for op in ops if op.account_id not in result.failed_accounts}
     if not pairs:
         return []
-    again = await build_plan(client, playbook, accounts=accounts, pairs=pairs)
+    again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds)
     return list(again.plan.changes)
 
 

@@ -12,18 +12,25 @@ Why this shape:
 - **Bulk with fallback.** Operations sharing a ``bulk`` key are sent in chunks through the
   kind's bulk endpoint; accounts a bulk answer does not cover, or a bulk call that fails,
   fall back to the per-account endpoint.
-- **Failure is per account.** A failed operation is retried with capped, jittered backoff (on
-  top of the client's own retries) and then recorded; the rest of that account's lane and its
-  later phases are skipped, every other account goes on.
+- **One retry layer per failure class.** Transient failures (429, 5xx, timeouts, dropped
+  connections) are the client's to retry, within its budget (attempts, deadline, backoff
+  honouring ``Retry-After``; ``orchestrator/api/retry.py``). The executor never sends an
+  operation again: stacking its own retries on the client's multiplied the sends (up to 18 for
+  one call) and the wait, for failures the client had already judged lasting. What the client
+  cannot know is whether a create whose answer never came took effect after all, so for a
+  failure that may have applied the executor asks the kind (``recover``: find what the call
+  would have made) and counts a found one as done.
+- **Failure is per account.** A failed operation is recorded; the rest of that account's lane
+  and its later phases are skipped, every other account goes on (a later plan or
+  ``apply --resume`` takes the account up again).
 - **Journal first.** Each operation is journaled before it is sent and when it ends.
 - **Stopping.** When ``stop`` is set (Ctrl-C), no new operation starts; those in flight finish.
 """
 
 from __future__ import annotations
 
-import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,11 +38,11 @@ import anyio
 import structlog
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.api.errors import RateLimited, ServerError, SharingtoolsError, TransportError
+from orchestrator.api.errors import SharingtoolsError
 from orchestrator.api.retry import may_have_applied
 from orchestrator.contract import Kind
 from orchestrator.history import History
-from orchestrator.kinds import KINDS, Operation
+from orchestrator.kinds import KindRegistry, Op, Operation
 
 log = structlog.get_logger("orchestrator.engine")
 Progress = Callable[[str, Operation], None]
@@ -45,14 +52,14 @@ Progress = Callable[[str, Operation], None]
 class Failure:
     account_id: int
     username: str
-    kind: str
-    operation: str
+    kind: Kind
+    operation: Op
     reason: str
 
 
 @dataclass
 class ExecutionResult:
-    results: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (kind, op, done|failed)
+    results: Counter[tuple[Kind, Op, str]] = field(default_factory=Counter)  # (kind, op, done|failed)
     failures: list[Failure] = field(default_factory=list)
     failed_accounts: set[int] = field(default_factory=set)
     touched: set[int] = field(default_factory=set)
@@ -71,13 +78,10 @@ class ExecutionResult:
 @dataclass
 class Executor:
     client: SharingtoolsClient
+    kinds: KindRegistry = field(default_factory=KindRegistry.default)
     history: History | None = None
     run_id: int | None = None
     bulk_chunk: int = 200
-    lane_retries: int = 2
-    retry_base: float = 1.0
-    retry_cap: float = 30.0
-    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
     progress: Progress | None = None
     stop: anyio.Event = field(default_factory=anyio.Event)
 
@@ -111,32 +115,36 @@ class Executor:
                 return  # the rest of this account's lane depends on what failed
 
     async def _run_one(self, op: Operation, result: ExecutionResult) -> bool:
-        handler = KINDS[Kind(op.kind)]
+        """Send ``op`` once (the client retries what is worth retrying); whether it is done."""
+        handler = self.kinds[op.kind]
         result.touched.add(op.account_id)
-        maybe_applied = False
-        for attempt in range(self.lane_retries + 1):
-            journal = self._journal_start(op)
-            try:
-                # A create whose earlier attempt may have taken effect is looked for before it
-                # is sent again: the client's own readback ended with the call that gave up.
-                if not (maybe_applied and await handler.recover(self.client, op)):
-                    await handler.execute(self.client, op)
-            except SharingtoolsError as exc:
-                maybe_applied = maybe_applied or may_have_applied(exc)
+        journal = self._journal_start(op)
+        try:
+            await handler.execute(self.client, op)
+        except SharingtoolsError as exc:
+            if not (may_have_applied(exc) and await self._recovered(op)):
                 self._journal_end(journal, str(exc))
-                if attempt < self.lane_retries and isinstance(exc, (TransportError, ServerError, RateLimited)):
-                    await self.sleep(random.uniform(0, min(self.retry_cap, self.retry_base * 2**attempt)))
-                    continue
                 self._failed(op, exc, result)
                 return False
-            self._journal_end(journal, None)
-            result.results[(op.kind, op.name, "done")] += 1
-            self._progress("done", op)
-            return True
-        return False  # pragma: no cover - the loop returns
+            log.info("operation took effect although its answer was lost", account_id=op.account_id,
+                     kind=op.kind, operation=op.name, error=str(exc))
+        self._journal_end(journal, None)
+        result.results[(op.kind, op.name, "done")] += 1
+        self._progress("done", op)
+        return True
+
+    async def _recovered(self, op: Operation) -> bool:
+        """Whether ``op``, whose call ended without a trustworthy answer, took effect anyway
+        (found by its kind's read-back). A read-back that fails itself finds nothing."""
+        try:
+            return await self.kinds[op.kind].recover(self.client, op)
+        except SharingtoolsError as exc:
+            log.warning("could not check whether an operation took effect", account_id=op.account_id,
+                        kind=op.kind, operation=op.name, error=str(exc))
+            return False
 
     async def _bulk(self, key: str, ops: Sequence[Operation], result: ExecutionResult) -> None:
-        handler = KINDS[Kind(ops[0].kind)]
+        handler = self.kinds[ops[0].kind]
         fallback: list[Operation] = []
         for start in range(0, len(ops), self.bulk_chunk):
             if self.stop.is_set():

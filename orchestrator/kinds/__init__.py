@@ -1,21 +1,20 @@
-"""The managed kinds, one module each; ``KINDS`` maps a playbook kind to its handler."""
+"""The managed kinds, one module each; a `KindRegistry` maps a `Kind` to its handler.
 
-from orchestrator.contract import Kind
+Adding a kind: write ``kinds/<name>.py`` with a `KindHandler` subclass (see ``kinds/base.py``),
+add its `Kind` to ``contract/kinds.py`` and its handler to `KindRegistry.default`.
+"""
+
 from orchestrator.kinds.account import AccountKind
-from orchestrator.kinds.base import KindHandler, Operation, Problem, ReadContext, ReadResult
+from orchestrator.kinds.base import KindHandler, Op, Operation, Problem, ReadContext, ReadResult
 from orchestrator.kinds.captions import CaptionsKind
 from orchestrator.kinds.first_comment import FirstCommentKind
 from orchestrator.kinds.leads import LeadsKind
 from orchestrator.kinds.reactions import ReactionsKind
+from orchestrator.kinds.registry import KindRegistry
 from orchestrator.kinds.repost import RepostKind
 from orchestrator.kinds.toggles import AiDmKind, WelcomeDmKind
 
-KINDS: dict[Kind, KindHandler] = {
-    handler.kind: handler
-    for handler in (
-        AccountKind(), ReactionsKind(), RepostKind(), WelcomeDmKind(), AiDmKind(), LeadsKind(),
-        FirstCommentKind(), CaptionsKind(),
-    )
-}
-
-__all__ = ["KINDS", "KindHandler", "Operation", "Problem", "ReadContext", "ReadResult"]
+__all__ = [
+    "AccountKind", "AiDmKind", "CaptionsKind", "FirstCommentKind", "KindHandler", "KindRegistry", "LeadsKind", "Op",
+    "Operation", "Problem", "ReactionsKind", "ReadContext", "ReadResult", "RepostKind", "WelcomeDmKind",
+]

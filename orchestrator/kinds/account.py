@@ -2,21 +2,24 @@
 
 ``proxy: auto`` only ensures one is assigned (an account that has one is left alone) and is
 coalesced into ``/accounts/change-proxy/bulk``. A given proxy is set per account; one written
-as a secret reference (it holds credentials) is compared and shown masked.
+as a secret reference (it holds credentials) is read by ``resolve`` before the diff, registered
+for redaction there, and compared and shown masked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.contract import Account, AccountDesired, Kind, SecretRef
+from orchestrator.contract import Account, AccountDesired, Kind, ResolvedSecret, SecretRef
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     KindHandler,
     Live,
+    Op,
     Operation,
     Problem,
     ReadContext,
@@ -33,6 +36,19 @@ class AccountKind(KindHandler):
     kind = Kind.ACCOUNT
     label = "Account"
 
+    def resolve(self, desired: AccountDesired) -> AccountDesired:
+        """A proxy written as a secret reference, read (and registered for redaction)."""
+        proxy = desired.proxy
+        if proxy is None or not isinstance(proxy.value, SecretRef):
+            return desired
+        base_dir = _base_dir(proxy.source.file)
+        try:
+            secret = proxy.value.resolve(base_dir)
+        except LookupError as exc:  # an unset variable or unreadable file: the account's problem
+            raise LookupError(f"proxy {proxy.value} ({proxy.source}): {exc}") from None
+        register_secret(secret)
+        return replace(desired, proxy=replace(proxy, value=ResolvedSecret(proxy.value, base_dir, secret)))
+
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         # The account list the planner read already holds every proxy: no request needed.
         result = ReadResult()
@@ -44,13 +60,6 @@ class AccountKind(KindHandler):
                 result.problems.append(Problem(a.id, a.username, self.kind,
                                                "account.password cannot be planned (the API never reads a password "
                                                "back, so there is nothing to diff): set it with `orchestrator api`"))
-            if want.proxy is not None and isinstance(want.proxy.value, SecretRef):
-                try:  # diff resolves it to compare: an unset variable or unreadable file is a problem, not a crash
-                    want.proxy.value.resolve(_base_dir(want.proxy.source.file))
-                except LookupError as exc:
-                    result.problems.append(Problem(a.id, a.username, self.kind,
-                                                   f"proxy {want.proxy.value} ({want.proxy.source}): {exc}"))
-                    continue
             result.live[a.id] = {"proxy": getattr(ctx.accounts[a.id], "proxy", None) or None}
         return result
 
@@ -62,13 +71,13 @@ class AccountKind(KindHandler):
         if want == AUTO:
             return [] if have else [change(account, self.kind, "set", "proxy", None, AUTO, desired.proxy)]
         if isinstance(want, SecretRef):
-            secret = want.resolve(_base_dir(desired.proxy.source.file))
-            register_secret(secret)
-            if have == secret:
+            raise TypeError("a secret reference reached the diff: the planner resolves it first (AccountKind.resolve)")
+        if isinstance(want, ResolvedSecret):
+            if have == want.value:
                 return []
             # The reference, never its value, travels in the plan (and a saved plan file).
-            ref = {"env": want.env, "file": want.file, "base_dir": _base_dir(desired.proxy.source.file)}
-            return [change(account, self.kind, "set", "proxy", MASK if have else None, f"{MASK} ({want})",
+            ref = {"env": want.ref.env, "file": want.ref.file, "base_dir": want.base_dir}
+            return [change(account, self.kind, "set", "proxy", MASK if have else None, f"{MASK} ({want.ref})",
                            desired.proxy, ref=ref)]
         return [] if have == want else [change(account, self.kind, "set", "proxy", have, want, desired.proxy)]
 
@@ -76,23 +85,26 @@ class AccountKind(KindHandler):
         ops = []
         for c in changes:
             if c.after == AUTO:
-                ops.append(Operation(self.kind, c.account_id, "proxy_auto", (c,), PHASE_EDIT, bulk="account.proxy_auto"))
+                ops.append(Operation(self.kind, c.account_id, Op.PROXY_AUTO, (c,), PHASE_EDIT, bulk="account.proxy_auto"))
             elif isinstance(c.ref, dict):
-                ops.append(Operation(self.kind, c.account_id, "proxy_secret", (c,), PHASE_EDIT, args=dict(c.ref)))
+                ops.append(Operation(self.kind, c.account_id, Op.PROXY_SECRET, (c,), PHASE_EDIT, args=dict(c.ref)))
             else:
-                ops.append(Operation(self.kind, c.account_id, "proxy", (c,), PHASE_EDIT, args={"proxy": c.after}))
+                ops.append(Operation(self.kind, c.account_id, Op.PROXY, (c,), PHASE_EDIT, args={"proxy": c.after}))
         return ops
 
     async def execute(self, client: SharingtoolsClient, op: Operation) -> None:
-        if op.name == "proxy_auto":
-            await client.accounts.change_proxy(op.account_id)
-        elif op.name == "proxy":
-            await client.accounts.change_proxy(op.account_id, op.args["proxy"])
-        else:
-            ref = SecretRef(env=op.args["env"], file=op.args["file"])
-            secret = ref.resolve(op.args["base_dir"])  # read at apply time, never stored
-            register_secret(secret)
-            await client.accounts.change_proxy(op.account_id, secret)
+        match op.name:
+            case Op.PROXY_AUTO:
+                await client.accounts.change_proxy(op.account_id)
+            case Op.PROXY:
+                await client.accounts.change_proxy(op.account_id, op.args["proxy"])
+            case Op.PROXY_SECRET:
+                ref = SecretRef(env=op.args["env"], file=op.args["file"])
+                secret = ref.resolve(op.args["base_dir"])  # read at apply time, never stored
+                register_secret(secret)
+                await client.accounts.change_proxy(op.account_id, secret)
+            case _:  # pragma: no cover - operations() makes only the names above
+                raise ValueError(op.name)
 
     async def execute_bulk(self, client: SharingtoolsClient, bulk: str, ops: Sequence[Operation]) -> set[int]:
         result = await client.accounts.change_proxy_bulk([op.account_id for op in ops])

@@ -2,10 +2,13 @@
 
 A kind knows one API module and nothing of concurrency:
 
+- ``resolve(desired)``: what the desired state refers to outside the playbook, read at the
+  edge (a secret reference's value), so that the diff needs no I/O; by default nothing;
 - ``read(client, accounts, desired)``: fetch the live state of what the playbooks manage for
   those accounts, reading nothing else (list endpoints once, 100 a page, where they carry
   what is needed; per-account endpoints only for what lists lack);
-- ``diff(account, desired, live)``: a pure function from desired and live state to ``Change``s;
+- ``diff(account, desired, live)``: a pure function from (resolved) desired and live state to
+  ``Change``s;
 - ``operations(changes)``: group one account's changes into the API calls that realise them;
 - ``execute(client, op)`` and, for switches the API has a bulk form of, ``execute_bulk``.
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
@@ -30,6 +34,26 @@ Live = dict[str, Any]
 PHASE_OFF, PHASE_EDIT, PHASE_ON = 0, 1, 2
 
 
+class Op(StrEnum):
+    """The API calls kinds make: what an `Operation` does, and what ``execute`` dispatches on.
+
+    A `StrEnum`, so the journal, the run report and the logs keep the plain names."""
+
+    PAUSE = "pause"
+    ACTIVATE = "activate"
+    START = "start"
+    STOP = "stop"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    UPDATE_SETTINGS = "update_settings"
+    ADD_TARGET = "add_target"
+    REMOVE_TARGET = "remove_target"
+    PROXY = "proxy"
+    PROXY_AUTO = "proxy_auto"
+    PROXY_SECRET = "proxy_secret"
+
+
 @dataclass(frozen=True)
 class Operation:
     """One API call (or one account's share of a bulk call) realising some changes.
@@ -38,9 +62,9 @@ class Operation:
     Operations with the same ``bulk`` key may be coalesced into one bulk request.
     """
 
-    kind: str
+    kind: Kind
     account_id: int
-    name: str
+    name: Op
     changes: tuple[Change, ...]
     phase: int = PHASE_EDIT
     bulk: str | None = None
@@ -53,7 +77,7 @@ class Problem:
 
     account_id: int
     username: str
-    kind: str
+    kind: Kind
     message: str
 
     def __str__(self) -> str:
@@ -81,6 +105,12 @@ class ReadResult:
 class KindHandler(ABC):
     kind: Kind
     label: str
+
+    def resolve(self, desired: Any) -> Any:
+        """``desired`` ready to diff: what it refers to outside the playbook read now (the
+        planner calls this before ``read``). Raises `LookupError` with a message that names what
+        cannot be read, never a secret; the planner makes it a problem of the account."""
+        return desired
 
     @abstractmethod
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
@@ -122,7 +152,8 @@ def where(value: Sourced[Any] | None) -> str | None:
     return str(value.source) if value is not None else None
 
 
-def change(account: Account, kind: Kind | str, action: str, path: str, before: Any = None,
+def change(account: Account, kind: Kind, action: str, path: str, before: Any = None,
            after: Any = None, source: Sourced[Any] | str | None = None, ref: Any = None) -> Change:
+    """A `Change` of ``account``; ``source`` is the sourced desired value (or its position as text)."""
     src = source if isinstance(source, str) or source is None else where(source)
-    return Change(account.id, account.username, str(kind), action, path, before, after, src, ref)
+    return Change(account.id, account.username, kind, action, path, before, after, src, ref)

@@ -12,19 +12,18 @@ from typing import Any
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import NotFound
-from orchestrator.contract import Account, CaptionsDesired, Kind
+from orchestrator.contract import LIBRARY, LIBRARY_ID, Account, CaptionsDesired, Kind
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     KindHandler,
     Live,
+    Op,
     Operation,
     ReadContext,
     ReadResult,
     change,
 )
 from orchestrator.plan import Change
-
-LIBRARY = Account(0, "(caption library)")
 
 
 class CaptionsKind(KindHandler):
@@ -33,7 +32,7 @@ class CaptionsKind(KindHandler):
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         captions = [{"id": c.id, "title": c.title, "caption": c.caption} async for c in ctx.client.captions.list()]
-        return ReadResult(live={0: {"captions": sorted(captions, key=lambda c: c["id"])}})
+        return ReadResult(live={LIBRARY_ID: {"captions": sorted(captions, key=lambda c: c["id"])}})
 
     def diff(self, account: Account, desired: CaptionsDesired, live: Live) -> list[Change]:
         out: list[Change] = []
@@ -57,21 +56,25 @@ class CaptionsKind(KindHandler):
         return out
 
     def operations(self, changes: Sequence[Change]) -> list[Operation]:
-        return [Operation(self.kind, 0, c.action, (c,), PHASE_EDIT, args={**c.ref, "caption": c.after}) for c in changes]
+        return [Operation(self.kind, LIBRARY_ID, Op(c.action), (c,), PHASE_EDIT, args={**c.ref, "caption": c.after})
+                for c in changes]
 
     async def recover(self, client: SharingtoolsClient, op: Operation) -> bool:
-        if op.name != "create":
+        if op.name != Op.CREATE:
             return False
         return await client.captions.find_created(op.args["title"], op.args["caption"]) is not None
 
     async def execute(self, client: SharingtoolsClient, op: Operation) -> None:
         api = client.captions
-        if op.name == "create":
-            await api.create(op.args["title"], op.args["caption"])
-        elif op.name == "update":
-            await api.update(int(op.args["id"]), caption=op.args["caption"])
-        else:
-            try:
-                await api.delete(int(op.args["id"]))
-            except NotFound:
-                pass  # already gone: a retried delete whose first answer was lost
+        match op.name:
+            case Op.CREATE:
+                await api.create(op.args["title"], op.args["caption"])
+            case Op.UPDATE:
+                await api.update(int(op.args["id"]), caption=op.args["caption"])
+            case Op.DELETE:
+                try:
+                    await api.delete(int(op.args["id"]))
+                except NotFound:
+                    pass  # already gone: a retried delete whose first answer was lost
+            case _:  # pragma: no cover - operations() makes only the names above
+                raise ValueError(op.name)

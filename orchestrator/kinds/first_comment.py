@@ -19,6 +19,7 @@ from orchestrator.kinds.base import (
     PHASE_ON,
     KindHandler,
     Live,
+    Op,
     Operation,
     ReadContext,
     ReadResult,
@@ -100,39 +101,45 @@ class FirstCommentKind(KindHandler):
             if c.action == "update":
                 updates.setdefault(c.ref, []).append(c)
             elif c.action == "create":
-                ops.append(Operation(self.kind, c.account_id, "create", (c,), PHASE_EDIT, args=dict(c.after)))
+                ops.append(Operation(self.kind, c.account_id, Op.CREATE, (c,), PHASE_EDIT, args=dict(c.after)))
             elif c.action == "delete":
-                ops.append(Operation(self.kind, c.account_id, "delete", (c,), PHASE_EDIT, args={"schedule_id": c.ref}))
+                ops.append(Operation(self.kind, c.account_id, Op.DELETE, (c,), PHASE_EDIT, args={"schedule_id": c.ref}))
             else:
-                ops.append(Operation(self.kind, c.account_id, c.action, (c,), PHASE_ON if c.action == "activate" else PHASE_OFF,
+                ops.append(Operation(self.kind, c.account_id, Op(c.action), (c,),
+                                     PHASE_ON if c.action == "activate" else PHASE_OFF,
                                      args={"schedule_id": c.ref}))
         for schedule_id, group in updates.items():
             fields = {c.path.rsplit(".", 1)[1]: c.after for c in group}
-            ops.append(Operation(self.kind, group[0].account_id, "update", tuple(group), PHASE_EDIT,
+            ops.append(Operation(self.kind, group[0].account_id, Op.UPDATE, tuple(group), PHASE_EDIT,
                                  args={"schedule_id": schedule_id, "fields": fields}))
         return ops
 
     async def recover(self, client: SharingtoolsClient, op: Operation) -> bool:
-        if op.name != "create":
+        if op.name != Op.CREATE:
             return False
         found = await client.first_comment.find_schedule(op.account_id, op.args["targets"], op.args["comments"])
         return found is not None
 
     async def execute(self, client: SharingtoolsClient, op: Operation) -> None:
         api = client.first_comment
-        if op.name == "create":
-            a = op.args
-            await api.create_schedule(op.account_id, a["targets"], a["comments"], comment_mode=a["comment_mode"],
-                                      is_active=a["is_active"])
-        elif op.name == "update":
-            await api.update_schedule(int(op.args["schedule_id"]), **op.args["fields"])
-        elif op.name == "delete":
-            try:
-                await api.delete_schedule(int(op.args["schedule_id"]))
-            except NotFound:
-                pass  # gone already: an executor retry of a delete whose answer was lost; verify confirms
-        else:
-            await (api.activate if op.name == "activate" else api.pause)(int(op.args["schedule_id"]))
+        match op.name:
+            case Op.CREATE:
+                a = op.args
+                await api.create_schedule(op.account_id, a["targets"], a["comments"], comment_mode=a["comment_mode"],
+                                          is_active=a["is_active"])
+            case Op.UPDATE:
+                await api.update_schedule(int(op.args["schedule_id"]), **op.args["fields"])
+            case Op.DELETE:
+                try:
+                    await api.delete_schedule(int(op.args["schedule_id"]))
+                except NotFound:
+                    pass  # gone already: a repeated delete whose first answer was lost; verify confirms
+            case Op.ACTIVATE:
+                await api.activate(int(op.args["schedule_id"]))
+            case Op.PAUSE:
+                await api.pause(int(op.args["schedule_id"]))
+            case _:  # pragma: no cover - operations() makes only the names above
+                raise ValueError(op.name)
 
 
 

@@ -12,6 +12,7 @@ from orchestrator.kinds.base import (
     PHASE_ON,
     KindHandler,
     Live,
+    Op,
     Operation,
     Problem,
     ReadContext,
@@ -58,9 +59,10 @@ class LeadsKind(KindHandler):
         return out
 
     def operations(self, changes: Sequence[Change]) -> list[Operation]:
-        return [Operation(self.kind, c.account_id, c.action, (c,), PHASE_ON if c.action == "start" else PHASE_OFF,
+        return [Operation(self.kind, c.account_id, Op(c.action), (c,), PHASE_ON if c.action == "start" else PHASE_OFF,
                           args={"schedule_id": c.ref}) for c in changes]
 
     async def execute(self, client: SharingtoolsClient, op: Operation) -> None:
         api = client.leads
-        await (api.start if op.name == "start" else api.stop)(int(op.args["schedule_id"]))
+        switch = {Op.START: api.start, Op.STOP: api.stop}[op.name]
+        await switch(int(op.args["schedule_id"]))

@@ -22,6 +22,7 @@ from orchestrator.kinds.base import (
     PHASE_ON,
     KindHandler,
     Live,
+    Op,
     Operation,
     Problem,
     ReadContext,
@@ -109,12 +110,17 @@ class ScheduleKind(KindHandler):
         matched: set[int] = set()
         # By row id, so which of two live targets a desired one matches never depends on read order.
         live = sorted(live, key=lambda t: (t.get("target_id") is None, t.get("target_id") or 0))
+        found: set[int] = set()  # live targets some desired target matched
+        added: list[dict[str, Any]] = []
         for sourced in desired.targets or ():
             t: Target = sourced.value
             hit = next((i for i, lt in enumerate(live) if i not in matched and self.matches(t, lt)), None)
             if hit is not None:
                 matched.add(hit)
+                found.add(hit)
                 continue
+            if any(self.matches(t, live[i]) for i in found) or any(self.matches(t, new) for new in added):
+                continue  # one target spelled twice (`1,2` and `1, 2`): the server stores it once
             # The server keys targets by (type, value): one with this value but another id (the
             # playbook corrected a location id, say) must go first, or the add answers 409.
             stale = next((i for i, lt in enumerate(live) if i not in matched and lt.get("type") == t.type
@@ -124,6 +130,7 @@ class ScheduleKind(KindHandler):
                 lt = live[stale]
                 out.append(change(account, self.kind, "remove", f"targets[{lt['type']}:{lt.get('value')}]",
                                   _public_target(lt), None, sourced, ref=lt.get("target_id")))
+            added.append(t.as_api())
             out.append(change(account, self.kind, "add", f"targets[{t.type}:{t.value}]", None, t.as_api(), sourced))
         if desired.exact:
             for i, lt in enumerate(live):
@@ -156,43 +163,44 @@ class ScheduleKind(KindHandler):
         settings = [c for c in changes if c.path.startswith("settings.")]
         if settings:
             fields = {c.path.removeprefix("settings."): c.after for c in settings}
-            ops.append(Operation(self.kind, settings[0].account_id, "update_settings", tuple(settings), PHASE_EDIT,
+            ops.append(Operation(self.kind, settings[0].account_id, Op.UPDATE_SETTINGS, tuple(settings), PHASE_EDIT,
                                  args={"fields": fields}))
         for c in changes:
             if c.action == "pause":
-                ops.append(Operation(self.kind, c.account_id, "pause", (c,), PHASE_OFF, bulk=f"{self.kind}.pause"))
+                ops.append(Operation(self.kind, c.account_id, Op.PAUSE, (c,), PHASE_OFF, bulk=f"{self.kind}.pause"))
             elif c.action == "activate":
-                ops.append(Operation(self.kind, c.account_id, "activate", (c,), PHASE_ON, bulk=f"{self.kind}.activate"))
+                ops.append(Operation(self.kind, c.account_id, Op.ACTIVATE, (c,), PHASE_ON, bulk=f"{self.kind}.activate"))
             elif c.action == "add":
-                ops.append(Operation(self.kind, c.account_id, "add_target", (c,), PHASE_EDIT, args=dict(c.after)))
+                ops.append(Operation(self.kind, c.account_id, Op.ADD_TARGET, (c,), PHASE_EDIT, args=dict(c.after)))
             elif c.action == "remove":
-                ops.append(Operation(self.kind, c.account_id, "remove_target", (c,), PHASE_EDIT,
+                ops.append(Operation(self.kind, c.account_id, Op.REMOVE_TARGET, (c,), PHASE_EDIT,
                                      args={"target_id": c.ref, **(c.before or {})}))
         return ops
 
     async def execute(self, client: SharingtoolsClient, op: Operation) -> None:
         api = self.api(client)
-        if op.name == "pause":
-            await api.pause(op.account_id)
-        elif op.name == "activate":
-            await api.activate(op.account_id)
-        elif op.name == "update_settings":
-            await api.update_settings(op.account_id, dict(op.args["fields"]))
-        elif op.name == "add_target":
-            try:
-                await api.add_target(op.account_id, op.args["type"], op.args.get("value"), op.args.get("id"))
-            except Conflict:
-                pass  # "Target already exists": what the add asked for is there; verify confirms
-        elif op.name == "remove_target":
-            try:
-                await api.remove_target(op.account_id, int(op.args["target_id"]))
-            except NotFound:
-                pass  # gone already (a retried delete whose first answer was lost); verify confirms
-        else:  # pragma: no cover - operations() makes only the names above
-            raise ValueError(op.name)
+        match op.name:
+            case Op.PAUSE:
+                await api.pause(op.account_id)
+            case Op.ACTIVATE:
+                await api.activate(op.account_id)
+            case Op.UPDATE_SETTINGS:
+                await api.update_settings(op.account_id, dict(op.args["fields"]))
+            case Op.ADD_TARGET:
+                try:
+                    await api.add_target(op.account_id, op.args["type"], op.args.get("value"), op.args.get("id"))
+                except Conflict:
+                    pass  # "Target already exists": what the add asked for is there; verify confirms
+            case Op.REMOVE_TARGET:
+                try:
+                    await api.remove_target(op.account_id, int(op.args["target_id"]))
+                except NotFound:
+                    pass  # gone already (a retried delete whose first answer was lost); verify confirms
+            case _:  # pragma: no cover - operations() makes only the names above
+                raise ValueError(op.name)
 
     async def recover(self, client: SharingtoolsClient, op: Operation) -> bool:
-        if op.name != "add_target":
+        if op.name != Op.ADD_TARGET:
             return False
         type_, value, id_ = op.args["type"], op.args.get("value"), op.args.get("id")
         for live in await self.api(client).list_targets(op.account_id):
@@ -206,7 +214,7 @@ class ScheduleKind(KindHandler):
     async def execute_bulk(self, client: SharingtoolsClient, bulk: str, ops: Sequence[Operation]) -> set[int]:
         api = self.api(client)
         ids = [op.account_id for op in ops]
-        result = await (api.bulk_pause(ids) if bulk.endswith(".pause") else api.bulk_activate(ids))
+        result = await (api.bulk_pause(ids) if ops[0].name == Op.PAUSE else api.bulk_activate(ids))
         return set(result.account_ids)
 
 

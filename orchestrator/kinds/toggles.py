@@ -16,6 +16,7 @@ from orchestrator.kinds.base import (
     PHASE_ON,
     KindHandler,
     Live,
+    Op,
     Operation,
     Problem,
     ReadContext,
@@ -59,12 +60,13 @@ class ToggleKind(KindHandler):
         return out
 
     def operations(self, changes: Sequence[Change]) -> list[Operation]:
-        return [Operation(self.kind, c.account_id, c.action, (c,), PHASE_ON if c.action == "activate" else PHASE_OFF,
+        return [Operation(self.kind, c.account_id, Op(c.action), (c,), PHASE_ON if c.action == "activate" else PHASE_OFF,
                           args={"schedule_id": c.ref}) for c in changes]
 
     async def execute(self, client: SharingtoolsClient, op: Operation) -> None:
         api = self.api(client)
-        await (api.activate if op.name == "activate" else api.pause)(int(op.args["schedule_id"]))
+        switch = {Op.ACTIVATE: api.activate, Op.PAUSE: api.pause}[op.name]
+        await switch(int(op.args["schedule_id"]))
 
 
 class WelcomeDmKind(ToggleKind):

@@ -88,16 +88,16 @@ def assemble(files: list[ValidFile], complete: bool = True) -> tuple[Playbook, l
     policy: dict[str, Any] = {}
     for file in files:
         root = Locator(file.index, ())
-        for name, spec in file.spec.groups.items():
+        for name, group in file.spec.groups.items():
             if name in groups:
                 problems.append(Diagnostic.at(
                     root.key_at("groups", name), f"group `{name}` is already defined at {groups[name].source}",
                     "files loaded together share one set of group names: rename one", path=f"groups.{name}"))
                 continue
-            groups[name] = Group(name, spec, root.key_at("groups", name), root.child("groups", name))
-        for i, spec in enumerate(file.spec.entries):
+            groups[name] = Group(name, group, root.key_at("groups", name), root.child("groups", name))
+        for i, entry in enumerate(file.spec.entries):
             locator = root.child("entries", i)
-            entries.append(Entry(len(entries), spec, locator.at(), locator))
+            entries.append(Entry(len(entries), entry, locator.at(), locator))
         if file.spec.captions is not None:
             captions.append(CaptionsBlock(file.spec.captions, root.child("captions")))
         if file.spec.policy is not None:

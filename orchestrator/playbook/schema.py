@@ -84,7 +84,7 @@ class Spec(BaseModel):
 
 def _annotation(spec: FieldSpec) -> Any:
     """The pydantic type of one settings field."""
-    bounds = {k: v for k, v in (("ge", spec.minimum), ("le", spec.maximum)) if v is not None}
+    bounds: dict[str, Any] = {k: v for k, v in (("ge", spec.minimum), ("le", spec.maximum)) if v is not None}
     match spec.type:
         case FieldType.BOOL:
             return StrictBool
@@ -161,7 +161,7 @@ def _check_open_settings(settings: SettingsSpec) -> SettingsSpec:
 
 
 _ReactionsSettingsBase = _settings_model("reactions")
-ReactionsSettings = Annotated[_ReactionsSettingsBase, AfterValidator(_check_open_settings)]
+ReactionsSettings = Annotated[_ReactionsSettingsBase, AfterValidator(_check_open_settings)]  # type: ignore[valid-type]
 RepostSettings = _settings_model("repost")
 
 

@@ -38,11 +38,13 @@ LeadsState = Literal["running", "stopped"]
 CommentMode = Literal["random", "sequential"]
 
 
-def fail(message: str, hint: str | None = None, at: tuple[str | int, ...] = (), on_key: bool = False) -> NoReturn:
+def fail(message: str, hint: str | None = None, at: tuple[str | int | float, ...] = (),
+         on_key: bool = False) -> NoReturn:
     """Reject the value being validated.
 
-    ``at`` is the path below the validated node of what is at fault; ``on_key`` points the
-    diagnostic at that node's key rather than its value (an unknown or misplaced key).
+    ``at`` is the path below the validated node of what is at fault (mapping keys as YAML gave
+    them: a caption title may be a number); ``on_key`` points the diagnostic at that node's key
+    rather than its value (an unknown or misplaced key).
     """
     raise PydanticCustomError("playbook", "{message}", {"message": message, "hint": hint, "at": at, "on_key": on_key})
 

@@ -39,8 +39,8 @@ def client_for(emu: LocalEmulator, user: str = "alice", *, time: VirtualTime | N
                               **kwargs)
 
 
-def executor_for(client: SharingtoolsClient, time: VirtualTime | None = None, **kwargs: Any) -> Executor:
-    return Executor(client, sleep=(time or VirtualTime()).sleep, **kwargs)
+def executor_for(client: SharingtoolsClient, **kwargs: Any) -> Executor:
+    return Executor(client, **kwargs)
 
 
 async def run(client: SharingtoolsClient, paths: Sequence[Path | str], options: ApplyOptions | None = None,

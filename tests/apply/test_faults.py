@@ -1,6 +1,7 @@
 """Apply under injected faults: 500 accounts converge under 10% faults (429 with Retry-After,
-5xx, dropped connections, writes whose answer is lost) with no duplicate on the server; and the
-executor's own retries (after the client gave up) never send a create twice."""
+5xx, dropped connections, writes whose answer is lost) with no duplicate on the server; after
+the client gave up, the executor never sends a call again: it finds a create whose answer was
+lost, and otherwise records the failure for that account alone."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from tests.apply.conftest import (
     write_playbook,
 )
 
-RETRY_AFTER = 7  # longer than any backoff the client or the executor draws by itself (<= 4 s)
+RETRY_AFTER = 7  # longer than any backoff the client draws by itself (<= 4 s)
 FAULTS = {
     "seed": 5,
     "error_rate": 0.05,
@@ -76,7 +77,7 @@ async def test_500_accounts_converge_under_ten_percent_faults_without_duplicates
         (await control.put("/faults", json=FAULTS)).raise_for_status()
         async with client_for(emu, time=time) as client:
             with anyio.fail_after(300):  # a bound on a hang, not a timing assertion
-                outcome = await apply(client, book, ApplyOptions(), executor=executor_for(client, time))
+                outcome = await apply(client, book, ApplyOptions(), executor=executor_for(client))
             stats = client.transport.stats.snapshot()
         rows = await request_rows(control)
         (await control.delete("/faults")).raise_for_status()
@@ -120,7 +121,7 @@ async def test_500_accounts_converge_under_ten_percent_faults_without_duplicates
         assert sum(1 for (_, targets) in per_account if targets == {"nike", "adidas"}) == 500
 
 
-# -- the executor's retries, after the client gave up ---------------------------------------
+# -- after the client gave up: the executor's read-back, never a resend ----------------------
 SMALL_PLAYBOOK = """\
 version: 1
 groups:
@@ -144,10 +145,10 @@ captions:
 """
 
 
-async def test_executor_retries_never_send_a_create_twice(emu, control, tmp_path):
+async def test_a_lost_answer_is_found_by_the_executor_never_sent_twice(emu, control, tmp_path):
     """Every POST takes effect and loses its answer, and the client does not retry
     (``attempts=1``), so each create reaches the executor as a failure that may have applied.
-    The executor retries the lane: it must find what the first attempt made, not make it again."""
+    The executor does not resend: it asks the kind to find what the call made, and counts it done."""
     pb = write_playbook(tmp_path / "pb", SMALL_PLAYBOOK)
     captions_before = Counter(c["title"] for c in await stored(control, "captions"))
     fc_before = len(await stored(control, "first_comment_schedules", account_id=1))
@@ -185,3 +186,39 @@ async def test_a_409_on_an_add_means_already_there(emu, alice, control, tmp_path
     assert await count(control, "POST", "/reactions/schedules/{account_id}/targets") == 3  # 1 + 2, no retry
     (schedule,) = await stored(control, "reactions_schedules", account_id=1)
     assert Counter((t["type"], t["value"]) for t in schedule["targets"])[("hashtag", "lostanswers")] == 1
+
+
+TWO_ACCOUNTS = """\
+version: 1
+groups:
+  two:
+    accounts: [fashion_nova, fashion_chic]
+entries:
+  - groups: two
+    reactions:
+      targets:
+        - hashtag: onelayer
+"""
+
+
+async def test_a_failure_the_client_gave_up_on_is_not_sent_again(emu, control, tmp_path):
+    """Account 1's target adds answer 500 every time. The client tries 3 times (its budget); the
+    executor does not start another round of them (one retry layer per failure class), records
+    the failure for account 1, and account 2 is applied."""
+    pb = write_playbook(tmp_path / "pb", TWO_ACCOUNTS)
+    (await control.put("/faults", json={"error_rate": 1.0, "error_statuses": {"500": 1}, "methods": ["POST"],
+                                        "path_regex": "^/api/v1/reactions/schedules/1/targets$"})).raise_for_status()
+    (await control.post("/requests/reset")).raise_for_status()
+    async with client_for(emu, retry=RetrySettings(attempts=3)) as client:
+        outcome = await run(client, [pb])
+    (await control.delete("/faults")).raise_for_status()
+
+    assert outcome.exit_code == 4, failures_of(outcome)
+    assert [(f.account_id, f.kind, f.operation) for f in outcome.execution.failures] == [(1, "reactions", "add_target")]
+    rows = [r for r in await request_rows(control)
+            if r["method"] == "POST" and r["route"] == "/reactions/schedules/{account_id}/targets"]
+    assert sum(r["count"] for r in rows if r["injected"]) == 3  # the client's 3 attempts, nothing more
+    assert sum(r["count"] for r in rows if not r["injected"]) == 1  # account 2's add
+    added = {s["account_id"] for s in await stored(control, "reactions_schedules")
+             if ("hashtag", "onelayer") in {(t["type"], t["value"]) for t in s["targets"]}}
+    assert len(added) == 1 and 1 not in added  # fashion_chic's, not fashion_nova's

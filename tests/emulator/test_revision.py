@@ -82,3 +82,25 @@ async def test_too_many_wrong_codes_void_the_challenge(alice: httpx.AsyncClient,
 async def test_the_same_username_may_exist_for_another_user(bob: httpx.AsyncClient) -> None:
     data(await bob.post("/accounts", json={"username": "fashion_nova", "password": "s3cret-pass"}), 201)
     error(await bob.post("/accounts", json={"username": "fashion_nova", "password": "s3cret-pass"}), 409)
+
+
+async def test_a_pending_challenge_is_not_bypassed(alice: httpx.AsyncClient, control: httpx.AsyncClient) -> None:
+    added = data(await alice.post("/accounts", json={"username": "no_shortcut", "password": "s3cret-pass"}), 201)
+    error(await alice.post(f"/accounts/{added['id']}/refresh-cookies"), 409)
+    data(await alice.post(f"/accounts/{added['id']}/password", json={"password": "an0ther-pass"}))
+    assert data(await alice.get(f"/accounts/{added['id']}"))["login_required"] is True
+    code = (await control.get(f"/challenges/{added['id']}")).json()["code"]
+    data(await alice.post("/accounts/challenge", json={"account_id": added["id"], "code": code}))
+    data(await alice.post(f"/accounts/{added['id']}/refresh-cookies"))
+    events = data(await alice.get(f"/accounts/{added['id']}/login-activity"))["items"]
+    assert [e["event"] for e in events] == ["cookies_refreshed", "challenge_passed", "challenge_required"]
+
+
+async def test_search_pages_and_scopes(alice: httpx.AsyncClient, admin: httpx.AsyncClient) -> None:
+    page = data(await alice.get("/accounts", params={"search": "fitness", "per_page": 3, "page": 3}))
+    assert (len(page["items"]), page["total"]) == (1, 7)
+    past = data(await alice.get("/accounts", params={"search": "fitness", "page": 9}))
+    assert (past["items"], past["total"]) == ([], 7)
+    both = data(await admin.get("/accounts", params={"search": "_", "per_page": 100}))
+    assert both["total"] == 30  # an admin searches every user's accounts
+    assert data(await alice.get("/accounts", params={"search": "pets"}))["total"] == 0  # bob's

@@ -34,8 +34,10 @@ from orchestrator.contract import (
     Target,
 )
 from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
-from orchestrator.kinds import KINDS
+from orchestrator.kinds import KindRegistry
 from orchestrator.plan import ACTION_ORDER, Change, Plan
+
+KINDS = KindRegistry.default()
 
 ACCOUNT = Account(7, "fashion_muse")
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,7 +13,10 @@ import anyio
 import pytest
 
 from orchestrator import playbook
+from orchestrator.contract import Kind
 from orchestrator.emulator.testing import LocalEmulator
+from orchestrator.engine.apply import operations_of
+from orchestrator.kinds import Op
 from orchestrator.plan import Plan, render_json, render_markdown, render_text
 from orchestrator.planner import Planned, build_plan
 from tests.plan.conftest import PLAYBOOKS, SCHEMA, Recorded, line_of, schema_errors
@@ -126,8 +129,12 @@ def test_json_matches_the_documented_schema(planned: Planned) -> None:
     assert data["read"]["accounts"] == len(fingerprints) == 26  # alice's 25 and the caption library ("0")
     assert set(fingerprints["1"]) == {"account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment"}
     assert set(fingerprints["0"]) == {"captions"}
-    # A saved plan reads back to the same plan.
-    assert Plan.from_json(data) == plan
+    # A saved plan reads back to the same plan, typed: kinds are `Kind` again, not text.
+    again = Plan.from_json(data)
+    assert again == plan
+    assert all(type(c.kind) is Kind for c in again.changes)
+    assert [c.on_library for c in again.changes] == [c.account_id == 0 for c in again.changes]
+    assert {op.name for op in operations_of(again.changes)} <= set(Op)
 
 
 def test_the_schema_catches_what_it_should() -> None:
@@ -157,13 +164,14 @@ def test_an_empty_plan_says_so_in_every_format() -> None:
 def test_a_corrected_target_id_replaces_the_live_target():
     """Live has `location: Paris` with id 5; the playbook says id 6. The server keys targets by
     (type, value), so the plan removes the old one before adding the new (with or without prune)."""
-    from orchestrator.contract import Account, Kind, Position, ScheduleDesired, Sourced, Target
-    from orchestrator.kinds import KINDS
+    from orchestrator.contract import Account, Position, ScheduleDesired, Sourced, Target
+    from orchestrator.kinds import KindRegistry
 
     at = Position("p.yaml", 3, 5)
     desired = ScheduleDesired(Kind.REACTIONS, targets=(Sourced(Target("location", "Paris", "6"), at),))
     live = {"state": "active", "targets": [{"target_id": 9, "type": "location", "id": "5", "value": "Paris"}]}
-    changes = KINDS[Kind.REACTIONS].diff(Account(1, "a"), desired, live)
+    reactions = KindRegistry.default()[Kind.REACTIONS]
+    changes = reactions.diff(Account(1, "a"), desired, live)
     assert [(c.action, c.ref) for c in changes] == [("remove", 9), ("add", None)]
-    ops = KINDS[Kind.REACTIONS].operations(sorted(changes, key=lambda c: c.sort_key()))
-    assert [op.name for op in ops] == ["remove_target", "add_target"]
+    ops = reactions.operations(sorted(changes, key=lambda c: c.sort_key()))
+    assert [op.name for op in ops] == [Op.REMOVE_TARGET, Op.ADD_TARGET]

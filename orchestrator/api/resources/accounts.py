@@ -9,6 +9,7 @@ than raised. Password-bearing and code-bearing calls are never retried.
 
 from __future__ import annotations
 
+import builtins  # the resource's `list` method shadows the type in its class body
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -195,7 +196,7 @@ class AccountsResource(Resource):
         result = await self._write("POST", f"accounts/{account_id}/change-proxy", json=body, policy=Policy.IDEMPOTENT)
         return parse(ProxyChange, result.data)
 
-    async def change_proxy_bulk(self, account_ids: list[int], proxy: str | None = None) -> BulkProxyChange:
+    async def change_proxy_bulk(self, account_ids: builtins.list[int], proxy: str | None = None) -> BulkProxyChange:
         body: dict[str, Any] = {"account_ids": account_ids}
         if proxy is not None:
             body["proxy"] = proxy
@@ -208,7 +209,7 @@ class AccountsResource(Resource):
     async def set_private(self, account_id: int) -> Privacy:
         return parse(Privacy, (await self._write("POST", f"accounts/{account_id}/set-private", policy=Policy.IDEMPOTENT)).data)
 
-    async def backup_codes(self, account_id: int) -> list[str]:
+    async def backup_codes(self, account_id: int) -> builtins.list[str]:
         return (await self._get(f"accounts/{account_id}/2fa-backup"))["backup_codes"]
 
     async def reset_options(self, account_id: int) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.emulator.clock import Clock, parse_stamp
+from orchestrator.emulator.context import Ctx
 from orchestrator.emulator.state import MODULES
 from orchestrator.emulator.store import Doc
 
@@ -37,6 +38,13 @@ PACKAGES: tuple[dict[str, Any], ...] = (
     {"id": 3, "title": "Agency", "price": 129.0, "accounts_limit": CUSTOM_ACCOUNTS_LIMIT, "modules": list(MODULES)},
 )
 assert set(MODULE_PRICES) == set(MODULES), "every module has a price"
+
+
+def user_doc(ctx: Ctx) -> Doc:
+    """The document of the user the request's key belongs to."""
+    user = ctx.state.users.get(ctx.user.id)
+    assert user is not None, "an authenticated key always has its user"
+    return user
 
 
 def packages() -> list[dict[str, Any]]:

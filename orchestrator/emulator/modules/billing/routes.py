@@ -10,7 +10,6 @@ from orchestrator.emulator.context import Ctx, Paging, auth, paging
 from orchestrator.emulator.envelope import JSON, Open, ok, paged, responds
 from orchestrator.emulator.modules.billing import models
 from orchestrator.emulator.routing import ModuleRouter
-from orchestrator.emulator.store import Doc
 
 router = ModuleRouter(module=None, tag="Billing")
 core = Depends(auth(None))
@@ -61,15 +60,9 @@ class TransactionOut(Open):
     date: str
 
 
-def user_doc(ctx: Ctx) -> Doc:
-    user = ctx.state.users.get(ctx.user.id)
-    assert user is not None, "an authenticated key always has its user"
-    return user
-
-
 def current_subscription(ctx: Ctx) -> dict[str, Any]:
     used = ctx.store.table("accounts").count(user_id=ctx.user.id)
-    return models.subscription(user_doc(ctx), ctx.clock, used)
+    return models.subscription(models.user_doc(ctx), ctx.clock, used)
 
 
 @router.get("/packages", **responds(PackageList))
@@ -85,7 +78,7 @@ async def get_subscription(ctx: Ctx = core) -> JSON:
 
 @router.get("/wallet", **responds(WalletOut))
 async def get_wallet(ctx: Ctx = core) -> JSON:
-    return ok(models.wallet(user_doc(ctx), ctx.clock, current_subscription(ctx)["price"]))
+    return ok(models.wallet(models.user_doc(ctx), ctx.clock, current_subscription(ctx)["price"]))
 
 
 @router.get("/wallet/transactions", **responds(TransactionOut, paged=True))
@@ -94,7 +87,7 @@ async def list_transactions(
     page: Paging = Depends(paging),
     ctx: Ctx = core,
 ) -> JSON:
-    history = models.transactions(user_doc(ctx), ctx.clock, current_subscription(ctx)["price"])
+    history = models.transactions(models.user_doc(ctx), ctx.clock, current_subscription(ctx)["price"])
     if type is not None:
         history = [t for t in history if t["type"] == type]
     start = (page.page - 1) * page.per_page

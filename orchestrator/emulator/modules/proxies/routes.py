@@ -50,6 +50,24 @@ def describe(proxy: str, account_ids: list[int]) -> dict[str, object]:
             "port": port, "account_ids": account_ids, "accounts_count": len(account_ids)}
 
 
+def _proxies_in_use(ctx: Ctx, account_id: int | None) -> list[tuple[str, int]]:
+    """(proxy, account id) of the caller's accounts that have one, by id. Read in SQL: decoding
+    every account of a 10,000-account user to look at one field costs ten times as much."""
+    sql = ("SELECT json_extract(data, '$.proxy'), id FROM accounts"
+           " WHERE json_extract(data, '$.proxy') IS NOT NULL AND json_extract(data, '$.proxy') != ''")
+    args: list[object] = []
+    if ctx.owner_scope is not None:
+        sql += " AND user_id = ?"
+        args.append(ctx.owner_scope)
+    if account_id is not None:
+        if not -(2**63) <= account_id < 2**63:
+            return []
+        sql += " AND id = ?"
+        args.append(account_id)
+    ctx.store.table("accounts")  # the collection exists even in a world without accounts
+    return [(proxy, id) for proxy, id in ctx.store.db.execute(sql + " ORDER BY id", args)]
+
+
 @router.get("/proxies", **responds(ProxyOut, paged=True))
 async def list_proxies(
     account_id: int | None = Query(None, description="only the proxy of this account"),
@@ -57,9 +75,8 @@ async def list_proxies(
     ctx: Ctx = core,
 ) -> JSON:
     users: dict[str, list[int]] = defaultdict(list)
-    for doc in ctx.store.table("accounts").iter(user_id=ctx.owner_scope, id=account_id):
-        if doc.get("proxy"):
-            users[doc["proxy"]].append(doc["id"])
+    for proxy, id in _proxies_in_use(ctx, account_id):
+        users[proxy].append(id)
     items = [describe(p, ids) for p, ids in sorted(users.items())]
     start = (page.page - 1) * page.per_page
     return ok(paged(items[start : start + page.per_page], len(items), page.page, page.per_page))

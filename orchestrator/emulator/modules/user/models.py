@@ -14,6 +14,7 @@ from zoneinfo import available_timezones
 
 from orchestrator.emulator.context import Ctx
 from orchestrator.emulator.errors import ValidationFailed
+from orchestrator.emulator.modules.billing.models import user_doc
 from orchestrator.emulator.store import Doc
 
 PROFILE_DEFAULTS: dict[str, Any] = {"firstname": "", "lastname": "", "email": None, "timezone": "UTC", "language": "en"}
@@ -30,12 +31,6 @@ SCHEDULE_TABLES = {
 ACTIVITY_LOGS = {"reactions": "reactions_logs", "repost-pro": "repost_logs", "welcomedm": "welcomedm_logs",
                  "first-comment": "first_comment_logs", "ai-dm": "ai_dm_logs", "parser": "leads_logs"}
 POST_STATUSES = ("saved", "scheduled", "publishing", "published", "failed")
-
-
-def user_doc(ctx: Ctx) -> Doc:
-    user = ctx.state.users.get(ctx.user.id)
-    assert user is not None, "an authenticated key always has its user"
-    return user
 
 
 def profile(user: Doc) -> dict[str, Any]:
