@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from orchestrator import playbook
 from orchestrator.engine.apply import ApplyOptions, apply
-from orchestrator.plan import render_text
 from orchestrator.planner import build_plan
 from orchestrator.contract import Account
 from orchestrator.shard import Shard, ShardError, shard_of
@@ -108,7 +107,7 @@ async def test_three_shards_applied_concurrently_converge_on_the_whole_fleet() -
 
     async with client_for(emu) as client:
         again = await build_plan(client, book)
-    assert again.ok and again.plan.empty, render_text(again.plan)
+    assert again.ok and again.plan.empty, [c.public() for c in again.plan.changes][:20]
 
 
 @pytest.mark.uvicorn
