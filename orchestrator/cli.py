@@ -94,12 +94,15 @@ def emulator_serve(
     seed: str = typer.Option(None, help="'demo', 'accounts=N', or both comma-separated (only on an empty database)"),
     keys_file: str = typer.Option(None, help="write the seeded users' API keys here as JSON (mode 600)"),
     frozen_clock: bool = typer.Option(False, help="time moves only through /_emulator/clock/advance"),
+    max_body_bytes: int = typer.Option(1024 * 1024, min=0, help="larger request bodies are answered 413"),
+    max_upload_bytes: int = typer.Option(512 * 1024 * 1024, min=0, help="the same for file uploads (multipart)"),
 ) -> None:
     """Serve the emulated Sharingtools API (docs at /_emulator/docs, spec at /openapi.json)."""
     from orchestrator.emulator.server import serve
 
     try:
-        serve(host, port, db=db, seed=seed, keys_file=keys_file, real_clock=not frozen_clock)
+        serve(host, port, db=db, seed=seed, keys_file=keys_file, real_clock=not frozen_clock,
+              max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
     except ValueError as exc:
         fail(str(exc))
     except OSError as exc:

@@ -3,7 +3,8 @@
     cli, demo -> runner -> engine -> planner, policy -> kinds -> plan -> contract
                                        |                  \\-> api -> settings, log
                                        \\-> playbook (loading, and producing desired state)
-    playbook -> contract;   contract -> nothing;   emulator -> nothing of the orchestrator's core
+    playbook -> contract, text;   contract -> nothing;   emulator -> text, nothing of the core
+    text (formats both sides share, such as spintax) -> nothing
 
 A plain walk over the source with `ast` (the idea of import-linter, without the dependency):
 it sees every import, including those inside functions, so a lazy import cannot hide a cycle.
@@ -23,8 +24,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 ALLOWED: dict[str, frozenset[str]] = {
     "contract": frozenset(),
     "log": frozenset(),
-    "emulator": frozenset(),
-    "playbook": frozenset({"contract"}),
+    "text": frozenset(),
+    "emulator": frozenset({"text"}),
+    "playbook": frozenset({"contract", "text"}),
     # The client builds itself from `Settings`, and settings raise the client's config error.
     "api": frozenset({"log", "settings"}),
     "settings": frozenset({"api", "log"}),

@@ -11,6 +11,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.emulator import control
+from orchestrator.emulator.body_guard import (
+    DEFAULT_BODY_SECONDS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    BodyGuard,
+)
 from orchestrator.emulator.context import authorize, state_of
 from orchestrator.emulator.envelope import JSON, error_body
 from orchestrator.emulator.errors import ApiError
@@ -21,8 +27,17 @@ from orchestrator.emulator.state import EmulatorState
 API_PREFIX = "/api/v1"
 
 
-def create_app(state: EmulatorState | None = None) -> FastAPI:
-    """Build an emulator app around ``state`` (a fresh, empty in-memory world by default)."""
+def create_app(
+    state: EmulatorState | None = None,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    body_seconds: float = DEFAULT_BODY_SECONDS,
+) -> FastAPI:
+    """Build an emulator app around ``state`` (a fresh, empty in-memory world by default).
+
+    Request bodies over ``max_body_bytes`` (file uploads: ``max_upload_bytes``) are answered
+    413 without being read past the limit; a body not in within ``body_seconds`` of its head is 408."""
     state = state or EmulatorState()
     app = FastAPI(
         title="Sharingtools API v1 (emulated)",
@@ -44,6 +59,9 @@ def create_app(state: EmulatorState | None = None) -> FastAPI:
         for route in module.router.routes
     ]
     app.add_middleware(FaultMiddleware, state=state, templates=templates)
+    # Added last, so outermost: no fault, route or handler ever holds an oversized body.
+    app.add_middleware(BodyGuard, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes,
+                       body_seconds=body_seconds)
     return app
 
 

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi import Query, Request
 
 from orchestrator.emulator.auth import Principal
+from orchestrator.emulator.body_guard import NONFINITE_KEY, NONFINITE_MESSAGE
 from orchestrator.emulator.clock import Clock
-from orchestrator.emulator.errors import ModuleNotEnabled, ModuleNotInstalled, NotFound, ValidationFailed
+from orchestrator.emulator.errors import BadRequest, ModuleNotEnabled, ModuleNotInstalled, NotFound, ValidationFailed
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc, Store, Table
-
-
 
 SCOPE_KEY = "emulator.state"
 
@@ -84,6 +83,8 @@ def auth(module: str | None = None) -> Callable[..., Awaitable[Ctx]]:
     async def dependency(request: Request) -> Ctx:
         state = state_of(request)
         ctx = Ctx(state, authorize(state, request.headers, module))
+        if NONFINITE_KEY in request.scope:  # marked by the body guard; answered after the gates
+            raise BadRequest(NONFINITE_MESSAGE)
         refuse_unknown_query(request)
         return ctx
 
@@ -126,12 +127,19 @@ def refuse_unknown_query(request: Request) -> None:
         )
 
 
+class PageSlice(TypedDict):
+    """Keyword arguments of ``Table.find`` for one page."""
+
+    page: int
+    per_page: int
+
+
 @dataclass(frozen=True, slots=True)
 class Paging:
     page: int
     per_page: int
 
-    def slice(self) -> dict[str, int]:
+    def slice(self) -> PageSlice:
         return {"page": self.page, "per_page": self.per_page}
 
 

@@ -148,7 +148,9 @@ async def revoke(request: Request, body: dict[str, str]) -> dict[str, bool]:
 
 
 @router.get("/state/{table}")
-async def raw_state(request: Request, table: str, user_id: int | None = None, account_id: int | None = None) -> dict[str, Any]:
+async def raw_state(
+    request: Request, table: str, user_id: int | None = None, account_id: int | None = None
+) -> dict[str, Any]:
     """Raw documents of one collection, for tests that check the server's side of things."""
     state = _state(request)
     exists = state.store.db.execute(

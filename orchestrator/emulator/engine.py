@@ -1,9 +1,10 @@
 """The simulated automation engine: what the server's cron does when time passes.
 
-Each module may define ``tick(state, now)``; a tick runs every module's. Following the
-open-source engine the server grew from: due items are picked oldest ``last_action_date``
-first, the next ``schedule_date`` is set before acting (so a crash never acts twice),
-and speed sets the delay between actions (about 3600/n seconds for n actions an hour).
+Each module may define ``tick(state, now)``; a tick runs every module's, in one transaction.
+Schedule-driven modules tick through the one scheduler (``scheduler.run_pass``), which holds
+the open-source engine's rules: due items oldest ``last_action_date`` first, the next
+``schedule_date`` set before acting (so a crash never acts twice), switch-offs with a log.
+Speed sets the delay between actions (about 3600/n seconds for n actions an hour).
 """
 
 from __future__ import annotations

@@ -89,9 +89,10 @@ def envelope_of(model: Any, paged: bool = False, style: str = "status") -> type[
             f"{name}{'Page' if paged else ''}SuccessEnvelope", __base__=Open,
             success=(Literal[True], ...), data=(data_type, ...),
         )
+    success: Any = Literal["success"]  # a type form create_model takes; mypy sees a string
     return create_model(
         f"{name}{'Page' if paged else ''}Envelope", __base__=Open,
-        status=(Literal["success"], ...), data=(data_type, ...), message=(str | None, None),
+        status=(success, ...), data=(data_type, ...), message=(str | None, None),
     )
 
 

@@ -18,7 +18,9 @@ ERRORS = {
     401: "Missing, invalid, or revoked API key",
     403: "Plan does not include this module / admin only",
     404: "Resource does not exist or belongs to another user",
+    408: "Request body not received in time",
     409: "Duplicate resource",
+    413: "Request body too large",
     422: "Validation failed",
     429: "Too many requests (rate limit or injected)",
     500: "Injected server error",
@@ -36,6 +38,8 @@ class ModuleRouter(APIRouter):
         extra = dict(kwargs.pop("openapi_extra", None) or {})
         extra.setdefault("x-module", self.module)
         # Every route may answer with the error envelope; document it once here.
-        responses = {status: {"model": ErrorEnvelope, "description": text} for status, text in ERRORS.items()}
+        responses: dict[int | str, dict[str, Any]] = {
+            status: {"model": ErrorEnvelope, "description": text} for status, text in ERRORS.items()
+        }
         responses.update(kwargs.pop("responses", None) or {})
         super().add_api_route(path, endpoint, openapi_extra=extra, responses=responses, **kwargs)

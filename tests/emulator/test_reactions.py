@@ -14,7 +14,7 @@ import pytest
 
 from orchestrator.emulator.clock import FORMAT, parse_stamp
 from orchestrator.emulator.engine import interval_seconds
-from orchestrator.emulator.modules.automation import window_end
+from orchestrator.emulator.scheduler import window_end
 from orchestrator.emulator.modules.reactions.models import FIELDS
 from tests.conftest import data, error
 

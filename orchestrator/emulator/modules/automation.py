@@ -1,11 +1,11 @@
-"""Schedules shared by Reactions Pro and Repost Pro: settings, targets, bulk switches, logs, engine.
+"""Schedules shared by Reactions Pro and Repost Pro: targets, bulk switches, logs, the engine's view.
 
 On the real server both plugins have the same shape: one schedule row per account,
 created in the web panel (the API can change a schedule, never create or delete it), a
 JSON array of targets, a flat settings object, and a cron that picks due schedules. So
 the rules live here once and each module supplies what differs: its settings fields
-(:class:`SettingsSchema`), its target types (:class:`TargetType`), and what one engine
-action does (:meth:`Automation.act`).
+(``settings_rules.SettingsSchema``), its target types (:class:`TargetType`), and what one
+engine action does (:meth:`Automation.act`); the cron itself is ``scheduler.run_pass``.
 
 Storage, per module ``<name>``: ``<name>_schedules`` (one document per account, found by
 the indexed ``account_id`` column; targets and settings embedded, as the server stores
@@ -13,296 +13,27 @@ them in the schedule row) and ``<name>_logs``. A schedule stores only the settin
 were ever set; reads merge them over the defaults, so a schedule made at scale costs no
 settings at all and GET settings is one indexed lookup plus a dict merge.
 
-No HTTP here: the pydantic shapes at the end document the wire format for both modules'
-routes, and everything else raises the emulator's domain errors.
+No HTTP here (``schedule_routes``), and the wire shapes are in ``schedule_models``; everything
+here raises the emulator's domain errors.
 """
 
 from __future__ import annotations
 
-import difflib
 import random
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field, create_model
-
 from orchestrator.emulator.clock import FORMAT, parse_stamp
 from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.engine import interval_seconds
-from orchestrator.emulator.envelope import Open
 from orchestrator.emulator.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from orchestrator.emulator.state import EmulatorState
+from orchestrator.emulator.modules.settings_rules import SettingsSchema
+from orchestrator.emulator.scheduler import NO_END, Pass, ScheduledModule, paused_until
 from orchestrator.emulator.store import Doc, Store, Table
-
-NO_END = "2200-12-12 23:59:59"  # the server's "never ends" end_date (as the leads example shows)
-MAX_BULK = 1000  # account ids per bulk call, as for the accounts bulk endpoints
-TICK_BATCH = 500  # schedules one engine pass handles per module ("a few per run")
-READ_ONLY = frozenset({
-    "id", "account_id", "username", "status", "is_active", "is_running", "target_count", "targets",
-    "schedule_date", "end_date", "last_action_date", "date",
-})
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-# -- settings fields ------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """One settings field: its type, default and the values it accepts.
-
-    Types are checked strictly (a JSON ``1`` is not a boolean, ``"3"`` not an integer): a
-    client that sends the wrong type has a bug worth hearing about.
-    """
-
-    kind: str  # bool | int | float | str | time | datetime | enum
-    default: Any
-    doc: str = ""
-    lo: float | None = None
-    hi: float | None = None
-    choices: tuple[str, ...] = ()
-    max_length: int = 0
-    pattern: re.Pattern[str] | None = None
-    pattern_hint: str = ""
-    nullable: bool = False
-
-    def check(self, value: Any) -> Any:
-        """The value to store, or ``ValueError`` with the message a 422 shows."""
-        if value is None:
-            if self.nullable:
-                return None
-            raise ValueError("must not be null")
-        kind = self.kind
-        if kind == "bool":
-            if type(value) is bool:
-                return value
-            raise ValueError("must be a boolean")
-        if kind in ("int", "float"):
-            if type(value) is not int and not (kind == "float" and type(value) is float):
-                raise ValueError("must be an integer" if kind == "int" else "must be a number")
-            too_low = self.lo is not None and value < self.lo
-            if too_low or (self.hi is not None and value > self.hi):
-                raise ValueError(self._range_text())
-            return float(value) if kind == "float" else value
-        if type(value) is not str:
-            raise ValueError("must be a string")
-        if kind == "enum":
-            if value not in self.choices:
-                raise ValueError("must be one of " + ", ".join(self.choices))
-            return value
-        if kind == "time":
-            if not _HHMM.match(value):
-                raise ValueError("must be a time HH:MM (00:00-23:59, UTC)")
-            return value
-        if kind == "datetime":
-            return _parse_datetime(value)
-        if self.max_length and len(value) > self.max_length:
-            raise ValueError(f"must be at most {self.max_length} characters")
-        if self.pattern is not None and value and not self.pattern.match(value):
-            raise ValueError(f"must look like {self.pattern_hint}")
-        return value
-
-    def _range_text(self) -> str:
-        noun = "an integer" if self.kind == "int" else "a number"
-        if self.hi is None:
-            return f"must be {noun} of at least {_num(self.lo)}"
-        return f"must be {noun} from {_num(self.lo)} to {_num(self.hi)}"
-
-    def json_schema(self) -> dict[str, Any]:
-        """The field as JSON Schema, for the OpenAPI document of PATCH settings."""
-        base = {"bool": "boolean", "int": "integer", "float": "number"}.get(self.kind, "string")
-        schema: dict[str, Any] = {
-            "type": [base, "null"] if self.nullable else base, "default": self.default,
-        }
-        if self.doc:
-            schema["description"] = self.doc
-        if self.lo is not None:
-            schema["minimum"] = self.lo
-        if self.hi is not None:
-            schema["maximum"] = self.hi
-        if self.choices:
-            schema["enum"] = list(self.choices) + ([None] if self.nullable else [])
-        if self.max_length:
-            schema["maxLength"] = self.max_length
-        if self.kind == "time":
-            schema["pattern"] = _HHMM.pattern
-        if self.kind == "datetime":
-            schema["description"] = f"{self.doc} (YYYY-MM-DD HH:MM:SS, UTC)".strip()
-        return schema
-
-    def python_type(self) -> Any:
-        """The field's type for the documented response model."""
-        base: Any = {"bool": bool, "int": int, "float": float}.get(self.kind, str)
-        return base | None if self.nullable else base
-
-
-def _num(x: float | None) -> str:
-    return f"{x:g}" if isinstance(x, float) else str(x)
-
-
-def _parse_datetime(value: str) -> str:
-    for fmt in (FORMAT, "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return datetime.strptime(value, fmt).strftime(FORMAT)
-        except ValueError:
-            continue
-    raise ValueError("must be a date-time YYYY-MM-DD HH:MM:SS (UTC)")
-
-
-def flag(default: bool, doc: str = "") -> Setting:
-    return Setting("bool", default, doc)
-
-
-def integer(
-    default: int | None, lo: int | None, hi: int | None, doc: str = "", *, nullable: bool = False
-) -> Setting:
-    return Setting("int", default, doc, lo=lo, hi=hi, nullable=nullable)
-
-
-def number(default: float, lo: float, hi: float, doc: str = "") -> Setting:
-    return Setting("float", default, doc, lo=lo, hi=hi)
-
-
-def text(default: str | None, max_length: int, doc: str = "", *, pattern: str | None = None,
-         hint: str = "", nullable: bool = False) -> Setting:
-    compiled = re.compile(pattern) if pattern else None
-    return Setting("str", default, doc, max_length=max_length, pattern=compiled, pattern_hint=hint,
-                   nullable=nullable)
-
-
-def hhmm(default: str, doc: str = "") -> Setting:
-    return Setting("time", default, doc)
-
-
-def moment(doc: str = "") -> Setting:
-    return Setting("datetime", None, doc, nullable=True)
-
-
-def one_of(default: str, choices: Sequence[str], doc: str = "") -> Setting:
-    return Setting("enum", default, doc, choices=tuple(choices))
-
-
-Rule = Callable[[Mapping[str, Any], set[str]], dict[str, str]]
-
-
-def min_max(low: str, high: str) -> Rule:
-    """A rule: ``low`` may not exceed ``high`` (0 in either means "no limit")."""
-
-    def rule(merged: Mapping[str, Any], changed: set[str]) -> dict[str, str]:
-        if {low, high} & changed and merged[low] and merged[high] and merged[low] > merged[high]:
-            field = high if high in changed else low
-            return {field: f"{low} must not exceed {high} (0 means no limit)"}
-        return {}
-
-    return rule
-
-
-def required_when(switch: str, field: str) -> Rule:
-    """A rule: ``field`` must be set while ``switch`` is on."""
-
-    def rule(merged: Mapping[str, Any], changed: set[str]) -> dict[str, str]:
-        if {switch, field} & changed and merged[switch] and merged[field] is None:
-            return {field: f"is required while {switch} is on"}
-        return {}
-
-    return rule
-
-
-class SettingsSchema:
-    """A module's settings: the fields, the names accepted for them, and the cross-field rules."""
-
-    def __init__(
-        self,
-        fields: Mapping[str, Setting],
-        *,
-        aliases: Mapping[str, str] | None = None,
-        nested: Iterable[str] = (),
-        rules: Sequence[Rule] = (),
-    ) -> None:
-        self.fields = dict(fields)
-        self.defaults = {name: spec.default for name, spec in self.fields.items()}
-        self.aliases = dict(aliases or {})
-        self.nested = frozenset(nested)  # prefixes whose fields may also come as a nested object
-        self.rules = tuple(rules)
-
-    def render(self, stored: Mapping[str, Any]) -> dict[str, Any]:
-        """Every setting with its value: the stored ones over the defaults."""
-        return {**self.defaults, **stored}
-
-    def validate_patch(self, body: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
-        """The checked changes of a partial update, keyed by canonical field name.
-
-        Nothing is written unless every field is valid; the 422 names each bad field.
-        """
-        errors: dict[str, str] = {}
-        changes: dict[str, Any] = {}
-        for name, value in self._flatten(body, errors):
-            canonical = self.aliases.get(name, name)
-            spec = self.fields.get(canonical)
-            if spec is None:
-                errors[name] = self._unknown(name)
-                continue
-            try:
-                changes[canonical] = spec.check(value)
-            except ValueError as exc:
-                errors[name] = str(exc)
-        if not errors and self.rules:
-            merged = {**self.defaults, **stored, **changes}
-            for rule in self.rules:
-                errors.update(rule(merged, set(changes)))
-        if errors:
-            raise ValidationFailed(errors)
-        return changes
-
-    def _flatten(self, body: Mapping[str, Any], errors: dict[str, str]) -> list[tuple[str, Any]]:
-        pairs: list[tuple[str, Any]] = []
-        for name, value in body.items():
-            if name in self.nested:
-                if isinstance(value, dict):
-                    pairs.extend((f"{name}.{sub}", v) for sub, v in value.items())
-                else:
-                    errors[name] = f"must be an object of {name}.* fields"
-            else:
-                pairs.append((name, value))
-        return pairs
-
-    def _unknown(self, name: str) -> str:
-        if name in READ_ONLY:
-            hint = "; use /activate or /pause" if name == "is_active" else ""
-            return f"is read-only{hint}"
-        close = difflib.get_close_matches(name, self.fields, n=1)
-        return "Unknown setting" + (f" (did you mean '{close[0]}'?)" if close else "")
-
-    # -- documentation ------------------------------------------------------------------
-    def patch_schema(self) -> dict[str, Any]:
-        """JSON Schema of the PATCH body: any subset of the fields (and their other spellings)."""
-        props: dict[str, Any] = {name: spec.json_schema() for name, spec in self.fields.items()}
-        for prefix in sorted(self.nested):
-            subs = {n.split(".", 1)[1]: s.json_schema() for n, s in self.fields.items()
-                    if n.startswith(prefix + ".")}
-            props[prefix] = {"type": "object", "properties": subs, "additionalProperties": False,
-                             "description": f"the {prefix}.* fields as a nested object"}
-        for alias, canonical in self.aliases.items():
-            props[alias] = {**self.fields[canonical].json_schema(),
-                            "description": f"alias of {canonical}"}
-        return {"type": "object", "properties": props, "additionalProperties": False}
-
-    def request_body_doc(self) -> dict[str, Any]:
-        """``openapi_extra`` documenting the PATCH body (the handler takes a plain object)."""
-        return {"requestBody": {"content": {"application/json": {"schema": self.patch_schema()}}}}
-
-    def model(self, name: str) -> type[BaseModel]:
-        """A pydantic model of every setting, documenting GET settings."""
-        fields: dict[str, Any] = {
-            re.sub(r"\W", "_", key): (
-                spec.python_type(), Field(alias=key, description=spec.doc or None)
-            )
-            for key, spec in self.fields.items()
-        }
-        return create_model(name, __base__=Open, **fields)
-
 
 # -- targets -----------------------------------------------------------------------------------
 _NUMERIC_ID = re.compile(r"^\d{1,25}$")
@@ -382,39 +113,6 @@ def make_target(target_id: int, type_: str, value: str, id_: str | None = None) 
     return {"target_id": target_id, "type": type_, "id": own_id, "value": value}
 
 
-# -- time windows --------------------------------------------------------------------------------
-def window_end(at: datetime, start: str, end: str) -> datetime | None:
-    """The end of the daily window [start, end) (UTC ``HH:MM``) that contains ``at``, if any.
-
-    A window whose end is before its start runs past midnight; equal ends are no window.
-    """
-    s, e = _seconds(start), _seconds(end)
-    if s == e:
-        return None
-    t = at.hour * 3600 + at.minute * 60 + at.second
-    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    if s < e:
-        return midnight + timedelta(seconds=e) if s <= t < e else None
-    if t >= s:
-        return midnight + timedelta(days=1, seconds=e)
-    return midnight + timedelta(seconds=e) if t < e else None
-
-
-def _seconds(hh_mm: str) -> int:
-    hours, minutes = hh_mm.split(":")
-    return int(hours) * 3600 + int(minutes) * 60
-
-
-def spin(template: str, rng: random.Random) -> str:
-    """Resolve spintax ``{a|b|c}``, innermost first; ``{{placeholders}}`` have no ``|`` and stay."""
-    pattern = re.compile(r"\{([^{}]*\|[^{}]*)\}")
-    while True:
-        out = pattern.sub(lambda m: rng.choice(m.group(1).split("|")), template)
-        if out == template:
-            return out
-        template = out
-
-
 _CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
@@ -424,12 +122,14 @@ def shortcode(rng: random.Random) -> str:
 
 
 # -- the automation --------------------------------------------------------------------------
-class Automation:
+class Automation(ScheduledModule):
     """One schedule-per-account automation module and its rules.
 
     Subclasses name the module and give its settings and target types; they override
     :meth:`act` (one engine action), and may override :meth:`end_date`,
-    :meth:`pause_windows`, :meth:`next_run` and :meth:`system_log_fields`.
+    :meth:`pause_windows`, :meth:`next_run` and :meth:`system_log_fields`, all in terms of the
+    merged settings. The scheduler's hooks (``ends_at``, ``pauses``, ``next_run_at``,
+    ``run_once``) translate a schedule document into those.
     """
 
     module: str  # as the plan's ``modules`` list spells it ("reactions", "repost-pro")
@@ -437,6 +137,8 @@ class Automation:
     settings: SettingsSchema
     target_types: dict[str, TargetType]
     log_fields: tuple[str, ...]
+    batch = 500  # schedules one engine pass handles per module ("a few per run")
+    running_flag = "is_running"
 
     def __init__(self) -> None:
         self.schedules_table = f"{self.name}_schedules"
@@ -455,10 +157,7 @@ class Automation:
         defaults = self.settings.defaults
         targets = doc["targets"]
         # A paused schedule is inactive even while a run still holds it (as AI-DM shows it).
-        if not doc["is_active"]:
-            status = "inactive"
-        else:
-            status = "running" if doc["is_running"] else "active"
+        status = ("running" if doc["is_running"] else "active") if doc["is_active"] else "inactive"
         return {
             "id": doc["id"],
             "account_id": doc["account_id"],
@@ -650,68 +349,27 @@ class Automation:
             **fields,
         }
 
-    # -- the engine ------------------------------------------------------------------------
-    def tick(self, state: EmulatorState, now: datetime) -> dict[str, int] | None:
-        """One cron pass: due schedules (active, not running, ``schedule_date`` come,
-        ``end_date`` not passed), oldest ``last_action_date`` first, up to TICK_BATCH.
+    # -- the engine (see orchestrator.emulator.scheduler) -----------------------------------
+    def ends_at(self, schedule: Doc) -> str:
+        return self.end_date(schedule["settings"])
 
-        A schedule whose account needs a new login, is gone, or whose owner's plan lost the
-        module is switched off with a log entry saying why. Inside a daily pause the run
-        moves to the window's end. Otherwise the next ``schedule_date`` is set before the
-        action (so a crash never acts twice) and the action is logged.
-        """
-        if self.module not in state.installed:
-            return None  # no plugin, no cron
-        stamp = state.clock.stamp(now)
-        table = self.schedules(state.store)
-        # A schedule still marked running is locked by a run that never finished: the cron
-        # leaves it alone until a bulk stop clears the flag.
-        due = [d for d in table.all(is_active=True)
-               if not d["is_running"] and (d["schedule_date"] or "") <= stamp
-               and self.end_date(d["settings"]) > stamp]
-        if not due:
-            return None
-        due.sort(key=lambda d: (d["last_action_date"] or "", d["id"]))
-        due = due[:TICK_BATCH]
-        account_docs = state.store.table("accounts").all(id=[d["account_id"] for d in due])
-        accounts = {a["id"]: a for a in account_docs}
-        users = {u["id"]: u for u in state.users.all(id=list({d["user_id"] for d in due}))}
-        counts: Counter[str] = Counter()
-        logs: list[Doc] = []
-        for doc in due:
-            reason = self._stop_reason(accounts.get(doc["account_id"]), users.get(doc["user_id"]))
-            if reason is not None:
-                doc["is_active"] = doc["is_running"] = False
-                logs.append(self.log_entry(doc, stamp, "error", f"Schedule deactivated: {reason}",
-                                           **self.system_log_fields()))
-                counts["deactivated"] += 1
-            else:
-                merged = self.settings.render(doc["settings"])
-                resume = self.paused_until(now, merged)
-                if resume is not None:
-                    doc["schedule_date"] = state.clock.stamp(resume)
-                    counts["paused"] += 1
-                else:
-                    doc["schedule_date"] = state.clock.stamp(self.next_run(now, merged))
-                    rng = random.Random(f"{self.name}:{doc['id']}:{doc.get('action_count', 0)}")
-                    logs.append(self.act(doc, merged, stamp, rng))
-                    doc["action_count"] = doc.get("action_count", 0) + 1
-                    doc["last_action_date"] = stamp
-                    counts["actions"] += 1
-            table.update(doc)
-        if logs:
-            self.logs(state.store).insert_many(logs)
-        return dict(counts)
+    def pauses(self, schedule: Doc) -> list[tuple[str, str]]:
+        return self.pause_windows(self.settings.render(schedule["settings"]))
 
-    def _stop_reason(self, account: Doc | None, user: Doc | None) -> str | None:
-        """Why the engine must switch a due schedule off, if it must."""
-        if account is None:
-            return "the account no longer exists"
-        if account.get("login_required"):
-            return "the account needs a new login (login_required)"
-        if user is None or self.module not in user.get("modules", ()):
-            return f"the owner's plan no longer includes the {self.module} module"
-        return None
+    def next_run_at(self, schedule: Doc, now: datetime) -> datetime:
+        return self.next_run(now, self.settings.render(schedule["settings"]))
+
+    def run_once(self, run: Pass, schedule: Doc, since: str, counts: Counter[str]) -> list[Doc]:
+        """One action, drawn from a generator fixed by schedule and action count."""
+        merged = self.settings.render(schedule["settings"])
+        done = schedule.get("action_count", 0)
+        log = self.act(schedule, merged, run.stamp, random.Random(f"{self.name}:{schedule['id']}:{done}"))
+        schedule["action_count"] = done + 1
+        counts["actions"] += 1
+        return [log]
+
+    def switch_off_log(self, schedule: Doc, stamp: str, message: str) -> Doc:
+        return self.log_entry(schedule, stamp, "error", message, **self.system_log_fields())
 
     def system_log_fields(self) -> dict[str, Any]:
         """Module fields of a log entry the engine writes about the schedule itself."""
@@ -725,14 +383,7 @@ class Automation:
 
     def paused_until(self, at: datetime, settings: Mapping[str, Any]) -> datetime | None:
         """When ``at`` falls in a pause window: the moment the schedule may act again."""
-        windows = self.pause_windows(settings)
-        moved = at
-        for _ in range(len(windows) + 1):  # leaving one window may land in another
-            ends = [e for e in (window_end(moved, s, t) for s, t in windows) if e is not None]
-            if not ends:
-                break
-            moved = max(ends)
-        return moved if moved != at else None
+        return paused_until(self.pause_windows(settings), at)
 
     def next_run(self, now: datetime, settings: Mapping[str, Any]) -> datetime:
         """The next ``schedule_date``: one speed interval on, moved out of a pause window."""
@@ -759,7 +410,7 @@ class Automation:
         *,
         active: bool = False,
         settings: Mapping[str, Any] | None = None,
-        targets: Sequence[tuple[str, str] | tuple[str, str, str]] = (),
+        targets: Sequence[tuple[str, ...]] = (),
         schedule_date: str | None = None,
         last_action_date: str | None = None,
         is_running: bool = False,
@@ -802,79 +453,3 @@ def stamp_before(now: str, rng: random.Random, max_minutes: int) -> str:
 def stamp_after(now: str, minutes: int) -> str:
     return (parse_stamp(now) + timedelta(minutes=minutes)).strftime(FORMAT)
 
-
-# -- wire shapes shared by both modules' routes ------------------------------------------------
-class BulkBody(BaseModel):
-    account_ids: list[int] | None = Field(
-        None, max_length=MAX_BULK,
-        description=f"accounts whose schedules to switch (at most {MAX_BULK}); omitted: all yours",
-    )
-
-
-class TargetBody(BaseModel):
-    type: str = Field(..., description="a key from GET .../targets/types")
-    value: str | int | None = Field(
-        None, description="hashtag, username, URL...; for id types a display name"
-    )
-    id: str | int | None = Field(None, description="numeric id, required by the types that say so")
-
-
-class TargetMatch(BaseModel):
-    type: str = Field(..., description="remove targets of this type...")
-    value: str | int | None = Field(
-        None, description="...with this value (omitted: every target of the type)"
-    )
-    id: str | int | None = Field(None, description="...or with this id")
-
-
-class TargetOut(Open):
-    target_id: int
-    type: str
-    id: str
-    value: str
-
-
-class DailyPauseOut(Open):
-    enabled: bool
-    from_: str = Field(alias="from")
-    to: str
-
-
-class TargetsOut(Open):
-    targets: list[TargetOut]
-    total: int
-
-
-class RemovedOut(Open):
-    removed: int
-    total: int
-
-
-class TargetTypeOut(Open):
-    type: str
-    value: str
-    requires_id: bool
-    requires_value: bool
-    description: str
-    revision: str
-
-
-class TargetTypesOut(Open):
-    types: list[TargetTypeOut]
-    total: int
-
-
-class SettingsUpdatedOut(Open):
-    account_id: int
-    updated_fields: list[str]
-
-
-class BulkOut(Open):
-    affected: int
-    account_ids: list[int]
-    skipped: list[int]
-
-
-def as_text(value: str | int | None) -> str | None:
-    """A body value that may come as a number (ids, location ids) as the string it is stored as."""
-    return None if value is None else str(value)

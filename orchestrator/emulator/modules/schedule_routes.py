@@ -17,8 +17,8 @@ from pydantic import BaseModel, create_model
 
 from orchestrator.emulator.context import Ctx, Paging, paging
 from orchestrator.emulator.envelope import JSON, Open, ok, paged, responds
-from orchestrator.emulator.modules.automation import (
-    Automation,
+from orchestrator.emulator.modules.automation import Automation
+from orchestrator.emulator.modules.schedule_models import (
     BulkBody,
     BulkOut,
     RemovedOut,

@@ -9,20 +9,17 @@ key is configured.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from orchestrator.emulator.clock import FORMAT
 from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.modules.schedules_by_id import SchedulesById
-from orchestrator.emulator.modules.cron import (
-    CronRun,
-    pause_window_end,
-    spin,
-    switched_off_message,
-)
+from orchestrator.emulator.scheduler import Pass, ScheduledModule, pause_object_windows, run_pass
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc, Table
+from orchestrator.text.spintax import spin
 
 MODULE = "ai-dm"
 SCHEDULES = "ai_dm_schedules"
@@ -208,48 +205,42 @@ class Conversations:
             thread["last_non_sender_item_at"] = stamp
 
 
+class AiDmSchedules(ScheduledModule):
+    """The cron's view of AI-DM: each run answers the account's unanswered threads."""
+
+    module, schedules_table, logs_table = MODULE, SCHEDULES, LOGS
+
+    def problem(self, schedule: Doc) -> str | None:
+        if schedule["settings"].get("openai_api_key"):
+            return None
+        return "no OpenAI API key is configured"
+
+    def pauses(self, schedule: Doc) -> list[tuple[str, str]]:
+        return pause_object_windows(schedule["daily_pause"])
+
+    def next_run_at(self, schedule: Doc, now: datetime) -> datetime:
+        return now + RUN_INTERVAL
+
+    def run_once(self, run: Pass, schedule: Doc, since: str, counts: Counter[str]) -> list[Doc]:
+        checked, logs = process_threads(run, schedule, Conversations(run.state))
+        schedule["is_running"] = False
+        counts["checked"] += checked
+        counts["replied"] += sum(1 for log in logs if log["status"] == "success")
+        return logs
+
+    def switch_off_log(self, schedule: Doc, stamp: str, message: str) -> Doc:
+        return new_log(schedule, "system", "error", stamp, message)
+
+
+CRON = AiDmSchedules()
+
+
 def tick(state: EmulatorState, now: datetime) -> dict[str, int] | None:
     """Check every due schedule's threads, answer the unanswered ones within the limits."""
-    run = CronRun(state, now, MODULE)
-    schedules = state.store.table(SCHEDULES)
-    conversations = Conversations(state)
-    logs: list[Doc] = []
-    counts = {"checked": 0, "replied": 0, "switched_off": 0, "paused": 0}
-    for schedule in run.due(schedules):
-        reason = run.stop_reason(schedule) or config_problem(schedule)
-        if reason:
-            run.switch_off(schedules, schedule)
-            logs.append(new_log(schedule, "system", "error", run.stamp,
-                                switched_off_message(reason)))
-            counts["switched_off"] += 1
-            continue
-        resume = pause_window_end(schedule["daily_pause"], now)
-        if resume is not None:
-            schedule["schedule_date"] = state.clock.stamp(resume)
-            schedules.update(schedule)
-            counts["paused"] += 1
-            continue
-        # The next run is set before acting, as the server's engine does.
-        schedule["schedule_date"] = state.clock.stamp(now + RUN_INTERVAL)
-        checked, run_logs = process_threads(run, schedule, conversations)
-        schedule["is_running"] = False
-        schedule["last_action_date"] = run.stamp
-        schedules.update(schedule)
-        logs += run_logs
-        counts["checked"] += checked
-        counts["replied"] += sum(1 for log in run_logs if log["status"] == "success")
-    if logs:
-        state.store.table(LOGS).insert_many(logs)
-    return {k: v for k, v in counts.items() if v} or None
+    return run_pass(CRON, state, now)
 
 
-def config_problem(schedule: Doc) -> str | None:
-    if schedule["settings"].get("openai_api_key"):
-        return None
-    return "no OpenAI API key is configured"
-
-
-def process_threads(run: CronRun, schedule: Doc,
+def process_threads(run: Pass, schedule: Doc,
                     conversations: Conversations) -> tuple[int, list[Doc]]:
     """One run over an account's threads, least recently checked first, within the run's and
     the day's limits. Returns how many threads were checked, and the logs written."""
@@ -285,7 +276,7 @@ def process_threads(run: CronRun, schedule: Doc,
     return len(threads), logs
 
 
-def receive_message(run: CronRun, conversations: Conversations, thread: Doc,
+def receive_message(run: Pass, conversations: Conversations, thread: Doc,
                     rng: random.Random) -> None:
     """Someone wrote into ``thread`` since the last run."""
     seconds_ago = rng.randint(30, int(RUN_INTERVAL.total_seconds()) - 30)
@@ -301,7 +292,7 @@ def usage_today(schedule: Doc, now: datetime) -> dict[str, Any]:
     return schedule["usage"]
 
 
-def reply(run: CronRun, schedule: Doc, thread: Doc, conversations: Conversations,
+def reply(run: Pass, schedule: Doc, thread: Doc, conversations: Conversations,
           rng: random.Random) -> Doc:
     """Send the model's answer; the last message a conversation allows carries the CTA."""
     text = rng.choice(REPLY_TEXTS)
@@ -321,8 +312,6 @@ def cta_text(cta: dict[str, Any], rng: random.Random) -> str | None:
     """The call-to-action line, or None when none is configured."""
     if not cta.get("platform") or not cta.get("username"):
         return None
-    if cta.get("spintax"):
-        lead_in = spin(cta["spintax"], rng)
-    else:
-        lead_in = CTA_LEAD_INS.get(cta["platform"], "Reach us")
+    spintax = cta.get("spintax")
+    lead_in = spin(spintax, rng) if spintax else CTA_LEAD_INS.get(cta["platform"], "Reach us")
     return f"{lead_in}: {cta['username']}"

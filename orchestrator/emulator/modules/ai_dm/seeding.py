@@ -19,7 +19,7 @@ from orchestrator.emulator.modules.ai_dm.models import (
     new_log,
     new_message,
 )
-from orchestrator.emulator.modules.cron import no_pause
+from orchestrator.emulator.scheduler import no_pause
 from orchestrator.emulator.seed import SeedContext
 from orchestrator.emulator.store import Doc
 
@@ -230,9 +230,9 @@ def demo_thread(ctx: SeedContext, account: Doc, n: int,
         when += timedelta(minutes=ctx.rng.randint(1, 90))
         times.append(min(when, now - timedelta(minutes=1)))
     messages = [new_message(thread, at, by_us, item_type, content, ctx.rng)
-                for at, (by_us, item_type, content) in zip(times, conversation)]
-    ours = [at for at, item in zip(times, conversation) if item[0]]
-    theirs = [at for at, item in zip(times, conversation) if not item[0]]
+                for at, (by_us, item_type, content) in zip(times, conversation, strict=True)]
+    ours = [at for at, item in zip(times, conversation, strict=True) if item[0]]
+    theirs = [at for at, item in zip(times, conversation, strict=True) if not item[0]]
     # Their last message, unless only a like, awaits an answer: it came after the last check.
     last_by_us, last_type, _ = conversation[-1]
     awaiting = not last_by_us and last_type != "like"

@@ -7,6 +7,7 @@ three message requests waiting. Conversations are scripted and filled in per nic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from orchestrator.emulator.modules.direct import models
@@ -115,7 +116,7 @@ def _group_thread(ctx: SeedContext, account: Doc, last_at: datetime) -> None:
 
 
 def _insert_thread(ctx: SeedContext, account: Doc, box: str, folder: int, participants: list[dict[str, str]],
-                   title: str, turns: list[tuple[str | None, str, str | None]], last_at: datetime) -> None:
+                   title: str, turns: Sequence[tuple[str | None, str, str | None]], last_at: datetime) -> None:
     """One thread and its messages; a turn's sender None is the account itself."""
     rng = ctx.rng
     store = ctx.state.store

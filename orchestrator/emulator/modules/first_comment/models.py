@@ -10,19 +10,16 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.errors import ValidationFailed
-from orchestrator.emulator.modules.cron import (
-    CronRun,
-    braces_balanced,
-    spin,
-    switched_off_message,
-)
+from orchestrator.emulator.scheduler import Pass, ScheduledModule, run_pass
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc
+from orchestrator.text.spintax import balanced, spin
 
 MODULE = "first-comment"
 SCHEDULES = "first_comment_schedules"
@@ -126,7 +123,7 @@ def _clean_comments(comments: list[str], errors: dict[str, str]) -> list[str]:
     for i, comment in enumerate(comments):
         if not comment.strip():
             errors[f"comments.{i}"] = "A comment may not be empty."
-        elif not braces_balanced(comment):
+        elif not balanced(comment):
             errors[f"comments.{i}"] = "Unbalanced spintax braces: every { needs its }."
         elif len(comment) > MAX_COMMENT_LENGTH:
             errors[f"comments.{i}"] = f"A comment is at most {MAX_COMMENT_LENGTH} characters."
@@ -200,35 +197,34 @@ def list_logs(ctx: Ctx, paging: Paging, status: LogStatus | None,
 
 
 # -- the cron -------------------------------------------------------------------------------
-def tick(state: EmulatorState, now: datetime) -> dict[str, int] | None:
-    """Every 5 minutes per schedule: comment on each target's latest post."""
-    run = CronRun(state, now, MODULE)
-    schedules = state.store.table(SCHEDULES)
-    logs: list[Doc] = []
-    counts = {"commented": 0, "switched_off": 0}
-    for schedule in run.due(schedules):
-        reason = run.stop_reason(schedule)
-        if reason:
-            run.switch_off(schedules, schedule)
-            logs.append(new_log(schedule, "error", run.stamp, message=switched_off_message(reason)))
-            counts["switched_off"] += 1
-            continue
-        # The next run is set, and the schedule marked running, before acting.
-        schedule["schedule_date"] = state.clock.stamp(now + RUN_INTERVAL)
-        schedule["running"] = True
-        schedules.update(schedule)
+class FirstCommentSchedules(ScheduledModule):
+    """The cron's view of First Comment: each run comments on every target's latest post."""
+
+    module, schedules_table, logs_table = MODULE, SCHEDULES, LOGS
+
+    def next_run_at(self, schedule: Doc, now: datetime) -> datetime:
+        return now + RUN_INTERVAL
+
+    def run_once(self, run: Pass, schedule: Doc, since: str, counts: Counter[str]) -> list[Doc]:
         rng = run.rng(schedule)
+        logs = []
         for target in schedule["targets"]:
             text = spin(next_comment(schedule, rng), rng)
             logs.append(new_log(schedule, "success", run.stamp, target=target,
                                 post_code=post_code(rng), comment_text=text))
-            counts["commented"] += 1
-        schedule["running"] = False
-        schedule["last_action_date"] = run.stamp
-        schedules.update(schedule)
-    if logs:
-        state.store.table(LOGS).insert_many(logs)
-    return {k: v for k, v in counts.items() if v} or None
+        counts["commented"] += len(logs)
+        return logs
+
+    def switch_off_log(self, schedule: Doc, stamp: str, message: str) -> Doc:
+        return new_log(schedule, "error", stamp, message=message)
+
+
+CRON = FirstCommentSchedules()
+
+
+def tick(state: EmulatorState, now: datetime) -> dict[str, int] | None:
+    """Every 5 minutes per schedule: comment on each target's latest post."""
+    return run_pass(CRON, state, now)
 
 
 def next_comment(schedule: Doc, rng: random.Random) -> str:

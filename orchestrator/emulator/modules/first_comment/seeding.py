@@ -11,7 +11,7 @@ from orchestrator.emulator.modules.first_comment.models import (
     new_log,
     post_code,
 )
-from orchestrator.emulator.modules.cron import spin
+from orchestrator.text.spintax import spin
 from orchestrator.emulator.seed import SeedContext
 from orchestrator.emulator.store import Doc
 

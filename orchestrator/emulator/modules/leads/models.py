@@ -20,6 +20,7 @@ from orchestrator.emulator.clock import FORMAT, parse_stamp
 from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.engine import interval_seconds
 from orchestrator.emulator.errors import NotFound
+from orchestrator.emulator.scheduler import NO_END, Pass, ScheduledModule, run_pass
 from orchestrator.emulator.seed import SeedContext
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc, Store, Table
@@ -27,7 +28,6 @@ from orchestrator.emulator.store import Doc, Store, Table
 MODULE = "parser"
 SCHEDULES, LINES, LOGS, STATS = "leads_schedules", "leads_export_lines", "leads_logs", "leads_stats"
 NO_FILE = "No exported leads file found for this schedule. The parser may not have run yet."
-NO_END = "2200-12-12 23:59:59"  # the reference's "never ends" end_date
 
 DATA_FIELDS = ("nickname", "user_id", "user_link", "full_name", "is_business", "business_category", "city",
                "link", "profile_bio", "followers_count", "is_verified", "home_country", "whatsapp_number",
@@ -149,50 +149,46 @@ def list_stats(ctx: Ctx, paging: Paging, account_id: int | None, type: str | Non
 
 
 # -- the engine ----------------------------------------------------------------------------
+class LeadsSchedules(ScheduledModule):
+    """The cron's view of Leads Finder: each run parses one batch, until the target is reached."""
+
+    module, schedules_table, logs_table = MODULE, SCHEDULES, LOGS
+
+    def next_run_at(self, schedule: Doc, now: datetime) -> datetime:
+        return now + timedelta(seconds=interval_seconds(schedule["speed"]))
+
+    def run_once(self, run: Pass, schedule: Doc, since: str, counts: Counter[str]) -> list[Doc]:
+        finished, log = parse_batch(run.state.store, schedule, run.now)
+        counts["completed" if finished else "batches"] += 1
+        return [log]
+
+    def switch_off(self, schedule: Doc) -> None:
+        schedule.update(is_active=False, is_running=False)
+
+    def switch_off_log(self, schedule: Doc, stamp: str, message: str) -> Doc:
+        return _log_entry(schedule, "error", None, 0, 0, message, stamp)
+
+
+CRON = LeadsSchedules()
+
+
 def tick(state: EmulatorState, now: datetime) -> dict[str, int] | None:
-    """One cron pass: every enabled schedule whose schedule_date has come (and whose end_date
-    has not passed) parses one batch, oldest last_action_date first."""
-    if MODULE not in state.installed:
-        return None
-    schedules = tables(state.store).schedules
-    stamp = state.clock.stamp(now)
-    due = [s for s in schedules.all(is_active=True)
-           if (s["schedule_date"] or "") <= stamp and (s["end_date"] or NO_END) > stamp]
-    due.sort(key=lambda s: (s["last_action_date"] or "", s["id"]))
-    done: Counter[str] = Counter()
-    for doc in due:
-        reason = switch_off_reason(state, doc)
-        if reason:
-            switch_off(state.store, doc, reason, stamp)
-            done["switched_off"] += 1
-        else:
-            done["completed" if run_batch(state.store, doc, now) else "batches"] += 1
-    return dict(done) or None
-
-
-def switch_off_reason(state: EmulatorState, doc: Doc) -> str | None:
-    """Why the engine must stop this schedule rather than run it (engine facts), or None."""
-    account = state.store.table("accounts", key="username").get(doc["account_id"])
-    if account is None:
-        return "Account no longer exists; schedule stopped."
-    if account.get("login_required"):
-        return "Account requires a new login; schedule stopped."
-    owner = state.users.get(doc["user_id"])
-    if owner is None or MODULE not in owner.get("modules", []):
-        return "Leads Finder is not in the owner's plan; schedule stopped."
-    return None
-
-
-def switch_off(store: Store, doc: Doc, reason: str, stamp: str) -> None:
-    doc.update(is_active=False, is_running=False)
-    tables(store).schedules.update(doc)
-    _log(store, doc, "error", None, 0, 0, reason, stamp)
+    """One cron pass: every due schedule parses one batch (see ``scheduler``)."""
+    return run_pass(CRON, state, now)
 
 
 def run_batch(store: Store, doc: Doc, now: datetime, *, seconds: float | None = None) -> bool:
+    """Parse one batch and log it (the seeder replays runs this way); True when finished."""
+    finished, log = parse_batch(store, doc, now, seconds=seconds)
+    tables(store).logs.insert(log)
+    return finished
+
+
+def parse_batch(store: Store, doc: Doc, now: datetime, *, seconds: float | None = None) -> tuple[bool, Doc]:
     """Parse one batch for ``doc`` at ``now``: analyse profiles at the schedule's speed for the
     time since its last action (or start), append the leads that pass its filters to the
-    export, and set the next schedule_date. Returns True when the parse has finished."""
+    export, and set the next schedule_date. Returns whether the parse has finished, and the
+    batch's log entry."""
     stamp = now.strftime(FORMAT)
     elapsed = seconds if seconds is not None else _elapsed(doc, now)
     parsed = _batch_size(doc, elapsed)
@@ -212,9 +208,10 @@ def run_batch(store: Store, doc: Doc, now: datetime, *, seconds: float | None = 
     )
     tables(store).schedules.update(doc)
     message = f"Analyzed {parsed} profiles, saved {collected} leads."
-    _log(store, doc, "success", target, parsed, collected, message + (" Parsing completed." if finished else ""), stamp)
+    log = _log_entry(doc, "success", target, parsed, collected,
+                     message + (" Parsing completed." if finished else ""), stamp)
     _count_requests(store, doc, target, parsed, collected, stamp)
-    return finished
+    return finished, log
 
 
 def _batch_size(doc: Doc, elapsed: float) -> int:
@@ -253,15 +250,15 @@ def pass_rate(doc: Doc) -> float:
     return max(0.25, 0.9 - 0.12 * ranges - 0.15 * languages)
 
 
-def _log(store: Store, doc: Doc, status: str, target: dict[str, Any] | None, parsed: int, collected: int,
-         message: str, stamp: str) -> None:
-    tables(store).logs.insert({
+def _log_entry(doc: Doc, status: str, target: dict[str, Any] | None, parsed: int, collected: int,
+               message: str, stamp: str) -> Doc:
+    return {
         "user_id": doc["user_id"], "account_id": doc["account_id"], "schedule_id": doc["id"],
         "task_name": doc["task_name"], "status": status,
         "type": REQUEST_TYPE.get(target["type"]) if target else None,
         "target": {"type": target["type"], "value": target["value"]} if target else None,
         "parsed": parsed, "collected": collected, "message": message, "date": stamp,
-    })
+    }
 
 
 def _count_requests(store: Store, doc: Doc, target: dict[str, Any] | None, parsed: int, collected: int,

@@ -21,6 +21,7 @@ from orchestrator.emulator.errors import BadRequest, Conflict, ValidationFailed
 from orchestrator.emulator.seed import SeedContext
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc, Store, Table
+from orchestrator.text.spintax import spin
 
 MODULE = "post-actions-api"
 JOBS, LOGS, USAGE = "post_actions_jobs", "post_actions_logs", "post_actions_usage"
@@ -338,17 +339,6 @@ def _summary(action: str, requested: int, results: list[dict[str, Any]]) -> str:
     if missing:
         parts.append(f"{_accounts(missing)} unavailable (not enough active accounts)")
     return "; ".join(parts) or f"{_accounts(performed)} {PAST_TENSE[action]}"
-
-
-_SPIN_GROUP = re.compile(r"\{([^{}]*\|[^{}]*)\}")
-
-
-def spin(text: str, rng: random.Random) -> str:
-    """Resolve spintax ``{a|b|{c|d}}`` innermost first; braces without a ``|`` stay literal."""
-    while True:
-        text, n = _SPIN_GROUP.subn(lambda m: rng.choice(m.group(1).split("|")), text)
-        if n == 0:
-            return text
 
 
 # -- seeding -------------------------------------------------------------------------

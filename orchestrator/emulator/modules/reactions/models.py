@@ -13,26 +13,23 @@ from datetime import timedelta
 from typing import Any
 
 from orchestrator.emulator.clock import parse_stamp
-from orchestrator.emulator.modules.automation import (
-    NO_END,
-    Automation,
+from orchestrator.emulator.modules.automation import Automation, TargetType, later_revision, shortcode
+from orchestrator.emulator.modules.settings_rules import (
     Setting,
     SettingsSchema,
-    TargetType,
     flag,
     hhmm,
     integer,
-    later_revision,
     min_max,
     moment,
     number,
     one_of,
     required_when,
-    shortcode,
-    spin,
     text,
 )
+from orchestrator.emulator.scheduler import NO_END
 from orchestrator.emulator.store import Doc
+from orchestrator.text.spintax import spin
 
 SPEED_DOC = "1 very slow ... 5 very fast (the reference's speed table)"
 _LIST = r"^[a-z]{2}(?:\s*,\s*[a-z]{2})*$"
@@ -271,10 +268,7 @@ class Reactions(Automation):
         """The actions the settings switch on, weighted by their speeds."""
         enabled = {}
         for action, (switch, speed, _) in ACTIONS.items():
-            if action == "story_reaction":
-                on = any(settings[s] for s in STORY_REACTIONS)
-            else:
-                on = settings[switch]
+            on = any(settings[s] for s in STORY_REACTIONS) if action == "story_reaction" else settings[switch]
             if action == "comment":
                 on = on and bool(settings["comments"].strip())
             elif action == "dm":

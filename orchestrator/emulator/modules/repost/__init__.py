@@ -8,12 +8,13 @@ from typing import Any
 from orchestrator.emulator.modules.repost.models import REPOST
 from orchestrator.emulator.modules.repost.routes import router
 from orchestrator.emulator.modules.repost.seeding import seed_demo, seed_scale
+from orchestrator.emulator.scheduler import run_pass
 from orchestrator.emulator.state import EmulatorState
 
 
 def tick(state: EmulatorState, now: datetime) -> dict[str, Any] | None:
     """One engine pass over the Repost Pro schedules."""
-    return REPOST.tick(state, now)
+    return run_pass(REPOST, state, now)
 
 
 __all__ = ["router", "seed_demo", "seed_scale", "tick"]

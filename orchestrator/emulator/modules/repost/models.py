@@ -16,18 +16,8 @@ from typing import Any
 
 from orchestrator.emulator.clock import FORMAT
 from orchestrator.emulator.engine import REPOST_SPEEDS
-from orchestrator.emulator.modules.automation import (
-    Automation,
-    SettingsSchema,
-    TargetType,
-    flag,
-    hhmm,
-    integer,
-    later_revision,
-    one_of,
-    shortcode,
-    text,
-)
+from orchestrator.emulator.modules.automation import Automation, TargetType, later_revision, shortcode
+from orchestrator.emulator.modules.settings_rules import SettingsSchema, flag, hhmm, integer, one_of, text
 from orchestrator.emulator.store import Doc
 
 _SLOT = r"repost\[(?:[01]\d|2[0-3]):[0-5]\d\]"

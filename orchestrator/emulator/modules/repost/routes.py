@@ -7,7 +7,7 @@ from fastapi import Depends, Query
 
 from orchestrator.emulator.context import Ctx, Paging, auth, paging
 from orchestrator.emulator.envelope import JSON, Open, ok, paged, responds
-from orchestrator.emulator.modules.automation import (
+from orchestrator.emulator.modules.schedule_models import (
     DailyPauseOut,
     TargetOut,
 )

@@ -7,6 +7,7 @@ the only way a document leaves.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -14,10 +15,12 @@ from orchestrator.emulator.clock import parse_stamp
 from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.engine import interval_seconds
 from orchestrator.emulator.modules.schedules_by_id import SchedulesById
-from orchestrator.emulator.modules.cron import (
-    CronRun,
-    pause_window_end,
-    switched_off_message,
+from orchestrator.emulator.scheduler import (
+    Pass,
+    ScheduledModule,
+    count_statuses,
+    pause_object_windows,
+    run_pass,
 )
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Doc
@@ -101,48 +104,43 @@ def speed_interval(speed: int | str) -> float:
     return interval_seconds(AUTO_SPEED if speed == "auto" else speed)
 
 
-def dms_due(schedule: Doc, now: datetime) -> int:
+def dms_due(schedule: Doc, since: str, now: datetime) -> int:
     """How many new followers this run greets: the intervals elapsed since the last action."""
-    last = schedule.get("last_action_date") or schedule["schedule_date"]
-    elapsed = (now - parse_stamp(last)).total_seconds()
+    elapsed = (now - parse_stamp(since)).total_seconds()
     return max(1, min(MAX_DMS_PER_RUN, int(elapsed // speed_interval(schedule["speed"]))))
+
+
+class WelcomeDmSchedules(ScheduledModule):
+    """The cron's view of Welcome DM: each run greets the followers its speed allowed."""
+
+    module, schedules_table, logs_table = MODULE, SCHEDULES, LOGS
+
+    def pauses(self, schedule: Doc) -> list[tuple[str, str]]:
+        return pause_object_windows(schedule["daily_pause"])
+
+    def next_run_at(self, schedule: Doc, now: datetime) -> datetime:
+        return now + timedelta(seconds=speed_interval(schedule["speed"]))
+
+    def run_once(self, run: Pass, schedule: Doc, since: str, counts: Counter[str]) -> list[Doc]:
+        logs = greet_new_followers(run, schedule, since)
+        count_statuses(counts, logs)
+        return logs
+
+    def switch_off_log(self, schedule: Doc, stamp: str, message: str) -> Doc:
+        return new_log(schedule, "error", stamp, message=message)
+
+
+CRON = WelcomeDmSchedules()
 
 
 def tick(state: EmulatorState, now: datetime) -> dict[str, int] | None:
     """Greet new followers for every due schedule; switch off the ones that cannot run."""
-    run = CronRun(state, now, MODULE)
-    schedules = state.store.table(SCHEDULES)
-    logs: list[Doc] = []
-    counts = {"sent": 0, "skipped": 0, "switched_off": 0, "paused": 0}
-    for schedule in run.due(schedules):
-        reason = run.stop_reason(schedule)
-        if reason:
-            run.switch_off(schedules, schedule)
-            logs.append(new_log(schedule, "error", run.stamp, message=switched_off_message(reason)))
-            counts["switched_off"] += 1
-            continue
-        resume = pause_window_end(schedule["daily_pause"], now)
-        if resume is not None:
-            schedule["schedule_date"] = state.clock.stamp(resume)
-            schedules.update(schedule)
-            counts["paused"] += 1
-            continue
-        for log in greet_new_followers(run, schedule):
-            logs.append(log)
-            counts[log["status"]] += 1
-        schedules.update(schedule)
-    if logs:
-        state.store.table(LOGS).insert_many(logs)
-    return {k: v for k, v in counts.items() if v} or None
+    return run_pass(CRON, state, now)
 
 
-def greet_new_followers(run: CronRun, schedule: Doc) -> list[Doc]:
+def greet_new_followers(run: Pass, schedule: Doc, since: str) -> list[Doc]:
     """One run: a log per new follower greeted (or skipped) since the last run."""
-    count = dms_due(schedule, run.now)
-    # The next run is set before acting, as the server's engine does.
-    wait = timedelta(seconds=speed_interval(schedule["speed"]))
-    schedule["schedule_date"] = run.state.clock.stamp(run.now + wait)
-    schedule["last_action_date"] = run.stamp
+    count = dms_due(schedule, since, run.now)
     rng = run.rng(schedule)
     settings = schedule["settings"]
     out = []

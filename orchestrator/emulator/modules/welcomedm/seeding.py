@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from orchestrator.emulator.clock import parse_stamp
-from orchestrator.emulator.modules.cron import no_pause
+from orchestrator.emulator.scheduler import no_pause
 from orchestrator.emulator.modules.welcomedm.models import LOGS, SCHEDULES, new_log
 from orchestrator.emulator.seed import SeedContext
 from orchestrator.emulator.store import Doc
