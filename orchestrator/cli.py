@@ -351,25 +351,146 @@ def apply_command(
     raise typer.Exit(code)
 
 
-@app.command("history")
+history_app = typer.Typer(help="The runs recorded in the history database.", invoke_without_command=True)
+app.add_typer(history_app, name="history")
+
+
+@history_app.callback()
 def history_command(
+    ctx: typer.Context,
     limit: int = typer.Option(10, help="how many runs"),
     state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
 ) -> None:
-    """The last runs recorded in the history database, newest first."""
+    """The last runs recorded in the history database, newest first; `history show RUN` for one."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = state_db
+        return
     from orchestrator.history import History
-    from orchestrator.settings import load_settings
 
-    try:
-        path = state_db or str(load_settings().state_db)
-    except ClientConfigError as exc:
-        fail(str(exc))
-    history = History(path)
+    history = History(history_path(state_db))
     for run in history.runs(limit):
         report = run.report or {}
         summary = report.get("plan", {}).get("total", "-")
         typer.echo(f"#{run.id} {run.command} {run.status} changes={summary} accounts={len(run.accounts)} "
                    f"{report.get('message', '')}".rstrip())
+    history_drift_summary(history)
+
+
+# -- reconcile, history show ------------------------------------------------------------
+def history_path(state_db: str | None) -> str:
+    from orchestrator.settings import load_settings
+
+    try:
+        return state_db or str(load_settings().state_db)
+    except ClientConfigError as exc:
+        fail(str(exc))
+
+
+def history_drift_summary(history: Any) -> None:
+    """After the run list: what keeps drifting, and where (when reconcile recorded drift)."""
+    from orchestrator.drift import DriftStore, render_hot_spots
+
+    text = render_hot_spots(DriftStore(history.db).hot_spots())
+    if text:
+        typer.echo("\n" + text)
+
+
+@history_app.command("show")
+def history_show(
+    ctx: typer.Context,
+    run_id: int = typer.Argument(..., metavar="RUN", help="the run's number, as `history` lists it"),
+    as_json: bool = typer.Option(False, "--json", help="the run, its report and its drift rows as JSON"),
+    state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
+) -> None:
+    """One run: its report, and the drift a reconcile cycle found, by account, kind and field."""
+    from orchestrator.drift import DriftStore, render_run
+    from orchestrator.history import History
+
+    history = History(history_path(state_db or ctx.obj))
+    run = history.run(run_id)
+    if run is None:
+        fail(f"there is no run #{run_id} in the history: `orchestrator history` lists them")
+    rows = DriftStore(history.db).of_run(run_id)
+    if as_json:
+        typer.echo(json.dumps({"id": run.id, "command": run.command, "status": run.status, "started": run.started,
+                               "finished": run.finished, "accounts": run.accounts, "report": run.report,
+                               "drift": [r.public() for r in rows]}, indent=2, ensure_ascii=False, default=str))
+    else:
+        typer.echo(render_run(run, rows))
+
+
+def parse_duration(text: str) -> float:
+    """``15m``, ``90s``, ``1h``, ``1h30m`` or plain seconds."""
+    import re
+
+    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ValueError(f"--every {text!r}: use a duration such as 15m, 90s or 1h")
+    h, m, sec = (float(g) if g else 0.0 for g in match.groups())
+    seconds = h * 3600 + m * 60 + sec
+    if seconds <= 0:
+        raise ValueError("--every must be more than 0")
+    return seconds
+
+
+def parse_fraction(text: str) -> float:
+    """``10%`` or ``0.1``: a fraction between 0 and 1."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"--jitter {text!r}: use a percentage such as 10%") from None
+    if not 0 <= value <= 1:
+        raise ValueError(f"--jitter {text!r}: between 0% and 100%")
+    return value
+
+
+@app.command("reconcile")
+def reconcile_command(
+    paths: list[str] = PLAYBOOKS,
+    every: str = typer.Option("15m", help="time between cycles, e.g. 15m, 90s, 1h"),
+    jitter: str = typer.Option("10%", help="move each wait by up to this much either way"),
+    once: bool = typer.Option(False, "--once", help="one cycle, then exit with its code (for cron and CronJobs)"),
+    mode: str = typer.Option("fix", help="fix: apply and verify; report: record the drift, write nothing"),
+    limit: list[str] = typer.Option([], "--limit", "-l", help="only these groups or usernames (repeatable)"),
+    allow: list[str] = typer.Option([], "--allow", help="acknowledge a policy limit for one scope, e.g. pause:fashion"),
+    policy: list[str] = typer.Option([], "--policy", help="override a policy limit, e.g. max_pauses=30%"),
+    concurrency: int = typer.Option(None, help="requests in flight at once"),
+    rate: float = typer.Option(None, help="requests per second, at most"),
+    metrics_port: int = typer.Option(None, "--metrics-port", help="serve /metrics and /healthz on this port"),
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="address for --metrics-port (0.0.0.0 in a pod)"),
+    metrics_file: str = typer.Option(None, "--metrics-file", help="write the metrics here (textfile collector) after each cycle"),
+    state_db: str = typer.Option(None, "--state-db", help="journal, history and drift database"),
+    shard: str = SHARD,
+    base_url: str = BASE_URL,
+) -> None:
+    """Make the installation match the playbooks on a schedule, and record what drifted."""
+    from orchestrator import playbook
+
+    if mode not in ("fix", "report"):
+        fail(f"unknown mode {mode!r}: use fix or report")
+    try:
+        every_s, jitter_f = parse_duration(every), parse_fraction(jitter)
+    except ValueError as exc:
+        fail(str(exc))
+    book = load_playbook(paths)
+    settings = client_settings(base_url, concurrency=concurrency, rate=rate, state_db=state_db)
+    from orchestrator.reconcile import ReconcileError, ReconcileOptions, run_reconcile
+
+    options = ReconcileOptions(mode=mode, limit=limit, allow=allow, policy=policy, every=every_s, jitter=jitter_f,
+                               shard=parse_shard(shard))
+    try:
+        code = run_async(lambda: run_reconcile(settings, book, options, once=once, metrics_port=metrics_port,
+                                               metrics_host=metrics_host, metrics_file=metrics_file),
+                         settings.base_url)
+    except ReconcileError as exc:
+        fail(str(exc))
+    except playbook.PlaybookError as exc:
+        for diagnostic in exc.diagnostics:
+            typer.echo(str(diagnostic), err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    except OSError as exc:
+        fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}")
+    raise typer.Exit(code)
 
 
 # -- fleet: import -----------------------------------------------------------------------

@@ -106,6 +106,15 @@ class History:
         ).fetchall()
         return [RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else None) for r in rows]
 
+    def run(self, run_id: int) -> RunRecord | None:
+        """One run by id (``history show``), or None."""
+        r = self.db.execute(
+            "SELECT id, started, finished, command, status, accounts, report FROM runs WHERE id=?", (run_id,)
+        ).fetchone()
+        if r is None:
+            return None
+        return RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else None)
+
     def unfinished(self) -> RunRecord | None:
         """The newest run that never finished (killed) or was interrupted, if it is the newest run."""
         latest = self.runs(1)

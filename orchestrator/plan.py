@@ -12,7 +12,11 @@ JSON schema (``format_version`` 1), documented in full in ``docs/plan-schema.jso
      "playbook_hash": "sha256:…",
      "changes": [{"account_id", "username", "kind", "action", "path", "before", "after", "source"}],
      "summary": {"total": N, "by_kind": {kind: {action: N}}, "accounts": N},
-     "read": {"accounts": N, "fingerprints": {"<account_id>": {"<kind>": "sha256:…"}}}}
+     "read": {"accounts": N, "fingerprints": {"<account_id>": {"<kind>": "sha256:…"}}},
+     "blocked": [{"account_id", "username", "kind", "reason", "message", "action", "path", ...}]}
+
+Blocked changes (``orchestrator.blockers``) are what the server would undo or refuse: they are
+listed with their reason and never applied, and are not changes (``empty`` ignores them).
 """
 
 from __future__ import annotations
@@ -20,8 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # blockers imports Change from here
+    from orchestrator.blockers import Blocked
 
 from orchestrator.contract import LIBRARY_ID, Kind
 
@@ -84,10 +92,13 @@ class Plan:
     playbook_hash: str
     fingerprints: dict[int, dict[str, str]] = field(default_factory=dict)
     accounts_read: int = 0
+    blocked: tuple[Blocked, ...] = ()
 
     @classmethod
-    def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]], accounts_read: int) -> Plan:
-        return cls(tuple(sorted(changes, key=Change.sort_key)), playbook_hash, fingerprints, accounts_read)
+    def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]], accounts_read: int,
+              blocked: Sequence[Blocked] = ()) -> Plan:
+        return cls(tuple(sorted(changes, key=Change.sort_key)), playbook_hash, fingerprints, accounts_read,
+                   tuple(sorted(blocked, key=lambda b: b.sort_key())))
 
     @property
     def empty(self) -> bool:
@@ -101,6 +112,7 @@ class Plan:
             "total": len(self.changes),
             "accounts": len({c.account_id for c in self.changes}),
             "by_kind": {k: dict(sorted(v.items())) for k, v in sorted(by_kind.items())},
+            "blocked": len(self.blocked),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -113,6 +125,7 @@ class Plan:
                 "accounts": self.accounts_read,
                 "fingerprints": {str(a): f for a, f in sorted(self.fingerprints.items())},
             },
+            "blocked": [b.public() for b in self.blocked],
         }
 
     @classmethod
@@ -122,7 +135,10 @@ class Plan:
         changes = [Change(**{k: c.get(k) for k in Change.__dataclass_fields__} | {"kind": Kind(c["kind"])})
                    for c in data["changes"]]
         fps = {int(a): f for a, f in data["read"]["fingerprints"].items()}
-        return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"])
+        from orchestrator.blockers import Blocked
+
+        blocked = [Blocked.from_public(b) for b in data.get("blocked", [])]
+        return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"], blocked)
 
 
 # -- rendering ---------------------------------------------------------------------------
@@ -150,6 +166,8 @@ def describe(c: Change) -> str:
 def render_text(plan: Plan, *, colour: bool = False) -> str:
     """Human-readable, grouped by account and kind; ``colour`` adds rich markup."""
     if plan.empty:
+        if plan.blocked:
+            return "No changes. The installation matches the playbooks, but for what is blocked.\n" + blocked_text(plan, colour=colour)
         return "No changes. The installation matches the playbooks."
     lines: list[str] = []
     current: tuple[int, str] | None = None
@@ -165,6 +183,8 @@ def render_text(plan: Plan, *, colour: bool = False) -> str:
         if c.source:
             text += f"   [dim]({c.source})[/]" if colour else f"   ({c.source})"
         lines.append(text)
+    if plan.blocked:  # before the summary, which stays the last line
+        lines.append("\n" + blocked_text(plan, colour=colour))
     lines.append("")
     lines.append(_summary_line(plan))
     return "\n".join(lines).lstrip("\n")
@@ -182,8 +202,10 @@ def _summary_line(plan: Plan) -> str:
 
 def render_markdown(plan: Plan) -> str:
     """Ready to paste into a pull-request comment."""
-    if plan.empty:
+    if plan.empty and not plan.blocked:
         return "### Sharingtools plan\n\nNo changes. The installation matches the playbooks.\n"
+    if plan.empty:
+        return "### Sharingtools plan\n\nNo changes. The installation matches the playbooks, but for what is blocked.\n" + blocked_markdown(plan)
     out = ["### Sharingtools plan", "", _summary_line(plan), "", "| kind | action | changes |", "|---|---|---|"]
     for kind, actions in plan.summary()["by_kind"].items():
         for action, n in actions.items():
@@ -193,7 +215,19 @@ def render_markdown(plan: Plan) -> str:
         text = f"{SYMBOL.get(c.action, '?')} {describe(c)}".replace("|", "\\|")
         out.append(f"| {'(user)' if c.on_library else c.username} | {c.kind} | `{text}` | {c.source or ''} |")
     out += ["", "</details>", ""]
-    return "\n".join(out)
+    return "\n".join(out) + blocked_markdown(plan)
+
+
+def blocked_text(plan: Plan, *, colour: bool = False) -> str:
+    from orchestrator.blockers import render_text as render_blocked
+
+    return render_blocked(plan.blocked, colour=colour)
+
+
+def blocked_markdown(plan: Plan) -> str:
+    from orchestrator.blockers import render_markdown as render_blocked
+
+    return render_blocked(plan.blocked)
 
 
 def render_json(plan: Plan) -> str:

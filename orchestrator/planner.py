@@ -23,6 +23,7 @@ import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
+from orchestrator.blockers import Blocked, classify, module_blocked
 from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind
 from orchestrator.kinds import KindHandler, KindRegistry, Problem, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
@@ -88,6 +89,7 @@ async def build_plan(
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
     results: dict[Kind, ReadResult] = {}
+    refused: list[Blocked] = []
     resolved: dict[Kind, dict[int, Any]] = {}  # desired state as the diff gets it, per kind
 
     async def read(kind: Kind, handler: KindHandler) -> None:
@@ -106,10 +108,11 @@ async def build_plan(
             try:
                 result = await handler.read(ctx, targets, ready)
             except (ModuleNotEnabled, ModuleNotInstalled) as exc:
-                why = ("your plan does not include it" if isinstance(exc, ModuleNotEnabled)
-                       else "it is not installed on the server")
-                result = ReadResult(problems=[
-                    Problem(a.id, a.username, kind, f"{handler.label} cannot be managed: {why}") for a in targets])
+                # Every call of a module the plan or the server lacks is refused: blocked, not a failure.
+                installed = isinstance(exc, ModuleNotEnabled)
+                refused.extend(module_blocked(a.id, a.username, kind, handler.label, installed=installed)
+                               for a in targets)
+                result = ReadResult()
         else:
             result = ReadResult()
         # One list of problems in account order (an account's read problems before its secret's).
@@ -134,7 +137,8 @@ async def build_plan(
             changes += handler.diff(account, resolved[kind][account_id], live)
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
-    planned.plan = Plan.build(changes, playbook_hash(playbook), fingerprints, len(fingerprints))
+    changes, blocked = classify(changes, ctx.accounts, planned.live)
+    planned.plan = Plan.build(changes, playbook_hash(playbook), fingerprints, len(fingerprints), [*refused, *blocked])
     return planned
 
 

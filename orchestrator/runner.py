@@ -20,7 +20,8 @@ from orchestrator.engine.apply import EXIT_ERROR, ApplyError, ApplyOptions, Appl
 from orchestrator.engine.executor import Executor
 from orchestrator.history import History
 from orchestrator.kinds import Operation
-from orchestrator.plan import Plan, render_text
+from orchestrator.lock import LockHeld, RunLock
+from orchestrator.plan import Plan, blocked_text, render_text
 from orchestrator.playbook import Playbook
 from orchestrator.settings import Settings
 
@@ -30,6 +31,22 @@ log = structlog.get_logger("orchestrator.apply")
 async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *, yes: bool,
                     report_path: str | None = None, console: Console | None = None) -> int:
     console = console or Console(stderr=False, highlight=False, soft_wrap=True)
+    # One apply or reconcile cycle at a time: held for the whole run, plan included, so two
+    # applies cannot both create what is missing.
+    lock = RunLock(settings.state_db, settings.base_url, "apply")
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        return await _run_apply(settings, book, options, yes=yes, report_path=report_path, console=console)
+    finally:
+        lock.release()
+
+
+async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *, yes: bool,
+                     report_path: str | None, console: Console) -> int:
     history = History(settings.state_db)
     tty = console.is_terminal
     async with SharingtoolsClient.from_settings(settings) as client:
@@ -114,5 +131,11 @@ def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any]) 
                       highlight=False)
     for change in outcome.unverified:
         console.print(f"[yellow]not verified[/] {change.username} · {change.kind} {change.path}", highlight=False)
+    if outcome.plan.blocked and outcome.plan.empty:  # else the plan shown before the run listed them
+        console.print(blocked_text(outcome.plan), markup=False, highlight=False)
+    elif outcome.plan.blocked:
+        names = sorted({b.username for b in outcome.plan.blocked})
+        console.print(f"[yellow]blocked[/] {len(outcome.plan.blocked)} changes not attempted, on "
+                      + ", ".join(names), highlight=False)
     colour = "green" if outcome.exit_code == 0 else "red"
     console.print(f"[{colour}]{outcome.message}[/]", highlight=False)

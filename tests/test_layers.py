@@ -1,6 +1,6 @@
 """The layers, kept honest: every ``orchestrator`` import is checked against what its layer may use.
 
-    cli, demo -> runner -> engine -> planner, policy -> kinds -> plan -> contract
+    cli, demo -> reconcile, runner -> engine -> planner, policy -> kinds -> plan -> contract
                                        |                  \\-> api -> settings, log
                                        \\-> playbook (loading, and producing desired state)
     playbook -> contract, text;   contract -> nothing;   emulator -> text, nothing of the core
@@ -38,9 +38,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     "engine": frozenset({"planner", "policy", "kinds", "plan", "contract", "api", "history", "log", "playbook",
                          "shard"}),
     "runner": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                         "playbook", "settings", "shard"}),
+                         "playbook", "settings", "lock", "shard"}),
+    # The run lock and the metrics stand alone; reconcile drives the engine like the runner does.
+    "lock": frozenset(),
+    "metrics": frozenset(),
+    "reconcile": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
+                            "playbook", "settings", "lock", "metrics", "shard"}),
     "cli": frozenset({"runner", "engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                      "playbook", "settings", "emulator", "shard", "importer"}),
+                      "playbook", "settings", "emulator", "reconcile", "lock", "metrics", "shard", "importer"}),
     # Which accounts a process manages: a filter on the contract's desired state.
     "shard": frozenset({"contract"}),
     # Writes playbooks, so it checks what it writes against the playbook's own schema.
@@ -59,6 +64,8 @@ PLAYBOOK_INSIDERS = frozenset({"playbook", "cli", "runner", "importer"})
 SINGLE_MODULES = {
     "cli": "cli", "__main__": "cli", "demo": "cli", "runner": "runner", "planner": "planner", "policy": "policy",
     "plan": "plan", "log": "log", "settings": "settings", "history": "history", "shard": "shard",
+    # Blocked changes are part of what a plan is; drift rows live beside the run history.
+    "blockers": "plan", "drift": "history", "lock": "lock", "metrics": "metrics", "reconcile": "reconcile",
 }
 
 

@@ -45,6 +45,8 @@ class Policy:
     max_activations: Sourced[Limit] | None = None
     max_fail: Sourced[Limit] | None = None
     waves: Sourced[int | tuple[Limit, ...]] | None = None
+    # Reconcile: drift of these kinds or kind.paths is reported, not fixed (``report``).
+    drift: Sourced[dict[str, str]] | None = None
 
     def limits(self) -> dict[str, Sourced[Limit]]:
         """The limits that are set, by name."""

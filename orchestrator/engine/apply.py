@@ -51,6 +51,10 @@ class ApplyOptions:
     max_fail: Limit | None = None  # None: the playbook's, else 10%
     saved_plan: Plan | None = None
     resume: bool = False
+    # For reconcile: the run's name in the history, and which changes to act on (drift that is
+    # only reported, accounts backed off are not): checked before the policy, and by verify.
+    command: str = "apply"
+    keep: Callable[[Change], bool] | None = None
     shard: Shard | None = None  # only this shard's accounts (--shard K/N)
 
 
@@ -72,6 +76,7 @@ class ApplyOutcome:
     unverified: list[Change] = field(default_factory=list)
     waves: list[WaveReport] = field(default_factory=list)
     run_id: int | None = None
+    dropped: list[Change] = field(default_factory=list)  # left out by ApplyOptions.keep
     duration: float = 0.0
     message: str = ""
 
@@ -97,6 +102,7 @@ class ApplyOutcome:
             "violations": [str(v) for v in self.violations],
             "failures": [f.__dict__ for f in self.execution.failures],
             "unverified": [c.public() for c in self.unverified],
+            "blocked": [b.public() for b in self.plan.blocked],
         }
 
 
@@ -121,7 +127,8 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
         changes = [c for c in saved.changes if c.account_id not in conflicts
                    and (options.shard is None or options.shard.manages(c.account_id))]
-        planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read)
+        planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
+                                  planned.plan.blocked)
         return planned, accounts, conflicts
     only = None
     if options.resume:
@@ -152,18 +159,26 @@ async def apply(
     planned, accounts, conflicts = await prepare(client, playbook, options, history, kinds)
     if not planned.ok:
         raise ApplyError([*map(str, planned.diagnostics), *(f"error: {p}" for p in planned.problems)])
+    dropped: list[Change] = []
+    if options.keep is not None:
+        p = planned.plan
+        dropped = [c for c in p.changes if not options.keep(c)]
+        kept = [c for c in p.changes if options.keep(c)]
+        planned.plan = Plan.build(kept, p.playbook_hash, p.fingerprints, p.accounts_read, p.blocked)
     plan = planned.plan
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
-    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts)
+    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped)
     outcome.violations = policy.check(plan.changes, planned.desired)
     if outcome.violations:
         outcome.exit_code, outcome.message = EXIT_BLOCKED, "blocked by the safety policy: nothing was changed"
         if history:
-            run = history.start_run("apply", plan.playbook_hash, [])
-            history.finish_run(run, "blocked", {"violations": [str(v) for v in outcome.violations]})
+            outcome.run_id = history.start_run(options.command, plan.playbook_hash, [])
+            history.finish_run(outcome.run_id, "blocked", {"violations": [str(v) for v in outcome.violations]})
         return _finish(outcome, started)
     if plan.empty:
         outcome.message = "nothing to do: the installation matches the playbooks"
+        if plan.blocked:
+            outcome.message += f" ({len(plan.blocked)} blocked changes are not attempted: see above)"
         if conflicts:
             outcome.exit_code, outcome.message = EXIT_PARTIAL, "every account in the saved plan changed since: plan again"
         return _finish(outcome, started)
@@ -174,7 +189,7 @@ async def apply(
     ops = operations_of(plan.changes, kinds)
     order = _account_order(plan.changes)
     if history:
-        outcome.run_id = history.start_run("apply", plan.playbook_hash, order)
+        outcome.run_id = history.start_run(options.command, plan.playbook_hash, order)
     executor = executor or Executor(client, kinds=kinds)
     executor.kinds, executor.history, executor.run_id = kinds, history, outcome.run_id
     max_fail = options.max_fail or _sourced(playbook.policy.max_fail) or DEFAULT_MAX_FAIL
@@ -197,6 +212,8 @@ async def apply(
             break
         unverified = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None,
                                    kinds)
+        if options.keep is not None:
+            unverified = [c for c in unverified if options.keep(c)]
         outcome.unverified += unverified
         bad = result.failed_accounts | {c.account_id for c in unverified}
         report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))

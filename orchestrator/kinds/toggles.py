@@ -36,7 +36,11 @@ class ToggleKind(KindHandler):
         found: dict[int, list[dict[str, Any]]] = {}
         async for schedule in self.api(ctx.client).list_schedules():
             if schedule.account_id in desired:
-                found.setdefault(schedule.account_id, []).append({"id": schedule.id, "is_active": bool(schedule.is_active)})
+                entry = {"id": schedule.id, "is_active": bool(schedule.is_active)}
+                settings = getattr(schedule, "settings", None)
+                if getattr(settings, "api_key_configured", None) is False:
+                    entry["api_key_configured"] = False  # the engine switches such a schedule off (blockers)
+                found.setdefault(schedule.account_id, []).append(entry)
         result = ReadResult()
         for account in accounts:
             if account.id not in desired:

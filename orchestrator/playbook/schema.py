@@ -52,6 +52,7 @@ from orchestrator.playbook.values import (
     CommentMode,
     CustomProxy,
     DateTime,
+    DriftValue,
     ExcludeRefs,
     GroupName,
     GroupNames,
@@ -541,7 +542,7 @@ class PolicySpec(Spec):
     max_activations: LimitValue | None = None
     waves: WavesValue | None = None
     max_fail: LimitValue | None = None
-
+    drift: DriftValue | None = None
 
 
 # -- captions -------------------------------------------------------------------------------

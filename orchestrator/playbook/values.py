@@ -327,6 +327,31 @@ def _waves(value: Any) -> int | tuple[Limit, ...]:
 
 _LIMIT_SCHEMA = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": _PERCENT.pattern}]}
 LimitValue = Annotated[Limit, PlainValidator(_limit), WithJsonSchema(_LIMIT_SCHEMA)]
+
+
+DRIFT_KINDS = ("account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment", "captions")
+
+
+def _drift(value: Any) -> dict[str, str]:
+    """``policy.drift``: a kind, or a kind and a path (``reactions.settings.likes_speed``), to
+    ``report`` or ``fix`` (what reconcile does about its drift)."""
+    if not isinstance(value, Mapping):
+        fail(f"must be a mapping of kind or kind.field to `report` or `fix`, got {describe(value)}",
+             "such as `reactions.settings.likes_speed: report`")
+    out: dict[str, str] = {}
+    for key, mode in value.items():
+        kind = str(key).split(".", 1)[0]
+        if kind not in DRIFT_KINDS:
+            fail(f"unknown kind `{kind}` in `{key}`", "one of `" + "`, `".join(DRIFT_KINDS) + "`",
+                 at=(key,), on_key=True)
+        if mode not in ("report", "fix"):
+            fail(f"`{key}` must be `report` or `fix`, got {describe(mode)}", at=(key,))
+        out[str(key)] = mode
+    return out
+
+
+DriftValue = Annotated[dict[str, str], PlainValidator(_drift),
+                       WithJsonSchema({"type": "object", "additionalProperties": {"enum": ["report", "fix"]}})]
 WavesValue = Annotated[
     Union[int, tuple[Limit, ...]],
     PlainValidator(_waves),

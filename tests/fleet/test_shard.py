@@ -145,3 +145,22 @@ def test_apply_by_shard_on_the_command_line(fresh, tmp_path) -> None:
                                   "--state-db", str(tmp_path / "shard-0-of-2.db")], env=env)
     assert applied.exit_code == 0, applied.output
     assert (plan("0/2"), plan("1/2")) == (0, 2)  # shard 0 converged; shard 1 untouched
+
+
+@pytest.mark.uvicorn
+def test_reconcile_once_by_shard(fresh, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from orchestrator.cli import app
+
+    env = {"SHARINGTOOLS_BASE_URL": fresh.api, "SHARINGTOOLS_API_KEY": fresh.keys["alice"], "SHARINGTOOLS_RATE": "2000",
+           "SHARINGTOOLS_CONFIG": None, "SHARINGTOOLS_API_KEY_FILE": None, "SHARINGTOOLS_SHARD": "1/2"}
+    runner = CliRunner()
+    cycle = runner.invoke(app, ["reconcile", str(PLAYBOOKS), "--once", "--policy", "max_pauses=100%",
+                                "--state-db", str(tmp_path / "shard-1-of-2.db")], env=env)
+    assert cycle.exit_code == 0, cycle.output
+
+    def plan(shard: str) -> int:
+        return runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode", "--shard", shard], env=env).exit_code
+
+    assert (plan("1/2"), plan("0/2")) == (0, 2)  # the shard from $SHARINGTOOLS_SHARD converged, the other not

@@ -1,0 +1,194 @@
+"""Changes the server would undo or refuse, named in the plan instead of retried forever.
+
+The server's engine switches a schedule off on its next pass when the account needs a new
+Instagram login (``login_required``), and an account switched off in the panel
+(``is_active`` false) runs nothing. Activating a schedule on such an account succeeds, then
+comes undone a few seconds later (and so does an AI-DM schedule without an OpenAI API key): apply would fail to verify, and a reconcile loop would
+activate it again every cycle, forever. A module the user's plan lacks (403) or the server
+lacks (503) refuses every call. The planner already reads all of this (the account list,
+and a refused module read), so these rules classify the diff it computed, as pure functions:
+a blocked change is shown with its reason and what the user must do, and never attempted.
+Once the account is logged in again, the next plan finds the change unblocked and applies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from orchestrator.contract import Kind
+from orchestrator.plan import SYMBOL, Change, describe
+
+# Reasons, as codes (JSON, history and metrics labels).
+LOGIN_REQUIRED = "login_required"
+ACCOUNT_INACTIVE = "account_inactive"
+MODULE_NOT_ENABLED = "module_not_enabled"
+MODULE_NOT_INSTALLED = "module_not_installed"
+NO_AI_KEY = "ai_key_missing"
+REASONS = (LOGIN_REQUIRED, ACCOUNT_INACTIVE, MODULE_NOT_ENABLED, MODULE_NOT_INSTALLED, NO_AI_KEY)
+
+# Kinds whose schedules the server's engine switches off on an account that cannot run them.
+SWITCHED_KINDS = frozenset({Kind.REACTIONS, Kind.REPOST, Kind.WELCOMEDM, Kind.AI_DM, Kind.LEADS, Kind.FIRST_COMMENT})
+SWITCH_ON = frozenset({"activate", "start"})
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """A change (or, when the module cannot even be read, a whole kind of one account) that
+    is not attempted: ``reason`` is a code from ``REASONS``, ``message`` says what to do."""
+
+    account_id: int
+    username: str
+    kind: Kind
+    reason: str
+    message: str
+    change: Change | None = None
+
+    def public(self) -> dict[str, Any]:
+        change = self.change
+        return {
+            "account_id": self.account_id, "username": self.username, "kind": self.kind,
+            "reason": self.reason, "message": self.message,
+            "action": change.action if change else None, "path": change.path if change else None,
+            "before": change.before if change else None, "after": change.after if change else None,
+            "source": change.source if change else None, "ref": change.ref if change else None,
+        }
+
+    @classmethod
+    def from_public(cls, data: Mapping[str, Any]) -> Blocked:
+        change = None
+        if data.get("action") is not None:
+            change = Change(data["account_id"], data["username"], Kind(data["kind"]), data["action"], data["path"],
+                            data.get("before"), data.get("after"), data.get("source"), data.get("ref"))
+        return cls(data["account_id"], data["username"], Kind(data["kind"]), data["reason"], data["message"], change)
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.username, self.account_id, self.kind, self.change.path if self.change else "")
+
+
+def account_reason(account: Any) -> str | None:
+    """Why the server would switch ``account``'s schedules off, if it would (an API account,
+    or anything with ``login_required`` and ``is_active``; unknown facts block nothing)."""
+    if account is None:
+        return None
+    if getattr(account, "login_required", None):
+        return LOGIN_REQUIRED
+    if getattr(account, "is_active", None) is False:
+        return ACCOUNT_INACTIVE
+    return None
+
+
+def account_message(reason: str, username: str) -> str:
+    if reason == LOGIN_REQUIRED:
+        return (f"{username} needs a new Instagram login: its schedules would be switched off "
+                "(log in again in the panel, or refresh its cookies; the next run applies them)")
+    return (f"{username} is switched off in the panel: its schedules would not run "
+            "(switch the account on in the panel; the next run applies them)")
+
+
+def module_blocked(account_id: int, username: str, kind: Kind, label: str, *, installed: bool) -> Blocked:
+    """A kind the user's plan (403) or the server (503) lacks: nothing of it can be managed."""
+    if installed:
+        return Blocked(account_id, username, kind, MODULE_NOT_ENABLED,
+                       f"{label} is not in your Sharingtools plan: add the module to your plan, or remove "
+                       f"{kind} from the entries of these accounts")
+    return Blocked(account_id, username, kind, MODULE_NOT_INSTALLED,
+                   f"{label} is not installed on the server: ask the installation's admin to install it")
+
+
+def schedule_reason(change: Change, live: Mapping[tuple[int, Kind], Mapping[str, Any]]) -> str | None:
+    """Why the engine would switch off the one schedule ``change`` switches on, if it would."""
+    if change.kind != Kind.AI_DM or change.action not in SWITCH_ON:
+        return None
+    schedules = live.get((change.account_id, change.kind), {}).get("schedules", [])
+    schedule = next((s for s in schedules if s.get("id") == change.ref), None)
+    return NO_AI_KEY if schedule is not None and schedule.get("api_key_configured") is False else None
+
+
+def classify(changes: Iterable[Change], accounts: Mapping[int, Any],
+             live: Mapping[tuple[int, Kind], Mapping[str, Any]] | None = None) -> tuple[list[Change], list[Blocked]]:
+    """Split ``changes`` into those to apply and those the server would undo.
+
+    Only switching a schedule on is undone: settings, targets and pauses stick on an account
+    that needs a login, so they are applied. A First Comment schedule created active on such
+    an account is created paused, and its activation is blocked. ``live`` (the state read, by
+    account and kind) holds the facts of single schedules (an AI-DM schedule without a key)."""
+    allowed: list[Change] = []
+    blocked: list[Blocked] = []
+    for change in changes:
+        reason = account_reason(accounts.get(change.account_id)) if change.kind in SWITCHED_KINDS else None
+        if reason is None and live is not None and schedule_reason(change, live) is not None:
+            blocked.append(Blocked(change.account_id, change.username, change.kind, NO_AI_KEY,
+                                   f"{change.username}'s AI-DM schedule has no OpenAI API key: the server would "
+                                   "switch it off (set the key in the panel; the next run applies it)", change))
+            continue
+        if reason is None:
+            allowed.append(change)
+            continue
+        message = account_message(reason, change.username)
+        if change.action in SWITCH_ON:
+            blocked.append(Blocked(change.account_id, change.username, change.kind, reason, message, change))
+        elif change.action == "create" and isinstance(change.after, dict) and change.after.get("is_active"):
+            allowed.append(replace(change, after={**change.after, "is_active": False}))
+            activation = replace(change, action="activate", path=f"{change.path}.state", before="paused",
+                                 after="active", ref=None)
+            blocked.append(Blocked(change.account_id, change.username, change.kind, reason, message, activation))
+        else:
+            allowed.append(change)
+    return allowed, blocked
+
+
+def summary(blocked: Sequence[Blocked]) -> dict[str, Any]:
+    """Counts for plans and reports: total, accounts, by reason."""
+    by_reason: dict[str, int] = {}
+    for b in blocked:
+        by_reason[b.reason] = by_reason.get(b.reason, 0) + 1
+    return {"total": len(blocked), "accounts": len({b.account_id for b in blocked}),
+            "by_reason": dict(sorted(by_reason.items()))}
+
+
+def grouped(blocked: Sequence[Blocked]) -> list[tuple[str, list[Blocked]]]:
+    """Blocked items by message (one per account and reason, or per module), in plan order:
+    what a person reads, one line of what to do followed by what waits on it."""
+    groups: dict[str, list[Blocked]] = {}
+    for b in sorted(blocked, key=Blocked.sort_key):
+        groups.setdefault(b.message, []).append(b)
+    return list(groups.items())
+
+
+# -- rendering (plan text and Markdown, the apply summary) ------------------------------------------
+def _what(b: Blocked) -> str:
+    what = f"{b.username} · {b.kind}"
+    if b.change is not None:
+        what += f" {SYMBOL.get(b.change.action, '?')} {describe(b.change)}"
+    return what
+
+
+def render_text(blocked: Sequence[Blocked], *, colour: bool = False) -> str:
+    """One line of what to do per account and reason, then the changes that wait on it."""
+    if not blocked:
+        return ""
+    accounts = len({b.account_id for b in blocked})
+    changes = f"{len(blocked)} change" + ("s" if len(blocked) != 1 else "")
+    head = (f"Blocked: {changes} on {accounts} account{'s' if accounts != 1 else ''} "
+            "not attempted (the server would undo or refuse them):")
+    escape = (lambda t: t.replace("[", "\\[")) if colour else (lambda t: t)
+    lines = [f"[yellow]{escape(head)}[/]" if colour else head]
+    for message, items in grouped(blocked):
+        lines.append(f"  ✋ {escape(message)}")
+        for b in items:
+            source = f"   ({b.change.source})" if b.change is not None and b.change.source else ""
+            lines.append(f"      {escape(_what(b) + source)}")
+    return "\n".join(lines)
+
+
+def render_markdown(blocked: Sequence[Blocked]) -> str:
+    """A list, not a table: one item per thing to do, the changes waiting on it below."""
+    if not blocked:
+        return ""
+    out = ["", f"**Blocked: {len(blocked)} changes are not attempted** (the server would undo or refuse them)", ""]
+    for message, items in grouped(blocked):
+        out.append(f"- {message}")
+        out += [f"  - `{_what(b)}`" for b in items]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,145 @@
+"""Prometheus metrics of the reconcile loop, and ``/healthz`` beside them.
+
+Each ``Reconciler`` owns a ``CollectorRegistry`` (not the process-global one), so a test can
+run several and read each one's numbers. ``serve`` puts ``/metrics`` (every other path too,
+as ``prometheus_client`` does) and ``/healthz`` on one port; ``write_textfile`` writes the
+same for node_exporter's textfile collector (``reconcile --once --metrics-file``).
+
+API requests are counted from the client transport's own statistics (every attempt, by HTTP
+status or error, 429 included), as deltas per cycle, so they match what the server answered.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    make_wsgi_app,
+    write_to_textfile,
+)
+
+PREFIX = "orchestrator_reconcile"
+
+
+class ReconcileMetrics:
+    """Every metric the loop exports; ``observe_*`` methods are called once per cycle."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        disable_created_metrics()  # the `_created` series double every counter for nothing a dashboard uses
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.cycles = Counter(f"{PREFIX}_cycles", "Reconcile cycles, by result", ["result"], registry=r)
+        self.duration = Histogram(f"{PREFIX}_cycle_duration_seconds", "Duration of a reconcile cycle", registry=r,
+                                  buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, float("inf")))
+        self.applied = Counter(f"{PREFIX}_changes_applied", "Changes applied and verified, by kind and action",
+                               ["kind", "action"], registry=r)
+        self.drift = Counter(f"{PREFIX}_drift", "Differences found before acting, by kind", ["kind"], registry=r)
+        self.drift_last = Gauge(f"{PREFIX}_drift_last_cycle", "Differences the last cycle found, by kind", ["kind"],
+                                registry=r)
+        self.blocked = Gauge(f"{PREFIX}_blocked_changes", "Blocked changes in the last cycle, by reason", ["reason"],
+                             registry=r)
+        self.accounts = Gauge(f"{PREFIX}_accounts", "Accounts read by the last cycle, in sync or out of sync",
+                              ["state"], registry=r)
+        self.backed_off = Gauge(f"{PREFIX}_backed_off_accounts", "Accounts whose changes are backed off", registry=r)
+        self.requests = Counter(f"{PREFIX}_api_requests", "API requests (every attempt), by HTTP status or error",
+                                ["status"], registry=r)
+        self.retries = Counter(f"{PREFIX}_api_retries", "API request retries", registry=r)
+        self.last_success = Gauge(f"{PREFIX}_last_success_timestamp_seconds",
+                                  "Unix time the last successful cycle ended", registry=r)
+        self._seen_requests: dict[str, int] = {}
+        self._seen_retries = 0
+        self._known: dict[str, set[str]] = {"drift_last": set(), "blocked": set()}
+        self.last_cycle_end: float | None = None
+
+    def observe_api(self, stats: Mapping[str, Any]) -> None:
+        """Add what the transport counted since the last call (its counters only grow)."""
+        for status, n in stats.get("requests", {}).items():
+            delta = n - self._seen_requests.get(status, 0)
+            if delta > 0:
+                self.requests.labels(str(status)).inc(delta)
+            self._seen_requests[status] = n
+        retries = int(stats.get("retries", 0))
+        if retries > self._seen_retries:
+            self.retries.inc(retries - self._seen_retries)
+        self._seen_retries = retries
+
+    def observe_cycle(self, result: str, duration: float, *, succeeded: bool, applied: Iterable[tuple[str, str]],
+                      drift: Iterable[str], blocked: Iterable[str], in_sync: int, out_of_sync: int,
+                      backed_off: int, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        self.cycles.labels(result).inc()
+        self.duration.observe(duration)
+        for kind, action in applied:
+            self.applied.labels(kind, action).inc()
+        drift_counts: dict[str, int] = {}
+        for kind in drift:
+            drift_counts[kind] = drift_counts.get(kind, 0) + 1
+            self.drift.labels(kind).inc()
+        self._set_all(self.drift_last, "drift_last", drift_counts)
+        blocked_counts: dict[str, int] = {}
+        for reason in blocked:
+            blocked_counts[reason] = blocked_counts.get(reason, 0) + 1
+        self._set_all(self.blocked, "blocked", blocked_counts)
+        self.accounts.labels("in_sync").set(in_sync)
+        self.accounts.labels("out_of_sync").set(out_of_sync)
+        self.backed_off.set(backed_off)
+        if succeeded:
+            self.last_success.set(now)
+        self.last_cycle_end = now
+
+    def _set_all(self, gauge: Gauge, name: str, counts: Mapping[str, int]) -> None:
+        """Set a labelled gauge to this cycle's counts; labels seen before and absent now go to 0."""
+        for label in self._known[name] | set(counts):
+            gauge.labels(label).set(counts.get(label, 0))
+        self._known[name] |= set(counts)
+
+    def write_textfile(self, path: str) -> None:
+        """The textfile-collector format, written atomically (a temporary file, then a rename)."""
+        write_to_textfile(path, self.registry)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass  # scrapes every few seconds would flood stderr
+
+
+class MetricsServer:
+    """``/metrics`` and ``/healthz`` on ``host:port`` from a daemon thread (``port`` 0: a free one).
+
+    ``healthy()`` decides ``/healthz``: 200 ``ok`` or 503 with the reason."""
+
+    def __init__(self, metrics: ReconcileMetrics, host: str, port: int,
+                 healthy: Callable[[], tuple[bool, str]]) -> None:
+        metrics_app = make_wsgi_app(metrics.registry)
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") == "/healthz":
+                ok, why = healthy()
+                start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [why.encode() + b"\n"]
+            return metrics_app(environ, start_response)  # type: ignore[no-any-return]
+
+        self.server: WSGIServer = make_server(host, port, app, handler_class=_QuietHandler)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="metrics", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def __enter__(self) -> MetricsServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)

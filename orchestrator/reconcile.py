@@ -1,0 +1,453 @@
+"""Scheduled reconciliation: plan, record the drift, apply (or only report), verify, record.
+
+A cycle is one apply under the same safety policy, with three differences:
+
+- **It records the drift first**, by account, kind and field, and what it did about each
+  difference (``orchestrator.drift``): fixed, failed, unverified, reported, held by the
+  policy, backed off, blocked. ``history show RUN`` reads it back.
+- **It acts on less.** In ``report`` mode it writes nothing. In ``fix`` mode, kinds and fields
+  the playbook's ``policy.drift`` marks ``report`` are reported, not fixed, and accounts in
+  backoff are skipped. Blocked changes (``orchestrator.blockers``) are never attempted, so a
+  login the server lost never makes the loop flap.
+- **It never stops the loop for one bad cycle.** A policy violation holds that cycle's
+  writes; an unreachable server or a playbook problem fails that cycle; the next one runs.
+
+Why backoff per account and not per cycle: one account whose change never verifies must not
+delay the other accounts' fixes (client-go's workqueue backs off one item the same way).
+Why the lock per cycle: an operator may still run ``apply`` between two cycles of a loop.
+
+Exit codes of ``reconcile --once`` (and of a loop that ends): 0 in sync or fixed and
+verified; 1 error (lock held, bad playbook, server unreachable); 2 drift found and only
+reported; 3 the policy held the writes; 4 partial (failures, unverified, backed off);
+130 / 143 interrupted by SIGINT / SIGTERM (in-flight calls finished, journal written).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import structlog
+
+from orchestrator.api import SharingtoolsClient
+from orchestrator.api.errors import SharingtoolsError
+from orchestrator.blockers import Blocked
+from orchestrator.contract import Kind
+from orchestrator.drift import Backoff, BackoffPolicy, DriftRow, DriftStore
+from orchestrator.engine.apply import ApplyError, ApplyOptions, ApplyOutcome, apply
+from orchestrator.engine.executor import Executor
+from orchestrator.history import History
+from orchestrator.lock import LockHeld, RunLock
+from orchestrator.metrics import ReconcileMetrics
+from orchestrator.plan import Change, describe
+from orchestrator.playbook import Playbook
+from orchestrator.shard import Shard
+
+log = structlog.get_logger("orchestrator.reconcile")
+
+EXIT_OK, EXIT_ERROR, EXIT_REPORTED, EXIT_HELD, EXIT_PARTIAL = 0, 1, 2, 3, 4
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+MODES = ("fix", "report")
+# When several things happen in one cycle, the exit code says the most serious.
+SEVERITY = [EXIT_ERROR, EXIT_SIGTERM, EXIT_SIGINT, EXIT_HELD, EXIT_PARTIAL, EXIT_REPORTED, EXIT_OK]
+RESULT = {EXIT_OK: "ok", EXIT_ERROR: "error", EXIT_REPORTED: "drift_reported", EXIT_HELD: "policy_held",
+          EXIT_PARTIAL: "partial", EXIT_SIGINT: "interrupted", EXIT_SIGTERM: "interrupted"}
+
+
+class ReconcileError(Exception):
+    """The loop cannot start (the first cycle found the lock held)."""
+
+
+@dataclass
+class ReconcileOptions:
+    mode: str = "fix"
+    limit: Sequence[str] = ()
+    allow: Sequence[str] = ()
+    policy: Sequence[str] = ()
+    every: float = 900.0
+    jitter: float = 0.1  # a fraction of ``every``, either way
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    shard: Shard | None = None  # only this shard's accounts (--shard K/N)
+
+
+@dataclass
+class CycleReport:
+    """What one cycle found and did."""
+
+    number: int
+    exit_code: int
+    message: str
+    run_id: int | None = None
+    drift: list[DriftRow] = field(default_factory=list)
+    blocked: list[Blocked] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    backed_off: list[Backoff] = field(default_factory=list)
+    accounts_read: int = 0
+    out_of_sync: int = 0
+    duration: float = 0.0
+
+    @property
+    def result(self) -> str:
+        return RESULT.get(self.exit_code, "error")
+
+    def by_outcome(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.drift:
+            counts[row.outcome] = counts.get(row.outcome, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def summary(self) -> dict[str, Any]:
+        return {"cycle": self.number, "run_id": self.run_id, "result": self.result, "exit_code": self.exit_code,
+                "message": self.message, "drift": self.by_outcome(), "blocked": len(self.blocked),
+                "violations": self.violations, "backed_off": [b.account_id for b in self.backed_off],
+                "accounts": {"read": self.accounts_read, "out_of_sync": self.out_of_sync},
+                "duration_seconds": round(self.duration, 3)}
+
+
+def report_only(rules: dict[str, str] | None) -> Callable[[Change], bool]:
+    """Whether a change's drift is only reported, by the playbook's ``policy.drift``: the most
+    specific rule wins (``reactions.settings.likes_speed`` over ``reactions``)."""
+    rules = rules or {}
+
+    def matches(change: Change) -> bool:
+        best: tuple[int, str] | None = None
+        for key, mode in rules.items():
+            kind, _, path = key.partition(".")
+            if kind != change.kind:
+                continue
+            if path and not (change.path == path or change.path.startswith(path + ".")
+                             or change.path.startswith(path + "[")):
+                continue
+            if best is None or len(key) > best[0]:
+                best = (len(key), mode)
+        return best is not None and best[1] == "report"
+
+    return matches
+
+
+class Reconciler:
+    """Runs cycles against one installation through one client; see the module docstring."""
+
+    def __init__(self, client: SharingtoolsClient, book: Playbook, options: ReconcileOptions, *,
+                 history: History, lock: Callable[[], RunLock] | None = None,
+                 metrics: ReconcileMetrics | None = None, executor: Executor | None = None,
+                 clock: Callable[[], float] = time.time, rng: random.Random | None = None) -> None:
+        if options.mode not in MODES:
+            raise ValueError(f"unknown mode {options.mode!r}: use fix or report")
+        self.client, self.book, self.options = client, book, options
+        self.history = history
+        self.drift = DriftStore(history.db, clock)
+        self.lock = lock
+        self.metrics = metrics or ReconcileMetrics()
+        self.executor = executor or Executor(client)
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.cycles = 0
+        self.signal: int | None = None
+        self.started = clock()
+
+    # -- one cycle -----------------------------------------------------------------------------
+    async def cycle(self) -> CycleReport:
+        """One cycle under the lock (when one is given). Raises ``LockHeld`` only on the first."""
+        self.cycles += 1
+        number = self.cycles
+        lock = self.lock() if self.lock else None
+        if lock is not None:
+            try:
+                lock.acquire()
+            except LockHeld as exc:
+                if number == 1:
+                    raise
+                report = CycleReport(number, EXIT_ERROR, f"skipped: {exc}")
+                self._observe(report, started=time.monotonic())
+                return report
+            if lock.previous is not None:
+                log.warning("lock taken over from a process that died holding it", holder=lock.previous.describe())
+        try:
+            return await self._cycle(number)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    async def _cycle(self, number: int) -> CycleReport:
+        started = time.monotonic()
+        now = self.clock()
+        reported = report_only(self.book.policy.drift.value if self.book.policy.drift else None)
+        backoffs = {a: b for a, b in self.drift.backoffs().items() if b.next_try > now}
+        fix = self.options.mode == "fix"
+
+        def keep(change: Change) -> bool:
+            return fix and not reported(change) and change.account_id not in backoffs
+
+        options = ApplyOptions(limit=self.options.limit, allow=self.options.allow, policy=self.options.policy,
+                               command=f"reconcile-{self.options.mode}", keep=keep, shard=self.options.shard)
+        try:
+            outcome = await apply(self.client, self.book, options, history=self.history, executor=self.executor)
+        except ApplyError as exc:
+            report = CycleReport(number, EXIT_ERROR, "; ".join(exc.lines))
+            report.run_id = self._record_run(report, None)
+            self._observe(report, started)
+            return report
+        except (SharingtoolsError, ExceptionGroup) as exc:
+            # Concurrent reads fail as a group: a group of API errors is this cycle's error too.
+            first = _api_error(exc)
+            if first is None:
+                raise
+            report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {first}; the next one runs as planned")
+            report.run_id = self._record_run(report, None)
+            self._observe(report, started)
+            return report
+        report = self._judge(number, outcome, reported, backoffs)
+        if fix and not outcome.violations:
+            self._update_backoff(outcome, report)
+        report.run_id = self._record_run(report, outcome)
+        self._observe(report, started, outcome)
+        return report
+
+    def _judge(self, number: int, outcome: ApplyOutcome, reported: Callable[[Change], bool],
+               backoffs: dict[int, Backoff]) -> CycleReport:
+        """Every difference found, with what this cycle did about it; and the exit code."""
+        ex = outcome.execution
+        unverified = {(c.account_id, c.kind, c.path) for c in outcome.unverified}
+        rows: list[DriftRow] = []
+        for c in outcome.plan.changes:
+            why: str | None
+            if outcome.violations:
+                what, why = "held", "the safety policy held this cycle's writes"
+            elif c.account_id in ex.failed_accounts:
+                what = "failed"
+                why = next((f.reason for f in ex.failures if f.account_id == c.account_id), None)
+            elif (c.account_id, c.kind, c.path) in unverified:
+                what, why = "unverified", None
+            elif c.account_id in ex.touched:
+                what, why = "fixed", None
+            else:
+                what, why = "not_started", outcome.message or None
+            rows.append(_row(c, what, why))
+        for c in outcome.dropped:
+            if self.options.mode == "fix" and c.account_id in backoffs and not reported(c):
+                wait = backoffs[c.account_id]
+                rows.append(_row(c, "backed_off", f"{wait.failures} failed cycles; next try at {_stamp(wait.next_try)}"))
+            else:
+                rows.append(_row(c, "reported", "report mode" if self.options.mode == "report" else "policy.drift: report"))
+        blocked = list(outcome.plan.blocked)
+        for b in blocked:
+            if b.change is not None:
+                rows.append(_row(b.change, "blocked", b.message))
+            else:
+                rows.append(DriftRow(b.account_id, b.username, b.kind, "*", "any", None, None, "blocked", b.message))
+        report = CycleReport(number, EXIT_OK, outcome.message, drift=rows, blocked=blocked,
+                             violations=[str(v) for v in outcome.violations],
+                             backed_off=[b for a, b in backoffs.items() if any(c.account_id == a for c in outcome.dropped)])
+        report.accounts_read = len([a for a in outcome.plan.fingerprints if a != 0])
+        report.out_of_sync = len({r.account_id for r in rows if r.outcome != "fixed" and r.account_id != 0})
+        codes = [EXIT_OK]
+        if outcome.exit_code == 130:
+            codes.append(EXIT_SIGTERM if self.signal == signal.SIGTERM else EXIT_SIGINT)
+        if outcome.violations:
+            codes.append(EXIT_HELD)
+        # Partial also covers what apply itself calls partial (conflicts, per-account problems).
+        if outcome.exit_code == EXIT_PARTIAL or any(
+                r.outcome in ("failed", "unverified", "not_started", "backed_off") for r in rows):
+            codes.append(EXIT_PARTIAL)
+        if any(r.outcome == "reported" for r in rows):
+            codes.append(EXIT_REPORTED)
+        report.exit_code = min(codes, key=SEVERITY.index)
+        report.message = _message(report, outcome)
+        return report
+
+    def _update_backoff(self, outcome: ApplyOutcome, report: CycleReport) -> None:
+        bad: dict[int, tuple[str, str]] = {}
+        for row in report.drift:
+            if row.outcome in ("failed", "unverified"):
+                bad.setdefault(row.account_id, (row.username, row.reason or f"{row.kind} {row.path} did not verify"))
+        for account_id, (username, why) in bad.items():
+            entry = self.drift.failed(account_id, username, why, self.options.backoff)
+            log.warning("account backed off", account=username, failures=entry.failures,
+                        next_try=_stamp(entry.next_try), reason=why)
+        good = outcome.execution.touched - set(bad)
+        self.drift.forget(good)
+
+    def _record_run(self, report: CycleReport, outcome: ApplyOutcome | None) -> int:
+        """The cycle's run in the history: apply's own when it wrote one, else a new one."""
+        status = {EXIT_OK: "succeeded", EXIT_ERROR: "failed", EXIT_REPORTED: "reported", EXIT_HELD: "blocked",
+                  EXIT_PARTIAL: "partial"}.get(report.exit_code, "interrupted")
+        body: dict[str, Any] = outcome.report(self.client) if outcome is not None else {}
+        body = {**body, "message": report.message, "reconcile": report.summary()}
+        run_id = outcome.run_id if outcome is not None else None
+        if run_id is None:
+            accounts = sorted({r.account_id for r in report.drift})
+            playbook_hash = outcome.plan.playbook_hash if outcome is not None else None
+            run_id = self.history.start_run(f"reconcile-{self.options.mode}", playbook_hash, accounts)
+        self.history.finish_run(run_id, status, body)
+        if report.drift:
+            self.drift.record(run_id, report.drift)
+        return run_id
+
+    def _observe(self, report: CycleReport, started: float, outcome: ApplyOutcome | None = None) -> None:
+        report.duration = time.monotonic() - started
+        m = self.metrics
+        m.observe_api(self.client.transport.stats.snapshot())
+        m.observe_cycle(
+            report.result, report.duration, succeeded=report.exit_code in (EXIT_OK, EXIT_REPORTED),
+            applied=[(r.kind, r.action) for r in report.drift if r.outcome == "fixed"],
+            drift=[r.kind for r in report.drift if r.outcome != "blocked"],
+            blocked=[b.reason for b in report.blocked],
+            in_sync=max(0, report.accounts_read - report.out_of_sync), out_of_sync=report.out_of_sync,
+            backed_off=len(report.backed_off), now=self.clock())
+        log.info("cycle", **report.summary())
+
+    # -- the loop ------------------------------------------------------------------------------
+    def next_delay(self) -> float:
+        """``every``, moved by up to ``jitter`` either way, so many reconcilers do not pulse together."""
+        spread = self.options.every * self.options.jitter
+        return max(0.0, self.options.every + self.rng.uniform(-spread, spread))
+
+    def healthy(self) -> tuple[bool, str]:
+        """For ``/healthz``: a cycle ended within three intervals (or the loop is that young)."""
+        last = self.metrics.last_cycle_end or self.started
+        age = self.clock() - last
+        limit = max(3 * self.options.every, 60.0)
+        if age > limit:
+            return False, f"no cycle ended for {age:.0f} s (more than {limit:.0f} s)"
+        return True, "ok"
+
+    async def run(self, *, once: bool = False, max_cycles: int | None = None,
+                  on_cycle: Callable[[CycleReport], Awaitable[None]] | None = None,
+                  sleep: Callable[[float], Awaitable[None]] | None = None,
+                  signals: bool = True) -> int:
+        """Cycles until ``once``/``max_cycles`` is reached or a signal stops the loop; the exit
+        code of the last cycle (or 130/143 when a signal ended it)."""
+        stop = anyio.Event()
+        last = EXIT_OK
+
+        async def watch() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+                async for signum in received:
+                    if self.signal is None:
+                        log.warning("stopping: in-flight calls finish, the journal is written", signal=signum)
+                    self.signal = int(signum)
+                    self.executor.stop.set()
+                    stop.set()
+
+        async def wait(seconds: float) -> None:
+            if sleep is not None:
+                await sleep(seconds)
+                return
+            with anyio.move_on_after(seconds):
+                await stop.wait()
+
+        failure: BaseException | None = None
+        async with anyio.create_task_group() as tg:
+            if signals:
+                tg.start_soon(watch)
+            try:
+                while not stop.is_set():
+                    report = await self.cycle()
+                    last = report.exit_code
+                    if on_cycle is not None:
+                        await on_cycle(report)
+                    if once or (max_cycles is not None and self.cycles >= max_cycles) or stop.is_set():
+                        break
+                    await wait(self.next_delay())
+            except (Exception, SystemExit, KeyboardInterrupt) as exc:  # re-raised below as itself, not in a group
+                failure = exc
+            finally:
+                tg.cancel_scope.cancel()
+        if isinstance(failure, LockHeld):
+            raise ReconcileError(str(failure))
+        if failure is not None:
+            raise failure
+        if self.signal is not None:
+            return EXIT_SIGTERM if self.signal == signal.SIGTERM else EXIT_SIGINT
+        return last
+
+
+def _api_error(exc: BaseException) -> SharingtoolsError | None:
+    """The API error ``exc`` is, or the first of a group made only of API errors."""
+    if isinstance(exc, SharingtoolsError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = [_api_error(e) for e in exc.exceptions]
+        if leaves and all(leaf is not None for leaf in leaves):
+            return leaves[0]
+    return None
+
+
+def _row(c: Change, outcome: str, reason: str | None) -> DriftRow:
+    return DriftRow(c.account_id, c.username, c.kind, c.path, c.action, c.before, c.after, outcome, reason)
+
+
+def _stamp(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+
+
+def _message(report: CycleReport, outcome: ApplyOutcome) -> str:
+    counts = report.by_outcome()
+    found = sum(n for o, n in counts.items() if o != "blocked")
+    if report.exit_code in (EXIT_SIGINT, EXIT_SIGTERM):
+        return "interrupted: in-flight calls finished, the journal is written"
+    if report.violations:
+        return f"drift found ({found}); the safety policy held this cycle's writes: " + "; ".join(report.violations)
+    if not found:
+        text = "in sync"
+    else:
+        text = f"{found} differences: " + ", ".join(f"{n} {o}" for o, n in counts.items() if o != "blocked")
+    if report.blocked:
+        text += f"; {len(report.blocked)} blocked"
+    return text
+
+
+# -- the command line's runner ------------------------------------------------------------------
+async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions, *, once: bool = False,
+                        metrics_port: int | None = None, metrics_host: str = "127.0.0.1",
+                        metrics_file: str | None = None, max_cycles: int | None = None) -> int:
+    """``orchestrator reconcile``: the client, the history, the lock, metrics; a line per cycle."""
+    import contextlib
+
+    from rich.console import Console
+
+    from orchestrator.blockers import grouped
+    from orchestrator.metrics import MetricsServer
+
+    console = Console(highlight=False, soft_wrap=True)
+    history = History(settings.state_db)
+    metrics = ReconcileMetrics()
+    try:
+        async with SharingtoolsClient.from_settings(settings) as client:
+            reconciler = Reconciler(
+                client, book, options, history=history, metrics=metrics,
+                lock=lambda: RunLock(settings.state_db, settings.base_url, f"reconcile --mode {options.mode}"))
+
+            async def show(report: CycleReport) -> None:
+                where = f" (run #{report.run_id}: orchestrator history show {report.run_id})" if report.run_id else ""
+                colour = {EXIT_OK: "green", EXIT_REPORTED: "yellow"}.get(report.exit_code, "red")
+                console.print(f"cycle {report.number}: [{colour}]{report.result}[/] {_escape(report.message)}{where}")
+                for message, items in grouped(report.blocked):
+                    console.print(f"  blocked: {message} ({len(items)} change{'s' if len(items) != 1 else ''})",
+                                  markup=False)
+                for row in report.drift:  # what was not fixed (fixed drift: `history show`)
+                    if row.outcome in ("failed", "unverified", "backed_off", "reported", "held"):
+                        change = Change(row.account_id, row.username, Kind(row.kind), row.action, row.path, row.before,
+                                        row.after)
+                        why = f" ({row.reason})" if row.reason and row.outcome != "reported" else ""
+                        console.print(f"  {row.outcome}: {row.username} · {row.kind} {describe(change)}{why}",
+                                      markup=False)
+                if metrics_file:
+                    metrics.write_textfile(metrics_file)
+
+            server = (MetricsServer(metrics, metrics_host, metrics_port, reconciler.healthy)
+                      if metrics_port is not None else None)
+            with server if server is not None else contextlib.nullcontext():
+                return await reconciler.run(once=once, max_cycles=max_cycles, on_cycle=show)
+    finally:
+        history.close()
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", "\\[")
