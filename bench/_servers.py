@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,12 +32,15 @@ def pinned(cmd: list[str], cpu: int) -> list[str]:
 def process(cmd: list[str], *, ready_url: str, env: dict[str, str] | None = None, timeout: float = 30) -> Iterator[subprocess.Popen[bytes]]:
     import httpx
 
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # stderr to a file, not a pipe: a long run's server output must never fill a pipe and block it
+    errors = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=errors)
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+                errors.seek(0)
+                raise RuntimeError(f"server exited: {errors.read().decode(errors='replace')[-2000:]}")
             try:
                 httpx.get(ready_url, timeout=1)
                 break
@@ -51,6 +55,8 @@ def process(cmd: list[str], *, ready_url: str, env: dict[str, str] | None = None
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=10)
+        errors.close()
 
 
 def python() -> str:

@@ -1,151 +1,94 @@
-"""Plan and apply held to the server's limit.
+"""Plan and apply held to the server's limit, side by side with what a user would do instead.
 
-An emulator (uvicorn on core 0, file database) with N scale accounts and a server-side rate
-limit of R requests per second; the orchestrator (core 1) plans and applies a playbook that
-manages every account (Reactions Pro state, a setting and a target; Repost Pro state).
-Side by side in one run:
+An emulator with N scale accounts sits behind ``rate_proxy.py`` (R requests per second, 429
+beyond, 50 ms ± 10 ms per request). The orchestrator's CLI (``SHARINGTOOLS_CONCURRENCY=64``)
+plans and applies ``_world.PLAYBOOK`` (Reactions Pro state, a setting and a target; Repost Pro
+state on every account), once told the server's rate R and once told 5 × R (it must find the
+limit). In the same run: the lower bound (minimal requests / R), a sequential httpx script and
+an Ansible playbook (``uri`` tasks) making the same change on a small subset, compared per account.
 
-- the ideal: the minimal number of requests divided by R;
-- the orchestrator: plan, then apply including its verify pass, as measured;
-- a naive baseline: the same plan reads made one after another with plain httpx (what a
-  hand-written script does).
-
-    python bench/plan_apply.py [--accounts 2000] [--rate 200]
+    python bench/plan_apply.py [--accounts 2000] [--rate 300] [--subset 40] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import math
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _servers import free_port, pinned, process, python  # noqa: E402
-
-PLAYBOOK = """
-version: 1
-groups:
-  scale:
-    usernames: "*_s0*"
-policy:
-  max_settings_updates: 100%
-  max_activations: 100%
-  max_pauses: 100%
-entries:
-  - name: every scale account
-    groups: scale
-    reactions:
-      state: active
-      settings:
-        likes_speed: 4
-      targets:
-        - hashtag: benchmark
-    repost:
-      state: paused
-"""
+from _servers import ROOT  # noqa: E402
+from _world import minimal_apply_requests, minimal_plan_requests, startup_cpu, table, world  # noqa: E402
+from baselines import ansible, sequential  # noqa: E402
 
 
-async def counters(base: str) -> dict:
-    async with httpx.AsyncClient(base_url=f"{base}/_emulator") as c:
-        return (await c.get("/requests")).json()
+def baselines(k: int, rate: float, tmp: Path, net: dict, venv: Path, timeout: float) -> dict[str, float]:
+    """Seconds per account of the sequential script (accounts 1..k) and of Ansible (k+1..2k)."""
+    out: dict[str, float] = {}
+    with world(2 * k, rate=rate, tmp=tmp, **net) as w:
+        seconds, sent = sequential(w.api, w.key, list(range(1, k + 1)))
+        out["sequential httpx script"] = seconds / k
+        print(f"  sequential script: {k} accounts, {sent} requests, {seconds:.1f} s", flush=True)
+        a = ansible(w.api, w.key, list(range(k + 1, 2 * k + 1)), venv, w.tmp, timeout=timeout)
+        if a is not None:
+            out["Ansible (uri, 5 forks)"] = a / k
+            print(f"  ansible: {k} accounts, {a:.1f} s", flush=True)
+        else:
+            print(f"  ansible: not run (no ansible-playbook in {venv}, or it failed)", flush=True)
+    return out
 
 
-async def reset(base: str) -> None:
-    async with httpx.AsyncClient(base_url=f"{base}/_emulator") as c:
-        await c.post("/requests/reset")
-
-
-async def naive_reads(api: str, key: str, ids: list[int]) -> int:
-    """The plan's reads, one after another: lists page by page, then settings per account."""
-    n = 0
-    async with httpx.AsyncClient(base_url=api, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
-        for path in ("accounts", "reactions/schedules", "repost/schedules"):
-            page = 1
-            while True:
-                r = await c.get(path, params={"page": page, "per_page": 100})
-                n += 1
-                if r.status_code == 429:
-                    await asyncio.sleep(float(r.headers.get("retry-after", 1)))
-                    continue
-                data = r.json()["data"]
-                if page * 100 >= data["total"]:
-                    break
-                page += 1
-        for account_id in ids:
-            while True:
-                r = await c.get(f"reactions/schedules/{account_id}/settings")
-                n += 1
-                if r.status_code != 429:
-                    break
-                await asyncio.sleep(float(r.headers.get("retry-after", 1)))
-    return n
-
-
-def run_cli(args: list[str], env: dict[str, str]) -> tuple[int, float]:
-    import os
-    import subprocess
-
-    started = time.perf_counter()
-    proc = subprocess.run(pinned([python(), "-m", "orchestrator", *args], 1), env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=1800)
-    return proc.returncode, time.perf_counter() - started
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--latency-ms", type=float, default=50.0,
-                        help="added to every answer, as a SaaS round trip over the internet would be")
-    args = parser.parse_args()
+    parser.add_argument("--rate", type=float, default=300.0)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--jitter-ms", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--subset", type=int, default=40, help="accounts for the sequential script and for Ansible")
+    parser.add_argument("--ansible-venv", type=Path, default=ROOT / ".bench-venv")
+    parser.add_argument("--source", type=Path, default=None, help="run another checkout's orchestrator (before/after)")
+    parser.add_argument("--no-overshoot", action="store_true", help="skip the runs told 5 x R")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds allowed to each CLI run")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
     n, rate = args.accounts, args.rate
-    with tempfile.TemporaryDirectory() as tmp:
-        tmpdir = Path(tmp)
-        (tmpdir / "scale.yaml").write_text(PLAYBOOK)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        serve = [python(), "-m", "orchestrator", "emulator", "serve", "--port", str(port), "--db", str(tmpdir / "emu.db"),
-                 "--seed", f"accounts={n}", "--keys-file", str(tmpdir / "keys.json"), "--frozen-clock"]
-        with process(pinned(serve, 0), ready_url=f"{base}/_emulator/health", timeout=120):
-            key = json.loads((tmpdir / "keys.json").read_text())["alice"]
-            httpx.put(f"{base}/_emulator/rate-limit", json={"rate": rate, "burst": max(1, int(rate // 10))})
-            if args.latency_ms:
-                httpx.put(f"{base}/_emulator/faults",
-                          json={"latency": {"probability": 1.0, "distribution": "fixed", "mean_ms": args.latency_ms}})
-            env = {"SHARINGTOOLS_BASE_URL": f"{base}/api/v1", "SHARINGTOOLS_API_KEY": key,
-                   "SHARINGTOOLS_RATE": str(rate), "SHARINGTOOLS_CONCURRENCY": "32",
-                   "SHARINGTOOLS_STATE_DB": str(tmpdir / "state.db")}
-            pages = math.ceil(n / 100)
-            minimal_plan = 3 * pages + n  # accounts, two schedule lists, settings per account
-            asyncio.run(reset(base))
-            code, plan_s = run_cli(["plan", str(tmpdir / "scale.yaml"), "--format", "json"], env)
-            plan_counts = asyncio.run(counters(base))
-            asyncio.run(reset(base))
-            code_apply, apply_s = run_cli(["apply", str(tmpdir / "scale.yaml"), "--yes"], env)
-            apply_counts = asyncio.run(counters(base))
-            writes = sum(r["count"] for r in apply_counts["requests"] if r["method"] != "GET" and not r["injected"])
-            throttled = sum(r["count"] for r in apply_counts["requests"] if r["status"] == 429)
-            # apply = its plan reads + writes + verify re-reads of what it touched
-            minimal_apply = minimal_plan + writes + minimal_plan
-            asyncio.run(reset(base))
-            started = time.perf_counter()
-            naive_n = asyncio.run(naive_reads(f"{base}/api/v1", key, list(range(1, n + 1))))
-            naive_s = time.perf_counter() - started
-    print(f"{n} accounts, server limit {rate:g} req/s, {args.latency_ms:g} ms added latency; "
-          f"plan exit {code}, apply exit {code_apply}\n")
-    print("| run | requests (minimal) | seconds | ideal seconds (minimal / R) | ratio to ideal |")
-    print("|---|---|---|---|---|")
-    print(f"| naive sequential plan reads (baseline) | {naive_n} ({minimal_plan}) | {naive_s:.1f} | {minimal_plan / rate:.1f} | {naive_s / (minimal_plan / rate):.2f} |")
-    print(f"| orchestrator plan | {plan_counts['total']} ({minimal_plan}) | {plan_s:.1f} | {minimal_plan / rate:.1f} | {plan_s / (minimal_plan / rate):.2f} |")
-    print(f"| orchestrator apply incl. plan and verify | {apply_counts['total']} ({minimal_apply}) | {apply_s:.1f} | {minimal_apply / rate:.1f} | {apply_s / (minimal_apply / rate):.2f} |")
-    print(f"\napply: {writes} writes, {throttled} answered 429 ({100 * throttled / max(1, apply_counts['total']):.1f}%)")
+    minimal_plan = minimal_plan_requests(n)
+    rows: list[dict] = []
+    told = [("R", rate)] + ([] if args.no_overshoot else [("5R", 5 * rate)])
+    net = {"latency_ms": args.latency_ms, "jitter_ms": args.jitter_ms}
+    startup = startup_cpu(args.source)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        per_account: dict[str, float] = {}
+        for i, (label, client_rate) in enumerate(told):
+            # a fresh world per apply: each one makes the whole change
+            with world(n, rate=rate, tmp=tmp / f"w{i}", **net) as w:
+                pb = str(w.tmp / "scale.yaml")
+                kw = {"rate": client_rate, "concurrency": args.concurrency, "timeout": args.timeout, "source": args.source}
+                plan = w.cli(f"plan, told {label}", ["plan", pb, "--format", "json"], **kw)
+                rows.append(plan.row(minimal_plan, rate, startup))
+                run = w.cli(f"apply incl. verify, told {label}", ["apply", pb, "--yes"], **kw)
+                rows.append(run.row(minimal_apply_requests(n, run.writes), rate, startup))
+                per_account[f"orchestrator apply, told {label}"] = run.seconds / n
+                print(f"  {plan.name}: {plan.seconds:.1f} s; {run.name}: {run.seconds:.1f} s", flush=True)
+        k = args.subset
+        if k:
+            per_account.update(baselines(k, rate, tmp / "baselines", net, args.ansible_venv, args.timeout))
+    result = {"accounts": n, "rate": rate, "subset": k, **net, "concurrency": args.concurrency, "startup_cpu_s": startup,
+              "rows": rows, "seconds_per_account": per_account}
+    print(f"\n{n} accounts, server limit R = {rate:g} req/s, {args.latency_ms:g} ± {args.jitter_ms:g} ms per request; "
+          f"start-up CPU {startup:.2f} s\n")
+    print(table(rows))
+    best = min(v for key, v in per_account.items() if key.startswith("orchestrator"))
+    print("\n| per account | seconds | orchestrator is faster by |\n|---|---|---|")
+    for name, seconds in per_account.items():
+        print(f"| {name} | {seconds:.4f} | {seconds / best:.1f}x |")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return result
 
 
 if __name__ == "__main__":

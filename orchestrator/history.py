@@ -1,11 +1,15 @@
 """Run history and the operation journal, in SQLite (default ``.orchestrator/state.db``).
 
-Every operation is written *before* it is sent (``pending``) and again when it ends (``done``
-or ``failed``), in its own committed transaction, so a crash or a SIGKILL at any point leaves
-a journal that says what may have happened: ``apply --resume`` re-reads the accounts of the
-last unfinished run and finishes only what is still needed. Nothing secret is stored: the
-operation arguments hold no password or key (kinds keep secrets as references), and every
-text passes through the redaction of ``orchestrator.log`` before it is written.
+Every operation is written *before* it is sent (``pending``), in a committed transaction, so
+a crash or a SIGKILL at any point leaves a journal that says what may have happened. Its end
+(``done`` or ``failed``) is buffered and committed in the same transaction as the next
+operation's start (or when the run finishes, or the journal is read): one commit per
+operation instead of two. An end lost to a SIGKILL leaves its operation ``pending`` (outcome
+unknown), which is what the journal says of any operation in flight: ``apply --resume``
+re-reads the accounts of the last unfinished run and finishes only what is still needed.
+Nothing secret is stored: the operation arguments hold no password or key (kinds keep secrets
+as references), and every text passes through the redaction of ``orchestrator.log`` before it
+is written.
 """
 
 from __future__ import annotations
@@ -71,17 +75,29 @@ class History:
         # twice per operation on the event loop, about 4 ms each, capping apply near 125 ops/s.
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._ends: list[tuple[str, str | None, float, int]] = []  # operation ends not yet committed
 
     def close(self) -> None:
+        self.flush()
         self.db.close()
+
+    def flush(self) -> None:
+        """Commit the buffered operation ends."""
+        if self._ends:
+            with self._tx():
+                pass
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        ends, self._ends = self._ends, []
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            if ends:
+                self.db.executemany("UPDATE operations SET status=?, error=?, finished=? WHERE id=?", ends)
             yield self.db
         except BaseException:
             self.db.execute("ROLLBACK")
+            self._ends = ends + self._ends
             raise
         self.db.execute("COMMIT")
 
@@ -133,11 +149,11 @@ class History:
         return cur.lastrowid
 
     def op_finished(self, op_id: int, error: str | None = None) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE operations SET status=?, error=?, finished=? WHERE id=?",
-                       ("failed" if error else "done", redact_value(error) if error else None, time.time(), op_id))
+        """Record an operation's end; committed with the next write (see the module's docstring)."""
+        self._ends.append(("failed" if error else "done", redact_value(error) if error else None, time.time(), op_id))
 
     def operations(self, run_id: int) -> list[dict[str, Any]]:
+        self.flush()
         rows = self.db.execute(
             "SELECT id, account_id, kind, name, args, status, error FROM operations WHERE run_id=? ORDER BY id", (run_id,)
         ).fetchall()

@@ -74,17 +74,22 @@ async def build_plan(
     only: Iterable[int] | None = None,
     pairs: Iterable[tuple[int, Kind]] | None = None,
     kinds: KindRegistry | None = None,
+    desired: DesiredState | None = None,
+    known_hash: str | None = None,
     shard: Shard | None = None,
 ) -> Planned:
     """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
     (verify and resume re-read just what they touched); ``kinds`` are the handlers to plan
-    with (`KindRegistry.default()` when None); ``shard`` keeps that shard's accounts."""
+    with (`KindRegistry.default()` when None). ``desired`` and ``known_hash``, from an earlier
+    plan of the same playbook and accounts, save working them out again. ``shard`` keeps that
+    shard's accounts (a ``desired`` passed in is taken as already kept to them)."""
     kinds = kinds if kinds is not None else KindRegistry.default()
     accounts = accounts if accounts is not None else await read_accounts(client)
-    desired = desired_state(playbook, accounts, limit=limit)
-    if shard is not None:
-        desired = shard.select(desired)
+    if desired is None:
+        desired = desired_state(playbook, accounts, limit=limit)
+        if shard is not None:
+            desired = shard.select(desired)
     keep = set(only) if only is not None else None
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
@@ -138,7 +143,8 @@ async def build_plan(
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
     changes, blocked = classify(changes, ctx.accounts, planned.live)
-    planned.plan = Plan.build(changes, playbook_hash(playbook), fingerprints, len(fingerprints), [*refused, *blocked])
+    planned.plan = Plan.build(changes, known_hash or playbook_hash(playbook), fingerprints, len(fingerprints),
+                              [*refused, *blocked])
     return planned
 
 

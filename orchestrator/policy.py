@@ -83,11 +83,12 @@ class SafetyPolicy:
     def check(self, changes: Sequence[Change], desired: DesiredState) -> list[Violation]:
         managed = len(desired.by_account) or 1
         violations: list[Violation] = []
+        members = self._members(desired)
         for rule, (cls_name, actions) in CLASSES.items():
             limit = self.limits.get(rule)
             if limit is None:
                 continue
-            counted = [c for c in changes if c.action in actions and not self._allowed(cls_name, c, desired)]
+            counted = [c for c in changes if c.action in actions and not self._allowed(cls_name, c, members)]
             amount = len({c.account_id for c in counted}) if rule in COUNTS_ACCOUNTS else len(counted)
             threshold = limit.of(managed)
             if amount > threshold:
@@ -97,25 +98,34 @@ class SafetyPolicy:
                     rule, f"{rule}: the plan would {cls_name} {amount} {unit}, over the limit of {threshold} ({limit}"
                           f"{' of ' + str(managed) + ' managed accounts' if limit.percent else ''})",
                     " ".join(f"--allow {cls_name}:{s}" for s in scopes)))
-        violations += self._empty_prunes(changes, desired)
+        violations += self._empty_prunes(changes, desired, members)
         return violations
 
-    def _allowed(self, cls_name: str, c: Change, desired: DesiredState) -> bool:
+    def _members(self, desired: DesiredState) -> dict[str, set[int]]:
+        """The account ids of each group an ``--allow`` names, as sets: checked once per change,
+        a scan of the group's members would make the check quadratic in fleet size."""
+        scopes = {scope for _, scope in self.allow}
+        return {name: {a.id for a in accounts} for name, accounts in desired.groups.items() if name in scopes}
+
+    def _allowed(self, cls_name: str, c: Change, members: Mapping[str, set[int]]) -> bool:
         for allowed_cls, scope in self.allow:
             if allowed_cls != cls_name:
                 continue
             if scope in (c.kind, c.username):
                 return True
-            members = desired.groups.get(scope)
-            if members is not None and any(a.id == c.account_id for a in members):
+            if c.account_id in members.get(scope, ()):
                 return True
         return False
 
-    def _empty_prunes(self, changes: Sequence[Change], desired: DesiredState) -> list[Violation]:
+    def _empty_prunes(self, changes: Sequence[Change], desired: DesiredState,
+                      members: Mapping[str, set[int]]) -> list[Violation]:
         """A prune with an empty desired set removes everything there is: almost always a mistake."""
         out: list[Violation] = []
-        removing = {(c.account_id, c.kind) for c in changes if c.action in ("remove", "delete")}
-        for account_id, kind in sorted(removing):
+        removing: dict[tuple[int, Kind], Change] = {}  # the first removal of each (account, kind)
+        for c in changes:
+            if c.action in ("remove", "delete"):
+                removing.setdefault((c.account_id, c.kind), c)
+        for (account_id, kind), probe in sorted(removing.items(), key=lambda kv: kv[0]):
             if account_id == LIBRARY_ID:
                 captions = desired.captions
                 empty = captions is not None and captions.exact and not captions.captions
@@ -124,17 +134,12 @@ class SafetyPolicy:
                 empty = isinstance(want, ScheduleDesired) and want.exact and not want.targets
                 if kind == Kind.FIRST_COMMENT:
                     empty = bool(want is not None and getattr(want, "exact", False) and not want.schedules)  # type: ignore[union-attr]
-            probe = next(c for c in changes if c.account_id == account_id and c.kind == kind)
-            if empty and not self._allowed("prune", probe, desired):
-                name = _username(changes, account_id)
+            if empty and not self._allowed("prune", probe, members):
+                name = probe.username
                 out.append(Violation(
                     "prune", f"prune: {name} · {kind} would remove everything (prune: true with an empty list)",
                     f"--allow prune:{kind}"))
         return out
-
-
-def _username(changes: Sequence[Change], account_id: int) -> str:
-    return next((c.username for c in changes if c.account_id == account_id), str(account_id))
 
 
 def parse_limit(text: str, what: str) -> Limit:

@@ -32,6 +32,7 @@ from orchestrator.api.resources.repost import RepostResource
 from orchestrator.api.resources.user import UserResource
 from orchestrator.api.resources.wallet import WalletResource
 from orchestrator.api.resources.welcomedm import WelcomeDmResource
+from orchestrator.api.http import PooledTransport, environment_proxy
 from orchestrator.api.retry import RetrySettings
 from orchestrator.api.transport import Transport, _Bearer
 from orchestrator.settings import Settings
@@ -54,6 +55,8 @@ class SharingtoolsClient:
         clock: Any = None,
     ) -> None:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        if transport is None:
+            transport = PooledTransport(verify=verify, limits=limits, proxy=environment_proxy(base_url))
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/") + "/",
             auth=_Bearer(api_key),
@@ -62,6 +65,9 @@ class SharingtoolsClient:
             limits=limits,
             transport=transport,
             verify=verify,
+            # the proxy from the environment is looked up once (``http.environment_proxy``);
+            # httpx would otherwise mount its own httpcore pool for it
+            trust_env=False,
         )
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         if clock is not None:

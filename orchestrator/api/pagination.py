@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
-
-import anyio
+from collections import deque
 from collections.abc import AsyncIterator
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.api.models import parse
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 MAX_PER_PAGE = 100
 MAX_PAGES = 100_000  # a bound on what one list read may fetch, whatever ``total`` claims
 MAX_CURSOR_PAGES = 10_000
+PAGES_AHEAD = 8  # pages of one list read ahead of the consumer: memory stays bounded by this
 
 
 async def pages(
@@ -25,30 +27,45 @@ async def pages(
     params: dict[str, Any] | None = None,
     *,
     per_page: int = MAX_PER_PAGE,
+    ahead: int = PAGES_AHEAD,
 ) -> AsyncIterator[dict[str, Any]]:
     """Yield the ``data`` of every page of a page-numbered list, first to last.
 
-    The first page says how many there are; the others are then read concurrently (the
-    client's rate and concurrency limits pace them) and yielded in order. Reading them one
-    after another would cost a round trip each: 20 pages at 50 ms is a second per list.
+    The first page says how many there are; the next ``ahead`` pages are then read
+    concurrently (the client's rate and concurrency limits pace them) and yielded in order,
+    a new read starting as each page is handed on. Reading them one after another would cost
+    a round trip each (20 pages at 50 ms is a second per list); reading all at once would hold
+    every page of a 100,000-item list in memory.
     """
-    first = (await transport.call("GET", path, params={**(params or {}), "page": 1, "per_page": per_page})).data or {}
+    query = dict(params or {})
+    first = (await transport.call("GET", path, params={**query, "page": 1, "per_page": per_page})).data or {}
     yield first
     if not first.get("items"):
         return
     size = int(first.get("per_page", per_page)) or per_page  # the server may clamp per_page
     last_page = min(max(1, math.ceil(int(first.get("total", 0)) / size)), MAX_PAGES)
-    rest: dict[int, dict[str, Any]] = {}
 
-    async def read(page: int) -> None:
-        result = await transport.call("GET", path, params={**(params or {}), "page": page, "per_page": per_page})
-        rest[page] = result.data or {}
+    async def read(page: int) -> dict[str, Any]:
+        return (await transport.call("GET", path, params={**query, "page": page, "per_page": per_page})).data or {}
 
-    async with anyio.create_task_group() as tg:
-        for page in range(2, last_page + 1):
-            tg.start_soon(read, page)
-    for page in range(2, last_page + 1):
-        yield rest[page]
+    # Plain asyncio tasks rather than an anyio task group: a task group's cancel scope cannot
+    # stay open across this generator's ``yield``. Whatever is still in flight when the
+    # consumer stops early (or fails) is cancelled in ``finally``.
+    window: deque[asyncio.Task[dict[str, Any]]] = deque()
+    following = iter(range(2, last_page + 1))
+    try:
+        for page in islice(following, max(1, ahead)):
+            window.append(asyncio.ensure_future(read(page)))
+        while window:
+            data = await window.popleft()
+            for page in islice(following, 1):
+                window.append(asyncio.ensure_future(read(page)))
+            yield data
+    finally:
+        for task in window:
+            task.cancel()
+        if window:
+            await asyncio.gather(*window, return_exceptions=True)
 
 
 async def items(

@@ -1,37 +1,74 @@
-"""How fast the client sends: a fixed ceiling, and an adaptive rate that backs off on 429.
+"""How fast the client sends: the configured rate as a ceiling, and under it an adaptive rate
+that finds the server's limit from its 429s.
 
-The ceiling is the configured requests per second, enforced by aiolimiter's leaky bucket.
+Sending is paced by a GCRA schedule (each request goes ``1 / rate`` after the previous one,
+with a small burst allowance): O(1) per request, and the rate can change at any moment,
+which aiolimiter's fixed-rate bucket (used here before) cannot do.
 
-Under it sits an adaptive token bucket following AWS's "adaptive" retry mode (itself TCP
-CUBIC): on a throttle the rate drops to ``beta`` times the rate measured at that moment;
-afterwards it grows along a cubic curve back towards that point and then beyond it, so a
-server that lowered its limit is found again gently and a misconfigured client settles
-just under the server's limit instead of hammering it. aiolimiter has no variable fill
-rate, which is why this part is written here rather than taken from a library.
+The adaptive rate is decided once per *window* of answers (at least ``MIN_WINDOW`` seconds
+and ``MIN_ANSWERS`` answers, at most ``MAX_WINDOW`` seconds; a window that is mostly 429s is
+decided at once):
+
+- a calm window (at most one 429; or, once background 429s are known, no more than their
+  share and its noise): the rate grows back quickly (×1.25 per 0.1 s) to the last rate that
+  worked, then probes above it gently (×1.02 per 0.5 s, a pace that doubles every 0.5 s
+  without a 429), so a client told 5 × the server's limit settles just under it;
+- a throttled window: the rate is cut to the part of it the server accepted (the rate times
+  one minus the share of 429s beyond the background), less a 3% margin, at most halving in
+  one step. A single 429 is noise and cuts nothing; a burst of them cuts once per window;
+- *a decrease must help*: 429s that are not about the rate (per account, injected at random)
+  arrive in the same proportion whatever the rate, while those of a rate limit fall as the
+  rate does (to ``1 - accepted / rate``). When the window after a decrease shows a share of
+  429s the same as before within chance, and above what a rate limit predicts, the rate is
+  cut once more (a limit only just passed leaves the server's bucket empty for a while); if
+  the share still does not move, both decreases are undone and that share is learnt as the
+  background, which later windows are judged against. It fades (halving every
+  ``BACKGROUND_HALF_LIFE`` seconds), so a real limit met later is still found.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 
 import anyio
-from aiolimiter import AsyncLimiter
+import structlog
 
-BETA = 0.7  # multiplicative decrease on a throttle
-SCALE = 0.4  # CUBIC's C: how fast the rate grows back
+log = structlog.get_logger("orchestrator.api")
+
 MIN_RATE = 0.5  # requests per second, the floor
-WINDOW = 1.0  # seconds over which the send rate is measured
-# One decrease per this many seconds: the requests already in flight when the first 429
-# arrives meet the same full bucket, and cutting once for each of them (as a naive
-# implementation does) would collapse the rate. TCP decreases once per round trip likewise.
-DECREASE_GUARD = 0.5
-# The ceiling refills in slices this long, so a fresh client bursts rate/10, not a full second's worth.
-CEILING_SLICE = 0.1
+BURST = 0.02  # seconds' worth of requests that may go out back to back (GCRA tolerance)
+MIN_WINDOW = 0.1  # seconds
+MAX_WINDOW = 1.0
+MIN_ANSWERS = 50
+CLEAR_ANSWERS = 24  # answers enough to act at once on a window that is mostly 429s
+CLEAR_SHARE = 0.5
+EVIDENCE = 100  # answers that judge whether a decrease helped
+MAX_EVIDENCE_WINDOW = 10.0  # seconds
+GROW_BACK = 1.25  # per 0.1 s, while under the last rate that worked
+PROBE = 1.02  # per 0.5 s, above it, at first
+MAX_PROBE = 0.5  # the fastest probe: ×1.5 per 0.5 s
+MAX_DOUBLINGS = 8.0  # (PROBE - 1) * 2**8 is past MAX_PROBE already; more would only overflow
+MARGIN = 0.97  # a decrease aims this far under the rate the server accepted
+MAX_CUT = 0.5  # a decrease keeps at least this share of the rate
+# With a background of 429s, a window counts as throttled when its share of them passes the
+# background share by this many standard deviations of a binomial sample of its size.
+NOISE_SIGMAS = 3.0
+BACKGROUND_HALF_LIFE = 20.0  # seconds
+MIN_BACKGROUND = 0.005  # a background share below this is taken as none
+# A share of 429s above this is taken as a rate limit, never as background: the first window
+# that meets a limit also meets the server's saved-up burst, which makes the limit look like
+# a share that does not move with the rate.
+MAX_BACKGROUND = 0.3
+# Nor is a share below this learnt as background: just under a limit, the server's bucket
+# refills slowly after a decrease, and a few 429s go on that the next decrease does stop.
+MIN_LEARNT = 0.05
 
 
 class AdaptiveRateLimiter:
+    """Paces ``acquire`` at ``current_rate``, adapted from the answers fed to ``on_response``."""
+
     def __init__(
         self,
         max_rate: float,
@@ -44,81 +81,135 @@ class AdaptiveRateLimiter:
         self.max_rate = max_rate
         self._clock = clock
         self._sleep = sleep  # with ``clock``, injectable so tests can run on virtual time
-        self._ceiling = AsyncLimiter(max(1.0, max_rate * CEILING_SLICE), CEILING_SLICE)
+        self._rate = max_rate
         self._lock = anyio.Lock()
-        # adaptive bucket (inactive until the first throttle)
-        self._enabled = False
-        self._fill_rate = max_rate
-        self._capacity = max(1.0, max_rate * CEILING_SLICE)
-        self._tokens = 0.0
-        self._last_refill = clock()
-        # CUBIC state
-        self._last_max_rate = max_rate
-        self._last_throttle = clock()
-        self._k = 0.0
-        # measured rate: answers *not* throttled in the last WINDOW seconds, which is what the
-        # server accepted, so the rate remembered at a throttle approximates the server's limit
-        self._answers: deque[float] = deque()
-        self._started = clock()
-        self._measured = 0.0
+        self._next = clock()  # GCRA: the earliest time the next request may go
+        self._good = max_rate  # the last rate that drew no throttling
+        self._background = 0.0  # share of 429s that does not depend on the rate
+        self._background_at = clock()
+        self._window_start = clock()
+        self._answers = 0
+        self._throttled = 0
+        # (rate, 429 share) before the last decrease, and how many decreases since that rate
+        self._cut_from: tuple[float, float, int] | None = None
+        self._cut_at = clock()  # answers to requests sent before the last decrease judge nothing
+        self._calm_since = clock()  # since the last window that was not calm
         self.throttles = 0
 
     @property
     def current_rate(self) -> float:
         """The rate the client currently allows itself, in requests per second."""
-        return min(self._fill_rate, self.max_rate) if self._enabled else self.max_rate
+        return self._rate
 
-    async def acquire(self) -> None:
-        """Wait until one request may be sent."""
-        await self._ceiling.acquire()
-        if not self._enabled:
-            return
-        async with self._lock:  # one waiter at a time keeps the bucket fair and simple
-            while True:
-                self._refill()
-                # A tolerance, and a floor on the wait: sleeping exactly the deficit can leave the
-                # bucket a rounding error short of a token, forever on a clock that only moves
-                # when slept on.
-                if self._tokens >= 1 - 1e-9:
-                    self._tokens = max(0.0, self._tokens - 1)
-                    return
-                await self._sleep(max((1 - self._tokens) / self._fill_rate, 1e-4))
+    @property
+    def background(self) -> float:
+        """The learnt share of 429s that are not about the rate."""
+        return self._background_decayed(self._clock())
 
-    def on_response(self, throttled: bool) -> None:
-        """Feed back one answer: ``throttled`` for a 429, False for any other answer."""
-        now = self._clock()
-        self._update_measured(now, throttled)
+    async def acquire(self) -> float:
+        """Wait for this request's slot; return the time it was sent (to give ``on_response``)."""
+        # One waiter sleeps at a time: the next slot is then computed at the rate in force when
+        # its turn comes (a cut applies at once), and an injected virtual clock, which advances
+        # by each sleep, advances by the pacing and not by the sum of every waiter's wait.
+        async with self._lock:
+            now = self._clock()
+            slot = max(self._next, now - BURST)
+            if slot > now:
+                await self._sleep(slot - now)
+            self._next = slot + 1 / self._rate
+            return max(slot, now)
+
+    def on_response(self, throttled: bool, sent: float | None = None) -> None:
+        """Feed back one answer: ``throttled`` for a 429, False for any other answer; ``sent``
+        as ``acquire`` returned it."""
         if throttled:
             self.throttles += 1
-            if self._enabled and now - self._last_throttle < DECREASE_GUARD:
-                return
-            rate = self._measured if not self._enabled else min(self._measured, self._fill_rate)
-            self._last_max_rate = max(rate, MIN_RATE)
-            self._k = (self._last_max_rate * (1 - BETA) / SCALE) ** (1 / 3)
-            self._last_throttle = now
-            self._set_fill(self._last_max_rate * BETA)
-            self._enabled = True
-        elif self._enabled:
-            cubic = SCALE * (now - self._last_throttle - self._k) ** 3 + self._last_max_rate
-            self._set_fill(min(cubic, 2 * max(self._measured, MIN_RATE)))
-
-    def _set_fill(self, rate: float) -> None:
-        self._refill()
-        self._fill_rate = max(MIN_RATE, min(rate, self.max_rate))
-        # A small bucket paces requests evenly: a full second's worth of tokens, saved up while
-        # workers honoured a Retry-After, would go out as one burst and be throttled again.
-        self._capacity = max(1.0, self._fill_rate * CEILING_SLICE)
-        self._tokens = min(self._tokens, self._capacity)
-
-    def _refill(self) -> None:
+        if sent is not None and sent < self._cut_at:
+            return  # sent at the old rate: it says nothing about the new one
         now = self._clock()
-        self._tokens = min(self._capacity, self._tokens + (now - self._last_refill) * self._fill_rate)
-        self._last_refill = now
+        if self._answers == 0:
+            self._window_start = now  # a window spans the answers it counts, not the wait for them
+        self._answers += 1
+        self._throttled += throttled
+        answers, elapsed = self._answers, now - self._window_start
+        # A window where most answers are 429s is decided at once: waiting out the window
+        # would send a whole window's worth more into a full bucket.
+        clearly_limited = answers >= CLEAR_ANSWERS and self._throttled / answers > CLEAR_SHARE
+        if self._cut_from is not None:
+            # Judging a decrease takes more answers than judging a window: chance alone moves
+            # the share of 429s in a small sample more than a decrease does.
+            if answers < EVIDENCE and elapsed < MAX_EVIDENCE_WINDOW and not clearly_limited:
+                return
+        elif not clearly_limited and (elapsed < MIN_WINDOW or (answers < MIN_ANSWERS and elapsed < MAX_WINDOW)):
+            return
+        self._decide(now, max(elapsed, 1e-3), answers, self._throttled)
+        self._answers, self._throttled = 0, 0
 
-    def _update_measured(self, now: float, throttled: bool) -> None:
-        if not throttled:
-            self._answers.append(now)
-        while self._answers and self._answers[0] < now - WINDOW:
-            self._answers.popleft()
-        span = min(WINDOW, max(now - self._started, WINDOW / 2))
-        self._measured = len(self._answers) / span
+    def _decide(self, now: float, elapsed: float, answers: int, throttled: int) -> None:
+        share = throttled / answers
+        background = self._background_decayed(now)
+        if self._cut_from is not None:
+            rate_before, share_before, depth = self._cut_from
+            self._cut_from = None
+            self._calm_since = now
+            # Were these 429s about the rate, their share would have fallen as the rate did;
+            # were they not, it would have stayed where it was, give or take chance.
+            about_rate = max(0.0, 1 - (1 - share_before) * rate_before / self._rate)
+            if (
+                MIN_LEARNT <= min(share, share_before)
+                and share <= MAX_BACKGROUND
+                and abs(share - share_before) <= _noise(share_before, answers)
+                and share > about_rate + _noise(about_rate, answers)
+            ):
+                if depth == 1:
+                    # Once may be a limit only just passed, whose bucket is still empty: the
+                    # same cut again, and judge again.
+                    self._cut(now, self._rate * (1 - share) * MARGIN, (rate_before, share_before, 2))
+                    return
+                # Twice changed nothing: these 429s are not about the rate.
+                self._background = max(background, min(share, share_before))
+                self._background_at = now
+                self._good = max(self._good, rate_before)
+                self._set(rate_before)
+                return
+        if background < MIN_BACKGROUND:
+            calm = throttled <= 1  # one 429 is an accident; two in a window are the limit
+        else:
+            calm = share <= background + _noise(background, answers)
+        if calm:
+            if self._rate >= self.max_rate:
+                self._good = self.max_rate
+            elif self._rate < self._good * MARGIN:
+                self._set(min(self._good, self._rate * GROW_BACK ** (elapsed / 0.1)))
+            else:
+                # Probing above the last good rate starts gently and doubles its pace every
+                # second without a 429: a limit that was lifted is found again in seconds.
+                doublings = min(MAX_DOUBLINGS, (now - self._calm_since) / 0.5)
+                step = min(MAX_PROBE, (PROBE - 1) * 2**doublings)
+                self._set(self._rate * (1 + step) ** min(1.0, elapsed / 0.5))
+                self._good = max(self._good, self._rate)
+            return
+        excess = max(0.0, (share - background) / max(1e-9, 1 - background))
+        self._cut(now, self._rate * (1 - excess) * MARGIN, (self._rate, share, 1))
+
+    def _cut(self, now: float, target: float, evidence: tuple[float, float, int]) -> None:
+        target = max(self._rate * MAX_CUT, target)
+        self._cut_from = evidence
+        self._cut_at = self._calm_since = now
+        self._good = target
+        self._set(target)
+
+    def _background_decayed(self, now: float) -> float:
+        return self._background * 0.5 ** ((now - self._background_at) / BACKGROUND_HALF_LIFE)
+
+    def _set(self, rate: float) -> None:
+        rate = max(MIN_RATE, min(rate, self.max_rate))
+        if abs(rate - self._rate) > 0.05 * self._rate:
+            log.debug("rate", rate=round(rate, 1), was=round(self._rate, 1), background=round(self._background, 3))
+        self._rate = rate
+
+
+def _noise(share: float, answers: int) -> float:
+    """How far a window of ``answers`` may stray from an expected 429 ``share`` by chance."""
+    p = min(max(share, 1 / answers), 0.5)
+    return NOISE_SIGMAS * math.sqrt(p * (1 - p) / answers)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -77,7 +77,7 @@ class _Bearer(httpx.Auth):
     def __init__(self, key: str) -> None:
         self._header = f"Bearer {key}"
 
-    def auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def]
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self._header
         yield request
 
@@ -120,6 +120,10 @@ class Transport:
     ) -> Result:
         """Send with retries per ``policy``; see ``retry.py`` for what each policy allows."""
         params = {k: v for k, v in (params or {}).items() if v is not None}
+        # The first attempt's turn is waited for before the retry machinery is built: a plan
+        # queues a call per account here, and thousands of idle retry states (about 6 KB each)
+        # would be memory spent on nothing.
+        first_slot: float | None = await self.limiter.acquire()
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retry.attempts) | stop_after_delay(self.retry.deadline),
             wait=wait_full_jitter_or_retry_after(self.retry),
@@ -139,7 +143,8 @@ class Transport:
                         if found is not None:
                             return Result(200, found, None, recovered=True)
                 try:
-                    return await self._send(method, path, params, json, files, number)
+                    slot, first_slot = first_slot, None
+                    return await self._send(method, path, params, json, files, number, slot)
                 except Conflict:
                     if number > 1 and maybe_applied and policy is Policy.CREATE_CONFLICT_OK:
                         self.stats.conflicts_as_success += 1
@@ -151,9 +156,10 @@ class Transport:
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _send(
-        self, method: str, path: str, params: dict[str, Any], json: Any, files: Any, attempt: int
+        self, method: str, path: str, params: dict[str, Any], json: Any, files: Any, attempt: int,
+        slot: float | None = None,
     ) -> Result:
-        await self.limiter.acquire()
+        sent = slot if slot is not None else await self.limiter.acquire()
         started = time.monotonic()
         async with self.slots:
             try:
@@ -171,7 +177,7 @@ class Transport:
                     f"no answer ({type(exc).__name__})", method=method, path=path,
                     maybe_applied=not isinstance(exc, httpx.ConnectError),
                 ) from None
-        self.limiter.on_response(throttled=response.status_code == 429)
+        self.limiter.on_response(throttled=response.status_code == 429, sent=sent)
         self._record(method, path, str(response.status_code), started, attempt)
         try:
             body = response.json() if response.content else None

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.contract import LIBRARY_ID, Kind, Limit
+from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
 from orchestrator.engine.executor import ExecutionResult, Executor
 from orchestrator.history import History
 from orchestrator.kinds import KindRegistry, Operation
@@ -203,15 +203,19 @@ async def apply(
     for size in waves_of(wave_spec, len(accounts_in_order)):
         wave = (library if done == 0 else []) + accounts_in_order[done:size]
         done = size
-        wave_ops = [op for op in ops if op.account_id in set(wave)]
+        members = set(wave)
+        wave_ops = [op for op in ops if op.account_id in members]
         result = await executor.run(wave_ops)
         outcome.execution.merge(result)
         refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT for op in wave_ops)
         if result.interrupted:
             outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
             break
+        # The desired state and the playbook's hash from the plan step serve every wave's verify,
+        # unless accounts changed: then both are worked out again from a fresh account read.
         unverified = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None,
-                                   kinds)
+                                   kinds, desired=None if refresh_accounts else planned.desired,
+                                   known_hash=plan.playbook_hash)
         if options.keep is not None:
             unverified = [c for c in unverified if options.keep(c)]
         outcome.unverified += unverified
@@ -254,12 +258,14 @@ def _account_order(changes: Sequence[Change]) -> list[int]:
 
 
 async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],
-                  result: ExecutionResult, accounts: list[Any] | None, kinds: KindRegistry) -> list[Change]:
+                  result: ExecutionResult, accounts: list[Any] | None, kinds: KindRegistry, *,
+                  desired: DesiredState | None = None, known_hash: str | None = None) -> list[Change]:
     """Re-read what the wave touched (and only that) and diff again: what still differs."""
     pairs = {(op.account_id, op.kind) for op in ops if op.account_id not in result.failed_accounts}
     if not pairs:
         return []
-    again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds)
+    again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds,
+                             desired=desired, known_hash=known_hash)
     return list(again.plan.changes)
 
 

@@ -147,6 +147,27 @@ async def test_pagination_reads_everything_100_per_page(emu, control):
     assert counters["total"] == 3  # 255 accounts at 100 a page
 
 
+async def test_pagination_reads_a_bounded_window_ahead(emu, control):
+    """A consumer that stops after three pages of twenty has caused at most ``ahead`` more reads:
+    pages are streamed, not all fetched and held."""
+    from orchestrator.api.pagination import pages
+    from orchestrator.emulator.seed import seed_accounts
+
+    seed_accounts(emu.state, 1975)  # 2,000 accounts: 20 pages
+    async with make_client(emu) as client:
+        seen = 0
+        stream = pages(client.transport, "accounts", ahead=4)
+        async for _page in stream:
+            seen += 1
+            if seen == 3:
+                break
+        await stream.aclose()
+        ids = [a.id async for a in client.accounts.list()]
+    assert ids == sorted(ids) and len(set(ids)) == 2000  # in order, every item once
+    counters = (await control.get("/requests")).json()
+    assert counters["total"] <= 3 + 4 + 20, counters["total"]
+
+
 async def test_a_module_not_installed_is_not_retried(emu, control):
     from orchestrator.api.errors import ModuleNotInstalled
 

@@ -38,6 +38,66 @@ async def test_dropped_connection_is_a_real_transport_error(served):
             await control.delete("/faults")
 
 
+async def test_an_upload_goes_through_the_connection_pool(served):
+    """Multipart bodies are streamed by httpx and sent by aiohttp: the server gets the file whole."""
+    content = bytes(range(256)) * 64
+    async with SharingtoolsClient(served.api, served.keys["alice"], rate=500) as client:
+        uploaded = await client.media.upload("pool.png", content, "image/png")
+        assert (await client.media.get(uploaded.id)).id == uploaded.id
+    assert uploaded.filesize == len(content)
+
+
+async def test_a_lost_answer_is_sent_once_and_may_have_applied(served):
+    """A DELETE is idempotent to HTTP, so aiohttp would resend it on a dropped connection; only
+    the retry policy decides that (here NEVER), and a lost answer still reads "may have applied"."""
+    async with httpx.AsyncClient(base_url=f"{served.server.url}/_emulator") as control:
+        await control.post("/requests/reset")
+        await control.put("/faults", json={"lost_response_rate": 1.0, "methods": ["DELETE"]})
+        try:
+            async with SharingtoolsClient(served.api, served.keys["alice"], rate=500) as client:
+                with pytest.raises(TransportError) as te:
+                    await client.raw("DELETE", "captions/999999")
+                assert te.value.maybe_applied
+                assert client.transport.stats.requests["transport-error"] == 1
+            counters = (await control.get("/requests")).json()
+            assert [r["count"] for r in counters["requests"] if r["method"] == "DELETE"] == [1]
+        finally:
+            await control.delete("/faults")
+
+
+async def test_a_connection_closed_before_the_answer_is_not_resent():
+    """A server that reads the request and closes without a word: the client reports it as
+    possibly applied and, under the NEVER policy, has sent it exactly once."""
+    import asyncio
+
+    seen: list[bytes] = []
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with SharingtoolsClient(f"http://127.0.0.1:{port}/api/v1", "sht_" + "a" * 64, rate=500) as client:
+            with pytest.raises(TransportError) as te:
+                await client.raw("DELETE", "captions/1")
+            assert te.value.maybe_applied
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert len(seen) == 1 and seen[0].startswith(b"DELETE ")
+
+
+async def test_a_refused_connection_never_reached_the_server(served):
+    async with SharingtoolsClient(
+        "http://127.0.0.1:9/api/v1", served.keys["alice"], retry=RetrySettings(attempts=1), connect_timeout=1
+    ) as client:
+        with pytest.raises(TransportError) as te:
+            await client.accounts.get(1)
+        assert not te.value.maybe_applied
+
+
 async def test_openapi_is_served(served):
     async with httpx.AsyncClient() as http:
         spec = (await http.get(f"{served.server.url}/openapi.json")).json()

@@ -1,0 +1,48 @@
+"""The benchmarks run end to end on a small world, so that they cannot rot: 50 accounts behind
+the rate-limiting proxy (both on 127.0.0.1, started and stopped by the benchmark), plan and apply
+through the CLI, the sequential script on a few accounts. No figure is asserted, only that
+each part ran and counted what it should."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+pytestmark = [pytest.mark.slow, pytest.mark.uvicorn]
+
+
+@pytest.fixture
+def bench_modules(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    yield
+    for name in ("plan_apply", "scaling", "_world", "_servers", "baselines"):
+        sys.modules.pop(name, None)
+
+
+def test_plan_apply_benchmark_runs_at_n_50(bench_modules, tmp_path):
+    import plan_apply
+
+    result = plan_apply.main([
+        "--accounts", "50", "--rate", "300", "--subset", "3", "--no-overshoot", "--timeout", "120",
+        "--ansible-venv", str(tmp_path / "no-ansible"), "--json", str(tmp_path / "out.json"),
+    ])
+    plan, apply = result["rows"]
+    assert plan["exit"] == 0 and apply["exit"] == 0
+    assert plan["requests"] - plan["throttled"] == plan["minimal"]  # the plan makes no extra read
+    assert apply["writes"] > 0
+    assert plan["rss_mb"] > 0 and plan["cpu_s"] > 0
+    assert "sequential httpx script" in result["seconds_per_account"]
+    assert (tmp_path / "out.json").exists()
+
+
+def test_scaling_benchmark_runs_and_plots(bench_modules, tmp_path):
+    pytest.importorskip("matplotlib")
+    import scaling
+
+    rows = scaling.main(["--sizes", "20", "--timeout", "120", "--png", str(tmp_path / "s.png")])
+    assert [r["run"] for r in rows] == ["plan", "apply"]
+    assert (tmp_path / "s.png").stat().st_size > 0
