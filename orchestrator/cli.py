@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import anyio
 import typer
 
-from orchestrator import log
+from orchestrator import cli_examples, log
 from orchestrator.api.errors import (
     ApiError,
     ClientConfigError,
@@ -32,14 +33,19 @@ app = typer.Typer(
     help="Sharingtools campaign configuration as code, and a local emulator of the API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    epilog=cli_examples.MAIN,
 )
-emulator_app = typer.Typer(help="The local Sharingtools API emulator.", no_args_is_help=True)
+emulator_app = typer.Typer(help="The local Sharingtools API emulator.", no_args_is_help=True,
+                           epilog=cli_examples.EMULATOR_SERVE)
 app.add_typer(emulator_app, name="emulator")
 
 T = TypeVar("T")
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BLOCKED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+CONCURRENCY_HELP = "requests in flight at once (default: 16, or SHARINGTOOLS_CONCURRENCY)"
+RATE_HELP = ("requests per second at most; the client backs off on 429 and finds the server's limit "
+             "(default: 100, or SHARINGTOOLS_RATE)")
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -63,8 +69,17 @@ def explain(exc: BaseException, base_url: str | None = None) -> str:
     if isinstance(exc, ModuleNotInstalled):
         return f"{exc.method} {exc.path}: the module is not installed on this server (503)"
     if isinstance(exc, ResponseError):
-        return str(exc)
+        return str(exc) + _base_url_hint(exc, base_url)
     return str(exc)
+
+
+def _base_url_hint(exc: ResponseError, base_url: str | None) -> str:
+    """A 404 "Endpoint not found" from a base URL without ``/api/v1`` is a wrong base URL."""
+    if exc.status != 404 or "endpoint not found" not in exc.message.lower() or base_url is None:
+        return ""
+    if base_url.rstrip("/").endswith("/api/v1"):
+        return ""
+    return f": the base URL {base_url} lacks /api/v1; try {base_url.rstrip('/')}/api/v1 (SHARINGTOOLS_BASE_URL)"
 
 
 def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None) -> T:
@@ -77,16 +92,29 @@ def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None) -> T:
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"orchestrator {version('sharingtools-orchestrator')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("orchestrator (not installed: version unknown)")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     log_level: str = typer.Option("warning", help="debug, info, warning or error"),
     log_format: str = typer.Option("auto", help="auto (console on a terminal, else JSON), console, json"),
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="print the version and exit"),
 ) -> None:
     log.configure(log_level, log_format)
 
 
 # -- emulator -------------------------------------------------------------------------
-@emulator_app.command("serve")
+@emulator_app.command("serve", epilog=cli_examples.EMULATOR_SERVE)
 def emulator_serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
     port: int = typer.Option(8765),
@@ -110,7 +138,7 @@ def emulator_serve(
 
 
 # -- api -------------------------------------------------------------------------------
-@app.command("api")
+@app.command("api", epilog=cli_examples.API)
 def api_call(
     method: str = typer.Argument(..., help="GET, POST, PATCH or DELETE"),
     path: str = typer.Argument(..., help="path under /api/v1, e.g. reactions/schedules/42/settings"),
@@ -118,6 +146,8 @@ def api_call(
     param: list[str] = typer.Option([], "--param", "-p", help="query parameter key=value (repeatable)"),
     paginate: bool = typer.Option(False, help="follow pages (or cursors) and print every item as a JSON array"),
     base_url: str = typer.Option(None, envvar="SHARINGTOOLS_BASE_URL", help="the installation's /api/v1 URL"),
+    concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
+    rate: float = typer.Option(None, help=RATE_HELP),
 ) -> None:
     """An authenticated call to any endpoint, printing the answer's data as JSON (like `gh api`)."""
     from orchestrator.api import SharingtoolsClient
@@ -142,7 +172,7 @@ def api_call(
     if paginate and method != "GET":
         fail("--paginate works with GET only")
     try:
-        settings = load_settings(base_url=base_url)
+        settings = load_settings(base_url=base_url, **_given(concurrency=concurrency, rate=rate))
     except ClientConfigError as exc:
         fail(str(exc))
 
@@ -195,7 +225,7 @@ def load_playbook(paths: list[str]) -> Any:
         raise typer.Exit(EXIT_ERROR) from None
 
 
-@app.command("validate")
+@app.command("validate", epilog=cli_examples.VALIDATE)
 def validate(paths: list[str] = PLAYBOOKS) -> None:
     """Check playbooks without touching the API: each problem as file:line:col: message."""
     from orchestrator import playbook
@@ -221,41 +251,58 @@ def client_settings(base_url: str | None, **overrides: Any) -> Any:
 
 
 def report_blockers(planned: Any) -> None:
-    """Problems and live-settings diagnostics, one line each on stderr, then exit 1."""
+    """Errors in the playbook (one line each on stderr, then exit 1), and per-account problems
+    (one line each on stderr, with what to do: the other accounts are planned)."""
     for diagnostic in planned.diagnostics:
         typer.echo(str(diagnostic), err=True)
-    for problem in planned.problems:
-        typer.echo(f"error: {problem}", err=True)
-    if not planned.ok:
+    if planned.diagnostics:
         raise typer.Exit(EXIT_ERROR)
+    for problem in planned.problems:
+        typer.echo(f"problem: {log.redact_text(str(problem))}", err=True)
 
 
-@app.command("plan")
+def _given(**values: Any) -> dict[str, Any]:
+    """The options given on the command line (None: the settings' default applies)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@app.command("plan", epilog=cli_examples.PLAN)
 def plan_command(
     paths: list[str] = PLAYBOOKS,
     format: str = typer.Option("text", "--format", "-f", help="text, markdown or json"),
     out: str = typer.Option(None, "--out", "-o", help="save the plan (JSON) for `apply --plan`"),
     limit: list[str] = typer.Option([], "--limit", "-l", help="only these groups or usernames (repeatable)"),
+    detail: bool = typer.Option(False, "--detail", help="text: list every account under each change"),
+    strict: bool = typer.Option(False, "--strict", help="exit 1 when any account has a problem (for CI)"),
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="exit 2 when there are changes"),
+    concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
+    rate: float = typer.Option(None, help=RATE_HELP),
+    state_db: str = typer.Option(None, "--state-db", help="history database: drift, accounts seen (read only)"),
     shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
-    """Show what apply would change: read the live state of what the playbooks manage, and diff."""
+    """Show what apply would change: read the live state of what the playbooks manage, and diff.
+
+    Identical changes are grouped across accounts; a problem with one account (gone, no
+    schedule) is reported on stderr and the other accounts are planned."""
     from orchestrator import playbook
-    from orchestrator.plan import render_json, render_markdown, render_text
+    from orchestrator.applied import drift_of, known_of
     from orchestrator.planner import build_plan
+    from orchestrator.render import Legend, render_json, render_markdown, render_text
 
     if format not in ("text", "markdown", "json"):
         fail(f"unknown format {format!r}: use text, markdown or json")
     book = load_playbook(paths)
     in_shard = parse_shard(shard)
-    settings = client_settings(base_url)
+    settings = client_settings(base_url, **_given(concurrency=concurrency, rate=rate, state_db=state_db))
 
     async def run() -> Any:
         from orchestrator.api import SharingtoolsClient
 
         async with SharingtoolsClient.from_settings(settings) as client:
-            return await build_plan(client, book, limit=limit, shard=in_shard)
+            with reading_display(client):
+                return await build_plan(client, book, limit=limit, known=known_of(settings.state_db),
+                                        shard=in_shard)
 
     try:
         planned = run_async(run, settings.base_url)
@@ -265,28 +312,52 @@ def plan_command(
         raise typer.Exit(EXIT_ERROR) from None
     report_blockers(planned)
     plan = planned.plan
+    legend = Legend.of(planned.desired, book, drift=drift_of(settings.state_db, plan.changes),
+                       problems=[log.redact_text(str(p)) for p in planned.problems])
     if format == "json":
         typer.echo(render_json(plan))
     elif format == "markdown":
-        typer.echo(render_markdown(plan))
+        typer.echo(render_markdown(plan, legend=legend))
     else:
         from rich.console import Console
 
         console = Console(highlight=False, soft_wrap=True)
         if console.is_terminal:
-            console.print(render_text(plan, colour=True))
+            console.print(render_text(plan, colour=True, legend=legend, detail=detail))
         else:
-            typer.echo(render_text(plan))
+            typer.echo(render_text(plan, legend=legend, detail=detail))
     if out:
         save_plan(plan, out)
+    if strict and planned.problems:
+        typer.echo(f"error: {len(planned.problems)} problems (--strict)", err=True)
+        raise typer.Exit(EXIT_ERROR)
     if detailed_exitcode and not plan.empty:
         raise typer.Exit(EXIT_CHANGES)
+
+
+@contextmanager
+def reading_display(client: Any) -> Iterator[None]:
+    """While plan reads, a status line on stderr when stderr is a terminal (stdout may be a
+    file or a pipe): a plan of 800 accounts takes seconds, and should not look frozen."""
+    from rich.console import Console
+
+    from orchestrator.engine.apply import Phase
+    from orchestrator.run_display import RunDisplay
+
+    console = Console(stderr=True)
+    display = RunDisplay(console, client.transport, live=console.is_terminal)
+    display.on_phase(Phase("reading"))
+    display.start()
+    try:
+        yield
+    finally:
+        display.stop()
 
 
 def save_plan(plan: Any, path: str) -> None:
     from pathlib import Path
 
-    from orchestrator.plan import render_json
+    from orchestrator.render import render_json
 
     try:
         Path(path).write_text(render_json(plan) + "\n")
@@ -294,14 +365,14 @@ def save_plan(plan: Any, path: str) -> None:
         fail(f"cannot write the plan to {path}: {exc.strerror}")
 
 
-@app.command("apply")
+@app.command("apply", epilog=cli_examples.APPLY)
 def apply_command(
     paths: list[str] = PLAYBOOKS,
     plan_file: str = typer.Option(None, "--plan", help="apply exactly this saved plan (from plan --out)"),
     limit: list[str] = typer.Option([], "--limit", "-l", help="only these groups or usernames (repeatable)"),
     yes: bool = typer.Option(False, "--yes", "-y", help="apply without asking (required when not on a terminal)"),
-    concurrency: int = typer.Option(None, help="requests in flight at once"),
-    rate: float = typer.Option(None, help="requests per second, at most"),
+    concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
+    rate: float = typer.Option(None, help=RATE_HELP),
     allow: list[str] = typer.Option([], "--allow", help="acknowledge a policy limit for one scope, e.g. pause:fashion"),
     policy: list[str] = typer.Option([], "--policy", help="override a policy limit, e.g. max_pauses=30%"),
     waves: str = typer.Option(None, help="cumulative wave sizes, e.g. 1,5,10%,100%"),
@@ -312,7 +383,10 @@ def apply_command(
     shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
-    """Make the installation match the playbooks: plan, confirm, execute in waves, verify."""
+    """Make the installation match the playbooks: plan, confirm, execute in waves, verify.
+
+    Accounts with a problem (gone, no schedule) are left out and the others applied: the run
+    then ends partial (exit 4)."""
     from pathlib import Path
 
     from orchestrator import playbook
@@ -351,7 +425,8 @@ def apply_command(
     raise typer.Exit(code)
 
 
-history_app = typer.Typer(help="The runs recorded in the history database.", invoke_without_command=True)
+history_app = typer.Typer(help="The runs recorded in the history database.", invoke_without_command=True,
+                          epilog=cli_examples.HISTORY)
 app.add_typer(history_app, name="history")
 
 
@@ -361,18 +436,18 @@ def history_command(
     limit: int = typer.Option(10, help="how many runs"),
     state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
 ) -> None:
-    """The last runs recorded in the history database, newest first; `history show RUN` for one."""
+    """The last runs recorded in the history database, newest first: when, how long, who ran
+    it (user@host), the playbook hash, the outcome, and which run resumed which; `history show
+    RUN` for one."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = state_db
         return
     from orchestrator.history import History
+    from orchestrator.history_view import run_line
 
     history = History(history_path(state_db))
     for run in history.runs(limit):
-        report = run.report or {}
-        summary = report.get("plan", {}).get("total", "-")
-        typer.echo(f"#{run.id} {run.command} {run.status} changes={summary} accounts={len(run.accounts)} "
-                   f"{report.get('message', '')}".rstrip())
+        typer.echo(run_line(run))
     history_drift_summary(history)
 
 
@@ -395,7 +470,7 @@ def history_drift_summary(history: Any) -> None:
         typer.echo("\n" + text)
 
 
-@history_app.command("show")
+@history_app.command("show", epilog=cli_examples.HISTORY_SHOW)
 def history_show(
     ctx: typer.Context,
     run_id: int = typer.Argument(..., metavar="RUN", help="the run's number, as `history` lists it"),
@@ -444,7 +519,7 @@ def parse_fraction(text: str) -> float:
     return value
 
 
-@app.command("reconcile")
+@app.command("reconcile", epilog=cli_examples.RECONCILE)
 def reconcile_command(
     paths: list[str] = PLAYBOOKS,
     every: str = typer.Option("15m", help="time between cycles, e.g. 15m, 90s, 1h"),
@@ -454,8 +529,8 @@ def reconcile_command(
     limit: list[str] = typer.Option([], "--limit", "-l", help="only these groups or usernames (repeatable)"),
     allow: list[str] = typer.Option([], "--allow", help="acknowledge a policy limit for one scope, e.g. pause:fashion"),
     policy: list[str] = typer.Option([], "--policy", help="override a policy limit, e.g. max_pauses=30%"),
-    concurrency: int = typer.Option(None, help="requests in flight at once"),
-    rate: float = typer.Option(None, help="requests per second, at most"),
+    concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
+    rate: float = typer.Option(None, help=RATE_HELP),
     metrics_port: int = typer.Option(None, "--metrics-port", help="serve /metrics and /healthz on this port"),
     metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="address for --metrics-port (0.0.0.0 in a pod)"),
     metrics_file: str = typer.Option(None, "--metrics-file", help="write the metrics here (textfile collector) after each cycle"),
@@ -556,7 +631,7 @@ def public_url(url: str) -> str:
 
 
 # -- demo ------------------------------------------------------------------------------
-@app.command("demo")
+@app.command("demo", epilog=cli_examples.DEMO)
 def demo() -> None:
     """Start the embedded emulator with its demo world and walk through what the orchestrator sees."""
     from orchestrator.demo import run_demo

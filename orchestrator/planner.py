@@ -8,7 +8,10 @@ secret reference's value), so every diff is a pure function of desired and live 
 
 Reads run concurrently across kinds and accounts, bounded by the client's concurrency and
 rate limits. A kind the user's plan or the server lacks becomes a problem for the accounts
-that need it, not a crash; so does an account without the schedule a kind needs.
+that need it, not a crash; so does an account without the schedule a kind needs, and an
+account a group names that is gone from the live list. Problems stay with their account:
+every other account is planned. Errors in the playbook itself (a typo of an account name, a
+setting the live API lacks) are diagnostics, gathered in one pass and fatal to the caller.
 """
 
 from __future__ import annotations
@@ -45,7 +48,13 @@ class Planned:
 
     @property
     def ok(self) -> bool:
+        """No problem at all, per account or in the playbook."""
         return not self.problems and not self.diagnostics
+
+    @property
+    def valid(self) -> bool:
+        """No error in the playbook itself (per-account problems may remain)."""
+        return not self.diagnostics
 
 
 def playbook_hash(playbook: Playbook) -> str:
@@ -74,6 +83,7 @@ async def build_plan(
     only: Iterable[int] | None = None,
     pairs: Iterable[tuple[int, Kind]] | None = None,
     kinds: KindRegistry | None = None,
+    known: Iterable[str] = (),
     desired: DesiredState | None = None,
     known_hash: str | None = None,
     shard: Shard | None = None,
@@ -81,13 +91,16 @@ async def build_plan(
     """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
     (verify and resume re-read just what they touched); ``kinds`` are the handlers to plan
-    with (`KindRegistry.default()` when None). ``desired`` and ``known_hash``, from an earlier
-    plan of the same playbook and accounts, save working them out again. ``shard`` keeps that
-    shard's accounts (a ``desired`` passed in is taken as already kept to them)."""
+    with (`KindRegistry.default()` when None); ``known``: usernames an earlier apply saw live
+    (a group naming one that is gone names a deleted account, not a typo). ``desired`` and
+    ``known_hash``, from an earlier plan of the same playbook and accounts, save working them
+    out again. ``shard`` keeps that shard's accounts (a ``desired`` passed in is taken as
+    already kept to them)."""
     kinds = kinds if kinds is not None else KindRegistry.default()
     accounts = accounts if accounts is not None else await read_accounts(client)
+    deferred: list[Diagnostic] = []
     if desired is None:
-        desired = desired_state(playbook, accounts, limit=limit)
+        desired = desired_state(playbook, accounts, limit=limit, deferred=deferred, known=known)
         if shard is not None:
             desired = shard.select(desired)
     keep = set(only) if only is not None else None
@@ -129,7 +142,9 @@ async def build_plan(
         for kind in sorted(desired.kinds(), key=list(Kind).index):
             tg.start_soon(read, kind, kinds[kind])
 
-    planned = Planned(Plan.build([], "", {}, 0), desired)
+    planned = Planned(Plan.build([], "", {}, 0), desired, diagnostics=deferred)
+    if keep is None and keep_pairs is None:
+        planned.problems += [Problem(0, g.label, None, g.problem) for g in desired.gone]
     changes: list[Change] = []
     fingerprints: dict[int, dict[str, str]] = {}
     for kind, result in sorted(results.items(), key=lambda kv: list(Kind).index(kv[0])):

@@ -16,10 +16,11 @@ from typing import Any
 import structlog
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.applied import AppliedValues
 from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
 from orchestrator.engine.executor import ExecutionResult, Executor
 from orchestrator.history import History
-from orchestrator.kinds import KindRegistry, Operation
+from orchestrator.kinds import KindRegistry, Operation, Problem
 from orchestrator.plan import Change, Plan
 from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
 from orchestrator.playbook import Playbook
@@ -58,6 +59,18 @@ class ApplyOptions:
     shard: Shard | None = None  # only this shard's accounts (--shard K/N)
 
 
+@dataclass(frozen=True)
+class Phase:
+    """Where an apply is, for a progress display: ``reading`` the live state, ``applying`` wave
+    ``wave`` of ``waves`` (``operations`` on ``accounts``), or ``verifying`` it."""
+
+    name: str
+    wave: int = 0
+    waves: int = 0
+    operations: int = 0
+    accounts: int = 0
+
+
 @dataclass
 class WaveReport:
     accounts: int
@@ -79,6 +92,9 @@ class ApplyOutcome:
     dropped: list[Change] = field(default_factory=list)  # left out by ApplyOptions.keep
     duration: float = 0.0
     message: str = ""
+    #: Per-account problems found while planning (gone account, missing schedule): those
+    #: accounts were left out, the others applied, and the run ends partial.
+    problems: list[Problem] = field(default_factory=list)
 
     def report(self, client: SharingtoolsClient) -> dict[str, Any]:
         ops: dict[str, dict[str, dict[str, int]]] = {}
@@ -101,6 +117,7 @@ class ApplyOutcome:
             "conflicts": self.conflicts,
             "violations": [str(v) for v in self.violations],
             "failures": [f.__dict__ for f in self.execution.failures],
+            "problems": [str(p) for p in self.problems],
             "unverified": [c.public() for c in self.unverified],
             "blocked": [b.public() for b in self.plan.blocked],
         }
@@ -130,6 +147,7 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
                                   planned.plan.blocked)
         return planned, accounts, conflicts
+    known = AppliedValues(history.db).known_usernames() if history else frozenset()
     only = None
     if options.resume:
         run = history.unfinished() if history else None
@@ -137,7 +155,9 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
     planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit, kinds=kinds,
-                               shard=options.shard)
+                               known=known, shard=options.shard)
+    if history:  # a later plan tells an account deleted since from a typo by these
+        AppliedValues(history.db).record_accounts(accounts)
     return planned, accounts, conflicts
 
 
@@ -148,17 +168,22 @@ async def apply(
     *,
     history: History | None = None,
     executor: Executor | None = None,
-    confirm: Callable[[Plan], Awaitable[bool]] | None = None,
+    confirm: Callable[[Planned], Awaitable[bool]] | None = None,
     kinds: KindRegistry | None = None,
+    on_phase: Callable[[Phase], None] | None = None,
 ) -> ApplyOutcome:
-    """Apply ``playbook``. ``kinds`` plan, execute and verify (by default the executor's, else
+    """Apply ``playbook``: plan (or load), check the policy, ``confirm`` (shown the plan and its
+    problems), then execute and verify wave by wave, telling ``on_phase`` where the run is.
+    ``kinds`` plan, execute and verify (by default the executor's, else
     `KindRegistry.default()`); an ``executor`` given is used with them."""
     started = time.monotonic()
     if kinds is None:
         kinds = executor.kinds if executor is not None else KindRegistry.default()
+    phase = on_phase or (lambda p: None)
+    phase(Phase("reading"))
     planned, accounts, conflicts = await prepare(client, playbook, options, history, kinds)
-    if not planned.ok:
-        raise ApplyError([*map(str, planned.diagnostics), *(f"error: {p}" for p in planned.problems)])
+    if not planned.valid:
+        raise ApplyError([*map(str, planned.diagnostics)])
     dropped: list[Change] = []
     if options.keep is not None:
         p = planned.plan
@@ -167,7 +192,7 @@ async def apply(
         planned.plan = Plan.build(kept, p.playbook_hash, p.fingerprints, p.accounts_read, p.blocked)
     plan = planned.plan
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
-    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped)
+    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped, problems=list(planned.problems))
     outcome.violations = policy.check(plan.changes, planned.desired)
     if outcome.violations:
         outcome.exit_code, outcome.message = EXIT_BLOCKED, "blocked by the safety policy: nothing was changed"
@@ -179,17 +204,23 @@ async def apply(
         outcome.message = "nothing to do: the installation matches the playbooks"
         if plan.blocked:
             outcome.message += f" ({len(plan.blocked)} blocked changes are not attempted: see above)"
+        if outcome.problems:
+            outcome.exit_code = EXIT_PARTIAL
+            outcome.message = (f"partial: nothing to do for the accounts planned; {_accounts(outcome.problems)} "
+                               "could not be planned (see the problems above)")
         if conflicts:
             outcome.exit_code, outcome.message = EXIT_PARTIAL, "every account in the saved plan changed since: plan again"
         return _finish(outcome, started)
-    if confirm is not None and not await confirm(plan):
+    if confirm is not None and not await confirm(planned):
         outcome.exit_code, outcome.message = EXIT_ERROR, "apply cancelled: nothing was changed"
         return _finish(outcome, started)
 
     ops = operations_of(plan.changes, kinds)
     order = _account_order(plan.changes)
     if history:
-        outcome.run_id = history.start_run(options.command, plan.playbook_hash, order)
+        resumed = history.unfinished() if options.resume else None
+        outcome.run_id = history.start_run(options.command, plan.playbook_hash, order,
+                                           resumes=resumed.id if resumed else None)
     executor = executor or Executor(client, kinds=kinds)
     executor.kinds, executor.history, executor.run_id = kinds, history, outcome.run_id
     max_fail = options.max_fail or _sourced(playbook.policy.max_fail) or DEFAULT_MAX_FAIL
@@ -200,17 +231,20 @@ async def apply(
     accounts_in_order = order[len(library):]
     done = 0
     refresh_accounts = False
-    for size in waves_of(wave_spec, len(accounts_in_order)):
+    sizes = waves_of(wave_spec, len(accounts_in_order))
+    for number, size in enumerate(sizes, start=1):
         wave = (library if done == 0 else []) + accounts_in_order[done:size]
         done = size
         members = set(wave)
         wave_ops = [op for op in ops if op.account_id in members]
+        phase(Phase("applying", number, len(sizes), len(wave_ops), len(wave)))
         result = await executor.run(wave_ops)
         outcome.execution.merge(result)
         refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT for op in wave_ops)
         if result.interrupted:
             outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
             break
+        phase(Phase("verifying", number, len(sizes), len(wave_ops), len(wave)))
         # The desired state and the playbook's hash from the plan step serve every wave's verify,
         # unless accounts changed: then both are worked out again from a fresh account read.
         unverified = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None,
@@ -220,6 +254,9 @@ async def apply(
             unverified = [c for c in unverified if options.keep(c)]
         outcome.unverified += unverified
         bad = result.failed_accounts | {c.account_id for c in unverified}
+        if history:  # what was set and verified: a later plan tells drift from new intent by it
+            AppliedValues(history.db).record(
+                [c for op in wave_ops if op.account_id not in bad for c in op.changes], outcome.run_id)
         report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))
         outcome.waves.append(report)
         if bad and len(bad) > max_fail.of(len(wave)) and done < len(accounts_in_order):
@@ -229,12 +266,31 @@ async def apply(
                                f"or did not verify (max_fail {max_fail}); {len(accounts_in_order) - done} accounts not started")
             break
     if outcome.exit_code == EXIT_OK:
-        if outcome.execution.failures or outcome.unverified or conflicts:
+        if outcome.execution.failures or outcome.unverified or conflicts or outcome.problems:
             outcome.exit_code = EXIT_PARTIAL
-            outcome.message = "partial: see the failures, unverified changes and conflicts"
+            outcome.message = "partial: " + _partial_reasons(outcome)
         else:
             outcome.message = "applied and verified"
     return _finish(outcome, started, history, client)
+
+
+def _accounts(problems: Sequence[Problem]) -> str:
+    n = len({(p.account_id, p.username) for p in problems})
+    return f"{n} account{'s' if n != 1 else ''}"
+
+
+def _partial_reasons(outcome: ApplyOutcome) -> str:
+    """What made a run partial, counted, for its last line."""
+    parts = []
+    if outcome.execution.failures:
+        parts.append(f"{len(outcome.execution.failed_accounts)} accounts failed")
+    if outcome.unverified:
+        parts.append(f"{len({c.account_id for c in outcome.unverified})} accounts did not verify")
+    if outcome.conflicts:
+        parts.append(f"{len(outcome.conflicts)} accounts changed since the plan")
+    if outcome.problems:
+        parts.append(f"{_accounts(outcome.problems)} could not be planned")
+    return ", ".join(parts) + "; the others were applied and verified"
 
 
 def operations_of(changes: Sequence[Change], kinds: KindRegistry | None = None) -> list[Operation]:

@@ -73,14 +73,18 @@ class Operation:
 
 @dataclass(frozen=True)
 class Problem:
-    """Something that stops one account's kind from being planned (no schedule, module off)."""
+    """Something that stops one account's kind from being planned (no schedule, module off, the
+    account is gone). It stays with that account: the others are planned and applied. ``kind``
+    is None for a problem of the whole account."""
 
     account_id: int
     username: str
-    kind: Kind
+    kind: Kind | None
     message: str
 
     def __str__(self) -> str:
+        if self.kind is None:
+            return f"{self.username}: {self.message}"
         return f"{self.username} · {self.kind}: {self.message}"
 
 

@@ -29,6 +29,7 @@ from orchestrator.contract import (
     CommentTarget,
     DesiredState,
     FirstCommentDesired,
+    GoneAccount,
     Kind,
     KindDesired,
     LeadsDesired,
@@ -41,7 +42,7 @@ from orchestrator.contract import (
 )
 from orchestrator.contract.accounts import Account, accounts_of
 from orchestrator.playbook.errors import Diagnostic, PlaybookError, closest, sort_diagnostics
-from orchestrator.playbook.groups import resolve_groups
+from orchestrator.playbook.groups import resolve_groups, resolve_groups_lenient
 from orchestrator.playbook.model import Entry, Playbook
 from orchestrator.playbook.positions import Locator
 from orchestrator.playbook.schema import (
@@ -53,15 +54,26 @@ from orchestrator.playbook.schema import (
 )
 
 
-def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[str] = ()) -> DesiredState:
+def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[str] = (), *,
+                  deferred: list[Diagnostic] | None = None, known: Iterable[str] = ()) -> DesiredState:
     """Merge the playbook's entries into desired state per (account, kind).
 
     ``accounts`` is the live account list (API items, objects with ``id`` and ``username``, or
     `Account`); ``limit``, group names or usernames, keeps only their accounts (see
     `limited_to`). Raises `PlaybookError` when an explicit account does not exist, when a
-    first-comment schedule lacks its targets for some account, or for an unknown ``limit`` name."""
+    first-comment schedule lacks its targets for some account, or for an unknown ``limit`` name.
+
+    With ``deferred`` (the planner's way), errors in the playbook found here are appended to it
+    instead, to be reported with those found later in one pass; accounts that are gone are kept
+    in `DesiredState.gone` as problems of their own (``known``: usernames an earlier apply saw
+    live, so never typos; see `resolve_groups_lenient`)."""
     live = accounts_of(accounts)
-    members = resolve_groups(playbook.groups, live)
+    gone: list[GoneAccount] = []
+    if deferred is None:
+        members = resolve_groups(playbook.groups, live)
+    else:
+        members, gone, typos = resolve_groups_lenient(playbook.groups, live, known)
+        deferred += typos
     builders: dict[int, dict[Kind, _Builder]] = {}
     for entry in playbook.entries:
         selected = sorted({a.id for name in entry.groups for a in members[name]})
@@ -79,16 +91,32 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[s
                 builder.apply(said)
     by_account = {a: {k: b.freeze() for k, b in kinds.items()} for a, kinds in sorted(builders.items())}
     accounts_by_id = {a.id: a for a in live}
-    _check_comment_schedules(by_account, accounts_by_id)
+    try:
+        _check_comment_schedules(by_account, accounts_by_id)
+    except PlaybookError as exc:
+        if deferred is None:
+            raise
+        deferred += exc.diagnostics
     state = DesiredState(
         accounts=accounts_by_id,
         groups={name: tuple(found) for name, found in members.items()},
         by_account=by_account,
         captions=_captions(playbook),
         policy=playbook.policy,
+        gone=tuple(gone),
     )
     limit = list(limit)
-    return limited_to(state, limit) if limit else state
+    if not limit:
+        return state
+    try:
+        return limited_to(state, limit)
+    except PlaybookError as exc:
+        if deferred is None:
+            raise
+        deferred += exc.diagnostics  # reported with the rest; nothing is planned for a bad name
+        known_names = [n for n in limit if n in state.groups or
+                       n.casefold() in {a.username.casefold() for a in state.accounts.values()}]
+        return limited_to(state, known_names)
 
 
 def limited_to(state: DesiredState, names: Iterable[str]) -> DesiredState:
@@ -110,7 +138,10 @@ def limited_to(state: DesiredState, names: Iterable[str]) -> DesiredState:
                                        f"did you mean `{near}`?" if near else None))
     if problems:
         raise PlaybookError(problems)
-    return replace(state, by_account={a: k for a, k in state.by_account.items() if a in keep}, captions=None)
+    wanted = {n.casefold() for n in names}
+    return replace(state, by_account={a: k for a, k in state.by_account.items() if a in keep}, captions=None,
+                   fleet_size=state.managed,
+                   gone=tuple(g for g in state.gone if g.group in names or str(g.ref).casefold() in wanted))
 
 
 def target_of(spec: TargetSpec) -> Target:

@@ -10,7 +10,8 @@ import pytest
 
 from orchestrator import playbook
 from orchestrator.engine.apply import ApplyError, ApplyOptions, apply
-from orchestrator.plan import Plan, render_json
+from orchestrator.plan import Plan
+from orchestrator.render import render_json
 from orchestrator.planner import build_plan
 from tests.apply.conftest import client_for, executor_for, failures_of, stored, write_playbook, writes
 
