@@ -21,7 +21,7 @@ from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from orchestrator.playbook.errors import Diagnostic
-from orchestrator.playbook.positions import Path, Position, PositionIndex
+from orchestrator.playbook.positions import NodeList, NodeMap, Path, Position, PositionIndex
 
 #: File names a directory contributes, in sorted order.
 PLAYBOOK_SUFFIXES = (".yaml", ".yml")
@@ -152,10 +152,11 @@ def _pos(file: str, line_col: tuple[int, int] | list[int] | None, fallback: Posi
 
 
 def _plain(node: Any, path: Path, index: PositionIndex) -> Any:
-    """``node`` as plain Python values, recording the place of every child in ``index``."""
+    """``node`` as plain Python values, recording the place of every child in ``index`` and,
+    for the models to keep with the values, in each `NodeMap`/`NodeList`."""
     here = index.value_at(path)
     if isinstance(node, CommentedMap):
-        out: dict[Any, Any] = {}
+        out = NodeMap()
         for key, value in node.items():
             try:
                 key_pos = _pos(index.file, node.lc.key(key), here)
@@ -168,16 +169,18 @@ def _plain(node: Any, path: Path, index: PositionIndex) -> Any:
             plain_key = _scalar(key, key_pos)
             child = path + (plain_key,)
             index.add(child, key_pos, value_pos)
+            out.positions[plain_key] = value_pos
             out[plain_key] = _plain(value, child, index)
         return out
     if isinstance(node, CommentedSeq):
-        items = []
+        items = NodeList()
         for i, value in enumerate(node):
             try:
                 item_pos = _pos(index.file, node.lc.item(i), here)
             except (KeyError, IndexError):
                 item_pos = here
             index.add(path + (i,), None, item_pos)
+            items.positions.append(item_pos)
             items.append(_plain(value, path + (i,), index))
         return items
     return _scalar(node, here)
