@@ -31,6 +31,7 @@ from orchestrator.playbook.schema import (
     RepostSettings,
     RepostTarget,
 )
+from orchestrator.playbook.positions import NodeMap
 from orchestrator.playbook.secret_refs import PROXY_CREDENTIALS, PROXY_KEYS, SECRET_KEY
 from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
 
@@ -190,10 +191,17 @@ def _accepted(kind: Kind, name: str, value: str) -> bool:
     """Whether the playbook schema accepts ``name: value`` (JSON) in ``kind``'s settings. A
     fleet repeats the same values thousands of times: each is validated once."""
     try:
-        _SETTINGS[kind].validate_python({name: json.loads(value)})
+        _SETTINGS[kind].validate_python(_node({name: json.loads(value)}))
     except ValidationError:
         return False
     return True
+
+
+def _node(data: dict[str, Any]) -> NodeMap:
+    """``data`` as the loader hands a mapping to the schema (positions unknown here)."""
+    node = NodeMap()
+    node.update(data)
+    return node
 
 
 def _canonical(value: Any) -> str:
@@ -220,7 +228,7 @@ def _targets(fleet: LiveFleet, kind: Kind, account: LiveAccount, live: Sequence[
             if spec is not None and spec.needs_id:
                 written["id"] = str(id_)
         try:
-            parsed: Any = model.model_validate(written)
+            parsed: Any = model.model_validate(_node(written) if isinstance(written, dict) else written)
         except ValidationError:
             fleet.note(f"{kind} target {type_}:{value}: not one a playbook accepts, not imported", account.username)
             continue
@@ -324,7 +332,7 @@ async def _first_comments(client: SharingtoolsClient, fleet: LiveFleet, accounts
                 if not schedule[name]:
                     del schedule[name]
             try:
-                CommentSchedule.model_validate(schedule)
+                CommentSchedule.model_validate(_node(schedule))
             except ValidationError:
                 fleet.note("first_comment: a schedule a playbook cannot write, not imported", account.username)
                 continue
