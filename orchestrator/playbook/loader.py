@@ -146,6 +146,8 @@ def parse(source: Source) -> ParsedFile | Diagnostic:
         line, col = _line_col(source.text, error.position)
         return Diagnostic(source.name, line, col, f"a character YAML does not allow ({error.character!r})",
                           "remove it; playbooks are plain UTF-8 text")
+    except TypeError:  # ruamel builds a mapping or list used as a key (``? {a: 1}``) and cannot hash it
+        return Diagnostic(source.name, 1, 1, "a key must be a plain name", "complex YAML keys are not supported")
     except (YAMLError, ValueError) as error:  # ruamel marks nearly every error
         return Diagnostic(source.name, 1, 1, "YAML error: " + " ".join(str(error).split()))
     documents = [d for d in documents if d is not None]
