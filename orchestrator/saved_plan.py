@@ -6,8 +6,8 @@ back perhaps days later. Before anything runs, the file must be
 1. small enough (`MAX_PLAN_BYTES`), UTF-8, and strict JSON (no ``NaN``);
 2. intact: its ``checksum`` is the SHA-256 of the canonical JSON of everything else, so a
    truncated or edited file is refused (a reviewer approves exactly the bytes they saw);
-3. of the documented shape: valid against ``docs/plan-schema.json`` (with jsonschema-rs, where
-   it is installed: it is a test dependency, and the schema file ships with the source);
+3. of the documented shape: valid against the plan schema (``orchestrator/schemas/plan-schema.json``,
+   shipped inside the package; ``docs/plan-schema.json`` points at it), checked with jsonschema-rs;
 4. made of changes some kind can carry out: each (kind, action, path) is one the kinds produce
    (`KNOWN_CHANGES`) and maps to an operation. A change no kind can carry out is refused,
    never skipped and reported applied.
@@ -22,10 +22,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
+
 from orchestrator.plan import Plan, plan_checksum
 
 MAX_PLAN_BYTES = 8 * 1024 * 1024  # about 20,000 changes; the worst JSON this size stays near 250 MB
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "plan-schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "plan-schema.json"
 AGAIN = "run `orchestrator plan --out FILE` again and review it"
 
 _ANY = r"\[.+\]"
@@ -104,14 +106,7 @@ def _check_checksum(data: dict[str, Any], path: str | Path) -> None:
 
 
 def _check_schema(data: dict[str, Any], path: str | Path) -> None:
-    try:
-        import jsonschema_rs
-    except ImportError:  # a runtime without the test extra: the checksum and the checks below remain
-        return
-    try:
-        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    except OSError:  # installed without the source tree's docs/
-        return
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     errors = list(jsonschema_rs.validator_for(schema).iter_errors(data))
     if errors:
         first = errors[0]

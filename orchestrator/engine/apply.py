@@ -374,9 +374,10 @@ def read_failures_result(problems: Sequence[Problem], step: Op) -> ExecutionResu
     """Failed reads as failures of their accounts (``step``: read before, or verify after)."""
     result = ExecutionResult()
     for p in problems:
-        result.failures.append(Failure(p.account_id, p.username, p.kind, step, p.message))
+        kind = p.kind if p.kind is not None else Kind.ACCOUNT  # a whole-account failure counts as the account's
+        result.failures.append(Failure(p.account_id, p.username, kind, step, p.message))
         result.failed_accounts.add(p.account_id)
-        result.results[(p.kind, step, "failed")] += 1
+        result.results[(kind, step, "failed")] += 1
     return result
 
 
