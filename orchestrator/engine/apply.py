@@ -205,7 +205,8 @@ async def apply(
             outcome.message = (f"partial: nothing to do for the accounts planned; {_accounts(outcome.problems)} "
                                "could not be planned (see the problems above)")
         if conflicts:
-            outcome.exit_code, outcome.message = EXIT_PARTIAL, "every account in the saved plan changed since: plan again"
+            outcome.exit_code = EXIT_PARTIAL
+            outcome.message = "every account in the saved plan changed since: plan again"
         return _finish(outcome, started)
     if confirm is not None and not await confirm(planned):
         outcome.exit_code, outcome.message = EXIT_ERROR, "apply cancelled: nothing was changed"
@@ -238,7 +239,8 @@ async def apply(
         outcome.execution.merge(result)
         refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT for op in wave_ops)
         if result.interrupted:
-            outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
+            outcome.exit_code = EXIT_INTERRUPTED
+            outcome.message = "interrupted: in-flight calls finished, the journal is written; run apply --resume"
             break
         phase(Phase("verifying", number, len(sizes), len(wave_ops), len(wave)))
         # The desired state and the playbook's hash from the plan step serve every wave's verify,
@@ -259,7 +261,8 @@ async def apply(
             report.halted = True
             outcome.exit_code = EXIT_PARTIAL
             outcome.message = (f"halted after wave {len(outcome.waves)}: {len(bad)} of {len(wave)} accounts failed "
-                               f"or did not verify (max_fail {max_fail}); {len(accounts_in_order) - done} accounts not started")
+                               f"or did not verify (max_fail {max_fail}); "
+                               f"{len(accounts_in_order) - done} accounts not started")
             break
     if outcome.exit_code == EXIT_OK:
         if outcome.execution.failures or outcome.unverified or conflicts or outcome.problems:
