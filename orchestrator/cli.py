@@ -195,6 +195,24 @@ PLAYBOOKS = typer.Argument(..., help="playbook files or directories (all *.yaml 
 BASE_URL = typer.Option(None, envvar="SHARINGTOOLS_BASE_URL", help="the installation's /api/v1 URL")
 
 
+# -- fleet: sharding (the import command is further down) --------------------------------
+SHARD = typer.Option(None, "--shard", envvar="SHARINGTOOLS_SHARD",
+                     help="only shard K of N, e.g. 0/4 (accounts split by a stable hash of their id; "
+                          "shard 0 also manages the caption library)")
+
+
+def parse_shard(text: str | None) -> Any:
+    """The `Shard` of ``--shard K/N`` (or $SHARINGTOOLS_SHARD), None without one, or one line and exit 1."""
+    from orchestrator.shard import Shard, ShardError
+
+    if not text:
+        return None
+    try:
+        return Shard.parse(text)
+    except ShardError as exc:
+        fail(str(exc))
+
+
 def load_playbook(paths: list[str]) -> Any:
     """The playbook, or every diagnostic on stderr (one line each) and exit 1."""
     from orchestrator import playbook
@@ -260,6 +278,7 @@ def plan_command(
     concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
     rate: float = typer.Option(None, help=RATE_HELP),
     state_db: str = typer.Option(None, "--state-db", help="history database: drift, accounts seen (read only)"),
+    shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
     """Show what apply would change: read the live state of what the playbooks manage, and diff.
@@ -274,6 +293,7 @@ def plan_command(
     if format not in ("text", "markdown", "json"):
         fail(f"unknown format {format!r}: use text, markdown or json")
     book = load_playbook(paths)
+    in_shard = parse_shard(shard)
     settings = client_settings(base_url, **_given(concurrency=concurrency, rate=rate, state_db=state_db))
 
     async def run() -> Any:
@@ -281,7 +301,8 @@ def plan_command(
 
         async with SharingtoolsClient.from_settings(settings) as client:
             with reading_display(client):
-                return await build_plan(client, book, limit=limit, known=known_of(settings.state_db))
+                return await build_plan(client, book, limit=limit, known=known_of(settings.state_db),
+                                        shard=in_shard)
 
     try:
         planned = run_async(run, settings.base_url)
@@ -359,6 +380,7 @@ def apply_command(
     resume: bool = typer.Option(False, "--resume", help="finish the last unfinished apply"),
     report: str = typer.Option(None, "--report", help="write the JSON run report here"),
     state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
+    shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
     """Make the installation match the playbooks: plan, confirm, execute in waves, verify.
@@ -386,7 +408,7 @@ def apply_command(
         from orchestrator.engine.apply import ApplyOptions
 
         options = ApplyOptions(
-            limit=limit, allow=allow, policy=policy, saved_plan=saved, resume=resume,
+            limit=limit, allow=allow, policy=policy, saved_plan=saved, resume=resume, shard=parse_shard(shard),
             waves=parse_waves(waves) if waves else None,
             max_fail=parse_limit(max_fail, "--max-fail") if max_fail else None,
         )
@@ -517,6 +539,7 @@ def reconcile_command(
         None, "--metrics-file", help="write the metrics here (textfile collector) after each cycle"
     ),
     state_db: str = typer.Option(None, "--state-db", help="journal, history and drift database"),
+    shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
     """Make the installation match the playbooks on a schedule, and record what drifted."""
@@ -532,7 +555,8 @@ def reconcile_command(
     settings = client_settings(base_url, concurrency=concurrency, rate=rate, state_db=state_db)
     from orchestrator.reconcile import ReconcileError, ReconcileOptions, run_reconcile
 
-    options = ReconcileOptions(mode=mode, limit=limit, allow=allow, policy=policy, every=every_s, jitter=jitter_f)
+    options = ReconcileOptions(mode=mode, limit=limit, allow=allow, policy=policy, every=every_s, jitter=jitter_f,
+                               shard=parse_shard(shard))
     try:
         code = run_async(lambda: run_reconcile(settings, book, options, once=once, metrics_port=metrics_port,
                                                metrics_host=metrics_host, metrics_file=metrics_file),
@@ -546,6 +570,68 @@ def reconcile_command(
     except OSError as exc:
         fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}")
     raise typer.Exit(code)
+
+
+# -- fleet: import -----------------------------------------------------------------------
+@app.command("import")
+def import_command(
+    kinds: list[str] = typer.Option([], "--kinds", "-k", help="only these kinds, comma-separated or repeated: "
+                                    "account, reactions, repost, welcomedm, ai_dm, leads, first_comment, captions"),
+    limit: list[str] = typer.Option([], "--limit", "-l", help="only these usernames or patterns such as 'fashion_*' "
+                                    "(repeatable; the caption library is then left out)"),
+    out: str = typer.Option(None, "--out", "-o", help="write the playbook to this file (default: standard output)"),
+    exact_proxies: bool = typer.Option(False, "--exact-proxies", help="write each account's proxy, not `proxy: auto`"),
+    per_account: bool = typer.Option(False, "--per-account", help="one entry per account, sharing nothing (long)"),
+    base_url: str = BASE_URL,
+) -> None:
+    """Write a playbook from what the installation runs today: its plan is empty."""
+    from orchestrator.importer import ImportError_, ImportOptions, import_playbook, parse_kinds, plural
+
+    settings = client_settings(base_url)
+    try:
+        options = ImportOptions(kinds=parse_kinds(kinds), limit=limit, exact_proxies=exact_proxies,
+                                per_account=per_account, source=public_url(settings.base_url))
+    except ImportError_ as exc:
+        fail(str(exc))
+
+    async def run() -> Any:
+        from orchestrator.api import SharingtoolsClient
+
+        async with SharingtoolsClient.from_settings(settings) as client:
+            return await import_playbook(client, options)
+
+    try:
+        imported = run_async(run, settings.base_url)
+    except ImportError_ as exc:
+        fail(str(exc))
+    for note in imported.notes:
+        typer.echo(f"note: {note}", err=True)
+    layout = imported.layout
+    summary = (f"imported {plural(layout.accounts, 'account')} in {plural(layout.configurations, 'configuration')}: "
+               f"{plural(len(layout.groups), 'group')}, {plural(len(layout.entries), 'entry', 'entries')}")
+    if layout.secrets:
+        summary += f"; set {', '.join(layout.secrets)} before plan or apply"
+    if out:
+        from pathlib import Path
+
+        try:
+            Path(out).write_text(imported.text, encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write the playbook to {out}: {exc.strerror}")
+        typer.echo(f"{summary} -> {out}", err=True)
+    else:
+        typer.echo(imported.text, nl=False)
+        typer.echo(summary, err=True)
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials or query, fit to be written into a file."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 # -- demo ------------------------------------------------------------------------------

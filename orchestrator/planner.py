@@ -32,6 +32,7 @@ from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind
 from orchestrator.kinds import KindHandler, KindRegistry, Problem, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
+from orchestrator.shard import Shard
 
 SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
 
@@ -84,6 +85,7 @@ async def build_plan(
     known: Iterable[str] = (),
     desired: DesiredState | None = None,
     known_hash: str | None = None,
+    shard: Shard | None = None,
 ) -> Planned:
     """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
@@ -91,12 +93,15 @@ async def build_plan(
     with (`KindRegistry.default()` when None); ``known``: usernames an earlier apply saw live
     (a group naming one that is gone names a deleted account, not a typo). ``desired`` and
     ``known_hash``, from an earlier plan of the same playbook and accounts, save working them
-    out again."""
+    out again. ``shard`` keeps that shard's accounts (a ``desired`` passed in is taken as
+    already kept to them)."""
     kinds = kinds if kinds is not None else KindRegistry.default()
     accounts = accounts if accounts is not None else await read_accounts(client)
     deferred: list[Diagnostic] = []
     if desired is None:
         desired = desired_state(playbook, accounts, limit=limit, deferred=deferred, known=known)
+        if shard is not None:
+            desired = shard.select(desired)
     keep = set(only) if only is not None else None
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})

@@ -46,6 +46,7 @@ from orchestrator.lock import LockHeld, RunLock
 from orchestrator.metrics import ReconcileMetrics
 from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook
+from orchestrator.shard import Shard
 
 log = structlog.get_logger("orchestrator.reconcile")
 
@@ -71,6 +72,7 @@ class ReconcileOptions:
     every: float = 900.0
     jitter: float = 0.1  # a fraction of ``every``, either way
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    shard: Shard | None = None  # only this shard's accounts (--shard K/N)
 
 
 @dataclass
@@ -183,7 +185,7 @@ class Reconciler:
             return fix and not reported(change) and change.account_id not in backoffs
 
         options = ApplyOptions(limit=self.options.limit, allow=self.options.allow, policy=self.options.policy,
-                               command=f"reconcile-{self.options.mode}", keep=keep)
+                               command=f"reconcile-{self.options.mode}", keep=keep, shard=self.options.shard)
         try:
             outcome = await apply(self.client, self.book, options, history=self.history, executor=self.executor)
         except ApplyError as exc:

@@ -38,18 +38,23 @@ ALLOWED: dict[str, frozenset[str]] = {
     "applied": frozenset({"plan", "log"}),
     "kinds": frozenset({"plan", "contract", "api", "log"}),
     "policy": frozenset({"plan", "contract"}),
-    "planner": frozenset({"kinds", "plan", "contract", "api", "playbook"}),
+    "planner": frozenset({"kinds", "plan", "contract", "api", "playbook", "shard"}),
     "engine": frozenset({"planner", "policy", "kinds", "plan", "contract", "api", "history", "log", "playbook",
-                         "applied"}),
+                         "applied", "shard"}),
     "runner": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                         "playbook", "settings", "lock", "render", "applied"}),
+                         "playbook", "settings", "lock", "render", "applied", "shard"}),
     # The run lock and the metrics stand alone; reconcile drives the engine like the runner does.
     "lock": frozenset(),
     "metrics": frozenset(),
     "reconcile": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                            "playbook", "settings", "lock", "metrics"}),
+                            "playbook", "settings", "lock", "metrics", "shard"}),
     "cli": frozenset({"runner", "engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                      "playbook", "settings", "emulator", "reconcile", "lock", "metrics", "render", "applied"}),
+                      "playbook", "settings", "emulator", "reconcile", "lock", "metrics", "render", "applied",
+                      "shard", "importer"}),
+    # Which accounts a process manages: a filter on the contract's desired state.
+    "shard": frozenset({"contract"}),
+    # Writes playbooks, so it checks what it writes against the playbook's own schema.
+    "importer": frozenset({"api", "contract", "playbook"}),
 }
 
 # What the engine side (planner, engine) may take from the playbook package: loading a
@@ -59,11 +64,11 @@ PLAYBOOK_PUBLIC = frozenset({
     "Source", "desired_state", "limited_to", "check_live_settings",
 })
 # Layers that may reach into the playbook package beyond its public interface.
-PLAYBOOK_INSIDERS = frozenset({"playbook", "cli", "runner"})
+PLAYBOOK_INSIDERS = frozenset({"playbook", "cli", "runner", "importer"})
 
 SINGLE_MODULES = {
     "cli": "cli", "__main__": "cli", "demo": "cli", "runner": "runner", "planner": "planner", "policy": "policy",
-    "plan": "plan", "log": "log", "settings": "settings", "history": "history",
+    "plan": "plan", "log": "log", "settings": "settings", "history": "history", "shard": "shard",
     "cli_examples": "cli", "history_view": "cli", "run_display": "runner", "applied": "applied",
     # Blocked changes are part of what a plan is; drift rows live beside the run history.
     "blockers": "plan", "drift": "history", "lock": "lock", "metrics": "metrics", "reconcile": "reconcile",

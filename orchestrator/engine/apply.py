@@ -25,6 +25,7 @@ from orchestrator.plan import Change, Plan
 from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
 from orchestrator.playbook import Playbook
 from orchestrator.policy import SafetyPolicy, Violation, waves_of
+from orchestrator.shard import Shard
 
 log = structlog.get_logger("orchestrator.apply")
 
@@ -55,6 +56,7 @@ class ApplyOptions:
     # only reported, accounts backed off are not): checked before the policy, and by verify.
     command: str = "apply"
     keep: Callable[[Change], bool] | None = None
+    shard: Shard | None = None  # only this shard's accounts (--shard K/N)
 
 
 @dataclass(frozen=True)
@@ -135,11 +137,13 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         if playbook_hash(playbook) != saved.playbook_hash:
             raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
         ids = set(saved.fingerprints)
-        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit, kinds=kinds)
+        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit, kinds=kinds,
+                                   shard=options.shard)
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
         affected = {c.account_id for c in saved.changes}
         conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
-        changes = [c for c in saved.changes if c.account_id not in conflicts]
+        changes = [c for c in saved.changes if c.account_id not in conflicts
+                   and (options.shard is None or options.shard.manages(c.account_id))]
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
                                   planned.plan.blocked)
         return planned, accounts, conflicts
@@ -151,7 +155,7 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
     planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit, kinds=kinds,
-                               known=known)
+                               known=known, shard=options.shard)
     if history:  # a later plan tells an account deleted since from a typo by these
         AppliedValues(history.db).record_accounts(accounts)
     return planned, accounts, conflicts
