@@ -98,7 +98,9 @@ class AppliedValues:
         if not wanted:
             return frozenset()
         found: set[Key] = set()
-        for account_id, kind, path, value in self.db.execute("SELECT account_id, kind, path, value FROM applied_values"):
+        for account_id, kind, path, value in self.db.execute(
+            "SELECT account_id, kind, path, value FROM applied_values"
+        ):
             key = (account_id, kind, path)
             if wanted.get(key) == value:
                 found.add(key)

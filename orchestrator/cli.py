@@ -557,8 +557,12 @@ def reconcile_command(
     concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
     rate: float = typer.Option(None, help=RATE_HELP),
     metrics_port: int = typer.Option(None, "--metrics-port", help="serve /metrics and /healthz on this port"),
-    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="address for --metrics-port (0.0.0.0 in a pod)"),
-    metrics_file: str = typer.Option(None, "--metrics-file", help="write the metrics here (textfile collector) after each cycle"),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", "--metrics-host", help="address for --metrics-port (0.0.0.0 in a pod)"
+    ),
+    metrics_file: str = typer.Option(
+        None, "--metrics-file", help="write the metrics here (textfile collector) after each cycle"
+    ),
     state_db: str = typer.Option(None, "--state-db", help="journal, history and drift database"),
     shard: str = SHARD,
     base_url: str = BASE_URL,

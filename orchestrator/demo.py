@@ -84,7 +84,9 @@ async def _walk_through(console: Console, url: str, keys: dict[str, str], tmp: P
         planned = await build_plan(client, book)
         reads = client.transport.stats.snapshot()["total"]
     console.print(render_text(planned.plan, colour=colour, legend=Legend.of(planned.desired, book)), markup=colour)
-    console.print(f"[dim]Read with {reads} requests: lists once, 100 a page; settings only where a playbook names them.[/]")
+    console.print(
+        f"[dim]Read with {reads} requests: lists once, 100 a page; settings only where a playbook names them.[/]"
+    )
 
     console.rule("[bold]4. orchestrator apply playbooks/ --yes")
     console.print("[dim](the plan is shown again by apply, as it would be before its confirmation prompt)[/]")

@@ -185,7 +185,8 @@ class History:
     def operations(self, run_id: int) -> list[dict[str, Any]]:
         self.flush()
         rows = self.db.execute(
-            "SELECT id, account_id, kind, name, args, status, error FROM operations WHERE run_id=? ORDER BY id", (run_id,)
+            "SELECT id, account_id, kind, name, args, status, error FROM operations WHERE run_id=? ORDER BY id",
+            (run_id,),
         ).fetchall()
         return [{"id": r[0], "account_id": r[1], "kind": r[2], "name": r[3], "args": json.loads(r[4]),
                  "status": r[5], "error": r[6]} for r in rows]

@@ -124,7 +124,9 @@ class RedactingFilter(logging.Filter):
 def configure(level: str = "warning", fmt: str = "auto") -> None:
     """Console output on a terminal, JSON lines otherwise (or as ``fmt`` says), on stderr."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -103,8 +103,8 @@ class Plan:
     blocked: tuple[Blocked, ...] = ()
 
     @classmethod
-    def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]], accounts_read: int,
-              blocked: Sequence[Blocked] = ()) -> Plan:
+    def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]],
+              accounts_read: int, blocked: Sequence[Blocked] = ()) -> Plan:
         return cls(tuple(sorted(changes, key=Change.sort_key)), playbook_hash, fingerprints, accounts_read,
                    tuple(sorted(blocked, key=lambda b: b.sort_key())))
 
@@ -140,7 +140,8 @@ class Plan:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
         if data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r} (expected {FORMAT_VERSION})")
+            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r} "
+                             f"(expected {FORMAT_VERSION})")
         changes = [Change(**{k: c.get(k) for k in Change.__dataclass_fields__} | {"kind": Kind(c["kind"])})
                    for c in data["changes"]]
         fps = {int(a): f for a, f in data["read"]["fingerprints"].items()}
@@ -170,5 +171,6 @@ def describe(c: Change) -> str:
     if c.action in ("activate", "pause", "start", "stop"):
         return f"{c.path}: {c.before} -> {c.after}"
     if c.action in ("create", "add"):
-        return f"{c.path}" + (f" = {value_text(c.after)}" if c.after not in (None, "") and not c.path.endswith("]") else "")
+        shown = c.after not in (None, "") and not c.path.endswith("]")
+        return f"{c.path}" + (f" = {value_text(c.after)}" if shown else "")
     return c.path

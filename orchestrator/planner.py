@@ -16,6 +16,7 @@ setting the live API lacks) are diagnostics, gathered in one pass and fatal to t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -66,10 +67,8 @@ def playbook_hash(playbook: Playbook) -> str:
     digest = hashlib.sha256()
     for name in playbook.files:
         digest.update(name.encode() + b"\0")
-        try:
+        with contextlib.suppress(OSError):
             digest.update(Path(name).read_bytes())
-        except OSError:
-            pass
         digest.update(b"\0")
     return "sha256:" + digest.hexdigest()
 
@@ -174,7 +173,9 @@ async def build_plan(
     return planned
 
 
-def _resolve(handler: KindHandler, wanted: dict[int, Any], desired: DesiredState) -> tuple[dict[int, Any], list[Problem]]:
+def _resolve(
+    handler: KindHandler, wanted: dict[int, Any], desired: DesiredState
+) -> tuple[dict[int, Any], list[Problem]]:
     """The kind's ``resolve`` of every account's desired state; one that cannot be read is that
     account's problem, and the account is not read or diffed for this kind."""
     ready: dict[int, Any] = {}

@@ -232,9 +232,11 @@ class Reconciler:
         for c in outcome.dropped:
             if self.options.mode == "fix" and c.account_id in backoffs and not reported(c):
                 wait = backoffs[c.account_id]
-                rows.append(_row(c, "backed_off", f"{wait.failures} failed cycles; next try at {_stamp(wait.next_try)}"))
+                rows.append(_row(c, "backed_off",
+                                 f"{wait.failures} failed cycles; next try at {_stamp(wait.next_try)}"))
             else:
-                rows.append(_row(c, "reported", "report mode" if self.options.mode == "report" else "policy.drift: report"))
+                rows.append(_row(c, "reported",
+                                 "report mode" if self.options.mode == "report" else "policy.drift: report"))
         blocked = list(outcome.plan.blocked)
         for b in blocked:
             if b.change is not None:
@@ -243,7 +245,8 @@ class Reconciler:
                 rows.append(DriftRow(b.account_id, b.username, b.kind, "*", "any", None, None, "blocked", b.message))
         report = CycleReport(number, EXIT_OK, outcome.message, drift=rows, blocked=blocked,
                              violations=[str(v) for v in outcome.violations],
-                             backed_off=[b for a, b in backoffs.items() if any(c.account_id == a for c in outcome.dropped)])
+                             backed_off=[b for a, b in backoffs.items()
+                                         if any(c.account_id == a for c in outcome.dropped)])
         report.accounts_read = len([a for a in outcome.plan.fingerprints if a != 0])
         report.out_of_sync = len({r.account_id for r in rows if r.outcome != "fixed" and r.account_id != 0})
         codes = [EXIT_OK]

@@ -45,7 +45,9 @@ class RunDisplay:
         self.started = clock()
         self.phase_started = self.started
         self._samples: deque[tuple[float, int]] = deque()
-        self._live = Live(self, console=console, transient=True, refresh_per_second=4, auto_refresh=True) if live else None
+        self._live = (
+            Live(self, console=console, transient=True, refresh_per_second=4, auto_refresh=True) if live else None
+        )
         self._running = False
 
     # -- what the run reports ----------------------------------------------------------------

@@ -7,7 +7,6 @@ import json
 import signal
 import sys
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -125,7 +124,7 @@ async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, 
         report = outcome.report(client)
         _summarise(console, outcome, report, report_path)
         if report_path:
-            Path(report_path).write_text(json.dumps(report, indent=2, default=str) + "\n")
+            await anyio.Path(report_path).write_text(json.dumps(report, indent=2, default=str) + "\n")
         return outcome.exit_code
 
 
@@ -143,8 +142,10 @@ def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any], 
             for name, counts in ops.items():
                 table.add_row(kind, name, str(counts.get("done", 0)), str(counts.get("failed", 0)))
         console.print(table)
-        console.print(f"{report['requests_total']} requests ({report['bulk_calls']} bulk), {report['retries']} retries, "
-                      f"{report['duration_seconds']} s.")
+        console.print(
+            f"{report['requests_total']} requests ({report['bulk_calls']} bulk), {report['retries']} retries, "
+            f"{report['duration_seconds']} s."
+        )
     lines = [f"[red]failed[/] {escape(f'{f.username} · {f.kind} {f.operation}: {f.reason}')}"
              for f in outcome.execution.failures]
     lines += [f"[yellow]not verified[/] {escape(f'{c.username} · {c.kind} {c.path}')}" for c in outcome.unverified]

@@ -75,12 +75,16 @@ class Settings(BaseSettings):
             try:
                 key = self.api_key_file.read_text().strip().splitlines()[0].strip()
             except (OSError, IndexError) as exc:
-                raise ClientConfigError(f"cannot read the API key file {self.api_key_file}: {exc.__class__.__name__}") from None
+                raise ClientConfigError(
+                    f"cannot read the API key file {self.api_key_file}: {exc.__class__.__name__}"
+                ) from None
         if not key:
             raise ClientConfigError("no API key: set SHARINGTOOLS_API_KEY or api_key_file in the config file")
         register_secret(key)
         if not KEY_PATTERN.match(key):
-            raise ClientConfigError("the API key is not a Sharingtools key: expected sht_ followed by 64 hex characters")
+            raise ClientConfigError(
+                "the API key is not a Sharingtools key: expected sht_ followed by 64 hex characters"
+            )
         return key
 
     def check_transport_security(self) -> None:

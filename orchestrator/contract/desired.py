@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from orchestrator.contract.accounts import Account, GoneAccount
 from orchestrator.contract.kinds import ACCOUNT_KINDS, Kind
@@ -157,7 +157,7 @@ class CaptionsDesired:
         return self.prune is not None and self.prune.value
 
 
-KindDesired = Union[ScheduleDesired, ToggleDesired, LeadsDesired, FirstCommentDesired, AccountDesired]
+KindDesired = ScheduleDesired | ToggleDesired | LeadsDesired | FirstCommentDesired | AccountDesired
 
 
 @dataclass(frozen=True)

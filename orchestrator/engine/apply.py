@@ -273,7 +273,8 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
         outcome.execution.merge(result)
         refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT for op in wave_ops)
         if result.interrupted:
-            outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
+            outcome.exit_code = EXIT_INTERRUPTED
+            outcome.message = "interrupted: in-flight calls finished, the journal is written; run apply --resume"
             break
         phase(Phase("verifying", number, len(sizes), len(wave_ops), len(wave)))
         # The desired state and the playbook's hash from the plan step serve every wave's verify,
@@ -296,7 +297,8 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
             report.halted = True
             outcome.exit_code = EXIT_PARTIAL
             outcome.message = (f"halted after wave {len(outcome.waves)}: {len(bad)} of {len(wave)} accounts failed "
-                               f"or did not verify (max_fail {max_fail}); {len(accounts_in_order) - done} accounts not started")
+                               f"or did not verify (max_fail {max_fail}); "
+                               f"{len(accounts_in_order) - done} accounts not started")
             break
 
 

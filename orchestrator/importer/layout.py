@@ -283,7 +283,8 @@ class _Groups:
                 patterns.append(stem + "*")
                 covered |= found
         if patterns:
-            rest = [self.by_id[a].username for a in sorted(ids - covered, key=lambda a: self.by_id[a].username.casefold())]
+            rest = [self.by_id[a].username
+                    for a in sorted(ids - covered, key=lambda a: self.by_id[a].username.casefold())]
             selection: dict[str, Any] = {"usernames": patterns[0] if len(patterns) == 1 else patterns}
             if rest:
                 selection["accounts"] = rest

@@ -46,7 +46,8 @@ def render(layout: Layout, header: Sequence[str]) -> str:
         library = CommentedMap((title, _scalar(text)) for title, text in sorted(layout.captions.items()))
         doc["captions"] = CommentedMap(library=library)
         doc.yaml_set_comment_before_after_key(
-            "captions", before="The caption library of the API key's user (additive: add `prune: true` to make it exact).")
+            "captions",
+            before="The caption library of the API key's user (additive: add `prune: true` to make it exact).")
     doc.yaml_set_start_comment("\n".join(header))
     yaml = YAML()
     yaml.width = 100
@@ -104,9 +105,9 @@ def _node(value: Any, key: str | None = None, item: bool = False) -> Any:
         keys = sorted(value, key=lambda k: _ITEM_ORDER.get(k, 0)) if item else list(value)
         for k in keys:
             node[k] = _node(value[k], k)
-        if key in ("proxy", "custom_proxy") or set(value) in ({"env"}, {"file"}):
-            node.fa.set_flow_style()
-        elif len(value) == 2 and "username" in value and "user_pk" in value:
+        secret_or_proxy = key in ("proxy", "custom_proxy") or set(value) in ({"env"}, {"file"})
+        user_target = len(value) == 2 and "username" in value and "user_pk" in value
+        if secret_or_proxy or user_target:
             node.fa.set_flow_style()
         return node
     if isinstance(value, list):

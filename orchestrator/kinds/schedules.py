@@ -7,6 +7,7 @@ embeds them (the emulator's does; a server whose list does not is read per accou
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -53,10 +54,8 @@ class ScheduleKind(KindHandler):
         schedules: dict[int, Any] = {}
         if ctx.few(len(wanted)):
             async def one(account: Account) -> None:
-                try:
+                with contextlib.suppress(NotFound):
                     schedules[account.id] = await api.get_schedule(account.id)
-                except NotFound:
-                    pass
 
             async with anyio.create_task_group() as tg:
                 for account in wanted:
@@ -107,7 +106,9 @@ class ScheduleKind(KindHandler):
         changes: list[Change] = []
         if desired.state is not None and desired.state.value != live["state"]:
             action = "activate" if desired.state.value == "active" else "pause"
-            changes.append(change(account, self.kind, action, "state", live["state"], desired.state.value, desired.state))
+            changes.append(
+                change(account, self.kind, action, "state", live["state"], desired.state.value, desired.state)
+            )
         settings = live.get("settings", {})
         for name, want in sorted(desired.settings.items()):
             have = settings.get(name)
@@ -185,7 +186,9 @@ class ScheduleKind(KindHandler):
             if c.action == "pause":
                 ops.append(Operation(self.kind, c.account_id, Op.PAUSE, (c,), PHASE_OFF, bulk=f"{self.kind}.pause"))
             elif c.action == "activate":
-                ops.append(Operation(self.kind, c.account_id, Op.ACTIVATE, (c,), PHASE_ON, bulk=f"{self.kind}.activate"))
+                ops.append(
+                    Operation(self.kind, c.account_id, Op.ACTIVATE, (c,), PHASE_ON, bulk=f"{self.kind}.activate")
+                )
             elif c.action == "add":
                 ops.append(Operation(self.kind, c.account_id, Op.ADD_TARGET, (c,), PHASE_EDIT, args=dict(c.after)))
             elif c.action == "remove":
@@ -203,15 +206,13 @@ class ScheduleKind(KindHandler):
             case Op.UPDATE_SETTINGS:
                 await api.update_settings(op.account_id, resolve_fields(op.args["fields"]))
             case Op.ADD_TARGET:
-                try:
+                # "Target already exists": what the add asked for is there; verify confirms
+                with contextlib.suppress(Conflict):
                     await api.add_target(op.account_id, op.args["type"], op.args.get("value"), op.args.get("id"))
-                except Conflict:
-                    pass  # "Target already exists": what the add asked for is there; verify confirms
             case Op.REMOVE_TARGET:
-                try:
+                # gone already (a retried delete whose first answer was lost); verify confirms
+                with contextlib.suppress(NotFound):
                     await api.remove_target(op.account_id, int(op.args["target_id"]))
-                except NotFound:
-                    pass  # gone already (a retried delete whose first answer was lost); verify confirms
             case _:  # pragma: no cover - operations() makes only the names above
                 raise ValueError(op.name)
 

@@ -17,7 +17,7 @@ Conventions that keep the error messages precise (see `schema_errors`):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -384,10 +384,8 @@ def _no_duplicate_tasks(items: list[LeadsItem]) -> list[LeadsItem]:
 
 
 LeadsField = Annotated[
-    Union[
-        Annotated[Annotated[list[LeadsItem], AfterValidator(_no_duplicate_tasks)], Tag("§list")],
-        Annotated[LeadsItem, Tag("§one")],
-    ],
+    Annotated[Annotated[list[LeadsItem], AfterValidator(_no_duplicate_tasks)], Tag("§list")]
+    | Annotated[LeadsItem, Tag("§one")],
     Discriminator(lambda v: "§list" if isinstance(v, list) else "§one"),
 ]
 

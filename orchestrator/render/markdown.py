@@ -72,7 +72,10 @@ def render_markdown(plan: Plan, *, legend: Legend | None = None, budget: int = M
 
     size = sum(len(x) + 1 for x in out)
     if plan.empty:
-        put("No changes. The installation matches the playbooks" + (", but for what is blocked." if plan.blocked else "."))
+        put(
+            "No changes. The installation matches the playbooks"
+            + (", but for what is blocked." if plan.blocked else ".")
+        )
     else:
         put(summary_line(plan))
         put("")

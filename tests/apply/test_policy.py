@@ -77,7 +77,8 @@ async def test_an_allow_for_another_scope_does_not(emu, control, tmp_path):
         outcome = await _apply(emu, tmp_path, MASS_PAUSE, ApplyOptions(allow=allow))
         await _assert_blocked(control, outcome, ["max_pauses"])
         # what the allow covers is no longer counted, the rest still is
-        counted = len(active - travel) if allow == ["pause:travel"] else len(active - {1}) if "nova" in allow[0] else len(active)
+        counted = (len(active - travel) if allow == ["pause:travel"]
+                   else len(active - {1}) if "nova" in allow[0] else len(active))
         assert f"would pause {counted} accounts" in outcome.violations[0].message, (allow, outcome.violations)
     assert await _active(control) == active
 
@@ -138,7 +139,8 @@ async def test_max_deletions_blocks_a_caption_library_prune(emu, control, tmp_pa
     assert len(before) > 3
     outcome = await _apply(emu, tmp_path, CAPTION_PRUNE, ApplyOptions())
     await _assert_blocked(control, outcome, ["max_deletions"])
-    assert outcome.violations[0].message == f"max_deletions: the plan would delete {len(before)} items, over the limit of 3 (3)"
+    assert outcome.violations[0].message == (
+        f"max_deletions: the plan would delete {len(before)} items, over the limit of 3 (3)")
     assert outcome.violations[0].allow_hint == "--allow delete:captions"
     assert await stored(control, "captions", user_id=1) == before
 

@@ -83,5 +83,7 @@ async def test_a_changed_playbook_refuses_the_whole_plan(emu, control, tmp_path)
         await control.post("/requests/reset")
         with pytest.raises(ApplyError) as refused:
             await apply(client, playbook.load([str(pb)]), ApplyOptions(saved_plan=saved), executor=executor_for(client))
-    assert refused.value.lines == ["error: the playbooks changed since this plan was made: run plan again and review it"]
+    assert refused.value.lines == [
+        "error: the playbooks changed since this plan was made: run plan again and review it"
+    ]
     assert await writes(control) == []

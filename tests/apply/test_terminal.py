@@ -82,7 +82,8 @@ def test_plan_shows_its_reading_on_the_terminal_while_stdout_goes_to_a_file(serv
     env = {**os.environ, **served.env(), "TERM": "xterm"}
     env.pop("SHARINGTOOLS_CONFIG", None)
     out = tmp_path / "plan.md"
-    child = pexpect.spawn("/bin/sh", ["-c", f'"{sys.executable}" -m orchestrator plan "{PLAYBOOKS}" -f markdown > "{out}"'],
+    command = f'"{sys.executable}" -m orchestrator plan "{PLAYBOOKS}" -f markdown > "{out}"'
+    child = pexpect.spawn("/bin/sh", ["-c", command],
                           env=env, cwd=str(tmp_path), encoding="utf-8", timeout=60, dimensions=(50, 160))
     child.expect(pexpect.EOF)
     child.close()

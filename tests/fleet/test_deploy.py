@@ -110,7 +110,8 @@ def test_indexed_job_gives_each_completion_index_its_shard_and_state_db() -> Non
     container = pod_spec(job)["containers"][0]
     args = container["args"]
     env = {e["name"]: e for e in container["env"]}
-    assert "batch.kubernetes.io/job-completion-index" in env["JOB_COMPLETION_INDEX"]["valueFrom"]["fieldRef"]["fieldPath"]
+    index_path = env["JOB_COMPLETION_INDEX"]["valueFrom"]["fieldRef"]["fieldPath"]
+    assert "batch.kubernetes.io/job-completion-index" in index_path
     shards, dbs = [], set()
     for index in range(n):  # what Kubernetes makes of $(JOB_COMPLETION_INDEX) in each pod
         expanded = [a.replace("$(JOB_COMPLETION_INDEX)", str(index)) for a in args]

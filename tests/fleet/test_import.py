@@ -89,7 +89,8 @@ async def test_a_thousand_accounts_in_a_few_dozen_configurations(tmp_path: Path,
         per_account = await import_playbook(client, ImportOptions(limit=tenth, per_account=True))
     assert len(per_account.layout.entries) == 100
     print(f"1,000 accounts, {layout.configurations} configurations: {len(text.splitlines())} lines, {len(text)} bytes; "
-          f"one entry per account for 100 of them: {len(per_account.text.splitlines())} lines, {len(per_account.text)} bytes")
+          f"one entry per account for 100 of them: {len(per_account.text.splitlines())} lines, "
+          f"{len(per_account.text)} bytes")
     grouped_lines, per_account_lines = len(text.splitlines()), len(per_account.text.splitlines())
     assert grouped_lines <= per_account_lines, (grouped_lines, per_account_lines)
     assert len(text) <= len(per_account.text), (len(text), len(per_account.text))

@@ -34,10 +34,11 @@ def fleets(draw: Any) -> LiveFleet:
                 "state": draw(st.sampled_from(["active", "paused"])), "settings": fields,
                 "targets": draw(st.lists(st.sampled_from(TARGETS), unique_by=str, max_size=3))}
         if draw(st.booleans()):
-            fleet.fragments.setdefault(account.id, {})[Kind.WELCOMEDM] = {"state": draw(st.sampled_from(["active", "paused"]))}
+            welcomedm = {"state": draw(st.sampled_from(["active", "paused"]))}
+            fleet.fragments.setdefault(account.id, {})[Kind.WELCOMEDM] = welcomedm
         if draw(st.booleans()):
-            tasks = draw(st.lists(st.tuples(st.sampled_from([None, "t1", "t2"]), st.sampled_from(["running", "stopped"])),
-                                  min_size=1, max_size=3))
+            task = st.tuples(st.sampled_from([None, "t1", "t2"]), st.sampled_from(["running", "stopped"]))
+            tasks = draw(st.lists(task, min_size=1, max_size=3))
             fragment = leads_fragment(tasks)
             if fragment is not None:
                 fleet.fragments.setdefault(account.id, {})[Kind.LEADS] = fragment

@@ -14,7 +14,7 @@ from tests.plan.conftest import GROUPS, PLAYBOOKS, SCHEMA, Cli, schema_errors
 pytestmark = pytest.mark.uvicorn
 
 WELCOME = [GROUPS, PLAYBOOKS / "welcome.yaml"]
-FASHION = {f"fashion_{n}" for n in "nova luxe atelier street vogue muse trend chic".split()}
+FASHION = {f"fashion_{n}" for n in ["nova", "luxe", "atelier", "street", "vogue", "muse", "trend", "chic"]}
 
 
 def changes(result) -> list[dict]:

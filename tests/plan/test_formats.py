@@ -62,8 +62,8 @@ def token_for(path: str) -> str:
 def test_the_demo_plan_covers_every_kind_and_points_at_the_lines_asking(planned: Planned) -> None:
     plan = planned.plan
     # ai_dm's one activation is blocked (the schedule has no OpenAI key): it is in `blocked`
-    assert {c.kind for c in plan.changes} | {b.kind for b in plan.blocked} == {"account", "reactions", "repost", "welcomedm", "ai_dm", "leads",
-                                              "first_comment", "captions"}
+    assert {c.kind for c in plan.changes} | {b.kind for b in plan.blocked} == {
+        "account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment", "captions"}
     files: dict[str, list[str]] = {}
     for c in plan.changes:
         assert c.source, c
