@@ -54,7 +54,8 @@ def duplicates(base: str) -> dict[str, int]:
     found["captions"] = sum(n - 1 for n in Counter((c["user_id"], c["title"]) for c in captions).values())
     found["first_comment"] = sum(n - 1 for n in Counter(
         (s["account_id"], frozenset(t["username"] for t in s["targets"])) for s in comments).values())
-    found["targets"] = sum(n - 1 for s in schedules for n in Counter((t["type"], t["value"]) for t in s["targets"]).values())
+    found["targets"] = sum(n - 1 for s in schedules
+                           for n in Counter((t["type"], t["value"]) for t in s["targets"]).values())
     return dict(found)
 
 
@@ -69,7 +70,8 @@ def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     keys = work / "keys.json"
-    serve = [sys.executable, "-m", "orchestrator", "emulator", "serve", "--port", str(port), "--db", str(work / "world.db"),
+    serve = [sys.executable, "-m", "orchestrator", "emulator", "serve", "--port", str(port),
+             "--db", str(work / "world.db"),
              "--seed", "demo", "--keys-file", str(keys)]
     with process(serve, ready_url=f"{base}/_emulator/health"):
         key = json.loads(keys.read_text())["alice"]
@@ -81,7 +83,8 @@ def main() -> int:
             return 2
         httpx.put(f"{base}/_emulator/faults", json=FAULTS, timeout=60).raise_for_status()
         log = (work / "reconcile.log").open("w")
-        loop = subprocess.Popen([sys.executable, "-m", "orchestrator", "reconcile", args.playbooks, "--every", args.every],
+        loop = subprocess.Popen([sys.executable, "-m", "orchestrator", "reconcile", args.playbooks,
+                                 "--every", args.every],
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         rss: list[float] = []
         drifts = 0
@@ -124,7 +127,8 @@ def main() -> int:
         middle = rss[third:2 * third] or rss
         first, last = sum(middle) / len(middle), sum(rss[-third:]) / third
         print(f"minutes: {args.minutes}, drifts made: {drifts}, SIGTERM -> exit {code} in {stop_seconds:.1f} s")
-        print(f"reconcile RSS: middle third {first:.0f} MB, last third {last:.0f} MB, peak {max(rss, default=0):.0f} MB")
+        print(f"reconcile RSS: middle third {first:.0f} MB, last third {last:.0f} MB, "
+              f"peak {max(rss, default=0):.0f} MB")
         print(f"after the faults: apply exit {final.returncode}, plan --detailed-exitcode {plan.returncode}")
         print(f"duplicates: {dupes}")
         ok = (code in (0, 143) and stop_seconds < 15 and plan.returncode == 0 and not any(dupes.values())

@@ -108,7 +108,9 @@ async def ask(prompt: Callable[[], str], poll: float = 0.05) -> str:
             done.set()
 
     threading.Thread(target=read, name="confirmation-prompt", daemon=True).start()
-    while not done.is_set():
+    # The answer is set by a plain daemon thread, which cannot set an anyio.Event of this loop:
+    # polling a threading.Event is the simple, cancellable way to wait for it.
+    while not done.is_set():  # noqa: ASYNC110
         await anyio.sleep(poll)
     if failure:
         raise failure[0]

@@ -212,7 +212,8 @@ async def apply(
             outcome.message = (f"partial: nothing to do for the accounts planned; {_accounts(outcome.problems)} "
                                "could not be planned (see the problems above)")
         if conflicts:
-            outcome.exit_code, outcome.message = EXIT_PARTIAL, "every account in the saved plan changed since: plan again"
+            outcome.exit_code = EXIT_PARTIAL
+            outcome.message = "every account in the saved plan changed since: plan again"
         if outcome.execution.failures:
             outcome.exit_code, outcome.message = EXIT_PARTIAL, "partial: some accounts could not be read"
         return _finish(outcome, started)
@@ -279,7 +280,8 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
         phase(Phase("verifying", number, len(sizes), len(wave_ops), len(wave)))
         # The desired state and the playbook's hash from the plan step serve every wave's verify,
         # unless accounts changed: then both are worked out again from a fresh account read.
-        unverified, unread = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None,
+        unverified, unread = await _verify(client, playbook, wave_ops, result,
+                                           accounts if not refresh_accounts else None,
                                            executor.kinds, desired=None if refresh_accounts else desired,
                                            known_hash=known_hash)
         if options.keep is not None:

@@ -1,7 +1,8 @@
 """Secrets in changes, whichever side they come from.
 
 - **Ours** (a playbook's ``{env: X}`` / ``{file: path}``): resolved before the diff (the
-  kind's ``resolve``) to compare with the live value, never carried. A change shows ``*** ({env: X})`` and carries only the reference
+  kind's ``resolve``) to compare with the live value, never carried. A change shows
+  ``*** ({env: X})`` and carries only the reference
   (`reference`), which the executor resolves again at the moment it sends the call
   (`resolve_fields`). Journal, saved plan and report see the reference only.
 - **The server's** (a proxy set in the web panel with ``user:pass@``, any value under a key named

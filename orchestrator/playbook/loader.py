@@ -109,12 +109,14 @@ def read_sources(paths: Iterable[str | FilePath]) -> tuple[list[Source], list[Di
             problems.append(Diagnostic(str(file), 0, 0, f"cannot read the file: {error.strerror or error}"))
             continue
         if len(data) > MAX_FILE_BYTES:
-            problems.append(Diagnostic(str(file), 0, 0, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB (the limit)",
+            problems.append(Diagnostic(str(file), 0, 0,
+                                       f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB (the limit)",
                                        "a playbook is a few KiB; split it into several files"))
             continue
         total += len(data)
         if total > MAX_TOTAL_BYTES:
-            problems.append(Diagnostic(str(file), 0, 0, f"the playbooks given together pass {MAX_TOTAL_BYTES // 2**20} MiB",
+            problems.append(Diagnostic(str(file), 0, 0,
+                                       f"the playbooks given together pass {MAX_TOTAL_BYTES // 2**20} MiB",
                                        "apply them in several runs (--limit, or fewer files at a time)"))
             break
         try:

@@ -71,7 +71,8 @@ def hostile_client(emu: LocalEmulator, rules: Sequence[Rule], *, time: VirtualTi
                    user: str = "alice", **kwargs: Any) -> SharingtoolsClient:
     """A client that never really waits, on the emulator behind ``rules``."""
     time = time or VirtualTime()
-    return SharingtoolsClient(f"{BASE_URL}/api/v1", emu.keys[user], transport=EmulatorTransport(Hostile(emu.app, rules)),
+    return SharingtoolsClient(f"{BASE_URL}/api/v1", emu.keys[user],
+                              transport=EmulatorTransport(Hostile(emu.app, rules)),
                               rate=5000, concurrency=kwargs.pop("concurrency", 32), sleep=time.sleep,
                               clock=time.clock, **kwargs)
 

@@ -222,7 +222,8 @@ def test_a_broken_config_file_ends_in_one_line(tmp_path: Path, world: dict[str, 
 def test_a_missing_config_file_named_by_the_environment_ends_in_one_line(tmp_path: Path, world: dict[str, str]):
     pb = tmp_path / "pb.yaml"
     pb.write_text(GOOD)
-    assert len(assert_clean(run(["plan", str(pb)], env={**world, "SHARINGTOOLS_CONFIG": str(tmp_path / "no.yaml")}))) == 1
+    missing_config = {**world, "SHARINGTOOLS_CONFIG": str(tmp_path / "no.yaml")}
+    assert len(assert_clean(run(["plan", str(pb)], env=missing_config))) == 1
 
 
 # -- the environment ------------------------------------------------------------------------

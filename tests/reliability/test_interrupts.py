@@ -54,7 +54,8 @@ def _ended(proc: subprocess.Popen, log: Path) -> int:
 
 @pytest.mark.parametrize(("command", "sig", "code"), [("plan", signal.SIGINT, 130), ("apply", signal.SIGTERM, 143)])
 def test_a_signal_while_reading_a_slow_server_ends_at_once(served: Served, tmp_path, command, sig, code):
-    served.state.faults = FaultConfig(latency=LatencySpec(probability=1.0, mean_ms=4_000))  # every answer 4 s late: a plan takes far longer
+    # Every answer 4 s late: a plan takes far longer.
+    served.state.faults = FaultConfig(latency=LatencySpec(probability=1.0, mean_ms=4_000))
     log = tmp_path / "out.log"
     extra = ["--yes", "--state-db", str(tmp_path / "state.db")] if command == "apply" else []
     proc = _start([command, str(PLAYBOOKS), *extra], _env(**served.env()), log)
