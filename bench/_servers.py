@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,12 +30,19 @@ def pinned(cmd: list[str], cpu: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def process(cmd: list[str], *, ready_url: str, env: dict[str, str] | None = None, timeout: float = 30) -> Iterator[subprocess.Popen[bytes]]:
+def process(cmd: list[str], *, ready_url: str, env: dict[str, str] | None = None,
+            timeout: float = 30) -> Iterator[subprocess.Popen[bytes]]:
+    # stderr to a file, not a pipe: a long run's server output must never fill a pipe and block it
+    with tempfile.TemporaryFile() as errors:
+        yield from _watched(cmd, errors, ready_url=ready_url, env=env, timeout=timeout)
+
+
+def _watched(cmd: list[str], errors: IO[bytes], *, ready_url: str, env: dict[str, str] | None,
+             timeout: float) -> Iterator[subprocess.Popen[bytes]]:
     import httpx
 
-    # stderr to a file, not a pipe: a long run's server output must never fill a pipe and block it
-    errors = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=errors)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=errors)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -56,7 +64,6 @@ def process(cmd: list[str], *, ready_url: str, env: dict[str, str] | None = None
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-        errors.close()
 
 
 def python() -> str:

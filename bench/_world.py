@@ -172,7 +172,8 @@ def world(n: int, *, rate: float, latency_ms: float = 50, jitter_ms: float = 10,
 
 def table(rows: list[dict[str, Any]]) -> str:
     """A markdown table of ``Run.row`` dicts."""
-    out = ["| run | requests (minimal) | 429s | seconds | lower bound | ratio | client CPU ms/request (net of start-up) | peak RSS MB |",
+    out = ["| run | requests (minimal) | 429s | seconds | lower bound | ratio "
+           "| client CPU ms/request (net of start-up) | peak RSS MB |",
            "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(f"| {r['run']} | {r['requests']:,} ({r['minimal']:,}) | {r['throttled']} ({r['throttled_pct']}%) | "

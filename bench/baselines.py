@@ -46,7 +46,9 @@ def sequential(api: str, key: str, ids: list[int]) -> tuple[float, int]:
             settings = call("GET", f"reactions/schedules/{account}/settings").get("settings", {})
             if settings.get("likes_speed") != 4:
                 call("PATCH", f"reactions/schedules/{account}/settings", {"likes_speed": 4})
-            if not any(t.get("type") == "hashtag" and t.get("value") == "benchmark" for t in schedule.get("targets", [])):
+            if not any(
+                t.get("type") == "hashtag" and t.get("value") == "benchmark" for t in schedule.get("targets", [])
+            ):
                 call("POST", f"reactions/schedules/{account}/targets", {"type": "hashtag", "value": "benchmark"})
             if call("GET", f"repost/schedules/{account}").get("is_active"):
                 call("POST", f"repost/schedules/{account}/pause")
@@ -69,27 +71,46 @@ ANSIBLE_PLAYBOOK = """
       delay: 1
     - name: activate it
       when: not schedule.json.data.is_active
-      uri: {url: "{{ api }}/reactions/schedules/{{ account_id }}/activate", method: POST, headers: "{{ auth }}", status_code: [200, 429]}
+      uri:
+        url: "{{ api }}/reactions/schedules/{{ account_id }}/activate"
+        method: POST
+        headers: "{{ auth }}"
+        status_code: [200, 429]
       register: r
       until: r.status != 429
       retries: 20
       delay: 1
     - name: read its settings
-      uri: {url: "{{ api }}/reactions/schedules/{{ account_id }}/settings", headers: "{{ auth }}", status_code: [200, 429]}
+      uri:
+        url: "{{ api }}/reactions/schedules/{{ account_id }}/settings"
+        headers: "{{ auth }}"
+        status_code: [200, 429]
       register: settings
       until: settings.status != 429
       retries: 20
       delay: 1
     - name: set likes_speed
       when: settings.json.data.settings.likes_speed | default(none) != 4
-      uri: {url: "{{ api }}/reactions/schedules/{{ account_id }}/settings", method: PATCH, headers: "{{ auth }}", body_format: json, body: {likes_speed: 4}, status_code: [200, 429]}
+      uri:
+        url: "{{ api }}/reactions/schedules/{{ account_id }}/settings"
+        method: PATCH
+        headers: "{{ auth }}"
+        body_format: json
+        body: {likes_speed: 4}
+        status_code: [200, 429]
       register: r
       until: r.status != 429
       retries: 20
       delay: 1
     - name: add the target
       when: schedule.json.data.targets | selectattr('value', 'equalto', 'benchmark') | list | length == 0
-      uri: {url: "{{ api }}/reactions/schedules/{{ account_id }}/targets", method: POST, headers: "{{ auth }}", body_format: json, body: {type: hashtag, value: benchmark}, status_code: [200, 201, 429]}
+      uri:
+        url: "{{ api }}/reactions/schedules/{{ account_id }}/targets"
+        method: POST
+        headers: "{{ auth }}"
+        body_format: json
+        body: {type: hashtag, value: benchmark}
+        status_code: [200, 201, 429]
       register: r
       until: r.status != 429
       retries: 20
@@ -102,7 +123,11 @@ ANSIBLE_PLAYBOOK = """
       delay: 1
     - name: pause it
       when: repost.json.data.is_active
-      uri: {url: "{{ api }}/repost/schedules/{{ account_id }}/pause", method: POST, headers: "{{ auth }}", status_code: [200, 429]}
+      uri:
+        url: "{{ api }}/repost/schedules/{{ account_id }}/pause"
+        method: POST
+        headers: "{{ auth }}"
+        status_code: [200, 429]
       register: r
       until: r.status != 429
       retries: 20
@@ -110,7 +135,9 @@ ANSIBLE_PLAYBOOK = """
 """
 
 
-def ansible(api: str, key: str, ids: list[int], venv: Path, tmp: Path, *, forks: int = 5, timeout: float = 900) -> float | None:
+def ansible(
+    api: str, key: str, ids: list[int], venv: Path, tmp: Path, *, forks: int = 5, timeout: float = 900
+) -> float | None:
     """Run the Ansible playbook on ``ids`` (default forks, 5); return seconds, or None when
     ansible-core is not installed in ``venv`` or the run failed."""
     playbook = venv / "bin" / "ansible-playbook"

@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> dict:
             # a fresh world per apply: each one makes the whole change
             with world(n, rate=rate, tmp=tmp / f"w{i}", **net) as w:
                 pb = str(w.tmp / "scale.yaml")
-                kw = {"rate": client_rate, "concurrency": args.concurrency, "timeout": args.timeout, "source": args.source}
+                kw = {"rate": client_rate, "concurrency": args.concurrency, "timeout": args.timeout,
+                      "source": args.source}
                 plan = w.cli(f"plan, told {label}", ["plan", pb, "--format", "json"], **kw)
                 rows.append(plan.row(minimal_plan, rate, startup))
                 run = w.cli(f"apply incl. verify, told {label}", ["apply", pb, "--yes"], **kw)
@@ -77,8 +78,8 @@ def main(argv: list[str] | None = None) -> dict:
         k = args.subset
         if k:
             per_account.update(baselines(k, rate, tmp / "baselines", net, args.ansible_venv, args.timeout))
-    result = {"accounts": n, "rate": rate, "subset": k, **net, "concurrency": args.concurrency, "startup_cpu_s": startup,
-              "rows": rows, "seconds_per_account": per_account}
+    result = {"accounts": n, "rate": rate, "subset": k, **net, "concurrency": args.concurrency,
+              "startup_cpu_s": startup, "rows": rows, "seconds_per_account": per_account}
     print(f"\n{n} accounts, server limit R = {rate:g} req/s, {args.latency_ms:g} ± {args.jitter_ms:g} ms per request; "
           f"start-up CPU {startup:.2f} s\n")
     print(table(rows))

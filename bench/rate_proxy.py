@@ -102,7 +102,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     burst = args.burst if args.burst is not None else max(1.0, args.rate / 20)
-    app = build_app(args.upstream.rstrip("/"), args.rate, burst, args.latency_ms / 1000, args.jitter_ms / 1000, args.seed)
+    app = build_app(
+        args.upstream.rstrip("/"), args.rate, burst, args.latency_ms / 1000, args.jitter_ms / 1000, args.seed
+    )
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
 
 

@@ -3,8 +3,9 @@
 The server's engine switches a schedule off on its next pass when the account needs a new
 Instagram login (``login_required``), and an account switched off in the panel
 (``is_active`` false) runs nothing. Activating a schedule on such an account succeeds, then
-comes undone a few seconds later (and so does an AI-DM schedule without an OpenAI API key): apply would fail to verify, and a reconcile loop would
-activate it again every cycle, forever. A module the user's plan lacks (403) or the server
+comes undone a few seconds later (and so does an AI-DM schedule without an OpenAI API key):
+apply would fail to verify, and a reconcile loop would activate it again every cycle, forever.
+A module the user's plan lacks (403) or the server
 lacks (503) refuses every call. The planner already reads all of this (the account list,
 and a refused module read), so these rules classify the diff it computed, as pure functions:
 a blocked change is shown with its reason and what the user must do, and never attempted.

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import anyio
 import typer
 
-from orchestrator import log
+from orchestrator import cli_examples, log
 from orchestrator.api.errors import (
-    ApiError,
     ClientConfigError,
     InvalidApiKey,
     ModuleNotEnabled,
@@ -26,20 +26,26 @@ from orchestrator.api.errors import (
     TransportError,
     Unauthorized,
 )
+from orchestrator.error_boundary import GuardedTyper, check_writable, main_boundary
 
-app = typer.Typer(
+app = GuardedTyper(
     name="orchestrator",
     help="Sharingtools campaign configuration as code, and a local emulator of the API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    epilog=cli_examples.MAIN,
 )
-emulator_app = typer.Typer(help="The local Sharingtools API emulator.", no_args_is_help=True)
+emulator_app = GuardedTyper(help="The local Sharingtools API emulator.", no_args_is_help=True,
+                            epilog=cli_examples.EMULATOR_SERVE)
 app.add_typer(emulator_app, name="emulator")
 
 T = TypeVar("T")
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BLOCKED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+CONCURRENCY_HELP = "requests in flight at once (default: 16, or SHARINGTOOLS_CONCURRENCY)"
+RATE_HELP = ("requests per second at most; the client backs off on 429 and finds the server's limit "
+             "(default: 100, or SHARINGTOOLS_RATE)")
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -63,30 +69,62 @@ def explain(exc: BaseException, base_url: str | None = None) -> str:
     if isinstance(exc, ModuleNotInstalled):
         return f"{exc.method} {exc.path}: the module is not installed on this server (503)"
     if isinstance(exc, ResponseError):
-        return str(exc)
+        return str(exc) + _base_url_hint(exc, base_url)
     return str(exc)
 
 
-def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None) -> T:
+def _base_url_hint(exc: ResponseError, base_url: str | None) -> str:
+    """A 404 "Endpoint not found" from a base URL without ``/api/v1`` is a wrong base URL."""
+    if exc.status != 404 or "endpoint not found" not in exc.message.lower() or base_url is None:
+        return ""
+    if base_url.rstrip("/").endswith("/api/v1"):
+        return ""
+    return f": the base URL {base_url} lacks /api/v1; try {base_url.rstrip('/')}/api/v1 (SHARINGTOOLS_BASE_URL)"
+
+
+def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None, *, reading: bool = True) -> T:
+    """Run ``fn``; ``reading``: SIGINT/SIGTERM cancel it at once (exit 130/143). A command that
+    writes (apply) passes False and handles signals itself (see orchestrator.interrupts)."""
+    from orchestrator.interrupts import exit_code, run_reading
+
     try:
-        return anyio.run(fn)
+        if not reading:
+            return anyio.run(fn)
+        result, signum = anyio.run(run_reading, fn)
     except SharingtoolsError as exc:
         fail(explain(exc, base_url))
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    if signum is not None:
+        typer.echo("interrupted: nothing was changed", err=True)
+        raise typer.Exit(exit_code(signum))
+    return result  # type: ignore[return-value]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"orchestrator {version('sharingtools-orchestrator')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("orchestrator (not installed: version unknown)")
+        raise typer.Exit()
 
 
 @app.callback()
 def main_options(
     log_level: str = typer.Option("warning", help="debug, info, warning or error"),
     log_format: str = typer.Option("auto", help="auto (console on a terminal, else JSON), console, json"),
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="print the version and exit"),
 ) -> None:
     log.configure(log_level, log_format)
 
 
 # -- emulator -------------------------------------------------------------------------
-@emulator_app.command("serve")
+@emulator_app.command("serve", epilog=cli_examples.EMULATOR_SERVE)
 def emulator_serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
     port: int = typer.Option(8765),
@@ -110,7 +148,7 @@ def emulator_serve(
 
 
 # -- api -------------------------------------------------------------------------------
-@app.command("api")
+@app.command("api", epilog=cli_examples.API)
 def api_call(
     method: str = typer.Argument(..., help="GET, POST, PATCH or DELETE"),
     path: str = typer.Argument(..., help="path under /api/v1, e.g. reactions/schedules/42/settings"),
@@ -118,6 +156,8 @@ def api_call(
     param: list[str] = typer.Option([], "--param", "-p", help="query parameter key=value (repeatable)"),
     paginate: bool = typer.Option(False, help="follow pages (or cursors) and print every item as a JSON array"),
     base_url: str = typer.Option(None, envvar="SHARINGTOOLS_BASE_URL", help="the installation's /api/v1 URL"),
+    concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
+    rate: float = typer.Option(None, help=RATE_HELP),
 ) -> None:
     """An authenticated call to any endpoint, printing the answer's data as JSON (like `gh api`)."""
     from orchestrator.api import SharingtoolsClient
@@ -142,7 +182,7 @@ def api_call(
     if paginate and method != "GET":
         fail("--paginate works with GET only")
     try:
-        settings = load_settings(base_url=base_url)
+        settings = load_settings(base_url=base_url, **_given(concurrency=concurrency, rate=rate))
     except ClientConfigError as exc:
         fail(str(exc))
 
@@ -157,12 +197,31 @@ def api_call(
             return [i async for i in items(client.transport, path, params)]
 
     result = run_async(call, settings.base_url)
-    typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    # Masked like every other output: credentials in proxies, values under secret-named keys.
+    typer.echo(json.dumps(log.redact_value(result), indent=2, ensure_ascii=False))
 
 
 # -- validate and plan -------------------------------------------------------------------
 PLAYBOOKS = typer.Argument(..., help="playbook files or directories (all *.yaml in them, by name)")
 BASE_URL = typer.Option(None, envvar="SHARINGTOOLS_BASE_URL", help="the installation's /api/v1 URL")
+
+
+# -- fleet: sharding (the import command is further down) --------------------------------
+SHARD = typer.Option(None, "--shard", envvar="SHARINGTOOLS_SHARD",
+                     help="only shard K of N, e.g. 0/4 (accounts split by a stable hash of their id; "
+                          "shard 0 also manages the caption library)")
+
+
+def parse_shard(text: str | None) -> Any:
+    """The `Shard` of ``--shard K/N`` (or $SHARINGTOOLS_SHARD), None without one, or one line and exit 1."""
+    from orchestrator.shard import Shard, ShardError
+
+    if not text:
+        return None
+    try:
+        return Shard.parse(text)
+    except ShardError as exc:
+        fail(str(exc))
 
 
 def load_playbook(paths: list[str]) -> Any:
@@ -177,7 +236,7 @@ def load_playbook(paths: list[str]) -> Any:
         raise typer.Exit(EXIT_ERROR) from None
 
 
-@app.command("validate")
+@app.command("validate", epilog=cli_examples.VALIDATE)
 def validate(paths: list[str] = PLAYBOOKS) -> None:
     """Check playbooks without touching the API: each problem as file:line:col: message."""
     from orchestrator import playbook
@@ -203,39 +262,60 @@ def client_settings(base_url: str | None, **overrides: Any) -> Any:
 
 
 def report_blockers(planned: Any) -> None:
-    """Problems and live-settings diagnostics, one line each on stderr, then exit 1."""
+    """Errors in the playbook (one line each on stderr, then exit 1), and per-account problems
+    (one line each on stderr, with what to do: the other accounts are planned)."""
     for diagnostic in planned.diagnostics:
         typer.echo(str(diagnostic), err=True)
-    for problem in planned.problems:
-        typer.echo(f"error: {problem}", err=True)
-    if not planned.ok:
+    if planned.diagnostics:
         raise typer.Exit(EXIT_ERROR)
+    for problem in planned.problems:
+        typer.echo(f"problem: {log.redact_text(str(problem))}", err=True)
 
 
-@app.command("plan")
+def _given(**values: Any) -> dict[str, Any]:
+    """The options given on the command line (None: the settings' default applies)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@app.command("plan", epilog=cli_examples.PLAN)
 def plan_command(
     paths: list[str] = PLAYBOOKS,
     format: str = typer.Option("text", "--format", "-f", help="text, markdown or json"),
     out: str = typer.Option(None, "--out", "-o", help="save the plan (JSON) for `apply --plan`"),
     limit: list[str] = typer.Option([], "--limit", "-l", help="only these groups or usernames (repeatable)"),
+    detail: bool = typer.Option(False, "--detail", help="text: list every account under each change"),
+    strict: bool = typer.Option(False, "--strict", help="exit 1 when any account has a problem (for CI)"),
     detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="exit 2 when there are changes"),
+    concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
+    rate: float = typer.Option(None, help=RATE_HELP),
+    state_db: str = typer.Option(None, "--state-db", help="history database: drift, accounts seen (read only)"),
+    shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
-    """Show what apply would change: read the live state of what the playbooks manage, and diff."""
+    """Show what apply would change: read the live state of what the playbooks manage, and diff.
+
+    Identical changes are grouped across accounts; a problem with one account (gone, no
+    schedule) is reported on stderr and the other accounts are planned."""
     from orchestrator import playbook
-    from orchestrator.plan import render_json, render_markdown, render_text
+    from orchestrator.applied import drift_of, known_of
     from orchestrator.planner import build_plan
+    from orchestrator.render import Legend, render_json, render_markdown, render_text
 
     if format not in ("text", "markdown", "json"):
         fail(f"unknown format {format!r}: use text, markdown or json")
+    if out:
+        check_writable(out, "the plan")
     book = load_playbook(paths)
-    settings = client_settings(base_url)
+    in_shard = parse_shard(shard)
+    settings = client_settings(base_url, **_given(concurrency=concurrency, rate=rate, state_db=state_db))
 
     async def run() -> Any:
         from orchestrator.api import SharingtoolsClient
 
         async with SharingtoolsClient.from_settings(settings) as client:
-            return await build_plan(client, book, limit=limit)
+            with reading_display(client):
+                return await build_plan(client, book, limit=limit, known=known_of(settings.state_db),
+                                        shard=in_shard)
 
     try:
         planned = run_async(run, settings.base_url)
@@ -245,28 +325,61 @@ def plan_command(
         raise typer.Exit(EXIT_ERROR) from None
     report_blockers(planned)
     plan = planned.plan
+    if planned.read_failures:
+        from orchestrator.engine.apply import without_unread
+
+        plan = without_unread(planned)
+    legend = Legend.of(planned.desired, book, drift=drift_of(settings.state_db, plan.changes),
+                       problems=[log.redact_text(str(p)) for p in planned.problems])
     if format == "json":
         typer.echo(render_json(plan))
     elif format == "markdown":
-        typer.echo(render_markdown(plan))
+        typer.echo(render_markdown(plan, legend=legend))
     else:
         from rich.console import Console
 
         console = Console(highlight=False, soft_wrap=True)
         if console.is_terminal:
-            console.print(render_text(plan, colour=True))
+            console.print(render_text(plan, colour=True, legend=legend, detail=detail))
         else:
-            typer.echo(render_text(plan))
+            typer.echo(render_text(plan, legend=legend, detail=detail))
+    if planned.read_failures:  # the plan above leaves these accounts out
+        for problem in planned.read_failures:
+            typer.echo(f"error: {problem}", err=True)
+        fail(f"{len(planned.read_failures)} account reads failed: the plan is incomplete and was not saved; "
+             "plan again when the server answers")
     if out:
         save_plan(plan, out)
+    if strict and planned.problems:
+        typer.echo(f"error: {len(planned.problems)} problems (--strict)", err=True)
+        raise typer.Exit(EXIT_ERROR)
     if detailed_exitcode and not plan.empty:
         raise typer.Exit(EXIT_CHANGES)
+
+
+@contextmanager
+def reading_display(client: Any) -> Iterator[None]:
+    """While plan reads, a status line on stderr when stderr is a terminal (stdout may be a
+    file or a pipe): a plan of 800 accounts takes seconds, and should not look frozen."""
+    from rich.console import Console
+
+    from orchestrator.engine.apply import Phase
+    from orchestrator.run_display import RunDisplay
+
+    console = Console(stderr=True)
+    display = RunDisplay(console, client.transport, live=console.is_terminal)
+    display.on_phase(Phase("reading"))
+    display.start()
+    try:
+        yield
+    finally:
+        display.stop()
 
 
 def save_plan(plan: Any, path: str) -> None:
     from pathlib import Path
 
-    from orchestrator.plan import render_json
+    from orchestrator.render import render_json
 
     try:
         Path(path).write_text(render_json(plan) + "\n")
@@ -274,14 +387,14 @@ def save_plan(plan: Any, path: str) -> None:
         fail(f"cannot write the plan to {path}: {exc.strerror}")
 
 
-@app.command("apply")
+@app.command("apply", epilog=cli_examples.APPLY)
 def apply_command(
     paths: list[str] = PLAYBOOKS,
     plan_file: str = typer.Option(None, "--plan", help="apply exactly this saved plan (from plan --out)"),
     limit: list[str] = typer.Option([], "--limit", "-l", help="only these groups or usernames (repeatable)"),
     yes: bool = typer.Option(False, "--yes", "-y", help="apply without asking (required when not on a terminal)"),
-    concurrency: int = typer.Option(None, help="requests in flight at once"),
-    rate: float = typer.Option(None, help="requests per second, at most"),
+    concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
+    rate: float = typer.Option(None, help=RATE_HELP),
     allow: list[str] = typer.Option([], "--allow", help="acknowledge a policy limit for one scope, e.g. pause:fashion"),
     policy: list[str] = typer.Option([], "--policy", help="override a policy limit, e.g. max_pauses=30%"),
     waves: str = typer.Option(None, help="cumulative wave sizes, e.g. 1,5,10%,100%"),
@@ -289,15 +402,19 @@ def apply_command(
     resume: bool = typer.Option(False, "--resume", help="finish the last unfinished apply"),
     report: str = typer.Option(None, "--report", help="write the JSON run report here"),
     state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
+    shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
-    """Make the installation match the playbooks: plan, confirm, execute in waves, verify."""
-    from pathlib import Path
+    """Make the installation match the playbooks: plan, confirm, execute in waves, verify.
+
+    Accounts with a problem (gone, no schedule) are left out and the others applied: the run
+    then ends partial (exit 4)."""
 
     from orchestrator import playbook
-    from orchestrator.plan import Plan
     from orchestrator.policy import PolicyError, parse_limit, parse_waves
 
+    if report:
+        check_writable(report, "the report")
     book = load_playbook(paths)
     settings = client_settings(base_url, concurrency=concurrency, rate=rate, state_db=state_db)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
@@ -305,15 +422,17 @@ def apply_command(
         fail("not on a terminal: pass --yes to apply without confirmation")
     saved = None
     if plan_file:
+        from orchestrator.saved_plan import SavedPlanError, load_saved_plan
+
         try:
-            saved = Plan.from_json(json.loads(Path(plan_file).read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            fail(f"cannot read the saved plan {plan_file}: {exc}")
+            saved = load_saved_plan(plan_file)
+        except SavedPlanError as exc:
+            fail(str(exc))
     try:
         from orchestrator.engine.apply import ApplyOptions
 
         options = ApplyOptions(
-            limit=limit, allow=allow, policy=policy, saved_plan=saved, resume=resume,
+            limit=limit, allow=allow, policy=policy, saved_plan=saved, resume=resume, shard=parse_shard(shard),
             waves=parse_waves(waves) if waves else None,
             max_fail=parse_limit(max_fail, "--max-fail") if max_fail else None,
         )
@@ -322,7 +441,8 @@ def apply_command(
     from orchestrator.runner import run_apply
 
     try:
-        code = run_async(lambda: run_apply(settings, book, options, yes=yes, report_path=report), settings.base_url)
+        code = run_async(lambda: run_apply(settings, book, options, yes=yes, report_path=report), settings.base_url,
+                         reading=False)
     except playbook.PlaybookError as exc:
         for diagnostic in exc.diagnostics:
             typer.echo(str(diagnostic), err=True)
@@ -330,7 +450,8 @@ def apply_command(
     raise typer.Exit(code)
 
 
-history_app = typer.Typer(help="The runs recorded in the history database.", invoke_without_command=True)
+history_app = GuardedTyper(help="The runs recorded in the history database.", invoke_without_command=True,
+                           epilog=cli_examples.HISTORY)
 app.add_typer(history_app, name="history")
 
 
@@ -340,18 +461,18 @@ def history_command(
     limit: int = typer.Option(10, help="how many runs"),
     state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
 ) -> None:
-    """The last runs recorded in the history database, newest first; `history show RUN` for one."""
+    """The last runs recorded in the history database, newest first: when, how long, who ran
+    it (user@host), the playbook hash, the outcome, and which run resumed which; `history show
+    RUN` for one."""
     if ctx.invoked_subcommand is not None:
         ctx.obj = state_db
         return
-    from orchestrator.history import History
+    from orchestrator.history_view import run_line
+    from orchestrator.state_db import open_history
 
-    history = History(history_path(state_db))
+    history = open_history(history_path(state_db))
     for run in history.runs(limit):
-        report = run.report or {}
-        summary = report.get("plan", {}).get("total", "-")
-        typer.echo(f"#{run.id} {run.command} {run.status} changes={summary} accounts={len(run.accounts)} "
-                   f"{report.get('message', '')}".rstrip())
+        typer.echo(run_line(run))
     history_drift_summary(history)
 
 
@@ -374,7 +495,7 @@ def history_drift_summary(history: Any) -> None:
         typer.echo("\n" + text)
 
 
-@history_app.command("show")
+@history_app.command("show", epilog=cli_examples.HISTORY_SHOW)
 def history_show(
     ctx: typer.Context,
     run_id: int = typer.Argument(..., metavar="RUN", help="the run's number, as `history` lists it"),
@@ -383,9 +504,9 @@ def history_show(
 ) -> None:
     """One run: its report, and the drift a reconcile cycle found, by account, kind and field."""
     from orchestrator.drift import DriftStore, render_run
-    from orchestrator.history import History
+    from orchestrator.state_db import open_history
 
-    history = History(history_path(state_db or ctx.obj))
+    history = open_history(history_path(state_db or ctx.obj))
     run = history.run(run_id)
     if run is None:
         fail(f"there is no run #{run_id} in the history: `orchestrator history` lists them")
@@ -423,7 +544,7 @@ def parse_fraction(text: str) -> float:
     return value
 
 
-@app.command("reconcile")
+@app.command("reconcile", epilog=cli_examples.RECONCILE)
 def reconcile_command(
     paths: list[str] = PLAYBOOKS,
     every: str = typer.Option("15m", help="time between cycles, e.g. 15m, 90s, 1h"),
@@ -433,12 +554,17 @@ def reconcile_command(
     limit: list[str] = typer.Option([], "--limit", "-l", help="only these groups or usernames (repeatable)"),
     allow: list[str] = typer.Option([], "--allow", help="acknowledge a policy limit for one scope, e.g. pause:fashion"),
     policy: list[str] = typer.Option([], "--policy", help="override a policy limit, e.g. max_pauses=30%"),
-    concurrency: int = typer.Option(None, help="requests in flight at once"),
-    rate: float = typer.Option(None, help="requests per second, at most"),
+    concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
+    rate: float = typer.Option(None, help=RATE_HELP),
     metrics_port: int = typer.Option(None, "--metrics-port", help="serve /metrics and /healthz on this port"),
-    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="address for --metrics-port (0.0.0.0 in a pod)"),
-    metrics_file: str = typer.Option(None, "--metrics-file", help="write the metrics here (textfile collector) after each cycle"),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", "--metrics-host", help="address for --metrics-port (0.0.0.0 in a pod)"
+    ),
+    metrics_file: str = typer.Option(
+        None, "--metrics-file", help="write the metrics here (textfile collector) after each cycle"
+    ),
     state_db: str = typer.Option(None, "--state-db", help="journal, history and drift database"),
+    shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
     """Make the installation match the playbooks on a schedule, and record what drifted."""
@@ -454,11 +580,12 @@ def reconcile_command(
     settings = client_settings(base_url, concurrency=concurrency, rate=rate, state_db=state_db)
     from orchestrator.reconcile import ReconcileError, ReconcileOptions, run_reconcile
 
-    options = ReconcileOptions(mode=mode, limit=limit, allow=allow, policy=policy, every=every_s, jitter=jitter_f)
+    options = ReconcileOptions(mode=mode, limit=limit, allow=allow, policy=policy, every=every_s, jitter=jitter_f,
+                               shard=parse_shard(shard))
     try:
         code = run_async(lambda: run_reconcile(settings, book, options, once=once, metrics_port=metrics_port,
                                                metrics_host=metrics_host, metrics_file=metrics_file),
-                         settings.base_url)
+                         settings.base_url, reading=False)  # the loop handles its signals (cycles write)
     except ReconcileError as exc:
         fail(str(exc))
     except playbook.PlaybookError as exc:
@@ -470,8 +597,70 @@ def reconcile_command(
     raise typer.Exit(code)
 
 
+# -- fleet: import -----------------------------------------------------------------------
+@app.command("import")
+def import_command(
+    kinds: list[str] = typer.Option([], "--kinds", "-k", help="only these kinds, comma-separated or repeated: "
+                                    "account, reactions, repost, welcomedm, ai_dm, leads, first_comment, captions"),
+    limit: list[str] = typer.Option([], "--limit", "-l", help="only these usernames or patterns such as 'fashion_*' "
+                                    "(repeatable; the caption library is then left out)"),
+    out: str = typer.Option(None, "--out", "-o", help="write the playbook to this file (default: standard output)"),
+    exact_proxies: bool = typer.Option(False, "--exact-proxies", help="write each account's proxy, not `proxy: auto`"),
+    per_account: bool = typer.Option(False, "--per-account", help="one entry per account, sharing nothing (long)"),
+    base_url: str = BASE_URL,
+) -> None:
+    """Write a playbook from what the installation runs today: its plan is empty."""
+    from orchestrator.importer import ImportError_, ImportOptions, import_playbook, parse_kinds, plural
+
+    settings = client_settings(base_url)
+    try:
+        options = ImportOptions(kinds=parse_kinds(kinds), limit=limit, exact_proxies=exact_proxies,
+                                per_account=per_account, source=public_url(settings.base_url))
+    except ImportError_ as exc:
+        fail(str(exc))
+
+    async def run() -> Any:
+        from orchestrator.api import SharingtoolsClient
+
+        async with SharingtoolsClient.from_settings(settings) as client:
+            return await import_playbook(client, options)
+
+    try:
+        imported = run_async(run, settings.base_url)
+    except ImportError_ as exc:
+        fail(str(exc))
+    for note in imported.notes:
+        typer.echo(f"note: {note}", err=True)
+    layout = imported.layout
+    summary = (f"imported {plural(layout.accounts, 'account')} in {plural(layout.configurations, 'configuration')}: "
+               f"{plural(len(layout.groups), 'group')}, {plural(len(layout.entries), 'entry', 'entries')}")
+    if layout.secrets:
+        summary += f"; set {', '.join(layout.secrets)} before plan or apply"
+    if out:
+        from pathlib import Path
+
+        try:
+            Path(out).write_text(imported.text, encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write the playbook to {out}: {exc.strerror}")
+        typer.echo(f"{summary} -> {out}", err=True)
+    else:
+        typer.echo(imported.text, nl=False)
+        typer.echo(summary, err=True)
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials or query, fit to be written into a file."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 # -- demo ------------------------------------------------------------------------------
-@app.command("demo")
+@app.command("demo", epilog=cli_examples.DEMO)
 def demo() -> None:
     """Start the embedded emulator with its demo world and walk through what the orchestrator sees."""
     from orchestrator.demo import run_demo
@@ -480,10 +669,7 @@ def demo() -> None:
 
 
 def main() -> None:
-    try:
-        app()
-    except ApiError as exc:  # pragma: no cover - commands catch their own; last resort
-        fail(explain(exc))
+    main_boundary(app)  # every command is guarded too (GuardedTyper); this catches the rest
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,8 +27,8 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.engine.apply import ApplyOptions
-from orchestrator.plan import render_text
 from orchestrator.planner import build_plan
+from orchestrator.render import Legend, render_text
 from orchestrator.runner import run_apply
 from orchestrator.settings import Settings
 
@@ -83,8 +83,10 @@ async def _walk_through(console: Console, url: str, keys: dict[str, str], tmp: P
     async with SharingtoolsClient.from_settings(settings) as client:
         planned = await build_plan(client, book)
         reads = client.transport.stats.snapshot()["total"]
-    console.print(render_text(planned.plan, colour=colour), markup=colour)
-    console.print(f"[dim]Read with {reads} requests: lists once, 100 a page; settings only where a playbook names them.[/]")
+    console.print(render_text(planned.plan, colour=colour, legend=Legend.of(planned.desired, book)), markup=colour)
+    console.print(
+        f"[dim]Read with {reads} requests: lists once, 100 a page; settings only where a playbook names them.[/]"
+    )
 
     console.rule("[bold]4. orchestrator apply playbooks/ --yes")
     console.print("[dim](the plan is shown again by apply, as it would be before its confirmation prompt)[/]")

@@ -116,8 +116,8 @@ class DriftStore:
         now = self.clock()
         with self._tx() as db:
             db.executemany(
-                "INSERT INTO drift (run_id, at, account_id, username, kind, path, action, before, after, outcome, reason)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO drift (run_id, at, account_id, username, kind, path, action, before, after, outcome,"
+                " reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [(run_id, now, r.account_id, r.username, r.kind, r.path, r.action,
                   json.dumps(redact_value(r.before), default=str), json.dumps(redact_value(r.after), default=str),
                   r.outcome, redact_value(r.reason) if r.reason else None) for r in rows])

@@ -14,7 +14,9 @@ is written.
 
 from __future__ import annotations
 
+import getpass
 import json
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -50,6 +52,8 @@ CREATE TABLE IF NOT EXISTS operations (
 );
 CREATE INDEX IF NOT EXISTS operations_run ON operations(run_id);
 """
+# Columns added since the first schema: added to an older database when it is opened.
+RUN_COLUMNS = {"host": "TEXT", "user": "TEXT", "resumes": "INTEGER"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,22 @@ class RunRecord:
     status: str
     accounts: list[int]
     report: dict[str, Any] | None
+    playbook_hash: str | None = None
+    host: str | None = None
+    user: str | None = None
+    resumes: int | None = None  # the run this one resumed
+    resumed_by: int | None = None  # the run that resumed this one
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.finished is None else self.finished - self.started
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container's arbitrary uid)
+        return None
 
 
 class History:
@@ -75,6 +95,10 @@ class History:
         # twice per operation on the event loop, about 4 ms each, capping apply near 125 ops/s.
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+        for name, sql_type in RUN_COLUMNS.items():
+            if name not in have:
+                self.db.execute(f"ALTER TABLE runs ADD COLUMN {name} {sql_type}")
         self._ends: list[tuple[str, str | None, float, int]] = []  # operation ends not yet committed
 
     def close(self) -> None:
@@ -102,11 +126,15 @@ class History:
         self.db.execute("COMMIT")
 
     # -- runs ----------------------------------------------------------------------------------
-    def start_run(self, command: str, playbook_hash: str | None, accounts: list[int]) -> int:
+    def start_run(self, command: str, playbook_hash: str | None, accounts: list[int],
+                  resumes: int | None = None) -> int:
+        """A new run, with who ran it (host, user) and the run it resumes, if any."""
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO runs (started, command, playbook_hash, status, accounts) VALUES (?,?,?,?,?)",
-                (time.time(), command, playbook_hash, "running", json.dumps(sorted(set(accounts)))),
+                "INSERT INTO runs (started, command, playbook_hash, status, accounts, host, user, resumes) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (time.time(), command, playbook_hash, "running", json.dumps(sorted(set(accounts))),
+                 socket.gethostname(), _user(), resumes),
             )
         assert cur.lastrowid is not None  # an INSERT always sets it
         return cur.lastrowid
@@ -118,9 +146,11 @@ class History:
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         rows = self.db.execute(
-            "SELECT id, started, finished, command, status, accounts, report FROM runs ORDER BY id DESC LIMIT ?", (limit,)
+            "SELECT id, started, finished, command, status, accounts, report, playbook_hash, host, user, resumes, "
+            "(SELECT MIN(r2.id) FROM runs r2 WHERE r2.resumes = runs.id) FROM runs ORDER BY id DESC LIMIT ?", (limit,)
         ).fetchall()
-        return [RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else None) for r in rows]
+        return [RunRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else None,
+                          *r[7:]) for r in rows]
 
     def run(self, run_id: int) -> RunRecord | None:
         """One run by id (``history show``), or None."""
@@ -155,7 +185,8 @@ class History:
     def operations(self, run_id: int) -> list[dict[str, Any]]:
         self.flush()
         rows = self.db.execute(
-            "SELECT id, account_id, kind, name, args, status, error FROM operations WHERE run_id=? ORDER BY id", (run_id,)
+            "SELECT id, account_id, kind, name, args, status, error FROM operations WHERE run_id=? ORDER BY id",
+            (run_id,),
         ).fetchall()
         return [{"id": r[0], "account_id": r[1], "kind": r[2], "name": r[3], "args": json.loads(r[4]),
                  "status": r[5], "error": r[6]} for r in rows]

@@ -24,6 +24,11 @@ import structlog
 MASK = "***"
 KEY_SHAPE = re.compile(r"sht_[0-9a-fA-F]{8,}")
 SECRET_NAMES = re.compile(r"(authorization|x-api-key|api[_-]?key|password|passwd|secret|token)", re.I)
+#: ``scheme://user:pass@`` or ``user:pass@host:port``: credentials in a URL or a proxy address,
+#: whoever set them (a proxy typed into the web panel comes back from the server like this).
+URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/@:'\"]+:[^\s/@'\"]+@"
+    r"|(?<![\w.:/-])[^\s/@:'\"]+:[^\s/@'\"]+@(?=[A-Za-z0-9.-]+:\d)")
 
 
 class SecretRegistry:
@@ -79,7 +84,8 @@ def register_secret(value: str | None) -> None:
 
 
 def redact_text(text: str) -> str:
-    return KEY_SHAPE.sub("sht_" + MASK, _secrets.redact(text))
+    text = URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme') or ''}{MASK}@", _secrets.redact(text))
+    return KEY_SHAPE.sub("sht_" + MASK, text)
 
 
 def redact_value(value: Any, name: str = "") -> Any:
@@ -118,7 +124,9 @@ class RedactingFilter(logging.Filter):
 def configure(level: str = "warning", fmt: str = "auto") -> None:
     """Console output on a terminal, JSON lines otherwise (or as ``fmt`` says), on stderr."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -126,7 +126,7 @@ class MetricsServer:
                 ok, why = healthy()
                 start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
                 return [why.encode() + b"\n"]
-            return metrics_app(environ, start_response)  # type: ignore[no-any-return]
+            return metrics_app(environ, start_response)
 
         self.server: WSGIServer = make_server(host, port, app, handler_class=_QuietHandler)
         self.thread = threading.Thread(target=self.server.serve_forever, name="metrics", daemon=True)

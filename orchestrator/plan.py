@@ -1,7 +1,8 @@
 """A plan: the changes that would make the live installation match the playbooks.
 
 As in octoDNS, a plan is a sorted, immutable list of small ``Change`` values that render
-several ways (text for people, Markdown for pull requests, JSON for machines). A plan also
+several ways (`orchestrator.render`: text for people, Markdown for pull requests, JSON for
+machines); this module is the data only. A plan also
 records what it was computed from: a hash of the playbooks, and for every account it read,
 a fingerprint of the live state it saw. ``apply --plan`` uses both to apply exactly what was
 reviewed, and to skip accounts that changed since.
@@ -86,6 +87,13 @@ def fingerprint(value: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical(value).encode()).hexdigest()
 
 
+def plan_checksum(data: dict[str, Any]) -> str:
+    """The SHA-256 of a plan's JSON without its ``checksum`` (canonical form): a saved plan
+    that was edited or truncated no longer matches it."""
+    rest = {k: v for k, v in data.items() if k != "checksum"}
+    return "sha256:" + hashlib.sha256(canonical(rest).encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
@@ -95,8 +103,8 @@ class Plan:
     blocked: tuple[Blocked, ...] = ()
 
     @classmethod
-    def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]], accounts_read: int,
-              blocked: Sequence[Blocked] = ()) -> Plan:
+    def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]],
+              accounts_read: int, blocked: Sequence[Blocked] = ()) -> Plan:
         return cls(tuple(sorted(changes, key=Change.sort_key)), playbook_hash, fingerprints, accounts_read,
                    tuple(sorted(blocked, key=lambda b: b.sort_key())))
 
@@ -116,7 +124,7 @@ class Plan:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "format_version": FORMAT_VERSION,
             "playbook_hash": self.playbook_hash,
             "changes": [c.public() | {"ref": c.ref} for c in self.changes],
@@ -127,11 +135,13 @@ class Plan:
             },
             "blocked": [b.public() for b in self.blocked],
         }
+        return data | {"checksum": plan_checksum(data)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
         if data.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r} (expected {FORMAT_VERSION})")
+            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r} "
+                             f"(expected {FORMAT_VERSION})")
         changes = [Change(**{k: c.get(k) for k in Change.__dataclass_fields__} | {"kind": Kind(c["kind"])})
                    for c in data["changes"]]
         fps = {int(a): f for a, f in data["read"]["fingerprints"].items()}
@@ -141,94 +151,26 @@ class Plan:
         return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"], blocked)
 
 
-# -- rendering ---------------------------------------------------------------------------
+# How one change reads (shared by `orchestrator.render`, the blocked list and reconcile's drift).
 SYMBOL = {"create": "+", "add": "+", "activate": "▶", "start": "▶", "update": "~", "set": "~",
           "remove": "-", "delete": "-", "pause": "⏸", "stop": "⏸"}
 COLOUR = {"+": "green", "▶": "green", "~": "yellow", "-": "red", "⏸": "magenta"}
 
 
-def _value(v: Any) -> str:
+def value_text(v: Any) -> str:
+    """A value as a plan shows it: strings quoted, the rest as canonical JSON."""
     if isinstance(v, str):
         return json.dumps(v, ensure_ascii=False)
     return canonical(v)
 
 
 def describe(c: Change) -> str:
+    """What one change does, without whom it concerns: ``settings.likes_speed: 3 -> 4``."""
     if c.action in ("update", "set"):
-        return f"{c.path}: {_value(c.before)} -> {_value(c.after)}"
+        return f"{c.path}: {value_text(c.before)} -> {value_text(c.after)}"
     if c.action in ("activate", "pause", "start", "stop"):
         return f"{c.path}: {c.before} -> {c.after}"
     if c.action in ("create", "add"):
-        return f"{c.path}" + (f" = {_value(c.after)}" if c.after not in (None, "") and not c.path.endswith("]") else "")
+        shown = c.after not in (None, "") and not c.path.endswith("]")
+        return f"{c.path}" + (f" = {value_text(c.after)}" if shown else "")
     return c.path
-
-
-def render_text(plan: Plan, *, colour: bool = False) -> str:
-    """Human-readable, grouped by account and kind; ``colour`` adds rich markup."""
-    if plan.empty:
-        if plan.blocked:
-            return "No changes. The installation matches the playbooks, but for what is blocked.\n" + blocked_text(plan, colour=colour)
-        return "No changes. The installation matches the playbooks."
-    lines: list[str] = []
-    current: tuple[int, str] | None = None
-    for c in plan.changes:
-        if (c.account_id, c.kind) != current:
-            current = (c.account_id, c.kind)
-            who = "(user)" if c.on_library else c.username
-            lines.append(f"\n{who} · {c.kind}" if not colour else f"\n[bold]{who}[/] · [cyan]{c.kind}[/]")
-        sym = SYMBOL.get(c.action, "?")
-        text = f"  {sym} {describe(c)}"
-        if colour:
-            text = f"  [{COLOUR.get(sym, 'white')}]{sym}[/] {_escape(describe(c))}"
-        if c.source:
-            text += f"   [dim]({c.source})[/]" if colour else f"   ({c.source})"
-        lines.append(text)
-    if plan.blocked:  # before the summary, which stays the last line
-        lines.append("\n" + blocked_text(plan, colour=colour))
-    lines.append("")
-    lines.append(_summary_line(plan))
-    return "\n".join(lines).lstrip("\n")
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", "\\[")
-
-
-def _summary_line(plan: Plan) -> str:
-    s = plan.summary()
-    parts = [f"{kind}: " + ", ".join(f"{n} {a}" for a, n in actions.items()) for kind, actions in s["by_kind"].items()]
-    return f"Plan: {s['total']} changes on {s['accounts']} accounts ({'; '.join(parts)})."
-
-
-def render_markdown(plan: Plan) -> str:
-    """Ready to paste into a pull-request comment."""
-    if plan.empty and not plan.blocked:
-        return "### Sharingtools plan\n\nNo changes. The installation matches the playbooks.\n"
-    if plan.empty:
-        return "### Sharingtools plan\n\nNo changes. The installation matches the playbooks, but for what is blocked.\n" + blocked_markdown(plan)
-    out = ["### Sharingtools plan", "", _summary_line(plan), "", "| kind | action | changes |", "|---|---|---|"]
-    for kind, actions in plan.summary()["by_kind"].items():
-        for action, n in actions.items():
-            out.append(f"| {kind} | {action} | {n} |")
-    out += ["", "<details><summary>All changes</summary>", "", "| account | kind | change | source |", "|---|---|---|---|"]
-    for c in plan.changes:
-        text = f"{SYMBOL.get(c.action, '?')} {describe(c)}".replace("|", "\\|")
-        out.append(f"| {'(user)' if c.on_library else c.username} | {c.kind} | `{text}` | {c.source or ''} |")
-    out += ["", "</details>", ""]
-    return "\n".join(out) + blocked_markdown(plan)
-
-
-def blocked_text(plan: Plan, *, colour: bool = False) -> str:
-    from orchestrator.blockers import render_text as render_blocked
-
-    return render_blocked(plan.blocked, colour=colour)
-
-
-def blocked_markdown(plan: Plan) -> str:
-    from orchestrator.blockers import render_markdown as render_blocked
-
-    return render_blocked(plan.blocked)
-
-
-def render_json(plan: Plan) -> str:
-    return json.dumps(plan.to_json(), indent=2, ensure_ascii=False, default=str)

@@ -8,11 +8,15 @@ secret reference's value), so every diff is a pure function of desired and live 
 
 Reads run concurrently across kinds and accounts, bounded by the client's concurrency and
 rate limits. A kind the user's plan or the server lacks becomes a problem for the accounts
-that need it, not a crash; so does an account without the schedule a kind needs.
+that need it, not a crash; so does an account without the schedule a kind needs, and an
+account a group names that is gone from the live list. Problems stay with their account:
+every other account is planned. Errors in the playbook itself (a typo of an account name, a
+setting the live API lacks) are diagnostics, gathered in one pass and fatal to the caller.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +31,9 @@ from orchestrator.blockers import Blocked, classify, module_blocked
 from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind
 from orchestrator.kinds import KindHandler, KindRegistry, Problem, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
+from orchestrator.read_failures import SHAPE_ERRORS, UnexpectedAnswer, read_per_account, understood
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
+from orchestrator.shard import Shard
 
 SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
 
@@ -41,10 +47,19 @@ class Planned:
     live: dict[tuple[int, Kind], dict[str, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Accounts whose live state could not be read (retries ran out): left out of the plan,
+    #: reported as failed by apply; the rest of the fleet goes on.
+    read_failures: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """No problem at all, per account or in the playbook."""
         return not self.problems and not self.diagnostics
+
+    @property
+    def valid(self) -> bool:
+        """No error in the playbook itself (per-account problems may remain)."""
+        return not self.diagnostics
 
 
 def playbook_hash(playbook: Playbook) -> str:
@@ -52,16 +67,15 @@ def playbook_hash(playbook: Playbook) -> str:
     digest = hashlib.sha256()
     for name in playbook.files:
         digest.update(name.encode() + b"\0")
-        try:
+        with contextlib.suppress(OSError):
             digest.update(Path(name).read_bytes())
-        except OSError:
-            pass
         digest.update(b"\0")
     return "sha256:" + digest.hexdigest()
 
 
 async def read_accounts(client: SharingtoolsClient) -> list[Any]:
-    return [a async for a in client.accounts.list()]
+    with understood("GET accounts"):  # a misshapen answer is one clear error, not a traceback
+        return [a async for a in client.accounts.list()]
 
 
 async def build_plan(
@@ -73,22 +87,31 @@ async def build_plan(
     only: Iterable[int] | None = None,
     pairs: Iterable[tuple[int, Kind]] | None = None,
     kinds: KindRegistry | None = None,
+    known: Iterable[str] = (),
     desired: DesiredState | None = None,
     known_hash: str | None = None,
+    shard: Shard | None = None,
 ) -> Planned:
     """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
     (verify and resume re-read just what they touched); ``kinds`` are the handlers to plan
-    with (`KindRegistry.default()` when None). ``desired`` and ``known_hash``, from an earlier
-    plan of the same playbook and accounts, save working them out again."""
+    with (`KindRegistry.default()` when None); ``known``: usernames an earlier apply saw live
+    (a group naming one that is gone names a deleted account, not a typo). ``desired`` and
+    ``known_hash``, from an earlier plan of the same playbook and accounts, save working them
+    out again. ``shard`` keeps that shard's accounts (a ``desired`` passed in is taken as
+    already kept to them)."""
     kinds = kinds if kinds is not None else KindRegistry.default()
     accounts = accounts if accounts is not None else await read_accounts(client)
+    deferred: list[Diagnostic] = []
     if desired is None:
-        desired = desired_state(playbook, accounts, limit=limit)
+        desired = desired_state(playbook, accounts, limit=limit, deferred=deferred, known=known)
+        if shard is not None:
+            desired = shard.select(desired)
     keep = set(only) if only is not None else None
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
     results: dict[Kind, ReadResult] = {}
+    read_failures: list[Problem] = []
     refused: list[Blocked] = []
     resolved: dict[Kind, dict[int, Any]] = {}  # desired state as the diff gets it, per kind
 
@@ -106,7 +129,7 @@ async def build_plan(
         targets = [desired.accounts[a] for a in ready if a in desired.accounts] or [LIBRARY]
         if ready:
             try:
-                result = await handler.read(ctx, targets, ready)
+                result = await read_per_account(handler, ctx, targets, ready, read_failures)
             except (ModuleNotEnabled, ModuleNotInstalled) as exc:
                 # Every call of a module the plan or the server lacks is refused: blocked, not a failure.
                 installed = isinstance(exc, ModuleNotEnabled)
@@ -124,7 +147,9 @@ async def build_plan(
         for kind in sorted(desired.kinds(), key=list(Kind).index):
             tg.start_soon(read, kind, kinds[kind])
 
-    planned = Planned(Plan.build([], "", {}, 0), desired)
+    planned = Planned(Plan.build([], "", {}, 0), desired, diagnostics=deferred, read_failures=read_failures)
+    if keep is None and keep_pairs is None:
+        planned.problems += [Problem(0, g.label, None, g.problem) for g in desired.gone]
     changes: list[Change] = []
     fingerprints: dict[int, dict[str, str]] = {}
     for kind, result in sorted(results.items(), key=lambda kv: list(Kind).index(kv[0])):
@@ -132,9 +157,15 @@ async def build_plan(
         handler = kinds[kind]
         for account_id, live in result.live.items():
             planned.live[(account_id, kind)] = live
-            fingerprints.setdefault(account_id, {})[kind.value] = result.fingerprints.get(account_id) or fingerprint(live)
+            read_as = result.fingerprints.get(account_id) or fingerprint(live)  # a kind may keep part of it
+            fingerprints.setdefault(account_id, {})[kind.value] = read_as
             account = desired.accounts.get(account_id, LIBRARY)
-            changes += handler.diff(account, resolved[kind][account_id], live)
+            try:
+                changes += handler.diff(account, resolved[kind][account_id], live)
+            except SHAPE_ERRORS as exc:  # what the server sent for this account is not what the API documents
+                read_failures.append(Problem(account_id, account.username, kind,
+                                             str(UnexpectedAnswer(f"reading {handler.label}", exc))))
+                fingerprints.get(account_id, {}).pop(kind.value, None)
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
     changes, blocked = classify(changes, ctx.accounts, planned.live)
@@ -143,7 +174,9 @@ async def build_plan(
     return planned
 
 
-def _resolve(handler: KindHandler, wanted: dict[int, Any], desired: DesiredState) -> tuple[dict[int, Any], list[Problem]]:
+def _resolve(
+    handler: KindHandler, wanted: dict[int, Any], desired: DesiredState
+) -> tuple[dict[int, Any], list[Problem]]:
     """The kind's ``resolve`` of every account's desired state; one that cannot be read is that
     account's problem, and the account is not read or diffed for this kind."""
     ready: dict[int, Any] = {}

@@ -81,7 +81,7 @@ class SafetyPolicy:
         return policy
 
     def check(self, changes: Sequence[Change], desired: DesiredState) -> list[Violation]:
-        managed = len(desired.by_account) or 1
+        managed = desired.managed or 1  # the playbook's whole fleet, also under --limit
         violations: list[Violation] = []
         members = self._members(desired)
         for rule, (cls_name, actions) in CLASSES.items():

@@ -46,6 +46,7 @@ from orchestrator.lock import LockHeld, RunLock
 from orchestrator.metrics import ReconcileMetrics
 from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook
+from orchestrator.shard import Shard
 
 log = structlog.get_logger("orchestrator.reconcile")
 
@@ -71,6 +72,7 @@ class ReconcileOptions:
     every: float = 900.0
     jitter: float = 0.1  # a fraction of ``every``, either way
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    shard: Shard | None = None  # only this shard's accounts (--shard K/N)
 
 
 @dataclass
@@ -183,7 +185,7 @@ class Reconciler:
             return fix and not reported(change) and change.account_id not in backoffs
 
         options = ApplyOptions(limit=self.options.limit, allow=self.options.allow, policy=self.options.policy,
-                               command=f"reconcile-{self.options.mode}", keep=keep)
+                               command=f"reconcile-{self.options.mode}", keep=keep, shard=self.options.shard)
         try:
             outcome = await apply(self.client, self.book, options, history=self.history, executor=self.executor)
         except ApplyError as exc:
@@ -230,9 +232,11 @@ class Reconciler:
         for c in outcome.dropped:
             if self.options.mode == "fix" and c.account_id in backoffs and not reported(c):
                 wait = backoffs[c.account_id]
-                rows.append(_row(c, "backed_off", f"{wait.failures} failed cycles; next try at {_stamp(wait.next_try)}"))
+                rows.append(_row(c, "backed_off",
+                                 f"{wait.failures} failed cycles; next try at {_stamp(wait.next_try)}"))
             else:
-                rows.append(_row(c, "reported", "report mode" if self.options.mode == "report" else "policy.drift: report"))
+                rows.append(_row(c, "reported",
+                                 "report mode" if self.options.mode == "report" else "policy.drift: report"))
         blocked = list(outcome.plan.blocked)
         for b in blocked:
             if b.change is not None:
@@ -241,7 +245,8 @@ class Reconciler:
                 rows.append(DriftRow(b.account_id, b.username, b.kind, "*", "any", None, None, "blocked", b.message))
         report = CycleReport(number, EXIT_OK, outcome.message, drift=rows, blocked=blocked,
                              violations=[str(v) for v in outcome.violations],
-                             backed_off=[b for a, b in backoffs.items() if any(c.account_id == a for c in outcome.dropped)])
+                             backed_off=[b for a, b in backoffs.items()
+                                         if any(c.account_id == a for c in outcome.dropped)])
         report.accounts_read = len([a for a in outcome.plan.fingerprints if a != 0])
         report.out_of_sync = len({r.account_id for r in rows if r.outcome != "fixed" and r.account_id != 0})
         codes = [EXIT_OK]
@@ -413,8 +418,10 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
     from orchestrator.blockers import grouped
     from orchestrator.metrics import MetricsServer
 
+    from orchestrator.state_db import open_history
+
     console = Console(highlight=False, soft_wrap=True)
-    history = History(settings.state_db)
+    history = open_history(settings.state_db)  # garbage, a directory, read-only: one clear line
     metrics = ReconcileMetrics()
     try:
         async with SharingtoolsClient.from_settings(settings) as client:

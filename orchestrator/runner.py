@@ -1,29 +1,34 @@
 """Running an apply for the command line: the client, the history, the confirmation prompt,
-the progress bar, Ctrl-C, the summary table and the report file."""
+the progress display (`run_display`), Ctrl-C, the summary table and the report file."""
 
 from __future__ import annotations
 
 import json
 import signal
 import sys
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import anyio
 import structlog
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.engine.apply import EXIT_ERROR, ApplyError, ApplyOptions, ApplyOutcome, apply, operations_of
+from orchestrator.applied import drift_of
+from orchestrator.blockers import render_text as blocked_text
+from orchestrator.engine.apply import EXIT_ERROR, EXIT_OK, ApplyError, ApplyOptions, ApplyOutcome, apply
 from orchestrator.engine.executor import Executor
-from orchestrator.history import History
+from orchestrator.interrupts import InterruptWatch, ask, exit_code
 from orchestrator.kinds import Operation
 from orchestrator.lock import LockHeld, RunLock
-from orchestrator.plan import Plan, blocked_text, render_text
+from orchestrator.planner import Planned
 from orchestrator.playbook import Playbook
+from orchestrator.render import Legend, render_text
+from orchestrator.run_display import RunDisplay
 from orchestrator.settings import Settings
+from orchestrator.state_db import open_history
 
 log = structlog.get_logger("orchestrator.apply")
 
@@ -33,6 +38,7 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
     console = console or Console(stderr=False, highlight=False, soft_wrap=True)
     # One apply or reconcile cycle at a time: held for the whole run, plan included, so two
     # applies cannot both create what is missing.
+    open_history(settings.state_db).close()  # a state database that cannot be used: one line, before the lock
     lock = RunLock(settings.state_db, settings.base_url, "apply")
     try:
         lock.acquire()
@@ -47,52 +53,56 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
 
 async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *, yes: bool,
                      report_path: str | None, console: Console) -> int:
-    history = History(settings.state_db)
+    history = open_history(settings.state_db)
     tty = console.is_terminal
     async with SharingtoolsClient.from_settings(settings) as client:
-        progress = Progress(TextColumn("[bold]apply"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[failed]} failed · {task.fields[rate]:.1f} req/s"),
-                            TimeElapsedColumn(), console=console, disable=not tty, transient=True)
-        task = progress.add_task("apply", total=0, failed=0, rate=0.0)
+        errors = Console(stderr=True, highlight=False, soft_wrap=True)
+        display = RunDisplay(console, client.transport, live=tty,
+                             plain=lambda line: errors.print(line, markup=False, highlight=False))
 
         def on_progress(event: str, op: Operation) -> None:
-            fields: dict[str, Any] = {"rate": client.transport.limiter.current_rate}
-            if event == "failed":
-                fields["failed"] = progress.tasks[0].fields["failed"] + 1
-            progress.update(task, advance=1, **fields)
+            display.on_operation(event)
             if not tty:
                 log.info("operation", kind=op.kind, operation=op.name, account_id=op.account_id, result=event)
 
-        async def confirm(plan: Plan) -> bool:
-            console.print(render_text(plan, colour=tty) if tty else render_text(plan), markup=tty)
-            progress.update(task, total=len(operations_of(plan.changes, executor.kinds)))
-            if yes:
+        watch = InterruptWatch()
+
+        async def confirm(planned: Planned) -> bool:
+            # The display stops first: nothing may draw over the plan or the prompt.
+            display.stop()
+            try:
+                show_plan(console, planned, book, settings, colour=tty)
+                if not yes:
+                    # Cancellable: a Ctrl-C at the prompt ends the run instead of waiting for Enter.
+                    answer = await ask(lambda: console.input(PROMPT))
+                    if answer.strip() != "yes":
+                        return False
+                watch.writing = True  # from here a signal lets in-flight calls finish (see interrupts.py)
                 return True
-            answer = await anyio.to_thread.run_sync(
-                lambda: console.input("\nApply these changes? Only 'yes' is accepted: "))
-            return answer.strip() == "yes"
+            finally:
+                display.start()
 
         executor = Executor(client, progress=on_progress)
         outcome: ApplyOutcome | None = None
+        watch.on_stop = executor.stop.set
 
-        async def watch_interrupt(scope: anyio.CancelScope) -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for _ in signals:
-                    if executor.stop.is_set():
-                        continue
-                    console.print("\n[yellow]stopping: in-flight calls finish, nothing new starts[/]")
-                    executor.stop.set()
+        def notice(text: str) -> None:
+            console.print(f"\n[yellow]{text}[/]")
 
         failure: Exception | None = None
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(watch_interrupt, tg.cancel_scope)
+                tg.start_soon(watch.watch, tg, notice)
+                if not tty:
+                    tg.start_soon(_ticker, display)
+                display.start()
                 try:
-                    with progress:
-                        outcome = await apply(client, book, options, history=history, executor=executor,
-                                              confirm=confirm)
+                    outcome = await apply(client, book, options, history=history, executor=executor,
+                                          confirm=confirm, on_phase=display.on_phase)
                 except Exception as exc:  # re-raised below as itself, not wrapped in an ExceptionGroup
                     failure = exc
+                finally:
+                    display.stop()
                 tg.cancel_scope.cancel()
             if failure is not None:
                 raise failure
@@ -102,15 +112,23 @@ async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, 
             return EXIT_ERROR
         finally:
             history.close()
+        if outcome is None:  # cancelled by a signal: while reading (nothing changed), or a second one
+            what = ("nothing was changed" if not watch.writing else
+                    "requests in flight were cancelled; the journal keeps what is known; run apply --resume")
+            console.print(f"[yellow]interrupted: {what}[/]", highlight=False)
+            return exit_code(watch.signal or signal.SIGINT)
+        if watch.signal is not None and outcome.exit_code != EXIT_OK:
+            # Stopped by the user: what did not finish is reported, and the exit code says why.
+            outcome.exit_code = exit_code(watch.signal)
         assert outcome is not None
         report = outcome.report(client)
-        _summarise(console, outcome, report)
+        _summarise(console, outcome, report, report_path)
         if report_path:
-            Path(report_path).write_text(json.dumps(report, indent=2, default=str) + "\n")
+            await anyio.Path(report_path).write_text(json.dumps(report, indent=2, default=str) + "\n")
         return outcome.exit_code
 
 
-def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any]) -> None:
+def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any], report_path: str | None) -> None:
     for violation in outcome.violations:
         console.print(f"[red]blocked[/] {violation}", markup=True, highlight=False)
     if outcome.conflicts:
@@ -124,18 +142,79 @@ def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any]) 
             for name, counts in ops.items():
                 table.add_row(kind, name, str(counts.get("done", 0)), str(counts.get("failed", 0)))
         console.print(table)
-        console.print(f"{report['requests_total']} requests ({report['bulk_calls']} bulk), {report['retries']} retries, "
-                      f"{report['duration_seconds']} s.")
-    for failure in outcome.execution.failures:
-        console.print(f"[red]failed[/] {failure.username} · {failure.kind} {failure.operation}: {failure.reason}",
-                      highlight=False)
-    for change in outcome.unverified:
-        console.print(f"[yellow]not verified[/] {change.username} · {change.kind} {change.path}", highlight=False)
+        console.print(
+            f"{report['requests_total']} requests ({report['bulk_calls']} bulk), {report['retries']} retries, "
+            f"{report['duration_seconds']} s."
+        )
+    lines = [f"[red]failed[/] {escape(f'{f.username} · {f.kind} {f.operation}: {f.reason}')}"
+             for f in outcome.execution.failures]
+    lines += [f"[yellow]not verified[/] {escape(f'{c.username} · {c.kind} {c.path}')}" for c in outcome.unverified]
+    lines += [f"[yellow]problem[/] {escape(str(p))}" for p in outcome.problems]
+    for line in lines[:SHOWN_FAILURES]:
+        console.print(line, highlight=False)
+    if len(lines) > SHOWN_FAILURES:
+        more = len(lines) - SHOWN_FAILURES
+        where = (f"the full list is in {report_path}" if report_path
+                 else "run again with --report FILE for the full list (JSON)")
+        console.print(f"… and {more} more: {where}", highlight=False)
     if outcome.plan.blocked and outcome.plan.empty:  # else the plan shown before the run listed them
-        console.print(blocked_text(outcome.plan), markup=False, highlight=False)
+        console.print(blocked_text(outcome.plan.blocked), markup=False, highlight=False)
     elif outcome.plan.blocked:
         names = sorted({b.username for b in outcome.plan.blocked})
         console.print(f"[yellow]blocked[/] {len(outcome.plan.blocked)} changes not attempted, on "
                       + ", ".join(names), highlight=False)
     colour = "green" if outcome.exit_code == 0 else "red"
-    console.print(f"[{colour}]{outcome.message}[/]", highlight=False)
+    console.print(f"[{colour}]{escape(outcome.message)}[/]", highlight=False)
+
+
+async def _ticker(display: RunDisplay, every: float = 10.0) -> None:
+    """Off a terminal: a status line every ``every`` seconds, so a log shows the run is alive."""
+    while True:
+        await anyio.sleep(every)
+        display.tick()
+
+
+def show_plan(console: Console, planned: Planned, book: Playbook, settings: Settings, *, colour: bool) -> None:
+    """The plan before the prompt: grouped changes (cut short for large plans, with where to
+    see all of it), what is blocked and the problems (what waits on a person, never cut
+    before the changes are), and the counts by kind and action."""
+    plan = planned.plan
+    legend = Legend.of(planned.desired, book, drift=drift_of(settings.state_db, plan.changes))
+    lines = render_text(replace(plan, blocked=()), colour=colour, legend=legend).splitlines()
+    body, summary = lines[:-1], lines[-1]
+    if len(body) > SHOWN_PLAN_LINES:
+        cut = len(body) - SHOWN_PLAN_LINES
+        body = body[:SHOWN_PLAN_LINES] + [
+            "", f"… {cut} more lines. The full plan: orchestrator plan PLAYBOOKS --detail, "
+                "or --format json --out plan.json"]
+    console.print("\n".join(body), markup=colour, highlight=False)
+    if plan.blocked:
+        blocked = blocked_text(plan.blocked, colour=colour).splitlines()
+        if len(blocked) > SHOWN_PLAN_LINES:
+            blocked = blocked[:SHOWN_PLAN_LINES] + [f"… {len(blocked) - SHOWN_PLAN_LINES} more lines (see the plan)"]
+        console.print("\n" + "\n".join(blocked), markup=colour, highlight=False)
+    for problem in planned.problems[:SHOWN_FAILURES]:
+        console.print(f"[yellow]problem[/] {escape(str(problem))}", highlight=False)
+    if len(planned.problems) > SHOWN_FAILURES:
+        console.print(f"… and {len(planned.problems) - SHOWN_FAILURES} more problems", highlight=False)
+    table = Table(title="Changes by kind and action", title_justify="left")
+    table.add_column("kind")
+    table.add_column("action")
+    table.add_column("changes", justify="right")
+    for kind, actions in plan.summary()["by_kind"].items():
+        for action, n in actions.items():
+            table.add_row(kind, action, str(n))
+    console.print(table)
+    console.print(escape(summary), highlight=False)
+    if planned.problems:
+        console.print(f"{len({(p.account_id, p.username) for p in planned.problems})} accounts with a problem "
+                      "are left out; the others are applied.", highlight=False)
+
+
+SHOWN_FAILURES = 20
+SHOWN_PLAN_LINES = 60
+# Terraform's wording: people know it, and only the exact word approves.
+PROMPT = ("\nDo you want to perform these actions?\n"
+          "  orchestrator will perform the actions described above.\n"
+          "  Only 'yes' will be accepted to approve.\n\n"
+          "  Enter a value: ")

@@ -1,6 +1,7 @@
 """The layers, kept honest: every ``orchestrator`` import is checked against what its layer may use.
 
     cli, demo -> reconcile, runner -> engine -> planner, policy -> kinds -> plan -> contract
+    cli, runner -> render -> plan;   engine -> applied -> plan
                                        |                  \\-> api -> settings, log
                                        \\-> playbook (loading, and producing desired state)
     playbook -> contract, text;   contract -> nothing;   emulator -> text, nothing of the core
@@ -32,19 +33,28 @@ ALLOWED: dict[str, frozenset[str]] = {
     "settings": frozenset({"api", "log"}),
     "history": frozenset({"log"}),
     "plan": frozenset({"contract"}),
+    "render": frozenset({"plan", "contract"}),
+    # The last applied values, next to the history: what tells drift from new intent.
+    "applied": frozenset({"plan", "log"}),
     "kinds": frozenset({"plan", "contract", "api", "log"}),
     "policy": frozenset({"plan", "contract"}),
-    "planner": frozenset({"kinds", "plan", "contract", "api", "playbook"}),
-    "engine": frozenset({"planner", "policy", "kinds", "plan", "contract", "api", "history", "log", "playbook"}),
+    "planner": frozenset({"kinds", "plan", "contract", "api", "playbook", "shard"}),
+    "engine": frozenset({"planner", "policy", "kinds", "plan", "contract", "api", "history", "log", "playbook",
+                         "applied", "shard"}),
     "runner": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                         "playbook", "settings", "lock"}),
+                         "playbook", "settings", "lock", "render", "applied", "shard"}),
     # The run lock and the metrics stand alone; reconcile drives the engine like the runner does.
     "lock": frozenset(),
     "metrics": frozenset(),
     "reconcile": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                            "playbook", "settings", "lock", "metrics"}),
+                            "playbook", "settings", "lock", "metrics", "shard"}),
     "cli": frozenset({"runner", "engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                      "playbook", "settings", "emulator", "reconcile", "lock", "metrics"}),
+                      "playbook", "settings", "emulator", "reconcile", "lock", "metrics", "render", "applied",
+                      "shard", "importer"}),
+    # Which accounts a process manages: a filter on the contract's desired state.
+    "shard": frozenset({"contract"}),
+    # Writes playbooks, so it checks what it writes against the playbook's own schema.
+    "importer": frozenset({"api", "contract", "playbook"}),
 }
 
 # What the engine side (planner, engine) may take from the playbook package: loading a
@@ -54,11 +64,16 @@ PLAYBOOK_PUBLIC = frozenset({
     "Source", "desired_state", "limited_to", "check_live_settings",
 })
 # Layers that may reach into the playbook package beyond its public interface.
-PLAYBOOK_INSIDERS = frozenset({"playbook", "cli", "runner"})
+PLAYBOOK_INSIDERS = frozenset({"playbook", "cli", "runner", "importer"})
 
 SINGLE_MODULES = {
     "cli": "cli", "__main__": "cli", "demo": "cli", "runner": "runner", "planner": "planner", "policy": "policy",
-    "plan": "plan", "log": "log", "settings": "settings", "history": "history",
+    # issue 10: the CLI's error boundary; signals for runs; the state database opened with a
+    # clear error; reads that fail per account (planner); saved plans checked (engine's kinds).
+    "error_boundary": "cli", "interrupts": "runner", "state_db": "history", "read_failures": "planner",
+    "saved_plan": "engine",
+    "plan": "plan", "log": "log", "settings": "settings", "history": "history", "shard": "shard",
+    "cli_examples": "cli", "history_view": "cli", "run_display": "runner", "applied": "applied",
     # Blocked changes are part of what a plan is; drift rows live beside the run history.
     "blockers": "plan", "drift": "history", "lock": "lock", "metrics": "metrics", "reconcile": "reconcile",
 }

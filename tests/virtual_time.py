@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 
 
 class VirtualTime:
@@ -22,4 +23,4 @@ class VirtualTime:
     async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()

@@ -125,5 +125,7 @@ class SharingtoolsClient:
     async def __aenter__(self) -> SharingtoolsClient:
         return self
 
-    async def __aexit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    async def __aexit__(
+        self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+    ) -> None:
         await self.aclose()

@@ -95,7 +95,9 @@ class Conflict(ResponseError):
 
 class ValidationFailed(ResponseError):
     def __str__(self) -> str:
-        detail = "; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in self.errors.items())
+        detail = "; ".join(
+            f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in self.errors.items()
+        )
         return f"{super().__str__()} ({detail})" if detail else super().__str__()
 
 

@@ -100,7 +100,7 @@ class PooledTransport(AiohttpTransport):
             if mapped is None:
                 raise
             raise mapped from exc.__cause__
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise (_mapped(exc) or httpx.TransportError(str(exc))) from exc
         response.stream = _Body(response.stream)  # type: ignore[arg-type]
         return response

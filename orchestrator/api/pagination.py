@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.api.errors import ResponseError
 from orchestrator.api.models import parse
 
 if TYPE_CHECKING:
     from orchestrator.api.transport import Transport
 
 MAX_PER_PAGE = 100
-MAX_PAGES = 100_000  # a bound on what one list read may fetch, whatever ``total`` claims
+MAX_PAGES = 5_000  # a bound on what one list read may fetch (500,000 items): a larger ``total`` is refused
 MAX_CURSOR_PAGES = 10_000
 PAGES_AHEAD = 8  # pages of one list read ahead of the consumer: memory stays bounded by this
 
@@ -43,7 +44,12 @@ async def pages(
     if not first.get("items"):
         return
     size = int(first.get("per_page", per_page)) or per_page  # the server may clamp per_page
-    last_page = min(max(1, math.ceil(int(first.get("total", 0)) / size)), MAX_PAGES)
+    last_page = max(1, math.ceil(int(first.get("total", 0)) / size))
+    if last_page > MAX_PAGES:
+        # Refused, not truncated: a list cut short would plan against accounts that seem gone.
+        # A server claiming a total this large is broken or hostile, and reading it would never end.
+        raise ResponseError(f"the list claims {last_page:,} pages, more than the {MAX_PAGES:,} this client reads",
+                            method="GET", path=path, status=200)
 
     async def read(page: int) -> dict[str, Any]:
         return (await transport.call("GET", path, params={**query, "page": page, "per_page": per_page})).data or {}

@@ -203,7 +203,7 @@ class AdaptiveRateLimiter:
             # were they not, it would have stayed where it was, give or take chance.
             about_rate = max(0.0, 1 - (1 - share_before) * rate_before / self._rate)
             if (
-                MIN_LEARNT <= min(share, share_before)
+                min(share, share_before) >= MIN_LEARNT
                 and share <= MAX_BACKGROUND
                 and abs(share - share_before) <= _noise(share_before, answers)
                 and share > about_rate + _noise(about_rate, answers)
@@ -219,10 +219,8 @@ class AdaptiveRateLimiter:
                 self._good = max(self._good, rate_before)
                 self._set(rate_before)
                 return
-        if background < MIN_BACKGROUND:
-            calm = throttled <= 1  # one 429 is an accident; two in a window are the limit
-        else:
-            calm = share <= background + _noise(background, answers)
+        # Below MIN_BACKGROUND, one 429 is an accident; two in a window are the limit.
+        calm = throttled <= 1 if background < MIN_BACKGROUND else share <= background + _noise(background, answers)
         if calm:
             if self._rate >= self.max_rate:
                 self._good = self.max_rate

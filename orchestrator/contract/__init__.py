@@ -13,7 +13,7 @@ either side can change its internals without the other noticing.
 - `target_types`: the target types each module accepts.
 """
 
-from orchestrator.contract.accounts import LIBRARY, LIBRARY_ID, Account
+from orchestrator.contract.accounts import LIBRARY, LIBRARY_ID, Account, GoneAccount
 from orchestrator.contract.desired import (
     AccountDesired,
     CaptionsDesired,
@@ -34,7 +34,7 @@ from orchestrator.contract.sourced import Position, Sourced
 
 __all__ = [
     "ACCOUNT_KINDS", "LIBRARY", "LIBRARY_ID", "Account", "AccountDesired", "CaptionsDesired",
-    "CommentScheduleDesired", "CommentTarget", "DesiredState", "FirstCommentDesired", "Kind", "KindDesired",
-    "LeadsDesired", "Limit", "Policy", "Position", "ResolvedSecret", "ScheduleDesired", "SecretRef", "Sourced",
-    "Target", "ToggleDesired",
+    "CommentScheduleDesired", "CommentTarget", "DesiredState", "FirstCommentDesired", "GoneAccount", "Kind",
+    "KindDesired", "LeadsDesired", "Limit", "Policy", "Position", "ResolvedSecret", "ScheduleDesired", "SecretRef",
+    "Sourced", "Target", "ToggleDesired",
 ]

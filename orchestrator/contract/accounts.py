@@ -33,6 +33,30 @@ class Account:
         return f"{self.username} ({self.id})"
 
 
+@dataclass(frozen=True)
+class GoneAccount:
+    """An account a group names (``ref``, a username or an id) that the live list no longer
+    has, and that is no typo of one: deleted in the panel, most likely. A problem of that
+    account alone; ``named_at`` is the ``file:line:col`` where the group names it."""
+
+    ref: int | str
+    group: str
+    named_at: str
+
+    @property
+    def label(self) -> str:
+        return f"account id {self.ref}" if isinstance(self.ref, int) else str(self.ref)
+
+    @property
+    def problem(self) -> str:
+        """What is wrong and what to do."""
+        return (f"no such account on the server any more (named in group `{self.group}` at {self.named_at}): "
+                "if it was deleted, remove it from the group")
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.problem}"
+
+
 def accounts_of(accounts: Iterable[Any]) -> list[Account]:
     """The live accounts as `Account` values, sorted by id."""
     return sorted({Account.of(a) for a in accounts})

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
-from orchestrator.contract.accounts import Account
+from orchestrator.contract.accounts import Account, GoneAccount
 from orchestrator.contract.kinds import ACCOUNT_KINDS, Kind
 from orchestrator.contract.limits import Policy
 from orchestrator.contract.secrets import ResolvedSecret, SecretRef
@@ -157,7 +157,7 @@ class CaptionsDesired:
         return self.prune is not None and self.prune.value
 
 
-KindDesired = Union[ScheduleDesired, ToggleDesired, LeadsDesired, FirstCommentDesired, AccountDesired]
+KindDesired = ScheduleDesired | ToggleDesired | LeadsDesired | FirstCommentDesired | AccountDesired
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,16 @@ class DesiredState:
     by_account: Mapping[int, Mapping[Kind, KindDesired]]
     captions: CaptionsDesired | None = None
     policy: Policy = field(default_factory=Policy)
+    #: Accounts groups name that no longer exist: per-account problems, not playbook errors.
+    gone: tuple[GoneAccount, ...] = ()
+    #: How many accounts the whole playbook manages, kept when the state is limited
+    #: (``--limit``) so that percentage limits stay relative to the fleet (0: ``by_account``'s).
+    fleet_size: int = 0
+
+    @property
+    def managed(self) -> int:
+        """How many accounts the playbook manages, before any ``--limit``."""
+        return self.fleet_size or len(self.by_account)
 
     def get(self, account_id: int, kind: Kind | str) -> KindDesired | None:
         """The desired state of ``kind`` for one account, or None when not managed."""

@@ -8,6 +8,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+#: Set to 1 to let ``{file: ...}`` read outside the playbook's directory tree. Off by default: a
+#: pull request could otherwise make apply read any local file and send it to the server.
+ANYWHERE_ENV = "SHARINGTOOLS_SECRET_FILES_ANYWHERE"
+
+
+def files_anywhere(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``{file: ...}`` references may point outside the playbook's directory."""
+    env = os.environ if environ is None else environ
+    return env.get(ANYWHERE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _inside(path: Path, base: Path) -> bool:
+    """Whether ``path`` (symbolic links followed) lies in the tree under ``base``."""
+    try:
+        return path.resolve().is_relative_to(base.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
 @dataclass(frozen=True)
 class SecretRef:
     """Where to read a secret at apply time: an environment variable or a file.
@@ -32,6 +51,9 @@ class SecretRef:
         path = Path(self.file).expanduser()
         if not path.is_absolute():
             path = Path(base_dir) / path
+        if not files_anywhere(environ) and not _inside(path, Path(base_dir)):
+            raise LookupError(f"secret file {self.file} is outside the playbook's directory {base_dir} "
+                              f"(set {ANYWHERE_ENV}=1 to allow it)")
         try:
             return path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as error:

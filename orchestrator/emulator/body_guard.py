@@ -32,6 +32,7 @@ surface) the guard answers itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -168,10 +169,9 @@ def _content_headers(scope: Scope) -> tuple[bytes, int | None, bool]:
         if lowered == b"content-type":
             content_type = value.lower()
         elif lowered == b"content-length":
-            try:
+            # the HTTP server refuses a malformed length before it gets here
+            with contextlib.suppress(ValueError):
                 length = int(value)
-            except ValueError:
-                pass  # the HTTP server refuses a malformed length before it gets here
         elif lowered == b"transfer-encoding":
             chunked = b"chunked" in value.lower()
     return content_type, length, chunked

@@ -81,7 +81,7 @@ def envelope_of(model: Any, paged: bool = False, style: str = "status") -> type[
     data_type: Any = model
     if paged:
         data_type = create_model(
-            f"{name}Page", __base__=Open, items=(list[model], ...), total=(int, ...),  # type: ignore[valid-type]
+            f"{name}Page", __base__=Open, items=(list[model], ...), total=(int, ...),
             page=(int, ...), per_page=(int, ...),
         )
     if style == "success":

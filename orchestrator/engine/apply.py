@@ -8,6 +8,7 @@ Exit codes: 0 applied and verified (or nothing to do), 1 error, 3 blocked by pol
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,14 +17,17 @@ from typing import Any
 import structlog
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.api.errors import SharingtoolsError
+from orchestrator.applied import AppliedValues
 from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
-from orchestrator.engine.executor import ExecutionResult, Executor
+from orchestrator.engine.executor import ExecutionResult, Executor, Failure
 from orchestrator.history import History
-from orchestrator.kinds import KindRegistry, Operation
+from orchestrator.kinds import KindRegistry, Op, Operation, Problem
 from orchestrator.plan import Change, Plan
 from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
 from orchestrator.playbook import Playbook
 from orchestrator.policy import SafetyPolicy, Violation, waves_of
+from orchestrator.shard import Shard
 
 log = structlog.get_logger("orchestrator.apply")
 
@@ -54,6 +58,19 @@ class ApplyOptions:
     # only reported, accounts backed off are not): checked before the policy, and by verify.
     command: str = "apply"
     keep: Callable[[Change], bool] | None = None
+    shard: Shard | None = None  # only this shard's accounts (--shard K/N)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Where an apply is, for a progress display: ``reading`` the live state, ``applying`` wave
+    ``wave`` of ``waves`` (``operations`` on ``accounts``), or ``verifying`` it."""
+
+    name: str
+    wave: int = 0
+    waves: int = 0
+    operations: int = 0
+    accounts: int = 0
 
 
 @dataclass
@@ -77,6 +94,9 @@ class ApplyOutcome:
     dropped: list[Change] = field(default_factory=list)  # left out by ApplyOptions.keep
     duration: float = 0.0
     message: str = ""
+    #: Per-account problems found while planning (gone account, missing schedule): those
+    #: accounts were left out, the others applied, and the run ends partial.
+    problems: list[Problem] = field(default_factory=list)
 
     def report(self, client: SharingtoolsClient) -> dict[str, Any]:
         ops: dict[str, dict[str, dict[str, int]]] = {}
@@ -99,13 +119,14 @@ class ApplyOutcome:
             "conflicts": self.conflicts,
             "violations": [str(v) for v in self.violations],
             "failures": [f.__dict__ for f in self.execution.failures],
+            "problems": [str(p) for p in self.problems],
             "unverified": [c.public() for c in self.unverified],
             "blocked": [b.public() for b in self.plan.blocked],
         }
 
 
 STATUS = {EXIT_OK: "succeeded", EXIT_ERROR: "failed", EXIT_BLOCKED: "blocked", EXIT_PARTIAL: "partial",
-          EXIT_INTERRUPTED: "interrupted"}
+          EXIT_INTERRUPTED: "interrupted", 143: "interrupted"}  # 143: SIGTERM
 
 
 async def prepare(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions,
@@ -118,21 +139,27 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
         if playbook_hash(playbook) != saved.playbook_hash:
             raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
         ids = set(saved.fingerprints)
-        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit, kinds=kinds)
+        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit, kinds=kinds,
+                                   shard=options.shard)
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
         affected = {c.account_id for c in saved.changes}
         conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
-        changes = [c for c in saved.changes if c.account_id not in conflicts]
+        changes = [c for c in saved.changes if c.account_id not in conflicts
+                   and (options.shard is None or options.shard.manages(c.account_id))]
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
                                   planned.plan.blocked)
         return planned, accounts, conflicts
+    known = AppliedValues(history.db).known_usernames() if history else frozenset()
     only = None
     if options.resume:
         run = history.unfinished() if history else None
         if run is None:
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
-    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit, kinds=kinds)
+    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit, kinds=kinds,
+                               known=known, shard=options.shard)
+    if history:  # a later plan tells an account deleted since from a typo by these
+        AppliedValues(history.db).record_accounts(accounts)
     return planned, accounts, conflicts
 
 
@@ -143,26 +170,32 @@ async def apply(
     *,
     history: History | None = None,
     executor: Executor | None = None,
-    confirm: Callable[[Plan], Awaitable[bool]] | None = None,
+    confirm: Callable[[Planned], Awaitable[bool]] | None = None,
     kinds: KindRegistry | None = None,
+    on_phase: Callable[[Phase], None] | None = None,
 ) -> ApplyOutcome:
-    """Apply ``playbook``. ``kinds`` plan, execute and verify (by default the executor's, else
+    """Apply ``playbook``: plan (or load), check the policy, ``confirm`` (shown the plan and its
+    problems), then execute and verify wave by wave, telling ``on_phase`` where the run is.
+    ``kinds`` plan, execute and verify (by default the executor's, else
     `KindRegistry.default()`); an ``executor`` given is used with them."""
     started = time.monotonic()
     if kinds is None:
         kinds = executor.kinds if executor is not None else KindRegistry.default()
+    phase = on_phase or (lambda p: None)
+    phase(Phase("reading"))
     planned, accounts, conflicts = await prepare(client, playbook, options, history, kinds)
-    if not planned.ok:
-        raise ApplyError([*map(str, planned.diagnostics), *(f"error: {p}" for p in planned.problems)])
+    if not planned.valid:
+        raise ApplyError([*map(str, planned.diagnostics)])
     dropped: list[Change] = []
     if options.keep is not None:
         p = planned.plan
         dropped = [c for c in p.changes if not options.keep(c)]
         kept = [c for c in p.changes if options.keep(c)]
         planned.plan = Plan.build(kept, p.playbook_hash, p.fingerprints, p.accounts_read, p.blocked)
-    plan = planned.plan
+    plan = without_unread(planned)
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
-    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped)
+    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped, problems=list(planned.problems))
+    outcome.execution.merge(read_failures_result(planned.read_failures, Op.READ))
     outcome.violations = policy.check(plan.changes, planned.desired)
     if outcome.violations:
         outcome.exit_code, outcome.message = EXIT_BLOCKED, "blocked by the safety policy: nothing was changed"
@@ -174,17 +207,26 @@ async def apply(
         outcome.message = "nothing to do: the installation matches the playbooks"
         if plan.blocked:
             outcome.message += f" ({len(plan.blocked)} blocked changes are not attempted: see above)"
+        if outcome.problems:
+            outcome.exit_code = EXIT_PARTIAL
+            outcome.message = (f"partial: nothing to do for the accounts planned; {_accounts(outcome.problems)} "
+                               "could not be planned (see the problems above)")
         if conflicts:
-            outcome.exit_code, outcome.message = EXIT_PARTIAL, "every account in the saved plan changed since: plan again"
+            outcome.exit_code = EXIT_PARTIAL
+            outcome.message = "every account in the saved plan changed since: plan again"
+        if outcome.execution.failures:
+            outcome.exit_code, outcome.message = EXIT_PARTIAL, "partial: some accounts could not be read"
         return _finish(outcome, started)
-    if confirm is not None and not await confirm(plan):
+    if confirm is not None and not await confirm(planned):
         outcome.exit_code, outcome.message = EXIT_ERROR, "apply cancelled: nothing was changed"
         return _finish(outcome, started)
 
     ops = operations_of(plan.changes, kinds)
     order = _account_order(plan.changes)
     if history:
-        outcome.run_id = history.start_run(options.command, plan.playbook_hash, order)
+        resumed = history.unfinished() if options.resume else None
+        outcome.run_id = history.start_run(options.command, plan.playbook_hash, order,
+                                           resumes=resumed.id if resumed else None)
     executor = executor or Executor(client, kinds=kinds)
     executor.kinds, executor.history, executor.run_id = kinds, history, outcome.run_id
     max_fail = options.max_fail or _sourced(playbook.policy.max_fail) or DEFAULT_MAX_FAIL
@@ -193,43 +235,92 @@ async def apply(
     # one of its places.
     library = [LIBRARY_ID] if order and order[0] == LIBRARY_ID else []
     accounts_in_order = order[len(library):]
+    try:
+        await _run_waves(client, playbook, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
+                         max_fail, accounts, planned.desired, plan.playbook_hash, phase)
+    except BaseException as exc:
+        # The run stops here (a bug, or a cancellation): its history must not stay "running"
+        # for ever; "interrupted" keeps it resumable.
+        outcome.exit_code = EXIT_INTERRUPTED
+        outcome.message = f"stopped by {type(exc).__name__}: run apply --resume"
+        with contextlib.suppress(Exception):  # the original failure is the one to report
+            _finish(outcome, started, history, client)
+        raise
+    if outcome.exit_code == EXIT_OK:
+        if outcome.execution.failures or outcome.unverified or conflicts or outcome.problems:
+            outcome.exit_code = EXIT_PARTIAL
+            outcome.message = "partial: " + _partial_reasons(outcome)
+        else:
+            outcome.message = "applied and verified"
+    return _finish(outcome, started, history, client)
+
+
+async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions, outcome: ApplyOutcome,
+                     executor: Executor,
+                     ops: list[Operation], library: list[int], accounts_in_order: list[int], wave_spec: Any,
+                     max_fail: Limit, accounts: list[Any], desired: DesiredState, known_hash: str,
+                     phase: Callable[[Phase], None]) -> None:
+    history = executor.history
     done = 0
     refresh_accounts = False
-    for size in waves_of(wave_spec, len(accounts_in_order)):
+    sizes = waves_of(wave_spec, len(accounts_in_order))
+    for number, size in enumerate(sizes, start=1):
         wave = (library if done == 0 else []) + accounts_in_order[done:size]
         done = size
         members = set(wave)
         wave_ops = [op for op in ops if op.account_id in members]
+        phase(Phase("applying", number, len(sizes), len(wave_ops), len(wave)))
         result = await executor.run(wave_ops)
         outcome.execution.merge(result)
         refresh_accounts = refresh_accounts or any(op.kind == Kind.ACCOUNT for op in wave_ops)
         if result.interrupted:
-            outcome.exit_code, outcome.message = EXIT_INTERRUPTED, "interrupted: in-flight calls finished, the journal is written; run apply --resume"
+            outcome.exit_code = EXIT_INTERRUPTED
+            outcome.message = "interrupted: in-flight calls finished, the journal is written; run apply --resume"
             break
+        phase(Phase("verifying", number, len(sizes), len(wave_ops), len(wave)))
         # The desired state and the playbook's hash from the plan step serve every wave's verify,
         # unless accounts changed: then both are worked out again from a fresh account read.
-        unverified = await _verify(client, playbook, wave_ops, result, accounts if not refresh_accounts else None,
-                                   kinds, desired=None if refresh_accounts else planned.desired,
-                                   known_hash=plan.playbook_hash)
+        unverified, unread = await _verify(client, playbook, wave_ops, result,
+                                           accounts if not refresh_accounts else None,
+                                           executor.kinds, desired=None if refresh_accounts else desired,
+                                           known_hash=known_hash)
         if options.keep is not None:
             unverified = [c for c in unverified if options.keep(c)]
         outcome.unverified += unverified
+        outcome.execution.merge(unread)
+        result.failed_accounts |= unread.failed_accounts
         bad = result.failed_accounts | {c.account_id for c in unverified}
+        if history:  # what was set and verified: a later plan tells drift from new intent by it
+            AppliedValues(history.db).record(
+                [c for op in wave_ops if op.account_id not in bad for c in op.changes], outcome.run_id)
         report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))
         outcome.waves.append(report)
         if bad and len(bad) > max_fail.of(len(wave)) and done < len(accounts_in_order):
             report.halted = True
             outcome.exit_code = EXIT_PARTIAL
             outcome.message = (f"halted after wave {len(outcome.waves)}: {len(bad)} of {len(wave)} accounts failed "
-                               f"or did not verify (max_fail {max_fail}); {len(accounts_in_order) - done} accounts not started")
+                               f"or did not verify (max_fail {max_fail}); "
+                               f"{len(accounts_in_order) - done} accounts not started")
             break
-    if outcome.exit_code == EXIT_OK:
-        if outcome.execution.failures or outcome.unverified or conflicts:
-            outcome.exit_code = EXIT_PARTIAL
-            outcome.message = "partial: see the failures, unverified changes and conflicts"
-        else:
-            outcome.message = "applied and verified"
-    return _finish(outcome, started, history, client)
+
+
+def _accounts(problems: Sequence[Problem]) -> str:
+    n = len({(p.account_id, p.username) for p in problems})
+    return f"{n} account{'s' if n != 1 else ''}"
+
+
+def _partial_reasons(outcome: ApplyOutcome) -> str:
+    """What made a run partial, counted, for its last line."""
+    parts = []
+    if outcome.execution.failures:
+        parts.append(f"{len(outcome.execution.failed_accounts)} accounts failed")
+    if outcome.unverified:
+        parts.append(f"{len({c.account_id for c in outcome.unverified})} accounts did not verify")
+    if outcome.conflicts:
+        parts.append(f"{len(outcome.conflicts)} accounts changed since the plan")
+    if outcome.problems:
+        parts.append(f"{_accounts(outcome.problems)} could not be planned")
+    return ", ".join(parts) + "; the others were applied and verified"
 
 
 def operations_of(changes: Sequence[Change], kinds: KindRegistry | None = None) -> list[Operation]:
@@ -254,14 +345,44 @@ def _account_order(changes: Sequence[Change]) -> list[int]:
 
 async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],
                   result: ExecutionResult, accounts: list[Any] | None, kinds: KindRegistry, *,
-                  desired: DesiredState | None = None, known_hash: str | None = None) -> list[Change]:
-    """Re-read what the wave touched (and only that) and diff again: what still differs."""
+                  desired: DesiredState | None = None,
+                  known_hash: str | None = None) -> tuple[list[Change], ExecutionResult]:
+    """Re-read what the wave touched (and only that) and diff again: what still differs, and
+    the accounts whose re-read failed (reported failed: nothing says their changes hold)."""
     pairs = {(op.account_id, op.kind) for op in ops if op.account_id not in result.failed_accounts}
     if not pairs:
-        return []
-    again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds,
-                             desired=desired, known_hash=known_hash)
-    return list(again.plan.changes)
+        return [], ExecutionResult()
+    try:
+        again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds,
+                                 desired=desired, known_hash=known_hash)
+    except SharingtoolsError as exc:  # the account list itself could not be re-read
+        names = {op.account_id: (op.changes[0].username if op.changes else str(op.account_id)) for op in ops}
+        failed = [Problem(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]
+        return [], read_failures_result(failed, Op.VERIFY)
+    return list(again.plan.changes), read_failures_result(again.read_failures, Op.VERIFY)
+
+
+def without_unread(planned: Planned) -> Plan:
+    """The plan minus every change of an account some read of which failed: such an account
+    is reported failed as a whole rather than half-applied."""
+    unread = {p.account_id for p in planned.read_failures}
+    plan = planned.plan
+    if not unread:
+        return plan
+    fingerprints = {a: f for a, f in plan.fingerprints.items() if a not in unread}
+    return Plan.build([c for c in plan.changes if c.account_id not in unread], plan.playbook_hash, fingerprints,
+                      plan.accounts_read, plan.blocked)
+
+
+def read_failures_result(problems: Sequence[Problem], step: Op) -> ExecutionResult:
+    """Failed reads as failures of their accounts (``step``: read before, or verify after)."""
+    result = ExecutionResult()
+    for p in problems:
+        kind = p.kind if p.kind is not None else Kind.ACCOUNT  # a whole-account failure counts as the account's
+        result.failures.append(Failure(p.account_id, p.username, kind, step, p.message))
+        result.failed_accounts.add(p.account_id)
+        result.results[(kind, step, "failed")] += 1
+    return result
 
 
 def _sourced(value: Any) -> Any:

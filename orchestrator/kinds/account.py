@@ -85,7 +85,9 @@ class AccountKind(KindHandler):
         ops = []
         for c in changes:
             if c.after == AUTO:
-                ops.append(Operation(self.kind, c.account_id, Op.PROXY_AUTO, (c,), PHASE_EDIT, bulk="account.proxy_auto"))
+                ops.append(
+                    Operation(self.kind, c.account_id, Op.PROXY_AUTO, (c,), PHASE_EDIT, bulk="account.proxy_auto")
+                )
             elif isinstance(c.ref, dict):
                 ops.append(Operation(self.kind, c.account_id, Op.PROXY_SECRET, (c,), PHASE_EDIT, args=dict(c.ref)))
             else:

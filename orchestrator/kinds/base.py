@@ -25,6 +25,7 @@ from typing import Any
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.contract import Account, Kind, Sourced
+from orchestrator.kinds.secret_values import shown_live
 from orchestrator.plan import Change
 
 Live = dict[str, Any]
@@ -52,6 +53,10 @@ class Op(StrEnum):
     PROXY = "proxy"
     PROXY_AUTO = "proxy_auto"
     PROXY_SECRET = "proxy_secret"
+    # Not calls a kind makes: the steps a failure is reported under when an account's live
+    # state could not be read before the plan, or re-read after the writes.
+    READ = "read"
+    VERIFY = "verify"
 
 
 @dataclass(frozen=True)
@@ -73,14 +78,18 @@ class Operation:
 
 @dataclass(frozen=True)
 class Problem:
-    """Something that stops one account's kind from being planned (no schedule, module off)."""
+    """Something that stops one account's kind from being planned (no schedule, module off, the
+    account is gone). It stays with that account: the others are planned and applied. ``kind``
+    is None for a problem of the whole account."""
 
     account_id: int
     username: str
-    kind: Kind
+    kind: Kind | None
     message: str
 
     def __str__(self) -> str:
+        if self.kind is None:
+            return f"{self.username}: {self.message}"
         return f"{self.username} · {self.kind}: {self.message}"
 
 
@@ -162,4 +171,5 @@ def change(account: Account, kind: Kind, action: str, path: str, before: Any = N
            after: Any = None, source: Sourced[Any] | str | None = None, ref: Any = None) -> Change:
     """A `Change` of ``account``; ``source`` is the sourced desired value (or its position as text)."""
     src = source if isinstance(source, str) or source is None else where(source)
-    return Change(account.id, account.username, kind, action, path, before, after, src, ref)
+    # "before" is the server's value: it may hold credentials someone set in the web panel.
+    return Change(account.id, account.username, kind, action, path, shown_live(path, before), after, src, ref)

@@ -7,6 +7,7 @@ is found again by the client's read-back (title and text) rather than sent twice
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -72,9 +73,8 @@ class CaptionsKind(KindHandler):
             case Op.UPDATE:
                 await api.update(int(op.args["id"]), caption=op.args["caption"])
             case Op.DELETE:
-                try:
+                # already gone: a retried delete whose first answer was lost
+                with contextlib.suppress(NotFound):
                     await api.delete(int(op.args["id"]))
-                except NotFound:
-                    pass  # already gone: a retried delete whose first answer was lost
             case _:  # pragma: no cover - operations() makes only the names above
                 raise ValueError(op.name)

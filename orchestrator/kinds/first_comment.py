@@ -7,6 +7,7 @@ the old one is deleted).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -61,7 +62,9 @@ class FirstCommentKind(KindHandler):
         if desired.exact:
             for s in remaining:
                 label = "[" + ", ".join(sorted(_key(s["targets"]))) + "]"
-                out.append(change(account, self.kind, "delete", f"schedules[{label}]", s, None, desired.prune, ref=s["id"]))
+                out.append(
+                    change(account, self.kind, "delete", f"schedules[{label}]", s, None, desired.prune, ref=s["id"])
+                )
         return out
 
     def _create(self, account: Account, want: CommentScheduleDesired) -> Change:
@@ -130,10 +133,9 @@ class FirstCommentKind(KindHandler):
             case Op.UPDATE:
                 await api.update_schedule(int(op.args["schedule_id"]), **op.args["fields"])
             case Op.DELETE:
-                try:
+                # gone already: a repeated delete whose first answer was lost; verify confirms
+                with contextlib.suppress(NotFound):
                     await api.delete_schedule(int(op.args["schedule_id"]))
-                except NotFound:
-                    pass  # gone already: a repeated delete whose first answer was lost; verify confirms
             case Op.ACTIVATE:
                 await api.activate(int(op.args["schedule_id"]))
             case Op.PAUSE:

@@ -31,14 +31,16 @@ class LeadsKind(KindHandler):
         async for s in ctx.client.leads.list_schedules():
             if s.account_id in desired:
                 found.setdefault(s.account_id, []).append(
-                    {"id": s.id, "task_name": s.task_name, "is_active": bool(s.is_active), "is_running": bool(s.is_running)})
+                    {"id": s.id, "task_name": s.task_name, "is_active": bool(s.is_active),
+                     "is_running": bool(s.is_running)})
         result = ReadResult()
         for account in accounts:
             if account.id not in desired:
                 continue
             if account.id not in found:
-                result.problems.append(Problem(account.id, account.username, self.kind,
-                                               "has no Leads Finder schedule (create it in the web panel, or exclude the account)"))
+                result.problems.append(Problem(
+                    account.id, account.username, self.kind,
+                    "has no Leads Finder schedule (create it in the web panel, or exclude the account)"))
             else:
                 result.live[account.id] = {"tasks": sorted(found[account.id], key=lambda t: t["id"])}
         return result
@@ -53,9 +55,11 @@ class LeadsKind(KindHandler):
             stopped = not task["is_active"] and not task["is_running"]
             label = task["task_name"] or f"#{task['id']}"
             if want.value == "running" and not running:
-                out.append(change(account, self.kind, "start", f"tasks[{label}].state", "stopped", "running", want, ref=task["id"]))
+                out.append(change(account, self.kind, "start", f"tasks[{label}].state", "stopped", "running", want,
+                                  ref=task["id"]))
             elif want.value == "stopped" and not stopped:
-                out.append(change(account, self.kind, "stop", f"tasks[{label}].state", "running", "stopped", want, ref=task["id"]))
+                out.append(change(account, self.kind, "stop", f"tasks[{label}].state", "running", "stopped", want,
+                                  ref=task["id"]))
         return out
 
     def operations(self, changes: Sequence[Change]) -> list[Operation]:

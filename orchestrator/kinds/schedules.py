@@ -7,14 +7,16 @@ embeds them (the emulator's does; a server whose list does not is read per accou
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import Conflict, NotFound
-from orchestrator.contract import Account, ScheduleDesired, Target
+from orchestrator.contract import Account, ResolvedSecret, ScheduleDesired, SecretRef, Target
 from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
 from orchestrator.kinds.base import (
     PHASE_EDIT,
@@ -30,6 +32,8 @@ from orchestrator.kinds.base import (
     change,
     same,
 )
+from orchestrator.kinds.secret_values import SECRET_FIELD, reference, resolve_fields, resolve_secret, shown
+from orchestrator.log import MASK
 from orchestrator.plan import Change, fingerprint
 
 CASELESS = (ValueKind.HASHTAG, ValueKind.USERNAME, ValueKind.REGION)
@@ -73,11 +77,11 @@ class ScheduleKind(KindHandler):
                 live["settings"] = {k: v for k, v in live["settings"].items() if k in want.settings}
 
         async def one(account: Account) -> None:
-            try:
+            schedule = None
+            with contextlib.suppress(NotFound):
                 schedule = await api.get_schedule(account.id)
-            except NotFound:
-                return
-            await details(account, schedule)
+            if schedule is not None:
+                await details(account, schedule)
 
         failure: Exception | None = None
         async with anyio.create_task_group() as tg:
@@ -113,16 +117,31 @@ class ScheduleKind(KindHandler):
                 result.settings_fields = fields[account.id]
         return result
 
+    def resolve(self, desired: ScheduleDesired) -> ScheduleDesired:
+        """Settings written as a secret reference (``custom_proxy: {env: X}``), read before the
+        diff and registered for redaction: compared resolved, shown and carried as the reference."""
+        if not any(isinstance(want.value, SecretRef) for want in desired.settings.values()):
+            return desired
+        settings = {name: replace(want, value=resolve_secret(want)) if isinstance(want.value, SecretRef) else want
+                    for name, want in desired.settings.items()}
+        return replace(desired, settings=settings)
+
     # -- diff (pure) --------------------------------------------------------------------------
     def diff(self, account: Account, desired: ScheduleDesired, live: Live) -> list[Change]:
         changes: list[Change] = []
         if desired.state is not None and desired.state.value != live["state"]:
             action = "activate" if desired.state.value == "active" else "pause"
-            changes.append(change(account, self.kind, action, "state", live["state"], desired.state.value, desired.state))
+            changes.append(
+                change(account, self.kind, action, "state", live["state"], desired.state.value, desired.state)
+            )
         settings = live.get("settings", {})
         for name, want in sorted(desired.settings.items()):
             have = settings.get(name)
-            if name not in settings or not same(have, want.value):
+            if isinstance(want.value, ResolvedSecret):
+                if name not in settings or have != want.value.value:
+                    changes.append(change(account, self.kind, "update", f"settings.{name}", MASK if have else have,
+                                          shown(want.value), want, ref={SECRET_FIELD: reference(want.value)}))
+            elif name not in settings or not same(have, want.value):
                 changes.append(change(account, self.kind, "update", f"settings.{name}", have, want.value, want))
         if desired.targets is not None:
             changes += self._diff_targets(account, desired, live.get("targets", []))
@@ -185,14 +204,16 @@ class ScheduleKind(KindHandler):
         ops: list[Operation] = []
         settings = [c for c in changes if c.path.startswith("settings.")]
         if settings:
-            fields = {c.path.removeprefix("settings."): c.after for c in settings}
+            fields = {c.path.removeprefix("settings."): c.ref if _is_secret(c.ref) else c.after for c in settings}
             ops.append(Operation(self.kind, settings[0].account_id, Op.UPDATE_SETTINGS, tuple(settings), PHASE_EDIT,
                                  args={"fields": fields}))
         for c in changes:
             if c.action == "pause":
                 ops.append(Operation(self.kind, c.account_id, Op.PAUSE, (c,), PHASE_OFF, bulk=f"{self.kind}.pause"))
             elif c.action == "activate":
-                ops.append(Operation(self.kind, c.account_id, Op.ACTIVATE, (c,), PHASE_ON, bulk=f"{self.kind}.activate"))
+                ops.append(
+                    Operation(self.kind, c.account_id, Op.ACTIVATE, (c,), PHASE_ON, bulk=f"{self.kind}.activate")
+                )
             elif c.action == "add":
                 ops.append(Operation(self.kind, c.account_id, Op.ADD_TARGET, (c,), PHASE_EDIT, args=dict(c.after)))
             elif c.action == "remove":
@@ -208,17 +229,15 @@ class ScheduleKind(KindHandler):
             case Op.ACTIVATE:
                 await api.activate(op.account_id)
             case Op.UPDATE_SETTINGS:
-                await api.update_settings(op.account_id, dict(op.args["fields"]))
+                await api.update_settings(op.account_id, resolve_fields(op.args["fields"]))
             case Op.ADD_TARGET:
-                try:
+                # "Target already exists": what the add asked for is there; verify confirms
+                with contextlib.suppress(Conflict):
                     await api.add_target(op.account_id, op.args["type"], op.args.get("value"), op.args.get("id"))
-                except Conflict:
-                    pass  # "Target already exists": what the add asked for is there; verify confirms
             case Op.REMOVE_TARGET:
-                try:
+                # gone already (a retried delete whose first answer was lost); verify confirms
+                with contextlib.suppress(NotFound):
                     await api.remove_target(op.account_id, int(op.args["target_id"]))
-                except NotFound:
-                    pass  # gone already (a retried delete whose first answer was lost); verify confirms
             case _:  # pragma: no cover - operations() makes only the names above
                 raise ValueError(op.name)
 
@@ -243,3 +262,7 @@ class ScheduleKind(KindHandler):
 
 def _public_target(live: Mapping[str, Any]) -> dict[str, Any]:
     return {k: live.get(k) for k in ("type", "value", "id")}
+
+
+def _is_secret(ref: Any) -> bool:
+    return isinstance(ref, dict) and SECRET_FIELD in ref

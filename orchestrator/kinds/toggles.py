@@ -46,8 +46,9 @@ class ToggleKind(KindHandler):
             if account.id not in desired:
                 continue
             if account.id not in found:
-                result.problems.append(Problem(account.id, account.username, self.kind,
-                                               f"has no {self.label} schedule (create it in the web panel, or exclude the account)"))
+                result.problems.append(Problem(
+                    account.id, account.username, self.kind,
+                    f"has no {self.label} schedule (create it in the web panel, or exclude the account)"))
             else:
                 result.live[account.id] = {"schedules": sorted(found[account.id], key=lambda s: s["id"])}
         return result
@@ -60,12 +61,14 @@ class ToggleKind(KindHandler):
             if s["is_active"] != want:
                 path = "state" if len(schedules) == 1 else f"schedules[{s['id']}].state"
                 out.append(change(account, self.kind, "activate" if want else "pause", path,
-                                  "active" if s["is_active"] else "paused", desired.state.value, desired.state, ref=s["id"]))
+                                  "active" if s["is_active"] else "paused", desired.state.value, desired.state,
+                                  ref=s["id"]))
         return out
 
     def operations(self, changes: Sequence[Change]) -> list[Operation]:
-        return [Operation(self.kind, c.account_id, Op(c.action), (c,), PHASE_ON if c.action == "activate" else PHASE_OFF,
-                          args={"schedule_id": c.ref}) for c in changes]
+        return [Operation(self.kind, c.account_id, Op(c.action), (c,),
+                          PHASE_ON if c.action == "activate" else PHASE_OFF, args={"schedule_id": c.ref})
+                for c in changes]
 
     async def execute(self, client: SharingtoolsClient, op: Operation) -> None:
         api = self.api(client)

@@ -61,21 +61,21 @@ def _fields(*specs: FieldSpec) -> dict[str, FieldSpec]:
 #: Repost Pro speed names, slowest first (the reference's speed table).
 REPOST_SPEEDS = ("very_slow", "slow", "medium", "fast", "very_fast")
 
-B, I, F, T = FieldType.BOOL, FieldType.INT, FieldType.FLOAT, FieldType.TEXT
+BOOL, INT, FLOAT, TEXT = FieldType.BOOL, FieldType.INT, FieldType.FLOAT, FieldType.TEXT
 
 
 def _speed(name: str, doc: str, group: str) -> FieldSpec:
-    return FieldSpec(name, I, doc, group, minimum=1, maximum=5)
+    return FieldSpec(name, INT, doc, group, minimum=1, maximum=5)
 
 
 def _count(name: str, doc: str, group: str) -> FieldSpec:
-    return FieldSpec(name, I, doc, group, minimum=0)
+    return FieldSpec(name, INT, doc, group, minimum=0)
 
 
 REPOST_SETTINGS: dict[str, FieldSpec] = _fields(
     FieldSpec("speed", FieldType.CHOICE, "How often the schedule reposts", "schedule", choices=REPOST_SPEEDS),
-    FieldSpec("remove_delay", I, "Hours before a repost is deleted again (0 = never)", "schedule", minimum=0),
-    FieldSpec("daily_pause", B, "Enable the daily pause window", "schedule"),
+    FieldSpec("remove_delay", INT, "Hours before a repost is deleted again (0 = never)", "schedule", minimum=0),
+    FieldSpec("daily_pause", BOOL, "Enable the daily pause window", "schedule"),
     FieldSpec("daily_pause_from", FieldType.TIME, "Start of the pause window, UTC", "schedule"),
     FieldSpec("daily_pause_to", FieldType.TIME,
               "End of the pause window, UTC (may be before the start: runs past midnight)", "schedule"),
@@ -86,59 +86,59 @@ REPOST_SETTINGS: dict[str, FieldSpec] = _fields(
               "Caption template; spintax and `{{original_caption}}` allowed", "caption"),
     FieldSpec("first_comment", FieldType.SPINTAX,
               "First comment posted under each repost; spintax allowed", "caption"),
-    FieldSpec("metadata_location", I, "Location id to tag on reposted media", "caption", minimum=1),
-    FieldSpec("metadata_user", T, "Username to tag on reposted media", "caption"),
-    FieldSpec("collections_shuffle", B, "Shuffle collection order when reposting", "advanced"),
-    FieldSpec("targets_shuffle", B, "Pick sources in random order", "advanced"),
-    FieldSpec("data.photo", B, "Include photo posts (all media switches false = every type)", "media"),
-    FieldSpec("data.video", B, "Include video posts", "media"),
-    FieldSpec("data.album", B, "Include album/carousel posts", "media"),
-    FieldSpec("data.reels", B, "Include Reels", "media"),
-    FieldSpec("data.private_only", B, "Only repost from private accounts", "media"),
+    FieldSpec("metadata_location", INT, "Location id to tag on reposted media", "caption", minimum=1),
+    FieldSpec("metadata_user", TEXT, "Username to tag on reposted media", "caption"),
+    FieldSpec("collections_shuffle", BOOL, "Shuffle collection order when reposting", "advanced"),
+    FieldSpec("targets_shuffle", BOOL, "Pick sources in random order", "advanced"),
+    FieldSpec("data.photo", BOOL, "Include photo posts (all media switches false = every type)", "media"),
+    FieldSpec("data.video", BOOL, "Include video posts", "media"),
+    FieldSpec("data.album", BOOL, "Include album/carousel posts", "media"),
+    FieldSpec("data.reels", BOOL, "Include Reels", "media"),
+    FieldSpec("data.private_only", BOOL, "Only repost from private accounts", "media"),
 )
 
 REACTIONS_SETTINGS: dict[str, FieldSpec] = _fields(
     # schedule
-    FieldSpec("daily_pause", B, "Enable the daily pause window", "schedule"),
+    FieldSpec("daily_pause", BOOL, "Enable the daily pause window", "schedule"),
     FieldSpec("daily_pause_from", FieldType.TIME, "Start of the pause window, UTC", "schedule"),
     FieldSpec("daily_pause_to", FieldType.TIME, "End of the pause window, UTC", "schedule"),
-    FieldSpec("expiration", B, "Stop the campaign at `expiration_date`", "schedule"),
+    FieldSpec("expiration", BOOL, "Stop the campaign at `expiration_date`", "schedule"),
     FieldSpec("expiration_date", FieldType.DATETIME, "When the campaign stops", "schedule"),
-    FieldSpec("autopilot", B, "Let the engine tune speeds itself", "schedule"),
+    FieldSpec("autopilot", BOOL, "Let the engine tune speeds itself", "schedule"),
     # likes
-    FieldSpec("is_likes", B, "Like posts from the targets", "likes"),
+    FieldSpec("is_likes", BOOL, "Like posts from the targets", "likes"),
     _speed("likes_speed", "Like speed, 1 (very slow) to 5 (very fast)", "likes"),
-    FieldSpec("likes_per_user", I, "Posts liked per visited user", "likes", minimum=1),
-    FieldSpec("is_likes_timeline", B, "Also like posts in the home timeline", "likes"),
+    FieldSpec("likes_per_user", INT, "Posts liked per visited user", "likes", minimum=1),
+    FieldSpec("is_likes_timeline", BOOL, "Also like posts in the home timeline", "likes"),
     # comments
-    FieldSpec("is_comment", B, "Comment on posts", "comments"),
+    FieldSpec("is_comment", BOOL, "Comment on posts", "comments"),
     _speed("comment_speed", "Comment speed, 1 to 5", "comments"),
     _count("comment_interval", "Minimum interval between comments", "comments"),
     # follow
-    FieldSpec("is_follow", B, "Follow users from the targets", "follow"),
+    FieldSpec("is_follow", BOOL, "Follow users from the targets", "follow"),
     _speed("follow_speed", "Follow speed, 1 to 5", "follow"),
     _count("follow_limit", "Maximum follows", "follow"),
-    FieldSpec("is_unfollow", B, "Unfollow users again", "follow"),
+    FieldSpec("is_unfollow", BOOL, "Unfollow users again", "follow"),
     _speed("unfollow_speed", "Unfollow speed, 1 to 5", "follow"),
-    FieldSpec("unfollow_skip_followers", B, "Never unfollow users who follow back", "follow"),
-    FieldSpec("unfollow_non_followers", B, "Unfollow only users who do not follow back", "follow"),
+    FieldSpec("unfollow_skip_followers", BOOL, "Never unfollow users who follow back", "follow"),
+    FieldSpec("unfollow_non_followers", BOOL, "Unfollow only users who do not follow back", "follow"),
     _count("unfollow_interval", "Minimum interval before unfollowing", "follow"),
     # stories
-    FieldSpec("is_story_likes", B, "Like stories", "stories"),
-    FieldSpec("is_masslooking", B, "Watch stories (masslooking)", "stories"),
-    FieldSpec("masslooking_interval", F, "Interval between story views", "stories", minimum=0),
-    FieldSpec("is_poll", B, "Answer story polls", "stories"),
-    FieldSpec("is_quiz", B, "Answer story quizzes", "stories"),
-    FieldSpec("is_emoji", B, "React to stories with emoji", "stories"),
-    FieldSpec("emojis", T, "Emoji to react with", "stories"),
+    FieldSpec("is_story_likes", BOOL, "Like stories", "stories"),
+    FieldSpec("is_masslooking", BOOL, "Watch stories (masslooking)", "stories"),
+    FieldSpec("masslooking_interval", FLOAT, "Interval between story views", "stories", minimum=0),
+    FieldSpec("is_poll", BOOL, "Answer story polls", "stories"),
+    FieldSpec("is_quiz", BOOL, "Answer story quizzes", "stories"),
+    FieldSpec("is_emoji", BOOL, "React to stories with emoji", "stories"),
+    FieldSpec("emojis", TEXT, "Emoji to react with", "stories"),
     _speed("emoji_speed", "Emoji reaction speed, 1 to 5", "stories"),
     # direct messages
-    FieldSpec("is_dm", B, "Send direct messages", "dm"),
+    FieldSpec("is_dm", BOOL, "Send direct messages", "dm"),
     _speed("dm_speed", "DM speed, 1 to 5", "dm"),
-    FieldSpec("is_welcome_dm", B, "Send welcome DMs to new followers", "dm"),
+    FieldSpec("is_welcome_dm", BOOL, "Send welcome DMs to new followers", "dm"),
     _speed("welcome_dm_speed", "Welcome DM speed, 1 to 5", "dm"),
     # filters (0 = no limit)
-    FieldSpec("is_metrics_filter", B, "Filter users by the metrics below", "filters"),
+    FieldSpec("is_metrics_filter", BOOL, "Filter users by the metrics below", "filters"),
     _count("followers_min", "Minimum followers (0 = no limit)", "filters"),
     _count("followers_max", "Maximum followers (0 = no limit)", "filters"),
     _count("followings_min", "Minimum followings", "filters"),
@@ -152,14 +152,14 @@ REACTIONS_SETTINGS: dict[str, FieldSpec] = _fields(
     FieldSpec("verified_filter", FieldType.CHOICE, "0 all users, 1 only verified, 2 skip verified", "filters",
               choices=(0, 1, 2)),
     # notifications
-    FieldSpec("is_telegram_analytics", B, "Send analytics to Telegram", "notifications"),
-    FieldSpec("is_telegram_errors", B, "Send errors to Telegram", "notifications"),
-    FieldSpec("tg_chat_id", I, "Telegram chat id (negative for groups)", "notifications"),
+    FieldSpec("is_telegram_analytics", BOOL, "Send analytics to Telegram", "notifications"),
+    FieldSpec("is_telegram_errors", BOOL, "Send errors to Telegram", "notifications"),
+    FieldSpec("tg_chat_id", INT, "Telegram chat id (negative for groups)", "notifications"),
     _count("delay_telegram", "Seconds between Telegram reports", "notifications"),
     # advanced
     FieldSpec("custom_proxy", FieldType.PROXY, "A proxy for this campaign only", "advanced"),
-    FieldSpec("debug_mode", B, "Verbose logs", "advanced"),
-    FieldSpec("activity_time", B, "Act only between the two times below", "advanced"),
+    FieldSpec("debug_mode", BOOL, "Verbose logs", "advanced"),
+    FieldSpec("activity_time", BOOL, "Act only between the two times below", "advanced"),
     FieldSpec("activity_time_min_h", FieldType.TIME, "Start of the active hours, UTC", "advanced"),
     FieldSpec("activity_time_max_h", FieldType.TIME, "End of the active hours, UTC", "advanced"),
 )

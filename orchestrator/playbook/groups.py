@@ -6,10 +6,13 @@ username); each ``accounts`` item adds one account by username or numeric id; ``
 then removes accounts by pattern, username or id. Usernames compare case-insensitively, as
 Instagram's do.
 
-An exact username or id that matches no live account is an error, never skipped: a typo in
-``accounts: [fashion_nvoa]`` must not silently leave an account unmanaged, and a typo in
-``exclude`` must not silently manage one that was meant to be left alone. A pattern that
-matches nothing is not an error (a niche may be empty today).
+An exact username or id that matches no live account is never skipped silently. A name close
+to a live username (``accounts: [fashion_nvoa]``) that no earlier apply saw live is a typo, an
+error in the playbook: it must not leave an account unmanaged, nor (in ``exclude``) manage one
+meant to be left alone. Any other miss is an account that is gone (deleted in the panel):
+`resolve_groups_lenient` reports it as a `GoneAccount`, a problem of that account alone, so
+the fleet goes on. A
+pattern that matches nothing is not an error (a niche may be empty today).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from orchestrator.contract.accounts import Account, accounts_of
+from orchestrator.contract.accounts import Account, GoneAccount, accounts_of
 from orchestrator.playbook.errors import Diagnostic, PlaybookError, closest
 from orchestrator.playbook.model import Group
 from orchestrator.playbook.positions import Position
@@ -32,17 +35,45 @@ def resolve_groups(groups: Mapping[str, Group], accounts: Iterable[Any]) -> dict
     `Account` values). Raises `PlaybookError` listing every explicit username or id, in every
     group, that matches no live account.
     """
-    live = accounts_of(accounts)
-    finder = _Finder(live)
-    resolved: dict[str, list[Account]] = {}
-    problems: list[Diagnostic] = []
-    for name, group in groups.items():
-        members, found = _select(group, live, finder)
-        resolved[name] = members
-        problems += found
+    resolved, missing = _resolve(groups, accounts)
+    problems = sorted((d for _, d in missing), key=lambda d: (d.file, d.line, d.col))
     if problems:
         raise PlaybookError(problems)
     return resolved
+
+
+def resolve_groups_lenient(groups: Mapping[str, Group], accounts: Iterable[Any], known: Iterable[str] = ()
+                           ) -> tuple[dict[str, list[Account]], list[GoneAccount], list[Diagnostic]]:
+    """Like `resolve_groups`, but returns instead of raising: the members of each group, the
+    accounts that are gone (per-account problems), and the typos (errors in the playbook).
+
+    A name that matches no live account is a typo when it is close to a live username (and not
+    in ``known``, the usernames an earlier apply saw live); otherwise the account is gone."""
+    live = accounts_of(accounts)
+    seen = {k.casefold() for k in known}
+    resolved, missing = _resolve(groups, live)
+    finder = _Finder(live)
+    gone: list[GoneAccount] = []
+    typos: list[Diagnostic] = []
+    for (ref, group), diagnostic in missing:
+        if isinstance(ref, int) or ref.casefold() in seen or finder.near(ref) is None:
+            gone.append(GoneAccount(ref, group, str(diagnostic.position)))
+        else:
+            typos.append(diagnostic)
+    return resolved, gone, typos
+
+
+def _resolve(groups: Mapping[str, Group], accounts: Iterable[Any]
+             ) -> tuple[dict[str, list[Account]], list[tuple[tuple[int | str, str], Diagnostic]]]:
+    live = accounts_of(accounts)
+    finder = _Finder(live)
+    resolved: dict[str, list[Account]] = {}
+    missing: list[tuple[tuple[int | str, str], Diagnostic]] = []
+    for name, group in groups.items():
+        members, found = _select(group, live, finder)
+        resolved[name] = members
+        missing += [((ref, name), diagnostic) for ref, diagnostic in found]
+    return resolved, missing
 
 
 class _Finder:
@@ -56,16 +87,22 @@ class _Finder:
             return self.by_id.get(ref)
         return self.by_name.get(ref.casefold())
 
-    def missing(self, ref: int | str, where: Position, path: str, group: str) -> Diagnostic:
+    def near(self, ref: int | str) -> str | None:
+        """The live username ``ref`` is a likely typo of (ids have none)."""
+        if isinstance(ref, int):
+            return None
+        return closest(ref.casefold(), self.by_name, cutoff=0.8)
+
+    def missing(self, ref: int | str, where: Position, path: str, group: str) -> tuple[int | str, Diagnostic]:
         if isinstance(ref, int):
             ids = sorted(self.by_id)
             known = (f"the accounts' ids run from {ids[0]} to {ids[-1]}" if ids
                      else "the API key's user has no accounts")
-            return Diagnostic.at(where, f"no account has id {ref} (group `{group}`)", known, path=path)
-        near = closest(ref.casefold(), self.by_name, cutoff=0.8)
+            return ref, Diagnostic.at(where, f"no account has id {ref} (group `{group}`)", known, path=path)
+        near = self.near(ref)
         hint = (f"did you mean `{self.by_name[near].username}`?" if near
                 else "the API key's user has no account by that name")
-        return Diagnostic.at(where, f"account `{ref}` does not exist (group `{group}`)", hint, path=path)
+        return ref, Diagnostic.at(where, f"account `{ref}` does not exist (group `{group}`)", hint, path=path)
 
 
 def _is_glob(text: str) -> bool:
@@ -76,10 +113,11 @@ def _matches(pattern: str, account: Account) -> bool:
     return fnmatch.fnmatchcase(account.username.casefold(), pattern.casefold())
 
 
-def _select(group: Group, live: list[Account], finder: _Finder) -> tuple[list[Account], list[Diagnostic]]:
+def _select(group: Group, live: list[Account], finder: _Finder
+            ) -> tuple[list[Account], list[tuple[int | str, Diagnostic]]]:
     spec = group.spec
     chosen: set[Account] = set(live) if spec.all else set()
-    problems: list[Diagnostic] = []
+    problems: list[tuple[int | str, Diagnostic]] = []
 
     def where(key: str, i: int) -> tuple[Position, str]:
         index, prefix = group.locator.index, group.locator.prefix

@@ -19,9 +19,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from orchestrator.playbook.errors import Diagnostic
-from orchestrator.playbook.positions import Path, Position, PositionIndex
+from orchestrator.playbook.limits import MAX_FILE_BYTES, MAX_TOTAL_BYTES, BoundedComposer, LimitExceeded
+from orchestrator.playbook.positions import NodeList, NodeMap, Path, Position, PositionIndex
 
 #: File names a directory contributes, in sorted order.
 PLAYBOOK_SUFFIXES = (".yaml", ".yml")
@@ -58,6 +60,7 @@ _PlaybookConstructor.add_constructor("tag:yaml.org,2002:timestamp", RoundTripCon
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.Constructor = _PlaybookConstructor
+    yaml.Composer = BoundedComposer  # depth, aliases and expanded size bounded (see limits.py)
     yaml.allow_duplicate_keys = False
     return yaml
 
@@ -97,28 +100,58 @@ def read_sources(paths: Iterable[str | FilePath]) -> tuple[list[Source], list[Di
     """The text of every playbook file named by ``paths`` (see `discover`)."""
     files, problems = discover(paths)
     sources = []
+    total = 0
     for file in files:
         try:
-            sources.append(Source(str(file), file.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as error:
-            problems.append(Diagnostic(str(file), 0, 0, f"cannot read the file: {error}"))
+            with file.open("rb") as stream:  # bounded read: the size a stat reports may lie (/proc, a FIFO)
+                data = stream.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            problems.append(Diagnostic(str(file), 0, 0, f"cannot read the file: {error.strerror or error}"))
+            continue
+        if len(data) > MAX_FILE_BYTES:
+            problems.append(Diagnostic(str(file), 0, 0,
+                                       f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB (the limit)",
+                                       "a playbook is a few KiB; split it into several files"))
+            continue
+        total += len(data)
+        if total > MAX_TOTAL_BYTES:
+            problems.append(Diagnostic(str(file), 0, 0,
+                                       f"the playbooks given together pass {MAX_TOTAL_BYTES // 2**20} MiB",
+                                       "apply them in several runs (--limit, or fewer files at a time)"))
+            break
+        try:
+            sources.append(Source(str(file), data.decode("utf-8")))
+        except UnicodeDecodeError as error:
+            problems.append(Diagnostic(str(file), 0, 0, f"the file is not UTF-8 text (byte {error.start})",
+                                       "save it as UTF-8"))
     return sources, problems
 
 
 def parse(source: Source) -> ParsedFile | Diagnostic:
     """The document in ``source`` as plain values and positions, or the diagnostic saying why
     it is not a usable YAML mapping."""
+    if len(source.text) > MAX_FILE_BYTES:
+        return Diagnostic(source.name, 0, 0, f"the playbook is larger than {MAX_FILE_BYTES // 2**20} MiB (the limit)",
+                          "a playbook is a few KiB; split it into several files")
     if not source.text.strip() or _only_comments(source.text):
         return Diagnostic(source.name, 1, 1, "the playbook is empty",
                           "a playbook is a mapping with `groups:` and `entries:`; see the README's playbook reference")
     try:
         documents = list(_yaml().load_all(source.text))
+    except LimitExceeded as error:
+        return Diagnostic(source.name, error.line, error.col, error.message, error.hint)
     except DuplicateKeyError as error:
         return _duplicate_key(source.name, error)
     except MarkedYAMLError as error:
         return _syntax_error(source.name, error)
-    except (YAMLError, ValueError) as error:  # pragma: no cover - ruamel marks nearly every error
-        return Diagnostic(source.name, 1, 1, f"YAML error: {error}")
+    except ReaderError as error:  # a character YAML does not allow (NUL, most control characters)
+        line, col = _line_col(source.text, error.position)
+        return Diagnostic(source.name, line, col, f"a character YAML does not allow ({error.character!r})",
+                          "remove it; playbooks are plain UTF-8 text")
+    except TypeError:  # ruamel builds a mapping or list used as a key (``? {a: 1}``) and cannot hash it
+        return Diagnostic(source.name, 1, 1, "a key must be a plain name", "complex YAML keys are not supported")
+    except (YAMLError, ValueError) as error:  # ruamel marks nearly every error
+        return Diagnostic(source.name, 1, 1, "YAML error: " + " ".join(str(error).split()))
     documents = [d for d in documents if d is not None]
     if not documents:
         return Diagnostic(source.name, 1, 1, "the playbook is empty",
@@ -140,6 +173,12 @@ def parse(source: Source) -> ParsedFile | Diagnostic:
     return ParsedFile(source.name, data, index)
 
 
+def _line_col(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of the character at ``position``."""
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
+
+
 def _only_comments(text: str) -> bool:
     return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
 
@@ -152,10 +191,11 @@ def _pos(file: str, line_col: tuple[int, int] | list[int] | None, fallback: Posi
 
 
 def _plain(node: Any, path: Path, index: PositionIndex) -> Any:
-    """``node`` as plain Python values, recording the place of every child in ``index``."""
+    """``node`` as plain Python values, recording the place of every child in ``index`` and,
+    for the models to keep with the values, in each `NodeMap`/`NodeList`."""
     here = index.value_at(path)
     if isinstance(node, CommentedMap):
-        out: dict[Any, Any] = {}
+        out = NodeMap()
         for key, value in node.items():
             try:
                 key_pos = _pos(index.file, node.lc.key(key), here)
@@ -168,16 +208,18 @@ def _plain(node: Any, path: Path, index: PositionIndex) -> Any:
             plain_key = _scalar(key, key_pos)
             child = path + (plain_key,)
             index.add(child, key_pos, value_pos)
+            out.positions[plain_key] = value_pos
             out[plain_key] = _plain(value, child, index)
         return out
     if isinstance(node, CommentedSeq):
-        items = []
+        items = NodeList()
         for i, value in enumerate(node):
             try:
                 item_pos = _pos(index.file, node.lc.item(i), here)
             except (KeyError, IndexError):
                 item_pos = here
             index.add(path + (i,), None, item_pos)
+            items.positions.append(item_pos)
             items.append(_plain(value, path + (i,), index))
         return items
     return _scalar(node, here)

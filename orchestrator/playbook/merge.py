@@ -5,7 +5,8 @@ Precedence (the whole story, also in the README):
 * Entries apply in order: files in the order given (a directory's files sorted by name), then
   entries top to bottom. A later entry overrides an earlier one **field by field**: a later
   ``settings: {likes_speed: 4}`` changes that field only; every other field keeps its value.
-* Every value keeps the position that set it (`Sourced`), so plan can say which line asks.
+* Every value keeps the position that set it (`Sourced`, from the moment it was loaded: the
+  models hold it, see `orchestrator.playbook.sourcing`), so plan can say which line asks.
 * Targets (and first-comment schedules, and captions) are sets merged by union; a later item
   with the same identity replaces the earlier one. An entry with ``prune: true`` replaces the
   set gathered so far with its own list (last writer wins) and makes the result exact;
@@ -29,6 +30,7 @@ from orchestrator.contract import (
     CommentTarget,
     DesiredState,
     FirstCommentDesired,
+    GoneAccount,
     Kind,
     KindDesired,
     LeadsDesired,
@@ -41,9 +43,8 @@ from orchestrator.contract import (
 )
 from orchestrator.contract.accounts import Account, accounts_of
 from orchestrator.playbook.errors import Diagnostic, PlaybookError, closest, sort_diagnostics
-from orchestrator.playbook.groups import resolve_groups
+from orchestrator.playbook.groups import resolve_groups, resolve_groups_lenient
 from orchestrator.playbook.model import Entry, Playbook
-from orchestrator.playbook.positions import Locator
 from orchestrator.playbook.schema import (
     CommentSchedule,
     FirstCommentSpec,
@@ -53,15 +54,26 @@ from orchestrator.playbook.schema import (
 )
 
 
-def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[str] = ()) -> DesiredState:
+def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[str] = (), *,
+                  deferred: list[Diagnostic] | None = None, known: Iterable[str] = ()) -> DesiredState:
     """Merge the playbook's entries into desired state per (account, kind).
 
     ``accounts`` is the live account list (API items, objects with ``id`` and ``username``, or
     `Account`); ``limit``, group names or usernames, keeps only their accounts (see
     `limited_to`). Raises `PlaybookError` when an explicit account does not exist, when a
-    first-comment schedule lacks its targets for some account, or for an unknown ``limit`` name."""
+    first-comment schedule lacks its targets for some account, or for an unknown ``limit`` name.
+
+    With ``deferred`` (the planner's way), errors in the playbook found here are appended to it
+    instead, to be reported with those found later in one pass; accounts that are gone are kept
+    in `DesiredState.gone` as problems of their own (``known``: usernames an earlier apply saw
+    live, so never typos; see `resolve_groups_lenient`)."""
     live = accounts_of(accounts)
-    members = resolve_groups(playbook.groups, live)
+    gone: list[GoneAccount] = []
+    if deferred is None:
+        members = resolve_groups(playbook.groups, live)
+    else:
+        members, gone, typos = resolve_groups_lenient(playbook.groups, live, known)
+        deferred += typos
     builders: dict[int, dict[Kind, _Builder]] = {}
     for entry in playbook.entries:
         selected = sorted({a.id for name in entry.groups for a in members[name]})
@@ -79,16 +91,32 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[s
                 builder.apply(said)
     by_account = {a: {k: b.freeze() for k, b in kinds.items()} for a, kinds in sorted(builders.items())}
     accounts_by_id = {a.id: a for a in live}
-    _check_comment_schedules(by_account, accounts_by_id)
+    try:
+        _check_comment_schedules(by_account, accounts_by_id)
+    except PlaybookError as exc:
+        if deferred is None:
+            raise
+        deferred += exc.diagnostics
     state = DesiredState(
         accounts=accounts_by_id,
         groups={name: tuple(found) for name, found in members.items()},
         by_account=by_account,
         captions=_captions(playbook),
         policy=playbook.policy,
+        gone=tuple(gone),
     )
     limit = list(limit)
-    return limited_to(state, limit) if limit else state
+    if not limit:
+        return state
+    try:
+        return limited_to(state, limit)
+    except PlaybookError as exc:
+        if deferred is None:
+            raise
+        deferred += exc.diagnostics  # reported with the rest; nothing is planned for a bad name
+        known_names = [n for n in limit if n in state.groups or
+                       n.casefold() in {a.username.casefold() for a in state.accounts.values()}]
+        return limited_to(state, known_names)
 
 
 def limited_to(state: DesiredState, names: Iterable[str]) -> DesiredState:
@@ -110,7 +138,10 @@ def limited_to(state: DesiredState, names: Iterable[str]) -> DesiredState:
                                        f"did you mean `{near}`?" if near else None))
     if problems:
         raise PlaybookError(problems)
-    return replace(state, by_account={a: k for a, k in state.by_account.items() if a in keep}, captions=None)
+    wanted = {n.casefold() for n in names}
+    return replace(state, by_account={a: k for a, k in state.by_account.items() if a in keep}, captions=None,
+                   fleet_size=state.managed,
+                   gone=tuple(g for g in state.gone if g.group in names or str(g.ref).casefold() in wanted))
 
 
 def target_of(spec: TargetSpec) -> Target:
@@ -158,16 +189,14 @@ class _ScheduleBuilder(_Builder):
     @classmethod
     def read(cls, entry: Entry, kind: Kind) -> _ScheduleSays:
         spec: ScheduleSpec = getattr(entry.spec, kind.value)
-        at = entry.locator.child(kind.value)
         settings = getattr(spec, "settings", None)
         return _ScheduleSays(
-            state=None if spec.state is None else at.sourced(spec.state, "state"),
-            settings={} if settings is None else
-            {name: at.sourced(value, "settings", name) for name, value in settings.as_dict().items()},
-            prune=None if spec.prune is None else at.sourced(spec.prune, "prune"),
+            state=spec.state,
+            settings={} if settings is None else settings.sourced(),
+            prune=spec.prune,
             targets=None if spec.targets is None else
-            {t.key: at.sourced(target_of(t), "targets", i) for i, t in enumerate(spec.targets)},
-            reset=bool(spec.prune),
+            {t.key: Sourced(target_of(t), t.source) for t in spec.targets},
+            reset=_set(spec.prune),
         )
 
     def apply(self, said: _ScheduleSays) -> None:
@@ -192,7 +221,8 @@ class _ToggleBuilder(_Builder):
 
     @classmethod
     def read(cls, entry: Entry, kind: Kind) -> Sourced[str]:
-        return entry.locator.sourced(getattr(entry.spec, kind.value).state, kind.value, "state")
+        state: Sourced[str] = getattr(entry.spec, kind.value).state
+        return state
 
     def apply(self, said: Sourced[str]) -> None:
         self.state = said
@@ -210,13 +240,10 @@ class _LeadsBuilder(_Builder):
 
     @classmethod
     def read(cls, entry: Entry, kind: Kind) -> list[tuple[str | None, Sourced[str]]]:
-        listed = isinstance(entry.spec.leads, list)
-        items: list[tuple[int, LeadsItem]] = list(enumerate(entry.spec.leads_items))
+        items: list[LeadsItem] = list(entry.spec.leads_items)
         # Within one entry the catch-all goes first, so a named task in the same entry beats it.
-        items.sort(key=lambda pair: pair[1].task_name is not None)
-        return [(item.task_name,
-                 entry.locator.sourced(item.state, *(("leads", i, "state") if listed else ("leads", "state"))))
-                for i, item in items]
+        items.sort(key=lambda item: item.task_name is not None)
+        return [(item.task_name, item.state) for item in items]
 
     def apply(self, said: list[tuple[str | None, Sourced[str]]]) -> None:
         for task_name, state in said:
@@ -255,26 +282,24 @@ class _FirstCommentBuilder(_Builder):
     @classmethod
     def read(cls, entry: Entry, kind: Kind) -> _FirstCommentSays:
         spec: FirstCommentSpec = entry.spec.first_comment  # type: ignore[assignment]
-        at = entry.locator.child("first_comment")
         return _FirstCommentSays(
-            prune=None if spec.prune is None else at.sourced(spec.prune, "prune"),
-            reset=bool(spec.prune),
-            schedules=[cls._schedule(schedule, at.child("schedules", i))
-                       for i, schedule in enumerate(spec.schedules)],
+            prune=spec.prune,
+            reset=_set(spec.prune),
+            schedules=[cls._schedule(schedule) for schedule in spec.schedules],
         )
 
     @staticmethod
-    def _schedule(spec: CommentSchedule, at: Locator) -> _CommentScheduleSays:
+    def _schedule(spec: CommentSchedule) -> _CommentScheduleSays:
         fields: dict[str, Sourced[Any]] = {}
         if spec.targets is not None:
-            targets = tuple(CommentTarget(t.username, t.user_pk) for t in spec.targets)
-            fields["targets"] = at.sourced(targets, "targets")
+            targets = tuple(CommentTarget(t.username, t.user_pk) for t in spec.targets.value)
+            fields["targets"] = Sourced(targets, spec.targets.source)
         if spec.comments is not None:
-            fields["comments"] = at.sourced(tuple(spec.comments), "comments")
+            fields["comments"] = Sourced(tuple(spec.comments.value), spec.comments.source)
         for name in ("mode", "state"):
             if getattr(spec, name) is not None:
-                fields[name] = at.sourced(getattr(spec, name), name)
-        return _CommentScheduleSays(spec.key, spec.name, at.at(), fields)
+                fields[name] = getattr(spec, name)
+        return _CommentScheduleSays(spec.key, spec.name, spec.source, fields)
 
     def apply(self, said: _FirstCommentSays) -> None:
         if said.prune is not None:
@@ -304,8 +329,7 @@ class _AccountBuilder(_Builder):
     def read(cls, entry: Entry, kind: Kind) -> tuple[Sourced[Any] | None, Sourced[Any] | None]:
         spec = entry.spec.account
         assert spec is not None
-        return (None if spec.proxy is None else entry.locator.sourced(spec.proxy, "account", "proxy"),
-                None if spec.password is None else entry.locator.sourced(spec.password, "account", "password"))
+        return spec.proxy, spec.password
 
     def apply(self, said: tuple[Sourced[Any] | None, Sourced[Any] | None]) -> None:
         proxy, password = said
@@ -335,14 +359,19 @@ def _captions(playbook: Playbook) -> CaptionsDesired | None:
     library: dict[str, Sourced[str]] = {}
     prune: Sourced[bool] | None = None
     for block in playbook.captions:
-        listed = {title: block.locator.sourced(text, "library", title) for title, text in block.spec.library.items()}
+        listed = dict(block.spec.library)
         if block.spec.prune is not None:
-            prune = block.locator.sourced(block.spec.prune, "prune")
-        if block.spec.prune:
+            prune = block.spec.prune
+        if _set(block.spec.prune):
             library = listed
         else:
             library.update(listed)
     return CaptionsDesired(library, prune)
+
+
+def _set(flag: Sourced[bool] | None) -> bool:
+    """Whether an optional flag (``prune``) is given and true."""
+    return flag is not None and flag.value
 
 
 def _check_comment_schedules(by_account: Mapping[int, Mapping[Kind, KindDesired]],

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.contract import Policy, Position, Sourced
+from orchestrator.contract import Policy, Position
 from orchestrator.playbook.errors import Diagnostic, did_you_mean
 from orchestrator.playbook.positions import Locator, PositionIndex
 from orchestrator.playbook.schema import CaptionsSpec, EntrySpec, GroupSpec, PlaybookSpec
@@ -97,12 +97,12 @@ def assemble(files: list[ValidFile], complete: bool = True) -> tuple[Playbook, l
             groups[name] = Group(name, group, root.key_at("groups", name), root.child("groups", name))
         for i, entry in enumerate(file.spec.entries):
             locator = root.child("entries", i)
-            entries.append(Entry(len(entries), entry, locator.at(), locator))
+            entries.append(Entry(len(entries), entry, entry.source, locator))
         if file.spec.captions is not None:
             captions.append(CaptionsBlock(file.spec.captions, root.child("captions")))
         if file.spec.policy is not None:
             for name in file.spec.policy.model_fields_set:
-                policy[name] = Sourced(getattr(file.spec.policy, name), root.at("policy", name))
+                policy[name] = getattr(file.spec.policy, name)
     if complete:
         problems += _unknown_groups(entries, groups, [f.name for f in files])
     problems += _schedules_without_targets(entries)
@@ -135,10 +135,10 @@ def _schedules_without_targets(entries: list[Entry]) -> list[Diagnostic]:
         spec = entry.spec.first_comment
         if spec is None:
             continue
-        for i, schedule in enumerate(spec.schedules):
+        for schedule in spec.schedules:
             if schedule.name is None:
                 continue
-            first_seen.setdefault(schedule.name, entry.locator.at("first_comment", "schedules", i))
+            first_seen.setdefault(schedule.name, schedule.source)
             if schedule.targets is not None:
                 with_targets.add(schedule.name)
     return [

@@ -2,10 +2,12 @@
 
 Every value a playbook asks for must be able to answer "which line asked for this?", so a
 plan can print `growth.yaml:14:9` next to `likes_speed 2 -> 4`. The loader turns YAML into
-plain Python values (what pydantic validates) and, beside them, a `PositionIndex` from the
-path of each node (``("entries", 0, "reactions", "settings", "likes_speed")``) to the place of
-its key and of its value. Keeping positions beside the data, rather than inside it, lets the
-schema stay ordinary typed models.
+plain Python values (what pydantic validates) in which each mapping and list (`NodeMap`,
+`NodeList`) also remembers where its children's values start: the models keep those positions
+with the values (`orchestrator.playbook.sourcing`), so the merge gets `Sourced` values as they
+were validated. Beside the data, a `PositionIndex` maps the path of each node
+(``("entries", 0, "reactions", "settings", "likes_speed")``) to the place of its key and of its
+value: what a diagnostic needs when all it has is a path (a pydantic error's location, a key).
 `Position` and `Sourced` themselves are part of the engine's contract (`orchestrator.contract`).
 """
 
@@ -13,14 +15,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any
 
-from orchestrator.contract.sourced import Position, Sourced
+from orchestrator.contract.sourced import Position
 
-T = TypeVar("T")
 
 #: A path into a YAML document: mapping keys and list indices, outermost first.
 Path = tuple[str | int, ...]
+
+
+class NodeMap(dict[Any, Any]):
+    """A YAML mapping as a plain ``dict`` (what pydantic validates), with the position where
+    each key's value starts: the models keep those positions with the values they validate
+    (see `orchestrator.playbook.sourcing`)."""
+
+    __slots__ = ("positions",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.positions: dict[Any, Position] = {}
+
+
+class NodeList(list[Any]):
+    """A YAML list as a plain ``list``, with the position where each item starts."""
+
+    __slots__ = ("positions",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.positions: list[Position] = []
 
 
 @dataclass(frozen=True)
@@ -78,10 +101,6 @@ class Locator:
     def key_at(self, *path: str | int) -> Position:
         """Position of the key at ``prefix + path``."""
         return self.index.key_at(self.prefix + path)
-
-    def sourced(self, value: T, *path: str | int) -> Sourced[T]:
-        """``value`` tagged with the position of the value at ``prefix + path``."""
-        return Sourced(value, self.at(*path))
 
     def child(self, *path: str | int) -> Locator:
         return Locator(self.index, self.prefix + path)

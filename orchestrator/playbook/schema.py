@@ -1,9 +1,9 @@
 """The playbook format as pydantic models: one model per kind, validated from one file's data.
 
 These models say what a playbook file may contain and check everything that can be checked
-from the file alone. They hold plain values, built from the leaf types of
-`orchestrator.playbook.values`; the positions of those values stay in the file's
-`PositionIndex`, and `orchestrator.playbook.merge` pairs them up as `Sourced` values.
+from the file alone. Their leaf types come from `orchestrator.playbook.values`; the values the
+merge uses are held as `Sourced` (a ``SourcedValue[T]`` field, see `orchestrator.playbook.sourcing`),
+so each carries the position it was loaded from into the desired state.
 
 Conventions that keep the error messages precise (see `schema_errors`):
 
@@ -17,11 +17,10 @@ Conventions that keep the error messages precise (see `schema_errors`):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
@@ -34,8 +33,10 @@ from pydantic import (
     model_validator,
 )
 
+from orchestrator.contract.sourced import Sourced
 from orchestrator.playbook.errors import closest, one_edit_apart, one_of
 from orchestrator.playbook.fields import MODULE_NAMES, SETTINGS, FieldSpec, FieldType
+from orchestrator.playbook.sourcing import Placed, SourcedModel, SourcedValue, SourcedValues
 from orchestrator.playbook.target_types import (
     REACTIONS_TARGET_TYPES,
     REPOST_TARGET_TYPES,
@@ -74,17 +75,26 @@ from orchestrator.playbook.values import (
 )
 
 
-class Spec(BaseModel):
+class Spec(SourcedModel):
     """Base of every playbook model: unknown keys are errors, instances are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _locate(cls, data: Any) -> Any:
+        return cls.locate_fields(data)
 
 
 
 # -- settings -------------------------------------------------------------------------------
 
 def _annotation(spec: FieldSpec) -> Any:
-    """The pydantic type of one settings field."""
+    """The pydantic type of one settings field: its value type, held with its position."""
+    return SourcedValue[_value_type(spec)]  # type: ignore[misc]
+
+
+def _value_type(spec: FieldSpec) -> Any:
     bounds: dict[str, Any] = {k: v for k, v in (("ge", spec.minimum), ("le", spec.maximum)) if v is not None}
     match spec.type:
         case FieldType.BOOL:
@@ -102,7 +112,7 @@ def _annotation(spec: FieldSpec) -> Any:
         case FieldType.DATETIME:
             return DateTime
         case FieldType.CHOICE:
-            return Literal[spec.choices]  # type: ignore[valid-type]
+            return Literal[spec.choices]
         case FieldType.PROXY:
             return CustomProxy
         case FieldType.REPOST_TIMES:
@@ -110,17 +120,33 @@ def _annotation(spec: FieldSpec) -> Any:
     raise AssertionError(spec.type)  # pragma: no cover
 
 
-class SettingsSpec(BaseModel):
+class SettingsSpec(SourcedModel):
     """Base of the per-module settings models; fields are built from `orchestrator.playbook.fields`.
 
-    ``as_dict()`` gives exactly the fields the playbook names, by their API names.
+    ``sourced()`` gives exactly the fields the playbook names, by their API names, each with
+    its position; ``as_dict()`` the same without positions.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
     MODULE: ClassVar[str] = ""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _locate(cls, data: Any) -> Any:
+        # An open module keeps its unlisted fields, unvalidated, with their positions too.
+        return cls.locate_fields(data, extra_sourced=cls.model_config.get("extra") == "allow")
+
+    def sourced(self) -> dict[str, Sourced[Any]]:
+        """The fields the playbook names (listed ones in declaration order, then the others)."""
+        out: dict[str, Sourced[Any]] = {
+            field.alias or name: getattr(self, name)
+            for name, field in type(self).model_fields.items() if name in self.model_fields_set
+        }
+        out.update(self.model_extra or {})
+        return out
+
     def as_dict(self) -> dict[str, Any]:
-        return self.model_dump(by_alias=True, exclude_unset=True)
+        return {name: value.value for name, value in self.sourced().items()}
 
 
 def _settings_model(module: str) -> type[SettingsSpec]:
@@ -130,7 +156,7 @@ def _settings_model(module: str) -> type[SettingsSpec]:
         name.replace(".", "__"): (_annotation(spec), Field(default=None, alias=name, description=spec.doc))
         for name, spec in fields.items()
     }
-    model = create_model(  # type: ignore[call-overload]
+    model = create_model(
         f"{module.title()}Settings",
         __base__=SettingsSpec,
         __module__=__name__,
@@ -150,7 +176,8 @@ def _check_open_settings(settings: SettingsSpec) -> SettingsSpec:
     One edit, not a similarity ratio: the live object has real fields close to documented
     ones (``unfollow_limit`` beside ``follow_limit``) that must not be refused statically."""
     fields, _ = SETTINGS[settings.MODULE]
-    for key, value in (settings.model_extra or {}).items():
+    for key, sourced in (settings.model_extra or {}).items():
+        value = sourced.value
         near = next((name for name in fields if one_edit_apart(str(key), name)), None)
         if near is not None:
             fail(f"unknown {MODULE_NAMES[settings.MODULE]} setting `{key}`", f"did you mean `{near}`?",
@@ -294,8 +321,8 @@ def _no_duplicate_targets(targets: list[TargetSpec]) -> list[TargetSpec]:
     return targets
 
 
-ReactionsTargets = Annotated[list[ReactionsTarget], AfterValidator(_no_duplicate_targets)]
-RepostTargets = Annotated[list[RepostTarget], AfterValidator(_no_duplicate_targets)]
+ReactionsTargets = Annotated[list[ReactionsTarget], AfterValidator(_no_duplicate_targets), Placed()]
+RepostTargets = Annotated[list[RepostTarget], AfterValidator(_no_duplicate_targets), Placed()]
 
 
 
@@ -304,15 +331,15 @@ RepostTargets = Annotated[list[RepostTarget], AfterValidator(_no_duplicate_targe
 class ScheduleSpec(Spec):
     """Desired state of a Reactions Pro or Repost Pro schedule (one per account)."""
 
-    state: ScheduleState | None = None
+    state: SourcedValue[ScheduleState] | None = None
     targets: list[Any] | None = None
-    prune: StrictBool | None = None
+    prune: SourcedValue[StrictBool] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ScheduleSpec:
         if all(getattr(self, f) is None for f in ("state", "settings", "targets", "prune")):
             fail("says nothing", "give at least one of `state`, `settings`, `targets`")
-        if self.prune and self.targets is None:
+        if self.prune is not None and self.prune.value and self.targets is None:
             fail("`prune: true` needs a `targets` list",
                  "prune makes the listed targets exact; write `targets: []` to remove every target",
                  at=("prune",), on_key=True)
@@ -322,28 +349,28 @@ class ScheduleSpec(Spec):
 class ReactionsSpec(ScheduleSpec):
     """``reactions:``: Reactions Pro (likes, follows, stories, DMs)."""
 
-    settings: ReactionsSettings | None = None  # type: ignore[valid-type]
-    targets: ReactionsTargets | None = None  # type: ignore[assignment]
+    settings: ReactionsSettings | None = None
+    targets: ReactionsTargets | None = None
 
 
 class RepostSpec(ScheduleSpec):
     """``repost:``: Repost Pro."""
 
     settings: RepostSettings | None = None  # type: ignore[valid-type]
-    targets: RepostTargets | None = None  # type: ignore[assignment]
+    targets: RepostTargets | None = None
 
 
 class ToggleSpec(Spec):
     """``welcomedm:`` and ``ai_dm:``: the schedule on or off."""
 
-    state: ScheduleState
+    state: SourcedValue[ScheduleState]
 
 
 class LeadsItem(Spec):
     """One Leads Finder state: for the schedule called ``task_name``, or all when omitted."""
 
     task_name: StrictStr | None = None
-    state: LeadsState
+    state: SourcedValue[LeadsState]
 
 
 def _no_duplicate_tasks(items: list[LeadsItem]) -> list[LeadsItem]:
@@ -357,10 +384,8 @@ def _no_duplicate_tasks(items: list[LeadsItem]) -> list[LeadsItem]:
 
 
 LeadsField = Annotated[
-    Union[
-        Annotated[Annotated[list[LeadsItem], AfterValidator(_no_duplicate_tasks)], Tag("§list")],
-        Annotated[LeadsItem, Tag("§one")],
-    ],
+    Annotated[Annotated[list[LeadsItem], AfterValidator(_no_duplicate_tasks)], Tag("§list")]
+    | Annotated[LeadsItem, Tag("§one")],
     Discriminator(lambda v: "§list" if isinstance(v, list) else "§one"),
 ]
 
@@ -397,10 +422,10 @@ class CommentSchedule(Spec):
     """
 
     name: StrictStr | None = None
-    targets: list[CommentTarget] | None = Field(default=None, min_length=1)
-    comments: list[Comment] | None = Field(default=None, min_length=1)
-    mode: CommentMode | None = None
-    state: ScheduleState | None = None
+    targets: SourcedValue[Annotated[list[CommentTarget], Field(min_length=1)]] | None = None
+    comments: SourcedValue[Annotated[list[Comment], Field(min_length=1)]] | None = None
+    mode: SourcedValue[CommentMode] | None = None
+    state: SourcedValue[ScheduleState] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> CommentSchedule:
@@ -410,7 +435,7 @@ class CommentSchedule(Spec):
         if self.name is not None and not self.name.strip():
             fail("`name` must not be empty", at=("name",))
         seen: set[str] = set()
-        for i, target in enumerate(self.targets or ()):
+        for i, target in enumerate(self.targets.value if self.targets is not None else ()):
             if target.username.casefold() in seen:
                 fail(f"duplicate target `{target.username}`", "list each account once", at=("targets", i))
             seen.add(target.username.casefold())
@@ -421,7 +446,7 @@ class CommentSchedule(Spec):
         """The sorted set of target usernames, lower-cased: how a live schedule is recognised."""
         if self.targets is None:
             return None
-        return frozenset(t.username.casefold() for t in self.targets)
+        return frozenset(t.username.casefold() for t in self.targets.value)
 
     @property
     def key(self) -> str:
@@ -434,8 +459,8 @@ class CommentSchedule(Spec):
 class FirstCommentSpec(Spec):
     """``first_comment:``: an account's First Comment schedules."""
 
-    prune: StrictBool | None = None
-    schedules: list[CommentSchedule]
+    prune: SourcedValue[StrictBool] | None = None
+    schedules: Annotated[list[CommentSchedule], Placed()]
 
     @model_validator(mode="after")
     def _check(self) -> FirstCommentSpec:
@@ -460,8 +485,8 @@ class FirstCommentSpec(Spec):
 class AccountSpec(Spec):
     """``account:``: account-level settings."""
 
-    proxy: AccountProxy | None = None
-    password: SecretRefValue | None = None
+    proxy: SourcedValue[AccountProxy] | None = None
+    password: SourcedValue[SecretRefValue] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> AccountSpec:
@@ -535,14 +560,14 @@ class GroupSpec(Spec):
 class PolicySpec(Spec):
     """``policy:``: safety limits for apply, validated here and enforced by the engine."""
 
-    max_pauses: LimitValue | None = None
-    max_deletions: LimitValue | None = None
-    max_target_removals: LimitValue | None = None
-    max_settings_updates: LimitValue | None = None
-    max_activations: LimitValue | None = None
-    waves: WavesValue | None = None
-    max_fail: LimitValue | None = None
-    drift: DriftValue | None = None
+    max_pauses: SourcedValue[LimitValue] | None = None
+    max_deletions: SourcedValue[LimitValue] | None = None
+    max_target_removals: SourcedValue[LimitValue] | None = None
+    max_settings_updates: SourcedValue[LimitValue] | None = None
+    max_activations: SourcedValue[LimitValue] | None = None
+    waves: SourcedValue[WavesValue] | None = None
+    max_fail: SourcedValue[LimitValue] | None = None
+    drift: SourcedValue[DriftValue] | None = None
 
 
 # -- captions -------------------------------------------------------------------------------
@@ -550,8 +575,8 @@ class PolicySpec(Spec):
 class CaptionsSpec(Spec):
     """``captions:``: the caption library of the API key's user, keyed by title."""
 
-    prune: StrictBool | None = None
-    library: Library
+    prune: SourcedValue[StrictBool] | None = None
+    library: Annotated[dict[str, Sourced[str]], SourcedValues(Library)]
 
 
 
@@ -564,7 +589,7 @@ class PlaybookSpec(Spec):
     groups: dict[GroupName, GroupSpec] = Field(default_factory=dict)
     policy: PolicySpec | None = None
     captions: CaptionsSpec | None = None
-    entries: list[EntrySpec] = Field(default_factory=list)
+    entries: Annotated[list[EntrySpec], Placed()] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> PlaybookSpec:

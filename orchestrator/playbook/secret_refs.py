@@ -13,7 +13,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from orchestrator.contract.secrets import SecretRef
+import os
+
+from orchestrator.contract.secrets import ANYWHERE_ENV, SecretRef, files_anywhere
 from orchestrator.playbook.positions import Path, walk
 
 __all__ = ["SecretRef", "InlineSecret", "find_inline_secrets", "secret_ref_problem"]
@@ -90,4 +92,15 @@ def secret_ref_problem(value: object) -> tuple[str, str | None] | None:
         path = value["file"]
         if not isinstance(path, str) or not path.strip():
             return "`file` must be a path", "such as `secrets/proxy.txt`"
+        if not files_anywhere() and _escapes(path):
+            return (f"secret file `{path}` is outside the playbook's directory",
+                    f"keep secret files under the playbook's directory, or set {ANYWHERE_ENV}=1")
     return None
+
+
+def _escapes(path: str) -> bool:
+    """Whether a relative-to-the-playbook path leaves its directory, as written (absolute, ``~``,
+    or ``..`` past the top); symbolic links are checked when the file is read."""
+    if path.startswith("~") or os.path.isabs(path) or "\0" in path:
+        return True
+    return os.path.normpath(path).split(os.sep)[0] == ".."

@@ -33,9 +33,8 @@ def value_problem(kind: ValueKind, value: str) -> tuple[str, str | None] | None:
         if not _USERNAME.match(value):
             return (f"`{value}` is not an Instagram username",
                     "usernames have at most 30 letters, digits, `.` and `_`")
-    elif kind is ValueKind.REGION:
-        if not _REGION.match(value):
-            return f"`{value}` is not a region code", "write two capital letters, such as `US` or `DE`"
+    elif kind is ValueKind.REGION and not _REGION.match(value):
+        return f"`{value}` is not a region code", "write two capital letters, such as `US` or `DE`"
     return None
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, NoReturn, Union
+from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -177,12 +177,12 @@ SpintaxText = Annotated[str, PlainValidator(_spintax_text), WithJsonSchema({"typ
 Comment = Annotated[str, PlainValidator(_nonempty_spintax), WithJsonSchema({"type": "string", "minLength": 1})]
 RepostTimes = Annotated[str, PlainValidator(_repost_times), WithJsonSchema({"type": "string"})]
 CustomProxy = Annotated[
-    Union[str, SecretRef],
+    str | SecretRef,
     PlainValidator(lambda v: _proxy(v, allow_auto=False)),
     WithJsonSchema({"anyOf": [{"type": "string"}, _SECRET_REF_SCHEMA]}),
 ]
 AccountProxy = Annotated[
-    Union[str, SecretRef],
+    str | SecretRef,
     PlainValidator(lambda v: _proxy(v, allow_auto=True)),
     WithJsonSchema({"anyOf": [{"type": "string"}, _SECRET_REF_SCHEMA]}),
 ]
@@ -353,7 +353,7 @@ def _drift(value: Any) -> dict[str, str]:
 DriftValue = Annotated[dict[str, str], PlainValidator(_drift),
                        WithJsonSchema({"type": "object", "additionalProperties": {"enum": ["report", "fix"]}})]
 WavesValue = Annotated[
-    Union[int, tuple[Limit, ...]],
+    int | tuple[Limit, ...],
     PlainValidator(_waves),
     WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "array", "items": _LIMIT_SCHEMA}]}),
 ]

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
@@ -19,7 +20,7 @@ from orchestrator.emulator.testing import BASE_URL, LocalEmulator
 
 async def _no_wait(seconds: float) -> None:
     """Stand in for ``anyio.sleep``: yield to the loop without waiting."""
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
 
 
 def make_client(emu: LocalEmulator, key: str) -> SharingtoolsClient:

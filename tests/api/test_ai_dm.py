@@ -25,7 +25,8 @@ async def _bobs(control: httpx.AsyncClient, table: str) -> int:
     return (await stored(control, table, user_id=2))[0]["id"]
 
 
-async def test_list_schedules_parses_every_documented_field(client: SharingtoolsClient, control: httpx.AsyncClient) -> None:
+async def test_list_schedules_parses_every_documented_field(client: SharingtoolsClient,
+                                                            control: httpx.AsyncClient) -> None:
     schedules = [s async for s in client.ai_dm.list_schedules()]
     assert len(schedules) == len(await stored(control, "ai_dm_schedules", user_id=1))
     first = schedules[0]
@@ -105,8 +106,9 @@ async def test_messages_read_every_page_at_100(
     client: SharingtoolsClient, emu: LocalEmulator, control: httpx.AsyncClient
 ) -> None:
     seeded = len([m async for m in client.ai_dm.messages(1)])
-    extra = [{"user_id": 1, "account_id": 1, "thread_id": 1, "item_id": f"x{i}", "timestamp": str(1_900_000_000_000_000 + i),
-              "item_type": "text", "is_sent_by_us": i % 2 == 0, "content": {"text": f"message {i}"}} for i in range(150)]
+    extra = [{"user_id": 1, "account_id": 1, "thread_id": 1, "item_id": f"x{i}",
+              "timestamp": str(1_900_000_000_000_000 + i), "item_type": "text", "is_sent_by_us": i % 2 == 0,
+              "content": {"text": f"message {i}"}} for i in range(150)]
     emu.state.store.table("ai_dm_messages").insert_many(extra)
     await control.post("/requests/reset")
     messages = [m async for m in client.ai_dm.messages(1)]

@@ -95,7 +95,9 @@ async def test_messages_follow_the_cursor_to_older_ones(client: SharingtoolsClie
     assert older.next_cursor is None and [m.id for m in older.messages] == [m.id for m in messages[20:]]
 
 
-async def test_messages_of_unknown_or_another_users_thread(client: SharingtoolsClient, control: httpx.AsyncClient) -> None:
+async def test_messages_of_unknown_or_another_users_thread(
+    client: SharingtoolsClient, control: httpx.AsyncClient
+) -> None:
     bobs = (await _threads(control, BOB_ACCOUNT, "inbox"))[0]["thread_id"]
     with pytest.raises(NotFound):
         await client.direct.messages_page(BOB_ACCOUNT, bobs)

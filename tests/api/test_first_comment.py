@@ -19,7 +19,9 @@ async def _bobs(control: httpx.AsyncClient, table: str) -> int:
     return (await stored(control, table, user_id=2))[0]["id"]
 
 
-async def test_list_schedules_parses_every_documented_field(client: SharingtoolsClient, control: httpx.AsyncClient) -> None:
+async def test_list_schedules_parses_every_documented_field(
+    client: SharingtoolsClient, control: httpx.AsyncClient
+) -> None:
     schedules = [s async for s in client.first_comment.list_schedules()]
     assert len(schedules) == len(await stored(control, "first_comment_schedules", user_id=1))
     first = schedules[0]

@@ -154,7 +154,8 @@ async def test_thread_tags_add_and_remove(client: SharingtoolsClient, control: h
     thread_id = next(d["thread_id"] for d in await _alice_threads(control) if not d["tag_ids"])
     tags = await client.inbox.add_tags(thread_id, [VIP, LEAD])
     assert {t.id for t in tags} == {VIP, LEAD} and all(isinstance(t, Tag) for t in tags)
-    assert {t.id for t in await client.inbox.update_thread_tags(thread_id, add=[SUPPORT], remove=[VIP])} == {LEAD, SUPPORT}
+    updated = await client.inbox.update_thread_tags(thread_id, add=[SUPPORT], remove=[VIP])
+    assert {t.id for t in updated} == {LEAD, SUPPORT}
     assert {t.id for t in await client.inbox.remove_tags(thread_id, [LEAD, SUPPORT])} == set()
     with pytest.raises(ValidationFailed) as info:
         await client.inbox.add_tags(thread_id, [BOB_TAG])  # another user's tag is unknown here

@@ -70,7 +70,9 @@ async def test_dashboard_and_statistics_count_what_the_user_owns(
 ) -> None:
     board = await client.user.dashboard()
     assert board.accounts["total"] == 25 and board.accounts["login_required"] >= 1
-    assert "ai-dm" in board.schedules and board.schedules["reactions"]["total"] >= board.schedules["reactions"]["active"]
+    assert (
+        "ai-dm" in board.schedules and board.schedules["reactions"]["total"] >= board.schedules["reactions"]["active"]
+    )
     assert sum(board.posts.values()) == 20
     assert "ai-dm" not in (await bob_client.user.dashboard()).schedules  # not in bob's plan
     stats = await client.user.statistics()

@@ -101,7 +101,9 @@ class Served:
                 "SHARINGTOOLS_RATE": "2000", "SHARINGTOOLS_CONCURRENCY": "32", **extra}
 
     def writes(self) -> list[tuple[str, str, int]]:
-        return [(m, r, s) for (m, r, s, _), n in self.state.counters.counts.items() if m in WRITE_METHODS for _ in range(n)]
+        return [
+            (m, r, s) for (m, r, s, _), n in self.state.counters.counts.items() if m in WRITE_METHODS for _ in range(n)
+        ]
 
 
 @pytest.fixture

@@ -70,7 +70,8 @@ async def test_pausing_300_accounts_costs_a_handful_of_bulk_calls(tmp_path):
         assert 1 <= bulk <= 5, bulk
         assert outcome.execution.bulk_calls == bulk
         # the bulk calls were the only writes
-        assert {(w["method"], w["route"]) for w in await writes(control)} <= {("POST", BULK), ("POST", BULK_LATER_REVISION)}
+        assert {(w["method"], w["route"]) for w in await writes(control)} <= {("POST", BULK),
+                                                                               ("POST", BULK_LATER_REVISION)}
         assert not any(s["is_active"] for s in await stored(control, "reactions_schedules"))
 
 
@@ -117,7 +118,9 @@ async def test_accounts_a_bulk_answer_leaves_out_fall_back_to_single_calls(tmp_p
     pb = write_playbook(tmp_path / "pb", PAUSE_ALL)
     kinds = KindRegistry.default().with_handler(BulkCoversHalf())
     async with client_for(emu) as client:
-        outcome = await run(client, [pb], ApplyOptions(allow=["pause:scale"]), executor=executor_for(client, kinds=kinds))
+        outcome = await run(
+            client, [pb], ApplyOptions(allow=["pause:scale"]), executor=executor_for(client, kinds=kinds)
+        )
     assert outcome.exit_code == 0, failures_of(outcome)
     async with emu.control() as control:
         assert await count(control, "POST", SINGLE) == ACCOUNTS // 2

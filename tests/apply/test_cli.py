@@ -47,8 +47,9 @@ def test_exit_0_when_applied_and_verified_then_when_nothing_is_left_to_do(served
 
 
 def test_exit_1_for_a_bad_playbook_and_nothing_is_sent(served, tmp_path):
-    pb = write_playbook(tmp_path / "pb", "version: 1\ngroups:\n  all:\n    all: true\nentries:\n"
-                                         "  - groups: all\n    reactions:\n      settings:\n        likes_speed: fast\n")
+    pb = write_playbook(tmp_path / "pb",
+                        "version: 1\ngroups:\n  all:\n    all: true\nentries:\n"
+                        "  - groups: all\n    reactions:\n      settings:\n        likes_speed: fast\n")
     result = cli(served, *apply_args(tmp_path, pb))
     assert result.exit_code == 1
     assert f"{pb}:9:" in result.stderr and "likes_speed" in result.stderr
@@ -124,9 +125,10 @@ def test_exit_1_when_the_playbook_changed_since_the_saved_plan(served, tmp_path)
 
 def test_no_api_key_or_proxy_password_in_the_history_or_the_report(served, tmp_path):
     password = "s3cr3t-Pa55"
-    pb = write_playbook(tmp_path / "pb", "version: 1\ngroups:\n  flagships:\n    accounts: [fashion_nova]\n"
-                                         "entries:\n  - groups: flagships\n    account:\n      proxy: {env: NOVA_PROXY}\n"
-                                         "    reactions:\n      settings:\n        likes_speed: 5\n")
+    pb = write_playbook(tmp_path / "pb",
+                        "version: 1\ngroups:\n  flagships:\n    accounts: [fashion_nova]\n"
+                        "entries:\n  - groups: flagships\n    account:\n      proxy: {env: NOVA_PROXY}\n"
+                        "    reactions:\n      settings:\n        likes_speed: 5\n")
     report = tmp_path / "report.json"
     result = cli(served, *apply_args(tmp_path, pb, extra=("--report", str(report))),
                  NOVA_PROXY=f"socks5://agent:{password}@203.0.113.9:1080")

@@ -8,7 +8,7 @@ from collections import Counter
 from orchestrator import playbook
 from orchestrator.engine.apply import ApplyOptions, apply, operations_of
 from orchestrator.history import History
-from orchestrator.plan import render_text
+from orchestrator.render import render_text
 from orchestrator.planner import build_plan
 from tests.apply.conftest import PLAYBOOKS, client_for, executor_for, failures_of
 

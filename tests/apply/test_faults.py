@@ -13,7 +13,7 @@ from orchestrator import playbook
 from orchestrator.api.retry import RetrySettings
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.engine.apply import ApplyOptions, apply, operations_of
-from orchestrator.plan import render_text
+from orchestrator.render import render_text
 from orchestrator.planner import build_plan
 from tests.apply.conftest import (
     VirtualTime,

@@ -113,7 +113,8 @@ def _apply(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subpro
 
 def _operations_planned(env: dict[str, str]) -> int:
     """How many operations applying the example playbooks takes, from ``plan --format json``."""
-    result = CliRunner().invoke(app, ["plan", str(PLAYBOOKS), "--format", "json"], env={**env, "SHARINGTOOLS_RATE": "1000"})
+    result = CliRunner().invoke(app, ["plan", str(PLAYBOOKS), "--format", "json"],
+                                env={**env, "SHARINGTOOLS_RATE": "1000"})
     assert result.exit_code == 0, result.output
     return len(operations_of(Plan.from_json(json.loads(result.stdout)).changes))
 
@@ -152,7 +153,8 @@ def test_sigkill_at_several_points_then_resume_converges(tmp_path):
         # the emulator process is gone too; a new one serves the same file
         with _emulator(port, db, keys, log):
             for at_least in points[1:]:
-                apply_proc = _apply(["--resume", "--state-db", str(state_db), "--rate", KILLED_RATE], env, tmp_path, log)
+                apply_proc = _apply(["--resume", "--state-db", str(state_db), "--rate", KILLED_RATE],
+                                    env, tmp_path, log)
                 _signal_when_journaled(apply_proc, state_db, at_least, signal.SIGKILL)
                 assert apply_proc.wait(timeout=WAIT) == -signal.SIGKILL
                 killed.append((_journal(state_db)[0][-1][0], len(_journal(state_db)[1])))
@@ -229,7 +231,8 @@ def test_ctrl_c_finishes_in_flight_calls_records_the_run_and_resume_finishes(tmp
 
         runner = CliRunner()
         env["SHARINGTOOLS_RATE"] = "1000"
-        result = runner.invoke(app, ["apply", str(PLAYBOOKS), "--resume", "--yes", "--state-db", str(state_db)], env=env)
+        result = runner.invoke(app, ["apply", str(PLAYBOOKS), "--resume", "--yes", "--state-db", str(state_db)],
+                               env=env)
         assert result.exit_code == 0, result.output
         assert "applied and verified" in result.stdout
         plan = runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode"], env=env)

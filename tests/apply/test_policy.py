@@ -77,7 +77,8 @@ async def test_an_allow_for_another_scope_does_not(emu, control, tmp_path):
         outcome = await _apply(emu, tmp_path, MASS_PAUSE, ApplyOptions(allow=allow))
         await _assert_blocked(control, outcome, ["max_pauses"])
         # what the allow covers is no longer counted, the rest still is
-        counted = len(active - travel) if allow == ["pause:travel"] else len(active - {1}) if "nova" in allow[0] else len(active)
+        counted = (len(active - travel) if allow == ["pause:travel"]
+                   else len(active - {1}) if "nova" in allow[0] else len(active))
         assert f"would pause {counted} accounts" in outcome.violations[0].message, (allow, outcome.violations)
     assert await _active(control) == active
 
@@ -138,10 +139,26 @@ async def test_max_deletions_blocks_a_caption_library_prune(emu, control, tmp_pa
     assert len(before) > 3
     outcome = await _apply(emu, tmp_path, CAPTION_PRUNE, ApplyOptions())
     await _assert_blocked(control, outcome, ["max_deletions"])
-    assert outcome.violations[0].message == f"max_deletions: the plan would delete {len(before)} items, over the limit of 3 (3)"
+    assert outcome.violations[0].message == (
+        f"max_deletions: the plan would delete {len(before)} items, over the limit of 3 (3)")
     assert outcome.violations[0].allow_hint == "--allow delete:captions"
     assert await stored(control, "captions", user_id=1) == before
 
     outcome = await _apply(emu, tmp_path, CAPTION_PRUNE, ApplyOptions(allow=["delete:captions"]))
     assert outcome.exit_code == 0, failures_of(outcome)
     assert [c["title"] for c in await stored(control, "captions", user_id=1)] == ["The only caption"]
+
+
+async def test_percentages_under_limit_are_of_the_whole_fleet(emu, control, tmp_path):
+    """``--limit`` narrows what is applied, not what a percentage is of: pausing one account of
+    the 25 the playbook manages is within 20%, whatever the limit selects."""
+    active = sorted(await _active(control))
+    first = next(s for s in await stored(control, "accounts", user_id=1) if s["id"] == active[0])["username"]
+    outcome = await _apply(emu, tmp_path, MASS_PAUSE, ApplyOptions(limit=[first]))
+    assert outcome.exit_code == 0, failures_of(outcome)
+    assert outcome.violations == []
+    assert await _active(control) == set(active[1:])
+    # A limit that selects more than 20% of the fleet is still held back, counted against the fleet.
+    blocked = await _apply(emu, tmp_path, MASS_PAUSE, ApplyOptions(limit=["everyone"]))
+    (violation,) = blocked.violations
+    assert violation.message.endswith("over the limit of 5 (20% of 25 managed accounts)")

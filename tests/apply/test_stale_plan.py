@@ -10,7 +10,8 @@ import pytest
 
 from orchestrator import playbook
 from orchestrator.engine.apply import ApplyError, ApplyOptions, apply
-from orchestrator.plan import Plan, render_json
+from orchestrator.plan import Plan
+from orchestrator.render import render_json
 from orchestrator.planner import build_plan
 from tests.apply.conftest import client_for, executor_for, failures_of, stored, write_playbook, writes
 
@@ -82,5 +83,7 @@ async def test_a_changed_playbook_refuses_the_whole_plan(emu, control, tmp_path)
         await control.post("/requests/reset")
         with pytest.raises(ApplyError) as refused:
             await apply(client, playbook.load([str(pb)]), ApplyOptions(saved_plan=saved), executor=executor_for(client))
-    assert refused.value.lines == ["error: the playbooks changed since this plan was made: run plan again and review it"]
+    assert refused.value.lines == [
+        "error: the playbooks changed since this plan was made: run plan again and review it"
+    ]
     assert await writes(control) == []

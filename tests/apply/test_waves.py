@@ -76,7 +76,8 @@ async def test_a_max_fail_that_tolerates_the_failures_lets_the_waves_go_on(tmp_p
                                                            max_fail=parse_limit("60%", "--max-fail")))
         # still partial (5 accounts failed), but every wave ran
         assert outcome.exit_code == 4, failures_of(outcome)
-        assert [(w.accounts, w.failed, w.halted) for w in outcome.waves] == [(1, 0, False), (9, 5, False), (10, 0, False)]
+        waves = [(w.accounts, w.failed, w.halted) for w in outcome.waves]
+        assert waves == [(1, 0, False), (9, 5, False), (10, 0, False)]
         after = await _settings(control)
         for account_id in FASHION + LATER:
             assert after[account_id]["followers_min"] == 500 and after[account_id]["likes_speed"] == 4

@@ -8,6 +8,7 @@ import logging
 import traceback
 
 import anyio
+import anyio.lowlevel
 import pytest
 import structlog
 from typer.testing import CliRunner
@@ -24,7 +25,7 @@ CANARY_PASSWORD = "canary-p4ssw0rd-7781"
 
 
 async def no_wait(seconds: float) -> None:
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
 
 
 @pytest.fixture
@@ -70,7 +71,9 @@ async def test_canary_key_never_appears(emu, control, captured):
                 await call(client)
             texts.append(_all_text(err.value))
     await control.delete("/faults")
-    async with SharingtoolsClient(f"{BASE_URL}/api/v1", "sht_" + "0" * 64, transport=emu.transport(), sleep=no_wait) as c:
+    async with SharingtoolsClient(
+        f"{BASE_URL}/api/v1", "sht_" + "0" * 64, transport=emu.transport(), sleep=no_wait
+    ) as c:
         with pytest.raises(SharingtoolsError) as err:
             await c.accounts.get(1)
         texts.append(_all_text(err.value))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from orchestrator.api import SharingtoolsClient
@@ -23,7 +24,7 @@ from tests.virtual_time import VirtualTime
 
 
 async def no_wait(seconds: float) -> None:
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
 
 
 def make_client(emu: LocalEmulator, user: str = "alice", key: str | None = None, **kw) -> SharingtoolsClient:
@@ -39,7 +40,8 @@ def make_client(emu: LocalEmulator, user: str = "alice", key: str | None = None,
         (200, {"status": "success", "data": {"a": 1}, "message": "Done."}, True, {"a": 1}, "Done."),
         (201, {"success": True, "data": [1]}, True, [1], None),
         (200, {"result": 1, "message": "ok", "data": {"b": 2}}, True, {"b": 2}, "ok"),
-        (422, {"status": "error", "message": "Validation failed", "errors": {"x": ["bad"]}}, False, None, "Validation failed"),
+        (422, {"status": "error", "message": "Validation failed", "errors": {"x": ["bad"]}}, False, None,
+         "Validation failed"),
         (400, {"success": False, "message": "nope"}, False, None, "nope"),
         (200, {"result": 0, "message": "failed"}, False, None, "failed"),
         (500, {"status": "success", "data": 1}, False, 1, None),  # an error status is never a success
@@ -128,7 +130,8 @@ async def test_never_policy_is_not_retried_after_it_may_have_applied(emu, contro
 async def test_connection_refused_is_a_transport_error_and_retried():
     # 127.0.0.1:9 (discard) has no listener here: the connection is refused, nothing was sent.
     async with SharingtoolsClient(
-        "http://127.0.0.1:9/api/v1", "sht_" + "a" * 64, sleep=no_wait, retry=RetrySettings(attempts=2), connect_timeout=1
+        "http://127.0.0.1:9/api/v1", "sht_" + "a" * 64, sleep=no_wait, retry=RetrySettings(attempts=2),
+        connect_timeout=1,
     ) as client:
         with pytest.raises(TransportError) as te:
             await client.accounts.get(1)

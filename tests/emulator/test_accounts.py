@@ -9,7 +9,8 @@ async def test_list_accounts_is_paginated_and_scoped(alice, bob, admin):
     page = data(await alice.get("/accounts", params={"per_page": 10, "page": 2}))
     assert (page["total"], page["page"], page["per_page"], len(page["items"])) == (25, 2, 10, 10)
     first = page["items"][0]
-    for field in ("id", "username", "full_name", "platform", "is_active", "login_required", "is_slave", "proxy", "date"):
+    for field in ("id", "username", "full_name", "platform", "is_active", "login_required", "is_slave", "proxy",
+                  "date"):
         assert field in first
     assert "password_sha256" not in first and "user_id" not in first
     assert data(await bob.get("/accounts"))["total"] == 4
@@ -101,4 +102,5 @@ async def test_passwords_are_stored_hashed_and_never_returned(alice, control):
     assert "hunter2-secret" not in raw and "another-secret" not in raw
     error(await alice.post("/accounts/4/password", json={}), 400)
     error(await alice.post("/accounts/4/password", json={"password": "x"}), 422)
-    error(await alice.post("/accounts/4/password", content=b"{not json", headers={"content-type": "application/json"}), 400)
+    error(await alice.post("/accounts/4/password", content=b"{not json",
+                           headers={"content-type": "application/json"}), 400)

@@ -15,8 +15,8 @@ import pytest
 from orchestrator.emulator.clock import FORMAT
 from tests.conftest import data, error
 
-FIELDS = {"id", "account_id", "status", "type", "caption", "first_comment", "media_ids", "is_scheduled", "schedule_date",
-          "publish_date", "date", "reason", "instagram_code"}
+FIELDS = {"id", "account_id", "status", "type", "caption", "first_comment", "media_ids", "is_scheduled",
+          "schedule_date", "publish_date", "date", "reason", "instagram_code"}
 
 
 async def clock_now(control) -> datetime:

@@ -205,7 +205,8 @@ async def test_expiration_sets_end_date(alice):
 
 
 async def test_patch_bad_bodies(alice, admin):
-    assert data(await alice.patch("/reactions/schedules/1/settings", json={})) == {"account_id": 1, "updated_fields": []}
+    assert data(await alice.patch("/reactions/schedules/1/settings", json={})) == {"account_id": 1,
+                                                                                  "updated_fields": []}
     error(await alice.patch("/reactions/schedules/1/settings"), 400)
     error(await alice.patch("/reactions/schedules/1/settings", json=[1, 2]), 400)
     error(await alice.patch("/reactions/schedules/1/settings", content=b"{oops",
@@ -238,14 +239,16 @@ async def test_list_targets(alice, admin):
 
 
 async def test_add_targets(alice):
-    body = (await alice.post("/reactions/schedules/4/targets", json={"type": "hashtag", "value": " #SummerVibes"})).json()
+    body = (await alice.post("/reactions/schedules/4/targets",
+                             json={"type": "hashtag", "value": " #SummerVibes"})).json()
     assert body["message"] == "Target added."
     target = body["data"]
     assert (target["type"], target["value"], target["id"]) == ("hashtag", "SummerVibes", "SummerVibes")
     loc = data(await alice.post("/reactions/schedules/4/targets",
                                 json={"type": "location", "id": 213385402, "value": "Le Marais"}), 201)
     assert (loc["id"], loc["value"]) == ("213385402", "Le Marais")
-    people = data(await alice.post("/reactions/schedules/4/targets", json={"type": "people_followers", "id": "11630937"}), 201)
+    people = data(await alice.post("/reactions/schedules/4/targets",
+                                   json={"type": "people_followers", "id": "11630937"}), 201)
     assert people["value"] == "11630937"  # an id type's value defaults to its id
     explore = data(await alice.post("/reactions/schedules/4/targets", json={"type": "feed"}), 201)
     assert (explore["value"], explore["id"]) == ("", "")
@@ -331,7 +334,8 @@ async def test_delete_targets_by_body(alice, admin):
     assert out == {"removed": 1, "total": total - 1}
     out = data(await alice.request("DELETE", url, json={"type": "keyword_likers"}))
     assert out == {"removed": 2, "total": total - 3}
-    assert data(await alice.request("DELETE", url, json={"type": "keyword_likers"})) == {"removed": 0, "total": total - 3}
+    removed = data(await alice.request("DELETE", url, json={"type": "keyword_likers"}))
+    assert removed == {"removed": 0, "total": total - 3}
     assert [t for t in data(await alice.get(url))["targets"] if t["type"] == "keyword" and t["value"] == "alpha"]
 
     error(await alice.request("DELETE", url, json={"value": "alpha"}), 400)

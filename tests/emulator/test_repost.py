@@ -198,7 +198,10 @@ async def test_add_targets(alice):
         "type": "people", "id": "Kayla_Itsines", "value": "Kayla_Itsines"}
     music = data(await alice.post(url, json={"type": "music", "id": 1827364512, "value": "Lose Yourself"}), 201)
     assert (music["id"], music["value"]) == ("1827364512", "Lose Yourself")
-    post = data(await alice.post(url, json={"type": "instagram_post", "value": "https://www.instagram.com/reel/C4kz7QvL1xA/"}), 201)
+    post = data(
+        await alice.post(url, json={"type": "instagram_post", "value": "https://www.instagram.com/reel/C4kz7QvL1xA/"}),
+        201,
+    )
     assert post["value"].endswith("/reel/C4kz7QvL1xA/")
     trending = data(await alice.post(url, json={"type": "tiktok_trending", "value": "gb"}), 201)
     assert trending["value"] == "GB"

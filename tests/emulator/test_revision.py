@@ -31,7 +31,7 @@ PLAIN_GETS = sorted(
 def test_openapi_lists_the_revisions_routes() -> None:
     doc = create_app().openapi()
     operations = {(m.upper(), p[len(API_PREFIX):]) for p, item in doc["paths"].items() for m in item}
-    assert REVISION_ROUTES <= operations
+    assert operations >= REVISION_ROUTES
     for path in ("/accounts/login", "/accounts/challenge"):
         assert "202" in doc["paths"][API_PREFIX + path]["post"]["responses"]
     assert "search" in {p["name"] for p in doc["paths"][API_PREFIX + "/accounts"]["get"]["parameters"]}

@@ -69,7 +69,10 @@ def test_200_idle_connections_do_not_starve_a_normal_request(http):
 @PARSERS
 @pytest.mark.parametrize("first_bytes", [b"", PARTIAL_HEAD], ids=["silent", "half-sent head"])
 def test_a_connection_without_a_complete_head_is_closed(http, first_bytes):
-    with served(ServerLimits(timeout_header=0.2, http=http)) as address, idle_sockets(address, 1, first_bytes) as (sock,):
+    with (
+        served(ServerLimits(timeout_header=0.2, http=http)) as address,
+        idle_sockets(address, 1, first_bytes) as (sock,),
+    ):
         assert closed_by_server(sock)
 
 

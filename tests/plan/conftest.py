@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
+import anyio.lowlevel
 import httpx
 import jsonschema_rs
 import pytest
@@ -53,7 +54,7 @@ class RecordingTransport(EmulatorTransport):
 
 
 async def _no_wait(seconds: float) -> None:
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
 
 
 @dataclass

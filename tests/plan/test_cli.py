@@ -14,7 +14,7 @@ from tests.plan.conftest import GROUPS, PLAYBOOKS, SCHEMA, Cli, schema_errors
 pytestmark = pytest.mark.uvicorn
 
 WELCOME = [GROUPS, PLAYBOOKS / "welcome.yaml"]
-FASHION = {f"fashion_{n}" for n in "nova luxe atelier street vogue muse trend chic".split()}
+FASHION = {f"fashion_{n}" for n in ["nova", "luxe", "atelier", "street", "vogue", "muse", "trend", "chic"]}
 
 
 def changes(result) -> list[dict]:
@@ -36,7 +36,8 @@ def test_every_format_and_out(cli: Cli, tmp_path: Path) -> None:
 
     text = cli.plan(PLAYBOOKS)  # text is the default; no colour markup when not on a terminal
     assert text.exit_code == 0, text.output
-    assert re.search(r"settings\.likes_speed: \d -> 4 +\(.*playbooks/growth\.yaml:\d+:\d+\)", text.stdout)
+    assert re.search(r"settings\.likes_speed: \d -> 4 on .+ +\(.*playbooks/growth\.yaml:\d+:\d+ \"[^\"]+\"\)",
+                     text.stdout)
     assert text.stdout.rstrip().splitlines()[-1] == (
         f"Plan: {data['summary']['total']} changes on {data['summary']['accounts']} accounts ("
         + "; ".join(f"{k}: " + ", ".join(f"{n} {a}" for a, n in acts.items())

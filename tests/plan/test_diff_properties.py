@@ -132,7 +132,8 @@ def simulate_first_comment(live: dict[str, Any], changes: list[Change]) -> dict[
         if c.action == "create":
             body = c.after
             schedules.append({"id": next_id, "is_active": body["is_active"], "comment_mode": body["comment_mode"],
-                              "targets": [{"username": t["username"], "user_pk": t["user_pk"]} for t in body["targets"]],
+                              "targets": [{"username": t["username"], "user_pk": t["user_pk"]}
+                                          for t in body["targets"]],
                               "comments": list(body["comments"])})
             next_id += 1
             continue
@@ -319,7 +320,8 @@ def test_schedule_diff_is_deterministic_and_converges(data: st.DataObject, kind:
 
 @PROPS
 @given(state=caption_states(), order=ORDERS)
-def test_captions_diff_is_deterministic_and_converges(state: tuple[CaptionsDesired, dict[str, Any]], order: list[int]) -> None:
+def test_captions_diff_is_deterministic_and_converges(state: tuple[CaptionsDesired, dict[str, Any]],
+                                                      order: list[int]) -> None:
     desired, live = state
     check(Kind.CAPTIONS, desired, live, "captions", order, simulate_captions)
 

@@ -1,7 +1,7 @@
-"""What stops a plan, each as one clear line and exit 1: static errors before any request, an
-explicit account that does not exist after the account list only, a Reactions Pro setting the
-live API does not have, a module the user's plan lacks, an account without the schedule a kind
-needs."""
+"""What stops a plan, each as one clear line and exit 1: static errors before any request; a typo
+of an account name and a Reactions Pro setting the live API does not have, together in one pass.
+And what does not stop it, each a per-account problem on stderr (exit 1 only with --strict): a
+module the user's plan lacks, an account without the schedule a kind needs."""
 
 from __future__ import annotations
 
@@ -50,13 +50,32 @@ def test_an_explicit_account_that_does_not_exist(cli: Cli, tmp_path: Path) -> No
             reactions: {state: active}
         """)
     assert playbook.validate([book]) == []  # only the live account list can tell
-    cli.reset_requests()
     result = cli.plan(book)
     assert result.exit_code == 1
+    assert result.stdout == ""
     [shown] = result.stderr.strip().splitlines()
     assert shown.startswith(f"{position(book, 'fashion_nvoa')}: account `fashion_nvoa` does not exist"), shown
     assert "did you mean `fashion_nova`?" in shown
-    assert cli.requests() == {("GET", "/accounts"): 1}, "nothing is read beyond the account list"
+
+
+def test_every_error_in_the_playbook_is_reported_in_one_pass(cli: Cli, tmp_path: Path) -> None:
+    """A typo of an account (found with the account list) and a setting the live API lacks (found
+    with the settings read) come out together, not one run at a time."""
+    book = write(tmp_path, "flagships.yaml", """
+        version: 1
+        groups:
+          flagships:
+            accounts: [fashion_nova, fashion_nvoa]
+        entries:
+          - groups: flagships
+            reactions:
+              settings: {turbo_boost: true}
+        """)
+    result = cli.plan(book)
+    assert result.exit_code == 1
+    shown = result.stderr.strip().splitlines()
+    assert len(shown) == 2, shown
+    assert "account `fashion_nvoa` does not exist" in shown[0] and "turbo_boost" in shown[1]
 
 
 def test_a_reactions_setting_the_live_api_lacks(cli: Cli, tmp_path: Path) -> None:
@@ -114,10 +133,28 @@ def test_an_account_without_a_repost_schedule(cli: Cli, tmp_path: Path) -> None:
           - groups: travel
             repost: {state: paused}
         """)
-    result = cli.plan(book, "--format", "json")
+    result = cli.plan(book, "--format", "json", "--strict")
     assert result.exit_code == 1
-    problems = result.stderr.strip().splitlines()
+    problems = result.stderr.strip().splitlines()[:-1]
     assert len(problems) == 2
     for name in ("travel_coast", "travel_peak"):
-        assert any(p.startswith(f"error: {name} · repost: has no Repost Pro schedule") and "exclude the account" in p
+        assert any(p.startswith(f"problem: {name} · repost: has no Repost Pro schedule") and "exclude the account" in p
                    for p in problems), problems
+
+
+def test_a_bad_limit_is_reported_with_the_other_errors(cli: Cli, tmp_path: Path) -> None:
+    book = write(tmp_path, "growth.yaml", """
+        version: 1
+        groups:
+          flagships: {accounts: [fashion_nova, fashion_luxe]}
+        entries:
+          - groups: flagships
+            reactions:
+              settings: {turbo_boost: true}
+        """)
+    result = cli.plan(book, "--limit", "flagships", "--limit", "fashion_nvoa")
+    assert result.exit_code == 1 and result.stdout == ""
+    shown = result.stderr.strip().splitlines()
+    assert len(shown) == 2, shown
+    assert shown[0] == "--limit: `fashion_nvoa` is neither a group nor an account; did you mean `fashion_nova`?"
+    assert "turbo_boost" in shown[1]

@@ -17,11 +17,12 @@ from orchestrator.contract import Kind
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.engine.apply import operations_of
 from orchestrator.kinds import Op
-from orchestrator.plan import Plan, render_json, render_markdown, render_text
+from orchestrator.plan import Plan
+from orchestrator.render import Legend, render_json, render_markdown, render_text
 from orchestrator.planner import Planned, build_plan
 from tests.plan.conftest import PLAYBOOKS, SCHEMA, Recorded, line_of, schema_errors
 
-SOURCE = re.compile(r"\((?P<file>[^()]+\.yaml):(?P<line>\d+):(?P<col>\d+)\)$")
+SOURCE = re.compile(r"\((?P<file>[^()]+\.yaml):(?P<line>\d+):(?P<col>\d+)( \"[^\"]+\")?\)$")
 SUMMARY = re.compile(r"^Plan: (\d+) changes on (\d+) accounts \((.+)\)\.$")
 
 
@@ -61,8 +62,8 @@ def token_for(path: str) -> str:
 def test_the_demo_plan_covers_every_kind_and_points_at_the_lines_asking(planned: Planned) -> None:
     plan = planned.plan
     # ai_dm's one activation is blocked (the schedule has no OpenAI key): it is in `blocked`
-    assert {c.kind for c in plan.changes} | {b.kind for b in plan.blocked} == {"account", "reactions", "repost", "welcomedm", "ai_dm", "leads",
-                                              "first_comment", "captions"}
+    assert {c.kind for c in plan.changes} | {b.kind for b in plan.blocked} == {
+        "account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment", "captions"}
     files: dict[str, list[str]] = {}
     for c in plan.changes:
         assert c.source, c
@@ -77,40 +78,54 @@ def test_the_demo_plan_covers_every_kind_and_points_at_the_lines_asking(planned:
     assert line_of(growth, "Flagships go faster") < int(nova.source.split(":")[-2]) < line_of(growth, "Fitness growth")
 
 
-def test_text_lists_changes_with_their_sources_and_a_summary(planned: Planned) -> None:
+def legend_of(planned: Planned) -> Legend:
+    return Legend.of(planned.desired, playbook.load([PLAYBOOKS]))
+
+
+def test_text_groups_identical_changes_with_their_sources_entries_and_a_summary(planned: Planned) -> None:
     plan = planned.plan
-    text = render_text(plan)
+    text = render_text(plan, legend=legend_of(planned))
     lines = text.splitlines()
     changes_part = text.split("\nBlocked: ")[0].splitlines()  # blocked changes are listed apart
     change_lines = [line for line in changes_part if line.startswith("  ")]
-    assert len(change_lines) == len(plan.changes)
+    groups = {(c.kind, c.action, c.path, json.dumps(c.before), json.dumps(c.after), c.source) for c in plan.changes}
+    assert len(change_lines) == len(groups) < len(plan.changes)  # one line per distinct change
     assert all(SOURCE.search(line) for line in change_lines), [line for line in change_lines if not SOURCE.search(line)]
-    assert "fashion_nova · reactions" in lines
-    assert any(re.search(r"~ settings\.likes_speed: \d -> 4 +\(.*growth\.yaml:\d+:\d+\)", line) for line in change_lines)
+    assert "reactions" in lines and "fashion_nova · reactions" not in lines
+    # The flagships' override: one line naming the group, the source and the entry's name.
+    [flagships] = [line for line in change_lines if "settings.likes_speed" in line and "fashion_flagships" in line]
+    assert re.search(r'~ settings\.likes_speed: \d -> 4 on 2 accounts: fashion_flagships +\(.*growth\.yaml:\d+:\d+ '
+                     r'"Flagships go faster"\)$', flagships), flagships
     summary = SUMMARY.match(lines[-1])
     assert summary, lines[-1]
     s = plan.summary()
     assert (int(summary.group(1)), int(summary.group(2))) == (s["total"], s["accounts"])
     for kind, actions in s["by_kind"].items():
         assert f"{kind}: " + ", ".join(f"{n} {a}" for a, n in actions.items()) in summary.group(3)
-    coloured = render_text(plan, colour=True)
-    assert "[bold]fashion_nova[/] · [cyan]reactions[/]" in coloured and "[dim](" in coloured
+    coloured = render_text(plan, colour=True, legend=legend_of(planned))
+    assert "[cyan]reactions[/]" in coloured and "[dim](" in coloured
+    # --detail: every account under its change.
+    detail = render_text(plan, legend=legend_of(planned), detail=True)
+    named = {n.strip() for line in detail.splitlines() if line.startswith("      ") for n in line.split(",")}
+    assert {c.username for c in plan.changes if c.account_id} <= named
 
 
-def test_markdown_is_a_summary_table_and_the_changes_in_details(planned: Planned) -> None:
+def test_markdown_is_a_summary_table_grouped_changes_and_their_accounts_in_details(planned: Planned) -> None:
     plan = planned.plan
-    md = render_markdown(plan)
+    md = render_markdown(plan, legend=legend_of(planned))
     lines = md.splitlines()
     assert lines[0].startswith("### ") and SUMMARY.match(lines[2])
-    assert "| kind | action | changes |" in lines and "| account | kind | change | source |" in lines
-    assert md.count("<details>") == 1 and md.count("</details>") == 1
-    details = lines[lines.index("| account | kind | change | source |") + 2:]
-    rows = [row for row in details if row.startswith("| ")]
-    assert len(rows) == len(plan.changes)
+    assert "| kind | action | changes |" in lines and "| kind | change | accounts | source |" in lines
+    rows = [row for row in lines[lines.index("| kind | change | accounts | source |") + 2:] if row.startswith("| ")]
+    groups = {(c.kind, c.action, c.path, json.dumps(c.before), json.dumps(c.after), c.source) for c in plan.changes}
+    assert len(rows) == len(groups)
     for row in rows:  # every row has exactly four cells: pipes inside a change are escaped
         cells = re.split(r"(?<!\\)\|", row)[1:-1]
         assert len(cells) == 4, row
-        assert re.search(r"\.yaml:\d+:\d+ $", cells[3]), row
+        assert re.search(r"\.yaml:\d+:\d+", cells[3]), row
+    assert any("Flagships go faster" in row for row in rows)
+    multi = [r for r in rows if re.search(r"\| \d+: ", r)]  # changes on several accounts list them in <details>
+    assert md.count("<details>") == md.count("</details>") == len(multi) > 0
     by_kind = {(k, a): n for k, actions in plan.summary()["by_kind"].items() for a, n in actions.items()}
     for (kind, action), n in by_kind.items():
         assert f"| {kind} | {action} | {n} |" in lines

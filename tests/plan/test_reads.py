@@ -111,5 +111,8 @@ async def test_a_500_account_plan_costs_one_request_per_hundred(tmp_path: Path) 
         """)
     desired, requests = await plan_and_record(recorded, [book])
     assert len(desired.of_kind(Kind.REACTIONS)) == 500
-    assert check_lists(requests) == {"accounts": math.ceil(accounts / 100), "reactions/schedules": math.ceil(schedules / 100)}
+    assert check_lists(requests) == {
+        "accounts": math.ceil(accounts / 100),
+        "reactions/schedules": math.ceil(schedules / 100),
+    }
     assert len(requests) == math.ceil(accounts / 100) + math.ceil(schedules / 100)

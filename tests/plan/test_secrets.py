@@ -53,8 +53,8 @@ def test_an_unset_secret_reference_is_one_clear_line(cli: Cli, tmp_path: Path) -
             account:
               proxy: {env: PLAN_TEST_UNSET_PROXY}
         """)
-    result = cli.plan(book, env={"PLAN_TEST_UNSET_PROXY": None})
+    result = cli.plan(book, "--strict", env={"PLAN_TEST_UNSET_PROXY": None})
     assert result.exit_code == 1
-    [shown] = result.stderr.strip().splitlines()
-    assert shown.startswith("error: fashion_nova · account: proxy {env: PLAN_TEST_UNSET_PROXY} (" + f"{book}:"), shown
+    [shown, _] = result.stderr.strip().splitlines()
+    assert shown.startswith("problem: fashion_nova · account: proxy {env: PLAN_TEST_UNSET_PROXY} (" + f"{book}:"), shown
     assert shown.endswith("environment variable PLAN_TEST_UNSET_PROXY is not set"), shown

@@ -253,6 +253,7 @@ def test_policy_is_merged_key_by_key_later_files_winning() -> None:
     playbook = load_sources([Source("1.yaml", first), Source("2.yaml", second)])
     policy = playbook.policy
     assert policy.max_pauses is not None and policy.max_pauses.value.of(200) == 20
-    assert policy.max_deletions is not None and (policy.max_deletions.value.of(200), policy.max_deletions.file) == (2, "2.yaml")
+    assert policy.max_deletions is not None
+    assert (policy.max_deletions.value.of(200), policy.max_deletions.file) == (2, "2.yaml")
     assert [str(w) for w in policy.waves.value] == ["1", "50%", "100%"]  # type: ignore[union-attr]
     assert set(policy.limits()) == {"max_pauses", "max_deletions"}

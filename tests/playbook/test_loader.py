@@ -20,8 +20,10 @@ def test_every_key_and_value_keeps_its_position() -> None:
 def test_missing_paths_and_empty_directories(tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     problems = [str(d) for d in validate([tmp_path / "nope.yaml", tmp_path / "empty"])]
-    assert problems == [f"{tmp_path / 'nope.yaml'}: no such file or directory",
-                        f"{tmp_path / 'empty'}: directory holds no playbooks; playbooks are files ending in .yaml or .yml"]
+    assert problems == [
+        f"{tmp_path / 'nope.yaml'}: no such file or directory",
+        f"{tmp_path / 'empty'}: directory holds no playbooks; playbooks are files ending in .yaml or .yml",
+    ]
 
 
 def test_a_file_named_twice_is_read_once(tmp_path) -> None:

@@ -7,6 +7,7 @@ model of the precedence rules predicts every value and its entry; the real merge
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -49,7 +50,7 @@ def files_for(entries: list[dict[str, Any]], cuts: list[int]) -> list[Source]:
     """The groups file, then the entries split at ``cuts``, one entry per line."""
     sources = [Source("0-groups.yaml", GROUPS)]
     bounds = [0, *sorted(set(c for c in cuts if 0 < c < len(entries))), len(entries)]
-    for n, (start, end) in enumerate(zip(bounds, bounds[1:]), start=1):
+    for n, (start, end) in enumerate(itertools.pairwise(bounds), start=1):
         lines = [f"  - {json.dumps(e)}" for e in entries[start:end]]
         sources.append(Source(f"{n}-entries.yaml", "entries:\n" + "\n".join(lines) + "\n"))
     return sources
@@ -102,7 +103,8 @@ def observed(desired: ScheduleDesired | None, lines: dict[tuple[str, int], int])
         "state": at(desired.state),
         "settings": {name: at(value) for name, value in desired.settings.items()},
         "prune": at(desired.prune),
-        "targets": None if desired.targets is None else [(t.value.value, lines[(t.file, t.line)]) for t in desired.targets],
+        "targets": (None if desired.targets is None
+                    else [(t.value.value, lines[(t.file, t.line)]) for t in desired.targets]),
     }
 
 

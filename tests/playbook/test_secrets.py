@@ -17,9 +17,11 @@ def problems(text: str) -> list[str]:
 @pytest.mark.parametrize("text, where, message", [
     (f"groups: {{g: {{all: true}}}}\nentries:\n  - groups: g\n    account: {{password: {SECRET}}}\n",
      "p.yaml:4:15", "secret `password` is written inline"),
-    (f"groups: {{g: {{all: true}}}}\nentries:\n  - groups: g\n    reactions:\n      settings: {{api_key: {SECRET}}}\n",
+    (f"groups: {{g: {{all: true}}}}\nentries:\n  - groups: g\n    reactions:\n"
+     f"      settings: {{api_key: {SECRET}}}\n",
      "p.yaml:5:18", "secret `api_key` is written inline"),
-    (f"groups: {{g: {{all: true}}}}\nopenai_token: {SECRET}\n", "p.yaml:2:1", "secret `openai_token` is written inline"),
+    (f"groups: {{g: {{all: true}}}}\nopenai_token: {SECRET}\n", "p.yaml:2:1",
+     "secret `openai_token` is written inline"),
     ("groups: {g: {all: true}}\nentries:\n  - groups: g\n    reactions:\n      settings:\n"
      f"        custom_proxy: http://me:{SECRET}@10.0.0.1:3128\n",
      "p.yaml:6:9", "`custom_proxy` carries a username and password inline"),
@@ -47,7 +49,8 @@ entries:
 
 
 def test_a_reference_where_no_secret_belongs_is_an_unknown_key() -> None:
-    (problem,) = problems("groups: {g: {all: true}}\nentries:\n  - {groups: g, welcomedm: {state: active, password: {env: X}}}\n")
+    (problem,) = problems("groups: {g: {all: true}}\nentries:\n"
+                          "  - {groups: g, welcomedm: {state: active, password: {env: X}}}\n")
     assert "unknown key `password` in `welcomedm`" in problem
 
 

@@ -27,7 +27,9 @@ def test_groups_are_shared_across_files_and_defined_once() -> None:
 
 
 def test_problems_are_all_reported_in_file_then_line_order() -> None:
-    broken = "entries:\n  - groups: fashion\n    reactions: {state: on}\n  - groups: fashion\n    repost: {state: off}\n"
+    broken = (
+        "entries:\n  - groups: fashion\n    reactions: {state: on}\n  - groups: fashion\n    repost: {state: off}\n"
+    )
     problems = validate_sources([Source("z.yaml", GROUPS), Source("a.yaml", broken), Source("m.yaml", "x: [")])
     assert [(p.file, p.line) for p in problems] == [("a.yaml", 3), ("a.yaml", 5), ("m.yaml", 1)]
 

@@ -105,8 +105,9 @@ def live() -> Iterator[LiveWorld]:
             thread.join(timeout=10)
 
 
-def test_apply_converges_on_the_live_clock_and_blocked_changes_wait_for_a_login(live: LiveWorld, tmp_path: Path,
-                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_apply_converges_on_the_live_clock_and_blocked_changes_wait_for_a_login(
+    live: LiveWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     db = str(tmp_path / "state.db")
@@ -128,7 +129,9 @@ def test_apply_converges_on_the_live_clock_and_blocked_changes_wait_for_a_login(
     assert {b["username"] for b in blocked if b["reason"] == "login_required"} == set(NEED_LOGIN)
 
     # the accounts log in again (a cookie refresh clears login_required): the next cycle activates them
-    accounts = {a["username"]: a for a in live.api("GET", "/accounts", params={"per_page": 100}).json()["data"]["items"]}
+    accounts = {
+        a["username"]: a for a in live.api("GET", "/accounts", params={"per_page": 100}).json()["data"]["items"]
+    }
     for name in NEED_LOGIN:
         assert live.api("POST", f"/accounts/{accounts[name]['id']}/refresh-cookies").status_code == 200
     cycle = cli("reconcile", str(PLAYBOOKS), "--once", "--state-db", db)

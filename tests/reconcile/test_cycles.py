@@ -141,7 +141,9 @@ async def test_policy_drift_report_leaves_a_field_alone_and_fixes_the_rest(tmp_p
 def _with_drift_rule() -> str:
     from tests.reconcile.conftest import PLAYBOOK
 
-    return PLAYBOOK.replace("entries:\n", "policy:\n  drift:\n    reactions.settings.likes_speed: report\nentries:\n", 1)
+    return PLAYBOOK.replace(
+        "entries:\n", "policy:\n  drift:\n    reactions.settings.likes_speed: report\nentries:\n", 1
+    )
 
 
 async def likes_speed(alice: httpx.AsyncClient, account_id: int) -> int:
@@ -174,7 +176,9 @@ async def test_a_policy_violation_holds_the_cycles_writes_and_the_loop_goes_on(t
         for report in reports:
             assert [(r.username, r.path, r.outcome) for r in report.drift] == [("fashion_nova", "state", "held")]
             assert report.violations and "max_activations" in report.violations[0]
-        held = strict.metrics.registry.get_sample_value("orchestrator_reconcile_cycles_total", {"result": "policy_held"})
+        held = strict.metrics.registry.get_sample_value(
+            "orchestrator_reconcile_cycles_total", {"result": "policy_held"}
+        )
         assert held == 2
         strict.history.close()
 

@@ -37,8 +37,10 @@ def test_a_second_holder_is_refused_with_the_first_ones_name(tmp_path: Path) -> 
 def test_a_sigkilled_holders_lock_is_taken_over(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     url = "https://a.example/api/v1"
-    code = ("import sys, time; from orchestrator.lock import RunLock; "
-            f"lock = RunLock({str(db)!r}, {url!r}, 'apply'); lock.acquire(); print('held', flush=True); time.sleep(600)")
+    code = (
+        "import sys, time; from orchestrator.lock import RunLock; "
+        f"lock = RunLock({str(db)!r}, {url!r}, 'apply'); lock.acquire(); print('held', flush=True); time.sleep(600)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

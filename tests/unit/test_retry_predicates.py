@@ -17,7 +17,13 @@ from orchestrator.api.errors import (
     TransportError,
     ValidationFailed,
 )
-from orchestrator.api.retry import Policy, RetrySettings, is_retryable, may_have_applied, wait_full_jitter_or_retry_after
+from orchestrator.api.retry import (
+    Policy,
+    RetrySettings,
+    is_retryable,
+    may_have_applied,
+    wait_full_jitter_or_retry_after,
+)
 
 WHERE = {"method": "POST", "path": "/captions"}
 

@@ -139,7 +139,9 @@ def test_cli_adds_an_account_through_its_challenge(served, monkeypatch):
     assert password not in added.output
     account = json.loads(added.stdout)
     assert account["login_required"] and account["challenge"]["status"] == "pending"
-    pending = CliRunner().invoke(app, ["api", "POST", "accounts/challenge", "--data", json.dumps({"account_id": account["id"]})])
+    pending = CliRunner().invoke(
+        app, ["api", "POST", "accounts/challenge", "--data", json.dumps({"account_id": account["id"]})]
+    )
     assert pending.exit_code == 1 and pending.stderr.strip().count("\n") == 0 and "202" in pending.stderr
     code = httpx.get(f"{served.server.url}/_emulator/challenges/{account['id']}").json()["code"]
     done = CliRunner().invoke(app, ["api", "POST", "accounts/challenge", "--data",

@@ -204,10 +204,12 @@ class AccountsResource(Resource):
         return parse(BulkProxyChange, result.data)
 
     async def set_public(self, account_id: int) -> Privacy:
-        return parse(Privacy, (await self._write("POST", f"accounts/{account_id}/set-public", policy=Policy.IDEMPOTENT)).data)
+        result = await self._write("POST", f"accounts/{account_id}/set-public", policy=Policy.IDEMPOTENT)
+        return parse(Privacy, result.data)
 
     async def set_private(self, account_id: int) -> Privacy:
-        return parse(Privacy, (await self._write("POST", f"accounts/{account_id}/set-private", policy=Policy.IDEMPOTENT)).data)
+        result = await self._write("POST", f"accounts/{account_id}/set-private", policy=Policy.IDEMPOTENT)
+        return parse(Privacy, result.data)
 
     async def backup_codes(self, account_id: int) -> builtins.list[str]:
         return (await self._get(f"accounts/{account_id}/2fa-backup"))["backup_codes"]
@@ -218,7 +220,9 @@ class AccountsResource(Resource):
     async def set_password(self, account_id: int, password: str) -> dict[str, Any]:
         """Store a new Instagram password. Never retried after it may have reached the server."""
         register_secret(password)
-        return (await self._write("POST", f"accounts/{account_id}/password", json={"password": password}, policy=Policy.NEVER)).data
+        result = await self._write("POST", f"accounts/{account_id}/password", json={"password": password},
+                                   policy=Policy.NEVER)
+        return result.data
 
     async def set_passwords_bulk(self, passwords: dict[int, str]) -> dict[str, Any]:
         for password in passwords.values():

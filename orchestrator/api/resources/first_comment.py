@@ -8,7 +8,7 @@ for one with the same targets and comments before anything is resent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 from orchestrator.api.errors import NotFound
@@ -119,10 +119,11 @@ class FirstCommentResource(Resource):
         wanted_targets = [_target_body(t) for t in targets]
         wanted_comments = [c.strip() for c in comments]
         found: dict[str, Any] | None = None
+        item: dict[str, Any]
         async for item in self._all(SCHEDULES, {"account_id": account_id}):
             if (
                 item.get("account_id") == account_id
-                and [str(c).strip() for c in item.get("comments") or []] == wanted_comments
+                and [str(c).strip() for c in _list(item.get("comments"))] == wanted_comments
                 and _targets_match(wanted_targets, item.get("targets") or [])
                 and (found is None or item.get("id", 0) > found.get("id", 0))
             ):
@@ -203,7 +204,7 @@ def _target_body(target: TargetSpec) -> dict[str, Any]:
     return dict(target)
 
 
-def _targets_match(wanted: list[Mapping[str, Any]], got: list[Mapping[str, Any]]) -> bool:
+def _targets_match(wanted: Sequence[Mapping[str, Any]], got: Sequence[Mapping[str, Any]]) -> bool:
     """Whether a stored target list is the one requested, in order. Usernames compare as
     Instagram (and the server) treat them: case-insensitive, without a leading ``@``; a
     ``user_pk`` the request left out matches whatever the server looked up."""
@@ -219,3 +220,8 @@ def _targets_match(wanted: list[Mapping[str, Any]], got: list[Mapping[str, Any]]
 
 def _username(value: Any) -> str:
     return str(value or "").strip().lstrip("@").lower()
+
+
+def _list(value: Any) -> list[Any]:
+    """A list field of a raw answer, empty when absent or null."""
+    return list(value) if value else []

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from orchestrator.api.models import ApiModel, Page, parse
 from orchestrator.api.resources.base import Resource
 from orchestrator.api.retry import Policy
@@ -64,8 +66,8 @@ class MediaResource(Resource):
 
     async def upload_path(self, path: str | Path, content_type: str | None = None) -> MediaFile:
         """Upload a local file under its own name."""
-        p = Path(path)
-        return await self.upload(p.name, p.read_bytes(), content_type)
+        p = anyio.Path(path)
+        return await self.upload(p.name, await p.read_bytes(), content_type)
 
     async def delete(self, media_id: int) -> dict[str, Any]:
         """Delete a file from storage. Posts that name it keep the id."""

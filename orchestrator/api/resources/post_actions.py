@@ -140,6 +140,7 @@ class PostActionsResource(Resource):
         # Pending jobs are few (the cron takes them within about a minute), so all are read
         # and the newest match wins whatever order the server lists in.
         found: dict[str, Any] | None = None
+        job: dict[str, Any]
         async for job in self._all("post-actions/jobs", {"status": "pending"}):
             if (
                 job.get("status", "pending") == "pending"

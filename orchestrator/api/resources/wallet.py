@@ -43,7 +43,9 @@ class WalletResource(Resource):
         """Every transaction, newest first; ``type`` is ``topup`` or ``charge``."""
         return self._all("wallet/transactions", {"type": type}, Transaction)
 
-    async def transactions_page(self, page: int = 1, per_page: int = 20, *, type: str | None = None) -> Page[Transaction]:
+    async def transactions_page(
+        self, page: int = 1, per_page: int = 20, *, type: str | None = None
+    ) -> Page[Transaction]:
         return await self._page("wallet/transactions", {"type": type}, page, per_page, Transaction)
 
     async def packages(self) -> list[Package]:

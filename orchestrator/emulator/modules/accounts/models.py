@@ -101,7 +101,8 @@ def _search(ctx: Ctx, paging: Paging, needle: str, flags: dict[str, Any]) -> tup
 
 
 def stats(doc: Doc) -> dict[str, Any]:
-    return {"account_id": doc["id"], "followers": doc["followers"], "following": doc["following"], "posts": doc["posts"]}
+    return {"account_id": doc["id"], "followers": doc["followers"], "following": doc["following"],
+            "posts": doc["posts"]}
 
 
 # -- account actions ---------------------------------------------------------
@@ -298,7 +299,7 @@ def seed_demo(ctx: SeedContext) -> None:
     for owner, plan in (("alice", DEMO_NICHES), ("bob", {"pets": 3, "decor": 1}), ("admin", {"ops": 1})):
         accounts = []
         for niche, count in plan.items():
-            for i in range(1, count + 1):
+            for _ in range(count):
                 n += 1
                 # Every fifth account has no proxy yet, so `proxy: auto` has work to do.
                 proxy = None if n % 5 == 0 else proxy_for(n, 0)

@@ -112,7 +112,9 @@ class LoginBody(BaseModel):
 
 class ChallengeBody(BaseModel):
     account_id: int
-    code: str | None = Field(None, max_length=16, description="the code Instagram sent; omitted: ask whether one is pending")
+    code: str | None = Field(
+        None, max_length=16, description="the code Instagram sent; omitted: ask whether one is pending"
+    )
 
 
 class ChallengeOut(Open):
@@ -142,7 +144,9 @@ def _pending(doc: dict[str, Any]) -> JSON:
               "Login challenge pending: send the code with POST /accounts/challenge", 202)
 
 
-ACCEPTED = {202: {"model": envelope_of(ChallengePending), "description": "A login challenge is pending: try again later"}}
+ACCEPTED = {
+    202: {"model": envelope_of(ChallengePending), "description": "A login challenge is pending: try again later"}
+}
 
 
 @router.get("/accounts", **responds(AccountOut, paged=True))

@@ -34,7 +34,8 @@ PACKAGES: tuple[dict[str, Any], ...] = (
     {"id": 1, "title": "Starter", "price": 29.0, "accounts_limit": 10,
      "modules": ["reactions", "repost-pro", "first-comment"]},
     {"id": 2, "title": "Growth", "price": 79.0, "accounts_limit": 50,
-     "modules": ["reactions", "repost-pro", "first-comment", "welcomedm", "post-actions-api", "parser", "direct-basic"]},
+     "modules": ["reactions", "repost-pro", "first-comment", "welcomedm", "post-actions-api", "parser",
+                 "direct-basic"]},
     {"id": 3, "title": "Agency", "price": 129.0, "accounts_limit": CUSTOM_ACCOUNTS_LIMIT, "modules": list(MODULES)},
 )
 assert set(MODULE_PRICES) == set(MODULES), "every module has a price"
@@ -60,7 +61,8 @@ def subscription(user: Doc, clock: Clock, accounts_used: int) -> dict[str, Any]:
         "package_id": package["id"] if package else None,
         "package": package["title"] if package else "custom",
         "modules": modules,
-        "price": package["price"] if package else round(sum(MODULE_PRICES[m] for m in modules if m in MODULE_PRICES), 2),
+        "price": (package["price"] if package
+                  else round(sum(MODULE_PRICES[m] for m in modules if m in MODULE_PRICES), 2)),
         "currency": CURRENCY,
         "accounts_limit": package["accounts_limit"] if package else CUSTOM_ACCOUNTS_LIMIT,
         "accounts_used": accounts_used,

@@ -49,7 +49,9 @@ class PostBody(BaseModel):
     account_id: AccountId
     caption: Caption | None = None
     first_comment: Caption | None = Field(None, description="posted as the first comment once published")
-    type: PostType | None = Field(None, description="inferred from the media when omitted; carousel = album, reel = reels")
+    type: PostType | None = Field(
+        None, description="inferred from the media when omitted; carousel = album, reel = reels"
+    )
     media_ids: MediaIds | None = Field(None, description='comma-separated ids of your files, e.g. "42,43"')
     is_scheduled: bool = False
     schedule_date: str | None = Field(None, description="YYYY-MM-DD HH:MM:SS (UTC)")

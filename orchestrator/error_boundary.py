@@ -1,0 +1,206 @@
+"""The command line's one error boundary: every failure ends in one line, or in a crash file.
+
+Every command runs inside `guarded`. What a user can cause or fix (bad input, a file that
+cannot be read or written, a state database that is not one, an unreachable server, retries
+run out, a bad ``--policy``) ends in one ``error: ...`` line on stderr saying what to do, with
+the exit code the README gives. Anything else is a bug: the user sees one short line naming a
+file where the whole traceback was written, with every secret masked, never 100 lines.
+
+Exception groups (anyio task groups raise them) are unwrapped: the first failure that is not
+a cancellation decides the message, so a failed read among many never surfaces as a group.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+import typer
+
+from orchestrator import log
+
+EXIT_ERROR, EXIT_INTERRUPTED = 1, 130
+F = TypeVar("F", bound=Callable[..., Any])
+#: Exits the commands chose, and Click's own usage errors (which Click prints itself).
+PASS_THROUGH: tuple[type[BaseException], ...] = (
+    typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit)
+
+
+class UserError(Exception):
+    """An expected failure: ``message`` is the whole line (without ``error:``), ``code`` the exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def guarded(fn: F) -> F:
+    """``fn`` with the error boundary around it (for Typer commands: the signature is kept)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PASS_THROUGH:
+            raise
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BaseException as exc:  # noqa: BLE001 - this is the boundary
+            handle(exc)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def handle(exc: BaseException) -> NoReturn:
+    """Print what ``exc`` means for the user and exit with its code."""
+    exc = first_failure(exc)
+    if isinstance(exc, PASS_THROUGH):
+        raise exc
+    if isinstance(exc, KeyboardInterrupt):
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    lines, code = explain(exc)
+    if lines is None:
+        lines, code = [crash_line(exc)], EXIT_ERROR
+    for line in lines:
+        typer.echo(log.redact_text(line), err=True)
+    raise typer.Exit(code)
+
+
+def first_failure(exc: BaseException) -> BaseException:
+    """The failure an exception group stands for: its first leaf that is not a cancellation."""
+    while isinstance(exc, BaseExceptionGroup):
+        leaves = [e for e in exc.exceptions if not _is_cancellation(e)] or list(exc.exceptions)
+        exc = leaves[0]
+    return exc
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    import anyio
+
+    return isinstance(exc, anyio.get_cancelled_exc_class())
+
+
+def explain(exc: BaseException) -> tuple[list[str] | None, int]:
+    """The lines and the exit code for an expected failure; (None, 1) for a bug."""
+    from orchestrator.api.errors import SharingtoolsError
+    from orchestrator.playbook import PlaybookError
+    from orchestrator.policy import PolicyError
+
+    from orchestrator.state_db import StateDbError
+
+    if isinstance(exc, (UserError, StateDbError)):
+        return [f"error: {exc}"], getattr(exc, "code", EXIT_ERROR)
+    if isinstance(exc, PlaybookError):
+        return [str(d) for d in exc.diagnostics], EXIT_ERROR
+    if isinstance(exc, SharingtoolsError):
+        from orchestrator.cli import explain as explain_api
+
+        return [f"error: {explain_api(exc, os.environ.get('SHARINGTOOLS_BASE_URL'))}"], EXIT_ERROR
+    if isinstance(exc, PolicyError):
+        return [f"error: {exc}"], EXIT_ERROR
+    if isinstance(exc, sqlite3.Error):
+        return [f"error: the state database cannot be used ({exc}): point --state-db or SHARINGTOOLS_STATE_DB "
+                "at a writable SQLite file"], EXIT_ERROR
+    if isinstance(exc, UnicodeDecodeError):
+        return [f"error: a file is not UTF-8 text ({exc.reason} at byte {exc.start}): save it as UTF-8"], EXIT_ERROR
+    if isinstance(exc, OSError):
+        return [f"error: {describe_os_error(exc)}"], EXIT_ERROR
+    if isinstance(exc, MemoryError):
+        return ["error: out of memory: give fewer or smaller playbooks, or use --limit"], EXIT_ERROR
+    return None, EXIT_ERROR
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``path: reason: what to do`` for a file-system or network error."""
+    what = exc.strerror or type(exc).__name__
+    where = f"{exc.filename}: " if exc.filename is not None else ""
+    if isinstance(exc, PermissionError):
+        return f"{where}{what}: check the permissions, or choose another path"
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+        return f"{where}{what}: check the path (its directory must exist)"
+    if isinstance(exc, IsADirectoryError):
+        return f"{where}{what}: give a file, not a directory"
+    if isinstance(exc, ConnectionError):
+        return f"{where}{what}: is the server running and SHARINGTOOLS_BASE_URL right?"
+    return f"{where}{what}"
+
+
+def crash_line(exc: BaseException) -> str:
+    """Write the redacted traceback of a bug to a file; the one line that says where."""
+    text = log.redact_text("".join(traceback.format_exception(exc)))
+    try:
+        path = crash_file()
+        path.write_text(text, encoding="utf-8")
+        where = f"the full traceback is in {path}"
+    except OSError:
+        where = "the traceback could not be written to a file"
+    return (f"error: unexpected {type(exc).__name__} (a bug in the orchestrator): {where}; "
+            "please report it with that file")
+
+
+def crash_file() -> Path:
+    """A new file, readable by its owner only, under ``SHARINGTOOLS_CRASH_DIR`` or the temp directory."""
+    directory = Path(os.environ.get("SHARINGTOOLS_CRASH_DIR") or tempfile.gettempdir())
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    fd, name = tempfile.mkstemp(prefix=f"orchestrator-crash-{stamp}-", suffix=".txt", dir=directory)
+    os.close(fd)  # mkstemp makes it 0600
+    return Path(name)
+
+
+def check_writable(path: str, what: str) -> None:
+    """Refuse at once, before any work, an output path that cannot be written."""
+    target = Path(path)
+    if target.is_dir():
+        raise UserError(f"{what} {path} is a directory: give a file name")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"cannot write {what} {path}: the directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UserError(f"cannot write {what} {path}: permission denied; choose another path")
+
+
+class GuardedTyper(typer.Typer):
+    """A Typer app whose every command runs inside `guarded` (so commands others add are too)."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn: F) -> F:
+            register(guarded(fn))
+            return fn
+
+        return decorator
+
+    def callback(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        register = super().callback(*args, **kwargs)
+
+        def decorator(fn: F) -> F:
+            register(guarded(fn))
+            return fn
+
+        return decorator
+
+
+def main_boundary(app: Callable[[], Any]) -> None:
+    """Run the whole app (``cli.main``): the last resort for what escapes a command."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - this is the boundary
+        try:
+            handle(exc)
+        except (typer.Exit, click.exceptions.Exit) as done:
+            sys.exit(done.exit_code)

@@ -1,0 +1,74 @@
+"""SIGKILL at random points of an apply, then SIGKILL of its resume, then a resume that
+finishes: the fleet converges and nothing is made twice. The points are drawn from a seeded
+random generator (printed on failure), so a failing draw repeats.
+
+Builds on tests/apply/test_interrupt.py (fixed points, the emulator restarted in between).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+from collections import Counter
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from orchestrator.cli import app
+from tests.apply.conftest import PLAYBOOKS
+from tests.apply.test_interrupt import (
+    KILLED_RATE,
+    WAIT,
+    _apply,
+    _emulator,
+    _env,
+    _free_port,
+    _journal,
+    _operations_planned,
+    _signal_when_journaled,
+    _stop,
+)
+
+pytestmark = pytest.mark.uvicorn
+SEED = int(os.environ.get("RELIABILITY_SEED", "20261201"))
+
+
+def test_sigkill_at_random_points_and_of_the_resume_then_resume_converges(tmp_path):
+    rng = random.Random(SEED)
+    port, db, keys, state_db = _free_port(), tmp_path / "world.db", tmp_path / "keys.json", tmp_path / "state.db"
+    log = tmp_path / "processes.log"
+    proc = None
+    try:
+        with _emulator(port, db, keys, log):
+            key = json.loads(keys.read_text())["alice"]
+            env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key)
+            total = _operations_planned(env)
+            first = rng.randint(1, total // 3)
+            second = rng.randint(first + 1, first + total // 3)
+            for args, at in ((["--state-db", str(state_db)], first),
+                             (["--resume", "--state-db", str(state_db)], second)):  # the second kill hits a resume
+                proc = _apply([*args, "--rate", KILLED_RATE], env, tmp_path, log)
+                _signal_when_journaled(proc, state_db, at, signal.SIGKILL)
+                assert proc.wait(timeout=WAIT) == -signal.SIGKILL, f"seed {SEED}"
+            runs, _ = _journal(state_db)
+            assert [status for _, status, _ in runs] == ["running", "running"], (SEED, runs)
+
+            runner = CliRunner()
+            fast = {**env, "SHARINGTOOLS_RATE": "1000"}
+            result = runner.invoke(app, ["apply", str(PLAYBOOKS), "--resume", "--yes", "--state-db", str(state_db)],
+                                   env=fast)
+            assert result.exit_code == 0, (SEED, result.output)
+            plan = runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode"], env=fast)
+            assert plan.exit_code == 0, (SEED, plan.output)
+
+            base = f"http://127.0.0.1:{port}/_emulator/state"
+            captions = httpx.get(f"{base}/captions", params={"user_id": 1}).json()["items"]
+            assert max(Counter(c["title"] for c in captions).values()) == 1, SEED
+            comments = httpx.get(f"{base}/first_comment_schedules").json()["items"]
+            keyed = Counter((s["account_id"], frozenset(t["username"] for t in s["targets"])) for s in comments)
+            assert max(keyed.values()) == 1, SEED
+    finally:
+        _stop(proc, signal.SIGKILL)

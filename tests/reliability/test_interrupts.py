@@ -1,0 +1,156 @@
+"""Ctrl-C and SIGTERM end a run promptly, whatever the server does.
+
+- while reading (a slow server; a server that is not there): the first signal ends the
+  command at once, exit 130 (SIGINT) or 143 (SIGTERM), nothing written;
+- while writing to a server that hangs: the first signal stops new work and gives in-flight
+  calls a few seconds; a second cancels them at once; the run is recorded, never "running";
+- after the server died mid-apply: the signal ends the retrying at once (no retry loop
+  ignoring it).
+
+Each wait is bounded (`WAIT`): the bound says "within seconds", it is not a timing measurement.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from orchestrator.emulator.faults import FaultConfig, LatencySpec
+from tests.apply.conftest import PLAYBOOKS, Served
+from tests.apply.test_interrupt import _env, _free_port, _journal, _signal_when_journaled
+
+pytestmark = pytest.mark.uvicorn
+WAIT = 15.0  # seconds a signalled process may take to exit (GRACE is 5)
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "orchestrator", *args], stdout=out, stderr=subprocess.STDOUT,
+                                env=env)
+
+
+def _wait_for_requests(served: Served, at_least: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while sum(served.state.counters.counts.values()) < at_least:
+        assert proc.poll() is None, f"the command ended (exit {proc.returncode}) before it reached the server"
+        assert time.monotonic() < deadline, "the command never reached the server"
+        time.sleep(0.02)
+
+
+def _ended(proc: subprocess.Popen, log: Path) -> int:
+    try:
+        return proc.wait(timeout=WAIT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise AssertionError(f"still running {WAIT} s after the signal: {log.read_text()[-2000:]}") from None
+
+
+@pytest.mark.parametrize(("command", "sig", "code"), [("plan", signal.SIGINT, 130), ("apply", signal.SIGTERM, 143)])
+def test_a_signal_while_reading_a_slow_server_ends_at_once(served: Served, tmp_path, command, sig, code):
+    # Every answer 4 s late: a plan takes far longer.
+    served.state.faults = FaultConfig(latency=LatencySpec(probability=1.0, mean_ms=4_000))
+    log = tmp_path / "out.log"
+    extra = ["--yes", "--state-db", str(tmp_path / "state.db")] if command == "apply" else []
+    proc = _start([command, str(PLAYBOOKS), *extra], _env(**served.env()), log)
+    try:
+        _wait_for_requests(served, 1, proc)
+        time.sleep(0.3)  # let the reads queue up behind the slow answers
+        proc.send_signal(sig)
+        assert _ended(proc, log) == code, log.read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in log.read_text()
+    assert served.writes() == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_retrying_a_server_that_is_not_there_ends_at_once(tmp_path, sig):
+    port = _free_port()  # nothing listens: every attempt is refused and retried for up to 120 s
+    log = tmp_path / "out.log"
+    env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY="sht_" + "a" * 64)
+    proc = _start(["apply", str(PLAYBOOKS), "--yes", "--state-db", str(tmp_path / "state.db")], env, log)
+    try:
+        time.sleep(1.5)  # the process starts and enters its retry loop (no server to observe it by)
+        assert proc.poll() is None, log.read_text()
+        proc.send_signal(sig)
+        assert _ended(proc, log) == 128 + sig, log.read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_second_ctrl_c_cancels_hanging_writes_at_once_and_the_run_is_recorded(served: Served, tmp_path):
+    """Writes hang (60 s each); the first Ctrl-C waits for them (at most GRACE), the second ends now."""
+    state_db, log = tmp_path / "state.db", tmp_path / "out.log"
+    served.state.faults = FaultConfig(methods=["POST", "PATCH", "PUT", "DELETE"],
+                                      latency=LatencySpec(probability=1.0, mean_ms=30_000))
+    proc = _start(["apply", str(PLAYBOOKS), "--yes", "--state-db", str(state_db)], _env(**served.env()), log)
+    try:
+        _signal_when_journaled(proc, state_db, 1, signal.SIGINT)
+        time.sleep(0.5)
+        assert proc.poll() is None, log.read_text()[-2000:]  # the first Ctrl-C waits for the calls in flight
+        proc.send_signal(signal.SIGINT)
+        assert _ended(proc, log) == 130, log.read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = log.read_text()
+    assert "Traceback" not in output and "stopping now" in output
+    runs, ops = _journal(state_db)
+    assert [status for _, status, _ in runs] == ["interrupted"], runs
+    assert ops and {status for _, status in ops} <= {"pending", "done", "failed"}
+
+
+def test_ctrl_c_after_the_server_died_mid_apply_ends_promptly(tmp_path):
+    from tests.apply.test_interrupt import _emulator
+
+    port, db, keys, state_db = _free_port(), tmp_path / "world.db", tmp_path / "keys.json", tmp_path / "state.db"
+    log = tmp_path / "out.log"
+    proc = None
+    try:
+        with _emulator(port, db, keys, log):
+            import json
+
+            key = json.loads(keys.read_text())["alice"]
+            env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key,
+                       SHARINGTOOLS_RATE="5")  # slow: the run is far from its end when the server dies
+            proc = _start(["apply", str(PLAYBOOKS), "--yes", "--state-db", str(state_db)], env, log)
+            _signal_when_journaled(proc, state_db, 2, 0)  # signal 0: only wait for two operations
+        # the emulator is stopped here: the apply's calls now fail and are retried
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1)
+        time.sleep(1.0)
+        assert proc.poll() is None, log.read_text()[-2000:]
+        proc.send_signal(signal.SIGINT)
+        assert _ended(proc, log) == 130, log.read_text()[-2000:]
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+    runs, _ = _journal(state_db)
+    assert runs and runs[-1][1] in ("interrupted", "partial"), runs  # finished, resumable; never "running"
+
+
+def test_ctrl_c_at_the_confirmation_prompt_ends_at_once(served: Served, tmp_path):
+    """On a terminal (pexpect), apply asks before it writes; Ctrl-C at that prompt ends the run
+    with 130 and nothing written (the blocked read of the terminal does not hold the process)."""
+    import pexpect
+
+    child = pexpect.spawn(sys.executable, ["-m", "orchestrator", "apply", str(PLAYBOOKS), "--state-db",
+                                           str(tmp_path / "state.db")], env=_env(**served.env()), timeout=60,
+                          encoding="utf-8")
+    try:
+        child.expect("Enter a value")
+        child.sendintr()
+        child.expect(pexpect.EOF, timeout=WAIT)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130, child.before
+    assert served.writes() == []
