@@ -171,6 +171,28 @@ async def test_pagination_reads_a_bounded_window_ahead(emu, control):
     assert counters["total"] <= 3 + 4 + 20, counters["total"]
 
 
+async def test_pagination_asks_for_the_next_pages_before_handing_on_the_first(emu, control):
+    """A consumer that queues work per item (a plan queues a settings read per schedule) must
+    not put that work ahead of the list's own next pages: they are asked for before the first
+    page reaches it."""
+    import anyio
+
+    from orchestrator.api.pagination import pages
+    from orchestrator.emulator.seed import seed_accounts
+
+    seed_accounts(emu.state, 975)  # 1,000 accounts: 10 pages
+    async with make_client(emu) as client:
+        stream = pages(client.transport, "accounts", ahead=4)
+        first = await stream.__anext__()
+        assert first["page"] == 1
+        for _ in range(100):  # bounded: the four reads ahead were started before the yield
+            if client.transport.stats.snapshot()["total"] >= 5:
+                break
+            await anyio.sleep(0.01)
+        assert client.transport.stats.snapshot()["total"] == 5  # page 1, and pages 2-5 already asked for
+        await stream.aclose()
+
+
 async def test_a_module_not_installed_is_not_retried(emu, control):
     from orchestrator.api.errors import ModuleNotInstalled
 
