@@ -1,12 +1,14 @@
 """Plan and apply from 100 to 100,000 accounts: time, requests, client CPU and peak RSS against N.
 
 Each size gets a fresh world (emulator + ``rate_proxy.py``) and runs ``plan`` then ``apply``
-(with verify), the client told the server's rate. Sizes at or above ``--no-latency-from`` run
-without the proxy's latency and rate limit (the emulator alone is then the limit), so that the
-largest size fits in the time budget; the table and the plot say which. Writes a JSON file of
-the figures and a PNG of four panels.
+(with verify), the client told the server's rate. Sizes at or above ``--no-latency-from`` (none
+by default) run without the proxy's latency and rate limit (the emulator alone is then the
+limit), for a quick look at a size that would not fit a time budget; the table and the plot say
+which. Writes a JSON file of the figures and a PNG of four panels.
 
     python bench/scaling.py [--sizes 100,1000,10000,100000] [--rate 300] [--png docs/scaling.png]
+    python bench/scaling.py --sizes 100000 --json big.json --png big.png  # the largest, on its own (~35 min)
+    python bench/scaling.py --sizes 100,1000,10000 --with big.json               # then the rest: one table, one plot
 """
 
 from __future__ import annotations
@@ -83,11 +85,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--sizes", default="100,1000,10000,100000")
     parser.add_argument("--rate", type=float, default=300.0)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--no-latency-from", type=int, default=100_000)
+    parser.add_argument("--no-latency-from", type=int, default=10**9)
     parser.add_argument("--plan-only-from", type=int, default=10**9, help="sizes from which apply is skipped")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--png", type=Path, default=ROOT / "docs" / "scaling.png")
+    parser.add_argument("--with", dest="earlier", type=Path, action="append", default=[],
+                        help="the --json of an earlier run whose sizes join this one's table and plot "
+                             "(the largest size, run on its own)")
     args = parser.parse_args(argv)
     rows: list[dict] = []
     startup = startup_cpu()
@@ -98,6 +103,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                             startup=startup)
             if args.json:  # after every size: a run cut short keeps what it measured
                 args.json.write_text(json.dumps(rows, indent=1))
+    for earlier in args.earlier:
+        rows += json.loads(earlier.read_text())
+    rows.sort(key=lambda r: (r["n"], r["run"] != "plan"))
     print(table([{**r, "run": f"{r['run']} N={r['n']:,}{'' if r['limited'] else ' (no proxy)'}"} for r in rows]))
     if args.png:
         plot(rows, args.rate, args.png)

@@ -120,6 +120,7 @@ class PooledTransport(AiohttpTransport):
     def _timeout(self, connect: float | None, read: float | None, pool: float | None) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(sock_connect=connect, sock_read=read, connect=pool)
 
+
 class Sender:
     """Sends one request through an httpx transport and reads its answer whole.
 
@@ -140,13 +141,13 @@ class Sender:
         self.base_url = base_url.rstrip("/") + "/"
         # Built once: the same header object for every request (httpx copies it into each).
         self._headers = httpx.Headers({"Accept-Encoding": "gzip, deflate", "Connection": "keep-alive", **headers})
-        self._extensions = {"timeout": timeout.as_dict()}
+        self._timeout = timeout.as_dict()
 
     async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
                       files: Any = None) -> httpx.Response:
         """``method`` on ``base_url + path`` (no leading slash); the answer's body is read."""
         request = httpx.Request(method, self.base_url + path, params=params or None, json=json, files=files,
-                                headers=self._headers, extensions=self._extensions)
+                                headers=self._headers, extensions={"timeout": self._timeout})
         response = await self._transport.handle_async_request(request)
         response.request = request
         try:
