@@ -113,7 +113,7 @@ async def build_plan(
     results: dict[Kind, ReadResult] = {}
     read_failures: list[Problem] = []
     refused: list[Blocked] = []
-    resolved: dict[Kind, dict[int, Any]] = {}  # desired state as the diff gets it, per kind
+    diffed: dict[Kind, _Diffed] = {}
 
     async def read(kind: Kind, handler: KindHandler) -> None:
         wanted: dict[int, Any] = (dict(desired.of_kind(kind)) if kind is not Kind.CAPTIONS
@@ -124,8 +124,7 @@ async def build_plan(
             wanted = {a: d for a, d in wanted.items() if (a, kind) in keep_pairs}
         if not wanted:
             return
-        ready, unresolved = _resolve(handler, wanted, desired)
-        resolved[kind] = ready
+        ready, unresolved = _resolve(handler, wanted, desired)  # desired state as the diff gets it
         targets = [desired.accounts[a] for a in ready if a in desired.accounts] or [LIBRARY]
         if ready:
             try:
@@ -142,6 +141,9 @@ async def build_plan(
         order = {account_id: i for i, account_id in enumerate(wanted)}
         result.problems = sorted(result.problems + unresolved, key=lambda p: order.get(p.account_id, len(order)))
         results[kind] = result
+        # Diffed as soon as this kind is read, while the other kinds' reads are still waiting
+        # on the network: only the last kind's diff is left for after the last answer.
+        diffed[kind] = _diff_kind(handler, kind, result, ready, desired)
 
     async with anyio.create_task_group() as tg:
         for kind in sorted(desired.kinds(), key=list(Kind).index):
@@ -154,24 +156,45 @@ async def build_plan(
     fingerprints: dict[int, dict[str, str]] = {}
     for kind, result in sorted(results.items(), key=lambda kv: list(Kind).index(kv[0])):
         planned.problems += result.problems
-        handler = kinds[kind]
         for account_id, live in result.live.items():
             planned.live[(account_id, kind)] = live
-            read_as = result.fingerprints.get(account_id) or fingerprint(live)  # a kind may keep part of it
+        done = diffed[kind]
+        changes += done.changes
+        read_failures += done.failures
+        for failure in done.failures:  # read, though not diffed: counted among the accounts read
+            fingerprints.setdefault(failure.account_id, {})
+        for account_id, read_as in done.fingerprints.items():
             fingerprints.setdefault(account_id, {})[kind.value] = read_as
-            account = desired.accounts.get(account_id, LIBRARY)
-            try:
-                changes += handler.diff(account, resolved[kind][account_id], live)
-            except SHAPE_ERRORS as exc:  # what the server sent for this account is not what the API documents
-                read_failures.append(Problem(account_id, account.username, kind,
-                                             str(UnexpectedAnswer(f"reading {handler.label}", exc))))
-                fingerprints.get(account_id, {}).pop(kind.value, None)
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
     changes, blocked = classify(changes, ctx.accounts, planned.live)
     planned.plan = Plan.build(changes, known_hash or playbook_hash(playbook), fingerprints, len(fingerprints),
                               [*refused, *blocked])
     return planned
+
+
+@dataclass
+class _Diffed:
+    """One kind's diff over the accounts it read."""
+
+    changes: list[Change] = field(default_factory=list)
+    fingerprints: dict[int, str] = field(default_factory=dict)  # of the accounts diffed
+    failures: list[Problem] = field(default_factory=list)  # answers the diff could not make sense of
+
+
+def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: dict[int, Any],
+               desired: DesiredState) -> _Diffed:
+    out = _Diffed()
+    for account_id, live in result.live.items():
+        account = desired.accounts.get(account_id, LIBRARY)
+        try:
+            out.changes += handler.diff(account, resolved[account_id], live)
+        except SHAPE_ERRORS as exc:  # what the server sent for this account is not what the API documents
+            out.failures.append(Problem(account_id, account.username, kind,
+                                        str(UnexpectedAnswer(f"reading {handler.label}", exc))))
+            continue
+        out.fingerprints[account_id] = result.fingerprints.get(account_id) or fingerprint(live)  # a kind may keep part
+    return out
 
 
 def _resolve(

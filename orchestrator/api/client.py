@@ -5,7 +5,7 @@
             ...
         await client.reactions.update_settings(42, likes_speed=3)
 
-All calls share one ``httpx.AsyncClient``, one rate limit and one concurrency limit.
+All calls share one connection pool (an httpx transport), one rate limit and one concurrency limit.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from orchestrator.api.resources.repost import RepostResource
 from orchestrator.api.resources.user import UserResource
 from orchestrator.api.resources.wallet import WalletResource
 from orchestrator.api.resources.welcomedm import WelcomeDmResource
-from orchestrator.api.http import PooledTransport, environment_proxy
+from orchestrator.api.http import PooledTransport, Sender, environment_proxy
 from orchestrator.api.retry import RetrySettings
-from orchestrator.api.transport import Transport, _Bearer
+from orchestrator.api.transport import Transport
 from orchestrator.settings import Settings
 
 
@@ -57,17 +57,11 @@ class SharingtoolsClient:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         if transport is None:
             transport = PooledTransport(verify=verify, limits=limits, proxy=environment_proxy(base_url))
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/",
-            auth=_Bearer(api_key),
-            headers={"Accept": "application/json", "User-Agent": "sharingtools-orchestrator"},
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=limits,
-            transport=transport,
-            verify=verify,
-            # the proxy from the environment is looked up once (``http.environment_proxy``);
-            # httpx would otherwise mount its own httpcore pool for it
-            trust_env=False,
+        self._http = Sender(
+            transport, base_url,
+            {"Accept": "application/json", "User-Agent": "sharingtools-orchestrator",
+             "Authorization": f"Bearer {api_key}"},
+            httpx.Timeout(timeout, connect=connect_timeout),
         )
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         if clock is not None:

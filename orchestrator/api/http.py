@@ -2,10 +2,11 @@
 
 httpcore's pool (httpx's default) spends most of a busy client's CPU assigning requests to
 connections: at 64 concurrent requests, 1,000 GETs cost 5.3 s of client CPU through it and
-0.65 s through aiohttp (measured in ``docs/benchmarks.md``). httpx stays the API, so tests
-still inject ``httpx.ASGITransport`` for the in-process emulator.
+0.65 s through aiohttp (measured in ``docs/benchmarks.md``). httpx's transport interface
+stays the seam, so tests still inject ``httpx.ASGITransport`` for the in-process emulator;
+``Sender`` sends through it without ``httpx.AsyncClient``'s per-request machinery.
 
-Two things are adjusted on top of ``httpx_aiohttp.AiohttpTransport``:
+Three things are adjusted on top of ``httpx_aiohttp.AiohttpTransport``:
 
 - its exception map turns every dropped connection into ``httpx.ConnectTimeout`` (a subclass
   test picks ``ClientConnectionError``'s entry for ``ServerDisconnectedError``), which would
@@ -14,15 +15,17 @@ Two things are adjusted on top of ``httpx_aiohttp.AiohttpTransport``:
   ("may have been applied"), as httpcore reports it;
 - aiohttp silently sends an idempotent method (GET, PUT, DELETE) a second time when its
   connection drops. Whether a call may be repeated is the retry policy's decision
-  (``retry.py``), so that is switched off.
+  (``retry.py``), so that is switched off;
+- the answer is read whole in ``handle_async_request`` instead of streamed (see there).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import httpx
@@ -45,23 +48,6 @@ def _mapped(exc: BaseException) -> httpx.TransportError | None:
     if isinstance(exc, aiohttp.ClientError):
         return httpx.TransportError(message)
     return None
-
-
-class _Body(httpx.AsyncByteStream):
-    """The response body, with the same error mapping while it is read."""
-
-    def __init__(self, inner: httpx.AsyncByteStream) -> None:
-        self._inner = inner
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._inner:
-                yield chunk
-        except httpx.TransportError as exc:
-            raise (_mapped(exc.__cause__) if exc.__cause__ else None) or exc from exc.__cause__
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 def environment_proxy(url: str) -> str | None:
@@ -93,14 +79,84 @@ class PooledTransport(AiohttpTransport):
         return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its answer whole.
+
+        In place of ``AiohttpTransport``'s own: the body is read here rather than streamed
+        through two async generators (theirs and an error-mapping one around it), which was a
+        fifth of a request's client CPU; every caller reads the whole answer anyway (``Sender``).
+        """
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        timeout = request.extensions.get("timeout", {})
+        data: Any
         try:
-            response = await super().handle_async_request(request)
-        except httpx.TransportError as exc:
-            mapped = _mapped(exc.__cause__) if exc.__cause__ else None
-            if mapped is None:
-                raise
-            raise mapped from exc.__cause__
+            data = request.content or None
+        except httpx.RequestNotRead:  # a multipart upload: aiohttp reads the stream
+            data = request.stream
+            request.headers.pop("transfer-encoding", None)
+        proxy = self.proxy
+        try:
+            async with self.client.request(
+                request.method, str(request.url), headers=request.headers, data=data,
+                allow_redirects=False, auto_decompress=False, compress=False,
+                timeout=self._timeout(timeout.get("connect"), timeout.get("read"), timeout.get("pool")),
+                server_hostname=request.extensions.get("sni_hostname"),
+                proxy=str(proxy.url) if proxy else None,
+                proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
+                proxy_headers=proxy.headers if proxy else None,
+            ) as answer:
+                content = await answer.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise (_mapped(exc) or httpx.TransportError(str(exc))) from exc
-        response.stream = _Body(response.stream)  # type: ignore[arg-type]
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if answer.reason:
+            extensions["reason_phrase"] = answer.reason.encode()
+        # ``content`` is still encoded as the server sent it (no auto-decompression):
+        # httpx decodes it by its Content-Encoding, as it would a streamed body.
+        return httpx.Response(answer.status, headers=answer.raw_headers, content=content, request=request,
+                              extensions=extensions)
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019 - a handful of timeouts, for the transport's life
+    def _timeout(self, connect: float | None, read: float | None, pool: float | None) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(sock_connect=connect, sock_read=read, connect=pool)
+
+class Sender:
+    """Sends one request through an httpx transport and reads its answer whole.
+
+    This is the part of ``httpx.AsyncClient.request`` the client needs. The rest of it costs
+    as much CPU as the connection pool itself: 2,000 GETs at 64 concurrent took 0.52 ms of
+    client CPU each through ``AsyncClient.request`` and 0.25 ms through the same transport
+    called directly (``docs/benchmarks.md``, "The client"). The difference is URL merging
+    through httpx's pure-Python parser (twice per request), the auth-flow generator, the
+    redirect loop and cookie extraction through ``http.cookiejar``; the API sets no cookies
+    and a call of ours is never redirected (httpx does not follow redirects by default
+    either), so none of it does anything here. Any ``httpx.AsyncBaseTransport`` works:
+    the CLI's ``PooledTransport``, the tests' in-process ``ASGITransport``.
+    """
+
+    def __init__(self, transport: httpx.AsyncBaseTransport, base_url: str, headers: dict[str, str],
+                 timeout: httpx.Timeout) -> None:
+        self._transport = transport
+        self.base_url = base_url.rstrip("/") + "/"
+        # Built once: the same header object for every request (httpx copies it into each).
+        self._headers = httpx.Headers({"Accept-Encoding": "gzip, deflate", "Connection": "keep-alive", **headers})
+        self._extensions = {"timeout": timeout.as_dict()}
+
+    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
+                      files: Any = None) -> httpx.Response:
+        """``method`` on ``base_url + path`` (no leading slash); the answer's body is read."""
+        request = httpx.Request(method, self.base_url + path, params=params or None, json=json, files=files,
+                                headers=self._headers, extensions=self._extensions)
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
         return response
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+    def __repr__(self) -> str:  # never the headers: they hold the key
+        return f"<Sender {self.base_url}>"

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 MAX_PER_PAGE = 100
 MAX_PAGES = 5_000  # a bound on what one list read may fetch (500,000 items): a larger ``total`` is refused
 MAX_CURSOR_PAGES = 10_000
-PAGES_AHEAD = 8  # pages of one list read ahead of the consumer: memory stays bounded by this
+PAGES_AHEAD = 32  # pages of one list read ahead of the consumer: memory stays bounded by this
 
 
 async def pages(
@@ -34,14 +34,16 @@ async def pages(
 
     The first page says how many there are; the next ``ahead`` pages are then read
     concurrently (the client's rate and concurrency limits pace them) and yielded in order,
-    a new read starting as each page is handed on. Reading them one after another would cost
-    a round trip each (20 pages at 50 ms is a second per list); reading all at once would hold
-    every page of a 100,000-item list in memory.
+    a new read starting as each page is handed on. Those reads start before the first page
+    is handed on: a consumer that queues a read per item (a plan's settings reads) would
+    otherwise put a page's worth of requests ahead of the list's own next pages. Reading the
+    pages one after another would cost a round trip each (20 pages at 50 ms is a second per
+    list); reading all at once would hold every page of a 100,000-item list in memory.
     """
     query = dict(params or {})
     first = (await transport.call("GET", path, params={**query, "page": 1, "per_page": per_page})).data or {}
-    yield first
     if not first.get("items"):
+        yield first
         return
     size = int(first.get("per_page", per_page)) or per_page  # the server may clamp per_page
     last_page = max(1, math.ceil(int(first.get("total", 0)) / size))
@@ -62,6 +64,7 @@ async def pages(
     try:
         for page in islice(following, max(1, ahead)):
             window.append(asyncio.ensure_future(read(page)))
+        yield first
         while window:
             data = await window.popleft()
             for page in islice(following, 1):

@@ -1,16 +1,17 @@
 """The one place HTTP happens: ``Transport.call`` sends a request through the limits and the
 retry policy and returns the unwrapped envelope, or raises an error from ``errors``.
 
-The ``httpx.AsyncClient`` (or just its transport) is injected, as httpx itself recommends:
-tests pass the emulator's in-process transport, the CLI a real connection pool.
+The httpx transport under the ``Sender`` is injected, as httpx itself recommends: tests pass
+the emulator's in-process transport, the CLI a real connection pool.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -21,6 +22,7 @@ import structlog
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from orchestrator.api.envelope import Envelope, unwrap
+from orchestrator.api.http import Sender
 from orchestrator.api.errors import (
     ApiError,
     Conflict,
@@ -71,24 +73,10 @@ class Result:
     recovered: bool = False  # True when a retry found the first attempt had taken effect
 
 
-class _Bearer(httpx.Auth):
-    """Adds the key per request; its repr never shows the key."""
-
-    def __init__(self, key: str) -> None:
-        self._header = f"Bearer {key}"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:
-        return "<Bearer ***>"
-
-
 class Transport:
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: Sender,
         *,
         rate: float,
         concurrency: int,
@@ -105,6 +93,12 @@ class Transport:
         self.slots = anyio.CapacityLimiter(concurrency)
         self.retry = retry
         self.sleep = sleep
+        # The retry loop's parts are stateless (the attempt's state lives in tenacity's
+        # ``RetryCallState``): built once, not for every call (the jitter's ``random.Random``
+        # seeds itself from the OS when made).
+        self._stop = stop_after_attempt(retry.attempts) | stop_after_delay(retry.deadline)
+        self._wait = wait_full_jitter_or_retry_after(retry)
+        self._retry_if = {p: retry_if_exception(functools.partial(is_retryable, policy=p)) for p in Policy}
         self.stats = CallStats()
 
     async def call(
@@ -126,13 +120,8 @@ class Transport:
         await self.slots.acquire()
         held = True  # until the first attempt's ``_send`` takes the slot over
         try:
-            retrying = AsyncRetrying(
-                stop=stop_after_attempt(self.retry.attempts) | stop_after_delay(self.retry.deadline),
-                wait=wait_full_jitter_or_retry_after(self.retry),
-                retry=retry_if_exception(lambda exc: is_retryable(exc, policy)),
-                sleep=self.sleep,
-                reraise=True,
-            )
+            retrying = AsyncRetrying(stop=self._stop, wait=self._wait, retry=self._retry_if[policy],
+                                     sleep=self.sleep, reraise=True)
             maybe_applied = False
             async for attempt in retrying:
                 with attempt:

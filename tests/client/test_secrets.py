@@ -66,7 +66,7 @@ async def test_canary_key_never_appears(emu, control, captured):
             f"{BASE_URL}/api/v1", CANARY_KEY, transport=emu.transport(), sleep=no_wait,
             retry=RetrySettings(attempts=2),
         ) as client:
-            texts.append(repr(client._http.auth))
+            texts.append(repr(client._http))
             with pytest.raises(SharingtoolsError) as err:
                 await call(client)
             texts.append(_all_text(err.value))
