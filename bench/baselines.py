@@ -10,129 +10,116 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
+from ruamel.yaml import YAML
 
 from _servers import pinned
 
 HEADERS = {"Accept": "application/json"}
+#: How many times a 429 is waited out before a call gives up, by the script and by Ansible alike.
+RETRIES = 20
+T = TypeVar("T")
+
+
+def timed(run: Callable[[], T]) -> tuple[float, T]:
+    """``run()``, and the seconds it took (wall clock: what a user waits)."""
+    started = time.perf_counter()
+    result = run()
+    return time.perf_counter() - started, result
 
 
 def sequential(api: str, key: str, ids: list[int]) -> tuple[float, int]:
     """Run the script on ``ids``; return (seconds, requests sent)."""
-    sent = 0
-    started = time.perf_counter()
     with httpx.Client(base_url=api + "/", headers={**HEADERS, "Authorization": f"Bearer {key}"}, timeout=60) as c:
-
-        def call(method: str, path: str, body: dict | None = None) -> dict:
-            nonlocal sent
-            for _ in range(20):  # bounded: a 429 is retried after its Retry-After, 20 times at most
-                r = c.request(method, path, json=body)
-                sent += 1
-                if r.status_code != 429:
-                    r.raise_for_status()
-                    return r.json().get("data") or {}
-                time.sleep(float(r.headers.get("retry-after", 1)))
-            raise RuntimeError(f"{method} {path}: still throttled")
-
-        for account in ids:
-            schedule = call("GET", f"reactions/schedules/{account}")
-            if not schedule.get("is_active"):
-                call("POST", f"reactions/schedules/{account}/activate")
-            settings = call("GET", f"reactions/schedules/{account}/settings").get("settings", {})
-            if settings.get("likes_speed") != 4:
-                call("PATCH", f"reactions/schedules/{account}/settings", {"likes_speed": 4})
-            if not any(
-                t.get("type") == "hashtag" and t.get("value") == "benchmark" for t in schedule.get("targets", [])
-            ):
-                call("POST", f"reactions/schedules/{account}/targets", {"type": "hashtag", "value": "benchmark"})
-            if call("GET", f"repost/schedules/{account}").get("is_active"):
-                call("POST", f"repost/schedules/{account}/pause")
-    return time.perf_counter() - started, sent
+        return timed(lambda: _script(c, ids))
 
 
-ANSIBLE_PLAYBOOK = """
-- hosts: accounts
-  gather_facts: false
-  connection: local
-  vars:
-    api: "{{ lookup('env', 'BENCH_API') }}"
-    auth: {Authorization: "Bearer {{ lookup('env', 'BENCH_KEY') }}", Accept: application/json}
-  tasks:
-    - name: read the Reactions Pro schedule
-      uri: {url: "{{ api }}/reactions/schedules/{{ account_id }}", headers: "{{ auth }}", status_code: [200, 429]}
-      register: schedule
-      until: schedule.status != 429
-      retries: 20
-      delay: 1
-    - name: activate it
-      when: not schedule.json.data.is_active
-      uri:
-        url: "{{ api }}/reactions/schedules/{{ account_id }}/activate"
-        method: POST
-        headers: "{{ auth }}"
-        status_code: [200, 429]
-      register: r
-      until: r.status != 429
-      retries: 20
-      delay: 1
-    - name: read its settings
-      uri:
-        url: "{{ api }}/reactions/schedules/{{ account_id }}/settings"
-        headers: "{{ auth }}"
-        status_code: [200, 429]
-      register: settings
-      until: settings.status != 429
-      retries: 20
-      delay: 1
-    - name: set likes_speed
-      when: settings.json.data.settings.likes_speed | default(none) != 4
-      uri:
-        url: "{{ api }}/reactions/schedules/{{ account_id }}/settings"
-        method: PATCH
-        headers: "{{ auth }}"
-        body_format: json
-        body: {likes_speed: 4}
-        status_code: [200, 429]
-      register: r
-      until: r.status != 429
-      retries: 20
-      delay: 1
-    - name: add the target
-      when: schedule.json.data.targets | selectattr('value', 'equalto', 'benchmark') | list | length == 0
-      uri:
-        url: "{{ api }}/reactions/schedules/{{ account_id }}/targets"
-        method: POST
-        headers: "{{ auth }}"
-        body_format: json
-        body: {type: hashtag, value: benchmark}
-        status_code: [200, 201, 429]
-      register: r
-      until: r.status != 429
-      retries: 20
-      delay: 1
-    - name: read the Repost Pro schedule
-      uri: {url: "{{ api }}/repost/schedules/{{ account_id }}", headers: "{{ auth }}", status_code: [200, 429]}
-      register: repost
-      until: repost.status != 429
-      retries: 20
-      delay: 1
-    - name: pause it
-      when: repost.json.data.is_active
-      uri:
-        url: "{{ api }}/repost/schedules/{{ account_id }}/pause"
-        method: POST
-        headers: "{{ auth }}"
-        status_code: [200, 429]
-      register: r
-      until: r.status != 429
-      retries: 20
-      delay: 1
-"""
+def _script(c: httpx.Client, ids: list[int]) -> int:
+    """The change on ``ids``, one call at a time; the requests it sent."""
+    sent = 0
+
+    def call(method: str, path: str, body: dict | None = None) -> dict:
+        nonlocal sent
+        for _ in range(RETRIES):  # bounded: a 429 is retried after its Retry-After
+            r = c.request(method, path, json=body)
+            sent += 1
+            if r.status_code != 429:
+                r.raise_for_status()
+                return r.json().get("data") or {}
+            time.sleep(float(r.headers.get("retry-after", 1)))
+        raise RuntimeError(f"{method} {path}: still throttled")
+
+    for account in ids:
+        schedule = call("GET", f"reactions/schedules/{account}")
+        if not schedule.get("is_active"):
+            call("POST", f"reactions/schedules/{account}/activate")
+        settings = call("GET", f"reactions/schedules/{account}/settings").get("settings", {})
+        if settings.get("likes_speed") != 4:
+            call("PATCH", f"reactions/schedules/{account}/settings", {"likes_speed": 4})
+        if not any(
+            t.get("type") == "hashtag" and t.get("value") == "benchmark" for t in schedule.get("targets", [])
+        ):
+            call("POST", f"reactions/schedules/{account}/targets", {"type": "hashtag", "value": "benchmark"})
+        if call("GET", f"repost/schedules/{account}").get("is_active"):
+            call("POST", f"repost/schedules/{account}/pause")
+    return sent
+
+
+def _uri(name: str, path: str, register: str = "r", *, method: str = "GET", when: str | None = None,
+         body: dict[str, Any] | None = None, statuses: tuple[int, ...] = (200,)) -> dict[str, Any]:
+    """An Ansible ``uri`` task on ``{{ api }}/path`` that waits out a 429 as the script does:
+    ``RETRIES`` times, a second apart. Its answer is registered as ``register``."""
+    uri: dict[str, Any] = {"url": "{{ api }}/" + path}
+    if method != "GET":
+        uri["method"] = method
+    uri["headers"] = "{{ auth }}"
+    if body is not None:
+        uri |= {"body_format": "json", "body": body}
+    uri["status_code"] = [*statuses, 429]
+    task: dict[str, Any] = {"name": name} | ({"when": when} if when else {})
+    return task | {"uri": uri, "register": register, "until": f"{register}.status != 429", "retries": RETRIES,
+                   "delay": 1}
+
+
+def _ansible_playbook() -> str:
+    """The script's steps as an Ansible playbook, one inventory host per account."""
+    schedule, settings = "reactions/schedules/{{ account_id }}", "reactions/schedules/{{ account_id }}/settings"
+    play = {
+        "hosts": "accounts",
+        "gather_facts": False,
+        "connection": "local",
+        "vars": {"api": "{{ lookup('env', 'BENCH_API') }}",
+                 "auth": {"Authorization": "Bearer {{ lookup('env', 'BENCH_KEY') }}", "Accept": "application/json"}},
+        "tasks": [
+            _uri("read the Reactions Pro schedule", schedule, "schedule"),
+            _uri("activate it", schedule + "/activate", method="POST", when="not schedule.json.data.is_active"),
+            _uri("read its settings", settings, "settings"),
+            _uri("set likes_speed", settings, method="PATCH", body={"likes_speed": 4},
+                 when="settings.json.data.settings.likes_speed | default(none) != 4"),
+            _uri("add the target", schedule + "/targets", method="POST", body={"type": "hashtag", "value": "benchmark"},
+                 statuses=(200, 201),
+                 when="schedule.json.data.targets | selectattr('value', 'equalto', 'benchmark') | list | length == 0"),
+            _uri("read the Repost Pro schedule", "repost/schedules/{{ account_id }}", "repost"),
+            _uri("pause it", "repost/schedules/{{ account_id }}/pause", method="POST",
+                 when="repost.json.data.is_active"),
+        ],
+    }
+    out = io.StringIO()
+    yaml = YAML()
+    yaml.width = 4096  # the Jinja expressions stay on one line
+    yaml.dump([play], out)
+    return out.getvalue()
+
+
+ANSIBLE_PLAYBOOK = _ansible_playbook()
 
 
 def ansible(
@@ -149,10 +136,9 @@ def ansible(
            "ANSIBLE_LOCALHOST_WARNING": "False", "ANSIBLE_PYTHON_INTERPRETER": str(venv / "bin" / "python"),
            "ANSIBLE_FORKS": str(forks), "ANSIBLE_LOCAL_TEMP": str(tmp / "ansible-tmp"),
            "ANSIBLE_HOME": str(tmp / "ansible-home")}
-    started = time.perf_counter()
-    proc = subprocess.run(pinned([str(playbook), "-i", str(tmp / "inventory.ini"), str(tmp / "site.yml")], 1),
-                          env=env, capture_output=True, text=True, timeout=timeout)
-    seconds = time.perf_counter() - started
+    seconds, proc = timed(lambda: subprocess.run(
+        pinned([str(playbook), "-i", str(tmp / "inventory.ini"), str(tmp / "site.yml")], 1),
+        env=env, capture_output=True, text=True, timeout=timeout))
     if proc.returncode != 0:
         print(f"  [ansible] exit {proc.returncode}: {proc.stdout[-1500:]}", flush=True)
         return None

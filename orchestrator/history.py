@@ -54,6 +54,7 @@ CREATE INDEX IF NOT EXISTS operations_run ON operations(run_id);
 """
 # Columns added since the first schema: added to an older database when it is opened.
 RUN_COLUMNS = {"host": "TEXT", "user": "TEXT", "resumes": "INTEGER"}
+SCHEMA_OBJECTS = {"runs", "operations", "operations_run"}
 
 
 @dataclass(frozen=True)
@@ -83,23 +84,64 @@ def _user() -> str | None:
         return None
 
 
+def _use_wal(db: sqlite3.Connection, within: float = 5.0) -> None:
+    """Put the database in WAL mode (a no-op once it is: the mode is kept in the file).
+
+    Switching takes an exclusive lock, and SQLite refuses it at once, without waiting out its
+    busy timeout, to a connection that loses the race for it (two processes opening a new
+    database together): the loser tries again, for ``within`` seconds at most, and then finds
+    the file switched by the winner."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 class History:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        _use_wal(self.db)
         # WAL with synchronous=NORMAL: a committed entry is in the OS before the call is sent, so
         # it survives the process being killed at any point; only an OS crash or power loss can
         # drop the last entries (and then a re-plan converges all the same). FULL would fsync
         # twice per operation on the event loop, about 4 ms each, capping apply near 125 ops/s.
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        have = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
-        for name, sql_type in RUN_COLUMNS.items():
-            if name not in have:
-                self.db.execute(f"ALTER TABLE runs ADD COLUMN {name} {sql_type}")
         self._ends: list[tuple[str, str | None, float, int]] = []  # operation ends not yet committed
+        self._create_or_migrate()
+
+    def _create_or_migrate(self) -> None:
+        """Create the tables, or add the columns an older database lacks.
+
+        Two processes may open the same database at once (an apply and ``history``, two
+        shards): both would see a column missing and the second ``ALTER TABLE`` would fail with
+        "duplicate column name". So the check and the change are one write transaction
+        (``BEGIN IMMEDIATE`` waits for the other's): whoever comes second finds the columns
+        there. Statements run one by one, since ``executescript`` would commit the transaction."""
+        if self._current():
+            return  # the usual case: nothing to write, no write lock taken (a read-only copy opens)
+        with self._tx() as db:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            have = self._run_columns()
+            for name, sql_type in RUN_COLUMNS.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {sql_type}")
+
+    def _current(self) -> bool:
+        """Whether every table, index and column of the schema is there."""
+        names = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master")}
+        return names >= SCHEMA_OBJECTS and self._run_columns() >= RUN_COLUMNS.keys()
+
+    def _run_columns(self) -> set[str]:
+        return {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
 
     def close(self) -> None:
         self.flush()

@@ -1,9 +1,9 @@
 """The control surface under ``/_emulator/``: outside the API, for tests, benchmarks and demos.
 
 Like moto's ``/moto-api/``: reset and seed the world, move the clock and run engine ticks,
-set faults and a server-side rate limit, read and reset request counters, install or
-remove modules, create users and revoke keys, and read raw state (so a test can check
-what the server holds rather than what a client believes). It needs no key: the
+set faults and a server-side rate limit, hold requests until released, read and reset request
+counters, install or remove modules, create users and revoke keys, and read raw state (so a
+test can check what the server holds rather than what a client believes). It needs no key: the
 emulator is a local tool and listens on loopback.
 """
 
@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from orchestrator.emulator.context import state_of
 from orchestrator.emulator.engine import run_tick
-from orchestrator.emulator.faults import FaultConfig, RateLimitConfig
+from orchestrator.emulator.faults import FaultConfig, HoldConfig, RateLimitConfig
 from orchestrator.emulator.state import MODULES, EmulatorState
 
 router = APIRouter(include_in_schema=False)
@@ -93,6 +93,34 @@ async def set_faults(request: Request, body: FaultConfig) -> FaultConfig:
 async def clear_faults(request: Request) -> FaultConfig:
     _state(request).faults = FaultConfig()
     return _state(request).faults
+
+
+@router.get("/hold")
+async def get_hold(request: Request) -> dict[str, Any]:
+    """What is held: the configuration, requests passed before holding began, held, held now."""
+    return _state(request).hold.report()
+
+
+@router.put("/hold")
+async def set_hold(request: Request, body: HoldConfig) -> dict[str, Any]:
+    """Hold the requests ``body`` scopes, after the first ``after`` (requests held before go on)."""
+    hold = _state(request).hold
+    hold.configure(body)
+    return hold.report()
+
+
+@router.post("/hold/release")
+async def release_hold(request: Request) -> dict[str, int]:
+    """Let the requests held now go on; later ones are held again."""
+    return {"released": _state(request).hold.release()}
+
+
+@router.delete("/hold")
+async def clear_hold(request: Request) -> dict[str, Any]:
+    """Hold nothing more; the requests held now go on."""
+    hold = _state(request).hold
+    released = hold.configure(None)
+    return {**hold.report(), "released": released}
 
 
 @router.get("/rate-limit")

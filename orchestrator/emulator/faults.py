@@ -13,6 +13,14 @@ test can make exactly one endpoint fail, once or every time::
     {"error_rate": 1, "error_statuses": {"500": 1}, "methods": ["POST"],
      "path_regex": "/bulk/pause$", "times": 1}
 
+A test can also hold requests until it lets them go (``PUT /_emulator/hold``, then
+``POST /_emulator/hold/release``): a write is then in flight, applied but unanswered, for as
+long as the test needs, whatever the machine's speed; the moment to kill a client or send it
+a signal is a state of the server, not a guess at a delay::
+
+    PUT /_emulator/hold
+    {"methods": ["POST", "PATCH", "PUT", "DELETE"], "after": 30}
+
 Dropping a connection: under uvicorn the middleware starts a response and then raises,
 which makes uvicorn close the socket mid-response (a real dropped connection). In
 process, :class:`orchestrator.emulator.testing.EmulatorTransport` turns the same
@@ -27,7 +35,9 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import anyio
@@ -63,22 +73,49 @@ class LatencySpec(BaseModel):
         return ms / 1000
 
 
-class FaultConfig(BaseModel):
+ALL_METHODS = ["GET", "POST", "PATCH", "DELETE", "PUT"]
+WRITE_METHODS = ["POST", "PATCH", "PUT", "DELETE"]
+
+
+class RequestScope(BaseModel):
+    """Which ``/api/`` requests a control touches: those with one of ``methods`` whose path
+    matches ``path_prefix`` and ``path_regex`` (each when given)."""
+
+    methods: list[str] = Field(default_factory=lambda: list(ALL_METHODS))
+    path_prefix: str | None = Field(
+        None, description="only requests whose path starts with this, such as /api/v1/reactions/bulk/")
+    path_regex: str | None = Field(
+        None, description="only requests whose path matches this regular expression (searched, not anchored)")
+
+    @field_validator("path_regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+    def applies_to(self, method: str, path: str) -> bool:
+        """Whether a request is in scope: its method and path."""
+        if method not in self.methods:
+            return False
+        if self.path_prefix is not None and not path.startswith(self.path_prefix):
+            return False
+        return self.path_regex is None or re.search(self.path_regex, path) is not None
+
+
+class FaultConfig(RequestScope):
     """What the fault injector does. Rates are probabilities per request, checked in this order:
     ``drop_rate`` (connection dropped, handler not run), ``error_rate`` (an HTTP error from
     ``error_statuses``, handler not run), ``lost_response_rate`` (handler runs, its write takes
     effect, the connection is then dropped), ``delayed_response_rate`` (handler runs, the answer
     is held ``delay_seconds``: past a client's timeout it is as good as lost).
 
-    Only requests with one of ``methods`` whose path matches ``path_prefix`` and ``path_regex``
-    (each when given) are touched; ``times`` caps how many of them get a fault."""
+    Only requests in scope (`RequestScope`) are touched; ``times`` caps how many of them get a fault."""
 
     seed: int | None = None
-    methods: list[str] = Field(default_factory=lambda: ["GET", "POST", "PATCH", "DELETE", "PUT"])
-    path_prefix: str | None = Field(
-        None, description="only requests whose path starts with this, such as /api/v1/reactions/bulk/")
-    path_regex: str | None = Field(
-        None, description="only requests whose path matches this regular expression (searched, not anchored)")
     times: int | None = Field(
         None, ge=0, description="at most this many requests get a fault (a drop, an error, a lost or delayed "
                                 "answer); later ones pass untouched. None: no limit")
@@ -91,29 +128,82 @@ class FaultConfig(BaseModel):
     delay_seconds: float = Field(0.0, ge=0)
     latency: LatencySpec = Field(default_factory=LatencySpec)
 
-    @field_validator("path_regex")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
-
     def active(self) -> bool:
         return bool(
             self.drop_rate or self.error_rate or self.lost_response_rate
             or self.delayed_response_rate or self.latency.probability
         )
 
-    def applies_to(self, method: str, path: str) -> bool:
-        """Whether a request may get a fault: its method and path are in scope."""
-        if method not in self.methods:
+
+class HoldConfig(RequestScope):
+    """Requests to hold: in scope (writes by default), the first ``after`` pass; each later one
+    is handled (its write takes effect) and its answer kept until the test releases it, or for
+    ``timeout`` seconds at most (a hold forgotten never keeps a server from stopping). A held
+    request gets no fault."""
+
+    methods: list[str] = Field(default_factory=lambda: list(WRITE_METHODS))
+    after: int = Field(0, ge=0, description="matching requests that pass before holding begins")
+    timeout: float = Field(60.0, gt=0, le=3600, description="seconds a request is held at most")
+
+
+class Hold:
+    """The requests held under a `HoldConfig`, and the gate that lets them go.
+
+    Used from the server's event loop only (the control surface and the middleware), so the
+    counters need no lock; a test turns it through ``/_emulator/hold``."""
+
+    def __init__(self) -> None:
+        self.config: HoldConfig | None = None
+        self.passed = 0  # matching requests let through before holding began
+        self.held = 0  # requests held under this configuration, released or not
+        self.waiting = 0  # requests held right now (handled, their answers not sent)
+        self._gate: anyio.Event | None = None
+
+    def configure(self, config: HoldConfig | None) -> int:
+        """Hold by ``config`` from now on (None: hold nothing); the requests held before go on.
+        Returns how many were released."""
+        released = self.release()
+        self.config, self.passed, self.held = config, 0, 0
+        return released
+
+    def takes(self, method: str, path: str) -> bool:
+        """Whether this request is to be held (counting those that pass first)."""
+        config = self.config
+        if config is None or not config.applies_to(method, path):
             return False
-        if self.path_prefix is not None and not path.startswith(self.path_prefix):
+        if self.passed < config.after:
+            self.passed += 1
             return False
-        return self.path_regex is None or re.search(self.path_regex, path) is not None
+        self.held += 1
+        return True
+
+    async def wait(self) -> None:
+        """Until the requests held now are released, the configuration's ``timeout`` at most."""
+        if self.config is None:  # released by a DELETE already
+            return
+        if self._gate is None:
+            self._gate = anyio.Event()
+        gate, limit = self._gate, self.config.timeout
+        self.waiting += 1
+        try:
+            with anyio.move_on_after(limit):
+                await gate.wait()
+        finally:
+            if gate is self._gate:  # timed out (or cancelled) while still held
+                self.waiting -= 1
+
+    def release(self) -> int:
+        """Let every request held now go on (later ones are held again); how many there were.
+        ``waiting`` drops to 0 at once, so a report read after a release never counts them."""
+        released, self.waiting = self.waiting, 0
+        if self._gate is not None:
+            self._gate.set()
+            self._gate = None
+        return released
+
+    def report(self) -> dict[str, Any]:
+        return {"config": self.config.model_dump() if self.config else None, "passed": self.passed,
+                "held": self.held, "waiting": self.waiting}
 
 
 class RateLimitConfig(BaseModel):
@@ -214,6 +304,11 @@ class FaultMiddleware:
                 injected = True
                 await _plain(counting_send, 429, "Too many requests", {"retry-after": str(max(1, math.ceil(wait)))})
                 return
+            hold: Hold = state.hold
+            if hold.config is not None and hold.takes(scope["method"], scope["path"]):
+                scope["emulator.fault"] = "held"
+                await _answer_later(self.app, scope, receive, counting_send, hold.wait)
+                return
             faults: FaultConfig = state.faults
             if faults.active() and faults.applies_to(scope["method"], scope["path"]) and self._reserve(faults):
                 reserved = True
@@ -267,17 +362,23 @@ class FaultMiddleware:
         roll -= faults.lost_response_rate
         if roll < faults.delayed_response_rate:
             scope["emulator.fault"] = "delayed"
-            held: list[Message] = []
-
-            async def hold(message: Message) -> None:
-                held.append(message)
-
-            await self.app(scope, receive, hold)
-            await anyio.sleep(faults.delay_seconds)
-            for message in held:
-                await send(message)
+            await _answer_later(self.app, scope, receive, send, partial(anyio.sleep, faults.delay_seconds))
             return
         await self.app(scope, receive, send)
+
+
+async def _answer_later(app: ASGIApp, scope: Scope, receive: Receive, send: Send,
+                        until: Callable[[], Awaitable[None]]) -> None:
+    """Handle the request (its write takes effect), keep its answer until ``until()`` returns, then send it."""
+    kept: list[Message] = []
+
+    async def keep(message: Message) -> None:
+        kept.append(message)
+
+    await app(scope, receive, keep)
+    await until()
+    for message in kept:
+        await send(message)
 
 
 async def _discard(message: Message) -> None:

@@ -9,9 +9,10 @@ reply (``accept`` failed). Three things together prevent it:
 
 - ``timeout_header``: a connection must deliver a complete request head within this many
   seconds of opening (or of its first byte after a keep-alive pause), or it is closed. uvicorn
-  has no such setting, so :class:`HeadTimeoutHttpToolsProtocol` adds it to uvicorn's
-  httptools protocol (the one uvicorn picks by default with ``uvicorn[standard]``) and
-  :class:`HeadTimeoutH11Protocol` to its pure-Python h11 protocol.
+  has no such setting, so :class:`HeadDeadline` adds it to uvicorn's httptools protocol (the
+  one uvicorn picks by default with ``uvicorn[standard]``: :class:`HeadTimeoutHttpToolsProtocol`)
+  and to its pure-Python h11 protocol (:class:`HeadTimeoutH11Protocol`); each parser only says
+  when it awaits a head.
 - ``limit_concurrency``: beyond this many connections or running requests uvicorn answers 503
   at once instead of queueing work without bound.
 - :func:`raise_open_file_limit`: the soft ``RLIMIT_NOFILE`` is raised to the hard limit at
@@ -59,10 +60,17 @@ class HeadTimer:
         self.expire()
 
 
-class HeadTimeoutH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection whose request head does not arrive in time."""
+class HeadDeadline(asyncio.Protocol):
+    """The head timeout, for a uvicorn HTTP protocol (a mixin, before the protocol in the bases).
+
+    The timer is armed when the connection opens, and again by the first byte of a request
+    after a keep-alive pause (uvicorn cancels its keep-alive timer on any data, so nothing else
+    would); it is cancelled once a head is complete. A parser says, in ``_waiting_for_head``,
+    whether it awaits a head, and may add to ``_close_headless`` (telling its own state)."""
 
     timeout_header: float = 10.0
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -77,13 +85,26 @@ class HeadTimeoutH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        # The first byte of a new request after a keep-alive pause starts the clock again
-        # (uvicorn cancels its keep-alive timer on any data, so nothing else would).
         if not self._head.armed and self._waiting_for_head():
             self._head.arm()
         super().data_received(data)
         if not self._waiting_for_head():
             self._head.cancel()
+
+    def _waiting_for_head(self) -> bool:
+        raise NotImplementedError
+
+    def _head_timed_out(self) -> None:
+        if not self.transport.is_closing() and self._waiting_for_head():
+            self._close_headless()
+
+    def _close_headless(self) -> None:
+        """Close a connection whose request head did not arrive in time."""
+        self.transport.close()
+
+
+class HeadTimeoutH11Protocol(HeadDeadline, H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request head does not arrive in time."""
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -93,43 +114,24 @@ class HeadTimeoutH11Protocol(H11Protocol):
     def _waiting_for_head(self) -> bool:
         return self.conn.their_state is h11.IDLE
 
-    def _head_timed_out(self) -> None:
-        if self.transport.is_closing() or not self._waiting_for_head():
-            return
+    def _close_headless(self) -> None:
         with contextlib.suppress(h11.LocalProtocolError):  # h11 may have closed its side already
             self.conn.send(h11.ConnectionClosed())
-        self.transport.close()
+        super()._close_headless()
 
 
-class HeadTimeoutHttpToolsProtocol(HttpToolsProtocol):
+class HeadTimeoutHttpToolsProtocol(HeadDeadline, HttpToolsProtocol):
     """uvicorn's httptools protocol (the faster one, used when httptools is installed), closing a
     connection whose request head does not arrive in time."""
 
-    timeout_header: float = 10.0
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head = HeadTimer(self.loop, self.timeout_header, self._head_timed_out)
         # Heads parsed and responses finished: equal counts mean the next head is awaited
         # (a pipelined head parsed early makes them differ).
         self._heads = self._responses = 0
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._head.arm()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._head.cancel()
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if not self._head.armed and self._waiting_for_head():
-            self._head.arm()
-        super().data_received(data)
-
     def on_headers_complete(self) -> None:
         self._heads += 1
-        self._head.cancel()
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
@@ -138,10 +140,6 @@ class HeadTimeoutHttpToolsProtocol(HttpToolsProtocol):
 
     def _waiting_for_head(self) -> bool:
         return self._heads == self._responses
-
-    def _head_timed_out(self) -> None:
-        if not self.transport.is_closing() and self._waiting_for_head():
-            self.transport.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """Everything one emulator instance holds: the store, the clock, users and keys, and the knobs
-the control surface turns (installed modules, faults, server rate limit, counters)."""
+the control surface turns (installed modules, faults, held requests, server rate limit, counters)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from orchestrator.emulator.auth import KeyRing, Principal, generate_key, hash_key
 from orchestrator.emulator.clock import Clock
-from orchestrator.emulator.faults import FaultConfig, RateLimiter, RequestCounters
+from orchestrator.emulator.faults import FaultConfig, Hold, RateLimiter, RequestCounters
 from orchestrator.emulator.store import Store
 
 # Module names as the reference spells them (the plan's ``modules`` list gates them).
@@ -31,6 +31,7 @@ class EmulatorState:
     clock: Clock = field(default_factory=Clock)
     installed: set[str] = field(default_factory=lambda: set(MODULES))
     faults: FaultConfig = field(default_factory=FaultConfig)
+    hold: Hold = field(default_factory=Hold)
     rate_limit: RateLimiter = field(default_factory=RateLimiter)
     counters: RequestCounters = field(default_factory=RequestCounters)
     keys: KeyRing = field(default_factory=KeyRing)

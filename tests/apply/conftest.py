@@ -9,7 +9,8 @@ Demo world facts (see ``tests/conftest.py``): alice owns accounts 1-25, fashion_
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from orchestrator import playbook
 from orchestrator.api import SharingtoolsClient
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
-from orchestrator.emulator.testing import BASE_URL, LocalEmulator
+from orchestrator.emulator.testing import BASE_URL, EmulatorTransport, LocalEmulator
 from orchestrator.engine.apply import ApplyOptions, ApplyOutcome, apply
 from orchestrator.engine.executor import Executor
 from orchestrator.history import History
@@ -31,10 +32,14 @@ WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
 def client_for(emu: LocalEmulator, user: str = "alice", *, time: VirtualTime | None = None,
-               rate: float = 5000, **kwargs: Any) -> SharingtoolsClient:
-    """A client on the in-process emulator that never really waits (use ``async with``)."""
+               rate: float = 5000, front: Callable[[Any], Any] | None = None, **kwargs: Any) -> SharingtoolsClient:
+    """A client on the in-process emulator that never really waits (use ``async with``).
+
+    ``front`` wraps the emulator's app in one of ours (such as the reliability suite's
+    ``Hostile``), which the client then talks to."""
     time = time or VirtualTime()
-    return SharingtoolsClient(f"{BASE_URL}/api/v1", emu.keys[user], transport=emu.transport(), rate=rate,
+    transport = emu.transport() if front is None else EmulatorTransport(front(emu.app))
+    return SharingtoolsClient(f"{BASE_URL}/api/v1", emu.keys[user], transport=transport, rate=rate,
                               concurrency=kwargs.pop("concurrency", 32), sleep=time.sleep, clock=time.clock,
                               **kwargs)
 
@@ -56,6 +61,11 @@ def write_playbook(directory: Path, text: str, name: str = "playbook.yaml") -> P
     path = directory / name
     path.write_text(text)
     return path
+
+
+def load_playbook(directory: Path, text: str) -> playbook.Playbook:
+    """The playbook ``text``, written to ``directory`` and loaded as the CLI would."""
+    return playbook.load([str(write_playbook(directory, text))])
 
 
 # -- the server's side -----------------------------------------------------------------
@@ -106,9 +116,18 @@ class Served:
         ]
 
 
+@contextmanager
+def serve_demo(front: Callable[[Any], Any] | None = None) -> Iterator[Served]:
+    """A fresh demo world served by uvicorn on 127.0.0.1 (a free port); ``front`` wraps the
+    emulator's app in one of ours (such as ``Hostile``) before it is served."""
+    state, keys = build_state(seed="demo")
+    emulator = create_app(state)
+    with BackgroundServer(front(emulator) if front is not None else emulator) as server:
+        yield Served(server, keys, state)
+
+
 @pytest.fixture
 def served() -> Iterator[Served]:
-    """A fresh demo world served by uvicorn on 127.0.0.1 (a free port), for one test."""
-    state, keys = build_state(seed="demo")
-    with BackgroundServer(create_app(state)) as server:
-        yield Served(server, keys, state)
+    """A fresh demo world served by uvicorn, for one test."""
+    with serve_demo() as world:
+        yield world

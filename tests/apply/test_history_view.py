@@ -1,17 +1,23 @@
 """``orchestrator history``: when each run started, how long it took, who ran it (user@host),
 the playbook hash, how it ended, and which run resumed which; older databases gain the new
-columns when opened."""
+columns when opened, also by two openers at once."""
 
 from __future__ import annotations
 
 import socket
 import sqlite3
+import threading
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from typer.testing import CliRunner
 
 from orchestrator.cli import app
-from orchestrator.history import History
+from orchestrator.history import RUN_COLUMNS, History
+
+WAIT = 30.0  # seconds: the bound of every wait on a thread (a hang fails, it never blocks the suite)
 
 
 def test_history_lines_say_when_who_what_and_the_resume_links(tmp_path: Path) -> None:
@@ -36,14 +42,20 @@ def test_history_lines_say_when_who_what_and_the_resume_links(tmp_path: Path) ->
     assert oldest.endswith(f"the journal is written; resumed by #{second}") and "run apply --resume" not in oldest
 
 
-def test_an_older_database_gains_the_new_columns(tmp_path: Path) -> None:
-    db = tmp_path / "old.db"
+def _old_database(db: Path) -> None:
+    """A state database as the first releases wrote it: WAL, and ``runs`` without the later columns."""
     with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL NOT NULL, finished REAL, "
                      "command TEXT NOT NULL, playbook_hash TEXT, status TEXT NOT NULL, accounts TEXT NOT NULL, "
                      "report TEXT)")
         conn.execute("INSERT INTO runs (started, command, status, accounts) VALUES (1.0, 'apply', 'running', '[]')")
     conn.close()
+
+
+def test_an_older_database_gains_the_new_columns(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    _old_database(db)
     history = History(db)
     try:
         (old,) = history.runs()
@@ -52,3 +64,76 @@ def test_an_older_database_gains_the_new_columns(tmp_path: Path) -> None:
         assert history.runs(1)[0].id == new and history.runs(1)[0].host == socket.gethostname()
     finally:
         history.close()
+
+
+def _open_at_once(openers: list[Callable[[], History]]) -> list[BaseException]:
+    """Run every opener on its own thread (each its own connection), started together; what
+    each raised. Bounded: a thread still running after ``WAIT`` fails the test."""
+    start = threading.Barrier(len(openers), timeout=WAIT)
+    failures: list[BaseException] = []
+
+    def open_one(opener: Callable[[], History]) -> None:
+        start.wait()
+        try:
+            opener().close()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(o,), name=f"opener-{i}") for i, o in enumerate(openers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=WAIT)
+    assert not any(t.is_alive() for t in threads), "an opener hangs"
+    return failures
+
+
+def _schema_of(db: Path) -> tuple[str, set[str], set[str]]:
+    with sqlite3.connect(db) as conn:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    return mode, columns, names
+
+
+@pytest.mark.parametrize("old", [True, False], ids=["older database", "new file"])
+def test_two_openers_that_both_see_the_old_schema_both_succeed(tmp_path: Path, old: bool) -> None:
+    """The interleaving that raced: both openers have looked at the schema and found columns
+    missing before either changes it. The second one to take the write lock must find them
+    added (not fail with "duplicate column name")."""
+    db = tmp_path / "state.db"
+    if old:
+        _old_database(db)
+    both_looked = threading.Barrier(2, timeout=WAIT)
+
+    class LookingTogether(History):
+        looked = False
+
+        def _current(self) -> bool:
+            current = super()._current()
+            if not self.looked:  # the first look only (the second is inside the write lock)
+                self.looked = True
+                both_looked.wait()
+            return current
+
+    assert _open_at_once([lambda: LookingTogether(db), lambda: LookingTogether(db)]) == []
+    mode, columns, names = _schema_of(db)
+    assert mode == "wal" and set(RUN_COLUMNS) <= columns and {"runs", "operations"} <= names
+    history = History(db)
+    try:
+        assert [r.status for r in history.runs()] == (["running"] if old else [])
+        new = history.start_run("apply", None, [1])
+        assert history.runs(1)[0].id == new and history.runs(1)[0].host == socket.gethostname()
+    finally:
+        history.close()
+
+
+def test_openers_of_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    """Several processes starting together on a database that does not exist yet (the first
+    run of two shards): each switch to WAL, schema and migration ends the same, none fails."""
+    for round_ in range(25):
+        db = tmp_path / f"state{round_}.db"
+        assert _open_at_once([lambda db=db: History(db) for _ in range(4)]) == [], round_
+        mode, columns, _ = _schema_of(db)
+        assert mode == "wal" and set(RUN_COLUMNS) <= columns

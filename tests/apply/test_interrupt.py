@@ -9,6 +9,11 @@ operations ``pending`` or ``done``.
 SIGINT: in-flight calls finish, the journal is written (no operation left ``pending``), the run
 is recorded ``interrupted``, the process exits 130, and ``--resume`` finishes the job.
 
+Where the signal lands does not depend on the machine's speed: the emulator holds every write
+of the run (``/_emulator/hold``) and the test lets them go a step at a time until the journal
+shows the operations it wants; the signal is sent while a write is held, applied but not
+answered, so the run is mid-write and cannot have finished behind the test's back.
+
 Every process is stopped in ``finally``; every wait is bounded.
 """
 
@@ -32,16 +37,13 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli import app
-from orchestrator.emulator.app import create_app
-from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.engine.apply import operations_of
 from orchestrator.history import History
 from orchestrator.plan import Plan
-from tests.apply.conftest import PLAYBOOKS
+from tests.apply.conftest import PLAYBOOKS, Served
 
 pytestmark = pytest.mark.uvicorn
 ROOT = Path(__file__).resolve().parents[2]
-KILLED_RATE = "100"  # slow enough that a kill lands mid-run
 WAIT = 60.0  # seconds: the bound of every wait loop (a hang fails, it never blocks the suite)
 
 
@@ -119,6 +121,37 @@ def _operations_planned(env: dict[str, str]) -> int:
     return len(operations_of(Plan.from_json(json.loads(result.stdout)).changes))
 
 
+def _hold_writes(control: str) -> None:
+    """From now on the emulator at ``control`` holds every write until it is released."""
+    httpx.put(f"{control}/hold", json={}, timeout=10).raise_for_status()
+
+
+def _release_writes(control: str) -> None:
+    """Hold nothing more; the held writes (applied already) send their answers, to no one if
+    their client is dead. The world is settled when this returns."""
+    httpx.delete(f"{control}/hold", timeout=10).raise_for_status()
+
+
+def _signal_mid_write(proc: subprocess.Popen, state_db: Path, control: str, at_least: int, sig: int,
+                      log: Path) -> int:
+    """Send ``sig`` once the journal holds ``at_least`` operations (all runs) and a write of
+    ``proc`` is held; the count then. The writes are held (`_hold_writes`): each time one is
+    and the journal is short, they are let go and the run takes its next step."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        assert time.monotonic() < deadline, f"apply journaled only {len(_journal(state_db)[1])} operations"
+        if httpx.get(f"{control}/hold", timeout=10).json()["waiting"]:  # the run waits for the test
+            journaled = len(_journal(state_db)[1])
+            if journaled >= at_least:
+                proc.send_signal(sig)
+                return journaled
+            httpx.post(f"{control}/hold/release", timeout=10).raise_for_status()
+        else:
+            assert proc.poll() is None, (f"apply ended (exit {proc.returncode}) before {at_least} operations: "
+                                         f"{log.read_text()[-2000:]}")
+            time.sleep(0.01)  # poll interval of a bounded wait, not a synchronisation
+
+
 def _signal_when_journaled(proc: subprocess.Popen, state_db: Path, at_least: int, sig: int) -> int:
     """Send ``sig`` once the journal holds ``at_least`` operations (all runs); the count then."""
     deadline = time.monotonic() + WAIT
@@ -135,48 +168,53 @@ def _signal_when_journaled(proc: subprocess.Popen, state_db: Path, at_least: int
 def test_sigkill_at_several_points_then_resume_converges(tmp_path):
     port, db, keys, state_db = _free_port(), tmp_path / "world.db", tmp_path / "keys.json", tmp_path / "state.db"
     log = tmp_path / "processes.log"
+    control = f"http://127.0.0.1:{port}/_emulator"
     apply_proc = None
     killed: list[tuple[int, int]] = []  # (run id, operations journaled when killed)
+
+    def kill_at(args: list[str], at_least: int, env: dict[str, str]) -> None:
+        """Run apply, SIGKILL it mid-write once the journal holds ``at_least`` operations."""
+        nonlocal apply_proc
+        _hold_writes(control)
+        apply_proc = _apply([*args, "--state-db", str(state_db)], env, tmp_path, log)
+        _signal_mid_write(apply_proc, state_db, control, at_least, signal.SIGKILL, log)
+        assert apply_proc.wait(timeout=WAIT) == -signal.SIGKILL
+        _release_writes(control)
+        killed.append((_journal(state_db)[0][-1][0], len(_journal(state_db)[1])))
+
     try:
         emulator = _emulator(port, db, keys, log)
         with emulator:
             key = json.loads(keys.read_text())["alice"]
             env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key)
+            fast = {**env, "SHARINGTOOLS_RATE": "1000"}
             total = _operations_planned(env)
             # early (the first pauses), in the edits, and near the end (activations, verify)
             points = (1, min(40, total // 4), min(150, total - 10))
             assert points[0] < points[1] < points[2], (total, points)
-            apply_proc = _apply(["--state-db", str(state_db), "--rate", KILLED_RATE], env, tmp_path, log)
-            _signal_when_journaled(apply_proc, state_db, 1, signal.SIGKILL)
-            assert apply_proc.wait(timeout=WAIT) == -signal.SIGKILL
-            killed.append((_journal(state_db)[0][-1][0], len(_journal(state_db)[1])))
+            kill_at([], points[0], fast)
         # the emulator process is gone too; a new one serves the same file
         with _emulator(port, db, keys, log):
             for at_least in points[1:]:
-                apply_proc = _apply(["--resume", "--state-db", str(state_db), "--rate", KILLED_RATE],
-                                    env, tmp_path, log)
-                _signal_when_journaled(apply_proc, state_db, at_least, signal.SIGKILL)
-                assert apply_proc.wait(timeout=WAIT) == -signal.SIGKILL
-                killed.append((_journal(state_db)[0][-1][0], len(_journal(state_db)[1])))
+                kill_at(["--resume"], at_least, fast)
 
             # What the journal shows: each killed run still `running`, never finished, its
-            # operations pending (sent or about to be, outcome unknown) or done.
+            # operations pending (sent or about to be, outcome unknown: at least the held write's)
+            # or done.
             runs, ops = _journal(state_db)
             assert [r[0] for r in runs] == [k[0] for k in killed]
             by_run = {run_id: Counter(status for r, status in ops if r == run_id) for run_id, _ in killed}
             for run_id, status, finished in runs:
                 assert status == "running" and finished is None
                 assert by_run[run_id] and set(by_run[run_id]) <= {"pending", "done"}, by_run
-            assert sum(c["pending"] for c in by_run.values()) >= 1, by_run
-            assert sum(by_run[killed[-1][0]].values()) > 0
+            assert all(c["pending"] >= 1 for c in by_run.values()), by_run
 
             runner = CliRunner()
             result = runner.invoke(app, ["apply", str(PLAYBOOKS), "--resume", "--yes", "--state-db", str(state_db)],
-                                   env={**env, "SHARINGTOOLS_RATE": "1000"})
+                                   env=fast)
             assert result.exit_code == 0, result.output
             assert "applied and verified" in result.stdout
-            plan = runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode"],
-                                 env={**env, "SHARINGTOOLS_RATE": "1000"})
+            plan = runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode"], env=fast)
             assert plan.exit_code == 0, plan.output
             assert "No changes." in plan.stdout
 
@@ -202,43 +240,49 @@ def test_sigkill_at_several_points_then_resume_converges(tmp_path):
         _stop(apply_proc, signal.SIGKILL)
 
 
-def test_ctrl_c_finishes_in_flight_calls_records_the_run_and_resume_finishes(tmp_path):
-    state, keys = build_state(seed="demo")
+def test_ctrl_c_finishes_in_flight_calls_records_the_run_and_resume_finishes(served: Served, tmp_path):
     state_db = tmp_path / "state.db"
     log = tmp_path / "apply.log"
+    control = f"{served.server.url}/_emulator"
+    env = _env(**served.env())
     proc = None
-    with BackgroundServer(create_app(state)) as server:
-        env = _env(SHARINGTOOLS_BASE_URL=f"{server.url}/api/v1", SHARINGTOOLS_API_KEY=keys["alice"])
-        try:
-            proc = _apply(["--state-db", str(state_db), "--rate", KILLED_RATE], env, tmp_path, log)
-            journaled = _signal_when_journaled(proc, state_db, 30, signal.SIGINT)
-            assert proc.wait(timeout=WAIT) == 130, log.read_text()[-3000:]
-        finally:
-            _stop(proc, signal.SIGKILL)
-        output = log.read_text()
-        assert "interrupted: in-flight calls finished, the journal is written; run apply --resume" in output
+    try:
+        _hold_writes(control)
+        proc = _apply(["--state-db", str(state_db)], env, tmp_path, log)
+        journaled = _signal_mid_write(proc, state_db, control, 30, signal.SIGINT, log)
+        # The held writes are the calls in flight: they are let go until the process exits (one
+        # sent before the signal was read is let go too; no new one starts after it).
+        deadline = time.monotonic() + WAIT
+        while proc.poll() is None:
+            assert time.monotonic() < deadline, f"apply still running after Ctrl-C: {log.read_text()[-2000:]}"
+            httpx.post(f"{control}/hold/release", timeout=10).raise_for_status()
+            time.sleep(0.01)  # poll interval of a bounded wait
+        assert proc.returncode == 130, log.read_text()[-3000:]
+    finally:
+        _stop(proc, signal.SIGKILL)
+        _release_writes(control)
+    output = log.read_text()
+    assert "interrupted: in-flight calls finished, the journal is written; run apply --resume" in output
 
-        history = History(state_db)
-        try:
-            (run,) = history.runs()
-            assert run.status == "interrupted" and run.finished is not None
-            ops = history.operations(run.id)
-            assert len(ops) >= journaled
-            assert {op["status"] for op in ops} <= {"done", "failed"}  # nothing left pending
-            assert run.report is not None and run.report["exit_code"] == 130
-        finally:
-            history.close()
+    history = History(state_db)
+    try:
+        (run,) = history.runs()
+        assert run.status == "interrupted" and run.finished is not None
+        ops = history.operations(run.id)
+        assert len(ops) >= journaled
+        assert {op["status"] for op in ops} <= {"done", "failed"}  # nothing left pending
+        assert run.report is not None and run.report["exit_code"] == 130
+    finally:
+        history.close()
 
-        runner = CliRunner()
-        env["SHARINGTOOLS_RATE"] = "1000"
-        result = runner.invoke(app, ["apply", str(PLAYBOOKS), "--resume", "--yes", "--state-db", str(state_db)],
-                               env=env)
-        assert result.exit_code == 0, result.output
-        assert "applied and verified" in result.stdout
-        plan = runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode"], env=env)
-        assert plan.exit_code == 0, plan.output
-        history = History(state_db)
-        try:
-            assert [r.status for r in history.runs()] == ["succeeded", "interrupted"]
-        finally:
-            history.close()
+    runner = CliRunner()
+    result = runner.invoke(app, ["apply", str(PLAYBOOKS), "--resume", "--yes", "--state-db", str(state_db)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "applied and verified" in result.stdout
+    plan = runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode"], env=env)
+    assert plan.exit_code == 0, plan.output
+    history = History(state_db)
+    try:
+        assert [r.status for r in history.runs()] == ["succeeded", "interrupted"]
+    finally:
+        history.close()

@@ -1,7 +1,8 @@
 """The benchmarks run end to end on a small world, so that they cannot rot: 50 accounts behind
 the rate-limiting proxy (both on 127.0.0.1, started and stopped by the benchmark), plan and apply
 through the CLI, the sequential script on a few accounts. No figure is asserted, only that
-each part ran and counted what it should."""
+each part ran and counted what it should. The Ansible baseline's playbook is checked as text
+(ansible-core is not installed where the tests run)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
-pytestmark = [pytest.mark.slow, pytest.mark.uvicorn]
-
 
 @pytest.fixture
 def bench_modules(monkeypatch):
@@ -23,6 +22,27 @@ def bench_modules(monkeypatch):
         sys.modules.pop(name, None)
 
 
+def test_the_ansible_baseline_waits_out_429s_like_the_script(bench_modules):
+    """Ansible is not installed where the tests run, so its playbook is checked here: every
+    step is a ``uri`` task waiting out a 429 as often as the script does, and each condition
+    reads an answer registered by an earlier task."""
+    import baselines
+    from ruamel.yaml import YAML
+
+    (play,) = YAML(typ="safe").load(baselines.ANSIBLE_PLAYBOOK)
+    registered: set[str] = set()
+    for task in play["tasks"]:
+        assert 429 in task["uri"]["status_code"], task["name"]
+        assert (task["until"], task["retries"]) == (f"{task['register']}.status != 429", baselines.RETRIES)
+        if "when" in task:
+            assert task["when"].split(".")[0].removeprefix("not ") in registered, task["name"]
+        registered.add(task["register"])
+    assert [t["uri"].get("method", "GET") for t in play["tasks"]] == ["GET", "POST", "GET", "PATCH", "POST", "GET",
+                                                                     "POST"]
+
+
+@pytest.mark.slow
+@pytest.mark.uvicorn
 def test_plan_apply_benchmark_runs_at_n_50(bench_modules, tmp_path):
     import plan_apply
 
@@ -39,6 +59,8 @@ def test_plan_apply_benchmark_runs_at_n_50(bench_modules, tmp_path):
     assert (tmp_path / "out.json").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.uvicorn
 def test_scaling_benchmark_runs_and_plots(bench_modules, tmp_path):
     pytest.importorskip("matplotlib")
     import scaling

@@ -4,12 +4,11 @@ whichever way the state was read: the fleet's list, or account by account after 
 
 from __future__ import annotations
 
-from orchestrator import playbook
 from orchestrator.api.retry import RetrySettings
 from orchestrator.contract import Kind
 from orchestrator.plan import fingerprint
 from orchestrator.planner import build_plan
-from tests.apply.conftest import client_for, write_playbook
+from tests.apply.conftest import client_for, load_playbook
 from tests.conftest import world
 from tests.reliability.conftest import Rule, hostile_client
 
@@ -30,7 +29,7 @@ entries:
 
 async def test_the_live_state_keeps_the_managed_settings_and_the_whole_states_fingerprint(tmp_path):
     emu = world()
-    book = playbook.load([str(write_playbook(tmp_path, PLAYBOOK))])
+    book = load_playbook(tmp_path, PLAYBOOK)
     async with client_for(emu) as client:
         planned = await build_plan(client, book)
         whole = await client.reactions.get_settings(1)
@@ -45,7 +44,7 @@ async def test_the_live_state_keeps_the_managed_settings_and_the_whole_states_fi
 
 async def test_reading_account_by_account_gives_the_same_fingerprints(tmp_path):
     emu = world()
-    book = playbook.load([str(write_playbook(tmp_path, PLAYBOOK))])
+    book = load_playbook(tmp_path, PLAYBOOK)
     async with client_for(emu) as client:
         normal = await build_plan(client, book)
     failing = Rule(r"GET /api/v1/reactions/schedules/3/settings$", 503, b'{"success":false,"message":"down"}')

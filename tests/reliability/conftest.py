@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.emulator.testing import BASE_URL, EmulatorTransport, LocalEmulator
+from orchestrator.emulator.testing import LocalEmulator
+from tests.apply.conftest import client_for
 from tests.apply.conftest import served  # noqa: F401 - the uvicorn-served emulator fixture
-from tests.virtual_time import VirtualTime
 
 ROOT = Path(__file__).resolve().parents[2]
 #: A bound on every subprocess (a hang fails the test, it never blocks the suite).
@@ -67,14 +67,9 @@ class Hostile:
         await self.inner(scope, receive, send)
 
 
-def hostile_client(emu: LocalEmulator, rules: Sequence[Rule], *, time: VirtualTime | None = None,
-                   user: str = "alice", **kwargs: Any) -> SharingtoolsClient:
-    """A client that never really waits, on the emulator behind ``rules``."""
-    time = time or VirtualTime()
-    return SharingtoolsClient(f"{BASE_URL}/api/v1", emu.keys[user],
-                              transport=EmulatorTransport(Hostile(emu.app, rules)),
-                              rate=5000, concurrency=kwargs.pop("concurrency", 32), sleep=time.sleep,
-                              clock=time.clock, **kwargs)
+def hostile_client(emu: LocalEmulator, rules: Sequence[Rule], **kwargs: Any) -> SharingtoolsClient:
+    """A client that never really waits (``client_for``), on the emulator behind ``rules``."""
+    return client_for(emu, front=lambda app: Hostile(app, rules), **kwargs)
 
 
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,

@@ -4,13 +4,11 @@ ends partial (exit 4) with its summary, report and history (never "running")."""
 
 from __future__ import annotations
 
-from orchestrator import playbook
 from orchestrator.api.retry import RetrySettings
 from orchestrator.engine.apply import EXIT_PARTIAL, ApplyOptions, apply
 from orchestrator.history import History
 from orchestrator.planner import build_plan
-from tests.virtual_time import VirtualTime
-from tests.apply.conftest import client_for, executor_for, failures_of, stored, write_playbook
+from tests.apply.conftest import client_for, executor_for, failures_of, load_playbook, stored
 from tests.conftest import world
 from tests.reliability.conftest import Rule, hostile_client
 
@@ -38,7 +36,7 @@ async def _speeds(emu) -> dict[int, int]:
 
 async def test_a_failing_read_leaves_one_account_out_of_the_plan(tmp_path):
     emu = world()
-    book = playbook.load([str(write_playbook(tmp_path, PLAYBOOK))])
+    book = load_playbook(tmp_path, PLAYBOOK)
     async with hostile_client(emu, [Rule(ACCOUNT_READS, 503, b'{"success":false,"message":"down"}')],
                               retry=FAST) as client:
         planned = await build_plan(client, book)
@@ -50,11 +48,10 @@ async def test_a_failing_read_leaves_one_account_out_of_the_plan(tmp_path):
 
 async def test_apply_goes_on_without_the_account_whose_read_fails(tmp_path):
     emu = world()
-    book = playbook.load([str(write_playbook(tmp_path, PLAYBOOK))])
+    book = load_playbook(tmp_path, PLAYBOOK)
     history = History(tmp_path / "state.db")
-    time = VirtualTime()
     async with hostile_client(emu, [Rule(ACCOUNT_READS, 500, b"<html><body>Bad gateway</body></html>",
-                                         content_type="text/html")], retry=FAST, time=time) as client:
+                                         content_type="text/html")], retry=FAST) as client:
         outcome = await apply(client, book, ApplyOptions(), history=history, executor=executor_for(client))
         report = outcome.report(client)
     assert outcome.exit_code == EXIT_PARTIAL, failures_of(outcome)
@@ -70,16 +67,15 @@ async def test_a_verify_read_that_fails_reports_that_account_and_finishes_the_ru
     """The reads fail only once the writes began: the writes are done, verify cannot re-read
     account 3, which is reported failed; the run is partial, recorded, and not "running"."""
     emu = world()
-    book = playbook.load([str(write_playbook(tmp_path, PLAYBOOK))])
+    book = load_playbook(tmp_path, PLAYBOOK)
     history = History(tmp_path / "state.db")
     rules: list[Rule] = []
-    time = VirtualTime()
 
     def after_first_write(event, op) -> None:
         if not rules:
             rules.append(Rule(ACCOUNT_READS, 503, b"not json at all"))
 
-    async with hostile_client(emu, rules, retry=FAST, time=time) as client:
+    async with hostile_client(emu, rules, retry=FAST) as client:
         outcome = await apply(client, book, ApplyOptions(), history=history,
                               executor=executor_for(client, progress=after_first_write))
     assert outcome.exit_code == EXIT_PARTIAL, failures_of(outcome)
@@ -91,7 +87,7 @@ async def test_a_verify_read_that_fails_reports_that_account_and_finishes_the_ru
 
 async def test_the_fleet_converges_when_the_failing_account_answers_again(tmp_path):
     emu = world()
-    book = playbook.load([str(write_playbook(tmp_path, PLAYBOOK))])
+    book = load_playbook(tmp_path, PLAYBOOK)
     async with hostile_client(emu, [Rule(ACCOUNT_READS, 503)], retry=FAST) as client:
         first = await apply(client, book, ApplyOptions(), executor=executor_for(client))
     async with client_for(emu) as client:

@@ -1,6 +1,7 @@
 """SIGKILL at random points of an apply, then SIGKILL of its resume, then a resume that
 finishes: the fleet converges and nothing is made twice. The points are drawn from a seeded
-random generator (printed on failure), so a failing draw repeats.
+random generator (printed on failure), so a failing draw repeats; each kill lands while a write
+is held at the server (``_signal_mid_write``), whatever the machine's speed.
 
 Builds on tests/apply/test_interrupt.py (fixed points, the emulator restarted in between).
 """
@@ -20,15 +21,16 @@ from typer.testing import CliRunner
 from orchestrator.cli import app
 from tests.apply.conftest import PLAYBOOKS
 from tests.apply.test_interrupt import (
-    KILLED_RATE,
     WAIT,
     _apply,
     _emulator,
     _env,
     _free_port,
+    _hold_writes,
     _journal,
     _operations_planned,
-    _signal_when_journaled,
+    _release_writes,
+    _signal_mid_write,
     _stop,
 )
 
@@ -45,19 +47,22 @@ def test_sigkill_at_random_points_and_of_the_resume_then_resume_converges(tmp_pa
         with _emulator(port, db, keys, log):
             key = json.loads(keys.read_text())["alice"]
             env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key)
+            fast = {**env, "SHARINGTOOLS_RATE": "1000"}
+            control = f"http://127.0.0.1:{port}/_emulator"
             total = _operations_planned(env)
             first = rng.randint(1, total // 3)
             second = rng.randint(first + 1, first + total // 3)
             for args, at in ((["--state-db", str(state_db)], first),
                              (["--resume", "--state-db", str(state_db)], second)):  # the second kill hits a resume
-                proc = _apply([*args, "--rate", KILLED_RATE], env, tmp_path, log)
-                _signal_when_journaled(proc, state_db, at, signal.SIGKILL)
+                _hold_writes(control)
+                proc = _apply(args, fast, tmp_path, log)
+                _signal_mid_write(proc, state_db, control, at, signal.SIGKILL, log)
                 assert proc.wait(timeout=WAIT) == -signal.SIGKILL, f"seed {SEED}"
+                _release_writes(control)
             runs, _ = _journal(state_db)
             assert [status for _, status, _ in runs] == ["running", "running"], (SEED, runs)
 
             runner = CliRunner()
-            fast = {**env, "SHARINGTOOLS_RATE": "1000"}
             result = runner.invoke(app, ["apply", str(PLAYBOOKS), "--resume", "--yes", "--state-db", str(state_db)],
                                    env=fast)
             assert result.exit_code == 0, (SEED, result.output)

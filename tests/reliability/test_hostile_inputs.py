@@ -23,10 +23,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from orchestrator.cli import app
-from orchestrator.emulator.app import create_app
-from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.plan import plan_checksum
-from tests.apply.conftest import PLAYBOOKS
+from tests.apply.conftest import PLAYBOOKS, serve_demo
 
 GOOD = """\
 version: 1
@@ -45,10 +43,9 @@ DIAGNOSTIC = re.compile(r"^\S.*:\d+:\d+: |^\S+: ")  # file:line:col: message, or
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[dict[str, str]]:
-    state, keys = build_state(seed="demo")
-    with BackgroundServer(create_app(state)) as server:
-        yield {"SHARINGTOOLS_BASE_URL": f"{server.url}/api/v1", "SHARINGTOOLS_API_KEY": keys["alice"],
-               "SHARINGTOOLS_RATE": "2000", "SHARINGTOOLS_CONCURRENCY": "32", "SHARINGTOOLS_RETRY_ATTEMPTS": "2"}
+    """The environment of a CLI run on a demo world served for this module."""
+    with serve_demo() as served:
+        yield served.env(SHARINGTOOLS_RETRY_ATTEMPTS="2")
 
 
 def run(args: list[str], env: dict[str, str] | None = None) -> Any:

@@ -18,16 +18,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator import playbook
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.api.retry import RetrySettings
 from orchestrator.cli import app
-from orchestrator.emulator.app import create_app
-from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.engine.apply import EXIT_PARTIAL, ApplyOptions, apply
 from orchestrator.planner import build_plan
 from tests.virtual_time import VirtualTime
-from tests.apply.conftest import executor_for, failures_of, write_playbook
+from tests.apply.conftest import executor_for, failures_of, load_playbook, serve_demo, write_playbook
 from tests.conftest import world
 from tests.reliability.conftest import Hostile, Rule, hostile_client
 from tests.reliability.test_hostile_inputs import assert_clean
@@ -81,7 +78,7 @@ WHOLE_RUN: dict[str, Rule] = {
 @pytest.mark.parametrize("name", sorted(WHOLE_RUN))
 async def test_a_bad_answer_to_the_account_list_ends_the_plan_cleanly(tmp_path: Path, name: str):
     emu = world()
-    book = playbook.load([str(write_playbook(tmp_path, PLAYBOOK))])
+    book = load_playbook(tmp_path, PLAYBOOK)
     time = VirtualTime()
     async with hostile_client(emu, [WHOLE_RUN[name]], retry=FAST, time=time) as client:
         try:
@@ -107,7 +104,7 @@ ONE_ACCOUNT_ANSWERS: dict[str, Rule] = {
 @pytest.mark.parametrize("name", sorted(ONE_ACCOUNT_ANSWERS))
 async def test_a_bad_answer_about_one_account_fails_that_account_only(tmp_path: Path, name: str):
     emu = world()
-    book = playbook.load([str(write_playbook(tmp_path, PLAYBOOK))])
+    book = load_playbook(tmp_path, PLAYBOOK)
     time = VirtualTime()
     async with hostile_client(emu, [ONE_ACCOUNT_ANSWERS[name]], retry=FAST, time=time) as client:
         outcome = await apply(client, book, ApplyOptions(), executor=executor_for(client))
@@ -120,10 +117,9 @@ async def test_a_bad_answer_about_one_account_fails_that_account_only(tmp_path: 
 # -- the command line against a hostile server over a real socket ---------------------------------
 @pytest.fixture(scope="module")
 def hostile_server() -> Iterator[tuple[str, dict[str, str], list[Rule]]]:
-    state, keys = build_state(seed="demo")
     rules: list[Rule] = []
-    with BackgroundServer(Hostile(create_app(state), rules)) as server:
-        yield f"{server.url}/api/v1", keys, rules
+    with serve_demo(lambda app: Hostile(app, rules)) as served:
+        yield served.api, served.keys, rules
 
 
 @pytest.mark.uvicorn

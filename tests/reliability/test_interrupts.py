@@ -43,6 +43,25 @@ def _wait_for_requests(served: Served, at_least: int, proc: subprocess.Popen) ->
         time.sleep(0.02)
 
 
+def _wait_until_it_handles_signals(proc: subprocess.Popen, log: Path) -> None:
+    """Wait (bounded) until the command has its own SIGINT and SIGTERM handlers, which it sets
+    as its work starts: the kernel shows SIGTERM among the signals the process catches
+    (``SigCgt`` in /proc; the interpreter catches SIGINT from its start, SIGTERM only then).
+    With no server to watch, that is how the test knows the command is past its start-up."""
+    status = Path(f"/proc/{proc.pid}/status")
+    if not status.exists():
+        pytest.skip("no /proc to read the caught signals from")
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, log.read_text()[-2000:]
+        caught = next((int(line.split()[1], 16) for line in status.read_text().splitlines()
+                       if line.startswith("SigCgt:")), 0)
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        assert time.monotonic() < deadline, "the command never set its signal handlers"
+        time.sleep(0.01)  # poll interval of a bounded wait
+
+
 def _ended(proc: subprocess.Popen, log: Path) -> int:
     try:
         return proc.wait(timeout=WAIT)
@@ -78,8 +97,7 @@ def test_a_signal_while_retrying_a_server_that_is_not_there_ends_at_once(tmp_pat
     env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY="sht_" + "a" * 64)
     proc = _start(["apply", str(PLAYBOOKS), "--yes", "--state-db", str(tmp_path / "state.db")], env, log)
     try:
-        time.sleep(1.5)  # the process starts and enters its retry loop (no server to observe it by)
-        assert proc.poll() is None, log.read_text()
+        _wait_until_it_handles_signals(proc, log)
         proc.send_signal(sig)
         assert _ended(proc, log) == 128 + sig, log.read_text()[-2000:]
     finally:
