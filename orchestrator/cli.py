@@ -299,7 +299,7 @@ def plan_command(
     from orchestrator import playbook
     from orchestrator.applied import drift_of, known_of
     from orchestrator.planner import build_plan
-    from orchestrator.render import Legend, render_json, render_markdown, render_text
+    from orchestrator.render import Legend, render_markdown, render_text, write_json
 
     if format not in ("text", "markdown", "json"):
         fail(f"unknown format {format!r}: use text, markdown or json")
@@ -332,7 +332,8 @@ def plan_command(
     legend = Legend.of(planned.desired, book, drift=drift_of(settings.state_db, plan.changes),
                        problems=[log.redact_text(str(p)) for p in planned.problems])
     if format == "json":
-        typer.echo(render_json(plan))
+        write_json(plan, sys.stdout)
+        sys.stdout.write("\n")
     elif format == "markdown":
         typer.echo(render_markdown(plan, legend=legend))
     else:
@@ -379,10 +380,12 @@ def reading_display(client: Any) -> Iterator[None]:
 def save_plan(plan: Any, path: str) -> None:
     from pathlib import Path
 
-    from orchestrator.render import render_json
+    from orchestrator.render import write_json
 
     try:
-        Path(path).write_text(render_json(plan) + "\n")
+        with Path(path).open("w", encoding="utf-8") as out:
+            write_json(plan, out)
+            out.write("\n")
     except OSError as exc:
         fail(f"cannot write the plan to {path}: {exc.strerror}")
 

@@ -69,12 +69,25 @@ def handle(exc: BaseException) -> NoReturn:
     if isinstance(exc, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
+    if isinstance(exc, BrokenPipeError):
+        _drop_stdout()
     lines, code = explain(exc)
     if lines is None:
         lines, code = [crash_line(exc)], EXIT_ERROR
     for line in lines:
         typer.echo(log.redact_text(line), err=True)
     raise typer.Exit(code)
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null: what is still buffered for a closed pipe would
+    otherwise fail again at exit, with a second, raw message (the recipe of Python's
+    ``signal`` documentation)."""
+    import contextlib
+
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def first_failure(exc: BaseException) -> BaseException:
@@ -131,6 +144,8 @@ def describe_os_error(exc: OSError) -> str:
         return f"{where}{what}: check the path (its directory must exist)"
     if isinstance(exc, IsADirectoryError):
         return f"{where}{what}: give a file, not a directory"
+    if isinstance(exc, BrokenPipeError) and exc.filename is None:
+        return "the output was closed before all of it was written (the reader of a pipe stopped early)"
     if isinstance(exc, ConnectionError):
         return f"{where}{what}: is the server running and SHARINGTOOLS_BASE_URL right?"
     return f"{where}{what}"

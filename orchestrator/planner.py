@@ -44,7 +44,6 @@ class Planned:
 
     plan: Plan
     desired: DesiredState
-    live: dict[tuple[int, Kind], dict[str, Any]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: Accounts whose live state could not be read (retries ran out): left out of the plan,
@@ -154,10 +153,13 @@ async def build_plan(
         planned.problems += [Problem(0, g.label, None, g.problem) for g in desired.gone]
     changes: list[Change] = []
     fingerprints: dict[int, dict[str, str]] = {}
+    # The live states serve the blockers' check and go with this function: an apply holding
+    # them for its whole run held every account's read state through execution and verify.
+    live: dict[tuple[int, Kind], dict[str, Any]] = {}
     for kind, result in sorted(results.items(), key=lambda kv: list(Kind).index(kv[0])):
         planned.problems += result.problems
-        for account_id, live in result.live.items():
-            planned.live[(account_id, kind)] = live
+        for account_id, state in result.live.items():
+            live[(account_id, kind)] = state
         done = diffed[kind]
         changes += done.changes
         read_failures += done.failures
@@ -167,7 +169,7 @@ async def build_plan(
             fingerprints.setdefault(account_id, {})[kind.value] = read_as
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
-    changes, blocked = classify(changes, ctx.accounts, planned.live)
+    changes, blocked = classify(changes, ctx.accounts, live)
     planned.plan = Plan.build(changes, known_hash or playbook_hash(playbook), fingerprints, len(fingerprints),
                               [*refused, *blocked])
     return planned

@@ -14,11 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import anyio
-
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError
 from orchestrator.kinds import KindHandler, Problem, ReadContext, ReadResult
 from orchestrator.contract import Account
+from orchestrator.fanout import each
 
 
 #: What reading an answer of an unexpected shape raises (a list where an object belongs, a
@@ -96,9 +95,7 @@ async def read_per_account(handler: KindHandler, ctx: ReadContext, accounts: Seq
         result.fingerprints.update(alone.fingerprints)
         result.settings_fields = result.settings_fields or alone.settings_fields
 
-    async with anyio.create_task_group() as tg:
-        for account in accounts:
-            tg.start_soon(one, account)
+    await each(accounts, one, workers=ctx.client.transport.workers)
     return result
 
 

@@ -6,6 +6,7 @@
                                        \\-> playbook (loading, and producing desired state)
     playbook -> contract, text;   contract -> nothing;   emulator -> text, nothing of the core
     text (formats both sides share, such as spintax) -> nothing
+    fanout (bounded concurrent work, for kinds, planner, engine, importer) -> nothing
 
 A plain walk over the source with `ast` (the idea of import-linter, without the dependency):
 it sees every import, including those inside functions, so a lazy import cannot hide a cycle.
@@ -26,6 +27,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "contract": frozenset(),
     "log": frozenset(),
     "text": frozenset(),
+    "fanout": frozenset(),
     "emulator": frozenset({"text"}),
     "playbook": frozenset({"contract", "text"}),
     # The client builds itself from `Settings`, and settings raise the client's config error.
@@ -36,11 +38,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "render": frozenset({"plan", "contract"}),
     # The last applied values, next to the history: what tells drift from new intent.
     "applied": frozenset({"plan", "log"}),
-    "kinds": frozenset({"plan", "contract", "api", "log"}),
+    "kinds": frozenset({"plan", "contract", "api", "log", "fanout"}),
     "policy": frozenset({"plan", "contract"}),
-    "planner": frozenset({"kinds", "plan", "contract", "api", "playbook", "shard"}),
+    "planner": frozenset({"kinds", "plan", "contract", "api", "playbook", "shard", "fanout"}),
     "engine": frozenset({"planner", "policy", "kinds", "plan", "contract", "api", "history", "log", "playbook",
-                         "applied", "shard"}),
+                         "applied", "shard", "fanout"}),
     "runner": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
                          "playbook", "settings", "lock", "render", "applied", "shard"}),
     # The run lock and the metrics stand alone; reconcile drives the engine like the runner does.
@@ -54,7 +56,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # Which accounts a process manages: a filter on the contract's desired state.
     "shard": frozenset({"contract"}),
     # Writes playbooks, so it checks what it writes against the playbook's own schema.
-    "importer": frozenset({"api", "contract", "playbook"}),
+    "importer": frozenset({"api", "contract", "playbook", "fanout"}),
 }
 
 # What the engine side (planner, engine) may take from the playbook package: loading a
@@ -76,6 +78,7 @@ SINGLE_MODULES = {
     "cli_examples": "cli", "history_view": "cli", "run_display": "runner", "applied": "applied",
     # Blocked changes are part of what a plan is; drift rows live beside the run history.
     "blockers": "plan", "drift": "history", "lock": "lock", "metrics": "metrics", "reconcile": "reconcile",
+    "fanout": "fanout",
 }
 
 

@@ -41,6 +41,7 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.api.retry import may_have_applied
 from orchestrator.contract import Kind
+from orchestrator.fanout import each
 from orchestrator.history import History
 from orchestrator.kinds import KindRegistry, Op, Operation
 
@@ -102,9 +103,11 @@ class Executor:
             async with anyio.create_task_group() as tg:
                 for key, group in bulks.items():
                     tg.start_soon(self._bulk, key, group, result)
-                for lane in lanes.values():
-                    tg.start_soon(self._lane, lane, result)
+                tg.start_soon(self._lanes, list(lanes.values()), result)
         return result
+
+    async def _lanes(self, lanes: list[list[Operation]], result: ExecutionResult) -> None:
+        await each(lanes, lambda lane: self._lane(lane, result), workers=self.client.transport.workers)
 
     async def _lane(self, ops: Sequence[Operation], result: ExecutionResult) -> None:
         for op in ops:
@@ -175,9 +178,7 @@ class Executor:
                     self._journal_end(journal, why)
                     fallback.append(op)
         if fallback:
-            async with anyio.create_task_group() as tg:
-                for op in fallback:
-                    tg.start_soon(self._run_one, op, result)
+            await each(fallback, lambda op: self._run_one(op, result), workers=self.client.transport.workers)
 
     def _failed(self, op: Operation, exc: BaseException, result: ExecutionResult) -> None:
         username = op.changes[0].username if op.changes else str(op.account_id)

@@ -34,6 +34,7 @@ from orchestrator.playbook.schema import (
 from orchestrator.playbook.positions import NodeMap
 from orchestrator.playbook.secret_refs import PROXY_CREDENTIALS, PROXY_KEYS, SECRET_KEY
 from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
+from orchestrator.fanout import each
 
 #: Every kind import can write, in the order the README lists them.
 IMPORT_KINDS: tuple[Kind, ...] = (Kind.ACCOUNT, Kind.REACTIONS, Kind.REPOST, Kind.WELCOMEDM, Kind.AI_DM,
@@ -156,10 +157,7 @@ async def _schedules(client: SharingtoolsClient, fleet: LiveFleet, kind: Kind,
         live[account.id] = {"state": "active" if schedule.is_active else "paused",
                             "settings": settings, "targets": targets}
 
-    async with anyio.create_task_group() as tg:
-        for account in accounts:
-            if account.id in schedules:
-                tg.start_soon(details, account)
+    await each([a for a in accounts if a.id in schedules], details, workers=client.transport.workers)
     for account in accounts:
         if account.id in live:
             item = live[account.id]

@@ -8,16 +8,15 @@ embeds them (the emulator's does; a server whose list does not is read per accou
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
-
-import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import Conflict, NotFound
 from orchestrator.contract import Account, ResolvedSecret, ScheduleDesired, SecretRef, Target
 from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
+from orchestrator.fanout import closing, each, each_streamed
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     PHASE_OFF,
@@ -84,22 +83,26 @@ class ScheduleKind(KindHandler):
                 await details(account, schedule)
 
         failure: Exception | None = None
-        async with anyio.create_task_group() as tg:
-            if ctx.few(len(wanted)):
-                for account in wanted:
-                    tg.start_soon(one, account)
-            else:
-                pending: dict[int, Account] = {a.id: a for a in wanted}
-                try:
-                    async for schedule in api.list_schedules():
+
+        async def listed() -> AsyncIterator[tuple[Account, Any]]:
+            nonlocal failure
+            pending: dict[int, Account] = {a.id: a for a in wanted}
+            try:
+                async with closing(api.list_schedules()) as schedules:
+                    async for schedule in schedules:
                         owner = pending.pop(schedule.account_id, None)
                         if owner is not None:
-                            tg.start_soon(details, owner, schedule)
-                except Exception as exc:
-                    # The list's own error (a module the server lacks) reaches the planner as
-                    # itself, as when the list was read before any detail, not in a group.
-                    failure = exc
-                    tg.cancel_scope.cancel()
+                            yield owner, schedule
+            except Exception as exc:
+                # The list's own error (a module the server lacks) reaches the planner as
+                # itself, as when the list was read before any detail, not in a group.
+                failure = exc
+
+        workers = ctx.client.transport.workers
+        if ctx.few(len(wanted)):
+            await each(wanted, one, workers=workers)
+        else:
+            await each_streamed(listed(), lambda pair: details(*pair), workers=workers)
         if failure is not None:
             raise failure
         result = ReadResult()

@@ -8,10 +8,10 @@ object per change.
 """
 
 from orchestrator.render.changes import ChangeGroup, describe, group_changes, summary_line
-from orchestrator.render.json_plan import render_json
+from orchestrator.render.json_plan import render_json, write_json
 from orchestrator.render.legend import Legend
 from orchestrator.render.markdown import MARKDOWN_BUDGET, render_markdown
 from orchestrator.render.text import render_text
 
-__all__ = ["MARKDOWN_BUDGET", "ChangeGroup", "Legend", "describe", "group_changes", "render_json",
+__all__ = ["MARKDOWN_BUDGET", "ChangeGroup", "Legend", "describe", "group_changes", "render_json", "write_json",
            "render_markdown", "render_text", "summary_line"]

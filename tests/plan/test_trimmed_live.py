@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from orchestrator.api.retry import RetrySettings
 from orchestrator.contract import Kind
+from orchestrator.kinds import KindRegistry, ReadContext
 from orchestrator.plan import fingerprint
 from orchestrator.planner import build_plan
 from tests.apply.conftest import client_for, load_playbook
@@ -32,10 +33,14 @@ async def test_the_live_state_keeps_the_managed_settings_and_the_whole_states_fi
     book = load_playbook(tmp_path, PLAYBOOK)
     async with client_for(emu) as client:
         planned = await build_plan(client, book)
+        accounts = {a.id: a async for a in client.accounts.list()}
+        wanted = planned.desired.of_kind(Kind.REACTIONS)
+        read = await KindRegistry.default()[Kind.REACTIONS].read(ReadContext(client, accounts), [accounts[1]],
+                                                                 {1: wanted[1]})
         whole = await client.reactions.get_settings(1)
         schedule = await client.reactions.get_schedule(1)
         targets = [t.model_dump() for t in await client.reactions.list_targets(1)]
-    live = planned.live[(1, Kind.REACTIONS)]
+    live = read.live[1]
     assert set(live["settings"]) == {"likes_speed"} and len(whole) > 1
     state = "active" if schedule.is_active else "paused"
     assert planned.plan.fingerprints[1]["reactions"] == fingerprint(
