@@ -12,6 +12,7 @@ a cancellation decides the message, so a failed read among many never surfaces a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sqlite3
@@ -83,8 +84,6 @@ def _drop_stdout() -> None:
     """Point standard output at /dev/null: what is still buffered for a closed pipe would
     otherwise fail again at exit, with a second, raw message (the recipe of Python's
     ``signal`` documentation)."""
-    import contextlib
-
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
