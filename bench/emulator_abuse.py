@@ -32,7 +32,7 @@ SERVE = (
     "import resource, sys\n"
     "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
     "resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))\n"
-    "from orchestrator.cli import app\n"
+    "from orchestrator.cli.app import app\n"
     "sys.argv = ['orchestrator', 'emulator', 'serve', '--seed', 'demo', '--frozen-clock', '--port', sys.argv[1]]\n"
     "app()\n"
 )

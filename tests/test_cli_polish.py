@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 
 runner = CliRunner()
 COMMANDS = (["validate"], ["plan"], ["apply"], ["history"], ["history", "show"], ["reconcile"], ["api"], ["demo"],

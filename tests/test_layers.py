@@ -1,12 +1,12 @@
-"""The layers, kept honest: every ``orchestrator`` import is checked against what its layer may use.
+"""The layers, kept honest: every ``orchestrator`` import is checked against what its layer may use,
+and no two of the orchestrator's own modules import each other in a circle.
 
-    cli, demo -> reconcile, runner -> engine -> planner, policy -> kinds -> plan -> contract
-    cli, runner -> render -> plan;   engine -> applied -> plan
-                                       |                  \\-> api -> settings, log
-                                       \\-> playbook (loading, and producing desired state)
-    playbook -> contract, text;   contract -> nothing;   emulator -> text, nothing of the core
-    text (formats both sides share, such as spintax) -> nothing
-    fanout (bounded concurrent work, for kinds, planner, engine, importer) -> nothing
+    cli -> reconcile -> apply -> planning -> kinds -> plan -> contract
+    cli, reconcile -> render -> plan (and the state and apply records it shows)
+    apply, reconcile -> state (journal, history, applied values, drift, lock) -> plan
+    planning -> playbook (loading, and producing desired state) -> contract, text
+    kinds, planning, apply, importer -> api (client, settings, fan-out) -> log
+    importer -> api, playbook;   emulator -> text, nothing of the core
 
 A plain walk over the source with `ast` (the idea of import-linter, without the dependency):
 it sees every import, including those inside functions, so a lazy import cannot hide a cycle.
@@ -22,64 +22,41 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "orchestrator"
 
-# Layer -> the other layers it may import. Anything not listed is forbidden.
+# Layer (a top-level package of ``orchestrator``) -> the layers it may import. Anything not listed is forbidden.
 ALLOWED: dict[str, frozenset[str]] = {
     "contract": frozenset(),
     "log": frozenset(),
     "text": frozenset(),
-    "fanout": frozenset(),
     "emulator": frozenset({"text"}),
     "playbook": frozenset({"contract", "text"}),
-    # The client builds itself from `Settings`, and settings raise the client's config error.
-    "api": frozenset({"log", "settings"}),
-    "settings": frozenset({"api", "log"}),
-    "history": frozenset({"log"}),
+    # The client, its settings and the bounded fan-out its callers share.
+    "api": frozenset({"log"}),
     "plan": frozenset({"contract"}),
-    "render": frozenset({"plan", "contract"}),
-    # The last applied values, next to the history: what tells drift from new intent.
-    "applied": frozenset({"plan", "log"}),
-    "kinds": frozenset({"plan", "contract", "api", "log", "fanout"}),
-    "policy": frozenset({"plan", "contract"}),
-    "planner": frozenset({"kinds", "plan", "contract", "api", "playbook", "shard", "fanout"}),
-    "engine": frozenset({"planner", "policy", "kinds", "plan", "contract", "api", "history", "log", "playbook",
-                         "applied", "shard", "fanout"}),
-    "runner": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                         "playbook", "settings", "lock", "render", "applied", "shard"}),
-    # The run lock and the metrics stand alone; reconcile drives the engine like the runner does.
-    "lock": frozenset(),
-    "metrics": frozenset(),
-    "reconcile": frozenset({"engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                            "playbook", "settings", "lock", "metrics", "shard"}),
-    "cli": frozenset({"runner", "engine", "planner", "policy", "kinds", "plan", "contract", "api", "history", "log",
-                      "playbook", "settings", "emulator", "reconcile", "lock", "metrics", "render", "applied",
-                      "shard", "importer"}),
-    # Which accounts a process manages: a filter on the contract's desired state.
-    "shard": frozenset({"contract"}),
+    "kinds": frozenset({"plan", "contract", "api", "log"}),
+    # The state database remembers plans' changes (applied values), nothing of how they are made.
+    "state": frozenset({"plan", "contract", "log"}),
+    "planning": frozenset({"kinds", "plan", "contract", "api", "playbook", "log"}),
+    "apply": frozenset({"planning", "kinds", "plan", "contract", "api", "state", "log", "playbook"}),
+    # Views of plans, of the engine's events and reports, and of the history.
+    "render": frozenset({"plan", "contract", "apply", "state"}),
+    "reconcile": frozenset({"apply", "planning", "kinds", "plan", "contract", "api", "state", "log", "playbook",
+                            "render"}),
     # Writes playbooks, so it checks what it writes against the playbook's own schema.
-    "importer": frozenset({"api", "contract", "playbook", "fanout"}),
+    "importer": frozenset({"api", "contract", "playbook"}),
+    "cli": frozenset({"reconcile", "apply", "planning", "kinds", "plan", "contract", "api", "state", "log",
+                      "playbook", "render", "importer", "emulator"}),
 }
 
-# What the engine side (planner, engine) may take from the playbook package: loading a
+# What the engine side (planning, apply) may take from the playbook package: loading a
 # playbook and turning it into the contract's desired state. Types come from the contract.
 PLAYBOOK_PUBLIC = frozenset({
     "load", "loads", "load_sources", "validate", "validate_sources", "Playbook", "PlaybookError", "Diagnostic",
     "Source", "desired_state", "limited_to", "check_live_settings",
 })
 # Layers that may reach into the playbook package beyond its public interface.
-PLAYBOOK_INSIDERS = frozenset({"playbook", "cli", "runner", "importer"})
-
-SINGLE_MODULES = {
-    "cli": "cli", "__main__": "cli", "demo": "cli", "runner": "runner", "planner": "planner", "policy": "policy",
-    # issue 10: the CLI's error boundary; signals for runs; the state database opened with a
-    # clear error; reads that fail per account (planner); saved plans checked (engine's kinds).
-    "error_boundary": "cli", "interrupts": "runner", "state_db": "history", "read_failures": "planner",
-    "saved_plan": "engine",
-    "plan": "plan", "log": "log", "settings": "settings", "history": "history", "shard": "shard",
-    "cli_examples": "cli", "history_view": "cli", "run_display": "runner", "applied": "applied",
-    # Blocked changes are part of what a plan is; drift rows live beside the run history.
-    "blockers": "plan", "drift": "history", "lock": "lock", "metrics": "metrics", "reconcile": "reconcile",
-    "fanout": "fanout",
-}
+PLAYBOOK_INSIDERS = frozenset({"playbook", "cli", "importer"})
+# The module `python -m orchestrator` runs belongs to the command line.
+SINGLE_MODULES = {"__main__": "cli"}
 
 
 def layer_of(module: str) -> str | None:
@@ -154,10 +131,11 @@ def test_imports_follow_the_layers():
 
 @pytest.mark.parametrize(("module", "line", "expected"), [
     ("orchestrator/kinds/x.py", "from orchestrator.playbook import Kind", "kinds may not import playbook"),
-    ("orchestrator/planner.py", "from orchestrator.playbook import Kind", "takes Kind from the playbook"),
-    ("orchestrator/planner.py", "from orchestrator.playbook.merge import desired_state", "playbook's internals"),
+    ("orchestrator/planning/x.py", "from orchestrator.playbook import Kind", "takes Kind from the playbook"),
+    ("orchestrator/planning/x.py", "from orchestrator.playbook.merge import desired_state", "playbook's internals"),
     ("orchestrator/contract/x.py", "from orchestrator.plan import Change", "contract may not import plan"),
-    ("orchestrator/playbook/x.py", "from ..engine import apply", "playbook may not import engine"),
+    ("orchestrator/playbook/x.py", "from ..apply import run", "playbook may not import apply"),
+    ("orchestrator/plan/x.py", "from orchestrator.state import history", "plan may not import state"),
     ("orchestrator/emulator/x.py", "from orchestrator import log", "emulator may not import log"),
     ("orchestrator/api/x.py", "def f():\n    from orchestrator.kinds import KINDS", "api may not import kinds"),
 ])
@@ -172,3 +150,92 @@ def test_the_checker_sees_a_violation(tmp_path, monkeypatch, module, line, expec
     monkeypatch.setitem(globals(), "PACKAGE", root)
     found = violations()
     assert len(found) == 1 and expected in found[0], found
+
+
+def test_the_package_holds_only_packages():
+    """The folders tell the flow: nothing but ``__init__`` and ``__main__`` at the top."""
+    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    assert loose == []
+
+
+def module_graph(root: Path) -> dict[str, set[str]]:
+    """Module -> the orchestrator modules it imports (outside the emulator), every import counted.
+
+    ``from orchestrator.planning import planner`` is an edge to the submodule when one exists, else
+    to the package; importing a submodule is not counted as importing its parent package."""
+    modules = {module_name(p): p for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        if module.startswith("orchestrator.emulator"):
+            continue
+        edges = graph.setdefault(module, set())
+        for _line, target, names in imports(path):
+            if not target.startswith("orchestrator") or target.startswith("orchestrator.emulator"):
+                continue
+            subs = [f"{target}.{n}" for n in names if f"{target}.{n}" in modules]
+            for dest in subs or [target]:
+                if dest in modules and dest != module:
+                    edges.add(dest)
+            if subs and len(subs) < len(names) and target in modules and target != module:
+                edges.add(target)  # names taken from the package itself, beside its submodules
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph.get(start, ()))))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        top = stack.pop()
+                        on_stack.discard(top)
+                        component.append(top)
+                        if top == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+            elif child not in index:
+                index[child] = low[child] = counter
+                counter += 1
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(sorted(graph.get(child, ())))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    return found
+
+
+def test_no_import_cycle_outside_the_emulator():
+    assert cycles(module_graph(PACKAGE)) == []
+
+
+def test_the_cycle_check_sees_a_cycle(tmp_path, monkeypatch):
+    root = tmp_path / "orchestrator"
+    (root / "plan").mkdir(parents=True)
+    (root / "__init__.py").touch()
+    (root / "plan" / "__init__.py").touch()
+    (root / "plan" / "a.py").write_text("from orchestrator.plan import b\n")
+    (root / "plan" / "b.py").write_text("def f():\n    from orchestrator.plan.a import x\n")
+    (root / "plan" / "c.py").write_text("from orchestrator.plan import a\n")
+    monkeypatch.setitem(globals(), "PACKAGE", root)
+    assert cycles(module_graph(root)) == [["orchestrator.plan.a", "orchestrator.plan.b"]]

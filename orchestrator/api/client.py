@@ -35,7 +35,7 @@ from orchestrator.api.resources.welcomedm import WelcomeDmResource
 from orchestrator.api.http import PooledTransport, Sender, environment_proxy
 from orchestrator.api.retry import RetrySettings
 from orchestrator.api.transport import Transport
-from orchestrator.settings import Settings
+from orchestrator.api.settings import Settings
 
 
 class SharingtoolsClient:

@@ -91,7 +91,7 @@ class Transport:
             AdaptiveRateLimiter(rate, clock=clock, sleep=sleep) if clock is not None else AdaptiveRateLimiter(rate)
         )
         self.slots = anyio.CapacityLimiter(concurrency)
-        #: Tasks enough to keep every slot busy (``orchestrator.fanout``): twice the slots, so
+        #: Tasks enough to keep every slot busy (``orchestrator.api.fanout``): twice the slots, so
         #: that a task doing its own work between two calls leaves none idle.
         self.workers = 2 * concurrency
         self.retry = retry

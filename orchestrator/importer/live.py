@@ -34,7 +34,7 @@ from orchestrator.playbook.schema import (
 from orchestrator.playbook.positions import NodeMap
 from orchestrator.playbook.secret_refs import PROXY_CREDENTIALS, PROXY_KEYS, SECRET_KEY
 from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
-from orchestrator.fanout import each
+from orchestrator.api.fanout import each
 
 #: Every kind import can write, in the order the README lists them.
 IMPORT_KINDS: tuple[Kind, ...] = (Kind.ACCOUNT, Kind.REACTIONS, Kind.REPOST, Kind.WELCOMEDM, Kind.AI_DM,

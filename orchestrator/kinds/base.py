@@ -25,14 +25,16 @@ from typing import Any
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.contract import Account, Kind, Sourced
+from orchestrator.contract.vocabulary import Action, Phase
 from orchestrator.kinds.secret_values import shown_live
 from orchestrator.plan import Change
 
 Live = dict[str, Any]
 
-# Phases run in order for every account: switch off, edit, switch on. Pausing first means nothing
-# runs half-configured; activating last means a schedule starts with its targets and settings in.
-PHASE_OFF, PHASE_EDIT, PHASE_ON = 0, 1, 2
+# Phases run in order for every account: switch off, edit, switch on (`Phase`, the same rule as
+# `Action.order`). Pausing first means nothing runs half-configured; activating last means a
+# schedule starts with its targets and settings in.
+PHASE_OFF, PHASE_EDIT, PHASE_ON = Phase.OFF, Phase.EDIT, Phase.ON
 
 
 class Op(StrEnum):
@@ -71,7 +73,7 @@ class Operation:
     account_id: int
     name: Op
     changes: tuple[Change, ...]
-    phase: int = PHASE_EDIT
+    phase: Phase = PHASE_EDIT
     bulk: str | None = None
     args: Mapping[str, Any] = field(default_factory=dict)
 
@@ -167,9 +169,9 @@ def where(value: Sourced[Any] | None) -> str | None:
     return str(value.source) if value is not None else None
 
 
-def change(account: Account, kind: Kind, action: str, path: str, before: Any = None,
+def change(account: Account, kind: Kind, action: Action | str, path: str, before: Any = None,
            after: Any = None, source: Sourced[Any] | str | None = None, ref: Any = None) -> Change:
     """A `Change` of ``account``; ``source`` is the sourced desired value (or its position as text)."""
     src = source if isinstance(source, str) or source is None else where(source)
     # "before" is the server's value: it may hold credentials someone set in the web panel.
-    return Change(account.id, account.username, kind, action, path, shown_live(path, before), after, src, ref)
+    return Change(account.id, account.username, kind, Action(action), path, shown_live(path, before), after, src, ref)

@@ -16,7 +16,7 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import Conflict, NotFound
 from orchestrator.contract import Account, ResolvedSecret, ScheduleDesired, SecretRef, Target
 from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
-from orchestrator.fanout import closing, each, each_streamed
+from orchestrator.api.fanout import closing, each, each_streamed
 from orchestrator.kinds.base import (
     PHASE_EDIT,
     PHASE_OFF,

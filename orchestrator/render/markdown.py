@@ -9,7 +9,7 @@ JSON plan.
 
 from __future__ import annotations
 
-from orchestrator.blockers import render_markdown as blocked_markdown
+from orchestrator.render.blocked import render_markdown as blocked_markdown
 from orchestrator.plan import Plan
 from orchestrator.render.changes import ChangeGroup, group_changes, summary_line
 from orchestrator.render.legend import Legend

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import textwrap
 
-from orchestrator.blockers import render_text as blocked_text
+from orchestrator.render.blocked import render_text as blocked_text
 from orchestrator.plan import COLOUR, Plan
 from orchestrator.render.changes import ChangeGroup, group_changes, summary_line
 from orchestrator.render.legend import Legend

@@ -22,9 +22,9 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.emulator.testing import BASE_URL, EmulatorTransport, LocalEmulator
-from orchestrator.engine.apply import ApplyOptions, ApplyOutcome, apply
-from orchestrator.engine.executor import Executor
-from orchestrator.history import History
+from orchestrator.apply.run import ApplyOptions, ApplyOutcome, apply
+from orchestrator.apply.executor import Executor
+from orchestrator.state.history import History
 from tests.virtual_time import VirtualTime
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"

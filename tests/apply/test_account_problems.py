@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.emulator.modules.repost.models import REPOST
 from tests.apply.conftest import Served, write_playbook
 

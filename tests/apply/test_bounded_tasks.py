@@ -1,6 +1,6 @@
 """Plan and apply keep a number of tasks set by the client's concurrency, not by the fleet:
 the reads, the operations and their fall-backs are taken by a few workers
-(``orchestrator.fanout``) rather than one waiting task per account. One task per account was
+(``orchestrator.api.fanout``) rather than one waiting task per account. One task per account was
 most of an apply's memory at 10,000 accounts, and took it past 1.5 GB at 100,000."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import anyio
 import anyio.lowlevel
 
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.engine.apply import EXIT_OK, ApplyOptions, apply
-from orchestrator.planner import build_plan
+from orchestrator.apply.run import EXIT_OK, ApplyOptions, apply
+from orchestrator.planning.planner import build_plan
 from tests.apply.conftest import client_for, load_playbook
 
 ACCOUNTS = 600

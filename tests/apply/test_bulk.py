@@ -11,7 +11,7 @@ import pytest
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.retry import RetrySettings
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.engine.apply import ApplyOptions, ApplyOutcome
+from orchestrator.apply.run import ApplyOptions, ApplyOutcome
 from orchestrator.kinds import KindRegistry, Operation, ReactionsKind
 from tests.apply.conftest import (
     client_for,

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.history import History
+from orchestrator.cli.app import app
+from orchestrator.state.history import History
 from tests.apply.conftest import PLAYBOOKS, Served, write_playbook
 
 pytestmark = pytest.mark.uvicorn

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 
 from orchestrator import playbook
-from orchestrator.engine.apply import ApplyOptions, apply, operations_of
-from orchestrator.history import History
+from orchestrator.apply.run import ApplyOptions, apply, operations_of
+from orchestrator.state.history import History
 from orchestrator.render import render_text
-from orchestrator.planner import build_plan
+from orchestrator.planning.planner import build_plan
 from tests.apply.conftest import PLAYBOOKS, client_for, executor_for, failures_of
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from tests.apply.conftest import Served, write_playbook
 
 pytestmark = pytest.mark.uvicorn

@@ -12,9 +12,9 @@ import anyio
 from orchestrator import playbook
 from orchestrator.api.retry import RetrySettings
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.engine.apply import ApplyOptions, apply, operations_of
+from orchestrator.apply.run import ApplyOptions, apply, operations_of
 from orchestrator.render import render_text
-from orchestrator.planner import build_plan
+from orchestrator.planning.planner import build_plan
 from tests.apply.conftest import (
     VirtualTime,
     client_for,

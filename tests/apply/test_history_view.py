@@ -14,8 +14,8 @@ import pytest
 
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.history import RUN_COLUMNS, History
+from orchestrator.cli.app import app
+from orchestrator.state.history import RUN_COLUMNS, History
 
 WAIT = 30.0  # seconds: the bound of every wait on a thread (a hang fails, it never blocks the suite)
 

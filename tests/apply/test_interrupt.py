@@ -36,9 +36,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.engine.apply import operations_of
-from orchestrator.history import History
+from orchestrator.cli.app import app
+from orchestrator.apply.run import operations_of
+from orchestrator.state.history import History
 from orchestrator.plan import Plan
 from tests.apply.conftest import PLAYBOOKS, Served
 

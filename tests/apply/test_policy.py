@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from orchestrator.engine.apply import ApplyOptions, ApplyOutcome
-from orchestrator.history import History
+from orchestrator.apply.run import ApplyOptions, ApplyOutcome
+from orchestrator.state.history import History
 from tests.apply.conftest import client_for, failures_of, run, stored, write_playbook, writes
 
 MASS_PAUSE = """\

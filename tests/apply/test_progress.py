@@ -11,9 +11,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.engine.apply import Phase
-from orchestrator.run_display import RunDisplay
+from orchestrator.cli.app import app
+from orchestrator.apply.run import Phase
+from orchestrator.render.progress import RunDisplay
 from tests.apply.conftest import PLAYBOOKS, Served, VirtualTime, client_for
 
 runner = CliRunner()

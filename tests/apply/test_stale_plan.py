@@ -9,10 +9,10 @@ import json
 import pytest
 
 from orchestrator import playbook
-from orchestrator.engine.apply import ApplyError, ApplyOptions, apply
+from orchestrator.apply.run import ApplyError, ApplyOptions, apply
 from orchestrator.plan import Plan
 from orchestrator.render import render_json
-from orchestrator.planner import build_plan
+from orchestrator.planning.planner import build_plan
 from tests.apply.conftest import client_for, executor_for, failures_of, stored, write_playbook, writes
 
 PLAYBOOK = """\

@@ -7,11 +7,11 @@ import io
 
 from rich.console import Console
 
-from orchestrator.engine.apply import EXIT_PARTIAL, ApplyOutcome
-from orchestrator.engine.executor import ExecutionResult, Failure
+from orchestrator.apply.run import EXIT_PARTIAL, ApplyOutcome
+from orchestrator.apply.executor import ExecutionResult, Failure
 from orchestrator.kinds import Problem
 from orchestrator.plan import Plan
-from orchestrator.runner import _summarise
+from orchestrator.cli.apply import _summarise
 
 EMPTY_REPORT = {"operations": {}, "requests_total": 0, "bulk_calls": 0, "retries": 0, "duration_seconds": 0}
 

@@ -6,8 +6,8 @@ goes on to the end."""
 from __future__ import annotations
 
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.engine.apply import ApplyOptions
-from orchestrator.policy import parse_limit, parse_waves
+from orchestrator.apply.run import ApplyOptions
+from orchestrator.apply.policy import parse_limit, parse_waves
 from tests.apply.conftest import client_for, count, failures_of, run, stored, write_playbook
 
 # accounts=20: account n is <niche>_s000nn with niche fashion, fitness, food, travel in turn.

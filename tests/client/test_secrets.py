@@ -17,7 +17,7 @@ from orchestrator import log
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.api.retry import RetrySettings
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.emulator.testing import BASE_URL
 
 CANARY_KEY = "sht_" + "c4a7" * 16

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.api.errors import ClientConfigError
-from orchestrator.settings import load_settings
+from orchestrator.api.settings import load_settings
 
 KEY = "sht_" + "ab" * 32
 

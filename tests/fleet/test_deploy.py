@@ -16,8 +16,8 @@ import pytest
 import typer
 from kubernetes_validate import utils as k8s
 
-from orchestrator.cli import app
-from orchestrator.shard import Shard
+from orchestrator.cli.app import app
+from orchestrator.planning.shard import Shard
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted((ROOT / "deploy" / "kubernetes").glob("*.yaml"))
@@ -188,7 +188,7 @@ def test_dockerignore_lets_in_exactly_what_the_dockerfile_copies() -> None:
 
     sources = [s for ins, args in dockerfile() if ins == "COPY" and "--from" not in args
                for s in shlex.split(args)[:-1]]  # every word but the destination
-    for source in [*sources, "orchestrator/cli.py", "pyproject.toml", "README.md"]:
+    for source in [*sources, "orchestrator/cli/app.py", "pyproject.toml", "README.md"]:
         assert included(source), source
     assert (ROOT / "requirements" / "main.lock").is_file()
     assert not included(".venv/bin/python") and not included("tests/conftest.py") and not included(".git/HEAD")

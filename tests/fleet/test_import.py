@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from orchestrator import playbook
 from orchestrator.api import SharingtoolsClient
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.importer import ImportOptions, Imported, import_playbook
 from orchestrator.importer.live import leads_fragment
-from orchestrator.planner import build_plan
+from orchestrator.planning.planner import build_plan
 from orchestrator.contract import Kind
 from tests.apply.conftest import client_for
 from tests.conftest import world

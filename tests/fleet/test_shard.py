@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator import playbook
-from orchestrator.engine.apply import ApplyOptions, apply
-from orchestrator.planner import build_plan
+from orchestrator.apply.run import ApplyOptions, apply
+from orchestrator.planning.planner import build_plan
 from orchestrator.contract import Account
-from orchestrator.shard import Shard, ShardError, shard_of
+from orchestrator.planning.shard import Shard, ShardError, shard_of
 from tests.apply.conftest import PLAYBOOKS, client_for, executor_for, failures_of
 from tests.conftest import world
 from tests.plan.conftest import Cli
@@ -131,7 +131,7 @@ def test_plan_takes_the_shard_from_the_option_or_the_environment(cli: Cli) -> No
 def test_apply_by_shard_on_the_command_line(fresh, tmp_path) -> None:
     from typer.testing import CliRunner
 
-    from orchestrator.cli import app
+    from orchestrator.cli.app import app
 
     env = {"SHARINGTOOLS_BASE_URL": fresh.api, "SHARINGTOOLS_API_KEY": fresh.keys["alice"], "SHARINGTOOLS_RATE": "2000",
            "SHARINGTOOLS_CONFIG": None, "SHARINGTOOLS_API_KEY_FILE": None, "SHARINGTOOLS_SHARD": None}
@@ -151,7 +151,7 @@ def test_apply_by_shard_on_the_command_line(fresh, tmp_path) -> None:
 def test_reconcile_once_by_shard(fresh, tmp_path) -> None:
     from typer.testing import CliRunner
 
-    from orchestrator.cli import app
+    from orchestrator.cli.app import app
 
     env = {"SHARINGTOOLS_BASE_URL": fresh.api, "SHARINGTOOLS_API_KEY": fresh.keys["alice"], "SHARINGTOOLS_RATE": "2000",
            "SHARINGTOOLS_CONFIG": None, "SHARINGTOOLS_API_KEY_FILE": None, "SHARINGTOOLS_SHARD": "1/2"}

@@ -115,7 +115,7 @@ class Cli:
     def plan(self, *args: Any, user: str = "alice", env: dict[str, str | None] | None = None) -> Any:
         from typer.testing import CliRunner
 
-        from orchestrator.cli import app
+        from orchestrator.cli.app import app
 
         base = {"SHARINGTOOLS_BASE_URL": self.served.api, "SHARINGTOOLS_API_KEY": self.served.keys[user],
                "SHARINGTOOLS_RATE": "2000", "SHARINGTOOLS_CONFIG": None, "SHARINGTOOLS_API_KEY_FILE": None}

@@ -13,7 +13,7 @@ import pytest
 from orchestrator import playbook
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.plan import Change, Plan
-from orchestrator.planner import Planned, build_plan
+from orchestrator.planning.planner import Planned, build_plan
 from orchestrator.render import Legend, render_json, render_markdown, render_text
 from orchestrator.render.markdown import COMMENT_LIMIT
 from tests.plan.conftest import Recorded, write

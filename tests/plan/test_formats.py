@@ -15,11 +15,11 @@ import pytest
 from orchestrator import playbook
 from orchestrator.contract import Kind
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.engine.apply import operations_of
+from orchestrator.apply.run import operations_of
 from orchestrator.kinds import Op
 from orchestrator.plan import Plan
 from orchestrator.render import Legend, render_json, render_markdown, render_text
-from orchestrator.planner import Planned, build_plan
+from orchestrator.planning.planner import Planned, build_plan
 from tests.plan.conftest import PLAYBOOKS, SCHEMA, Recorded, line_of, schema_errors
 
 SOURCE = re.compile(r"\((?P<file>[^()]+\.yaml):(?P<line>\d+):(?P<col>\d+)( \"[^\"]+\")?\)$")

@@ -13,7 +13,7 @@ import pytest
 from orchestrator import playbook
 from orchestrator.contract import DesiredState, Kind
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.planner import build_plan
+from orchestrator.planning.planner import build_plan
 from tests.plan.conftest import GROUPS, PLAYBOOKS, Recorded, Request, write
 
 #: The list endpoint each kind reads (the account kind uses the account list plan reads anyway).

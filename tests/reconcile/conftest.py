@@ -22,10 +22,10 @@ from orchestrator.emulator.app import create_app
 from orchestrator.emulator.modules.accounts.models import new_account
 from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.history import History
-from orchestrator.lock import RunLock
-from orchestrator.metrics import ReconcileMetrics
-from orchestrator.reconcile import Reconciler, ReconcileOptions
+from orchestrator.state.history import History
+from orchestrator.state.lock import RunLock
+from orchestrator.reconcile.metrics import ReconcileMetrics
+from orchestrator.reconcile.loop import Reconciler, ReconcileOptions
 from tests.apply.conftest import client_for, executor_for
 from tests.virtual_time import VirtualTime
 

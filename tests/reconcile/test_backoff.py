@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.drift import BackoffPolicy
+from orchestrator.state.drift import BackoffPolicy
 from orchestrator.emulator.faults import FaultConfig
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.reconcile import EXIT_OK, EXIT_PARTIAL
+from orchestrator.reconcile.loop import EXIT_OK, EXIT_PARTIAL
 from tests.reconcile.conftest import VirtualTime, client_for, reconciler, write_book, writes
 
 

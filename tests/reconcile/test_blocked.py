@@ -13,13 +13,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.blockers import (
+from orchestrator.planning.blockers import (
     ACCOUNT_INACTIVE,
     LOGIN_REQUIRED,
     NO_AI_KEY,
     classify,
 )
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.plan import Change

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
-from orchestrator.cli import app, parse_duration, parse_fraction
+from orchestrator.cli.app import app, parse_duration, parse_fraction
 from tests.reconcile.test_lock import PLAYBOOKS
 
 runner = CliRunner()

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.reconcile import EXIT_HELD, EXIT_OK, EXIT_REPORTED, CycleReport
+from orchestrator.reconcile.loop import EXIT_HELD, EXIT_OK, EXIT_REPORTED, CycleReport
 from tests.reconcile.conftest import (
     add_account,
     client_for,
@@ -185,7 +185,7 @@ async def test_a_policy_violation_holds_the_cycles_writes_and_the_loop_goes_on(t
 
 async def test_an_unreachable_server_fails_one_cycle_and_the_next_one_runs(tmp_path: Path) -> None:
     from orchestrator.emulator.faults import FaultConfig
-    from orchestrator.reconcile import EXIT_ERROR
+    from orchestrator.reconcile.loop import EXIT_ERROR
     from tests.reconcile.conftest import VirtualTime
 
     emu = LocalEmulator("demo")

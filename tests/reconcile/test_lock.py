@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.lock import LockHeld, RunLock, lock_path, read_holder
+from orchestrator.cli.app import app
+from orchestrator.state.lock import LockHeld, RunLock, lock_path, read_holder
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 WAIT = 60  # seconds, an upper bound for a subprocess to reach a point; never a timing assertion
@@ -38,7 +38,7 @@ def test_a_sigkilled_holders_lock_is_taken_over(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
     url = "https://a.example/api/v1"
     code = (
-        "import sys, time; from orchestrator.lock import RunLock; "
+        "import sys, time; from orchestrator.state.lock import RunLock; "
         f"lock = RunLock({str(db)!r}, {url!r}, 'apply'); lock.acquire(); print('held', flush=True); time.sleep(600)"
     )
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

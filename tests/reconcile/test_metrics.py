@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from orchestrator.emulator.faults import FaultConfig
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.metrics import MetricsServer
-from orchestrator.reconcile import CycleReport
+from orchestrator.reconcile.metrics import MetricsServer
+from orchestrator.reconcile.loop import CycleReport
 from tests.reconcile.conftest import VirtualTime, client_for, reconciler, write_book
 
 

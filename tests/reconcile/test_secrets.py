@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.reconcile import EXIT_OK
+from orchestrator.reconcile.loop import EXIT_OK
 from tests.reconcile.conftest import client_for, reconciler, write_book
 
 SECRET = "http://agent:Sup3rS3cretPw@proxy.example:8080"

@@ -5,9 +5,9 @@ ends partial (exit 4) with its summary, report and history (never "running")."""
 from __future__ import annotations
 
 from orchestrator.api.retry import RetrySettings
-from orchestrator.engine.apply import EXIT_PARTIAL, ApplyOptions, apply
-from orchestrator.history import History
-from orchestrator.planner import build_plan
+from orchestrator.apply.run import EXIT_PARTIAL, ApplyOptions, apply
+from orchestrator.state.history import History
+from orchestrator.planning.planner import build_plan
 from tests.apply.conftest import client_for, executor_for, failures_of, load_playbook, stored
 from tests.conftest import world
 from tests.reliability.conftest import Rule, hostile_client

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 from tests.apply.conftest import PLAYBOOKS
 from tests.apply.test_interrupt import (
     WAIT,

@@ -15,8 +15,8 @@ import pytest
 
 from orchestrator import playbook
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.engine.apply import EXIT_PARTIAL, ApplyOptions, apply
-from orchestrator.planner import build_plan
+from orchestrator.apply.run import EXIT_PARTIAL, ApplyOptions, apply
+from orchestrator.planning.planner import build_plan
 from tests.virtual_time import VirtualTime
 from tests.apply.conftest import client_for, executor_for, failures_of, stored, write_playbook
 

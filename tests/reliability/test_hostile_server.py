@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.api.retry import RetrySettings
-from orchestrator.cli import app
-from orchestrator.engine.apply import EXIT_PARTIAL, ApplyOptions, apply
-from orchestrator.planner import build_plan
+from orchestrator.cli.app import app
+from orchestrator.apply.run import EXIT_PARTIAL, ApplyOptions, apply
+from orchestrator.planning.planner import build_plan
 from tests.virtual_time import VirtualTime
 from tests.apply.conftest import executor_for, failures_of, load_playbook, serve_demo, write_playbook
 from tests.conftest import world

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator import playbook
-from orchestrator.engine.apply import ApplyOptions, apply
+from orchestrator.apply.run import ApplyOptions, apply
 from orchestrator.render import render_json, render_markdown, render_text
-from orchestrator.planner import build_plan
+from orchestrator.planning.planner import build_plan
 from tests.apply.conftest import Served, client_for, executor_for, failures_of, stored, write_playbook
 from tests.conftest import world
 from tests.reliability.conftest import cli

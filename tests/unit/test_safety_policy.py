@@ -10,7 +10,7 @@ import pytest
 from orchestrator import playbook
 from orchestrator.contract import Account
 from orchestrator.plan import Change
-from orchestrator.policy import PolicyError, SafetyPolicy
+from orchestrator.apply.policy import PolicyError, SafetyPolicy
 
 ACCOUNTS = [Account(i + 1, f"{'fashion' if i < 5 else 'food'}_{i % 5}") for i in range(10)]
 BOOK = """\

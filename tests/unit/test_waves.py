@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.policy import PolicyError, parse_limit, parse_waves, waves_of
+from orchestrator.apply.policy import PolicyError, parse_limit, parse_waves, waves_of
 
 
 @pytest.mark.parametrize(("spec", "total", "sizes"), [

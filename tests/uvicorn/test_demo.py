@@ -9,7 +9,7 @@ import io
 import pytest
 from rich.console import Console
 
-from orchestrator.demo import run_demo
+from orchestrator.cli.demo import run_demo
 
 pytestmark = pytest.mark.uvicorn
 

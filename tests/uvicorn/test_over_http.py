@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import NotFound, TransportError
 from orchestrator.api.retry import RetrySettings
-from orchestrator.cli import app
+from orchestrator.cli.app import app
 
 pytestmark = pytest.mark.uvicorn
 

@@ -6,7 +6,7 @@ back perhaps days later. Before anything runs, the file must be
 1. small enough (`MAX_PLAN_BYTES`), UTF-8, and strict JSON (no ``NaN``);
 2. intact: its ``checksum`` is the SHA-256 of the canonical JSON of everything else, so a
    truncated or edited file is refused (a reviewer approves exactly the bytes they saw);
-3. of the documented shape: valid against the plan schema (``orchestrator/schemas/plan-schema.json``,
+3. of the documented shape: valid against the plan schema (``orchestrator/plan/plan-schema.json``,
    shipped inside the package; ``docs/plan-schema.json`` points at it), checked with jsonschema-rs;
 4. made of changes some kind can carry out: each (kind, action, path) is one the kinds produce
    (`KNOWN_CHANGES`) and maps to an operation. A change no kind can carry out is refused,
@@ -27,7 +27,7 @@ import jsonschema_rs
 from orchestrator.plan import Plan, plan_checksum
 
 MAX_PLAN_BYTES = 8 * 1024 * 1024  # about 20,000 changes; the worst JSON this size stays near 250 MB
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "plan-schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "plan" / "plan-schema.json"
 AGAIN = "run `orchestrator plan --out FILE` again and review it"
 
 _ANY = r"\[.+\]"
@@ -122,7 +122,7 @@ def _short(text: str, limit: int = 120) -> str:
 
 def check_changes(plan: Plan, path: str | Path) -> None:
     """Every change is one a kind produces and carries out (see `KNOWN_CHANGES`)."""
-    from orchestrator.engine.apply import operations_of
+    from orchestrator.apply.run import operations_of
 
     for c in plan.changes:
         actions = KNOWN_CHANGES.get(c.kind, {})

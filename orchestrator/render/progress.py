@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.text import Text
 
-from orchestrator.engine.apply import Phase
+from orchestrator.apply.run import Phase
 
 WINDOW = 5.0  # seconds of history the req/s figure is measured over
 

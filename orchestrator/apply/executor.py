@@ -41,11 +41,11 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.api.retry import may_have_applied
 from orchestrator.contract import Kind
-from orchestrator.fanout import each
-from orchestrator.history import History
+from orchestrator.api.fanout import each
+from orchestrator.state.history import History
 from orchestrator.kinds import KindRegistry, Op, Operation
 
-log = structlog.get_logger("orchestrator.engine")
+log = structlog.get_logger("orchestrator.apply")
 Progress = Callable[[str, Operation], None]
 
 

@@ -16,18 +16,12 @@ from typing import Any, NoReturn, TypeVar
 import anyio
 import typer
 
-from orchestrator import cli_examples, log
-from orchestrator.api.errors import (
-    ClientConfigError,
-    InvalidApiKey,
-    ModuleNotEnabled,
-    ModuleNotInstalled,
-    ResponseError,
-    SharingtoolsError,
-    TransportError,
-    Unauthorized,
-)
-from orchestrator.error_boundary import GuardedTyper, check_writable, main_boundary
+from orchestrator import log
+from orchestrator.cli import examples as cli_examples
+from orchestrator.api.errors import ClientConfigError, SharingtoolsError
+from orchestrator.cli.errors import GuardedTyper, check_writable, main_boundary
+from orchestrator.cli.errors import explain_api as explain
+from orchestrator.contract.vocabulary import ExitCode
 
 app = GuardedTyper(
     name="orchestrator",
@@ -42,7 +36,8 @@ app.add_typer(emulator_app, name="emulator")
 
 T = TypeVar("T")
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BLOCKED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BLOCKED, EXIT_PARTIAL, EXIT_INTERRUPTED = (
+    ExitCode.OK, ExitCode.ERROR, ExitCode.CHANGES, ExitCode.BLOCKED, ExitCode.PARTIAL, ExitCode.INTERRUPTED)
 
 CONCURRENCY_HELP = "requests in flight at once (default: 16, or SHARINGTOOLS_CONCURRENCY)"
 RATE_HELP = ("requests per second at most; the client backs off on 429 and finds the server's limit "
@@ -54,35 +49,6 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
-def explain(exc: BaseException, base_url: str | None = None) -> str:
-    """One line for an error a user can cause, with what to do about it."""
-    if isinstance(exc, ClientConfigError):
-        return str(exc)
-    if isinstance(exc, TransportError):
-        where = base_url or "the server"
-        return f"cannot reach {where} ({exc.message}): is the server running and SHARINGTOOLS_BASE_URL right?"
-    if isinstance(exc, InvalidApiKey):
-        return "the server rejected the API key (Invalid API key): check SHARINGTOOLS_API_KEY; it may be revoked"
-    if isinstance(exc, Unauthorized):
-        return "the server found no usable API key (Unauthorized): set SHARINGTOOLS_API_KEY"
-    if isinstance(exc, ModuleNotEnabled):
-        return f"{exc.method} {exc.path}: your plan does not include this module (403 Module not enabled)"
-    if isinstance(exc, ModuleNotInstalled):
-        return f"{exc.method} {exc.path}: the module is not installed on this server (503)"
-    if isinstance(exc, ResponseError):
-        return str(exc) + _base_url_hint(exc, base_url)
-    return str(exc)
-
-
-def _base_url_hint(exc: ResponseError, base_url: str | None) -> str:
-    """A 404 "Endpoint not found" from a base URL without ``/api/v1`` is a wrong base URL."""
-    if exc.status != 404 or "endpoint not found" not in exc.message.lower() or base_url is None:
-        return ""
-    if base_url.rstrip("/").endswith("/api/v1"):
-        return ""
-    return f": the base URL {base_url} lacks /api/v1; try {base_url.rstrip('/')}/api/v1 (SHARINGTOOLS_BASE_URL)"
-
-
 # uvloop where it is installed (it comes with uvicorn's standard extra): measured on a
 # 2,000-account plan through the benchmark's proxy at 300 requests per second, 8% less client
 # CPU than asyncio's own loop (3.4 -> 3.1 s), the same requests and the same wall time.
@@ -91,8 +57,8 @@ LOOP = {"use_uvloop": importlib.util.find_spec("uvloop") is not None}
 
 def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None, *, reading: bool = True) -> T:
     """Run ``fn``; ``reading``: SIGINT/SIGTERM cancel it at once (exit 130/143). A command that
-    writes (apply) passes False and handles signals itself (see orchestrator.interrupts)."""
-    from orchestrator.interrupts import exit_code, run_reading
+    writes (apply) passes False and handles signals itself (see orchestrator.apply.interrupts)."""
+    from orchestrator.apply.interrupts import exit_code, run_reading
 
     try:
         if not reading:
@@ -169,7 +135,7 @@ def api_call(
     """An authenticated call to any endpoint, printing the answer's data as JSON (like `gh api`)."""
     from orchestrator.api import SharingtoolsClient
     from orchestrator.api.pagination import cursor_items, items
-    from orchestrator.settings import load_settings
+    from orchestrator.api.settings import load_settings
 
     method = method.upper()
     if method not in ("GET", "POST", "PATCH", "DELETE", "PUT"):
@@ -221,7 +187,7 @@ SHARD = typer.Option(None, "--shard", envvar="SHARINGTOOLS_SHARD",
 
 def parse_shard(text: str | None) -> Any:
     """The `Shard` of ``--shard K/N`` (or $SHARINGTOOLS_SHARD), None without one, or one line and exit 1."""
-    from orchestrator.shard import Shard, ShardError
+    from orchestrator.planning.shard import Shard, ShardError
 
     if not text:
         return None
@@ -257,7 +223,7 @@ def validate(paths: list[str] = PLAYBOOKS) -> None:
 
 
 def client_settings(base_url: str | None, **overrides: Any) -> Any:
-    from orchestrator.settings import load_settings
+    from orchestrator.api.settings import load_settings
 
     try:
         settings = load_settings(base_url=base_url, **overrides)
@@ -304,8 +270,8 @@ def plan_command(
     Identical changes are grouped across accounts; a problem with one account (gone, no
     schedule) is reported on stderr and the other accounts are planned."""
     from orchestrator import playbook
-    from orchestrator.applied import drift_of, known_of
-    from orchestrator.planner import build_plan
+    from orchestrator.state.applied import drift_of, known_of
+    from orchestrator.planning.planner import build_plan
     from orchestrator.render import Legend, render_markdown, render_text, write_json
 
     if format not in ("text", "markdown", "json"):
@@ -333,7 +299,7 @@ def plan_command(
     report_blockers(planned)
     plan = planned.plan
     if planned.read_failures:
-        from orchestrator.engine.apply import without_unread
+        from orchestrator.apply.run import without_unread
 
         plan = without_unread(planned)
     legend = Legend.of(planned.desired, book, drift=drift_of(settings.state_db, plan.changes),
@@ -371,8 +337,8 @@ def reading_display(client: Any) -> Iterator[None]:
     file or a pipe): a plan of 800 accounts takes seconds, and should not look frozen."""
     from rich.console import Console
 
-    from orchestrator.engine.apply import Phase
-    from orchestrator.run_display import RunDisplay
+    from orchestrator.apply.run import Phase
+    from orchestrator.render.progress import RunDisplay
 
     console = Console(stderr=True)
     display = RunDisplay(console, client.transport, live=console.is_terminal)
@@ -421,7 +387,7 @@ def apply_command(
     then ends partial (exit 4)."""
 
     from orchestrator import playbook
-    from orchestrator.policy import PolicyError, parse_limit, parse_waves
+    from orchestrator.apply.policy import PolicyError, parse_limit, parse_waves
 
     if report:
         check_writable(report, "the report")
@@ -432,14 +398,14 @@ def apply_command(
         fail("not on a terminal: pass --yes to apply without confirmation")
     saved = None
     if plan_file:
-        from orchestrator.saved_plan import SavedPlanError, load_saved_plan
+        from orchestrator.apply.saved_plan import SavedPlanError, load_saved_plan
 
         try:
             saved = load_saved_plan(plan_file)
         except SavedPlanError as exc:
             fail(str(exc))
     try:
-        from orchestrator.engine.apply import ApplyOptions
+        from orchestrator.apply.run import ApplyOptions
 
         options = ApplyOptions(
             limit=limit, allow=allow, policy=policy, saved_plan=saved, resume=resume, shard=parse_shard(shard),
@@ -448,7 +414,7 @@ def apply_command(
         )
     except PolicyError as exc:
         fail(str(exc))
-    from orchestrator.runner import run_apply
+    from orchestrator.cli.apply import run_apply
 
     try:
         code = run_async(lambda: run_apply(settings, book, options, yes=yes, report_path=report), settings.base_url,
@@ -477,8 +443,8 @@ def history_command(
     if ctx.invoked_subcommand is not None:
         ctx.obj = state_db
         return
-    from orchestrator.history_view import run_line
-    from orchestrator.state_db import open_history
+    from orchestrator.render.history import run_line
+    from orchestrator.state.db import open_history
 
     history = open_history(history_path(state_db))
     for run in history.runs(limit):
@@ -488,7 +454,7 @@ def history_command(
 
 # -- reconcile, history show ------------------------------------------------------------
 def history_path(state_db: str | None) -> str:
-    from orchestrator.settings import load_settings
+    from orchestrator.api.settings import load_settings
 
     try:
         return state_db or str(load_settings().state_db)
@@ -498,7 +464,7 @@ def history_path(state_db: str | None) -> str:
 
 def history_drift_summary(history: Any) -> None:
     """After the run list: what keeps drifting, and where (when reconcile recorded drift)."""
-    from orchestrator.drift import DriftStore, render_hot_spots
+    from orchestrator.state.drift import DriftStore, render_hot_spots
 
     text = render_hot_spots(DriftStore(history.db).hot_spots())
     if text:
@@ -513,8 +479,8 @@ def history_show(
     state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
 ) -> None:
     """One run: its report, and the drift a reconcile cycle found, by account, kind and field."""
-    from orchestrator.drift import DriftStore, render_run
-    from orchestrator.state_db import open_history
+    from orchestrator.state.drift import DriftStore, render_run
+    from orchestrator.state.db import open_history
 
     history = open_history(history_path(state_db or ctx.obj))
     run = history.run(run_id)
@@ -588,7 +554,7 @@ def reconcile_command(
         fail(str(exc))
     book = load_playbook(paths)
     settings = client_settings(base_url, concurrency=concurrency, rate=rate, state_db=state_db)
-    from orchestrator.reconcile import ReconcileError, ReconcileOptions, run_reconcile
+    from orchestrator.reconcile.loop import ReconcileError, ReconcileOptions, run_reconcile
 
     options = ReconcileOptions(mode=mode, limit=limit, allow=allow, policy=policy, every=every_s, jitter=jitter_f,
                                shard=parse_shard(shard))
@@ -673,7 +639,7 @@ def public_url(url: str) -> str:
 @app.command("demo", epilog=cli_examples.DEMO)
 def demo() -> None:
     """Start the embedded emulator with its demo world and walk through what the orchestrator sees."""
-    from orchestrator.demo import run_demo
+    from orchestrator.cli.demo import run_demo
 
     raise typer.Exit(run_async(run_demo))
 

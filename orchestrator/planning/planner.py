@@ -27,13 +27,14 @@ import anyio
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
-from orchestrator.blockers import Blocked, classify, module_blocked
+from orchestrator.plan.blocked import Blocked
+from orchestrator.planning.blockers import classify, module_blocked
 from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind
 from orchestrator.kinds import KindHandler, KindRegistry, Problem, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
-from orchestrator.read_failures import SHAPE_ERRORS, UnexpectedAnswer, read_per_account, understood
+from orchestrator.planning.read_failures import SHAPE_ERRORS, UnexpectedAnswer, read_per_account, understood
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
-from orchestrator.shard import Shard
+from orchestrator.planning.shard import Shard
 
 SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
 

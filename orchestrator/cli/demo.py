@@ -26,13 +26,13 @@ from orchestrator import playbook
 from orchestrator.api import SharingtoolsClient
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
-from orchestrator.engine.apply import ApplyOptions
-from orchestrator.planner import build_plan
+from orchestrator.apply.run import ApplyOptions
+from orchestrator.planning.planner import build_plan
 from orchestrator.render import Legend, render_text
-from orchestrator.runner import run_apply
-from orchestrator.settings import Settings
+from orchestrator.cli.apply import run_apply
+from orchestrator.api.settings import Settings
 
-PLAYBOOKS = Path(__file__).resolve().parent.parent / "playbooks"
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 ENGINE_EVERY = 1.0  # seconds between the emulated cron's passes (the served emulator's: 5)
 
 

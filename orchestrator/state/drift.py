@@ -9,7 +9,7 @@ whose changes fail or do not verify is retried after ``base * 2**(failures-1)`` 
 capped, while every other account goes on; a cycle that applies it and verifies forgets it.
 Backed-off accounts are reported, not hammered.
 
-The tables are additive: the runs table of ``orchestrator.history`` is the parent, and a
+The tables are additive: the runs table of ``orchestrator.state.history`` is the parent, and a
 database from an older version gains them on first use. Values pass through the redaction
 of ``orchestrator.log`` before they are written.
 """

@@ -14,58 +14,25 @@ Once the account is logged in again, the next plan finds the change unblocked an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from orchestrator.contract import Kind
-from orchestrator.plan import SYMBOL, Change, describe
-
-# Reasons, as codes (JSON, history and metrics labels).
-LOGIN_REQUIRED = "login_required"
-ACCOUNT_INACTIVE = "account_inactive"
-MODULE_NOT_ENABLED = "module_not_enabled"
-MODULE_NOT_INSTALLED = "module_not_installed"
-NO_AI_KEY = "ai_key_missing"
-REASONS = (LOGIN_REQUIRED, ACCOUNT_INACTIVE, MODULE_NOT_ENABLED, MODULE_NOT_INSTALLED, NO_AI_KEY)
+from orchestrator.contract.vocabulary import Action
+from orchestrator.plan import Change
+from orchestrator.plan.blocked import (
+    ACCOUNT_INACTIVE,
+    LOGIN_REQUIRED,
+    MODULE_NOT_ENABLED,
+    MODULE_NOT_INSTALLED,
+    NO_AI_KEY,
+    Blocked,
+)
 
 # Kinds whose schedules the server's engine switches off on an account that cannot run them.
 SWITCHED_KINDS = frozenset({Kind.REACTIONS, Kind.REPOST, Kind.WELCOMEDM, Kind.AI_DM, Kind.LEADS, Kind.FIRST_COMMENT})
 SWITCH_ON = frozenset({"activate", "start"})
-
-
-@dataclass(frozen=True, slots=True)
-class Blocked:
-    """A change (or, when the module cannot even be read, a whole kind of one account) that
-    is not attempted: ``reason`` is a code from ``REASONS``, ``message`` says what to do."""
-
-    account_id: int
-    username: str
-    kind: Kind
-    reason: str
-    message: str
-    change: Change | None = None
-
-    def public(self) -> dict[str, Any]:
-        change = self.change
-        return {
-            "account_id": self.account_id, "username": self.username, "kind": self.kind,
-            "reason": self.reason, "message": self.message,
-            "action": change.action if change else None, "path": change.path if change else None,
-            "before": change.before if change else None, "after": change.after if change else None,
-            "source": change.source if change else None, "ref": change.ref if change else None,
-        }
-
-    @classmethod
-    def from_public(cls, data: Mapping[str, Any]) -> Blocked:
-        change = None
-        if data.get("action") is not None:
-            change = Change(data["account_id"], data["username"], Kind(data["kind"]), data["action"], data["path"],
-                            data.get("before"), data.get("after"), data.get("source"), data.get("ref"))
-        return cls(data["account_id"], data["username"], Kind(data["kind"]), data["reason"], data["message"], change)
-
-    def sort_key(self) -> tuple[Any, ...]:
-        return (self.username, self.account_id, self.kind, self.change.path if self.change else "")
 
 
 def account_reason(account: Any) -> str | None:
@@ -132,64 +99,9 @@ def classify(changes: Iterable[Change], accounts: Mapping[int, Any],
             blocked.append(Blocked(change.account_id, change.username, change.kind, reason, message, change))
         elif change.action == "create" and isinstance(change.after, dict) and change.after.get("is_active"):
             allowed.append(replace(change, after={**change.after, "is_active": False}))
-            activation = replace(change, action="activate", path=f"{change.path}.state", before="paused",
+            activation = replace(change, action=Action.ACTIVATE, path=f"{change.path}.state", before="paused",
                                  after="active", ref=None)
             blocked.append(Blocked(change.account_id, change.username, change.kind, reason, message, activation))
         else:
             allowed.append(change)
     return allowed, blocked
-
-
-def summary(blocked: Sequence[Blocked]) -> dict[str, Any]:
-    """Counts for plans and reports: total, accounts, by reason."""
-    by_reason: dict[str, int] = {}
-    for b in blocked:
-        by_reason[b.reason] = by_reason.get(b.reason, 0) + 1
-    return {"total": len(blocked), "accounts": len({b.account_id for b in blocked}),
-            "by_reason": dict(sorted(by_reason.items()))}
-
-
-def grouped(blocked: Sequence[Blocked]) -> list[tuple[str, list[Blocked]]]:
-    """Blocked items by message (one per account and reason, or per module), in plan order:
-    what a person reads, one line of what to do followed by what waits on it."""
-    groups: dict[str, list[Blocked]] = {}
-    for b in sorted(blocked, key=Blocked.sort_key):
-        groups.setdefault(b.message, []).append(b)
-    return list(groups.items())
-
-
-# -- rendering (plan text and Markdown, the apply summary) ------------------------------------------
-def _what(b: Blocked) -> str:
-    what = f"{b.username} · {b.kind}"
-    if b.change is not None:
-        what += f" {SYMBOL.get(b.change.action, '?')} {describe(b.change)}"
-    return what
-
-
-def render_text(blocked: Sequence[Blocked], *, colour: bool = False) -> str:
-    """One line of what to do per account and reason, then the changes that wait on it."""
-    if not blocked:
-        return ""
-    accounts = len({b.account_id for b in blocked})
-    changes = f"{len(blocked)} change" + ("s" if len(blocked) != 1 else "")
-    head = (f"Blocked: {changes} on {accounts} account{'s' if accounts != 1 else ''} "
-            "not attempted (the server would undo or refuse them):")
-    escape = (lambda t: t.replace("[", "\\[")) if colour else (lambda t: t)
-    lines = [f"[yellow]{escape(head)}[/]" if colour else head]
-    for message, items in grouped(blocked):
-        lines.append(f"  ✋ {escape(message)}")
-        for b in items:
-            source = f"   ({b.change.source})" if b.change is not None and b.change.source else ""
-            lines.append(f"      {escape(_what(b) + source)}")
-    return "\n".join(lines)
-
-
-def render_markdown(blocked: Sequence[Blocked]) -> str:
-    """A list, not a table: one item per thing to do, the changes waiting on it below."""
-    if not blocked:
-        return ""
-    out = ["", f"**Blocked: {len(blocked)} changes are not attempted** (the server would undo or refuse them)", ""]
-    for message, items in grouped(blocked):
-        out.append(f"- {message}")
-        out += [f"  - `{_what(b)}`" for b in items]
-    return "\n".join(out) + "\n"

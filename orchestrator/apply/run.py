@@ -18,20 +18,22 @@ import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
-from orchestrator.applied import AppliedValues
+from orchestrator.state.applied import AppliedValues
+from orchestrator.contract.vocabulary import STATUS_OF_EXIT, ExitCode
 from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
-from orchestrator.engine.executor import ExecutionResult, Executor, Failure
-from orchestrator.history import History
+from orchestrator.apply.executor import ExecutionResult, Executor, Failure
+from orchestrator.state.history import History
 from orchestrator.kinds import KindRegistry, Op, Operation, Problem
 from orchestrator.plan import Change, Plan
-from orchestrator.planner import Planned, build_plan, playbook_hash, read_accounts
+from orchestrator.planning.planner import Planned, build_plan, playbook_hash, read_accounts
 from orchestrator.playbook import Playbook
-from orchestrator.policy import SafetyPolicy, Violation, waves_of
-from orchestrator.shard import Shard
+from orchestrator.apply.policy import SafetyPolicy, Violation, waves_of
+from orchestrator.planning.shard import Shard
 
 log = structlog.get_logger("orchestrator.apply")
 
-EXIT_OK, EXIT_ERROR, EXIT_BLOCKED, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
+EXIT_OK, EXIT_ERROR, EXIT_BLOCKED, EXIT_PARTIAL, EXIT_INTERRUPTED = (
+    ExitCode.OK, ExitCode.ERROR, ExitCode.BLOCKED, ExitCode.PARTIAL, ExitCode.INTERRUPTED)
 DEFAULT_MAX_FAIL = Limit(10, percent=True)
 
 
@@ -125,8 +127,7 @@ class ApplyOutcome:
         }
 
 
-STATUS = {EXIT_OK: "succeeded", EXIT_ERROR: "failed", EXIT_BLOCKED: "blocked", EXIT_PARTIAL: "partial",
-          EXIT_INTERRUPTED: "interrupted", 143: "interrupted"}  # 143: SIGTERM
+STATUS = STATUS_OF_EXIT
 
 
 async def prepare(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orchestrator.history import RunRecord
+from orchestrator.state.history import RunRecord
 
 
 def _when(ts: float) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError
 from orchestrator.kinds import KindHandler, Problem, ReadContext, ReadResult
 from orchestrator.contract import Account
-from orchestrator.fanout import each
+from orchestrator.api.fanout import each
 
 
 #: What reading an answer of an unexpected shape raises (a list where an object belongs, a

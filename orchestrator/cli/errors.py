@@ -28,8 +28,9 @@ import click
 import typer
 
 from orchestrator import log
+from orchestrator.contract.vocabulary import ExitCode
 
-EXIT_ERROR, EXIT_INTERRUPTED = 1, 130
+EXIT_ERROR, EXIT_INTERRUPTED = ExitCode.ERROR, ExitCode.INTERRUPTED
 F = TypeVar("F", bound=Callable[..., Any])
 #: Exits the commands chose, and Click's own usage errors (which Click prints itself).
 PASS_THROUGH: tuple[type[BaseException], ...] = (
@@ -107,17 +108,15 @@ def explain(exc: BaseException) -> tuple[list[str] | None, int]:
     """The lines and the exit code for an expected failure; (None, 1) for a bug."""
     from orchestrator.api.errors import SharingtoolsError
     from orchestrator.playbook import PlaybookError
-    from orchestrator.policy import PolicyError
+    from orchestrator.apply.policy import PolicyError
 
-    from orchestrator.state_db import StateDbError
+    from orchestrator.state.db import StateDbError
 
     if isinstance(exc, (UserError, StateDbError)):
         return [f"error: {exc}"], getattr(exc, "code", EXIT_ERROR)
     if isinstance(exc, PlaybookError):
         return [str(d) for d in exc.diagnostics], EXIT_ERROR
     if isinstance(exc, SharingtoolsError):
-        from orchestrator.cli import explain as explain_api
-
         return [f"error: {explain_api(exc, os.environ.get('SHARINGTOOLS_BASE_URL'))}"], EXIT_ERROR
     if isinstance(exc, PolicyError):
         return [f"error: {exc}"], EXIT_ERROR
@@ -218,3 +217,42 @@ def main_boundary(app: Callable[[], Any]) -> None:
             handle(exc)
         except (typer.Exit, click.exceptions.Exit) as done:
             sys.exit(done.exit_code)
+
+
+def explain_api(exc: BaseException, base_url: str | None = None) -> str:
+    """One line for an API error a user can cause, with what to do about it."""
+    from orchestrator.api.errors import (
+        ClientConfigError,
+        InvalidApiKey,
+        ModuleNotEnabled,
+        ModuleNotInstalled,
+        ResponseError,
+        TransportError,
+        Unauthorized,
+    )
+
+    if isinstance(exc, ClientConfigError):
+        return str(exc)
+    if isinstance(exc, TransportError):
+        where = base_url or "the server"
+        return f"cannot reach {where} ({exc.message}): is the server running and SHARINGTOOLS_BASE_URL right?"
+    if isinstance(exc, InvalidApiKey):
+        return "the server rejected the API key (Invalid API key): check SHARINGTOOLS_API_KEY; it may be revoked"
+    if isinstance(exc, Unauthorized):
+        return "the server found no usable API key (Unauthorized): set SHARINGTOOLS_API_KEY"
+    if isinstance(exc, ModuleNotEnabled):
+        return f"{exc.method} {exc.path}: your plan does not include this module (403 Module not enabled)"
+    if isinstance(exc, ModuleNotInstalled):
+        return f"{exc.method} {exc.path}: the module is not installed on this server (503)"
+    if isinstance(exc, ResponseError):
+        return str(exc) + _base_url_hint(exc, base_url)
+    return str(exc)
+
+
+def _base_url_hint(exc: Any, base_url: str | None) -> str:
+    """A 404 "Endpoint not found" from a base URL without ``/api/v1`` is a wrong base URL."""
+    if exc.status != 404 or "endpoint not found" not in exc.message.lower() or base_url is None:
+        return ""
+    if base_url.rstrip("/").endswith("/api/v1"):
+        return ""
+    return f": the base URL {base_url} lacks /api/v1; try {base_url.rstrip('/')}/api/v1 (SHARINGTOOLS_BASE_URL)"

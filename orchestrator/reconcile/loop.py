@@ -3,11 +3,11 @@
 A cycle is one apply under the same safety policy, with three differences:
 
 - **It records the drift first**, by account, kind and field, and what it did about each
-  difference (``orchestrator.drift``): fixed, failed, unverified, reported, held by the
+  difference (``orchestrator.state.drift``): fixed, failed, unverified, reported, held by the
   policy, backed off, blocked. ``history show RUN`` reads it back.
 - **It acts on less.** In ``report`` mode it writes nothing. In ``fix`` mode, kinds and fields
   the playbook's ``policy.drift`` marks ``report`` are reported, not fixed, and accounts in
-  backoff are skipped. Blocked changes (``orchestrator.blockers``) are never attempted, so a
+  backoff are skipped. Blocked changes (``orchestrator.planning.blockers``) are never attempted, so a
   login the server lost never makes the loop flap.
 - **It never stops the loop for one bad cycle.** A policy violation holds that cycle's
   writes; an unreachable server or a playbook problem fails that cycle; the next one runs.
@@ -36,26 +36,28 @@ import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
-from orchestrator.blockers import Blocked
+from orchestrator.plan.blocked import Blocked
 from orchestrator.contract import Kind
-from orchestrator.drift import Backoff, BackoffPolicy, DriftRow, DriftStore
-from orchestrator.engine.apply import ApplyError, ApplyOptions, ApplyOutcome, apply
-from orchestrator.engine.executor import Executor
-from orchestrator.history import History
-from orchestrator.lock import LockHeld, RunLock
-from orchestrator.metrics import ReconcileMetrics
+from orchestrator.contract.vocabulary import Action, ExitCode, ReconcileMode, RunStatus
+from orchestrator.state.drift import Backoff, BackoffPolicy, DriftRow, DriftStore
+from orchestrator.apply.run import ApplyError, ApplyOptions, ApplyOutcome, apply
+from orchestrator.apply.executor import Executor
+from orchestrator.state.history import History
+from orchestrator.state.lock import LockHeld, RunLock
+from orchestrator.reconcile.metrics import ReconcileMetrics
 from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook
-from orchestrator.shard import Shard
+from orchestrator.planning.shard import Shard
 
-log = structlog.get_logger("orchestrator.reconcile")
+log = structlog.get_logger("orchestrator.reconcile.loop")
 
-EXIT_OK, EXIT_ERROR, EXIT_REPORTED, EXIT_HELD, EXIT_PARTIAL = 0, 1, 2, 3, 4
-EXIT_SIGINT, EXIT_SIGTERM = 130, 143
-MODES = ("fix", "report")
+EXIT_OK, EXIT_ERROR, EXIT_REPORTED, EXIT_HELD, EXIT_PARTIAL = (
+    ExitCode.OK, ExitCode.ERROR, ExitCode.CHANGES, ExitCode.BLOCKED, ExitCode.PARTIAL)
+EXIT_SIGINT, EXIT_SIGTERM = ExitCode.INTERRUPTED, ExitCode.TERMINATED
+MODES = tuple(ReconcileMode)
 # When several things happen in one cycle, the exit code says the most serious.
 SEVERITY = [EXIT_ERROR, EXIT_SIGTERM, EXIT_SIGINT, EXIT_HELD, EXIT_PARTIAL, EXIT_REPORTED, EXIT_OK]
-RESULT = {EXIT_OK: "ok", EXIT_ERROR: "error", EXIT_REPORTED: "drift_reported", EXIT_HELD: "policy_held",
+RESULT: dict[int, str] = {EXIT_OK: "ok", EXIT_ERROR: "error", EXIT_REPORTED: "drift_reported", EXIT_HELD: "policy_held",
           EXIT_PARTIAL: "partial", EXIT_SIGINT: "interrupted", EXIT_SIGTERM: "interrupted"}
 
 
@@ -278,8 +280,10 @@ class Reconciler:
 
     def _record_run(self, report: CycleReport, outcome: ApplyOutcome | None) -> int:
         """The cycle's run in the history: apply's own when it wrote one, else a new one."""
-        status = {EXIT_OK: "succeeded", EXIT_ERROR: "failed", EXIT_REPORTED: "reported", EXIT_HELD: "blocked",
-                  EXIT_PARTIAL: "partial"}.get(report.exit_code, "interrupted")
+        statuses: dict[int, RunStatus] = {EXIT_OK: RunStatus.SUCCEEDED, EXIT_ERROR: RunStatus.FAILED,
+                                          EXIT_REPORTED: RunStatus.REPORTED, EXIT_HELD: RunStatus.BLOCKED,
+                                          EXIT_PARTIAL: RunStatus.PARTIAL}
+        status = statuses.get(report.exit_code, RunStatus.INTERRUPTED)
         body: dict[str, Any] = outcome.report(self.client) if outcome is not None else {}
         body = {**body, "message": report.message, "reconcile": report.summary()}
         run_id = outcome.run_id if outcome is not None else None
@@ -327,7 +331,7 @@ class Reconciler:
         """Cycles until ``once``/``max_cycles`` is reached or a signal stops the loop; the exit
         code of the last cycle (or 130/143 when a signal ended it)."""
         stop = anyio.Event()
-        last = EXIT_OK
+        last: int = EXIT_OK
 
         async def watch() -> None:
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
@@ -415,10 +419,10 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
 
     from rich.console import Console
 
-    from orchestrator.blockers import grouped
-    from orchestrator.metrics import MetricsServer
+    from orchestrator.plan.blocked import grouped
+    from orchestrator.reconcile.metrics import MetricsServer
 
-    from orchestrator.state_db import open_history
+    from orchestrator.state.db import open_history
 
     console = Console(highlight=False, soft_wrap=True)
     history = open_history(settings.state_db)  # garbage, a directory, read-only: one clear line
@@ -431,15 +435,16 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
 
             async def show(report: CycleReport) -> None:
                 where = f" (run #{report.run_id}: orchestrator history show {report.run_id})" if report.run_id else ""
-                colour = {EXIT_OK: "green", EXIT_REPORTED: "yellow"}.get(report.exit_code, "red")
+                colours: dict[int, str] = {EXIT_OK: "green", EXIT_REPORTED: "yellow"}
+                colour = colours.get(report.exit_code, "red")
                 console.print(f"cycle {report.number}: [{colour}]{report.result}[/] {_escape(report.message)}{where}")
                 for message, items in grouped(report.blocked):
                     console.print(f"  blocked: {message} ({len(items)} change{'s' if len(items) != 1 else ''})",
                                   markup=False)
                 for row in report.drift:  # what was not fixed (fixed drift: `history show`)
                     if row.outcome in ("failed", "unverified", "backed_off", "reported", "held"):
-                        change = Change(row.account_id, row.username, Kind(row.kind), row.action, row.path, row.before,
-                                        row.after)
+                        change = Change(row.account_id, row.username, Kind(row.kind), Action(row.action), row.path,
+                                        row.before, row.after)
                         why = f" ({row.reason})" if row.reason and row.outcome != "reported" else ""
                         console.print(f"  {row.outcome}: {row.username} · {row.kind} {describe(change)}{why}",
                                       markup=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from orchestrator.history import History
+from orchestrator.state.history import History
 
 
 class StateDbError(Exception):

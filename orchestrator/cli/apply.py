@@ -16,19 +16,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.applied import drift_of
-from orchestrator.blockers import render_text as blocked_text
-from orchestrator.engine.apply import EXIT_ERROR, EXIT_OK, ApplyError, ApplyOptions, ApplyOutcome, apply
-from orchestrator.engine.executor import Executor
-from orchestrator.interrupts import InterruptWatch, ask, exit_code
+from orchestrator.state.applied import drift_of
+from orchestrator.render.blocked import render_text as blocked_text
+from orchestrator.apply.run import EXIT_ERROR, EXIT_OK, ApplyError, ApplyOptions, ApplyOutcome, apply
+from orchestrator.apply.executor import Executor
+from orchestrator.apply.interrupts import InterruptWatch, ask, exit_code
 from orchestrator.kinds import Operation
-from orchestrator.lock import LockHeld, RunLock
-from orchestrator.planner import Planned
+from orchestrator.state.lock import LockHeld, RunLock
+from orchestrator.planning.planner import Planned
 from orchestrator.playbook import Playbook
 from orchestrator.render import Legend, render_text
-from orchestrator.run_display import RunDisplay
-from orchestrator.settings import Settings
-from orchestrator.state_db import open_history
+from orchestrator.render.progress import RunDisplay
+from orchestrator.api.settings import Settings
+from orchestrator.state.db import open_history
 
 log = structlog.get_logger("orchestrator.apply")
 

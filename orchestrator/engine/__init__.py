@@ -1,1 +1,0 @@
-"""The apply engine: executes operations (``executor``) and runs whole applies (``apply``)."""
