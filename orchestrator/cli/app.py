@@ -21,6 +21,7 @@ from orchestrator.cli import examples as cli_examples
 from orchestrator.api.errors import ClientConfigError, SharingtoolsError
 from orchestrator.cli.errors import GuardedTyper, check_writable, main_boundary
 from orchestrator.cli.errors import explain_api as explain
+from orchestrator.contract import Kind
 from orchestrator.contract.vocabulary import ExitCode
 
 app = GuardedTyper(
@@ -577,7 +578,7 @@ def reconcile_command(
 @app.command("import")
 def import_command(
     kinds: list[str] = typer.Option([], "--kinds", "-k", help="only these kinds, comma-separated or repeated: "
-                                    "account, reactions, repost, welcomedm, ai_dm, leads, first_comment, captions"),
+                                    + ", ".join(Kind)),
     limit: list[str] = typer.Option([], "--limit", "-l", help="only these usernames or patterns such as 'fashion_*' "
                                     "(repeatable; the caption library is then left out)"),
     out: str = typer.Option(None, "--out", "-o", help="write the playbook to this file (default: standard output)"),

@@ -17,19 +17,29 @@ The engine knows nothing of Instagram: it schedules ``Operation``s by phase, lan
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.contract import Account, Kind, Sourced
+from orchestrator.contract.kinds import info as kind_info
 from orchestrator.contract.vocabulary import Action, Phase
 from orchestrator.kinds.secret_values import shown_live
 from orchestrator.plan import Change
 
 Live = dict[str, Any]
+
+#: A bracketed key in a change's path: ``targets[hashtag:summer]``, ``captions[Summer sale]``.
+ITEM = r"\[.+\]"
+
+
+def paths(**by_action: str) -> dict[Action, re.Pattern[str]]:
+    """``changes`` for a handler: action name -> the regular expression its paths match whole."""
+    return {Action(action): re.compile(pattern) for action, pattern in by_action.items()}
 
 # Phases run in order for every account: switch off, edit, switch on (`Phase`, the same rule as
 # `Action.order`). Pausing first means nothing runs half-configured; activating last means a
@@ -120,8 +130,19 @@ class ReadResult:
 
 
 class KindHandler(ABC):
+    """What one managed kind knows: how to read it, diff it, and carry a change out.
+
+    Subclasses set ``kind`` and ``changes``; ``label`` comes from the registry of kinds."""
+
     kind: Kind
-    label: str
+    #: The changes this kind's diff makes: action -> the paths it makes them on. A saved plan's
+    #: change must match one (`apply.saved_plan`), so a change no kind makes is never applied.
+    changes: ClassVar[Mapping[Action, re.Pattern[str]]] = {}
+
+    @property
+    def label(self) -> str:
+        """The module's name as the API reference gives it (``Reactions Pro``)."""
+        return kind_info(self.kind).label
 
     def resolve(self, desired: Any) -> Any:
         """``desired`` ready to diff: what it refers to outside the playbook read now (the

@@ -18,6 +18,8 @@ from orchestrator.contract import Account, ResolvedSecret, ScheduleDesired, Secr
 from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
 from orchestrator.api.fanout import closing, each, each_streamed
 from orchestrator.kinds.base import (
+    ITEM,
+    paths,
     PHASE_EDIT,
     PHASE_OFF,
     PHASE_ON,
@@ -42,6 +44,8 @@ class ScheduleKind(KindHandler):
     """Shared by ``ReactionsKind`` and ``RepostKind``; they name their client resource."""
 
     resource: str  # attribute of SharingtoolsClient
+    changes = paths(activate="state", pause="state", update=r"settings\.[A-Za-z0-9_]+", add=f"targets{ITEM}",
+                    remove=f"targets{ITEM}")
 
     def api(self, client: SharingtoolsClient) -> Any:
         return getattr(client, self.resource)

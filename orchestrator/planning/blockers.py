@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from orchestrator.contract import Kind
+from orchestrator.contract import SWITCHED_KINDS, Kind
 from orchestrator.contract.vocabulary import Action
 from orchestrator.plan import Change
 from orchestrator.plan.blocked import (
@@ -30,8 +30,6 @@ from orchestrator.plan.blocked import (
     Blocked,
 )
 
-# Kinds whose schedules the server's engine switches off on an account that cannot run them.
-SWITCHED_KINDS = frozenset({Kind.REACTIONS, Kind.REPOST, Kind.WELCOMEDM, Kind.AI_DM, Kind.LEADS, Kind.FIRST_COMMENT})
 SWITCH_ON = frozenset({"activate", "start"})
 
 
@@ -67,7 +65,7 @@ def module_blocked(account_id: int, username: str, kind: Kind, label: str, *, in
 
 def schedule_reason(change: Change, live: Mapping[tuple[int, Kind], Mapping[str, Any]]) -> str | None:
     """Why the engine would switch off the one schedule ``change`` switches on, if it would."""
-    if change.kind != Kind.AI_DM or change.action not in SWITCH_ON:
+    if change.action not in SWITCH_ON:
         return None
     schedules = live.get((change.account_id, change.kind), {}).get("schedules", [])
     schedule = next((s for s in schedules if s.get("id") == change.ref), None)

@@ -8,6 +8,8 @@ from typing import Any
 from orchestrator.api import SharingtoolsClient
 from orchestrator.contract import Account, Kind, LeadsDesired
 from orchestrator.kinds.base import (
+    ITEM,
+    paths,
     PHASE_OFF,
     PHASE_ON,
     KindHandler,
@@ -24,7 +26,7 @@ from orchestrator.plan import Change
 
 class LeadsKind(KindHandler):
     kind = Kind.LEADS
-    label = "Leads Finder"
+    changes = paths(start=rf"tasks{ITEM}\.state", stop=rf"tasks{ITEM}\.state")
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         found: dict[int, list[dict[str, Any]]] = {}

@@ -16,6 +16,7 @@ from typing import Any
 from orchestrator.api import SharingtoolsClient
 from orchestrator.contract import Account, AccountDesired, Kind, ResolvedSecret, SecretRef
 from orchestrator.kinds.base import (
+    paths,
     PHASE_EDIT,
     KindHandler,
     Live,
@@ -34,7 +35,7 @@ AUTO = "auto"
 
 class AccountKind(KindHandler):
     kind = Kind.ACCOUNT
-    label = "Account"
+    changes = paths(set="proxy")
 
     def resolve(self, desired: AccountDesired) -> AccountDesired:
         """A proxy written as a secret reference, read (and registered for redaction)."""
