@@ -43,25 +43,16 @@ from orchestrator.api.retry import may_have_applied
 from orchestrator.contract import Kind
 from orchestrator.api.fanout import each
 from orchestrator.state.history import History
-from orchestrator.kinds import KindRegistry, Op, Operation
+from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation
 
 log = structlog.get_logger("orchestrator.apply")
 Progress = Callable[[str, Operation], None]
 
 
-@dataclass(frozen=True)
-class Failure:
-    account_id: int
-    username: str
-    kind: Kind
-    operation: Op
-    reason: str
-
-
 @dataclass
 class ExecutionResult:
     results: Counter[tuple[Kind, Op, str]] = field(default_factory=Counter)  # (kind, op, done|failed)
-    failures: list[Failure] = field(default_factory=list)
+    failures: list[AccountIssue] = field(default_factory=list)
     failed_accounts: set[int] = field(default_factory=set)
     touched: set[int] = field(default_factory=set)
     bulk_calls: int = 0
@@ -182,7 +173,7 @@ class Executor:
 
     def _failed(self, op: Operation, exc: BaseException, result: ExecutionResult) -> None:
         username = op.changes[0].username if op.changes else str(op.account_id)
-        result.failures.append(Failure(op.account_id, username, op.kind, op.name, str(exc)))
+        result.failures.append(AccountIssue(op.account_id, username, op.kind, str(exc), op.name))
         result.failed_accounts.add(op.account_id)
         result.results[(op.kind, op.name, "failed")] += 1
         log.warning("operation failed", account=username, kind=op.kind, operation=op.name, error=str(exc))

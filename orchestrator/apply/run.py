@@ -21,9 +21,9 @@ from orchestrator.api.errors import SharingtoolsError
 from orchestrator.state.applied import AppliedValues
 from orchestrator.contract.vocabulary import STATUS_OF_EXIT, ExitCode
 from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
-from orchestrator.apply.executor import ExecutionResult, Executor, Failure
+from orchestrator.apply.executor import ExecutionResult, Executor
 from orchestrator.state.history import History
-from orchestrator.kinds import KindRegistry, Op, Operation, Problem
+from orchestrator.kinds import KindRegistry, Op, Operation, AccountIssue
 from orchestrator.plan import Change, Plan
 from orchestrator.planning.planner import Planned, build_plan, playbook_hash, read_accounts
 from orchestrator.playbook import Playbook
@@ -98,7 +98,7 @@ class ApplyOutcome:
     message: str = ""
     #: Per-account problems found while planning (gone account, missing schedule): those
     #: accounts were left out, the others applied, and the run ends partial.
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[AccountIssue] = field(default_factory=list)
 
     def report(self, client: SharingtoolsClient) -> dict[str, Any]:
         ops: dict[str, dict[str, dict[str, int]]] = {}
@@ -120,7 +120,7 @@ class ApplyOutcome:
             "waves": [w.__dict__ for w in self.waves],
             "conflicts": self.conflicts,
             "violations": [str(v) for v in self.violations],
-            "failures": [f.__dict__ for f in self.execution.failures],
+            "failures": [f.public() for f in self.execution.failures],
             "problems": [str(p) for p in self.problems],
             "unverified": [c.public() for c in self.unverified],
             "blocked": [b.public() for b in self.plan.blocked],
@@ -305,7 +305,7 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
             break
 
 
-def _accounts(problems: Sequence[Problem]) -> str:
+def _accounts(problems: Sequence[AccountIssue]) -> str:
     n = len({(p.account_id, p.username) for p in problems})
     return f"{n} account{'s' if n != 1 else ''}"
 
@@ -358,7 +358,7 @@ async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[
                                  desired=desired, known_hash=known_hash)
     except SharingtoolsError as exc:  # the account list itself could not be re-read
         names = {op.account_id: (op.changes[0].username if op.changes else str(op.account_id)) for op in ops}
-        failed = [Problem(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]
+        failed = [AccountIssue(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]
         return [], read_failures_result(failed, Op.VERIFY)
     return list(again.plan.changes), read_failures_result(again.read_failures, Op.VERIFY)
 
@@ -375,12 +375,12 @@ def without_unread(planned: Planned) -> Plan:
                       plan.accounts_read, plan.blocked)
 
 
-def read_failures_result(problems: Sequence[Problem], step: Op) -> ExecutionResult:
+def read_failures_result(problems: Sequence[AccountIssue], step: Op) -> ExecutionResult:
     """Failed reads as failures of their accounts (``step``: read before, or verify after)."""
     result = ExecutionResult()
     for p in problems:
         kind = p.kind if p.kind is not None else Kind.ACCOUNT  # a whole-account failure counts as the account's
-        result.failures.append(Failure(p.account_id, p.username, kind, step, p.message))
+        result.failures.append(AccountIssue(p.account_id, p.username, kind, p.message, step))
         result.failed_accounts.add(p.account_id)
         result.results[(kind, step, "failed")] += 1
     return result

@@ -146,7 +146,7 @@ def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any], 
             f"{report['requests_total']} requests ({report['bulk_calls']} bulk), {report['retries']} retries, "
             f"{report['duration_seconds']} s."
         )
-    lines = [f"[red]failed[/] {escape(f'{f.username} · {f.kind} {f.operation}: {f.reason}')}"
+    lines = [f"[red]failed[/] {escape(f'{f.username} · {f.kind} {f.step}: {f.message}')}"
              for f in outcome.execution.failures]
     lines += [f"[yellow]not verified[/] {escape(f'{c.username} · {c.kind} {c.path}')}" for c in outcome.unverified]
     lines += [f"[yellow]problem[/] {escape(str(p))}" for p in outcome.problems]

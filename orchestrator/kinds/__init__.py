@@ -6,7 +6,7 @@ shared handler is in ``kinds/schedules.py`` or ``kinds/toggles.py``) listed in
 `KindRegistry.default`, its API resource and its emulator module.
 """
 
-from orchestrator.kinds.base import KindHandler, Op, Operation, Problem, ReadContext, ReadResult
+from orchestrator.kinds.base import AccountIssue, KindHandler, Op, Operation, ReadContext, ReadResult
 from orchestrator.kinds.registry import KindRegistry
 
-__all__ = ["KindHandler", "KindRegistry", "Op", "Operation", "Problem", "ReadContext", "ReadResult"]
+__all__ = ["AccountIssue", "KindHandler", "KindRegistry", "Op", "Operation", "ReadContext", "ReadResult"]

@@ -27,7 +27,7 @@ from orchestrator.kinds.base import (
     Live,
     Op,
     Operation,
-    Problem,
+    AccountIssue,
     ReadContext,
     ReadResult,
     change,
@@ -113,7 +113,7 @@ class ScheduleKind(KindHandler):
         for account in wanted:
             live = found.get(account.id)
             if live is None:
-                result.problems.append(Problem(
+                result.problems.append(AccountIssue(
                     account.id, account.username, self.kind,
                     f"has no {self.label} schedule (the API cannot create one: create it in the web panel, "
                     "or exclude the account from this entry)"))

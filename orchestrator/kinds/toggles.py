@@ -19,7 +19,7 @@ from orchestrator.kinds.base import (
     Live,
     Op,
     Operation,
-    Problem,
+    AccountIssue,
     ReadContext,
     ReadResult,
     change,
@@ -50,7 +50,7 @@ class ToggleKind(KindHandler):
             if account.id not in desired:
                 continue
             if account.id not in found:
-                result.problems.append(Problem(
+                result.problems.append(AccountIssue(
                     account.id, account.username, self.kind,
                     f"has no {self.label} schedule (create it in the web panel, or exclude the account)"))
             else:

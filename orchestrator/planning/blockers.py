@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from orchestrator.contract import SWITCHED_KINDS, Kind
+from orchestrator.contract.accounts import LiveAccount
 from orchestrator.contract.vocabulary import Action
 from orchestrator.plan import Change
 from orchestrator.plan.blocked import (
@@ -33,14 +34,14 @@ from orchestrator.plan.blocked import (
 SWITCH_ON = frozenset({"activate", "start"})
 
 
-def account_reason(account: Any) -> str | None:
-    """Why the server would switch ``account``'s schedules off, if it would (an API account,
-    or anything with ``login_required`` and ``is_active``; unknown facts block nothing)."""
+def account_reason(account: LiveAccount | None) -> str | None:
+    """Why the server would switch ``account``'s schedules off, if it would (unknown facts,
+    ``None``, block nothing)."""
     if account is None:
         return None
-    if getattr(account, "login_required", None):
+    if account.login_required:
         return LOGIN_REQUIRED
-    if getattr(account, "is_active", None) is False:
+    if account.is_active is False:
         return ACCOUNT_INACTIVE
     return None
 
@@ -72,7 +73,7 @@ def schedule_reason(change: Change, live: Mapping[tuple[int, Kind], Mapping[str,
     return NO_AI_KEY if schedule is not None and schedule.get("api_key_configured") is False else None
 
 
-def classify(changes: Iterable[Change], accounts: Mapping[int, Any],
+def classify(changes: Iterable[Change], accounts: Mapping[int, LiveAccount],
              live: Mapping[tuple[int, Kind], Mapping[str, Any]] | None = None) -> tuple[list[Change], list[Blocked]]:
     """Split ``changes`` into those to apply and those the server would undo.
 

@@ -30,7 +30,7 @@ from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
 from orchestrator.plan.blocked import Blocked
 from orchestrator.planning.blockers import classify, module_blocked
 from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind
-from orchestrator.kinds import KindHandler, KindRegistry, Problem, ReadContext, ReadResult
+from orchestrator.kinds import KindHandler, KindRegistry, AccountIssue, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
 from orchestrator.planning.read_failures import SHAPE_ERRORS, UnexpectedAnswer, read_per_account, understood
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
@@ -45,11 +45,11 @@ class Planned:
 
     plan: Plan
     desired: DesiredState
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[AccountIssue] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: Accounts whose live state could not be read (retries ran out): left out of the plan,
     #: reported as failed by apply; the rest of the fleet goes on.
-    read_failures: list[Problem] = field(default_factory=list)
+    read_failures: list[AccountIssue] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -111,7 +111,7 @@ async def build_plan(
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
     results: dict[Kind, ReadResult] = {}
-    read_failures: list[Problem] = []
+    read_failures: list[AccountIssue] = []
     refused: list[Blocked] = []
     diffed: dict[Kind, _Diffed] = {}
 
@@ -151,7 +151,7 @@ async def build_plan(
 
     planned = Planned(Plan.build([], "", {}, 0), desired, diagnostics=deferred, read_failures=read_failures)
     if keep is None and keep_pairs is None:
-        planned.problems += [Problem(0, g.label, None, g.problem) for g in desired.gone]
+        planned.problems += [AccountIssue(0, g.label, None, g.problem) for g in desired.gone]
     changes: list[Change] = []
     fingerprints: dict[int, dict[str, str]] = {}
     # The live states serve the blockers' check and go with this function: an apply holding
@@ -182,7 +182,7 @@ class _Diffed:
 
     changes: list[Change] = field(default_factory=list)
     fingerprints: dict[int, str] = field(default_factory=dict)  # of the accounts diffed
-    failures: list[Problem] = field(default_factory=list)  # answers the diff could not make sense of
+    failures: list[AccountIssue] = field(default_factory=list)  # answers the diff could not make sense of
 
 
 def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: dict[int, Any],
@@ -193,7 +193,7 @@ def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: d
         try:
             out.changes += handler.diff(account, resolved[account_id], live)
         except SHAPE_ERRORS as exc:  # what the server sent for this account is not what the API documents
-            out.failures.append(Problem(account_id, account.username, kind,
+            out.failures.append(AccountIssue(account_id, account.username, kind,
                                         str(UnexpectedAnswer(f"reading {handler.label}", exc))))
             continue
         out.fingerprints[account_id] = result.fingerprints.get(account_id) or fingerprint(live)  # a kind may keep part
@@ -202,17 +202,17 @@ def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: d
 
 def _resolve(
     handler: KindHandler, wanted: dict[int, Any], desired: DesiredState
-) -> tuple[dict[int, Any], list[Problem]]:
+) -> tuple[dict[int, Any], list[AccountIssue]]:
     """The kind's ``resolve`` of every account's desired state; one that cannot be read is that
     account's problem, and the account is not read or diffed for this kind."""
     ready: dict[int, Any] = {}
-    problems: list[Problem] = []
+    problems: list[AccountIssue] = []
     for account_id, want in wanted.items():
         try:
             ready[account_id] = handler.resolve(want)
         except LookupError as exc:
             account = desired.accounts.get(account_id, LIBRARY)
-            problems.append(Problem(account_id, account.username, handler.kind, str(exc)))
+            problems.append(AccountIssue(account_id, account.username, handler.kind, str(exc)))
     return ready, problems
 
 

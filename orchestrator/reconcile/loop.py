@@ -223,7 +223,7 @@ class Reconciler:
                 what, why = "held", "the safety policy held this cycle's writes"
             elif c.account_id in ex.failed_accounts:
                 what = "failed"
-                why = next((f.reason for f in ex.failures if f.account_id == c.account_id), None)
+                why = next((f.message for f in ex.failures if f.account_id == c.account_id), None)
             elif (c.account_id, c.kind, c.path) in unverified:
                 what, why = "unverified", None
             elif c.account_id in ex.touched:

@@ -16,7 +16,7 @@ from orchestrator.kinds.base import (
     Live,
     Op,
     Operation,
-    Problem,
+    AccountIssue,
     ReadContext,
     ReadResult,
     change,
@@ -40,7 +40,7 @@ class LeadsKind(KindHandler):
             if account.id not in desired:
                 continue
             if account.id not in found:
-                result.problems.append(Problem(
+                result.problems.append(AccountIssue(
                     account.id, account.username, self.kind,
                     "has no Leads Finder schedule (create it in the web panel, or exclude the account)"))
             else:
