@@ -20,12 +20,12 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.state.applied import AppliedValues
 from orchestrator.contract.vocabulary import STATUS_OF_EXIT, ExitCode
-from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
+from orchestrator.contract import LIBRARY_ID, Kind, Limit
 from orchestrator.apply.executor import ExecutionResult, Executor
 from orchestrator.state.history import History
 from orchestrator.kinds import KindRegistry, Op, Operation, AccountIssue
 from orchestrator.plan import Change, Plan
-from orchestrator.planning.planner import Planned, build_plan, playbook_hash, read_accounts
+from orchestrator.planning.planner import Planned, Planner, playbook_hash
 from orchestrator.playbook import Playbook
 from orchestrator.apply.policy import SafetyPolicy, Violation, waves_of
 from orchestrator.planning.shard import Shard
@@ -130,18 +130,15 @@ class ApplyOutcome:
 STATUS = STATUS_OF_EXIT
 
 
-async def prepare(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions,
-                  history: History | None, kinds: KindRegistry) -> tuple[Planned, list[Any], list[int]]:
+async def prepare(planner: Planner, options: ApplyOptions, history: History | None) -> tuple[Planned, list[int]]:
     """The plan to apply: fresh, saved (minus conflicting accounts), or the unfinished run's."""
-    accounts = await read_accounts(client)
     conflicts: list[int] = []
     if options.saved_plan is not None:
         saved = options.saved_plan
-        if playbook_hash(playbook) != saved.playbook_hash:
+        if playbook_hash(planner.playbook) != saved.playbook_hash:
             raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
         ids = set(saved.fingerprints)
-        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit, kinds=kinds,
-                                   shard=options.shard)
+        planned = await planner.for_saved(saved)
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
         affected = {c.account_id for c in saved.changes}
         conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
@@ -149,19 +146,18 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
                    and (options.shard is None or options.shard.manages(c.account_id))]
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
                                   planned.plan.blocked)
-        return planned, accounts, conflicts
-    known = AppliedValues(history.db).known_usernames() if history else frozenset()
+        return planned, conflicts
+    planner.known = AppliedValues(history.db).known_usernames() if history else frozenset()
     only = None
     if options.resume:
         run = history.unfinished() if history else None
         if run is None:
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
-    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit, kinds=kinds,
-                               known=known, shard=options.shard)
+    planned = await planner.plan(only=only)
     if history:  # a later plan tells an account deleted since from a typo by these
-        AppliedValues(history.db).record_accounts(accounts)
-    return planned, accounts, conflicts
+        AppliedValues(history.db).record_accounts(await planner.read_accounts())
+    return planned, conflicts
 
 
 async def apply(
@@ -184,7 +180,8 @@ async def apply(
         kinds = executor.kinds if executor is not None else KindRegistry.default()
     phase = on_phase or (lambda p: None)
     phase(Phase("reading"))
-    planned, accounts, conflicts = await prepare(client, playbook, options, history, kinds)
+    planner = Planner(client, playbook, kinds, options.limit, options.shard)
+    planned, conflicts = await prepare(planner, options, history)
     if not planned.valid:
         raise ApplyError([*map(str, planned.diagnostics)])
     dropped: list[Change] = []
@@ -237,8 +234,8 @@ async def apply(
     library = [LIBRARY_ID] if order and order[0] == LIBRARY_ID else []
     accounts_in_order = order[len(library):]
     try:
-        await _run_waves(client, playbook, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
-                         max_fail, accounts, planned.desired, plan.playbook_hash, phase)
+        await _run_waves(planner, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
+                         max_fail, phase)
     except BaseException as exc:
         # The run stops here (a bug, or a cancellation): its history must not stay "running"
         # for ever; "interrupted" keeps it resumable.
@@ -256,11 +253,9 @@ async def apply(
     return _finish(outcome, started, history, client)
 
 
-async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions, outcome: ApplyOutcome,
-                     executor: Executor,
+async def _run_waves(planner: Planner, options: ApplyOptions, outcome: ApplyOutcome, executor: Executor,
                      ops: list[Operation], library: list[int], accounts_in_order: list[int], wave_spec: Any,
-                     max_fail: Limit, accounts: list[Any], desired: DesiredState, known_hash: str,
-                     phase: Callable[[Phase], None]) -> None:
+                     max_fail: Limit, phase: Callable[[Phase], None]) -> None:
     history = executor.history
     done = 0
     refresh_accounts = False
@@ -281,10 +276,7 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
         phase(Phase("verifying", number, len(sizes), len(wave_ops), len(wave)))
         # The desired state and the playbook's hash from the plan step serve every wave's verify,
         # unless accounts changed: then both are worked out again from a fresh account read.
-        unverified, unread = await _verify(client, playbook, wave_ops, result,
-                                           accounts if not refresh_accounts else None,
-                                           executor.kinds, desired=None if refresh_accounts else desired,
-                                           known_hash=known_hash)
+        unverified, unread = await _verify(planner, wave_ops, result, accounts_changed=refresh_accounts)
         if options.keep is not None:
             unverified = [c for c in unverified if options.keep(c)]
         outcome.unverified += unverified
@@ -344,18 +336,15 @@ def _account_order(changes: Sequence[Change]) -> list[int]:
     return sorted(seen, key=lambda a: (a != LIBRARY_ID, seen[a], a))
 
 
-async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],
-                  result: ExecutionResult, accounts: list[Any] | None, kinds: KindRegistry, *,
-                  desired: DesiredState | None = None,
-                  known_hash: str | None = None) -> tuple[list[Change], ExecutionResult]:
+async def _verify(planner: Planner, ops: Sequence[Operation], result: ExecutionResult, *,
+                  accounts_changed: bool) -> tuple[list[Change], ExecutionResult]:
     """Re-read what the wave touched (and only that) and diff again: what still differs, and
     the accounts whose re-read failed (reported failed: nothing says their changes hold)."""
     pairs = {(op.account_id, op.kind) for op in ops if op.account_id not in result.failed_accounts}
     if not pairs:
         return [], ExecutionResult()
     try:
-        again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds,
-                                 desired=desired, known_hash=known_hash)
+        again = await planner.replan(pairs, accounts_changed=accounts_changed)
     except SharingtoolsError as exc:  # the account list itself could not be re-read
         names = {op.account_id: (op.changes[0].username if op.changes else str(op.account_id)) for op in ops}
         failed = [AccountIssue(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]

@@ -55,7 +55,7 @@ async def test_apply_goes_on_without_the_account_whose_read_fails(tmp_path):
         outcome = await apply(client, book, ApplyOptions(), history=history, executor=executor_for(client))
         report = outcome.report(client)
     assert outcome.exit_code == EXIT_PARTIAL, failures_of(outcome)
-    assert [(f.account_id, f.operation) for f in outcome.execution.failures] == [(ACCOUNT, "read")]
+    assert [(f.account_id, f.step) for f in outcome.execution.failures] == [(ACCOUNT, "read")]
     speeds = await _speeds(emu)
     assert speeds[ACCOUNT] != 2 and all(v == 2 for a, v in speeds.items() if a != ACCOUNT), speeds
     (run,) = history.runs(1)
@@ -79,7 +79,7 @@ async def test_a_verify_read_that_fails_reports_that_account_and_finishes_the_ru
         outcome = await apply(client, book, ApplyOptions(), history=history,
                               executor=executor_for(client, progress=after_first_write))
     assert outcome.exit_code == EXIT_PARTIAL, failures_of(outcome)
-    assert [(f.account_id, f.operation) for f in outcome.execution.failures] == [(ACCOUNT, "verify")]
+    assert [(f.account_id, f.step) for f in outcome.execution.failures] == [(ACCOUNT, "verify")]
     assert all(v == 2 for v in (await _speeds(emu)).values())
     (run,) = history.runs(1)
     assert run.status == "partial" and run.report["failures"][0]["operation"] == "verify"
