@@ -21,6 +21,7 @@ from orchestrator.api.errors import SharingtoolsError
 from orchestrator.state.applied import AppliedValues
 from orchestrator.contract.vocabulary import STATUS_OF_EXIT, ExitCode
 from orchestrator.contract import LIBRARY_ID, Kind, Limit
+from orchestrator.apply.events import Events, Phase, PhaseStarted, RunEnded, WaveVerified
 from orchestrator.apply.executor import ExecutionResult, Executor
 from orchestrator.state.history import History
 from orchestrator.kinds import KindRegistry, Op, Operation, AccountIssue
@@ -61,18 +62,6 @@ class ApplyOptions:
     command: str = "apply"
     keep: Callable[[Change], bool] | None = None
     shard: Shard | None = None  # only this shard's accounts (--shard K/N)
-
-
-@dataclass(frozen=True)
-class Phase:
-    """Where an apply is, for a progress display: ``reading`` the live state, ``applying`` wave
-    ``wave`` of ``waves`` (``operations`` on ``accounts``), or ``verifying`` it."""
-
-    name: str
-    wave: int = 0
-    waves: int = 0
-    operations: int = 0
-    accounts: int = 0
 
 
 @dataclass
@@ -169,16 +158,35 @@ async def apply(
     executor: Executor | None = None,
     confirm: Callable[[Planned], Awaitable[bool]] | None = None,
     kinds: KindRegistry | None = None,
-    on_phase: Callable[[Phase], None] | None = None,
+    events: Events | None = None,
 ) -> ApplyOutcome:
     """Apply ``playbook``: plan (or load), check the policy, ``confirm`` (shown the plan and its
-    problems), then execute and verify wave by wave, telling ``on_phase`` where the run is.
+    problems), then execute and verify wave by wave, telling ``events`` (the executor's, unless
+    given) where the run is and what each operation did.
     ``kinds`` plan, execute and verify (by default the executor's, else
-    `KindRegistry.default()`); an ``executor`` given is used with them."""
+    `KindRegistry.default()`); an ``executor`` given is used with them. The last event is
+    `RunEnded`, also when the run stops by an exception."""
+    if events is None:
+        events = executor.events if executor is not None else Events()
+    try:
+        outcome = await _apply(client, playbook, options, history, executor, confirm, kinds, events)
+    except BaseException as exc:
+        events.emit(RunEnded(EXIT_INTERRUPTED if not isinstance(exc, Exception) else EXIT_ERROR,
+                             f"stopped by {type(exc).__name__}"))
+        raise
+    events.emit(RunEnded(outcome.exit_code, outcome.message, outcome.run_id))
+    return outcome
+
+
+async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions, history: History | None,
+                 executor: Executor | None, confirm: Callable[[Planned], Awaitable[bool]] | None,
+                 kinds: KindRegistry | None, events: Events) -> ApplyOutcome:
     started = time.monotonic()
     if kinds is None:
         kinds = executor.kinds if executor is not None else KindRegistry.default()
-    phase = on_phase or (lambda p: None)
+    def phase(p: Phase) -> None:
+        events.emit(PhaseStarted(p))
+
     phase(Phase("reading"))
     planner = Planner(client, playbook, kinds, options.limit, options.shard)
     planned, conflicts = await prepare(planner, options, history)
@@ -225,7 +233,8 @@ async def apply(
         resumed = history.unfinished() if options.resume else None
         outcome.run_id = history.start_run(options.command, plan.playbook_hash, order,
                                            resumes=resumed.id if resumed else None)
-    executor = executor or Executor(client, kinds=kinds)
+    executor = executor or Executor(client, kinds=kinds, events=events)
+    executor.events = events
     executor.kinds, executor.history, executor.run_id = kinds, history, outcome.run_id
     max_fail = options.max_fail or _sourced(playbook.policy.max_fail) or DEFAULT_MAX_FAIL
     wave_spec = options.waves if options.waves is not None else _sourced(playbook.policy.waves)
@@ -288,6 +297,7 @@ async def _run_waves(planner: Planner, options: ApplyOptions, outcome: ApplyOutc
                 [c for op in wave_ops if op.account_id not in bad for c in op.changes], outcome.run_id)
         report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))
         outcome.waves.append(report)
+        executor.events.emit(WaveVerified(number, report.accounts, report.failed, report.unverified))
         if bad and len(bad) > max_fail.of(len(wave)) and done < len(accounts_in_order):
             report.halted = True
             outcome.exit_code = EXIT_PARTIAL

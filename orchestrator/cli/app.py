@@ -338,7 +338,7 @@ def reading_display(client: Any) -> Iterator[None]:
     file or a pipe): a plan of 800 accounts takes seconds, and should not look frozen."""
     from rich.console import Console
 
-    from orchestrator.apply.run import Phase
+    from orchestrator.apply.events import Phase
     from orchestrator.render.progress import RunDisplay
 
     console = Console(stderr=True)

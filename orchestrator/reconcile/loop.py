@@ -41,6 +41,7 @@ from orchestrator.contract import Kind
 from orchestrator.contract.vocabulary import Action, ExitCode, ReconcileMode, RunStatus
 from orchestrator.state.drift import Backoff, BackoffPolicy, DriftRow, DriftStore
 from orchestrator.apply.run import ApplyError, ApplyOptions, ApplyOutcome, apply
+from orchestrator.apply.events import Event, OperationDone, OperationFailed
 from orchestrator.apply.executor import Executor
 from orchestrator.state.history import History
 from orchestrator.state.lock import LockHeld, RunLock
@@ -147,6 +148,7 @@ class Reconciler:
         self.lock = lock
         self.metrics = metrics or ReconcileMetrics()
         self.executor = executor or Executor(client)
+        self.executor.events.subscribe(self._count_operation)
         self.clock = clock
         self.rng = rng or random.Random()
         self.cycles = 0
@@ -277,6 +279,12 @@ class Reconciler:
                         next_try=_stamp(entry.next_try), reason=why)
         good = outcome.execution.touched - set(bad)
         self.drift.forget(good)
+
+    def _count_operation(self, event: Event) -> None:
+        """Operations as they end, from the engine's events: the metric moves during a cycle."""
+        if isinstance(event, OperationDone | OperationFailed):
+            result = "done" if isinstance(event, OperationDone) else "failed"
+            self.metrics.operations.labels(event.op.kind, event.op.name, result).inc()
 
     def _record_run(self, report: CycleReport, outcome: ApplyOutcome | None) -> int:
         """The cycle's run in the history: apply's own when it wrote one, else a new one."""

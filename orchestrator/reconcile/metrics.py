@@ -55,6 +55,9 @@ class ReconcileMetrics:
         self.retries = Counter(f"{PREFIX}_api_retries", "API request retries", registry=r)
         self.last_success = Gauge(f"{PREFIX}_last_success_timestamp_seconds",
                                   "Unix time the last successful cycle ended", registry=r)
+        # Fed by the engine's event stream as operations end (see `Reconciler`), not per cycle.
+        self.operations = Counter(f"{PREFIX}_operations", "Operations carried out, by kind, operation and result",
+                                  ["kind", "operation", "result"], registry=r)
         self._seen_requests: dict[str, int] = {}
         self._seen_retries = 0
         self._known: dict[str, set[str]] = {"drift_last": set(), "blocked": set()}
