@@ -26,7 +26,14 @@ from dataclasses import dataclass
 
 from orchestrator.plan import Plan
 from orchestrator.render.legend import Legend
-from orchestrator.render.markdown import COMMENT_LIMIT, FULL_PLAN, MARKDOWN_BUDGET, TITLE, render_markdown, summary_lines
+from orchestrator.render.markdown import (
+    COMMENT_LIMIT,
+    FULL_PLAN,
+    MARKDOWN_BUDGET,
+    TITLE,
+    render_markdown,
+    summary_lines,
+)
 
 JOB_SUMMARY_BYTES = 1_048_576  # GitHub's limit for one step's $GITHUB_STEP_SUMMARY
 FULL_BUDGET_BYTES = 1_000_000  # leaves room for the lines a script writes around the plan
