@@ -293,3 +293,13 @@ def test_the_scripts_are_strict_bash(script: str) -> None:
         checked = subprocess.run(["shellcheck", str(DEPLOY / "github" / script)], capture_output=True, text=True,
                                  timeout=TIMEOUT)
         assert checked.returncode == 0, checked.stdout
+
+
+def test_the_readme_names_every_secret_variable_and_file_the_workflow_needs() -> None:
+    readme = (DEPLOY.parent / "README.md").read_text()
+    text = WORKFLOW.read_text()
+    needed = set(re.findall(r"\$\{\{ (?:secrets|vars)\.(\w+) \}\}", text)) - {"GITHUB_TOKEN"}
+    assert needed == {"SHARINGTOOLS_API_KEY", "SHARINGTOOLS_STATE_DB", "SHARINGTOOLS_BASE_URL"}
+    for name in [*needed, workflow()["jobs"]["apply"]["environment"], "plan-comment.sh", "apply.sh",
+                 "orchestrator:changes", "orchestrator:no-changes", MARKER]:
+        assert f"`{name}`" in readme, name

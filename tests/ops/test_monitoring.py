@@ -269,3 +269,12 @@ def test_promtool_checks_the_rules_and_their_unit_tests_pass() -> None:
     tested = subprocess.run([tool, "test", "rules", str(ALERT_TESTS)], capture_output=True, text=True,
                             timeout=TIMEOUT)
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
+
+
+def test_the_readme_names_every_alert_and_every_exported_metric(textfiles: tuple[str, str, Path]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in ALERT_NAMES:
+        assert f"`{name}`" in readme, name
+    for family in text_string_to_metric_families(textfiles[0]):
+        name = family.name + ("_total" if family.type == "counter" else "")
+        assert f"`{name}`" in readme, name
