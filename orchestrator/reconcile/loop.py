@@ -154,6 +154,11 @@ class Reconciler:
         self.cycles = 0
         self.signal: int | None = None
         self.started = clock()
+        self.metrics.interval.set(options.every)
+        self.metrics.started.set(self.started)
+        last = _last_success(history)
+        if last is not None:  # a restart, or `--once` (a process per cycle), keeps what the history knows
+            self.metrics.last_success.set(last)
 
     # -- one cycle -----------------------------------------------------------------------------
     async def cycle(self) -> CycleReport:
@@ -163,8 +168,9 @@ class Reconciler:
         lock = self.lock() if self.lock else None
         if lock is not None:
             try:
-                lock.acquire()
+                mine = lock.acquire()
             except LockHeld as exc:
+                self.metrics.observe_lock("other", exc.holder.since if exc.holder else None)
                 if number == 1:
                     raise
                 report = CycleReport(number, EXIT_ERROR, f"skipped: {exc}")
@@ -172,11 +178,14 @@ class Reconciler:
                 return report
             if lock.previous is not None:
                 log.warning("lock taken over from a process that died holding it", holder=lock.previous.describe())
+            self.metrics.observe_lock("other", None)
+            self.metrics.observe_lock("self", mine.since)
         try:
             return await self._cycle(number)
         finally:
             if lock is not None:
                 lock.release()
+                self.metrics.observe_lock("self", None)
 
     async def _cycle(self, number: int) -> CycleReport:
         started = time.monotonic()
@@ -381,6 +390,14 @@ class Reconciler:
         if self.signal is not None:
             return EXIT_SIGTERM if self.signal == signal.SIGTERM else EXIT_SIGINT
         return last
+
+
+def _last_success(history: History, runs: int = 200) -> float | None:
+    """When the last successful reconcile cycle among the latest ``runs`` in the history ended."""
+    for run in history.runs(runs):
+        if run.command.startswith("reconcile-") and run.status in ("succeeded", "reported") and run.finished:
+            return run.finished
+    return None
 
 
 def _api_error(exc: BaseException) -> SharingtoolsError | None:
