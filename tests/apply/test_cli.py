@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
 from orchestrator.state.history import History
-from tests.apply.conftest import PLAYBOOKS, Served, write_playbook
+from tests.harness import PLAYBOOKS, Served, write_playbook
 
 pytestmark = pytest.mark.uvicorn
 runner = CliRunner()

@@ -10,7 +10,7 @@ from orchestrator.apply.run import ApplyOptions, apply, operations_of
 from orchestrator.state.history import History
 from orchestrator.render import render_text
 from orchestrator.planning.planner import build_plan
-from tests.apply.conftest import PLAYBOOKS, client_for, executor_for, failures_of
+from tests.harness import PLAYBOOKS, client_for, executor_for, failures_of
 
 
 async def test_example_playbooks_converge_and_the_run_is_journaled(emu, tmp_path):

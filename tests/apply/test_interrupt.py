@@ -40,7 +40,7 @@ from orchestrator.cli.app import app
 from orchestrator.apply.run import operations_of
 from orchestrator.state.history import History
 from orchestrator.plan import Plan
-from tests.apply.conftest import PLAYBOOKS, Served
+from tests.harness import PLAYBOOKS, Served
 
 pytestmark = pytest.mark.uvicorn
 ROOT = Path(__file__).resolve().parents[2]

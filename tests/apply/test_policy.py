@@ -7,7 +7,7 @@ import httpx
 
 from orchestrator.apply.run import ApplyOptions, ApplyOutcome
 from orchestrator.state.history import History
-from tests.apply.conftest import client_for, failures_of, run, stored, write_playbook, writes
+from tests.harness import client_for, failures_of, run, stored, write_playbook, writes
 
 MASS_PAUSE = """\
 version: 1

@@ -20,7 +20,7 @@ from orchestrator.api.errors import (
 from orchestrator.api.retry import RetrySettings
 from orchestrator.api.transport import parse_retry_after
 from orchestrator.emulator.testing import BASE_URL, LocalEmulator
-from tests.virtual_time import VirtualTime
+from tests.harness import VirtualTime
 
 
 async def no_wait(seconds: float) -> None:

@@ -26,8 +26,8 @@ from orchestrator.state.history import History
 from orchestrator.state.lock import RunLock
 from orchestrator.reconcile.metrics import ReconcileMetrics
 from orchestrator.reconcile.loop import Reconciler, ReconcileOptions
-from tests.apply.conftest import client_for, executor_for
-from tests.virtual_time import VirtualTime
+from tests.harness import client_for, executor_for
+from tests.harness import VirtualTime
 
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 

@@ -74,7 +74,7 @@ async def test_scraped_counters_match_the_emulators_request_counters(tmp_path: P
 
 async def test_blocked_changes_by_reason_and_the_textfile(tmp_path: Path) -> None:
     from orchestrator import playbook
-    from tests.reconcile.test_blocked import PLAYBOOKS
+    from tests.harness import PLAYBOOKS
 
     emu = LocalEmulator("demo")
     async with client_for(emu) as client, emu.control() as control:

@@ -9,7 +9,7 @@ from orchestrator.api.retry import RetrySettings
 from orchestrator.apply.run import EXIT_PARTIAL, ApplyOptions, apply
 from orchestrator.state.history import History
 from orchestrator.planning.planner import build_plan
-from tests.apply.conftest import client_for, executor_for, failures_of, load_playbook, stored
+from tests.harness import client_for, executor_for, failures_of, load_playbook, stored
 from tests.conftest import world
 from tests.reliability.conftest import Rule, hostile_client
 

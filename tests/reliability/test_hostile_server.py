@@ -23,11 +23,11 @@ from orchestrator.api.retry import RetrySettings
 from orchestrator.cli.app import app
 from orchestrator.apply.run import EXIT_PARTIAL, ApplyOptions, apply
 from orchestrator.planning.planner import build_plan
-from tests.virtual_time import VirtualTime
-from tests.apply.conftest import executor_for, failures_of, load_playbook, serve_demo, write_playbook
+from tests.harness import VirtualTime
+from tests.harness import executor_for, failures_of, load_playbook, serve_demo, write_playbook
 from tests.conftest import world
 from tests.reliability.conftest import Hostile, Rule, hostile_client
-from tests.reliability.test_hostile_inputs import assert_clean
+from tests.harness import assert_clean
 
 PLAYBOOK = """\
 version: 1
