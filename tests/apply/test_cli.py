@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
-from orchestrator.state.history import History
+from tests.harness.stores import SyncStore
 from tests.apply.conftest import PLAYBOOKS, Served, write_playbook
 
 pytestmark = pytest.mark.uvicorn
@@ -144,7 +144,7 @@ def test_no_api_key_or_proxy_password_in_the_history_or_the_report(served, tmp_p
         assert key.encode() not in raw and key[4:].encode() not in raw, path
         assert password.encode() not in raw, path
     assert key not in result.output and password not in result.output
-    history = History(tmp_path / "state.db")
+    history = SyncStore(tmp_path / "state.db", served.api)
     try:
         (run,) = history.runs()
         assert run.status == "succeeded"

@@ -1,0 +1,1 @@
+"""Test harnesses: real servers the tests start themselves (PostgreSQL), and state stores."""
