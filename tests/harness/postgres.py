@@ -145,7 +145,8 @@ def _wait_ready(server: PostgresServer, log: Path) -> None:
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 server.stop()
-                raise RuntimeError(f"postgres did not answer within {START_WITHIN:.0f} s: {log.read_text()[-2000:]}")
+                raise RuntimeError(f"postgres did not answer within {START_WITHIN:.0f} s: "
+                                   f"{log.read_text()[-2000:]}") from None
             time.sleep(0.05)  # poll interval of a bounded wait for the server to start
 
 

@@ -47,7 +47,8 @@ async def test_runs_and_the_journal(store: StateStore) -> None:
     failed = await store.op_started(run, 3, "reactions", "activate", {})
     store.op_finished(failed, "429 too many")
     ops = await store.operations(run)  # reading flushes the buffered ends
-    assert [(o["account_id"], o["status"], o["error"]) for o in ops] == [(1, "done", None), (3, "failed", "429 too many")]
+    assert [(o["account_id"], o["status"], o["error"]) for o in ops] == [
+        (1, "done", None), (3, "failed", "429 too many")]
     assert (await store.unfinished()).id == run  # type: ignore[union-attr]
     await store.finish_run(run, "interrupted", {"message": "stopped", "failures": list(range(500))})
     second = await store.start_run("apply", "sha256:ab", [3], resumes=run)
