@@ -42,14 +42,17 @@ CREATE TABLE IF NOT EXISTS backoff (
 CREATE TABLE IF NOT EXISTS applied_values (
     account_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL, value TEXT NOT NULL, run_id INTEGER,
     at REAL NOT NULL, PRIMARY KEY (account_id, kind, path));
-CREATE TABLE IF NOT EXISTS known_accounts (username TEXT PRIMARY KEY, account_id INTEGER NOT NULL, seen REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS known_accounts (
+    username TEXT PRIMARY KEY, account_id INTEGER NOT NULL, seen REAL NOT NULL);
 INSERT INTO runs (started, finished, command, playbook_hash, status, accounts, report, host, user)
     VALUES (100.0, 110.0, 'apply', 'sha256:aa', 'succeeded', '[1,2]', '{"message": "applied and verified"}', 'h', 'u');
 INSERT INTO runs (started, command, status, accounts, host, user) VALUES (200.0, 'apply', 'interrupted', '[2]', 'h', 'u');
 INSERT INTO operations (run_id, account_id, kind, name, args, status, started) VALUES (2, 2, 'reactions', 'activate',
     '{}', 'pending', 200.5);
-INSERT INTO runs (started, finished, command, status, accounts) VALUES (300.0, 301.0, 'reconcile-report', 'reported', '[]');
-INSERT INTO runs (started, finished, command, status, accounts) VALUES (400.0, 401.0, 'reconcile-report', 'reported', '[]');
+INSERT INTO runs (started, finished, command, status, accounts)
+    VALUES (300.0, 301.0, 'reconcile-report', 'reported', '[]');
+INSERT INTO runs (started, finished, command, status, accounts)
+    VALUES (400.0, 401.0, 'reconcile-report', 'reported', '[]');
 INSERT INTO drift (run_id, at, account_id, username, kind, path, action, before, after, outcome, reason)
     VALUES (3, 300.0, 1, 'nova', 'reactions', 'settings.likes_speed', 'update', '1', '3', 'reported', 'report mode');
 INSERT INTO drift (run_id, at, account_id, username, kind, path, action, before, after, outcome, reason)
