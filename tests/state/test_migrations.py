@@ -45,8 +45,9 @@ CREATE TABLE IF NOT EXISTS applied_values (
 CREATE TABLE IF NOT EXISTS known_accounts (
     username TEXT PRIMARY KEY, account_id INTEGER NOT NULL, seen REAL NOT NULL);
 INSERT INTO runs (started, finished, command, playbook_hash, status, accounts, report, host, user)
-    VALUES (100.0, 110.0, 'apply', 'sha256:aa', 'succeeded', '[1,2]', '{"message": "applied and verified"}', 'h', 'u');
     VALUES (100.0, 110.0, 'apply', 'sha256:aa', 'succeeded', '[1,2]', '{"message": "applied"}', 'h', 'u');
+INSERT INTO runs (started, command, status, accounts, host, user)
+    VALUES (200.0, 'apply', 'interrupted', '[2]', 'h', 'u');
 INSERT INTO operations (run_id, account_id, kind, name, args, status, started) VALUES (2, 2, 'reactions', 'activate',
     '{}', 'pending', 200.5);
 INSERT INTO runs (started, finished, command, status, accounts)
