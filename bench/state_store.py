@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--accounts", type=int, default=10_000)
     c.add_argument("--postgres", action="store_true")
     args = parser.parse_args(argv)
+    from orchestrator import log
+
+    log.configure("warning", "console")  # the cycles' request logs would drown the figures
     with tempfile.TemporaryDirectory() as tmp:
         if args.what == "growth":
             result = asyncio.run(growth(args.accounts, args.cycles, args.real, Path(tmp)))

@@ -200,7 +200,7 @@ class PostgresStore:
         async def configure(c: Any) -> None:
             await c.execute(f"SET lock_timeout = {lock_ms}")
 
-        self._pool = AsyncConnectionPool(self.url, min_size=1, max_size=4, open=False, configure=configure,
+        self._pool = AsyncConnectionPool(self.url, min_size=2, max_size=8, open=False, configure=configure,
                                          kwargs={"autocommit": True}, timeout=self.busy_timeout)
         try:
             await self._pool.open(wait=True, timeout=self.busy_timeout)
@@ -353,11 +353,23 @@ class PostgresStore:
         row = (self.installation.id, run_id, account_id, str(kind), str(name),
                json.dumps(redact_value(args), default=str), "pending", self.clock())
 
+        ends = self._take_ends()
+
         async def insert(conn: Any) -> int:
-            cur = await conn.execute("INSERT INTO operations (installation, run_id, account_id, kind, name, args,"
-                                     " status, started) VALUES (%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id", row)
+            # One round trip (a pipeline, no transaction): the buffered ends and the new start
+            # are each right on their own, so nothing needs them committed together.
+            async with conn.pipeline():
+                if ends:
+                    async with conn.cursor() as c:
+                        await c.executemany("UPDATE operations SET status=%s, error=%s, finished=%s WHERE id=%s", ends)
+                cur = await conn.execute("INSERT INTO operations (installation, run_id, account_id, kind, name, args,"
+                                         " status, started) VALUES (%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id", row)
             return int((await cur.fetchone())[0])
-        return await self._write(insert)
+        try:
+            return await self._run(insert)
+        except BaseException:
+            self._ends = ends + self._ends
+            raise
 
     def op_finished(self, op_id: int, error: str | None = None) -> None:
         self._ends.append(("failed" if error else "done", redact_value(error) if error else None, self.clock(),
