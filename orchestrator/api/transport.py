@@ -104,6 +104,12 @@ class Transport:
         self._retry_if = {p: retry_if_exception(functools.partial(is_retryable, policy=p)) for p in Policy}
         self.stats = CallStats()
 
+    def set_budget(self, rate: float, concurrency: int) -> None:
+        """A new share of the installation's budget (a shard among live shards): the rate's
+        ceiling and the slots in flight. Requests already in flight keep their slots."""
+        self.limiter.set_ceiling(rate)
+        self.slots.total_tokens = max(1, concurrency)
+
     async def call(
         self,
         method: str,

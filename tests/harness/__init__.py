@@ -1,4 +1,6 @@
-"""What every suite shares: the worlds tests run in (``world``), virtual time (``time``).
+"""What every suite shares: the worlds tests run in (``world``), virtual time (``time``), what
+the command line told (``cli``); real servers the tests start themselves (``postgres``) and
+state stores on both backends (``stores``), imported from their modules.
 
 Tests import from here, never from another test module: a helper two suites need lives here.
 """

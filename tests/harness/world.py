@@ -22,7 +22,7 @@ from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.emulator.testing import BASE_URL, EmulatorTransport, LocalEmulator
 from orchestrator.apply.run import ApplyOptions, ApplyOutcome, apply
 from orchestrator.apply.executor import Executor
-from orchestrator.state.history import History
+from orchestrator.state.store import StateStore
 from tests.harness.time import VirtualTime
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
@@ -47,7 +47,7 @@ def executor_for(client: SharingtoolsClient, **kwargs: Any) -> Executor:
 
 
 async def run(client: SharingtoolsClient, paths: Sequence[Path | str], options: ApplyOptions | None = None,
-              *, history: History | None = None, executor: Executor | None = None) -> ApplyOutcome:
+              *, history: StateStore | None = None, executor: Executor | None = None) -> ApplyOutcome:
     """The engine's apply of the playbooks at ``paths`` (what the CLI runs, minus the terminal)."""
     book = playbook.load([str(p) for p in paths])
     return await apply(client, book, options or ApplyOptions(), history=history,
