@@ -5,7 +5,16 @@ add its `Kind` to ``contract/kinds.py`` and its handler to `KindRegistry.default
 """
 
 from orchestrator.kinds.account import AccountKind
-from orchestrator.kinds.base import KindHandler, Op, Operation, Problem, ReadContext, ReadResult
+from orchestrator.kinds.base import (
+    FleetReadFailed,
+    KindHandler,
+    LibraryReadFailed,
+    Op,
+    Operation,
+    Problem,
+    ReadContext,
+    ReadResult,
+)
 from orchestrator.kinds.captions import CaptionsKind
 from orchestrator.kinds.first_comment import FirstCommentKind
 from orchestrator.kinds.leads import LeadsKind
@@ -15,6 +24,7 @@ from orchestrator.kinds.repost import RepostKind
 from orchestrator.kinds.toggles import AiDmKind, WelcomeDmKind
 
 __all__ = [
-    "AccountKind", "AiDmKind", "CaptionsKind", "FirstCommentKind", "KindHandler", "KindRegistry", "LeadsKind", "Op",
-    "Operation", "Problem", "ReactionsKind", "ReadContext", "ReadResult", "RepostKind", "WelcomeDmKind",
+    "AccountKind", "AiDmKind", "CaptionsKind", "FirstCommentKind", "FleetReadFailed", "KindHandler", "KindRegistry",
+    "LeadsKind", "LibraryReadFailed", "Op", "Operation", "Problem", "ReactionsKind", "ReadContext", "ReadResult",
+    "RepostKind", "WelcomeDmKind",
 ]
