@@ -71,8 +71,15 @@ def page_data(result: Result, path: str, page: int, *, first: dict[str, Any] | N
 
 def checked_items(items: list[Any], model: type[Any] | None, path: str, page: int | None = None, *,
                   status: int = 200) -> list[Any]:
-    """``items`` as ``model`` (unchanged without one); an item that is not one is `UnexpectedAnswer`."""
+    """``items`` as ``model`` (unchanged without one; ``dict``: raw objects, each checked to be
+    one); an item that is not one is `UnexpectedAnswer`."""
     if model is None:
+        return items
+    if model is dict:  # raw items a readback compares field by field: objects, or nothing to compare
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise UnexpectedAnswer(f"items[{i}] that is {kind_of(item)}, not an object", method="GET",
+                                       path=path, status=status, page=page)
         return items
     validate = model.model_validate
     out = []

@@ -209,3 +209,18 @@ async def test_a_cut_off_answer_to_an_idempotent_write_is_retried_and_one_to_a_p
         with pytest.raises(UnexpectedAnswer, match="JSON cut off"):
             await client.accounts.set_password(3, "a new password")
         assert client.transport.stats.retries == 0  # Policy.NEVER: the answer was lost, not resent
+
+
+async def test_a_readback_that_meets_a_lie_never_sends_the_create_again():
+    """The create's answer is cut off (it may have applied), so the client reads back before
+    resending; the readback meets the envelope without data: unknown, so the create fails
+    rather than being sent again (the caption exists once)."""
+    emu = world()
+    cut = Lie("POST", "^/captions$", "truncated", times=1)
+    blank = Lie("GET", "^/captions$", "no_data")
+    async with client_for(emu, front=lambda inner: LyingProxy(LyingProxy(inner, lie=blank), lie=cut)) as client:
+        with pytest.raises(UnexpectedAnswer, match='without "data"'):
+            await client.captions.create("Once only", "Made once #x")
+    async with client_for(emu) as client:
+        made = [c async for c in client.captions.list(search="Once only")]
+    assert (cut.told, blank.told, len(made)) == (1, 1, 1)

@@ -3,9 +3,9 @@
 Unlike the emulator's fault injection (errors it answers itself) and ``conftest.Hostile``
 (canned answers in place of the emulator's), ``LyingProxy`` forwards every request to the real
 emulator and alters the real answer to one chosen request: a (method, path pattern, page)
-gets, with status 200, an HTML maintenance page, an empty body, the success envelope without
-``data``, the real JSON cut in half, ``data`` of another type than the API's, or a page whose
-``total`` disagrees with the list's other pages. Everything else passes unchanged, so the
+gets, with status 200 in place of its 2xx, an HTML maintenance page, an empty body, the
+success envelope without ``data``, the real JSON cut in half, ``data`` of another type than
+the API's, or a page whose ``total`` disagrees with the list's other pages. Everything else passes unchanged, so the
 emulator's request counters show what the client did (writes included) through the lie.
 
 It is a Starlette ASGI app calling the emulator's ASGI app in process through
@@ -116,12 +116,14 @@ class LyingProxy:
         content_type = answer.headers.get("content-type", "application/json")
         page = request.query_params.get("page")
         lie = self.lie
-        if (lie is not None and answer.status_code == 200
+        status = answer.status_code
+        if (lie is not None and 200 <= status < 300
                 and lie.matches(request.method, request.url.path, int(page) if page and page.isdigit() else None)):
             lie.told += 1
             content, content_type = lie.tell(content)
+            status = 200  # what a maintenance page or a proxy answers, whatever the API would have
         passed = {k: v for k, v in answer.headers.items() if k in ("retry-after",)}
-        return Response(content, status_code=answer.status_code, headers={**passed, "content-type": content_type})
+        return Response(content, status_code=status, headers={**passed, "content-type": content_type})
 
     def _clamped(self, key: str, value: str) -> str:
         if key == "per_page" and self.clamp is not None and value.isdigit():
