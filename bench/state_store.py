@@ -57,7 +57,7 @@ def size_of(db: Path) -> int:
 async def growth(accounts: int, cycles: int, real: int, tmp: Path) -> dict[str, Any]:
     from orchestrator.emulator.testing import LocalEmulator
     from orchestrator.reconcile.loop import Reconciler, ReconcileOptions
-    from tests.apply.conftest import client_for, executor_for
+    from tests.harness import client_for, executor_for
 
     book_path = tmp / "book.yaml"
     book_path.write_text(PLAYBOOK)
