@@ -130,7 +130,7 @@ async def test_a_bad_answer_about_one_account_fails_that_account_only(tmp_path: 
         outcome = await apply(client, book, ApplyOptions(), executor=executor_for(client))
     assert outcome.exit_code == EXIT_PARTIAL, failures_of(outcome)
     (failure,) = outcome.execution.failures
-    assert (failure.account_id, failure.operation) == (3, "read") and said in failure.reason, failures_of(outcome)
+    assert (failure.account_id, failure.step) == (3, "read") and said in failure.message, failures_of(outcome)
     assert outcome.execution.results[("reactions", "update_settings", "done")] == 7
     assert max(time.slept, default=0) <= FAST.deadline
 
