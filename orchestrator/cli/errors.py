@@ -92,10 +92,10 @@ def _drop_stdout() -> None:
 
 def first_failure(exc: BaseException) -> BaseException:
     """The failure an exception group stands for: its first leaf that is not a cancellation."""
-    while isinstance(exc, BaseExceptionGroup):
-        leaves = [e for e in exc.exceptions if not _is_cancellation(e)] or list(exc.exceptions)
-        exc = leaves[0]
-    return exc
+    from orchestrator.api.errors import leaves
+
+    found = leaves(exc)
+    return next((leaf for leaf in found if not _is_cancellation(leaf)), found[0])
 
 
 def _is_cancellation(exc: BaseException) -> bool:

@@ -36,7 +36,7 @@ import anyio
 import structlog
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.api.errors import SharingtoolsError
+from orchestrator.api.errors import SharingtoolsError, leaves
 from orchestrator.plan.blocked import Blocked
 from orchestrator.contract import Kind
 from orchestrator.contract.vocabulary import Action, ExitCode, ReconcileMode, RunStatus
@@ -413,13 +413,8 @@ async def _last_success(history: StateStore, runs: int = 200) -> float | None:
 
 def _api_error(exc: BaseException) -> SharingtoolsError | None:
     """The API error ``exc`` is, or the first of a group made only of API errors."""
-    if isinstance(exc, SharingtoolsError):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        leaves = [_api_error(e) for e in exc.exceptions]
-        if leaves and all(leaf is not None for leaf in leaves):
-            return leaves[0]
-    return None
+    found = [leaf for leaf in leaves(exc) if isinstance(leaf, SharingtoolsError)]
+    return found[0] if found and len(found) == len(leaves(exc)) else None
 
 
 def _row(c: Change, outcome: str, reason: str | None) -> DriftRow:
