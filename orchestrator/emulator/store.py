@@ -16,12 +16,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 Doc = dict[str, Any]
 INDEXED = ("user_id", "account_id", "key")
+MAX_RENDERED = 200_000  # rendered texts kept per view and table (a 100,000-account world's lists)
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON without ASCII escaping: the API's rendering (``envelope.JSON``)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class Table:
@@ -29,6 +35,8 @@ class Table:
         self.store = store
         self.name = name
         self.key_field = key  # the document field mirrored into the indexed ``key`` column
+        # find_rendered's texts: per view, document id -> (stored text, the view's JSON text)
+        self._rendered: dict[Callable[[Doc], Any], dict[int, tuple[str, str]]] = {}
         db = store.db
         db.execute(
             f"CREATE TABLE IF NOT EXISTS {name} ("
@@ -137,14 +145,76 @@ class Table:
         or document fields (matched with ``json_extract``); a value of ``None`` is
         ignored, a list or tuple means ``IN``. ``page``/``per_page`` slice the result.
         """
+        rows, total = self._page(page, per_page, order, descending, where)
+        return [json.loads(text) for _, text in rows], total
+
+    def find_rendered(
+        self,
+        view: Callable[[Doc], Any],
+        *,
+        page: int | None = None,
+        per_page: int | None = None,
+        order: str = "id",
+        descending: bool = False,
+        **where: Any,
+    ) -> tuple[list[str], int]:
+        """What ``find`` finds, each document as the compact JSON text of ``view(document)``,
+        and the total: for list answers, spliced into their envelope unparsed.
+
+        ``view`` must depend on the document alone (no clock, no other table): its text is
+        kept per document and given again, unrendered, while the stored document is the same
+        text. A list page then costs no JSON decoding or encoding for the rows it showed
+        before (a row is about 10 µs of the two, a page of 100 a millisecond)."""
+        rows, total = self._page(page, per_page, order, descending, where)
+        cache = self._rendered.get(view)
+        if cache is None:
+            cache = self._rendered[view] = {}
+        out = []
+        for id, text in rows:
+            kept = cache.get(id)
+            if kept is not None and kept[0] == text:
+                out.append(kept[1])
+                continue
+            rendered = to_json(view(json.loads(text)))
+            if len(cache) >= MAX_RENDERED:
+                del cache[next(iter(cache))]  # the oldest: a bound, not a recency order
+            cache[id] = (text, rendered)
+            out.append(rendered)
+        return out, total
+
+    def _page(self, page: int | None, per_page: int | None, order: str, descending: bool,
+              where: Mapping[str, Any]) -> tuple[list[tuple[int, str]], int]:
+        """(id, stored text) of the matching documents in order, sliced; and their total."""
         clause, args = _where(where)
-        total = self.store.db.execute(f"SELECT COUNT(*) FROM {self.name}{clause}", args).fetchone()[0]
+        total = self._count(clause, args)
         col = order if order in INDEXED or order == "id" else f"json_extract(data, '$.{order}')"
-        sql = f"SELECT data FROM {self.name}{clause} ORDER BY {col} {'DESC' if descending else 'ASC'}, id"
+        order_by = f" ORDER BY {col} {'DESC' if descending else 'ASC'}, id"
+        offset = ((page or 1) - 1) * per_page if per_page is not None else 0
+        if per_page is not None and offset > 0:
+            # A later page: OFFSET would step over every earlier row of the table (SQLite reads
+            # each one to skip it: 0.3 ms at row 5,000). The ordered ids are read once, from the
+            # index, and kept until the database changes; each page is then a slice of them.
+            ids = self.store.reads.get(("ids", self.name, clause, tuple(args), order_by), lambda: tuple(
+                r[0] for r in self.store.db.execute(f"SELECT id FROM {self.name}{clause}{order_by}", args)))
+            return self._by_ids(ids[offset:offset + int(per_page)]), total
+        sql = f"SELECT id, data FROM {self.name}{clause}{order_by}"
         if per_page is not None:
-            sql += f" LIMIT {int(per_page)} OFFSET {int(((page or 1) - 1) * per_page)}"
-        rows = self.store.db.execute(sql, args).fetchall()
-        return [json.loads(r[0]) for r in rows], total
+            sql += f" LIMIT {int(per_page)}"
+        return self.store.db.execute(sql, args).fetchall(), total
+
+    def _by_ids(self, ids: tuple[int, ...]) -> list[tuple[int, str]]:
+        """(id, stored text) of ``ids``, in that order."""
+        if not ids:
+            return []
+        found = dict(self.store.db.execute(
+            f"SELECT id, data FROM {self.name} WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall())
+        return [(i, found[i]) for i in ids if i in found]
+
+    def _count(self, clause: str, args: list[Any]) -> int:
+        # A list's pages each ask for its total: counted once while the database is unchanged
+        # (a COUNT over a 10,000-account user's index takes about 0.3 ms).
+        return int(self.store.reads.get(("count", self.name, clause, tuple(args)), lambda: self.store.db.execute(
+            f"SELECT COUNT(*) FROM {self.name}{clause}", args).fetchone()[0]))
 
     def all(self, **where: Any) -> list[Doc]:
         return self.find(**where)[0]
@@ -156,7 +226,7 @@ class Table:
 
     def count(self, **where: Any) -> int:
         clause, args = _where(where)
-        return self.store.db.execute(f"SELECT COUNT(*) FROM {self.name}{clause}", args).fetchone()[0]
+        return self._count(clause, args)
 
 
 def _where(where: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -195,6 +265,42 @@ def _sql_value(value: Any) -> Any:
     return int(value) if isinstance(value, bool) else value
 
 
+class ReadCache:
+    """Answers of read queries (counts, ordered ids), kept while the database is unchanged.
+
+    "Unchanged" is SQLite's ``total_changes`` for the store's connection: every row inserted,
+    updated or deleted through it (triggers included) moves it, so any write, in any table,
+    drops every answer kept. Nothing else writes the database (the emulator owns its file),
+    and a rolled-back transaction, which leaves the counter moved on but the rows as they
+    were, drops them too (``Store.transaction``). The answers are immutable (ints, tuples)."""
+
+    MAX_ENTRIES = 256  # one entry per (list, filter): a plan reads a few dozen
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self._stamp = -1
+        self._answers: dict[tuple[Any, ...], Any] = {}
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        stamp = self.db.total_changes
+        if stamp != self._stamp:
+            self._answers.clear()
+            self._stamp = stamp
+        try:
+            return self._answers[key]
+        except KeyError:
+            pass
+        value = compute()
+        if len(self._answers) >= self.MAX_ENTRIES:
+            self._answers.clear()
+        self._answers[key] = value
+        return value
+
+    def clear(self) -> None:
+        self._answers.clear()
+        self._stamp = -1
+
+
 class Store:
     """The emulator's database: ``:memory:`` by default, or a file that survives a restart."""
 
@@ -207,6 +313,7 @@ class Store:
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
         self._tables: dict[str, Table] = {}
         self._depth = 0
+        self.reads = ReadCache(self.db)
 
     def table(self, name: str, key: str | None = None) -> Table:
         """The collection ``name``; ``key`` names the document field indexed as its natural key."""
@@ -230,6 +337,7 @@ class Store:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
+            self.reads.clear()  # read inside the transaction, answers may show rows it undid
             raise
         else:
             self.db.execute("COMMIT")

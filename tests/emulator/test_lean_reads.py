@@ -106,3 +106,42 @@ async def test_a_simple_get_never_reaches_fastapi_and_anything_else_does() -> No
         assert (await client.get(f"{API_PREFIX}/posts", headers=headers)).status_code == 200  # not simple
         assert reached == [f"GET {API_PREFIX}/accounts/abc", f"GET {API_PREFIX}/accounts",
                            f"HEAD {API_PREFIX}/accounts/1", f"GET {API_PREFIX}/posts"]
+
+
+@pytest.mark.parametrize(("path", "table", "view", "order"), [
+    ("/accounts", "accounts", "orchestrator.emulator.modules.accounts.models:public", "id"),
+    ("/reactions/schedules", "reactions_schedules", "orchestrator.emulator.modules.reactions.models:REACTIONS.public",
+     "account_id"),
+    ("/repost/schedules", "repost_schedules", "orchestrator.emulator.modules.repost.models:REPOST.public", "account_id"),
+    ("/welcomedm/schedules", "welcomedm_schedules", "orchestrator.emulator.modules.welcomedm.models:public_schedule",
+     "id"),
+    ("/first-comment/schedules", "first_comment_schedules",
+     "orchestrator.emulator.modules.first_comment.models:public_schedule", "id"),
+    ("/ai-dm/schedules", "ai_dm_schedules", "orchestrator.emulator.modules.ai_dm.models:public_schedule", "id"),
+])
+async def test_list_pages_are_the_documents_views_before_and_after_a_write(emu, alice, path, table, view, order):
+    """Lists are spliced from kept JSON texts (``find_rendered``): byte for byte what rendering
+    each document's view gives, on the first read, on a read from the kept texts, and after
+    the documents change (a tick of the engine writes most schedules)."""
+    import importlib
+
+    from orchestrator.emulator.envelope import ok, paged
+
+    module, _, attr = view.partition(":")
+    render: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        render = getattr(render, part)
+    alice_id = next(u["id"] for u in emu.state.users.iter() if u["username"] == "alice")
+
+    async def expected(page: int) -> bytes:
+        docs, total = emu.state.store.table(table).find(user_id=alice_id, order=order, page=page, per_page=4)
+        return bytes(ok(paged([render(d) for d in docs], total, page, 4)).body)
+
+    for _ in range(2):
+        for page in (1, 2, 3):
+            answer = await alice.get(path, params={"page": page, "per_page": 4})
+            assert answer.status_code == 200 and answer.content == await expected(page), (path, page)
+        async with emu.control() as control:
+            assert (await control.post("/clock/advance", json={"seconds": 7200, "ticks": 3})).status_code == 200
+        await alice.post("/reactions/bulk/pause")
+        await alice.patch("/accounts/2", json={"is_active": False})

@@ -198,9 +198,10 @@ class Automation(ScheduledModule):
 
     def list_schedules(
         self, ctx: Ctx, page: Paging, is_active: bool | None
-    ) -> tuple[list[Doc], int]:
-        return self.schedules(ctx.store).find(
-            user_id=ctx.owner_scope, is_active=is_active, order="account_id", **page.slice()
+    ) -> tuple[list[str], int]:
+        """A page of the caller's schedules, in account order, each as the JSON text of ``public``."""
+        return self.schedules(ctx.store).find_rendered(
+            self.public, user_id=ctx.owner_scope, is_active=is_active, order="account_id", **page.slice()
         )
 
     # -- on and off -----------------------------------------------------------------------

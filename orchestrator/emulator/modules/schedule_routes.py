@@ -16,7 +16,7 @@ from fastapi import Body, Depends, Query
 from pydantic import BaseModel, create_model
 
 from orchestrator.emulator.context import Ctx, Paging, paging
-from orchestrator.emulator.envelope import JSON, Open, ok, paged, responds
+from orchestrator.emulator.envelope import JSON, Open, ok, ok_page, responds
 from orchestrator.emulator.modules.automation import Automation
 from orchestrator.emulator.modules.schedule_models import (
     BulkBody,
@@ -76,8 +76,8 @@ def add_schedule_routes(
         page: Paging = Depends(paging),
         ctx: Ctx = gate,
     ) -> JSON:
-        docs, total = spec.list_schedules(ctx, page, is_active)
-        return ok(paged([spec.public(d) for d in docs], total, page.page, page.per_page))
+        items, total = spec.list_schedules(ctx, page, is_active)
+        return ok_page(items, total, page.page, page.per_page)
 
     @router.get(f"{base}/schedules/{{account_id}}", **responds(schedule_model))
     async def get_schedule(account_id: int, ctx: Ctx = gate) -> JSON:

@@ -14,7 +14,7 @@ from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.errors import Conflict, ValidationFailed
 from orchestrator.emulator.modules.accounts.credentials import Credentials
 from orchestrator.emulator.seed import SeedContext
-from orchestrator.emulator.store import Doc
+from orchestrator.emulator.store import Doc, to_json
 
 TABLE = "accounts"
 PUBLIC_FIELDS = ("id", "username", "full_name", "platform", "is_active", "login_required",
@@ -66,16 +66,18 @@ def list_accounts(
     login_required: bool | None = None,
     is_slave: bool | None = None,
     is_active: bool | None = None,
-) -> tuple[list[Doc], int]:
-    """The caller's accounts matching every filter given; ``search`` is a case-insensitive
-    substring of the username or the full name."""
+) -> tuple[list[str], int]:
+    """The caller's accounts matching every filter given, each as the JSON text of its public
+    view; ``search`` is a case-insensitive substring of the username or the full name."""
     flags: dict[str, Any] = {"platform": platform, "login_required": login_required, "is_slave": is_slave,
                              "is_active": is_active}
     table = ctx.store.table(TABLE)
     needle = (search or "").strip().lower()
     if not needle:
-        return table.find(user_id=ctx.owner_scope, page=paging.page, per_page=paging.per_page, **flags)
-    return _search(ctx, paging, needle, flags)
+        return table.find_rendered(public, user_id=ctx.owner_scope, page=paging.page, per_page=paging.per_page,
+                                   **flags)
+    docs, total = _search(ctx, paging, needle, flags)
+    return [to_json(public(d)) for d in docs], total
 
 
 def _search(ctx: Ctx, paging: Paging, needle: str, flags: dict[str, Any]) -> tuple[list[Doc], int]:

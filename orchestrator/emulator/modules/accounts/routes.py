@@ -8,7 +8,7 @@ from fastapi import Body, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.emulator.context import Ctx, Paging, auth, paging
-from orchestrator.emulator.envelope import JSON, Open, created, envelope_of, ok, paged, responds
+from orchestrator.emulator.envelope import JSON, Open, created, envelope_of, ok, ok_page, responds
 from orchestrator.emulator.errors import BadRequest, ValidationFailed
 from orchestrator.emulator.modules.accounts import credentials, models
 from orchestrator.emulator.routing import ModuleRouter
@@ -192,7 +192,7 @@ async def list_accounts(
 ) -> JSON:
     items, total = models.list_accounts(ctx, page, platform, search=search, login_required=login_required,
                                         is_slave=is_slave, is_active=is_active)
-    return ok(paged([models.public(d) for d in items], total, page.page, page.per_page))
+    return ok_page(items, total, page.page, page.per_page)
 
 
 @router.post("/accounts", **responds(AddedAccount, status=201))
