@@ -50,6 +50,9 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url="/_emulator/docs",
         redoc_url=None,
+        # FastAPI's native OpenTelemetry asks the global providers on every request whether any
+        # is configured (a dozen environment lookups); the emulator exports no telemetry.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.emulator = state
     for module in MODULES:
