@@ -11,10 +11,12 @@ HTTP/1.1 client (uvloop, keep-alive connections, no parsing beyond the status li
 requests (after a warm-up of 1,000), cycling over list pages of 100 and over the accounts. Every
 answer must be 200.
 
-Two figures per read: **req/s** (wall clock, the load on its own core) and **server CPU per
-request** (the server process's user + system time over the run, from psutil, divided by the
-requests): its inverse is how many such requests one core can serve, which stays meaningful on a
-machine shared with other work.
+For a list, its every page is first read once, alone: the **cold** figure, each row rendered
+for the first time (what one plan's read of the list costs). Then, for every read, two figures:
+**req/s** (wall clock, the load on its own core) and **server CPU per request** (the server
+process's user + system time over the run, from psutil, divided by the requests): its inverse
+is how many such requests one core can serve, which stays meaningful on a machine shared with
+other work.
 
 ``--profile FILE`` measures nothing over sockets: it builds the same world in this process and
 calls the app directly through ASGI (``--requests`` of each read), under cProfile, and writes
@@ -113,20 +115,38 @@ def load(port: int, paths: list[str], key: str | None, connections: int, total: 
 
 
 def measure(port: int, pid: int, paths: list[str], key: str | None, connections: int, total: int,
-            tmp: Path) -> tuple[float, float, float]:
-    """(req/s, server CPU µs per request, bytes per answer) of ``total`` requests after a warm-up."""
+            tmp: Path, cold: int = 0) -> tuple[float, float, float, float | None]:
+    """(req/s, server CPU µs per request, bytes per answer, cold µs per request or None) of
+    ``total`` requests after a warm-up. With ``cold``, the first ``cold`` paths (every page of a
+    list, once) are read first, alone, and their server CPU per request is the cold figure: each
+    row rendered for the first time, as in one plan's reads of a list."""
     import psutil
 
-    load(port, paths, key, connections, WARMUP, tmp)
     server = psutil.Process(pid)
-    before = server.cpu_times()
+
+    def cpu() -> float:
+        times = server.cpu_times()
+        return float(times.user + times.system)
+
+    cold_us = None
+    if cold:
+        before = cpu()
+        first = load(port, paths[:cold], key, min(connections, cold), cold, tmp)
+        cold_us = (cpu() - before) / cold * 1e6
+        _check(first)
+    load(port, paths, key, connections, WARMUP, tmp)
+    before = cpu()
     result = load(port, paths, key, connections, total, tmp)
-    after = server.cpu_times()
+    used = cpu() - before
+    _check(result)
+    return (total / float(result["seconds"]), used / total * 1e6,  # type: ignore[arg-type]
+            float(result["bytes_per_answer"]), cold_us)  # type: ignore[arg-type]
+
+
+def _check(result: dict[str, object]) -> None:
     statuses = {int(k): v for k, v in dict(result["statuses"]).items()}  # type: ignore[call-overload]
     if set(statuses) != {200}:
         raise RuntimeError(f"answers other than 200: {statuses}")
-    cpu = (after.user - before.user) + (after.system - before.system)
-    return total / float(result["seconds"]), cpu / total * 1e6, float(result["bytes_per_answer"])  # type: ignore[arg-type]
 
 
 def profile(reads: dict[str, str], accounts: int, requests: int, out: str) -> None:
@@ -203,7 +223,7 @@ def main() -> None:
     if args.profile:
         profile(reads, args.accounts, args.requests, args.profile)
         return
-    rows: list[tuple[str, float, float, float]] = []
+    rows: list[tuple[str, float, float, float, float | None]] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         keys_file = tmp / "keys.json"
@@ -214,22 +234,25 @@ def main() -> None:
         with process(pinned(serve, 0), ready_url=f"{base}/_emulator/health", timeout=120) as proc:
             key = json.loads(keys_file.read_text())["alice"]
             for name, template in reads.items():
-                rps, cpu_us, size = measure(port, proc.pid, paths_for(template, args.accounts, 1000), key,
-                                            args.connections, args.requests, tmp)
-                rows.append((name, rps, cpu_us, size))
+                pages = min(PAGES, max(1, args.accounts // 100)) if "{page}" in template else 0
+                rps, cpu_us, size, cold_us = measure(port, proc.pid, paths_for(template, args.accounts, 1000), key,
+                                                     args.connections, args.requests, tmp, cold=pages)
+                rows.append((name, rps, cpu_us, size, cold_us))
                 print(f"  {name}: {rps:,.0f} req/s, {cpu_us:.0f} µs server CPU a request", file=sys.stderr)
         if not args.no_baseline:
             port = free_port()
             baseline = [python(), "-m", "uvicorn", "baseline_app:app", "--app-dir", "bench", "--port", str(port),
                         "--log-level", "warning", "--no-access-log"]
             with process(pinned(baseline, 0), ready_url=f"http://127.0.0.1:{port}{BASELINE_PATH}") as proc:
-                rps, cpu_us, size = measure(port, proc.pid, [BASELINE_PATH], None, args.connections,
-                                            args.requests, tmp)
-                rows.append(("bare Starlette baseline, GET /accounts/{id}", rps, cpu_us, size))
-    print("| read (uvicorn, 1 core) | req/s | server CPU per request | requests per core-second | answer |")
-    print("|---|---|---|---|---|")
-    for name, rps, cpu_us, size in rows:
-        print(f"| {name} | {rps:,.0f} | {cpu_us:.0f} µs | {1e6 / cpu_us:,.0f} | {size / 1024:.1f} KiB |")
+                rps, cpu_us, size, _ = measure(port, proc.pid, [BASELINE_PATH], None, args.connections,
+                                               args.requests, tmp)
+                rows.append(("bare Starlette baseline, GET /accounts/{id}", rps, cpu_us, size, None))
+    print("| read (uvicorn, 1 core) | req/s | server CPU per request | requests per core-second "
+          "| cold: first read of each page | answer |")
+    print("|---|---|---|---|---|---|")
+    for name, rps, cpu_us, size, cold_us in rows:
+        cold_text = f"{cold_us:.0f} µs ({1e6 / cold_us:,.0f}/s)" if cold_us else "-"
+        print(f"| {name} | {rps:,.0f} | {cpu_us:.0f} µs | {1e6 / cpu_us:,.0f} | {cold_text} | {size / 1024:.1f} KiB |")
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ class JSON(Response):
 
 
 class RenderedJSON(JSON):
-    """A JSON answer whose text is already made (``ok_page``)."""
+    """A JSON answer whose bytes are already made (``ok_page``)."""
 
     def render(self, content: Any) -> bytes:
-        return str(content).encode()
+        return bytes(content)
 
 
 def ok(data: Any = None, message: str | None = None, status: int = 200) -> JSON:
@@ -50,11 +50,16 @@ def paged(items: list[Any], total: int, page: int, per_page: int, **extra: Any) 
     return {"items": items, "total": total, "page": page, "per_page": per_page, **extra}
 
 
-def ok_page(items: list[str], total: int, page: int, per_page: int) -> JSON:
-    """``ok(paged(...))`` for items already rendered as JSON text (``Table.find_rendered``):
+def ok_data(data: bytes) -> JSON:
+    """``ok(data)`` for ``data`` already rendered as JSON (UTF-8): the same bytes."""
+    return RenderedJSON(b'{"status":"success","data":' + data + b"}")
+
+
+def ok_page(items: list[bytes], total: int, page: int, per_page: int) -> JSON:
+    """``ok(paged(...))`` for items already rendered as JSON, UTF-8 (``Table.find_rendered``):
     the same bytes, the items spliced in rather than parsed and encoded again."""
-    tail = to_json({"total": int(total), "page": int(page), "per_page": int(per_page)})
-    return RenderedJSON('{"status":"success","data":{"items":[' + ",".join(items) + "]," + tail[1:] + "}")
+    tail = to_json({"total": int(total), "page": int(page), "per_page": int(per_page)}).encode()
+    return RenderedJSON(b'{"status":"success","data":{"items":[' + b",".join(items) + b"]," + tail[1:] + b"}")
 
 
 def error_body(path: str, message: str, errors: dict[str, list[str]] | None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 Doc = dict[str, Any]
 INDEXED = ("user_id", "account_id", "key")
 MAX_RENDERED = 200_000  # rendered texts kept per view and table (a 100,000-account world's lists)
+ROW_CHANGED = "emulator_row_changed"  # the SQL function the tables' triggers call
 
 
 def to_json(value: Any) -> str:
@@ -35,14 +36,21 @@ class Table:
         self.store = store
         self.name = name
         self.key_field = key  # the document field mirrored into the indexed ``key`` column
-        # find_rendered's texts: per view, document id -> (stored text, the view's JSON text)
-        self._rendered: dict[Callable[[Doc], Any], dict[int, tuple[str, str]]] = {}
+        # find_rendered's texts: per view, document id -> the view's JSON text, UTF-8 (kept as
+        # bytes: joined and sent as they are, never widened to a str of 4-byte characters by an emoji)
+        self._rendered: dict[Callable[[Doc], Any], dict[int, bytes]] = {}
         db = store.db
         db.execute(
             f"CREATE TABLE IF NOT EXISTS {name} ("
             " id INTEGER PRIMARY KEY AUTOINCREMENT,"
             " user_id INTEGER, account_id INTEGER, key TEXT, data TEXT NOT NULL)"
         )
+        # Any change to a row, by this class or by any SQL on this connection, forgets its
+        # rendered texts: SQLite calls back for each row updated or deleted. (Ids are never
+        # reused, AUTOINCREMENT, so an insert has nothing to forget; no REPLACE is used.)
+        for event in ("UPDATE", "DELETE"):
+            db.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS {name}_forget_{event.lower()} AFTER {event} ON main.{name}"
+                       f" BEGIN SELECT {ROW_CHANGED}('{name}', OLD.id); END")
         for col in INDEXED:
             db.execute(f"CREATE INDEX IF NOT EXISTS {name}_{col} ON {name}({col})")
         # A user's list in account order (every schedule list) is read from this index page by
@@ -157,46 +165,66 @@ class Table:
         order: str = "id",
         descending: bool = False,
         **where: Any,
-    ) -> tuple[list[str], int]:
-        """What ``find`` finds, each document as the compact JSON text of ``view(document)``,
+    ) -> tuple[list[bytes], int]:
+        """What ``find`` finds, each document as the compact JSON text of ``view(document)``
+        (UTF-8),
         and the total: for list answers, spliced into their envelope unparsed.
 
         ``view`` must depend on the document alone (no clock, no other table): its text is
-        kept per document and given again, unrendered, while the stored document is the same
-        text. A list page then costs no JSON decoding or encoding for the rows it showed
-        before (a row is about 10 µs of the two, a page of 100 a millisecond)."""
-        rows, total = self._page(page, per_page, order, descending, where)
+        kept per document until the row changes (the table's triggers call back on every
+        update and delete) and given again, unrendered and unread. A list page then costs
+        neither reading nor decoding nor encoding for the rows it showed before (a row is
+        about 10 µs of the three, a page of 100 a millisecond); only its ids are looked up."""
+        ids, total = self._page_ids(page, per_page, order, descending, where)
         cache = self._rendered.get(view)
         if cache is None:
             cache = self._rendered[view] = {}
-        out = []
-        for id, text in rows:
-            kept = cache.get(id)
-            if kept is not None and kept[0] == text:
-                out.append(kept[1])
-                continue
-            rendered = to_json(view(json.loads(text)))
-            if len(cache) >= MAX_RENDERED:
-                del cache[next(iter(cache))]  # the oldest: a bound, not a recency order
-            cache[id] = (text, rendered)
-            out.append(rendered)
-        return out, total
+        missing = [i for i in ids if i not in cache]
+        if missing:
+            for id, text in self._by_ids(tuple(missing)):
+                if len(cache) >= MAX_RENDERED:
+                    del cache[next(iter(cache))]  # the oldest: a bound, not a recency order
+                cache[id] = to_json(view(json.loads(text))).encode()
+        return [cache[i] for i in ids if i in cache], total
+
+    def forget(self, id: int) -> None:
+        """Drop the rendered texts of document ``id`` (it changed or went)."""
+        for cache in self._rendered.values():
+            cache.pop(id, None)
+
+    def forget_all(self) -> None:
+        self._rendered.clear()
+
+    def _page_ids(self, page: int | None, per_page: int | None, order: str, descending: bool,
+                  where: Mapping[str, Any]) -> tuple[tuple[int, ...], int]:
+        """The ids of the matching documents in order, sliced; and their total."""
+        clause, args = _where(where)
+        total = self._count(clause, args)
+        order_by = _order_by(order, descending)
+        offset = ((page or 1) - 1) * per_page if per_page is not None else 0
+        if per_page is not None and offset > 0:
+            return self._ordered_ids(clause, args, order_by)[offset:offset + int(per_page)], total
+        sql = f"SELECT id FROM {self.name}{clause}{order_by}"
+        if per_page is not None:
+            sql += f" LIMIT {int(per_page)}"
+        return tuple(r[0] for r in self.store.db.execute(sql, args)), total
+
+    def _ordered_ids(self, clause: str, args: list[Any], order_by: str) -> tuple[int, ...]:
+        # For a later page OFFSET would step over every earlier row of the table (SQLite reads
+        # each one to skip it: 0.3 ms at row 5,000). The ordered ids are read once, from the
+        # index, and kept until the database changes; each page is then a slice of them.
+        return tuple(self.store.reads.get(("ids", self.name, clause, tuple(args), order_by), lambda: tuple(
+            r[0] for r in self.store.db.execute(f"SELECT id FROM {self.name}{clause}{order_by}", args))))
 
     def _page(self, page: int | None, per_page: int | None, order: str, descending: bool,
               where: Mapping[str, Any]) -> tuple[list[tuple[int, str]], int]:
         """(id, stored text) of the matching documents in order, sliced; and their total."""
         clause, args = _where(where)
         total = self._count(clause, args)
-        col = order if order in INDEXED or order == "id" else f"json_extract(data, '$.{order}')"
-        order_by = f" ORDER BY {col} {'DESC' if descending else 'ASC'}, id"
+        order_by = _order_by(order, descending)
         offset = ((page or 1) - 1) * per_page if per_page is not None else 0
         if per_page is not None and offset > 0:
-            # A later page: OFFSET would step over every earlier row of the table (SQLite reads
-            # each one to skip it: 0.3 ms at row 5,000). The ordered ids are read once, from the
-            # index, and kept until the database changes; each page is then a slice of them.
-            ids = self.store.reads.get(("ids", self.name, clause, tuple(args), order_by), lambda: tuple(
-                r[0] for r in self.store.db.execute(f"SELECT id FROM {self.name}{clause}{order_by}", args)))
-            return self._by_ids(ids[offset:offset + int(per_page)]), total
+            return self._by_ids(self._ordered_ids(clause, args, order_by)[offset:offset + int(per_page)]), total
         sql = f"SELECT id, data FROM {self.name}{clause}{order_by}"
         if per_page is not None:
             sql += f" LIMIT {int(per_page)}"
@@ -227,6 +255,11 @@ class Table:
     def count(self, **where: Any) -> int:
         clause, args = _where(where)
         return self._count(clause, args)
+
+
+def _order_by(order: str, descending: bool) -> str:
+    col = order if order in INDEXED or order == "id" else f"json_extract(data, '$.{order}')"
+    return f" ORDER BY {col} {'DESC' if descending else 'ASC'}, id"
 
 
 def _where(where: Mapping[str, Any]) -> tuple[str, list[Any]]:
@@ -314,6 +347,13 @@ class Store:
         self._tables: dict[str, Table] = {}
         self._depth = 0
         self.reads = ReadCache(self.db)
+        self.db.create_function(ROW_CHANGED, 2, self._row_changed)
+
+    def _row_changed(self, table: str, id: int) -> None:
+        """Called by SQLite for every row updated or deleted (the tables' temp triggers)."""
+        t = self._tables.get(table)
+        if t is not None:
+            t.forget(id)
 
     def table(self, name: str, key: str | None = None) -> Table:
         """The collection ``name``; ``key`` names the document field indexed as its natural key."""
@@ -337,7 +377,11 @@ class Store:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
-            self.reads.clear()  # read inside the transaction, answers may show rows it undid
+            # Read inside the transaction, kept answers and texts may show rows it undid (a
+            # rollback restores rows without an update a trigger would see).
+            self.reads.clear()
+            for table in self._tables.values():
+                table.forget_all()
             raise
         else:
             self.db.execute("COMMIT")

@@ -145,3 +145,28 @@ async def test_list_pages_are_the_documents_views_before_and_after_a_write(emu, 
             assert (await control.post("/clock/advance", json={"seconds": 7200, "ticks": 3})).status_code == 200
         await alice.post("/reactions/bulk/pause")
         await alice.patch("/accounts/2", json={"is_active": False})
+
+
+@pytest.mark.parametrize("module", ["reactions", "repost"])
+async def test_a_settings_answer_is_the_merged_settings_before_and_after_a_patch(emu, alice, module):
+    """Settings answers are made once per distinct stored settings (``settings_json``): byte
+    for byte what encoding ``read_settings`` gives, for schedules that share settings and for
+    one whose settings were just changed."""
+    from orchestrator.emulator.envelope import ok
+    from orchestrator.emulator.modules.reactions.models import REACTIONS
+    from orchestrator.emulator.modules.repost.models import REPOST
+
+    spec = REACTIONS if module == "reactions" else REPOST
+
+    def expected(account_id: int) -> bytes:
+        doc = spec.schedules(emu.state.store).find_one(account_id=account_id)
+        return bytes(ok({"account_id": account_id, "settings": spec.read_settings(doc)}).body)
+
+    for account_id in (1, 2, 3, 1):
+        answer = await alice.get(f"/{module}/schedules/{account_id}/settings")
+        assert answer.status_code == 200 and answer.content == expected(account_id)
+    change = {"daily_pause": True, "daily_pause_from": "01:30"}
+    assert (await alice.patch(f"/{module}/schedules/2/settings", json=change)).status_code == 200
+    for account_id in (2, 3):
+        assert (await alice.get(f"/{module}/schedules/{account_id}/settings")).content == expected(account_id)
+    assert b'"daily_pause_from":"01:30"' in (await alice.get(f"/{module}/schedules/2/settings")).content

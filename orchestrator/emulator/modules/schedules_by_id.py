@@ -18,7 +18,7 @@ class SchedulesById:
     def list(self, ctx: Ctx, paging: Paging) -> tuple[list[Doc], int]:
         return ctx.store.table(self.table).find(user_id=ctx.owner_scope, **paging.slice())
 
-    def list_rendered(self, ctx: Ctx, paging: Paging, view: Callable[[Doc], Any]) -> tuple[builtins.list[str], int]:
+    def list_rendered(self, ctx: Ctx, paging: Paging, view: Callable[[Doc], Any]) -> tuple[builtins.list[bytes], int]:
         """A page of the caller's schedules, each as the JSON text of ``view`` (see find_rendered)."""
         return ctx.store.table(self.table).find_rendered(view, user_id=ctx.owner_scope, **paging.slice())
 

@@ -66,7 +66,7 @@ def list_accounts(
     login_required: bool | None = None,
     is_slave: bool | None = None,
     is_active: bool | None = None,
-) -> tuple[list[str], int]:
+) -> tuple[list[bytes], int]:
     """The caller's accounts matching every filter given, each as the JSON text of its public
     view; ``search`` is a case-insensitive substring of the username or the full name."""
     flags: dict[str, Any] = {"platform": platform, "login_required": login_required, "is_slave": is_slave,
@@ -77,7 +77,7 @@ def list_accounts(
         return table.find_rendered(public, user_id=ctx.owner_scope, page=paging.page, per_page=paging.per_page,
                                    **flags)
     docs, total = _search(ctx, paging, needle, flags)
-    return [to_json(public(d)) for d in docs], total
+    return [to_json(public(d)).encode() for d in docs], total
 
 
 def _search(ctx: Ctx, paging: Paging, needle: str, flags: dict[str, Any]) -> tuple[list[Doc], int]:

@@ -131,7 +131,7 @@ def _clean_comments(comments: list[str], errors: dict[str, str]) -> list[str]:
 
 
 # -- schedules ----------------------------------------------------------------------------
-def list_schedules(ctx: Ctx, paging: Paging, account_id: int | None) -> tuple[list[str], int]:
+def list_schedules(ctx: Ctx, paging: Paging, account_id: int | None) -> tuple[list[bytes], int]:
     """A page of schedules as the JSON texts of ``public_schedule``. A filter on another user's
     account simply matches nothing."""
     return ctx.store.table(SCHEDULES).find_rendered(

@@ -85,7 +85,7 @@ _schedules = SchedulesById(SCHEDULES)
 list_schedules, get_schedule, set_active = _schedules.list, _schedules.get, _schedules.set_active
 
 
-def list_rendered(ctx: Ctx, paging: Paging) -> tuple[list[str], int]:
+def list_rendered(ctx: Ctx, paging: Paging) -> tuple[list[bytes], int]:
     """A page of the caller's schedules as the JSON texts of ``public_schedule``."""
     return _schedules.list_rendered(ctx, paging, public_schedule)
 
