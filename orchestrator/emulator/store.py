@@ -303,22 +303,36 @@ class ReadCache:
 
     "Unchanged" is SQLite's ``total_changes`` for the store's connection: every row inserted,
     updated or deleted through it (triggers included) moves it, so any write, in any table,
-    drops every answer kept. Nothing else writes the database (the emulator owns its file),
-    and a rolled-back transaction, which leaves the counter moved on but the rows as they
-    were, drops them too (``Store.transaction``). The answers are immutable (ints, tuples)."""
+    drops every answer kept. A rolled-back transaction, which leaves the counter moved on but
+    the rows as they were, drops them too (``Store.transaction``). For a database file, a
+    commit by another connection (another process on the same file, which the emulator does
+    not expect while it serves) moves ``PRAGMA data_version``: that drops them as well, and
+    calls ``on_external_change`` (the tables' rendered texts, whose triggers see only this
+    connection's writes). The answers are immutable (ints, tuples)."""
 
     MAX_ENTRIES = 256  # one entry per (list, filter): a plan reads a few dozen
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, *, shared_file: bool = False,
+                 on_external_change: Callable[[], None] = lambda: None) -> None:
         self.db = db
+        self.shared_file = shared_file
+        self.on_external_change = on_external_change
         self._stamp = -1
+        self._version: int | None = None
         self._answers: dict[tuple[Any, ...], Any] = {}
 
     def get(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         stamp = self.db.total_changes
+        if self.shared_file:
+            version = self.db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                if self._version is not None:
+                    self.on_external_change()
+                self._version = version
+                stamp = -2  # whatever was kept is stale
         if stamp != self._stamp:
             self._answers.clear()
-            self._stamp = stamp
+            self._stamp = self.db.total_changes if stamp == -2 else stamp
         try:
             return self._answers[key]
         except KeyError:
@@ -346,8 +360,12 @@ class Store:
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
         self._tables: dict[str, Table] = {}
         self._depth = 0
-        self.reads = ReadCache(self.db)
+        self.reads = ReadCache(self.db, shared_file=path != ":memory:", on_external_change=self._forget_rendered)
         self.db.create_function(ROW_CHANGED, 2, self._row_changed)
+
+    def _forget_rendered(self) -> None:
+        for table in self._tables.values():
+            table.forget_all()
 
     def _row_changed(self, table: str, id: int) -> None:
         """Called by SQLite for every row updated or deleted (the tables' temp triggers)."""
@@ -380,8 +398,7 @@ class Store:
             # Read inside the transaction, kept answers and texts may show rows it undid (a
             # rollback restores rows without an update a trigger would see).
             self.reads.clear()
-            for table in self._tables.values():
-                table.forget_all()
+            self._forget_rendered()
             raise
         else:
             self.db.execute("COMMIT")

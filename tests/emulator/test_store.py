@@ -125,3 +125,25 @@ def test_a_rendered_text_is_forgotten_by_any_write_to_its_row():
     except RuntimeError:
         pass
     assert page() == [b'{"n":40}', b'{"n":2}', b'{"n":3}', b'{"n":4}']
+
+
+def test_a_database_file_written_by_another_connection_is_read_afresh(tmp_path):
+    import sqlite3
+
+    store = Store(str(tmp_path / "world.db"))
+    table = store.table("things")
+    table.insert_many({"user_id": 1, "n": i} for i in range(30))
+
+    def view(doc: dict) -> dict:
+        return {"n": doc["n"]}
+
+    assert table.find_rendered(view, user_id=1, page=2, per_page=10)[0][0] == b'{"n":10}'
+    assert table.count(user_id=1) == 30
+    other = sqlite3.connect(str(tmp_path / "world.db"))
+    with other:
+        other.execute("UPDATE things SET data = json_set(data, '$.n', -10) WHERE id = 11")
+        other.execute("DELETE FROM things WHERE id = 30")
+    other.close()
+    assert table.find_rendered(view, user_id=1, page=2, per_page=10)[0][0] == b'{"n":-10}'
+    assert table.count(user_id=1) == 29
+    store.close()
