@@ -1,9 +1,13 @@
-"""The lean GET path (``fast_routes.FastReads``) answers exactly as FastAPI does.
+"""The emulator's read paths made for speed answer exactly as the plain ones do.
 
-Two apps over one world, one with the lean path and one without: every GET route of the route
-table, with path values that exist, belong to another user, do not exist or are not integers,
-with query strings FastAPI validates (bad values, repeated names, unknown names, clamped pages)
-and with every kind of key, must give the same status, headers and body, byte for byte.
+- The lean GET path (``fast_routes.FastReads``): two apps over one world, one with it and one
+  without; every GET route of the route table, with path values that exist, belong to another
+  user, do not exist or are not integers, with query strings FastAPI validates (bad values,
+  repeated names, unknown names, clamped pages) and with every kind of key, must give the same
+  status, headers and body, byte for byte.
+- Lists spliced from kept JSON texts (``Table.find_rendered``) and settings answers made once
+  per distinct stored settings (``Automation.settings_json``): the bytes that rendering each
+  document gives, on a first read, on a read from what was kept, and after writes.
 """
 
 from __future__ import annotations
