@@ -163,11 +163,19 @@ def plan_for(route: APIRoute, prefix: str) -> _Plan | None:
     dependencies = [_dependency(sub) for sub in dependant.dependencies]
     if path is None or query is None or any(d is None for d in dependencies):
         return None
-    regex = re.compile("^" + re.sub(r"\{([^}:]+)\}", r"(?P<\1>[^/]+)", prefix + route.path) + "$")
+    regex = _pattern(prefix + route.path, named=True)
     if set(regex.groupindex) != {p.alias for p in path}:
         return None
     return _Plan(route, regex, path, query, tuple(d for d in dependencies if d is not None),
                  dependant.request_param_name)
+
+
+def _pattern(path: str, *, named: bool) -> re.Pattern[str]:
+    """The path's pattern as Starlette compiles it: literal text escaped, ``{name}`` one segment."""
+    parts = re.split(r"\{([^}]+)\}", path)
+    regex = "".join(re.escape(part) if i % 2 == 0 else (f"(?P<{part}>[^/]+)" if named else "[^/]+")
+                    for i, part in enumerate(parts))
+    return re.compile(f"^{regex}$")
 
 
 def _bind(params: tuple[_Param, ...], values: Mapping[str, str], into: dict[str, Any]) -> bool:
@@ -207,8 +215,7 @@ class FastReads:
                 # matches more than one segment: the index and the patterns here would be wrong.
                 raise ValueError(f"FastReads needs a literal first segment and plain parameters: {route.path!r}")
             plan = plan_for(route, prefix)
-            regex = plan.regex if plan else re.compile(
-                "^" + re.sub(r"\{[^}]+\}", "[^/]+", prefix + route.path) + "$")
+            regex = plan.regex if plan else _pattern(prefix + route.path, named=False)
             self._by_segment.setdefault(first, []).append((regex, plan))
 
     def _find(self, path: str) -> tuple[_Plan | None, dict[str, str]]:

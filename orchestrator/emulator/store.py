@@ -166,9 +166,8 @@ class Table:
         descending: bool = False,
         **where: Any,
     ) -> tuple[list[bytes], int]:
-        """What ``find`` finds, each document as the compact JSON text of ``view(document)``
-        (UTF-8),
-        and the total: for list answers, spliced into their envelope unparsed.
+        """What ``find`` finds, each document as the compact JSON text (UTF-8) of
+        ``view(document)``, and the total: for list answers, spliced into their envelope unparsed.
 
         ``view`` must depend on the document alone (no clock, no other table): its text is
         kept per document until the row changes (the table's triggers call back on every
@@ -179,13 +178,16 @@ class Table:
         cache = self._rendered.get(view)
         if cache is None:
             cache = self._rendered[view] = {}
-        missing = [i for i in ids if i not in cache]
+        texts = [cache.get(i) for i in ids]
+        missing = tuple(i for i, text in zip(ids, texts, strict=True) if text is None)
         if missing:
-            for id, text in self._by_ids(tuple(missing)):
+            made = {id: to_json(view(json.loads(text))).encode() for id, text in self._by_ids(missing)}
+            for id, rendered in made.items():
                 if len(cache) >= MAX_RENDERED:
                     del cache[next(iter(cache))]  # the oldest: a bound, not a recency order
-                cache[id] = to_json(view(json.loads(text))).encode()
-        return [cache[i] for i in ids if i in cache], total
+                cache[id] = rendered
+            texts = [made.get(i) if text is None else text for i, text in zip(ids, texts, strict=True)]
+        return [text for text in texts if text is not None], total
 
     def forget(self, id: int) -> None:
         """Drop the rendered texts of document ``id`` (it changed or went)."""

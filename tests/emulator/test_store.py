@@ -147,3 +147,20 @@ def test_a_database_file_written_by_another_connection_is_read_afresh(tmp_path):
     assert table.find_rendered(view, user_id=1, page=2, per_page=10)[0][0] == b'{"n":-10}'
     assert table.count(user_id=1) == 29
     store.close()
+
+
+def test_rendered_texts_stay_bounded_and_a_full_cache_loses_no_row(monkeypatch):
+    import orchestrator.emulator.store as store_module
+
+    monkeypatch.setattr(store_module, "MAX_RENDERED", 8)
+    store = Store()
+    table = store.table("things")
+    table.insert_many({"user_id": 1, "n": i} for i in range(30))
+
+    def view(doc: dict) -> dict:
+        return {"n": doc["n"]}
+
+    for page in (1, 2, 3, 1, 3):
+        texts, _ = table.find_rendered(view, user_id=1, page=page, per_page=10)
+        assert texts == [f'{{"n":{n}}}'.encode() for n in range((page - 1) * 10, page * 10)]
+        assert len(table._rendered[view]) <= 8
