@@ -45,6 +45,8 @@ from orchestrator.apply.executor import Executor
 from orchestrator.state.history import History
 from orchestrator.state.lock import LockHeld, RunLock
 from orchestrator.reconcile.metrics import ReconcileMetrics
+from orchestrator.reconcile.snapshot import record_status
+from orchestrator.state.snapshot import SnapshotStore
 from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook
 from orchestrator.planning.shard import Shard
@@ -144,6 +146,7 @@ class Reconciler:
         self.client, self.book, self.options = client, book, options
         self.history = history
         self.drift = DriftStore(history.db, clock)
+        self.snapshots = SnapshotStore(history.db)  # where each account stands, for the status page
         self.lock = lock
         self.metrics = metrics or ReconcileMetrics()
         self.executor = executor or Executor(client)
@@ -152,6 +155,9 @@ class Reconciler:
         self.cycles = 0
         self.signal: int | None = None
         self.started = clock()
+        # For the status page: when the running cycle started, and when the next one is due.
+        self.cycle_started: float | None = None
+        self.next_cycle_at: float | None = None
 
     # -- one cycle -----------------------------------------------------------------------------
     async def cycle(self) -> CycleReport:
@@ -170,9 +176,11 @@ class Reconciler:
                 return report
             if lock.previous is not None:
                 log.warning("lock taken over from a process that died holding it", holder=lock.previous.describe())
+        self.cycle_started, self.next_cycle_at = self.clock(), None
         try:
             return await self._cycle(number)
         finally:
+            self.cycle_started = None
             if lock is not None:
                 lock.release()
 
@@ -294,6 +302,8 @@ class Reconciler:
         self.history.finish_run(run_id, status, body)
         if report.drift:
             self.drift.record(run_id, report.drift)
+        record_status(self.snapshots, run_id, self.clock(), self.options.mode, report.result, outcome, report.drift,
+                      report.blocked, self.drift.backoffs())
         return run_id
 
     def _observe(self, report: CycleReport, started: float, outcome: ApplyOutcome | None = None) -> None:
@@ -361,7 +371,9 @@ class Reconciler:
                         await on_cycle(report)
                     if once or (max_cycles is not None and self.cycles >= max_cycles) or stop.is_set():
                         break
-                    await wait(self.next_delay())
+                    delay = self.next_delay()
+                    self.next_cycle_at = self.clock() + delay
+                    await wait(delay)
             except (Exception, SystemExit, KeyboardInterrupt) as exc:  # re-raised below as itself, not in a group
                 failure = exc
             finally:
