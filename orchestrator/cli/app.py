@@ -532,7 +532,8 @@ def reconcile_command(
     policy: list[str] = typer.Option([], "--policy", help="override a policy limit, e.g. max_pauses=30%"),
     concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
     rate: float = typer.Option(None, help=RATE_HELP),
-    metrics_port: int = typer.Option(None, "--metrics-port", help="serve /metrics and /healthz on this port"),
+    metrics_port: int = typer.Option(None, "--metrics-port",
+                                     help="serve /metrics, /healthz and the status page (at /) on this port"),
     metrics_host: str = typer.Option(
         "127.0.0.1", "--metrics-host", help="address for --metrics-port (0.0.0.0 in a pod)"
     ),
@@ -571,6 +572,34 @@ def reconcile_command(
     except OSError as exc:
         fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}")
     raise typer.Exit(code)
+
+
+# -- status page -------------------------------------------------------------------------
+status_app = GuardedTyper(help="The status page: the fleet, its accounts, runs and drift (read-only).",
+                          no_args_is_help=True, epilog=cli_examples.STATUS_SERVE)
+app.add_typer(status_app, name="status")
+
+
+@status_app.command("serve", epilog=cli_examples.STATUS_SERVE)
+def status_serve(
+    state_db: str = typer.Option(None, "--state-db", help="the state database a reconcile loop or apply writes"),
+    host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
+    port: int = typer.Option(9109, min=0, max=65535, help="port to listen on"),
+) -> None:
+    """Serve the status page from a state database, without running a loop (read-only, no login):
+    what `reconcile --metrics-port` serves at /, less what only the running loop knows."""
+    from pathlib import Path
+
+    from orchestrator.status.serve import serve
+
+    path = history_path(state_db)
+    if not Path(path).is_file():
+        fail(f"there is no state database at {path}: point --state-db at the one reconcile or apply writes")
+    typer.echo(f"status page of {path} at http://{host}:{port}/ (read-only; Ctrl-C stops it)", err=True)
+    try:
+        serve(path, host, port)
+    except OSError as exc:
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
 
 
 # -- fleet: import -----------------------------------------------------------------------

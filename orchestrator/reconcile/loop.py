@@ -432,7 +432,7 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
     from rich.console import Console
 
     from orchestrator.plan.blocked import grouped
-    from orchestrator.reconcile.metrics import MetricsServer
+    from orchestrator.reconcile.status_server import StatusServer
 
     from orchestrator.state.db import open_history
 
@@ -463,7 +463,8 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                 if metrics_file:
                     metrics.write_textfile(metrics_file)
 
-            server = (MetricsServer(metrics, metrics_host, metrics_port, reconciler.healthy)
+            # /metrics, /healthz and the status page at / (orchestrator.reconcile.status_server)
+            server = (StatusServer(reconciler, settings.state_db, metrics_host, metrics_port)
                       if metrics_port is not None else None)
             with server if server is not None else contextlib.nullcontext():
                 return await reconciler.run(once=once, max_cycles=max_cycles, on_cycle=show)

@@ -104,7 +104,8 @@ def _groups_by_account(desired: DesiredState) -> dict[int, list[str]]:
 
 
 def fleet_status(run_id: int, at: float, mode: str, result: str, outcome: ApplyOutcome, drift: Sequence[DriftRow],
-                 blocked: Sequence[Blocked], backoffs: Mapping[int, Backoff]) -> tuple[CycleStatus, list[AccountStatus]]:
+                 blocked: Sequence[Blocked],
+                 backoffs: Mapping[int, Backoff]) -> tuple[CycleStatus, list[AccountStatus]]:
     """The cycle's counts and one status per account on the installation's list."""
     desired = outcome.desired
     assert desired is not None, "apply sets it on every outcome it returns"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Any
@@ -232,7 +232,7 @@ def create_status_app(source: StatusSource | str | os.PathLike[str], facts: Call
     def server_error(request: Request, exc: Exception) -> Response:
         return _error(request, 500, "the status page failed on this request; the reconcile loop is not affected")
 
-    def _error(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    def _error(request: Request, status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
         message = str(redact_value(message))
         if _is_api(request):
             return _json({"error": message, "status": status}, status, headers)
@@ -267,7 +267,7 @@ def _no_params(request: Request) -> None:
         raise BadRequest(f"unknown parameter {name!r}: this page takes none")
 
 
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(redact_value(data), status, headers)
 
 

@@ -108,7 +108,7 @@ def account_filter(params: Mapping[str, list[str]], groups: Callable[[], list[st
 def query_of(f: AccountFilter, **changes: object) -> str:
     """The query string of ``f`` with ``changes`` (``page=2``, ``state=None``), defaults left
     out, so that links stay short and one view has one URL."""
-    values = {"state": f.state, "kind": f.kind, "group": f.group, "reason": f.reason, "q": f.q,
+    values: dict[str, object] = {"state": f.state, "kind": f.kind, "group": f.group, "reason": f.reason, "q": f.q,
               "sort": ("-" if f.descending else "") + f.sort, "page": f.page, "per_page": f.per_page}
     values.update(changes)
     defaults = {"sort": DEFAULT.sort, "page": DEFAULT.page, "per_page": DEFAULT.per_page}

@@ -15,6 +15,7 @@ and the page itself (``LIMIT``/``OFFSET``), and a run's changes are grouped by `
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -212,7 +213,7 @@ class StateDbMissing(Exception):
 class StatusSource:
     """The state database at ``path``, read-only, for the status page."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._local = threading.local()
         self._hot: tuple[int | None, int, list[HotSpot]] | None = None  # (last run, limit, spots)

@@ -81,7 +81,8 @@ def pages(page: int, total: int, around: int = 2) -> list[int | None]:
     keep = sorted({1, total, *range(max(1, page - around), min(total, page + around) + 1)})
     out: list[int | None] = []
     for n in keep:
-        if out and out[-1] is not None and n - out[-1] > 1:  # type: ignore[operator]
+        last = out[-1] if out else None
+        if last is not None and n - last > 1:
             out.append(None)
         out.append(n)
     return out
