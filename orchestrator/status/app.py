@@ -24,6 +24,7 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+import markupsafe
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -34,7 +35,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator.contract import ACCOUNT_KINDS
-from orchestrator.log import redact_value
+from orchestrator.log import redact_text, redact_value
 from orchestrator.plan.blocked import REASONS as BLOCKED_REASONS
 from orchestrator.plan.blocked import Blocked, grouped
 from orchestrator.status import views
@@ -85,9 +86,19 @@ class _Headers:
         await self.app(scope, receive, sending)
 
 
+def _masked(value: Any) -> Any:
+    """Every text a template prints, redacted on its way out (Jinja's ``finalize``): a page
+    cannot show a secret even where a template forgot to say so. A macro's output (markup
+    already made of redacted texts) passes as it is."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return redact_text(value)
+    return value
+
+
 def _templates() -> Jinja2Templates:
     env = jinja2.Environment(loader=jinja2.PackageLoader("orchestrator.status", "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             finalize=_masked)
     env.filters.update(shown=views.shown, when=views.when, duration=views.duration, redacted=views.redacted,
                        number=lambda n: f"{n:,}" if isinstance(n, int) else n)
     env.globals.update(STATES=views.STATES, REASONS=views.REASONS, BLOCKED_REASONS=BLOCKED_REASONS,
