@@ -189,7 +189,7 @@ class HotSpot:
     username: str
     kind: str
     path: str
-    cycles: int
+    came_back: int  # cycles that found it changed again after one had put it back
     last: float
 
 
@@ -409,11 +409,11 @@ class StatusSource:
         with self._read() as db:
             return self._hot_spots(db, self._tables(db), limit)
 
-    def _hot_spots(self, db: sqlite3.Connection, tables: set[str], limit: int, cycles: int = 20,
-                   min_cycles: int = 2) -> list[HotSpot]:
-        """What keeps drifting: (account, kind, field) by the number of the last ``cycles``
-        cycles it drifted in (blocked rows apart: they wait on a person). Kept until the next
-        cycle is recorded: only a new cycle changes the answer."""
+    def _hot_spots(self, db: sqlite3.Connection, tables: set[str], limit: int, cycles: int = 20) -> list[HotSpot]:
+        """What keeps drifting: (account, kind, field) by how many of the last ``cycles``
+        cycles found it changed again after a cycle had put it back. Drift that a cycle only
+        reported, or that took two cycles to fix, is not drift that comes back; blocked rows
+        wait on a person. Kept until the next cycle is recorded: only a new cycle changes it."""
         if "drift" not in tables or "status_cycles" not in tables:
             return []
         ids = [r[0] for r in db.execute("SELECT run_id FROM status_cycles ORDER BY run_id DESC LIMIT ?", (cycles,))]
@@ -423,9 +423,14 @@ class StatusSource:
         if cached is not None and cached[0] == ids[0] and cached[1] >= limit:
             return cached[2][:limit]
         spots = [HotSpot(*r) for r in db.execute(
-            "SELECT account_id, MAX(username), kind, path, COUNT(DISTINCT run_id) AS cycles, MAX(at) FROM drift"
-            " WHERE run_id >= ? AND outcome != 'blocked' GROUP BY account_id, kind, path HAVING cycles >= ?"
-            " ORDER BY cycles DESC, MAX(username), kind, path LIMIT ?", (ids[-1], min_cycles, limit))]
+            "WITH recent AS (SELECT run_id, at, account_id, username, kind, path, outcome FROM drift"
+            "                WHERE run_id >= ? AND outcome != 'blocked'),"
+            "     put_back AS (SELECT account_id, kind, path, MIN(run_id) AS run_id FROM recent"
+            "                  WHERE outcome = 'fixed' GROUP BY account_id, kind, path)"
+            " SELECT r.account_id, MAX(r.username), r.kind, r.path, COUNT(DISTINCT r.run_id) AS again, MAX(r.at)"
+            " FROM recent r JOIN put_back p ON p.account_id = r.account_id AND p.kind = r.kind AND p.path = r.path"
+            " WHERE r.run_id > p.run_id GROUP BY r.account_id, r.kind, r.path"
+            " ORDER BY again DESC, MAX(r.at) DESC, MAX(r.username), r.kind, r.path LIMIT ?", (ids[-1], limit))]
         self._hot = (ids[0], limit, spots)
         return spots
 
