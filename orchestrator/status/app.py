@@ -103,7 +103,10 @@ def _templates() -> Jinja2Templates:
                        number=lambda n: f"{n:,}" if isinstance(n, int) else n)
     env.globals.update(STATES=views.STATES, REASONS=views.REASONS, BLOCKED_REASONS=BLOCKED_REASONS,
                        STATE_ORDER=[s.value for s in STATE_ORDER], query_of=query_of, views_pages=views.pages)
-    return Jinja2Templates(env=env)
+    templates = Jinja2Templates(env=env)
+    for name in env.list_templates():  # compiled now, not on the first view of each page
+        env.get_template(name)
+    return templates
 
 
 def _css_version() -> str:

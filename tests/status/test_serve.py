@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 from typer.testing import CliRunner
 
 from orchestrator import playbook
