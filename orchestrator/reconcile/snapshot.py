@@ -198,6 +198,6 @@ def record_status(store: SnapshotStore, run_id: int, at: float, mode: str, resul
     """Write one cycle's status: the fleet's when the cycle got as far as a plan, else only the
     cycle's line (its result), so the page shows the failed cycle and keeps the last fleet."""
     if outcome is None or outcome.desired is None:
-        store.record(CycleStatus(run_id, at, mode, result), None)
+        store.record(CycleStatus(run_id, at, mode, result), None, drift)
         return
-    store.record(*fleet_status(run_id, at, mode, result, outcome, drift, blocked, backoffs))
+    store.record(*fleet_status(run_id, at, mode, result, outcome, drift, blocked, backoffs), drift)

@@ -15,6 +15,10 @@ playbook line that asks for each. So every cycle that judged the fleet writes:
   bodies: a cycle writes about 150 bytes per account instead of a kilobyte or two.
 - ``status_cycles``: one row per cycle (its counts, for the drift-over-time chart), a
   failed cycle too (its result, no counts), so the chart shows the gap.
+- ``status_recurring``: per (account, kind, field) that ever drifted, how many cycles found
+  it changed again after a cycle had put it back: "what keeps drifting", kept as the cycles
+  go (a few index lookups per drift row) rather than worked out from thousands of drift
+  rows per cycle at every view.
 
 Live values are not stored here: where live differs from desired, the cycle's drift row
 says what live was (``before``); everywhere else live equals desired, which is what "in
@@ -37,6 +41,7 @@ from typing import Any
 
 from orchestrator.contract.vocabulary import AccountState
 from orchestrator.log import redact_value
+from orchestrator.state.drift import DriftRow
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS status_accounts (
@@ -60,6 +65,18 @@ CREATE TABLE IF NOT EXISTS status_desired (
     digest TEXT PRIMARY KEY,
     body TEXT NOT NULL             -- JSON {kind: [[path, value, source], ...]}
 );
+CREATE TABLE IF NOT EXISTS status_recurring (
+    account_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,
+    username TEXT NOT NULL,
+    fixed_run INTEGER,             -- the last cycle that put it back (NULL: none yet)
+    came_back INTEGER NOT NULL,    -- cycles that found it changed again after a cycle had put it back
+    last_run INTEGER NOT NULL,     -- the last cycle that found it changed
+    last_at REAL NOT NULL,
+    PRIMARY KEY (account_id, kind, path)
+);
+CREATE INDEX IF NOT EXISTS status_recurring_top ON status_recurring(came_back) WHERE came_back > 0;
 CREATE TABLE IF NOT EXISTS status_cycles (
     run_id INTEGER PRIMARY KEY,
     at REAL NOT NULL,
@@ -147,13 +164,26 @@ class SnapshotStore:
             raise
         self.db.execute("COMMIT")
 
-    def record(self, cycle: CycleStatus, accounts: Sequence[AccountStatus] | None) -> None:
-        """One cycle: its line, and (when it judged the fleet) every account's row, in one
-        transaction. ``accounts`` is the whole list: rows of accounts not in it are deleted."""
+    def record(self, cycle: CycleStatus, accounts: Sequence[AccountStatus] | None,
+               drift: Iterable[DriftRow] = ()) -> None:
+        """One cycle: its line, what drifted again, and (when it judged the fleet) every
+        account's row, in one transaction. ``accounts`` is the whole list: rows of accounts
+        not in it are deleted."""
         counts = json.dumps(cycle.counts, sort_keys=True) if cycle.counts is not None else None
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO status_cycles (run_id, at, mode, result, counts) VALUES (?,?,?,?,?)",
                        (cycle.run_id, cycle.at, cycle.mode, cycle.result, counts))
+            # Set-wise, every SET reads the row as it was: a field put back by an earlier cycle
+            # and found changed now came back once more; a fix now is the new "put back".
+            db.executemany(
+                "INSERT INTO status_recurring (account_id, kind, path, username, fixed_run, came_back, last_run,"
+                " last_at) VALUES (?,?,?,?,?,0,?,?) ON CONFLICT(account_id, kind, path) DO UPDATE SET"
+                " username=excluded.username,"
+                " came_back=came_back + (fixed_run IS NOT NULL AND fixed_run < excluded.last_run),"
+                " fixed_run=coalesce(excluded.fixed_run, fixed_run), last_run=excluded.last_run,"
+                " last_at=excluded.last_at",
+                [(r.account_id, r.kind, r.path, r.username, cycle.run_id if r.outcome == "fixed" else None,
+                  cycle.run_id, cycle.at) for r in drift if r.outcome != "blocked" and r.path != "*"])
             if accounts is None:
                 return
             bodies: dict[str, str] = {}
@@ -178,7 +208,10 @@ class SnapshotStore:
                 " state=excluded.state, run_id=excluded.run_id, at=excluded.at, kinds=excluded.kinds,"
                 " groups=excluded.groups, reasons=excluded.reasons, differences=excluded.differences,"
                 " fixed=excluded.fixed, notes=excluded.notes, desired=excluded.desired", rows)
-            db.execute("DELETE FROM status_accounts WHERE run_id != ?", (cycle.run_id,))
+            gone = [(r[0],) for r in db.execute("SELECT account_id FROM status_accounts WHERE run_id != ?",
+                                                 (cycle.run_id,))]
+            db.executemany("DELETE FROM status_accounts WHERE account_id = ?", gone)
+            db.executemany("DELETE FROM status_recurring WHERE account_id = ?", gone)
             db.execute("DELETE FROM status_desired WHERE digest NOT IN"
                        " (SELECT desired FROM status_accounts WHERE desired IS NOT NULL)")
 

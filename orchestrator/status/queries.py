@@ -18,6 +18,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ SORTS: dict[str, str] = {
     "username": "username", "state": _STATE_RANK, "since": "since", "differences": "differences",
     "id": "account_id",
 }
+
+RUNS_KEPT = 8  # finished runs whose grouped changes are kept in memory (a few MB at most)
 
 # The fleet: every account a cycle judged, and those on the account list no cycle judged yet
 # (``known_accounts``, written by every apply's account read, reconcile's too).
@@ -216,7 +219,8 @@ class StatusSource:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        self._hot: tuple[int | None, int, list[HotSpot]] | None = None  # (last run, limit, spots)
+        self._unseen: tuple[tuple[Any, ...], bool] | None = None  # (tables' state, some account never judged)
+        self._runs_done: OrderedDict[tuple[int, int], RunRecord] = OrderedDict()  # finished runs, recently seen
 
     # -- connections -----------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -244,16 +248,31 @@ class StatusSource:
     def _tables(db: sqlite3.Connection) -> set[str]:
         return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
-    def _fleet(self, tables: set[str]) -> str | None:
+    def _fleet(self, db: sqlite3.Connection, tables: set[str]) -> str | None:
+        """The SQL that names the fleet (``fleet``), None before any cycle wrote it.
+
+        Usually every account on the list has a status row, and then the fleet is the
+        status table itself, whose indexes serve the sort and the filters. Only when some
+        account was never judged does the fleet need the union with the account list (a
+        whole-table sort). Which case holds is worked out once per change of either table."""
         if "status_accounts" not in tables:
             return None
-        return _FLEET.format(not_seen=_NOT_SEEN if "known_accounts" in tables else "")
+        plain = _FLEET.format(not_seen="")
+        if "known_accounts" not in tables:
+            return plain
+        key = db.execute("SELECT (SELECT MAX(seen) FROM known_accounts), (SELECT COUNT(*) FROM known_accounts),"
+                         " (SELECT MAX(at) FROM status_accounts), (SELECT COUNT(*) FROM status_accounts)").fetchone()
+        if self._unseen is None or self._unseen[0] != key:
+            missing = db.execute("SELECT EXISTS (SELECT 1 FROM known_accounts k WHERE NOT EXISTS"
+                                 " (SELECT 1 FROM status_accounts s WHERE s.account_id = k.account_id))").fetchone()[0]
+            self._unseen = (key, bool(missing))
+        return _FLEET.format(not_seen=_NOT_SEEN) if self._unseen[1] else plain
 
     # -- the fleet -------------------------------------------------------------------------
     def overview(self, *, waiting: int = 20, cycles: int = 60, hot_spots: int = 10) -> Overview:
         with self._read() as db:
             tables = self._tables(db)
-            fleet = self._fleet(tables)
+            fleet = self._fleet(db, tables)
             counts: dict[str, int] = {}
             blocked: dict[str, int] = {}
             if fleet is not None:
@@ -269,7 +288,7 @@ class StatusSource:
 
     def accounts(self, f: AccountFilter) -> Page[AccountRow]:
         with self._read() as db:
-            return self._accounts(db, self._fleet(self._tables(db)), f)
+            return self._accounts(db, self._fleet(db, self._tables(db)), f)
 
     def _accounts(self, db: sqlite3.Connection, fleet: str | None, f: AccountFilter) -> Page[AccountRow]:
         if fleet is None:
@@ -305,7 +324,7 @@ class StatusSource:
     def account(self, account_id: int, *, events: int = 100, runs: int = 20) -> AccountRecord | None:
         with self._read() as db:
             tables = self._tables(db)
-            fleet = self._fleet(tables)
+            fleet = self._fleet(db, tables)
             if fleet is None:
                 return None
             r = db.execute(f"{fleet} SELECT {_COLUMNS} FROM fleet WHERE account_id = ? LIMIT 1",
@@ -344,6 +363,19 @@ class StatusSource:
             if not found:
                 return None
             line = found[0]
+            # A finished run never changes: its grouped changes (tens of thousands of rows
+            # for a first cycle at 10,000 accounts) are worked out once. A cycle's drift is
+            # complete once its status line is written (the last thing a cycle records).
+            key = (run_id, accounts_shown)
+            cached = self._runs_done.get(key)
+            if cached is not None and cached.run == line:
+                self._runs_done.move_to_end(key)
+                return cached
+            if line.command.startswith("reconcile"):
+                done = "status_cycles" in tables and db.execute(
+                    "SELECT 1 FROM status_cycles WHERE run_id = ?", (run_id,)).fetchone() is not None
+            else:
+                done = line.finished is not None
             report = db.execute("SELECT report FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
             changes: list[ChangeCount] = []
             if "drift" in tables:
@@ -362,7 +394,12 @@ class StatusSource:
                         "SELECT kind, name, status, COUNT(*) FROM operations WHERE run_id = ?"
                         " GROUP BY kind, name, status ORDER BY kind, name, status", (run_id,)):
                     operations.setdefault(f"{kind} {name}", {})[status] = n
-            return RunRecord(line, json.loads(report) if report else {}, changes, operations)
+            record = RunRecord(line, json.loads(report) if report else {}, changes, operations)
+            if done:
+                self._runs_done[key] = record
+                while len(self._runs_done) > RUNS_KEPT:
+                    self._runs_done.popitem(last=False)
+            return record
 
     def _runs(self, db: sqlite3.Connection, tables: set[str], offset: int, limit: int) -> list[RunLine]:
         if "runs" not in tables:
@@ -410,29 +447,21 @@ class StatusSource:
             return self._hot_spots(db, self._tables(db), limit)
 
     def _hot_spots(self, db: sqlite3.Connection, tables: set[str], limit: int, cycles: int = 20) -> list[HotSpot]:
-        """What keeps drifting: (account, kind, field) by how many of the last ``cycles``
-        cycles found it changed again after a cycle had put it back. Drift that a cycle only
-        reported, or that took two cycles to fix, is not drift that comes back; blocked rows
-        wait on a person. Kept until the next cycle is recorded: only a new cycle changes it."""
-        if "drift" not in tables or "status_cycles" not in tables:
+        """What keeps drifting: (account, kind, field) by how many cycles found it changed
+        again after a cycle had put it back, among those found changed in the last
+        ``cycles`` cycles. Drift only reported, or that took two cycles to fix, is not drift
+        that comes back; blocked changes wait on a person. The loop keeps the counts
+        (``status_recurring``): this is one indexed read."""
+        if "status_recurring" not in tables or "status_cycles" not in tables:
             return []
-        ids = [r[0] for r in db.execute("SELECT run_id FROM status_cycles ORDER BY run_id DESC LIMIT ?", (cycles,))]
-        if not ids:
+        oldest = db.execute("SELECT MIN(run_id) FROM (SELECT run_id FROM status_cycles ORDER BY run_id DESC"
+                            " LIMIT ?)", (cycles,)).fetchone()[0]
+        if oldest is None:
             return []
-        cached = self._hot
-        if cached is not None and cached[0] == ids[0] and cached[1] >= limit:
-            return cached[2][:limit]
-        spots = [HotSpot(*r) for r in db.execute(
-            "WITH recent AS (SELECT run_id, at, account_id, username, kind, path, outcome FROM drift"
-            "                WHERE run_id >= ? AND outcome != 'blocked'),"
-            "     put_back AS (SELECT account_id, kind, path, MIN(run_id) AS run_id FROM recent"
-            "                  WHERE outcome = 'fixed' GROUP BY account_id, kind, path)"
-            " SELECT r.account_id, MAX(r.username), r.kind, r.path, COUNT(DISTINCT r.run_id) AS again, MAX(r.at)"
-            " FROM recent r JOIN put_back p ON p.account_id = r.account_id AND p.kind = r.kind AND p.path = r.path"
-            " WHERE r.run_id > p.run_id GROUP BY r.account_id, r.kind, r.path"
-            " ORDER BY again DESC, MAX(r.at) DESC, MAX(r.username), r.kind, r.path LIMIT ?", (ids[-1], limit))]
-        self._hot = (ids[0], limit, spots)
-        return spots
+        return [HotSpot(*r) for r in db.execute(
+            "SELECT account_id, username, kind, path, came_back, last_at FROM status_recurring"
+            " WHERE came_back > 0 AND last_run >= ? ORDER BY came_back DESC, last_at DESC, username, kind, path"
+            " LIMIT ?", (oldest, limit))]
 
 
 _EVENT = "run_id, at, account_id, username, kind, path, action, before, after, outcome, reason"
