@@ -70,3 +70,14 @@ def test_blocked_accounts_say_why_and_what_to_do(fleet: Fleet) -> None:
         reasons, notes = found[username]
         assert reasons == f",{reason},"
         assert any(r == reason and username in message and "panel" in message for _, r, message in notes)
+
+
+def test_what_comes_back_after_a_fix_is_counted_as_the_cycles_go(fleet: Fleet) -> None:
+    # fashion_nova's speed: put back by cycle 4, changed in the panel, found changed by cycle 5.
+    # The settings that failed (2), waited (3) and were fixed (4) were put back once: not again.
+    assert rows(fleet.db, "SELECT username, kind, path, came_back, last_run FROM status_recurring"
+                          " WHERE came_back > 0") == [
+        ("fashion_nova", "reactions", "settings.likes_speed", 1, fleet.reports[-1].run_id)]
+    fixed_by = dict(rows(fleet.db, "SELECT path, fixed_run FROM status_recurring WHERE username = 'fashion_nova'"
+                                   " AND kind = 'reactions'"))
+    assert fixed_by["settings.likes_speed"] == fleet.reports[-1].run_id
