@@ -302,12 +302,28 @@ def _run(r: RunLine) -> dict[str, Any]:
             "message": r.message, "changes": r.changes, "drift": r.outcomes, "host": r.host, "user": r.user}
 
 
-def _blocked(report: dict[str, Any]) -> list[tuple[str, list[Blocked]]]:
-    """What waits on a person in one run, one line of what to do per message."""
-    items = []
+@dataclass(frozen=True)
+class WaitGroup:
+    """One reason a run's changes wait on a person: how many accounts, what to do (the first
+    account's words), the first few accounts."""
+
+    reason: str
+    accounts: int
+    example: str
+    first: list[tuple[int, str]]
+
+
+def _blocked(report: dict[str, Any], shown: int = views.SHOWN) -> list[WaitGroup]:
+    """What waits on a person in one run, by reason: one line each, however many accounts."""
+    by_reason: dict[str, list[Blocked]] = {}
     for b in report.get("blocked") or []:
         try:
-            items.append(Blocked.from_public(b))
+            item = Blocked.from_public(b)
         except (KeyError, TypeError, ValueError):  # a report of an older shape: shown without it
             continue
-    return grouped(items)
+        by_reason.setdefault(item.reason, []).append(item)
+    out = []
+    for reason, items in sorted(by_reason.items()):
+        accounts = sorted({(b.account_id, b.username) for b in items}, key=lambda a: (a[1], a[0]))
+        out.append(WaitGroup(reason, len(accounts), grouped(items)[0][0], accounts[:shown]))
+    return out

@@ -379,12 +379,13 @@ class StatusSource:
             report = db.execute("SELECT report FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
             changes: list[ChangeCount] = []
             if "drift" in tables:
-                # Identical rows (the reason too: a blocked one names its account) counted by SQLite;
-        # group_concat keeps who, trimmed below to the first few by name.
+                # Identical rows (and reasons) counted by SQLite; group_concat keeps who, trimmed below
+        # to the first few by name. A blocked row's reason names its account (what to do is
+        # said once per reason, by the run's blocked list): those group without it.
                 for kind, action, path, before, after, outcome, reason, n, who in db.execute(
-                        "SELECT kind, action, path, before, after, outcome, reason, COUNT(*),"
+                        f"SELECT kind, action, path, before, after, outcome, {_WHY} AS why, COUNT(*),"
                         " group_concat(account_id || ' ' || username, char(10)) FROM drift WHERE run_id = ?"
-                        " GROUP BY kind, action, path, before, after, outcome, reason", (run_id,)):
+                        " GROUP BY kind, action, path, before, after, outcome, why", (run_id,)):
                     shown = sorted((w.split(" ", 1) for w in who.split("\n")), key=lambda p: p[1])[:accounts_shown]
                     changes.append(ChangeCount(kind, action, path, _json(before), _json(after), outcome, reason, n,
                                                [(int(i), name) for i, name in shown]))
@@ -464,6 +465,7 @@ class StatusSource:
             " LIMIT ?", (oldest, limit))]
 
 
+_WHY = "CASE WHEN outcome = 'blocked' THEN NULL ELSE reason END"
 _EVENT = "run_id, at, account_id, username, kind, path, action, before, after, outcome, reason"
 
 
