@@ -152,7 +152,7 @@ def pages(db: Path) -> list[tuple[str, str]]:
         ("accounts, drifted, kind reactions", "/accounts?state=drifted&kind=reactions"),
         ("accounts, group odd, by state", "/accounts?group=odd&sort=state"),
         ("accounts, search", "/accounts?q=s0999"),
-        ("accounts, middle page, newest first", f"/accounts?sort=-since&page={last_page // 2}"),
+        ("accounts, middle page, newest first", f"/accounts?sort=-since&page={max(1, last_page // 2)}"),
         ("accounts, last page", f"/accounts?page={last_page}"),
         ("account (drifted)", f"/accounts/{some}"),
         ("account (blocked)", f"/accounts/{(blocked or (some,))[0]}"),
