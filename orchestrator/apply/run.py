@@ -9,23 +9,25 @@ Exit codes: 0 applied and verified (or nothing to do), 1 error, 3 blocked by pol
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
-from orchestrator.state.applied import AppliedValues
 from orchestrator.contract.vocabulary import STATUS_OF_EXIT, ExitCode
 from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
-from orchestrator.apply.executor import ExecutionResult, Executor, Failure
-from orchestrator.state.history import History
-from orchestrator.kinds import KindRegistry, Op, Operation, Problem
+from orchestrator.apply.events import Events, Phase, PhaseStarted, RunEnded, WaveVerified
+from orchestrator.apply.executor import ExecutionResult, Executor
+from orchestrator.state.store import FLEET_RUN_ENV, StateStore, StateStoreError
+from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation
 from orchestrator.plan import Change, Plan
-from orchestrator.planning.planner import Planned, build_plan, playbook_hash, read_accounts
+from orchestrator.planning.planner import Planned, Planner, playbook_hash
 from orchestrator.playbook import Playbook
 from orchestrator.apply.policy import SafetyPolicy, Violation, waves_of
 from orchestrator.planning.shard import Shard
@@ -63,18 +65,6 @@ class ApplyOptions:
     shard: Shard | None = None  # only this shard's accounts (--shard K/N)
 
 
-@dataclass(frozen=True)
-class Phase:
-    """Where an apply is, for a progress display: ``reading`` the live state, ``applying`` wave
-    ``wave`` of ``waves`` (``operations`` on ``accounts``), or ``verifying`` it."""
-
-    name: str
-    wave: int = 0
-    waves: int = 0
-    operations: int = 0
-    accounts: int = 0
-
-
 @dataclass
 class WaveReport:
     accounts: int
@@ -98,7 +88,7 @@ class ApplyOutcome:
     message: str = ""
     #: Per-account problems found while planning (gone account, missing schedule): those
     #: accounts were left out, the others applied, and the run ends partial.
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[AccountIssue] = field(default_factory=list)
     #: What the playbook asked of every account (and the live account list, ``desired.accounts``):
     #: a reconcile cycle records it for the status page.
     desired: DesiredState | None = None
@@ -123,7 +113,7 @@ class ApplyOutcome:
             "waves": [w.__dict__ for w in self.waves],
             "conflicts": self.conflicts,
             "violations": [str(v) for v in self.violations],
-            "failures": [f.__dict__ for f in self.execution.failures],
+            "failures": [f.public() for f in self.execution.failures],
             "problems": [str(p) for p in self.problems],
             "unverified": [c.public() for c in self.unverified],
             "blocked": [b.public() for b in self.plan.blocked],
@@ -133,18 +123,15 @@ class ApplyOutcome:
 STATUS = STATUS_OF_EXIT
 
 
-async def prepare(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions,
-                  history: History | None, kinds: KindRegistry) -> tuple[Planned, list[Any], list[int]]:
+async def prepare(planner: Planner, options: ApplyOptions, history: StateStore | None) -> tuple[Planned, list[int]]:
     """The plan to apply: fresh, saved (minus conflicting accounts), or the unfinished run's."""
-    accounts = await read_accounts(client)
     conflicts: list[int] = []
     if options.saved_plan is not None:
         saved = options.saved_plan
-        if playbook_hash(playbook) != saved.playbook_hash:
+        if playbook_hash(planner.playbook) != saved.playbook_hash:
             raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
         ids = set(saved.fingerprints)
-        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit, kinds=kinds,
-                                   shard=options.shard)
+        planned = await planner.for_saved(saved)
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
         affected = {c.account_id for c in saved.changes}
         conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
@@ -152,19 +139,18 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
                    and (options.shard is None or options.shard.manages(c.account_id))]
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
                                   planned.plan.blocked)
-        return planned, accounts, conflicts
-    known = AppliedValues(history.db).known_usernames() if history else frozenset()
+        return planned, conflicts
+    planner.known = await history.known_usernames() if history else frozenset()
     only = None
     if options.resume:
-        run = history.unfinished() if history else None
+        run = await history.unfinished() if history else None
         if run is None:
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
-    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit, kinds=kinds,
-                               known=known, shard=options.shard)
+    planned = await planner.plan(only=only)
     if history:  # a later plan tells an account deleted since from a typo by these
-        AppliedValues(history.db).record_accounts(accounts)
-    return planned, accounts, conflicts
+        await history.record_accounts(await planner.read_accounts())
+    return planned, conflicts
 
 
 async def apply(
@@ -172,22 +158,42 @@ async def apply(
     playbook: Playbook,
     options: ApplyOptions,
     *,
-    history: History | None = None,
+    history: StateStore | None = None,
     executor: Executor | None = None,
     confirm: Callable[[Planned], Awaitable[bool]] | None = None,
     kinds: KindRegistry | None = None,
-    on_phase: Callable[[Phase], None] | None = None,
+    events: Events | None = None,
 ) -> ApplyOutcome:
     """Apply ``playbook``: plan (or load), check the policy, ``confirm`` (shown the plan and its
-    problems), then execute and verify wave by wave, telling ``on_phase`` where the run is.
+    problems), then execute and verify wave by wave, telling ``events`` (the executor's, unless
+    given) where the run is and what each operation did.
     ``kinds`` plan, execute and verify (by default the executor's, else
-    `KindRegistry.default()`); an ``executor`` given is used with them."""
+    `KindRegistry.default()`); an ``executor`` given is used with them. The last event is
+    `RunEnded`, also when the run stops by an exception."""
+    if events is None:
+        events = executor.events if executor is not None else Events()
+    try:
+        outcome = await _apply(client, playbook, options, history, executor, confirm, kinds, events)
+    except BaseException as exc:
+        events.emit(RunEnded(EXIT_INTERRUPTED if not isinstance(exc, Exception) else EXIT_ERROR,
+                             f"stopped by {type(exc).__name__}"))
+        raise
+    events.emit(RunEnded(outcome.exit_code, outcome.message, outcome.run_id))
+    return outcome
+
+
+async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions, history: StateStore | None,
+                 executor: Executor | None, confirm: Callable[[Planned], Awaitable[bool]] | None,
+                 kinds: KindRegistry | None, events: Events) -> ApplyOutcome:
     started = time.monotonic()
     if kinds is None:
         kinds = executor.kinds if executor is not None else KindRegistry.default()
-    phase = on_phase or (lambda p: None)
+    def phase(p: Phase) -> None:
+        events.emit(PhaseStarted(p))
+
     phase(Phase("reading"))
-    planned, accounts, conflicts = await prepare(client, playbook, options, history, kinds)
+    planner = Planner(client, playbook, kinds, options.limit, options.shard)
+    planned, conflicts = await prepare(planner, options, history)
     if not planned.valid:
         raise ApplyError([*map(str, planned.diagnostics)])
     dropped: list[Change] = []
@@ -205,9 +211,9 @@ async def apply(
     if outcome.violations:
         outcome.exit_code, outcome.message = EXIT_BLOCKED, "blocked by the safety policy: nothing was changed"
         if history:
-            outcome.run_id = history.start_run(options.command, plan.playbook_hash, [])
-            history.finish_run(outcome.run_id, "blocked", {"violations": [str(v) for v in outcome.violations]})
-        return _finish(outcome, started)
+            outcome.run_id = await history.start_run(options.command, plan.playbook_hash, [])
+            await history.finish_run(outcome.run_id, "blocked", {"violations": [str(v) for v in outcome.violations]})
+        return await _finish(outcome, started)
     if plan.empty:
         outcome.message = "nothing to do: the installation matches the playbooks"
         if plan.blocked:
@@ -221,18 +227,28 @@ async def apply(
             outcome.message = "every account in the saved plan changed since: plan again"
         if outcome.execution.failures:
             outcome.exit_code, outcome.message = EXIT_PARTIAL, "partial: some accounts could not be read"
-        return _finish(outcome, started)
+        return await _finish(outcome, started)
     if confirm is not None and not await confirm(planned):
         outcome.exit_code, outcome.message = EXIT_ERROR, "apply cancelled: nothing was changed"
-        return _finish(outcome, started)
+        return await _finish(outcome, started)
+    if history and options.shard is not None:
+        # A shard's share of the fleet's allowances, reserved before it writes (state/fleet.py).
+        outcome.violations = await reserve_fleet_allowance(history, policy, plan, planned.desired, options.shard)
+        if outcome.violations:
+            outcome.exit_code = EXIT_BLOCKED
+            outcome.message = "blocked by the fleet-wide safety policy: nothing was changed"
+            outcome.run_id = await history.start_run(options.command, plan.playbook_hash, [])
+            await history.finish_run(outcome.run_id, "blocked", {"violations": [str(v) for v in outcome.violations]})
+            return await _finish(outcome, started)
 
     ops = operations_of(plan.changes, kinds)
     order = _account_order(plan.changes)
     if history:
-        resumed = history.unfinished() if options.resume else None
-        outcome.run_id = history.start_run(options.command, plan.playbook_hash, order,
-                                           resumes=resumed.id if resumed else None)
-    executor = executor or Executor(client, kinds=kinds)
+        resumed = await history.unfinished() if options.resume else None
+        outcome.run_id = await history.start_run(options.command, plan.playbook_hash, order,
+                                                 resumes=resumed.id if resumed else None)
+    executor = executor or Executor(client, kinds=kinds, events=events)
+    executor.events = events
     executor.kinds, executor.history, executor.run_id = kinds, history, outcome.run_id
     max_fail = options.max_fail or _sourced(playbook.policy.max_fail) or DEFAULT_MAX_FAIL
     wave_spec = options.waves if options.waves is not None else _sourced(playbook.policy.waves)
@@ -241,30 +257,54 @@ async def apply(
     library = [LIBRARY_ID] if order and order[0] == LIBRARY_ID else []
     accounts_in_order = order[len(library):]
     try:
-        await _run_waves(client, playbook, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
-                         max_fail, accounts, planned.desired, plan.playbook_hash, phase)
+        await _run_waves(planner, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
+                         max_fail, phase)
     except BaseException as exc:
         # The run stops here (a bug, or a cancellation): its history must not stay "running"
         # for ever; "interrupted" keeps it resumable.
         outcome.exit_code = EXIT_INTERRUPTED
         outcome.message = f"stopped by {type(exc).__name__}: run apply --resume"
-        with contextlib.suppress(Exception):  # the original failure is the one to report
-            _finish(outcome, started, history, client)
+        # Shielded: a cancellation must still record the run's end; the original failure is the one to report.
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await _finish(outcome, started, history, client)
         raise
+    if executor.journal_failure is not None:
+        # The journal could not be written: no operation started since; what it holds is kept.
+        outcome.exit_code = EXIT_ERROR
+        outcome.message = (f"stopped: {executor.journal_failure}; run apply --resume once the state database "
+                           "can be written")
+        return await _finish(outcome, started, history, client)
     if outcome.exit_code == EXIT_OK:
         if outcome.execution.failures or outcome.unverified or conflicts or outcome.problems:
             outcome.exit_code = EXIT_PARTIAL
             outcome.message = "partial: " + _partial_reasons(outcome)
         else:
             outcome.message = "applied and verified"
-    return _finish(outcome, started, history, client)
+    return await _finish(outcome, started, history, client)
 
 
-async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions, outcome: ApplyOutcome,
-                     executor: Executor,
+async def reserve_fleet_allowance(store: StateStore, policy: SafetyPolicy, plan: Plan, desired: DesiredState,
+                                  shard: Shard) -> list[Violation]:
+    """Reserve this shard's amounts of the fleet-wide limits in the store (all or none); the
+    violations when the round's other shards already used too much of them."""
+    amounts = policy.amounts(plan.changes, desired)
+    asked = {rule: amount for rule, (amount, _) in amounts.items() if amount > 0}
+    if not asked:
+        return []
+    limits = {rule: threshold for rule, (_, threshold) in amounts.items()}
+    answer = await store.reserve(shard.count, asked, limits, round_id=os.environ.get(FLEET_RUN_ENV) or None)
+    if answer.granted:
+        log.info("fleet allowance reserved", round=answer.round, used=answer.used)
+        return []
+    return [Violation(rule, f"{rule} (fleet-wide): the other shards of this round already used "
+                            f"{answer.used.get(rule, 0)} of {limits[rule]}, and shard {shard} would add {amount}",
+                      policy.hint(rule, plan.changes, desired))
+            for rule, amount in asked.items() if answer.used.get(rule, 0) + amount > limits[rule]]
+
+
+async def _run_waves(planner: Planner, options: ApplyOptions, outcome: ApplyOutcome, executor: Executor,
                      ops: list[Operation], library: list[int], accounts_in_order: list[int], wave_spec: Any,
-                     max_fail: Limit, accounts: list[Any], desired: DesiredState, known_hash: str,
-                     phase: Callable[[Phase], None]) -> None:
+                     max_fail: Limit, phase: Callable[[Phase], None]) -> None:
     history = executor.history
     done = 0
     refresh_accounts = False
@@ -285,21 +325,25 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
         phase(Phase("verifying", number, len(sizes), len(wave_ops), len(wave)))
         # The desired state and the playbook's hash from the plan step serve every wave's verify,
         # unless accounts changed: then both are worked out again from a fresh account read.
-        unverified, unread = await _verify(client, playbook, wave_ops, result,
-                                           accounts if not refresh_accounts else None,
-                                           executor.kinds, desired=None if refresh_accounts else desired,
-                                           known_hash=known_hash)
+        unverified, unread = await _verify(planner, wave_ops, result, accounts_changed=refresh_accounts)
         if options.keep is not None:
             unverified = [c for c in unverified if options.keep(c)]
         outcome.unverified += unverified
         outcome.execution.merge(unread)
         result.failed_accounts |= unread.failed_accounts
         bad = result.failed_accounts | {c.account_id for c in unverified}
-        if history:  # what was set and verified: a later plan tells drift from new intent by it
-            AppliedValues(history.db).record(
-                [c for op in wave_ops if op.account_id not in bad for c in op.changes], outcome.run_id)
+        if history and executor.journal_failure is None:
+            # What was set and verified: a later plan tells drift from new intent by it.
+            try:
+                await history.record_applied(
+                    [c for op in wave_ops if op.account_id not in bad for c in op.changes], outcome.run_id)
+            except StateStoreError as exc:
+                executor.journal_failure = exc
+        if executor.journal_failure is not None:
+            break
         report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))
         outcome.waves.append(report)
+        executor.events.emit(WaveVerified(number, report.accounts, report.failed, report.unverified))
         if bad and len(bad) > max_fail.of(len(wave)) and done < len(accounts_in_order):
             report.halted = True
             outcome.exit_code = EXIT_PARTIAL
@@ -309,7 +353,7 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
             break
 
 
-def _accounts(problems: Sequence[Problem]) -> str:
+def _accounts(problems: Sequence[AccountIssue]) -> str:
     n = len({(p.account_id, p.username) for p in problems})
     return f"{n} account{'s' if n != 1 else ''}"
 
@@ -348,21 +392,18 @@ def _account_order(changes: Sequence[Change]) -> list[int]:
     return sorted(seen, key=lambda a: (a != LIBRARY_ID, seen[a], a))
 
 
-async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],
-                  result: ExecutionResult, accounts: list[Any] | None, kinds: KindRegistry, *,
-                  desired: DesiredState | None = None,
-                  known_hash: str | None = None) -> tuple[list[Change], ExecutionResult]:
+async def _verify(planner: Planner, ops: Sequence[Operation], result: ExecutionResult, *,
+                  accounts_changed: bool) -> tuple[list[Change], ExecutionResult]:
     """Re-read what the wave touched (and only that) and diff again: what still differs, and
     the accounts whose re-read failed (reported failed: nothing says their changes hold)."""
     pairs = {(op.account_id, op.kind) for op in ops if op.account_id not in result.failed_accounts}
     if not pairs:
         return [], ExecutionResult()
     try:
-        again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds,
-                                 desired=desired, known_hash=known_hash)
+        again = await planner.replan(pairs, accounts_changed=accounts_changed)
     except SharingtoolsError as exc:  # the account list itself could not be re-read
         names = {op.account_id: (op.changes[0].username if op.changes else str(op.account_id)) for op in ops}
-        failed = [Problem(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]
+        failed = [AccountIssue(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]
         return [], read_failures_result(failed, Op.VERIFY)
     return list(again.plan.changes), read_failures_result(again.read_failures, Op.VERIFY)
 
@@ -379,12 +420,12 @@ def without_unread(planned: Planned) -> Plan:
                       plan.accounts_read, plan.blocked)
 
 
-def read_failures_result(problems: Sequence[Problem], step: Op) -> ExecutionResult:
+def read_failures_result(problems: Sequence[AccountIssue], step: Op) -> ExecutionResult:
     """Failed reads as failures of their accounts (``step``: read before, or verify after)."""
     result = ExecutionResult()
     for p in problems:
         kind = p.kind if p.kind is not None else Kind.ACCOUNT  # a whole-account failure counts as the account's
-        result.failures.append(Failure(p.account_id, p.username, kind, step, p.message))
+        result.failures.append(AccountIssue(p.account_id, p.username, kind, p.message, step))
         result.failed_accounts.add(p.account_id)
         result.results[(kind, step, "failed")] += 1
     return result
@@ -394,9 +435,16 @@ def _sourced(value: Any) -> Any:
     return value.value if value is not None else None
 
 
-def _finish(outcome: ApplyOutcome, started: float, history: History | None = None,
-            client: SharingtoolsClient | None = None) -> ApplyOutcome:
+async def _finish(outcome: ApplyOutcome, started: float, history: StateStore | None = None,
+                  client: SharingtoolsClient | None = None) -> ApplyOutcome:
     outcome.duration = time.monotonic() - started
     if history is not None and outcome.run_id is not None and client is not None:
-        history.finish_run(outcome.run_id, STATUS[outcome.exit_code], outcome.report(client))
+        try:
+            await history.finish_run(outcome.run_id, STATUS[outcome.exit_code], outcome.report(client))
+        except StateStoreError as exc:
+            # The run stays "running" in the history, which apply --resume finds.
+            log.warning("could not record the run's end", error=str(exc))
+            if not outcome.message.startswith("stopped: "):  # else the journal's failure was said already
+                outcome.exit_code = EXIT_ERROR
+                outcome.message = f"{outcome.message}; but its end could not be recorded: {exc}"
     return outcome

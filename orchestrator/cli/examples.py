@@ -32,6 +32,7 @@ PLAN = examples(
     "orchestrator plan playbooks/",
     "orchestrator plan playbooks/ --detail --limit fashion",
     "orchestrator plan playbooks/ --format markdown > plan.md   (for a pull-request comment)",
+    "orchestrator plan playbooks/ --format markdown --marker orchestrator:plan --full-markdown full.md   (CI)",
     "orchestrator plan playbooks/ --format json --out plan.json   (the complete plan; apply it with apply --plan)",
     "orchestrator plan playbooks/ --detailed-exitcode --strict   (in CI: 2 when there are changes, 1 on any problem)",
 )
@@ -45,6 +46,11 @@ APPLY = examples(
 HISTORY = examples(
     "orchestrator history",
     "orchestrator history --limit 50 --state-db /var/lib/orchestrator/state.db",
+    "orchestrator history --state-db postgresql://orchestrator@db.internal/orchestrator",
+)
+HISTORY_PRUNE = examples(
+    "orchestrator history prune",
+    "orchestrator history prune --older-than 30d --keep 5000",
 )
 HISTORY_SHOW = examples(
     "orchestrator history show 12",

@@ -17,19 +17,32 @@ The engine knows nothing of Instagram: it schedules ``Operation``s by phase, lan
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError
 from orchestrator.contract import Account, Kind, Sourced
+from orchestrator.contract.accounts import LiveAccount
+from orchestrator.contract.kinds import info as kind_info
 from orchestrator.contract.vocabulary import Action, Phase
 from orchestrator.kinds.secret_values import shown_live
 from orchestrator.plan import Change
 
 Live = dict[str, Any]
+
+#: A bracketed key in a change's path: ``targets[hashtag:summer]``, ``captions[Summer sale]``.
+ITEM = r"\[.+\]"
+
+
+def paths(**by_action: str) -> dict[Action, re.Pattern[str]]:
+    """``changes`` for a handler: action name -> the regular expression its paths match whole."""
+    return {Action(action): re.compile(pattern) for action, pattern in by_action.items()}
 
 # Phases run in order for every account: switch off, edit, switch on (`Phase`, the same rule as
 # `Action.order`). Pausing first means nothing runs half-configured; activating last means a
@@ -79,15 +92,24 @@ class Operation:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """Something that stops one account's kind from being planned (no schedule, module off, the
-    account is gone). It stays with that account: the others are planned and applied. ``kind``
-    is None for a problem of the whole account."""
+class AccountIssue:
+    """One account's problem, whenever it is found: a kind that cannot be planned (no schedule,
+    module off, the account is gone, a read that failed), an operation the server refused, a
+    change that did not verify. It stays with that account: the others are planned and applied.
+
+    ``kind`` is None for a problem of the whole account; ``step`` is the operation it happened
+    at (`Op.READ` and `Op.VERIFY` for the reads around the writes), None when found in plan."""
 
     account_id: int
     username: str
     kind: Kind | None
     message: str
+    step: Op | None = None
+
+    def public(self) -> dict[str, Any]:
+        """As a run report holds it (the report's field names predate this type)."""
+        return {"account_id": self.account_id, "username": self.username, "kind": self.kind,
+                "operation": self.step, "reason": self.message}
 
     def __str__(self) -> str:
         if self.kind is None:
@@ -95,12 +117,51 @@ class Problem:
         return f"{self.username} · {self.kind}: {self.message}"
 
 
+class FleetReadFailed(SharingtoolsError):
+    """A kind's list of every account's state (one read for the whole fleet, such as the
+    Reactions Pro schedule list) failed, after the client's retries.
+
+    Nothing is then known of any account's state of that kind: not that it has no schedule
+    (the plan would say "create it in the web panel"), not that it has the one it had. Every
+    account the kind manages is a read failure (left out of the plan; apply writes nothing for
+    it and ends partial, exit 4); the other kinds' accounts go on. The accounts are not read
+    one by one instead: a list that lies (a maintenance page) must be seen, not papered over.
+    """
+
+    def __init__(self, what: str, error: SharingtoolsError) -> None:
+        self.error = error
+        super().__init__(f"the list of every account's {what} failed, so this account's is unknown: {error}")
+
+
+class LibraryReadFailed(SharingtoolsError):
+    """The read of something the API key's user owns rather than an account (the caption
+    library) failed: no account's problem, so the whole run stops (plan and apply exit 1, and
+    apply writes nothing). Read as empty, it would plan to create the library again."""
+
+    def __init__(self, what: str, error: SharingtoolsError) -> None:
+        self.error = error
+        super().__init__(f"could not read {what}, so nothing was planned: {error}")
+
+
+@contextmanager
+def fleet_list(what: str) -> Iterator[None]:
+    """Around a kind's read of a list of every account's ``what``: its failure is
+    `FleetReadFailed`. A module refusal (403, or 503 naming the module) keeps its meaning:
+    every call of that module is refused, which the planner reports as blocked."""
+    try:
+        yield
+    except (ModuleNotEnabled, ModuleNotInstalled):
+        raise
+    except SharingtoolsError as exc:
+        raise FleetReadFailed(what, exc) from exc
+
+
 @dataclass
 class ReadContext:
     """What every read gets: the client, and the live account list already read (with proxies)."""
 
     client: SharingtoolsClient
-    accounts: Mapping[int, Any]  # account id -> orchestrator.api.resources.accounts.Account
+    accounts: Mapping[int, LiveAccount]  # account id -> the account as the list gave it
 
     def few(self, n: int) -> bool:
         """Whether ``n`` single reads cost less than paging a list that has one item per account."""
@@ -114,14 +175,25 @@ class ReadResult:
     of one settings answer as read in ``settings_fields``."""
 
     live: dict[int, Live] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[AccountIssue] = field(default_factory=list)
     fingerprints: dict[int, str] = field(default_factory=dict)
     settings_fields: tuple[str, ...] | None = None
 
 
 class KindHandler(ABC):
+    """What one managed kind knows: how to read it, diff it, and carry a change out.
+
+    Subclasses set ``kind`` and ``changes``; ``label`` comes from the registry of kinds."""
+
     kind: Kind
-    label: str
+    #: The changes this kind's diff makes: action -> the paths it makes them on. A saved plan's
+    #: change must match one (`apply.saved_plan`), so a change no kind makes is never applied.
+    changes: ClassVar[Mapping[Action, re.Pattern[str]]] = {}
+
+    @property
+    def label(self) -> str:
+        """The module's name as the API reference gives it (``Reactions Pro``)."""
+        return kind_info(self.kind).label
 
     def resolve(self, desired: Any) -> Any:
         """``desired`` ready to diff: what it refers to outside the playbook read now (the

@@ -10,43 +10,49 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.contract import Account, Kind, ToggleDesired
+from orchestrator.contract import Account, ToggleDesired
 from orchestrator.kinds.base import (
+    paths,
     PHASE_OFF,
     PHASE_ON,
     KindHandler,
     Live,
     Op,
     Operation,
-    Problem,
+    AccountIssue,
     ReadContext,
     ReadResult,
     change,
+    fleet_list,
 )
 from orchestrator.plan import Change
 
 
 class ToggleKind(KindHandler):
+    """A module with one schedule per account that is only switched on or off."""
+
     resource: str
+    changes = paths(activate=r"state|schedules\[[0-9]+\]\.state", pause=r"state|schedules\[[0-9]+\]\.state")
 
     def api(self, client: SharingtoolsClient) -> Any:
         return getattr(client, self.resource)
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         found: dict[int, list[dict[str, Any]]] = {}
-        async for schedule in self.api(ctx.client).list_schedules():
-            if schedule.account_id in desired:
-                entry = {"id": schedule.id, "is_active": bool(schedule.is_active)}
-                settings = getattr(schedule, "settings", None)
-                if getattr(settings, "api_key_configured", None) is False:
-                    entry["api_key_configured"] = False  # the engine switches such a schedule off (blockers)
-                found.setdefault(schedule.account_id, []).append(entry)
+        with fleet_list(f"{self.label} schedules"):
+            async for schedule in self.api(ctx.client).list_schedules():
+                if schedule.account_id in desired:
+                    entry = {"id": schedule.id, "is_active": bool(schedule.is_active)}
+                    settings = getattr(schedule, "settings", None)
+                    if getattr(settings, "api_key_configured", None) is False:
+                        entry["api_key_configured"] = False  # the engine switches such a schedule off (blockers)
+                    found.setdefault(schedule.account_id, []).append(entry)
         result = ReadResult()
         for account in accounts:
             if account.id not in desired:
                 continue
             if account.id not in found:
-                result.problems.append(Problem(
+                result.problems.append(AccountIssue(
                     account.id, account.username, self.kind,
                     f"has no {self.label} schedule (create it in the web panel, or exclude the account)"))
             else:
@@ -74,15 +80,3 @@ class ToggleKind(KindHandler):
         api = self.api(client)
         switch = {Op.ACTIVATE: api.activate, Op.PAUSE: api.pause}[op.name]
         await switch(int(op.args["schedule_id"]))
-
-
-class WelcomeDmKind(ToggleKind):
-    kind = Kind.WELCOMEDM
-    label = "Welcome DM"
-    resource = "welcomedm"
-
-
-class AiDmKind(ToggleKind):
-    kind = Kind.AI_DM
-    label = "AI-DM"
-    resource = "ai_dm"

@@ -29,14 +29,16 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
 from orchestrator.plan.blocked import Blocked
 from orchestrator.planning.blockers import classify, module_blocked
-from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind
-from orchestrator.kinds import KindHandler, KindRegistry, Problem, ReadContext, ReadResult
+from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind, Shape
+from orchestrator.contract.kinds import of_shape
+from orchestrator.kinds import KindHandler, KindRegistry, AccountIssue, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
-from orchestrator.planning.read_failures import SHAPE_ERRORS, UnexpectedAnswer, read_per_account, understood
+from orchestrator.planning.read_failures import SHAPE_ERRORS, MisshapenAnswer, read_per_account, stopping, understood
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 from orchestrator.planning.shard import Shard
 
-SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
+#: Kinds whose settings are checked against the fields the live API returns.
+SETTINGS_MODULES: dict[Kind, str] = {kind: kind.value for kind in of_shape(Shape.SCHEDULE)}
 
 
 @dataclass
@@ -45,11 +47,11 @@ class Planned:
 
     plan: Plan
     desired: DesiredState
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[AccountIssue] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: Accounts whose live state could not be read (retries ran out): left out of the plan,
     #: reported as failed by apply; the rest of the fleet goes on.
-    read_failures: list[Problem] = field(default_factory=list)
+    read_failures: list[AccountIssue] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -78,30 +80,82 @@ async def read_accounts(client: SharingtoolsClient) -> list[Any]:
         return [a async for a in client.accounts.list()]
 
 
-async def build_plan(
+@dataclass
+class Planner:
+    """Plans one playbook against one installation, in the modes a run needs.
+
+    `plan` reads the account list (once: later calls reuse it) and works out the desired state;
+    `replan` re-reads only some (account, kind) pairs against the desired state and playbook
+    hash of the last `plan` (an apply's verify after each wave); `for_saved` re-reads what a
+    saved plan read, to find the accounts that changed since. ``known``: usernames an earlier
+    apply saw live (a group naming one that is gone names a deleted account, not a typo);
+    ``shard`` keeps that shard's accounts."""
+
+    client: SharingtoolsClient
+    playbook: Playbook
+    kinds: KindRegistry = field(default_factory=KindRegistry.default)
+    limit: Sequence[str] = ()
+    shard: Shard | None = None
+    known: Iterable[str] = ()
+    accounts: list[Any] | None = None
+    _last: Planned | None = field(default=None, init=False, repr=False)
+
+    async def read_accounts(self, *, again: bool = False) -> list[Any]:
+        """The live account list, read on first use (``again``: read it anew)."""
+        if self.accounts is None or again:
+            self.accounts = await read_accounts(self.client)
+        return self.accounts
+
+    async def plan(self, *, only: Iterable[int] | None = None) -> Planned:
+        """The plan of the playbook (``only``: of these account ids, as a resume re-reads them)."""
+        accounts = await self.read_accounts()
+        self._last = await _build_plan(self.client, self.playbook, accounts, limit=self.limit, only=only,
+                                       kinds=self.kinds, known=self.known, shard=self.shard)
+        return self._last
+
+    async def replan(self, pairs: Iterable[tuple[int, Kind]], *, accounts_changed: bool = False) -> Planned:
+        """These pairs read and diffed again. With ``accounts_changed`` (an apply set a proxy),
+        the account list and the desired state are worked out anew; else the last plan's serve."""
+        last = self._last
+        accounts = await self.read_accounts(again=accounts_changed)
+        return await _build_plan(self.client, self.playbook, accounts, pairs=pairs, kinds=self.kinds,
+                                 desired=last.desired if last and not accounts_changed else None,
+                                 known_hash=last.plan.playbook_hash if last else None, shard=self.shard)
+
+    async def for_saved(self, saved: Plan) -> Planned:
+        """A fresh plan of the accounts ``saved`` read: their fingerprints tell which changed since."""
+        accounts = await self.read_accounts()
+        self._last = await _build_plan(self.client, self.playbook, accounts, only=set(saved.fingerprints),
+                                       limit=self.limit, kinds=self.kinds, shard=self.shard)
+        return self._last
+
+
+async def build_plan(client: SharingtoolsClient, playbook: Playbook, *, limit: Sequence[str] = (),
+                     kinds: KindRegistry | None = None, shard: Shard | None = None,
+                     known: Iterable[str] = ()) -> Planned:
+    """The whole plan of ``playbook``: `Planner.plan` for a caller that plans once."""
+    planner = Planner(client, playbook, kinds if kinds is not None else KindRegistry.default(), limit, shard, known)
+    return await planner.plan()
+
+
+async def _build_plan(
     client: SharingtoolsClient,
     playbook: Playbook,
+    accounts: list[Any],
     *,
     limit: Sequence[str] = (),
-    accounts: list[Any] | None = None,
     only: Iterable[int] | None = None,
     pairs: Iterable[tuple[int, Kind]] | None = None,
-    kinds: KindRegistry | None = None,
+    kinds: KindRegistry,
     known: Iterable[str] = (),
     desired: DesiredState | None = None,
     known_hash: str | None = None,
     shard: Shard | None = None,
 ) -> Planned:
-    """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
-    restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
-    (verify and resume re-read just what they touched); ``kinds`` are the handlers to plan
-    with (`KindRegistry.default()` when None); ``known``: usernames an earlier apply saw live
-    (a group naming one that is gone names a deleted account, not a typo). ``desired`` and
-    ``known_hash``, from an earlier plan of the same playbook and accounts, save working them
-    out again. ``shard`` keeps that shard's accounts (a ``desired`` passed in is taken as
-    already kept to them)."""
-    kinds = kinds if kinds is not None else KindRegistry.default()
-    accounts = accounts if accounts is not None else await read_accounts(client)
+    """Read and diff: ``only`` restricts reads to these account ids, ``pairs`` to these
+    (account id, kind) pairs. ``desired`` and ``known_hash``, from an earlier plan of the same
+    playbook and accounts, save working them out again (a ``desired`` passed in is taken as
+    already kept to the shard)."""
     deferred: list[Diagnostic] = []
     if desired is None:
         desired = desired_state(playbook, accounts, limit=limit, deferred=deferred, known=known)
@@ -111,7 +165,7 @@ async def build_plan(
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
     results: dict[Kind, ReadResult] = {}
-    read_failures: list[Problem] = []
+    read_failures: list[AccountIssue] = []
     refused: list[Blocked] = []
     diffed: dict[Kind, _Diffed] = {}
 
@@ -145,13 +199,19 @@ async def build_plan(
         # on the network: only the last kind's diff is left for after the last answer.
         diffed[kind] = _diff_kind(handler, kind, result, ready, desired)
 
-    async with anyio.create_task_group() as tg:
-        for kind in sorted(desired.kinds(), key=list(Kind).index):
-            tg.start_soon(read, kind, kinds[kind])
+    try:
+        async with anyio.create_task_group() as tg:
+            for kind in sorted(desired.kinds(), key=list(Kind).index):
+                tg.start_soon(read, kind, kinds[kind])
+    except BaseExceptionGroup as group:  # a read that stops the run reaches the caller as itself
+        stop = stopping(group)
+        if stop is None:
+            raise
+        raise stop from None
 
     planned = Planned(Plan.build([], "", {}, 0), desired, diagnostics=deferred, read_failures=read_failures)
     if keep is None and keep_pairs is None:
-        planned.problems += [Problem(0, g.label, None, g.problem) for g in desired.gone]
+        planned.problems += [AccountIssue(0, g.label, None, g.problem) for g in desired.gone]
     changes: list[Change] = []
     fingerprints: dict[int, dict[str, str]] = {}
     # The live states serve the blockers' check and go with this function: an apply holding
@@ -182,7 +242,7 @@ class _Diffed:
 
     changes: list[Change] = field(default_factory=list)
     fingerprints: dict[int, str] = field(default_factory=dict)  # of the accounts diffed
-    failures: list[Problem] = field(default_factory=list)  # answers the diff could not make sense of
+    failures: list[AccountIssue] = field(default_factory=list)  # answers the diff could not make sense of
 
 
 def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: dict[int, Any],
@@ -193,8 +253,8 @@ def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: d
         try:
             out.changes += handler.diff(account, resolved[account_id], live)
         except SHAPE_ERRORS as exc:  # what the server sent for this account is not what the API documents
-            out.failures.append(Problem(account_id, account.username, kind,
-                                        str(UnexpectedAnswer(f"reading {handler.label}", exc))))
+            out.failures.append(AccountIssue(account_id, account.username, kind,
+                                             str(MisshapenAnswer(f"reading {handler.label}", exc))))
             continue
         out.fingerprints[account_id] = result.fingerprints.get(account_id) or fingerprint(live)  # a kind may keep part
     return out
@@ -202,17 +262,17 @@ def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: d
 
 def _resolve(
     handler: KindHandler, wanted: dict[int, Any], desired: DesiredState
-) -> tuple[dict[int, Any], list[Problem]]:
+) -> tuple[dict[int, Any], list[AccountIssue]]:
     """The kind's ``resolve`` of every account's desired state; one that cannot be read is that
     account's problem, and the account is not read or diffed for this kind."""
     ready: dict[int, Any] = {}
-    problems: list[Problem] = []
+    problems: list[AccountIssue] = []
     for account_id, want in wanted.items():
         try:
             ready[account_id] = handler.resolve(want)
         except LookupError as exc:
             account = desired.accounts.get(account_id, LIBRARY)
-            problems.append(Problem(account_id, account.username, handler.kind, str(exc)))
+            problems.append(AccountIssue(account_id, account.username, handler.kind, str(exc)))
     return ready, problems
 
 

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.contract import Policy, Position
+from orchestrator.contract import Kind, Policy, Position
 from orchestrator.playbook.errors import Diagnostic, did_you_mean
 from orchestrator.playbook.positions import Locator, PositionIndex
-from orchestrator.playbook.schema import CaptionsSpec, EntrySpec, GroupSpec, PlaybookSpec
+from orchestrator.playbook.schema import CaptionsSpec, EntryBase, GroupSpec, PlaybookSpec
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Entry:
     """One item of ``entries:``; ``number`` is its place in the whole playbook's order."""
 
     number: int
-    spec: EntrySpec
+    spec: EntryBase
     source: Position
     locator: Locator  # ("entries", i) in its file
 
@@ -132,7 +132,7 @@ def _schedules_without_targets(entries: list[Entry]) -> list[Diagnostic]:
     first_seen: dict[str, Position] = {}
     with_targets: set[str] = set()
     for entry in entries:
-        spec = entry.spec.first_comment
+        spec = entry.spec.of(Kind.FIRST_COMMENT)
         if spec is None:
             continue
         for schedule in spec.schedules:

@@ -55,6 +55,20 @@ class ReconcileMetrics:
         self.retries = Counter(f"{PREFIX}_api_retries", "API request retries", registry=r)
         self.last_success = Gauge(f"{PREFIX}_last_success_timestamp_seconds",
                                   "Unix time the last successful cycle ended", registry=r)
+        # Fed by the engine's event stream as operations end (see `Reconciler`), not per cycle.
+        self.operations = Counter(f"{PREFIX}_operations", "Operations carried out, by kind, operation and result",
+                                  ["kind", "operation", "result"], registry=r)
+        # What the alert rules need to judge "no success for three intervals" without a
+        # threshold per deployment (deploy/prometheus/alerts.yml), and "the lock is stuck".
+        self.interval = Gauge(f"{PREFIX}_interval_seconds", "Time between cycles (--every)", registry=r)
+        self.started = Gauge(f"{PREFIX}_started_timestamp_seconds", "Unix time this reconciler started",
+                             registry=r)
+        self.lock_since = Gauge(f"{PREFIX}_lock_held_since_timestamp_seconds",
+                                "Unix time the run lock was taken, by holder: self (this process, during a "
+                                "cycle) or other (another run, found holding it by the last cycle); 0 when free",
+                                ["holder"], registry=r)
+        for holder in ("self", "other"):
+            self.lock_since.labels(holder).set(0)
         self._seen_requests: dict[str, int] = {}
         self._seen_retries = 0
         self._known: dict[str, set[str]] = {"drift_last": set(), "blocked": set()}
@@ -95,6 +109,10 @@ class ReconcileMetrics:
         if succeeded:
             self.last_success.set(now)
         self.last_cycle_end = now
+
+    def observe_lock(self, holder: str, since: float | None) -> None:
+        """``holder`` (``self`` or ``other``) holds the run lock since ``since``; None: it does not."""
+        self.lock_since.labels(holder).set(since or 0)
 
     def _set_all(self, gauge: Gauge, name: str, counts: Mapping[str, int]) -> None:
         """Set a labelled gauge to this cycle's counts; labels seen before and absent now go to 0."""

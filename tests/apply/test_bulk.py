@@ -12,8 +12,9 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.retry import RetrySettings
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.apply.run import ApplyOptions, ApplyOutcome
-from orchestrator.kinds import KindRegistry, Operation, ReactionsKind
-from tests.apply.conftest import (
+from orchestrator.kinds import KindRegistry, Operation
+from orchestrator.kinds.reactions import ReactionsKind
+from tests.harness import (
     client_for,
     count,
     executor_for,

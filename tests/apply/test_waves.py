@@ -8,7 +8,7 @@ from __future__ import annotations
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.apply.run import ApplyOptions
 from orchestrator.apply.policy import parse_limit, parse_waves
-from tests.apply.conftest import client_for, count, failures_of, run, stored, write_playbook
+from tests.harness import client_for, count, failures_of, run, stored, write_playbook
 
 # accounts=20: account n is <niche>_s000nn with niche fashion, fitness, food, travel in turn.
 # In username order: fashion 1,5,9,13,17 | fitness 2,6,10,14,18 | food 3,7,.. | travel 4,8,..
@@ -56,7 +56,7 @@ async def test_a_failing_wave_halts_the_apply_and_later_accounts_are_untouched(t
         assert outcome.message == ("halted after wave 2: 5 of 9 accounts failed or did not verify (max_fail 10%); "
                                    "10 accounts not started")
         assert sorted(f.account_id for f in outcome.execution.failures) == FITNESS
-        assert all(f.operation == "update_settings" for f in outcome.execution.failures)
+        assert all(f.step == "update_settings" for f in outcome.execution.failures)
 
         after = await _settings(control)
         for account_id in FASHION:  # waves 1 and 2 were applied

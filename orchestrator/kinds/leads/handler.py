@@ -8,37 +8,41 @@ from typing import Any
 from orchestrator.api import SharingtoolsClient
 from orchestrator.contract import Account, Kind, LeadsDesired
 from orchestrator.kinds.base import (
+    ITEM,
+    paths,
     PHASE_OFF,
     PHASE_ON,
     KindHandler,
     Live,
     Op,
     Operation,
-    Problem,
+    AccountIssue,
     ReadContext,
     ReadResult,
     change,
+    fleet_list,
 )
 from orchestrator.plan import Change
 
 
 class LeadsKind(KindHandler):
     kind = Kind.LEADS
-    label = "Leads Finder"
+    changes = paths(start=rf"tasks{ITEM}\.state", stop=rf"tasks{ITEM}\.state")
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         found: dict[int, list[dict[str, Any]]] = {}
-        async for s in ctx.client.leads.list_schedules():
-            if s.account_id in desired:
-                found.setdefault(s.account_id, []).append(
-                    {"id": s.id, "task_name": s.task_name, "is_active": bool(s.is_active),
-                     "is_running": bool(s.is_running)})
+        with fleet_list(f"{self.label} schedules"):
+            async for s in ctx.client.leads.list_schedules():
+                if s.account_id in desired:
+                    found.setdefault(s.account_id, []).append(
+                        {"id": s.id, "task_name": s.task_name, "is_active": bool(s.is_active),
+                         "is_running": bool(s.is_running)})
         result = ReadResult()
         for account in accounts:
             if account.id not in desired:
                 continue
             if account.id not in found:
-                result.problems.append(Problem(
+                result.problems.append(AccountIssue(
                     account.id, account.username, self.kind,
                     "has no Leads Finder schedule (create it in the web panel, or exclude the account)"))
             else:

@@ -15,6 +15,8 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import NotFound
 from orchestrator.contract import Account, CommentScheduleDesired, FirstCommentDesired, Kind
 from orchestrator.kinds.base import (
+    ITEM,
+    paths,
     PHASE_EDIT,
     PHASE_OFF,
     PHASE_ON,
@@ -25,6 +27,7 @@ from orchestrator.kinds.base import (
     ReadContext,
     ReadResult,
     change,
+    fleet_list,
 )
 from orchestrator.plan import Change
 
@@ -35,17 +38,20 @@ def _key(targets: Sequence[Mapping[str, Any]]) -> frozenset[str]:
 
 class FirstCommentKind(KindHandler):
     kind = Kind.FIRST_COMMENT
-    label = "First Comment"
+    changes = paths(create=f"schedules{ITEM}", delete=f"schedules{ITEM}",
+                    update=rf"schedules{ITEM}\.(comments|comment_mode|targets)",
+                    activate=rf"schedules{ITEM}\.state", pause=rf"schedules{ITEM}\.state")
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         found: dict[int, list[dict[str, Any]]] = {a: [] for a in desired}
-        async for s in ctx.client.first_comment.list_schedules():
-            if s.account_id in desired:
-                found[s.account_id].append({
-                    "id": s.id, "is_active": bool(s.is_active), "comment_mode": s.comment_mode,
-                    "targets": [t.model_dump(include={"username", "user_pk"}) for t in s.targets],
-                    "comments": list(s.comments),
-                })
+        with fleet_list(f"{self.label} schedules"):
+            async for s in ctx.client.first_comment.list_schedules():
+                if s.account_id in desired:
+                    found[s.account_id].append({
+                        "id": s.id, "is_active": bool(s.is_active), "comment_mode": s.comment_mode,
+                        "targets": [t.model_dump(include={"username", "user_pk"}) for t in s.targets],
+                        "comments": list(s.comments),
+                    })
         return ReadResult(live={a.id: {"schedules": sorted(found[a.id], key=lambda s: s["id"])}
                                 for a in accounts if a.id in desired})
 
