@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -685,24 +686,41 @@ app.add_typer(status_app, name="status")
 
 @status_app.command("serve", epilog=cli_examples.STATUS_SERVE)
 def status_serve(
-    state_db: str = typer.Option(None, "--state-db", help="the state database a reconcile loop or apply writes"),
+    state_db: str = typer.Option(None, "--state-db", help=STATE_DB_HELP),
+    base_url: str = typer.Option(None, "--base-url", envvar="SHARINGTOOLS_BASE_URL",
+                                 help="the installation to show (default: the settings' base URL, else the only "
+                                      "one the state database holds)"),
     host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
     port: int = typer.Option(9109, min=0, max=65535, help="port to listen on"),
 ) -> None:
     """Serve the status page from a state database, without running a loop (read-only, no login):
     what `reconcile --metrics-port` serves at /, less what only the running loop knows."""
-    from pathlib import Path
-
+    from orchestrator.state.store import StateStoreError, is_postgres_url
+    from orchestrator.status.queries import StateDbMissing, StatusSource
     from orchestrator.status.serve import serve
 
-    path = history_path(state_db)
-    if not Path(path).is_file():
-        fail(f"there is no state database at {path}: point --state-db at the one reconcile or apply writes")
-    typer.echo(f"status page of {path} at http://{host}:{port}/ (read-only; Ctrl-C stops it)", err=True)
+    settings = state_settings(state_db, base_url)
+    target = settings.state_db
+    # The installation: named (flag, environment, settings file), else the one the database holds.
+    named = base_url or (settings.base_url if "base_url" in settings.model_fields_set else None)
+    if not is_postgres_url(target) and not os.path.isfile(target):
+        fail(f"there is no state database at {target}: point --state-db at the one reconcile or apply writes")
+    source = StatusSource(target, named)
     try:
-        serve(path, host, port)
+        source.check()
+    except StateDbMissing as exc:
+        source.close()
+        fail(f"the state database {exc}: point --state-db at the one reconcile or apply writes")
+    except StateStoreError as exc:
+        source.close()
+        fail(str(exc))
+    typer.echo(f"status page of {source.where} at http://{host}:{port}/ (read-only; Ctrl-C stops it)", err=True)
+    try:
+        serve(source, host, port)
     except OSError as exc:
         fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+    finally:
+        source.close()
 
 
 # -- fleet: import -----------------------------------------------------------------------

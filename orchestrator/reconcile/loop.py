@@ -501,7 +501,7 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                     metrics.write_textfile(metrics_file)
 
             # /metrics, /healthz and the status page at / (orchestrator.reconcile.status_server)
-            server = (StatusServer(reconciler, settings.state_db, metrics_host, metrics_port)
+            server = (StatusServer(reconciler, settings.state_db, metrics_host, metrics_port, settings.base_url)
                       if metrics_port is not None else None)
             with server if server is not None else contextlib.nullcontext():
                 return await reconciler.run(once=once, max_cycles=max_cycles, on_cycle=show)

@@ -1,7 +1,7 @@
 """Where every account stands after one cycle, worked out from what the cycle found and did.
 
 The loop calls `fleet_status` once per cycle that got as far as a plan; the rows go to
-``orchestrator.state.snapshot`` for the status page. The state of an account is the most
+the state store (``StateStore.record_status``) for the status page. The state of an account is the most
 serious of what applies to it (`AccountState`): a failure, then a backoff, a blocked change,
 drift left as it is; "in sync" only when nothing is left to do.
 
@@ -35,7 +35,8 @@ from orchestrator.contract.vocabulary import AccountState, DriftOutcome
 from orchestrator.log import MASK
 from orchestrator.plan.blocked import Blocked
 from orchestrator.state.drift import Backoff, DriftRow
-from orchestrator.state.snapshot import AccountStatus, CycleStatus, DesiredField, Note, SnapshotStore, Tally
+from orchestrator.state.snapshot import AccountStatus, CycleStatus, DesiredField, Note, Tally
+from orchestrator.state.store import StateStore
 
 LEFT = {DriftOutcome.REPORTED, DriftOutcome.HELD, DriftOutcome.NOT_STARTED}  # drift left as it is
 FAILED = {DriftOutcome.FAILED, DriftOutcome.UNVERIFIED}
@@ -117,7 +118,7 @@ def fleet_status(run_id: int, at: float, mode: str, result: str, outcome: ApplyO
         blocked_of.setdefault(b.account_id, []).append(b)
     failures: dict[int, list[Note]] = {}
     for f in outcome.execution.failures:
-        failures.setdefault(f.account_id, []).append(Note(str(f.kind), "failed", f.reason))
+        failures.setdefault(f.account_id, []).append(Note(str(f.kind or "account"), "failed", f.message))
     for p in outcome.problems:
         failures.setdefault(p.account_id, []).append(Note(str(p.kind or "account"), "failed", p.message))
     groups = _groups_by_account(desired)
@@ -192,12 +193,12 @@ def _unique(notes: list[Note]) -> list[Note]:
     return out
 
 
-def record_status(store: SnapshotStore, run_id: int, at: float, mode: str, result: str,
-                  outcome: ApplyOutcome | None, drift: Sequence[DriftRow], blocked: Sequence[Blocked],
-                  backoffs: Mapping[int, Backoff]) -> None:
+async def record_status(store: StateStore, run_id: int, at: float, mode: str, result: str,
+                        outcome: ApplyOutcome | None, drift: Sequence[DriftRow], blocked: Sequence[Blocked],
+                        backoffs: Mapping[int, Backoff]) -> None:
     """Write one cycle's status: the fleet's when the cycle got as far as a plan, else only the
     cycle's line (its result), so the page shows the failed cycle and keeps the last fleet."""
     if outcome is None or outcome.desired is None:
-        store.record(CycleStatus(run_id, at, mode, result), None, drift)
+        await store.record_status(CycleStatus(run_id, at, mode, result), None, drift)
         return
-    store.record(*fleet_status(run_id, at, mode, result, outcome, drift, blocked, backoffs), drift)
+    await store.record_status(*fleet_status(run_id, at, mode, result, outcome, drift, blocked, backoffs), drift)

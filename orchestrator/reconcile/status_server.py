@@ -10,7 +10,8 @@ was: its metrics and health are the same).
 
 A thread, not a task on the loop's event loop: a cycle over 10,000 accounts keeps its loop
 busy (diffs, journal writes), and a page must answer meanwhile. The page reads the state
-database on its own read-only connections; SQLite's WAL lets it read while a cycle writes.
+store on its own read-only connections (SQLite's WAL lets it read while a cycle writes; on
+PostgreSQL a small read-only pool), of the loop's installation only.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.routing import Mount, Route
 
 from orchestrator.reconcile.metrics import ReconcileMetrics
 from orchestrator.status import LoopFacts, create_status_app
+from orchestrator.status.queries import StatusSource
 from orchestrator.status.serve import ThreadedServer
 
 
@@ -74,6 +76,14 @@ def metrics_and_page(metrics: ReconcileMetrics, healthy: Callable[[], tuple[bool
 class StatusServer(ThreadedServer):
     """The port of ``reconcile --metrics-port``: metrics, health and the status page."""
 
-    def __init__(self, reconciler: Reconciler, state_db: str | os.PathLike[str], host: str, port: int) -> None:
-        page = create_status_app(state_db, loop_facts(reconciler))
+    def __init__(self, reconciler: Reconciler, state_db: str | os.PathLike[str], host: str, port: int,
+                 base_url: str | None = None) -> None:
+        self.source = StatusSource(state_db, base_url)  # the loop's installation, on a SQLite file or PostgreSQL
+        page = create_status_app(self.source, loop_facts(reconciler))
         super().__init__(metrics_and_page(reconciler.metrics, reconciler.healthy, page), host, port)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            super().__exit__(*exc)
+        finally:
+            self.source.close()

@@ -1,7 +1,7 @@
 """The fleet as the last reconcile cycle saw it: one status row per account, one row per cycle.
 
-The drift table (``orchestrator.state.drift``) says what differed in each cycle; it holds
-nothing for an account that was in sync, and nothing of what the playbook wants where live
+The drift record (``drift_states``, ``orchestrator.state.drift``) says what differed and since
+when; it holds nothing for an account that was in sync, and nothing of what the playbook wants where live
 agrees. The status page needs both: where each account stands (in sync, drifted, blocked,
 failed, backed off, unmanaged: `AccountState`) and each kind's desired values, with the
 playbook line that asks for each. So every cycle that judged the fleet writes:
@@ -24,67 +24,25 @@ Live values are not stored here: where live differs from desired, the cycle's dr
 says what live was (``before``); everywhere else live equals desired, which is what "in
 sync" means. The account page joins the two.
 
-This is the one module that writes these tables (reads: ``orchestrator.status.queries``), so
-the state store's next shape can take them in one place. Every text passes through the
-redaction of ``orchestrator.log`` before it is written.
+The tables are part of the state store (schema version 3 of both backends, the installation
+on every row like every other table): this module makes one cycle's rows and the SQL that
+writes them (``status_write``), the same on SQLite and PostgreSQL, and each backend's
+``StateStore.record_status`` writes them in one transaction. Reads: ``orchestrator.status.queries``.
+Every text passes through the redaction of ``orchestrator.log`` before it is written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.contract.vocabulary import AccountState
 from orchestrator.log import redact_value
-from orchestrator.state.drift import DriftRow
+from orchestrator.state.store import DriftRow
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS status_accounts (
-    account_id INTEGER PRIMARY KEY,
-    username TEXT NOT NULL,
-    state TEXT NOT NULL,           -- an AccountState
-    since REAL NOT NULL,           -- when the account entered this state
-    run_id INTEGER NOT NULL,       -- the cycle that judged it last
-    at REAL NOT NULL,              -- when that cycle judged it
-    kinds TEXT NOT NULL,           -- ",reactions,repost," (managed kinds)
-    groups TEXT NOT NULL,          -- ",everyone,fashion,"
-    reasons TEXT NOT NULL,         -- ",login_required," (blocked reason codes)
-    differences INTEGER NOT NULL,  -- drift rows left as they are (not fixed, not blocked)
-    fixed INTEGER NOT NULL,        -- drift rows fixed by that cycle
-    notes TEXT NOT NULL,           -- JSON [[kind, reason, message], ...]: what waits, what failed
-    desired TEXT                   -- digest in status_desired, NULL when unmanaged
-);
-CREATE INDEX IF NOT EXISTS status_accounts_state ON status_accounts(state, username);
-CREATE INDEX IF NOT EXISTS status_accounts_username ON status_accounts(username);
-CREATE TABLE IF NOT EXISTS status_desired (
-    digest TEXT PRIMARY KEY,
-    body TEXT NOT NULL             -- JSON {kind: [[path, value, source], ...]}
-);
-CREATE TABLE IF NOT EXISTS status_recurring (
-    account_id INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    path TEXT NOT NULL,
-    username TEXT NOT NULL,
-    fixed_run INTEGER,             -- the last cycle that put it back (NULL: none yet)
-    came_back INTEGER NOT NULL,    -- cycles that found it changed again after a cycle had put it back
-    last_run INTEGER NOT NULL,     -- the last cycle that found it changed
-    last_at REAL NOT NULL,
-    PRIMARY KEY (account_id, kind, path)
-);
-CREATE INDEX IF NOT EXISTS status_recurring_top ON status_recurring(came_back) WHERE came_back > 0;
-CREATE TABLE IF NOT EXISTS status_cycles (
-    run_id INTEGER PRIMARY KEY,
-    at REAL NOT NULL,
-    mode TEXT NOT NULL,
-    result TEXT NOT NULL,          -- ok | drift_reported | partial | policy_held | error | interrupted
-    counts TEXT                    -- JSON, see CycleStatus.counts; NULL for a cycle that judged nothing
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -147,73 +105,94 @@ def _body(desired: Mapping[str, Sequence[DesiredField]]) -> str:
                       ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
-class SnapshotStore:
-    """The status tables on a state database connection (``History.db``)."""
+#: The installation's normalised base URL is kept beside its rows (``store_meta``), so the status
+#: page can name the installations a shared database holds.
+BASE_URL_KEY = "base_url"
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        self.db.executescript(SCHEMA)
+# The writes of one cycle, in this order, in one transaction; the same SQL on both backends
+# (``?`` placeholders; PostgreSQL's store turns them into ``%s``). Set-wise, every SET reads
+# the row as it was: a field put back by an earlier cycle and found changed now came back
+# once more; a fix now is the new "put back"; ``since`` is kept while the state holds.
+WRITE_CYCLE = (
+    "INSERT INTO status_cycles (installation, run_id, at, mode, result, counts) VALUES (?,?,?,?,?,?)"
+    " ON CONFLICT (installation, run_id) DO UPDATE SET at=excluded.at, mode=excluded.mode,"
+    " result=excluded.result, counts=excluded.counts")
+WRITE_BASE_URL = (
+    "INSERT INTO store_meta (installation, key, value) VALUES (?,?,?)"
+    " ON CONFLICT (installation, key) DO UPDATE SET value=excluded.value")
+WRITE_RECURRING = (
+    "INSERT INTO status_recurring (installation, account_id, kind, path, username, fixed_run, came_back, last_run,"
+    " last_at) VALUES (?,?,?,?,?,?,0,?,?) ON CONFLICT (installation, account_id, kind, path) DO UPDATE SET"
+    " username=excluded.username,"
+    " came_back=status_recurring.came_back + CASE WHEN status_recurring.fixed_run IS NOT NULL"
+    " AND status_recurring.fixed_run < excluded.last_run THEN 1 ELSE 0 END,"
+    " fixed_run=coalesce(excluded.fixed_run, status_recurring.fixed_run), last_run=excluded.last_run,"
+    " last_at=excluded.last_at")
+WRITE_DESIRED = (
+    "INSERT INTO status_desired (installation, digest, body) VALUES (?,?,?)"
+    " ON CONFLICT (installation, digest) DO NOTHING")
+WRITE_ACCOUNT = (
+    "INSERT INTO status_accounts (installation, account_id, username, state, since, run_id, at, kinds, groups,"
+    " reasons, differences, fixed, notes, desired) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (installation, account_id) DO UPDATE SET username=excluded.username,"
+    " since=CASE WHEN status_accounts.state=excluded.state THEN status_accounts.since ELSE excluded.since END,"
+    " state=excluded.state, run_id=excluded.run_id, at=excluded.at, kinds=excluded.kinds,"
+    " groups=excluded.groups, reasons=excluded.reasons, differences=excluded.differences,"
+    " fixed=excluded.fixed, notes=excluded.notes, desired=excluded.desired")
+# Accounts gone from the list (not judged by this cycle): their rows, and what kept drifting on them.
+DELETE_GONE = (
+    ("DELETE FROM status_recurring WHERE installation=? AND account_id IN"
+     " (SELECT account_id FROM status_accounts WHERE installation=? AND run_id != ?)", "iir"),
+    ("DELETE FROM status_accounts WHERE installation=? AND run_id != ?", "ir"),
+    ("DELETE FROM status_desired WHERE installation=? AND digest NOT IN"
+     " (SELECT desired FROM status_accounts WHERE installation=? AND desired IS NOT NULL)", "ii"),
+)
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
 
-    def record(self, cycle: CycleStatus, accounts: Sequence[AccountStatus] | None,
-               drift: Iterable[DriftRow] = ()) -> None:
-        """One cycle: its line, what drifted again, and (when it judged the fleet) every
-        account's row, in one transaction. ``accounts`` is the whole list: rows of accounts
-        not in it are deleted."""
-        counts = json.dumps(cycle.counts, sort_keys=True) if cycle.counts is not None else None
-        with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO status_cycles (run_id, at, mode, result, counts) VALUES (?,?,?,?,?)",
-                       (cycle.run_id, cycle.at, cycle.mode, cycle.result, counts))
-            # Set-wise, every SET reads the row as it was: a field put back by an earlier cycle
-            # and found changed now came back once more; a fix now is the new "put back".
-            db.executemany(
-                "INSERT INTO status_recurring (account_id, kind, path, username, fixed_run, came_back, last_run,"
-                " last_at) VALUES (?,?,?,?,?,0,?,?) ON CONFLICT(account_id, kind, path) DO UPDATE SET"
-                " username=excluded.username,"
-                " came_back=came_back + (fixed_run IS NOT NULL AND fixed_run < excluded.last_run),"
-                " fixed_run=coalesce(excluded.fixed_run, fixed_run), last_run=excluded.last_run,"
-                " last_at=excluded.last_at",
-                [(r.account_id, r.kind, r.path, r.username, cycle.run_id if r.outcome == "fixed" else None,
-                  cycle.run_id, cycle.at) for r in drift if r.outcome != "blocked" and r.path != "*"])
-            if accounts is None:
-                return
-            bodies: dict[str, str] = {}
-            rows = []
-            for a in accounts:
-                digest = None
-                if a.desired is not None:
-                    body = _body(a.desired)
-                    digest = hashlib.sha256(body.encode()).hexdigest()[:24]
-                    bodies[digest] = body
-                notes = json.dumps([[n.kind, n.reason, redact_value(n.message)] for n in a.notes], ensure_ascii=False)
-                rows.append((a.account_id, a.username, str(a.state), cycle.at, cycle.run_id, cycle.at,
-                             _listed(a.kinds), _listed(a.groups), _listed(a.reasons), a.differences, a.fixed, notes,
-                             digest))
-            db.executemany("INSERT OR IGNORE INTO status_desired (digest, body) VALUES (?,?)", bodies.items())
-            db.executemany(
-                "INSERT INTO status_accounts (account_id, username, state, since, run_id, at, kinds, groups, reasons,"
-                " differences, fixed, notes, desired) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT(account_id) DO UPDATE SET username=excluded.username,"
-                " since=CASE WHEN status_accounts.state=excluded.state THEN status_accounts.since"
-                " ELSE excluded.since END,"
-                " state=excluded.state, run_id=excluded.run_id, at=excluded.at, kinds=excluded.kinds,"
-                " groups=excluded.groups, reasons=excluded.reasons, differences=excluded.differences,"
-                " fixed=excluded.fixed, notes=excluded.notes, desired=excluded.desired", rows)
-            gone = [(r[0],) for r in db.execute("SELECT account_id FROM status_accounts WHERE run_id != ?",
-                                                 (cycle.run_id,))]
-            db.executemany("DELETE FROM status_accounts WHERE account_id = ?", gone)
-            db.executemany("DELETE FROM status_recurring WHERE account_id = ?", gone)
-            db.execute("DELETE FROM status_desired WHERE digest NOT IN"
-                       " (SELECT desired FROM status_accounts WHERE desired IS NOT NULL)")
+@dataclass(frozen=True)
+class StatusWrite:
+    """One cycle's status as rows (``installation`` first in each), for either backend to
+    write in one transaction: ``WRITE_CYCLE`` and ``WRITE_BASE_URL`` once, ``WRITE_RECURRING``,
+    ``WRITE_DESIRED`` and ``WRITE_ACCOUNT`` per row; then, when ``fleet``, ``DELETE_GONE``."""
+
+    cycle: tuple[Any, ...]
+    base_url: tuple[Any, ...]
+    recurring: list[tuple[Any, ...]]
+    desired: list[tuple[Any, ...]]
+    accounts: list[tuple[Any, ...]]
+    fleet: bool
+    installation: str
+    run_id: int
+
+    def deletes(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """``DELETE_GONE`` with their arguments."""
+        value = {"i": self.installation, "r": self.run_id}
+        return [(sql, tuple(value[c] for c in spec)) for sql, spec in DELETE_GONE]
+
+
+def status_write(installation: str, base_url: str, cycle: CycleStatus, accounts: Sequence[AccountStatus] | None,
+                 drift: Iterable[DriftRow] = ()) -> StatusWrite:
+    """The rows of one cycle: its line, what drifted again, and (when it judged the fleet)
+    every account's row; ``accounts`` is the whole list (rows of accounts not in it go)."""
+    counts = json.dumps(cycle.counts, sort_keys=True) if cycle.counts is not None else None
+    recurring = [(installation, r.account_id, r.kind, r.path, r.username,
+                  cycle.run_id if r.outcome == "fixed" else None, cycle.run_id, cycle.at)
+                 for r in drift if r.outcome != "blocked" and r.path != "*"]
+    bodies: dict[str, str] = {}
+    rows = []
+    for a in accounts or ():
+        digest = None
+        if a.desired is not None:
+            body = _body(a.desired)
+            digest = hashlib.sha256(body.encode()).hexdigest()[:24]
+            bodies[digest] = body
+        notes = json.dumps([[n.kind, n.reason, redact_value(n.message)] for n in a.notes], ensure_ascii=False)
+        rows.append((installation, a.account_id, a.username, str(a.state), cycle.at, cycle.run_id, cycle.at,
+                     _listed(a.kinds), _listed(a.groups), _listed(a.reasons), a.differences, a.fixed, notes, digest))
+    return StatusWrite((installation, cycle.run_id, cycle.at, cycle.mode, cycle.result, counts),
+                       (installation, BASE_URL_KEY, base_url), recurring,
+                       [(installation, d, b) for d, b in sorted(bodies.items())], rows, accounts is not None,
+                       installation, cycle.run_id)
 
 
 @dataclass

@@ -34,15 +34,18 @@ import time
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from orchestrator.contract.vocabulary import RunStatus
 from orchestrator.log import redact_value, register_secret
 from orchestrator.plan import Change, canonical
 
+if TYPE_CHECKING:
+    from orchestrator.state.snapshot import AccountStatus, CycleStatus
+
 #: The schema both backends are migrated to on first use (``schema_version`` records it).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Seconds a store call waits out another process's lock before it gives up with one line.
 DEFAULT_BUSY_TIMEOUT = 30.0
 #: How many items of each list a stored run report keeps (the counts are always whole).
@@ -337,6 +340,11 @@ class StateStore(Protocol):
     async def backoff_failed(self, account_id: int, username: str, error: str, policy: BackoffPolicy,
                              now: float | None = None) -> Backoff: ...
     async def backoff_forget(self, account_ids: Iterable[int]) -> None: ...
+
+    # the status page's snapshot (orchestrator.state.snapshot): one cycle's line, what drifted
+    # again and, when it judged the fleet, every account's row, in one transaction
+    async def record_status(self, cycle: CycleStatus, accounts: Sequence[AccountStatus] | None,
+                            drift: Iterable[DriftRow] = ()) -> None: ...
 
     # the run lock, the fleet's budgets
     def lock(self, command: str) -> contextlib.AbstractAsyncContextManager[RunLockGrant]: ...

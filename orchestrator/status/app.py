@@ -40,7 +40,15 @@ from orchestrator.plan.blocked import REASONS as BLOCKED_REASONS
 from orchestrator.plan.blocked import Blocked, grouped
 from orchestrator.status import views
 from orchestrator.status.params import BadRequest, account_filter, page_of, query_of
-from orchestrator.status.queries import STATE_ORDER, AccountRow, Page, RunLine, StateDbMissing, StatusSource
+from orchestrator.status.queries import (
+    STATE_ORDER,
+    AccountRow,
+    Page,
+    RunLine,
+    StateDbMissing,
+    StatusInstallationError,
+    StatusSource,
+)
 
 HEADERS = [
     # Nothing but this origin's stylesheet and inline SVG; no script, no frame, no form elsewhere.
@@ -127,9 +135,10 @@ def _is_api(request: Request) -> bool:
 
 
 def create_status_app(source: StatusSource | str | os.PathLike[str], facts: Callable[[], LoopFacts] | None = None,
-                      *, clock: Callable[[], float] = time.time) -> Starlette:
-    """The status page over ``source`` (a `StatusSource` or a state database path)."""
-    src = source if isinstance(source, StatusSource) else StatusSource(source)
+                      *, base_url: str | None = None, clock: Callable[[], float] = time.time) -> Starlette:
+    """The status page over ``source`` (a `StatusSource`, or a SQLite path or ``postgresql://``
+    URL, of ``base_url``'s installation or the only one it holds)."""
+    src = source if isinstance(source, StatusSource) else StatusSource(source, base_url)
     templates = _templates()
     css = f"static/status.css?v={_css_version()}"
 
@@ -234,7 +243,12 @@ def create_status_app(source: StatusSource | str | os.PathLike[str], facts: Call
     def bad_request(request: Request, exc: Exception) -> Response:
         return _error(request, 400, str(exc))
 
+    def installations(request: Request, exc: Exception) -> Response:
+        return _error(request, 503, str(exc))
+
     def missing_db(request: Request, exc: Exception) -> Response:
+        if "(it cannot be read" in str(exc):  # a PostgreSQL store away: the loop's own problem too
+            return _error(request, 503, f"the state database {exc}; the page tries again on the next request")
         return _error(request, 503, f"there is no state database at {exc} yet: a reconcile loop or an apply writes "
                                     "it (point --state-db at the one they use)")
 
@@ -269,7 +283,8 @@ def create_status_app(source: StatusSource | str | os.PathLike[str], facts: Call
         Mount("/static", app=StaticFiles(packages=[("orchestrator.status", "static")]), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={
-        BadRequest: bad_request, StateDbMissing: missing_db, HTTPException: http_error, Exception: server_error})
+        BadRequest: bad_request, StateDbMissing: missing_db, StatusInstallationError: installations,
+        HTTPException: http_error, Exception: server_error})
     app.add_middleware(_Headers)
     app.state.source = src
     return app

@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 
 from orchestrator.status.app import create_status_app
+from orchestrator.status.queries import StatusSource
 
 LOOPBACK = "127.0.0.1"
 # A page view is a few queries: a small server, whose connections time out soon.
@@ -74,10 +75,10 @@ class ThreadedServer:
         self.sock.close()
 
 
-def serve(state_db: str | os.PathLike[str], host: str = LOOPBACK, port: int = 9108) -> None:
+def serve(source: StatusSource | str | os.PathLike[str], host: str = LOOPBACK, port: int = 9108) -> None:
     """``orchestrator status serve``: the page from a state database, until interrupted."""
     sock = bind(host, port)
     try:
-        uvicorn.Server(uvicorn.Config(create_status_app(state_db), **OPTIONS)).run(sockets=[sock])
+        uvicorn.Server(uvicorn.Config(create_status_app(source), **OPTIONS)).run(sockets=[sock])
     finally:
         sock.close()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.state.history import History
 from orchestrator.status import create_status_app
+from tests.harness.stores import SyncStore
 from orchestrator.status.params import account_filter, query_of
 from tests.status.conftest import BLOCKED, Fleet, client_of, rows
 
@@ -234,7 +234,7 @@ async def test_without_a_database_or_before_any_cycle(tmp_path: Path) -> None:
         missing = await client.get("/")
         assert missing.status_code == 503 and "there is no state database at" in missing.text
         assert (await client.get("/api/status")).json()["status"] == 503
-    History(tmp_path / "state.db").close()  # an apply's database: no reconcile has written the status tables
+    SyncStore(tmp_path / "state.db").close()  # an apply's database: no reconcile has written the status tables
     async with client_of(create_status_app(tmp_path / "state.db")) as client:
         home = await client.get("/")
         assert home.status_code == 200 and "No reconcile cycle recorded yet" in home.text

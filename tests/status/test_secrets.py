@@ -70,7 +70,7 @@ async def secret_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple
             loop = reconciler(emu, client, book, tmp_path, lock=False, mode=mode)
             report = await loop.cycle()
             assert {r.path for r in report.drift} == {"proxy"}, report.summary()
-            loop.history.close()
+            await loop.history.close()
         assert (await alice.get("/accounts/1")).json()["data"]["proxy"] == SECRET_PROXY  # the server has it
     return tmp_path / "state.db", emu.keys["alice"]
 
@@ -93,7 +93,7 @@ async def test_no_page_shows_a_secret(secret_world: tuple[Path, str]) -> None:
 async def test_a_secret_that_reached_the_database_is_masked_on_the_page(secret_world: tuple[Path, str]) -> None:
     db, api_key = secret_world
     with sqlite3.connect(db) as con:  # as if written by a writer that did not redact
-        con.execute("UPDATE drift SET before = ?, reason = ? WHERE path = 'proxy'",
+        con.execute("UPDATE drift_states SET before = ?, reason = ? WHERE path = 'proxy'",
                     (json.dumps(PANEL_PROXY), f"failed with key {api_key}"))
         con.execute("UPDATE status_accounts SET notes = ?", (json.dumps([["account", "failed", f"key {api_key}"]]),))
         con.execute("UPDATE runs SET report = ?", (json.dumps({"message": f"proxy {PANEL_PROXY}"}),))

@@ -21,6 +21,7 @@ from orchestrator import playbook
 from orchestrator.cli.app import app
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.reconcile.status_server import StatusServer
+from orchestrator.state.store import mask_url
 from tests.reconcile.conftest import VirtualTime, client_for, reconciler
 from tests.status.conftest import PLAYBOOKS, Fleet
 
@@ -75,7 +76,7 @@ def test_status_serve_serves_the_page_from_the_database_alone(fleet: Fleet) -> N
         proc.send_signal(signal.SIGINT)  # Ctrl-C: it stops, as every command does on SIGINT (130)
         _, err = proc.communicate(timeout=15)
         assert proc.returncode == 130
-        assert f"status page of {fleet.db} at http://127.0.0.1:{port}/" in err.decode()
+        assert f"status page of {mask_url(fleet.db)} at http://127.0.0.1:{port}/" in err.decode()
 
 
 def test_status_serve_errors_are_one_line(fleet: Fleet, tmp_path: Path) -> None:
@@ -110,4 +111,4 @@ async def test_the_loops_port_has_metrics_health_and_the_page(tmp_path: Path) ->
                 status = (await http.get("/api/status")).json()
                 assert status["loop"]["cycles"] == 1 and status["loop"]["healthy"] is True
                 assert status["last_cycle"]["result"] == "ok"
-        loop.history.close()
+        await loop.history.close()
