@@ -388,7 +388,14 @@ class PostgresBackend:
     def _error(self, exc: BaseException) -> StateDbMissing:
         from orchestrator.log import redact_text
 
+        import re
+        from urllib.parse import unquote, urlsplit
+
         reason = redact_text(" ".join(str(exc).split()) or type(exc).__name__).replace(self.url, self.where)
+        password = urlsplit(self.url).password
+        for secret in {password, unquote(password)} if password else set():
+            reason = reason.replace(secret, "***")  # whatever the driver quoted, never the password
+        reason = re.sub(r"(?i)(password=)[^\s&]+", r"\1***", reason)
         return StateDbMissing(f"{self.where} (it cannot be read: {reason})")
 
     def _open(self) -> Any:
@@ -401,6 +408,10 @@ class PostgresBackend:
                     conn.read_only = True
                     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
 
+                try:  # one connection first: a server away is one line at once, not a pool's retries
+                    psycopg.connect(self.url, connect_timeout=max(2, int(self.timeout))).close()
+                except psycopg.Error as exc:
+                    raise self._error(exc) from None
                 pool = ConnectionPool(self.url, min_size=1, max_size=4, open=False, configure=configure,
                                       timeout=self.timeout, kwargs={"connect_timeout": max(2, int(self.timeout))})
                 try:
