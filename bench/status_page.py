@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -136,7 +137,10 @@ def pages(db: Path) -> list[tuple[str, str]]:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         runs = [r[0] for r in con.execute("SELECT run_id FROM status_cycles ORDER BY run_id")]
-        biggest = con.execute("SELECT run_id FROM drift GROUP BY run_id ORDER BY COUNT(*) DESC LIMIT 1").fetchone()[0]
+        # the run with the most drift facts first seen in it (a first cycle: every difference new)
+        biggest = con.execute("SELECT first_run FROM drift_states GROUP BY first_run ORDER BY COUNT(*) DESC"
+                              " LIMIT 1").fetchone()
+        biggest = biggest[0] if biggest else runs[0]
         drifted = con.execute("SELECT account_id FROM status_accounts WHERE state='drifted' LIMIT 1").fetchone()
         blocked = con.execute("SELECT account_id FROM status_accounts WHERE state='blocked' LIMIT 1").fetchone()
         total = con.execute("SELECT COUNT(*) FROM status_accounts").fetchone()[0]
@@ -210,7 +214,8 @@ def snapshot_cost(db: Path, tmp: Path) -> dict[str, float]:
     a copy of the database with the rows it holds (the last cycle's, written again)."""
     from orchestrator.contract.vocabulary import AccountState
     from orchestrator.state.drift import DriftRow
-    from orchestrator.state.snapshot import AccountStatus, CycleStatus, DesiredField, Note, SnapshotStore
+    from orchestrator.state.snapshot import AccountStatus, CycleStatus, DesiredField, Note
+    from orchestrator.state.sqlite import SqliteStore
 
     copy = tmp / "snapshot-copy.db"
     shutil.copyfile(db, copy)
@@ -225,18 +230,23 @@ def snapshot_cost(db: Path, tmp: Path) -> dict[str, float]:
         accounts.append(AccountStatus(account_id, username, AccountState(state), tuple(filter(None, kinds.split(","))),
                                       tuple(filter(None, groups.split(","))), tuple(filter(None, reasons.split(","))),
                                       differences, fixed, tuple(Note(*n) for n in json.loads(notes)), wanted))
-    store = SnapshotStore(con)
+    # The store of the installation that wrote the rows (the one a status row names).
+    (base_url,) = con.execute("SELECT value FROM store_meta WHERE key='base_url' LIMIT 1").fetchone()
+    store = SqliteStore(copy, base_url).open_sync()
     run_id = con.execute("SELECT MAX(run_id) FROM status_cycles").fetchone()[0] + 1
     started = time.perf_counter()
-    store.record(CycleStatus(run_id, time.time(), "fix", "ok", {"states": {}}), accounts)
+    anyio.run(store.record_status, CycleStatus(run_id, time.time(), "fix", "ok", {"states": {}}), accounts)
     seconds = time.perf_counter() - started
     # and a cycle with the largest run's drift again (every field of it counted as coming back)
-    biggest = con.execute("SELECT run_id FROM drift GROUP BY run_id ORDER BY COUNT(*) DESC LIMIT 1").fetchone()[0]
+    biggest = con.execute("SELECT first_run FROM drift_states GROUP BY first_run ORDER BY COUNT(*) DESC"
+                          " LIMIT 1").fetchone()
     drift = [DriftRow(*r[:5], None, None, r[5], None) for r in con.execute(
-        "SELECT account_id, username, kind, path, action, outcome FROM drift WHERE run_id = ?", (biggest,))]
+        "SELECT account_id, username, kind, path, action, outcome FROM drift_states WHERE first_run = ?",
+        (biggest[0] if biggest else -1,))]
     started = time.perf_counter()
-    store.record(CycleStatus(run_id + 1, time.time(), "fix", "ok", {"states": {}}), accounts, drift)
+    anyio.run(store.record_status, CycleStatus(run_id + 1, time.time(), "fix", "ok", {"states": {}}), accounts, drift)
     heavy = time.perf_counter() - started
+    store.close_sync()
     size = os.path.getsize(db)
     status_bytes = sum(r[0] or 0 for r in con.execute(
         "SELECT SUM(length(kinds) + length(groups) + length(reasons) + length(notes) + length(username) + 60)"
@@ -274,9 +284,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         states = dict(con.execute("SELECT state, COUNT(*) FROM status_accounts GROUP BY state").fetchall())
-        drift_rows = con.execute("SELECT COUNT(*) FROM drift").fetchone()[0]
+        drift_rows = con.execute("SELECT COUNT(*) FROM drift_states").fetchone()[0]
         con.close()
-        print(f"  accounts by state: {states}; {drift_rows:,} drift rows", flush=True)
+        print(f"  accounts by state: {states}; {drift_rows:,} drift facts", flush=True)
         rows = measure(db, args.requests)
         cost = snapshot_cost(db, tmp)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None  # other engineers' runs share the 2 cores

@@ -9,8 +9,9 @@ and the example playbooks (``playbooks/``), through every state an account can b
 
 ``mid`` is a copy of the database after cycle 3 (failed and backed-off accounts), ``db`` the
 database after cycle 5. The fleet is made on both backends of the state store (``db`` is a
-SQLite file or a PostgreSQL URL): every test that reads it runs on both. Demo world facts: alice owns 25 accounts; food_vegan needs a new
-Instagram login and food_kitchen's AI-DM schedule has no OpenAI key (both blocked).
+SQLite file or a PostgreSQL URL): every test that reads it runs on both. Demo world facts:
+alice owns 25 accounts; food_vegan needs a new Instagram login and food_kitchen's AI-DM
+schedule has no OpenAI key (both blocked).
 """
 
 from __future__ import annotations
