@@ -39,58 +39,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.contract.vocabulary import AccountState
 from orchestrator.log import redact_value
-from orchestrator.state.store import DriftRow
+from orchestrator.state.store import AccountStatus, CycleStatus, DesiredField, DriftRow, Note
 
+__all__ = ["AccountStatus", "CycleStatus", "DesiredField", "Note", "StatusWrite", "Tally", "status_write"]
 
-
-@dataclass(frozen=True)
-class Note:
-    """Something about one account a person reads: what waits on them, or what failed.
-    ``reason`` is a blocked reason code, or ``failed``, ``backed_off``, ``held``."""
-
-    kind: str
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True)
-class DesiredField:
-    """One value the playbook wants, at the path changes use (``settings.likes_speed``)."""
-
-    path: str
-    value: Any
-    source: str | None
-
-
-@dataclass(frozen=True)
-class AccountStatus:
-    """Where one account stands after a cycle, and what the playbook wants of it."""
-
-    account_id: int
-    username: str
-    state: AccountState
-    kinds: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    differences: int = 0
-    fixed: int = 0
-    notes: tuple[Note, ...] = ()
-    desired: Mapping[str, Sequence[DesiredField]] | None = None  # kind -> fields; None: unmanaged
-
-
-@dataclass(frozen=True)
-class CycleStatus:
-    """One cycle's line in ``status_cycles``: ``counts`` holds ``states`` (accounts per
-    `AccountState`), ``blocked`` (accounts per reason), ``outcomes`` (drift rows per outcome),
-    ``kinds`` (drift rows per kind, blocked ones apart) and ``read`` (accounts read)."""
-
-    run_id: int
-    at: float
-    mode: str
-    result: str
-    counts: Mapping[str, Any] | None = None
 
 
 def _listed(values: Iterable[str]) -> str:

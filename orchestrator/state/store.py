@@ -34,15 +34,12 @@ import time
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
-from orchestrator.contract.vocabulary import RunStatus
+from orchestrator.contract.vocabulary import AccountState, RunStatus
 from orchestrator.log import redact_value, register_secret
 from orchestrator.plan import Change, canonical
-
-if TYPE_CHECKING:
-    from orchestrator.state.snapshot import AccountStatus, CycleStatus
 
 #: The schema both backends are migrated to on first use (``schema_version`` records it).
 SCHEMA_VERSION = 3
@@ -226,6 +223,55 @@ class DriftState:
     cycles: int
     open: bool
     shard: str | None = None
+
+
+# The status page's snapshot (written by ``record_status``, rows made by ``orchestrator.state.snapshot``).
+@dataclass(frozen=True)
+class Note:
+    """Something about one account a person reads: what waits on them, or what failed.
+    ``reason`` is a blocked reason code, or ``failed``, ``backed_off``, ``held``."""
+
+    kind: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class DesiredField:
+    """One value the playbook wants, at the path changes use (``settings.likes_speed``)."""
+
+    path: str
+    value: Any
+    source: str | None
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    """Where one account stands after a cycle, and what the playbook wants of it."""
+
+    account_id: int
+    username: str
+    state: AccountState
+    kinds: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    differences: int = 0
+    fixed: int = 0
+    notes: tuple[Note, ...] = ()
+    desired: Mapping[str, Sequence[DesiredField]] | None = None  # kind -> fields; None: unmanaged
+
+
+@dataclass(frozen=True)
+class CycleStatus:
+    """One cycle's line in ``status_cycles``: ``counts`` holds ``states`` (accounts per
+    `AccountState`), ``blocked`` (accounts per reason), ``outcomes`` (drift rows per outcome),
+    ``kinds`` (drift rows per kind, blocked ones apart) and ``read`` (accounts read)."""
+
+    run_id: int
+    at: float
+    mode: str
+    result: str
+    counts: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
