@@ -47,6 +47,7 @@ from orchestrator.apply.executor import Executor
 from orchestrator.apply.fleet import fleet_member
 from orchestrator.state.store import LockHeld, RunLockGrant, StateStore, StateStoreError
 from orchestrator.reconcile.metrics import ReconcileMetrics
+from orchestrator.reconcile.snapshot import record_status
 from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook
 from orchestrator.planning.shard import Shard
@@ -155,6 +156,9 @@ class Reconciler:
         self.cycles = 0
         self.signal: int | None = None
         self.started = clock()
+        # For the status page: when the running cycle started, and when the next one is due.
+        self.cycle_started: float | None = None
+        self.next_cycle_at: float | None = None
         self.metrics.interval.set(options.every)
         self.metrics.started.set(self.started)
         self._restored = False  # the last success, read back from the history by the first cycle
@@ -186,6 +190,7 @@ class Reconciler:
                     self.metrics.observe_lock("other", None)
                     self.metrics.observe_lock("self", grant.me.since)
                     stack.callback(self.metrics.observe_lock, "self", None)
+                self.cycle_started, self.next_cycle_at = self.clock(), None
                 return await self._cycle(number)
         except LockHeld as exc:
             if number == 1:
@@ -193,6 +198,8 @@ class Reconciler:
             report = CycleReport(number, EXIT_ERROR, f"skipped: {exc}")
         except StateStoreError as exc:
             report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {exc}; the next one runs as planned")
+        finally:
+            self.cycle_started = None
         self._observe(report, started=started)
         return report
 
@@ -322,6 +329,8 @@ class Reconciler:
         if outcome is not None:  # as changes of state: what holds again only moves its last sighting
             await self.history.record_drift(run_id, report.drift, read=set(outcome.plan.fingerprints),
                                             now=self.clock())
+        await record_status(self.history, run_id, self.clock(), self.options.mode, report.result, outcome,
+                            report.drift, report.blocked, await self.history.backoffs())
         return run_id
 
     def _observe(self, report: CycleReport, started: float, outcome: ApplyOutcome | None = None) -> None:
@@ -389,7 +398,9 @@ class Reconciler:
                         await on_cycle(report)
                     if once or (max_cycles is not None and self.cycles >= max_cycles) or stop.is_set():
                         break
-                    await wait(self.next_delay())
+                    delay = self.next_delay()
+                    self.next_cycle_at = self.clock() + delay
+                    await wait(delay)
             except (Exception, SystemExit, KeyboardInterrupt) as exc:  # re-raised below as itself, not in a group
                 failure = exc
             finally:
@@ -451,7 +462,7 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
     from rich.console import Console
 
     from orchestrator.plan.blocked import grouped
-    from orchestrator.reconcile.metrics import MetricsServer
+    from orchestrator.reconcile.status_server import StatusServer
 
     from orchestrator.state.db import open_state
 
@@ -484,7 +495,8 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                 if metrics_file:
                     metrics.write_textfile(metrics_file)
 
-            server = (MetricsServer(metrics, metrics_host, metrics_port, reconciler.healthy)
+            # /metrics, /healthz and the status page at / (orchestrator.reconcile.status_server)
+            server = (StatusServer(reconciler, settings.state_db, metrics_host, metrics_port, settings.base_url)
                       if metrics_port is not None else None)
             with server if server is not None else contextlib.nullcontext():
                 return await reconciler.run(once=once, max_cycles=max_cycles, on_cycle=show)
