@@ -73,6 +73,7 @@ from orchestrator.playbook.values import (
     describe,
     fail,
 )
+from orchestrator.playbook.windows import When
 
 
 class Spec(SourcedModel):
@@ -500,6 +501,8 @@ class EntrySpec(Spec):
 
     name: StrictStr | None = None
     groups: GroupNames
+    #: Windows the entry applies in (`orchestrator.playbook.windows`); None: always.
+    when: When | None = None
     account: AccountSpec | None = None
     reactions: ReactionsSpec | None = None
     repost: RepostSpec | None = None
