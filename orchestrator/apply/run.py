@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -20,13 +21,13 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.state.applied import AppliedValues
 from orchestrator.contract.vocabulary import STATUS_OF_EXIT, ExitCode
-from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
+from orchestrator.contract import LIBRARY_ID, Claim, DesiredState, Kind, Limit
 from orchestrator.apply.executor import ExecutionResult, Executor, Failure
 from orchestrator.state.history import History
 from orchestrator.kinds import KindRegistry, Op, Operation, Problem
 from orchestrator.plan import Change, Plan
 from orchestrator.planning.planner import Planned, build_plan, playbook_hash, read_accounts
-from orchestrator.playbook import Playbook
+from orchestrator.playbook import Playbook, window_events
 from orchestrator.apply.policy import SafetyPolicy, Violation, waves_of
 from orchestrator.planning.shard import Shard
 
@@ -61,6 +62,9 @@ class ApplyOptions:
     command: str = "apply"
     keep: Callable[[Change], bool] | None = None
     shard: Shard | None = None  # only this shard's accounts (--shard K/N)
+    #: The instant entry windows are evaluated at (None: now, when the run starts); plan,
+    #: execute and verify all use the one instant.
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -131,24 +135,27 @@ STATUS = STATUS_OF_EXIT
 
 
 async def prepare(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions,
-                  history: History | None, kinds: KindRegistry) -> tuple[Planned, list[Any], list[int]]:
-    """The plan to apply: fresh, saved (minus conflicting accounts), or the unfinished run's."""
+                  history: History | None, kinds: KindRegistry,
+                  at: datetime, claims: Collection[Claim]) -> tuple[Planned, list[Any], list[int]]:
+    """The plan to apply: fresh, saved (minus conflicting accounts), or the unfinished run's,
+    desired at ``at``; a closed window takes back only what ``claims`` say a window added."""
     accounts = await read_accounts(client)
     conflicts: list[int] = []
     if options.saved_plan is not None:
         saved = options.saved_plan
         if playbook_hash(playbook) != saved.playbook_hash:
             raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
+        _check_windows_since(playbook, saved, at)
         ids = set(saved.fingerprints)
         planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit, kinds=kinds,
-                                   shard=options.shard)
+                                   shard=options.shard, at=at, claims=claims)
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
         affected = {c.account_id for c in saved.changes}
         conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
         changes = [c for c in saved.changes if c.account_id not in conflicts
                    and (options.shard is None or options.shard.manages(c.account_id))]
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
-                                  planned.plan.blocked)
+                                  planned.plan.blocked, saved.windows)
         return planned, accounts, conflicts
     known = AppliedValues(history.db).known_usernames() if history else frozenset()
     only = None
@@ -158,7 +165,7 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
     planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit, kinds=kinds,
-                               known=known, shard=options.shard)
+                               known=known, shard=options.shard, at=at, claims=claims)
     if history:  # a later plan tells an account deleted since from a typo by these
         AppliedValues(history.db).record_accounts(accounts)
     return planned, accounts, conflicts
@@ -184,7 +191,9 @@ async def apply(
         kinds = executor.kinds if executor is not None else KindRegistry.default()
     phase = on_phase or (lambda p: None)
     phase(Phase("reading"))
-    planned, accounts, conflicts = await prepare(client, playbook, options, history, kinds)
+    at = (options.at or datetime.now(UTC)).astimezone(UTC)
+    claims = AppliedValues(history.db).claims() if history else frozenset()
+    planned, accounts, conflicts = await prepare(client, playbook, options, history, kinds, at, claims)
     if not planned.valid:
         raise ApplyError([*map(str, planned.diagnostics)])
     dropped: list[Change] = []
@@ -192,7 +201,7 @@ async def apply(
         p = planned.plan
         dropped = [c for c in p.changes if not options.keep(c)]
         kept = [c for c in p.changes if options.keep(c)]
-        planned.plan = Plan.build(kept, p.playbook_hash, p.fingerprints, p.accounts_read, p.blocked)
+        planned.plan = Plan.build(kept, p.playbook_hash, p.fingerprints, p.accounts_read, p.blocked, p.windows)
     plan = without_unread(planned)
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
     outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped, problems=list(planned.problems))
@@ -238,7 +247,7 @@ async def apply(
     accounts_in_order = order[len(library):]
     try:
         await _run_waves(client, playbook, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
-                         max_fail, accounts, planned.desired, plan.playbook_hash, phase)
+                         max_fail, accounts, planned.desired, plan.playbook_hash, phase, claims)
     except BaseException as exc:
         # The run stops here (a bug, or a cancellation): its history must not stay "running"
         # for ever; "interrupted" keeps it resumable.
@@ -260,7 +269,7 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
                      executor: Executor,
                      ops: list[Operation], library: list[int], accounts_in_order: list[int], wave_spec: Any,
                      max_fail: Limit, accounts: list[Any], desired: DesiredState, known_hash: str,
-                     phase: Callable[[Phase], None]) -> None:
+                     phase: Callable[[Phase], None], claims: Collection[Claim]) -> None:
     history = executor.history
     done = 0
     refresh_accounts = False
@@ -284,7 +293,7 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
         unverified, unread = await _verify(client, playbook, wave_ops, result,
                                            accounts if not refresh_accounts else None,
                                            executor.kinds, desired=None if refresh_accounts else desired,
-                                           known_hash=known_hash)
+                                           known_hash=known_hash, at=desired.at, claims=claims)
         if options.keep is not None:
             unverified = [c for c in unverified if options.keep(c)]
         outcome.unverified += unverified
@@ -346,8 +355,8 @@ def _account_order(changes: Sequence[Change]) -> list[int]:
 
 async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],
                   result: ExecutionResult, accounts: list[Any] | None, kinds: KindRegistry, *,
-                  desired: DesiredState | None = None,
-                  known_hash: str | None = None) -> tuple[list[Change], ExecutionResult]:
+                  desired: DesiredState | None = None, known_hash: str | None = None,
+                  at: datetime | None = None, claims: Collection[Claim] = ()) -> tuple[list[Change], ExecutionResult]:
     """Re-read what the wave touched (and only that) and diff again: what still differs, and
     the accounts whose re-read failed (reported failed: nothing says their changes hold)."""
     pairs = {(op.account_id, op.kind) for op in ops if op.account_id not in result.failed_accounts}
@@ -355,7 +364,7 @@ async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[
         return [], ExecutionResult()
     try:
         again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds,
-                                 desired=desired, known_hash=known_hash)
+                                 desired=desired, known_hash=known_hash, at=at, claims=claims)
     except SharingtoolsError as exc:  # the account list itself could not be re-read
         names = {op.account_id: (op.changes[0].username if op.changes else str(op.account_id)) for op in ops}
         failed = [Problem(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]
@@ -372,7 +381,7 @@ def without_unread(planned: Planned) -> Plan:
         return plan
     fingerprints = {a: f for a, f in plan.fingerprints.items() if a not in unread}
     return Plan.build([c for c in plan.changes if c.account_id not in unread], plan.playbook_hash, fingerprints,
-                      plan.accounts_read, plan.blocked)
+                      plan.accounts_read, plan.blocked, plan.windows)
 
 
 def read_failures_result(problems: Sequence[Problem], step: Op) -> ExecutionResult:
@@ -384,6 +393,22 @@ def read_failures_result(problems: Sequence[Problem], step: Op) -> ExecutionResu
         result.failed_accounts.add(p.account_id)
         result.results[(kind, step, "failed")] += 1
     return result
+
+
+def _check_windows_since(playbook: Playbook, saved: Plan, now: datetime) -> None:
+    """A saved plan is the desired state at the instant it was planned for: refused when a
+    window opened or closed between that instant and now (it would apply what is no longer,
+    or not yet, desired)."""
+    if saved.windows is None:
+        return
+    first, last = sorted((saved.windows.at, now))
+    # The next opening or closing of each windowed entry after the earlier instant: one before
+    # the later instant means the desired state differs between the two.
+    between = [e for e in window_events(playbook, first - timedelta(microseconds=1), 1) if e.at <= last]
+    if between:
+        e = between[0]
+        raise ApplyError([f"error: the window of entry `{e.entry}` {'opens' if e.opens else 'closes'} at "
+                          f"{e.at:%Y-%m-%d %H:%M} UTC, between the plan's time and now: run plan again and review it"])
 
 
 def _sourced(value: Any) -> Any:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,13 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
 from orchestrator.plan.blocked import Blocked
 from orchestrator.planning.blockers import classify, module_blocked
-from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind
+from orchestrator.contract import LIBRARY, LIBRARY_ID, Claim, DesiredState, Kind
 from orchestrator.kinds import KindHandler, KindRegistry, Problem, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
 from orchestrator.planning.read_failures import SHAPE_ERRORS, UnexpectedAnswer, read_per_account, understood
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 from orchestrator.planning.shard import Shard
+from orchestrator.planning.windows import claimed, keep_claimed, plan_windows
 
 SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
 
@@ -91,6 +93,8 @@ async def build_plan(
     desired: DesiredState | None = None,
     known_hash: str | None = None,
     shard: Shard | None = None,
+    at: datetime | None = None,
+    claims: Collection[Claim] = (),
 ) -> Planned:
     """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
     restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
@@ -99,14 +103,21 @@ async def build_plan(
     (a group naming one that is gone names a deleted account, not a typo). ``desired`` and
     ``known_hash``, from an earlier plan of the same playbook and accounts, save working them
     out again. ``shard`` keeps that shard's accounts (a ``desired`` passed in is taken as
-    already kept to them)."""
+    already kept to them). ``at``: the instant entry windows are evaluated at (None: now; a
+    ``desired`` passed in keeps its own); ``claims``: what applies added for windows, the only
+    items a closed window takes back (a ``desired`` passed in is taken as kept to them)."""
     kinds = kinds if kinds is not None else KindRegistry.default()
     accounts = accounts if accounts is not None else await read_accounts(client)
     deferred: list[Diagnostic] = []
     if desired is None:
-        desired = desired_state(playbook, accounts, limit=limit, deferred=deferred, known=known)
+        at = at or datetime.now(UTC)
+        desired = desired_state(playbook, accounts, limit=limit, deferred=deferred, known=known, at=at)
         if shard is not None:
             desired = shard.select(desired)
+        whole = desired
+        desired = keep_claimed(desired, claims)
+    else:
+        whole = None
     keep = set(only) if only is not None else None
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
@@ -171,8 +182,12 @@ async def build_plan(
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
     changes, blocked = classify(changes, ctx.accounts, live)
+    changes = claimed(changes, claims)
+    # What is ahead, for a whole plan only (verify and resume re-read parts of one).
+    windows = (plan_windows(playbook, accounts, whole, limit=limit, known=known, shard=shard)
+               if whole is not None and keep is None and keep_pairs is None else None)
     planned.plan = Plan.build(changes, known_hash or playbook_hash(playbook), fingerprints, len(fingerprints),
-                              [*refused, *blocked])
+                              [*refused, *blocked], windows)
     return planned
 
 

@@ -35,7 +35,7 @@ Evaluation takes aware datetimes and works in UTC; nothing here reads the clock.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -67,7 +67,8 @@ MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", 
 _DATETIME = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2})?))?\s*(?P<offset>Z|[+-]\d{2}:?\d{2})?$")
 _DURATION = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
-_DATETIME_HINT = "write an ISO 8601 date-time such as `2026-11-27T00:00`, `2026-11-27T00:00Z` or `2026-11-27T00:00-05:00`"
+_DATETIME_HINT = ("write an ISO 8601 date-time such as `2026-11-27T00:00`, `2026-11-27T00:00Z` "
+                  "or `2026-11-27T00:00-05:00`")
 
 
 # -- the windows ------------------------------------------------------------------------------
@@ -442,12 +443,5 @@ def _jump(near: datetime, zone: ZoneInfo) -> tuple[str, str]:
     return before.strftime("%H:%M"), change.astimezone(zone).strftime("%H:%M")
 
 
-def transitions(named: Iterable[tuple[str, Windows]], after: datetime, per_entry: int) -> list[tuple[datetime, str, bool]]:
-    """The next ``per_entry`` changes of each named window set after ``after``, in time order:
-    (instant, name, whether it opens)."""
-    out = [(at, name, opens) for name, windows in named for at, opens in windows.changes(after, per_entry)]
-    return sorted(out)
-
-
 __all__ = ["EPSILON", "Recurring", "Span", "When", "Window", "WindowSpec", "Windows", "build_window",
-           "local_instant", "parse_duration", "transitions", "windows_of"]
+           "local_instant", "parse_duration", "windows_of"]

@@ -8,6 +8,11 @@ the desired value itself is new, the change is new intent. Plans label the two a
 The values live in their own table of the state database (next to the run history), written
 after each verified wave; nothing secret is stored (values pass through the redaction of
 ``orchestrator.log``, and kinds keep secrets as references).
+
+Beside them, the window claims: which windowed entry (``when:``) an apply added an item of an
+additive list for (a target, a first-comment schedule), so that the item is taken back when
+the window closes, and only then: a target present before, or added for an entry without a
+window, is never claimed. A claim is written with its add and forgotten with any removal.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from orchestrator.contract import Claim
 from orchestrator.log import redact_value
 from orchestrator.plan import Change, canonical
 
@@ -28,6 +34,15 @@ CREATE TABLE IF NOT EXISTS applied_values (
     kind TEXT NOT NULL,
     path TEXT NOT NULL,
     value TEXT NOT NULL,           -- canonical JSON of the value the apply set
+    run_id INTEGER,
+    at REAL NOT NULL,
+    PRIMARY KEY (account_id, kind, path)
+);
+CREATE TABLE IF NOT EXISTS window_claims (
+    account_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,            -- as the add's change names it: targets[hashtag:blackfriday]
+    window TEXT NOT NULL,          -- the windowed entry's name
     run_id INTEGER,
     at REAL NOT NULL,
     PRIMARY KEY (account_id, kind, path)
@@ -53,18 +68,22 @@ class AppliedValues:
     def record(self, changes: Iterable[Change], run_id: int | None = None) -> None:
         """Remember what these (applied and verified) changes set; removals forget the path."""
         now = time.time()
-        rows, gone = [], []
+        rows, gone, claims = [], [], []
         for c in changes:
             if c.action in ("remove", "delete"):
                 gone.append((c.account_id, c.kind, c.path))
             else:
                 rows.append((c.account_id, c.kind, c.path, canonical(redact_value(c.after)), run_id, now))
+                if c.window is not None and c.action in ("add", "create"):
+                    claims.append((c.account_id, c.kind, c.path, c.window, run_id, now))
         if not rows and not gone:
             return
         self.db.execute("BEGIN IMMEDIATE")  # one transaction per wave (the connection autocommits)
         try:
             self.db.executemany("INSERT OR REPLACE INTO applied_values VALUES (?,?,?,?,?,?)", rows)
             self.db.executemany("DELETE FROM applied_values WHERE account_id=? AND kind=? AND path=?", gone)
+            self.db.executemany("INSERT OR REPLACE INTO window_claims VALUES (?,?,?,?,?,?)", claims)
+            self.db.executemany("DELETE FROM window_claims WHERE account_id=? AND kind=? AND path=?", gone)
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
@@ -81,6 +100,11 @@ class AppliedValues:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    def claims(self) -> frozenset[Claim]:
+        """What applies added for windows and no removal has taken back since."""
+        return frozenset(Claim(*row) for row in self.db.execute(
+            "SELECT account_id, kind, path, window FROM window_claims"))
 
     def known_usernames(self) -> frozenset[str]:
         """Every username (lower-cased) an apply has seen live."""
@@ -118,6 +142,20 @@ def known_of(state_db: str | Path | None) -> frozenset[str]:
     db = sqlite3.connect(f"file:{Path(state_db)}?mode=ro", uri=True)
     try:
         return AppliedValues(db, create=False).known_usernames()
+    except sqlite3.OperationalError:  # an older database: no such table
+        return frozenset()
+    finally:
+        db.close()
+
+
+def claims_of(state_db: str | Path | None) -> frozenset[Claim]:
+    """The window claims in the state database at ``state_db`` (none when it does not exist:
+    a plan never creates the database)."""
+    if state_db is None or not Path(state_db).exists():
+        return frozenset()
+    db = sqlite3.connect(f"file:{Path(state_db)}?mode=ro", uri=True)
+    try:
+        return AppliedValues(db, create=False).claims()
     except sqlite3.OperationalError:  # an older database: no such table
         return frozenset()
     finally:
