@@ -262,6 +262,8 @@ def plan_command(
     concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
     rate: float = typer.Option(None, help=RATE_HELP),
     state_db: str = typer.Option(None, "--state-db", help="history database: drift, accounts seen (read only)"),
+    at: str = typer.Option(None, "--at", help="desired state at this instant (entry windows), live as now: "
+                           "ISO 8601 such as 2026-11-28T10:00Z (no offset: UTC)"),
     shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
@@ -270,12 +272,13 @@ def plan_command(
     Identical changes are grouped across accounts; a problem with one account (gone, no
     schedule) is reported on stderr and the other accounts are planned."""
     from orchestrator import playbook
-    from orchestrator.state.applied import drift_of, known_of
+    from orchestrator.state.applied import claims_of, drift_of, known_of
     from orchestrator.planning.planner import build_plan
     from orchestrator.render import Legend, render_markdown, render_text, write_json
 
     if format not in ("text", "markdown", "json"):
         fail(f"unknown format {format!r}: use text, markdown or json")
+    instant = parse_instant(at) if at else None
     if out:
         check_writable(out, "the plan")
     book = load_playbook(paths)
@@ -288,7 +291,7 @@ def plan_command(
         async with SharingtoolsClient.from_settings(settings) as client:
             with reading_display(client):
                 return await build_plan(client, book, limit=limit, known=known_of(settings.state_db),
-                                        shard=in_shard)
+                                        shard=in_shard, at=instant, claims=claims_of(settings.state_db))
 
     try:
         planned = run_async(run, settings.base_url)
@@ -329,6 +332,18 @@ def plan_command(
         raise typer.Exit(EXIT_ERROR)
     if detailed_exitcode and not plan.empty:
         raise typer.Exit(EXIT_CHANGES)
+
+
+def parse_instant(text: str) -> Any:
+    """``--at``: an ISO 8601 instant (``2026-11-28T10:00Z``, ``2026-11-28T11:00+01:00``); without
+    an offset it is UTC. Exit 1 with one line when it is not one."""
+    from datetime import UTC, datetime
+
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"--at {text!r} is not an ISO 8601 date-time: write it such as 2026-11-28T10:00Z")
+    return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 @contextmanager
