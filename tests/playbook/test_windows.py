@@ -119,7 +119,8 @@ def test_cron_windows_follow_the_wall_clock_across_dst() -> None:
 
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
 CRONS = [("0 9 * * MON-FRI", timedelta(hours=9)), ("30 2 * * *", timedelta(hours=2)),
-         ("0 */6 * * *", timedelta(hours=6)), ("15 1 * * SUN", timedelta(days=2)), ("0 0 1 * *", timedelta(days=3)), ("*/20 * * * *", timedelta(minutes=5))]
+         ("0 */6 * * *", timedelta(hours=6)), ("15 1 * * SUN", timedelta(days=2)), ("0 0 1 * *", timedelta(days=3)),
+         ("*/20 * * * *", timedelta(minutes=5))]
 # Instants within a few days of 2026's DST changes (Europe, North America, Lord Howe) and elsewhere.
 ANCHORS = [datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 4, 5, tzinfo=UTC),
            datetime(2026, 10, 4, tzinfo=UTC), datetime(2026, 10, 25, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC),
