@@ -191,7 +191,7 @@ async def apply(
         kinds = executor.kinds if executor is not None else KindRegistry.default()
     phase = on_phase or (lambda p: None)
     phase(Phase("reading"))
-    at = (options.at or datetime.now(UTC)).astimezone(UTC)
+    at = (options.at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)  # boundaries: whole seconds
     claims = AppliedValues(history.db).claims() if history else frozenset()
     planned, accounts, conflicts = await prepare(client, playbook, options, history, kinds, at, claims)
     if not planned.valid:

@@ -5,7 +5,7 @@ what the desired state then changes), as data. ``orchestrator.planning.windows``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,19 +15,21 @@ from orchestrator.contract.vocabulary import Action
 
 @dataclass(frozen=True)
 class TransitionChange:
-    """One change of desired state at a transition, the same on ``usernames``: ``before`` is
-    what is desired just before (None: not managed), ``after`` just after (None: taken back)."""
+    """One change of desired state at a transition, the same on ``accounts`` accounts (named in
+    ``usernames``, which a saved plan does not keep): ``before`` is what is desired just before
+    (None: not managed), ``after`` just after (None: taken back)."""
 
     kind: Kind
     action: Action
     path: str
     before: Any
     after: Any
-    usernames: tuple[str, ...]
+    accounts: int
+    usernames: tuple[str, ...] = field(default=(), compare=False)
 
     def public(self) -> dict[str, Any]:
         return {"kind": self.kind, "action": self.action, "path": self.path, "before": self.before,
-                "after": self.after, "accounts": len(self.usernames)}
+                "after": self.after, "accounts": self.accounts}
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,15 @@ class Transition:
                                    e.get("timezone", "UTC")) for e in data.get("events", []))
         # The accounts' names are not saved (a count is): a loaded transition names none.
         changes = tuple(TransitionChange(Kind(c["kind"]), Action(c["action"]), c["path"], c.get("before"),
-                                         c.get("after"), ("",) * int(c.get("accounts", 0)))
+                                         c.get("after"), int(c.get("accounts", 0)))
                         for c in data.get("changes", []))
         return cls(at, events, int(data.get("accounts", 0)), changes)
 
 
 @dataclass(frozen=True)
 class PlanWindows:
-    """The windows side of a plan: desired at ``at``, with ``open`` entries open then."""
+    """The windows side of a plan: desired at ``at`` (whole seconds, as plans write it), with
+    ``open`` entries open then."""
 
     at: datetime
     open: tuple[str, ...] = ()

@@ -110,7 +110,7 @@ async def build_plan(
     accounts = accounts if accounts is not None else await read_accounts(client)
     deferred: list[Diagnostic] = []
     if desired is None:
-        at = at or datetime.now(UTC)
+        at = (at or datetime.now(UTC)).replace(microsecond=0)  # windows' boundaries are whole seconds
         desired = desired_state(playbook, accounts, limit=limit, deferred=deferred, known=known, at=at)
         if shard is not None:
             desired = shard.select(desired)

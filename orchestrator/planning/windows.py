@@ -130,9 +130,9 @@ def _changes(before: DesiredState, after: DesiredState) -> tuple[list[Transition
                 key = (kind, action, path, canonical(was), canonical(will))
                 groups.setdefault(key, []).append(account.username)
                 touched.add(account_id)
-    out = [TransitionChange(kind, action, path, _loads(was), _loads(will), tuple(sorted(names)))
+    out = [TransitionChange(kind, action, path, _loads(was), _loads(will), len(names), tuple(sorted(names)))
            for (kind, action, path, was, will), names in groups.items()]
-    out.sort(key=lambda c: (list(Kind).index(c.kind), c.action.order, c.path, -len(c.usernames)))
+    out.sort(key=lambda c: (list(Kind).index(c.kind), c.action.order, c.path, -c.accounts))
     return out, len(touched)
 
 

@@ -37,9 +37,9 @@ def change_text(c: TransitionChange) -> str:
 
 
 def _who(c: TransitionChange, legend: Legend) -> str:
-    names = [n for n in c.usernames if n]
+    names = list(c.usernames)
     if not names:  # a loaded plan keeps the count, not the names
-        return f"on {len(c.usernames)} account{'s' if len(c.usernames) != 1 else ''}"
+        return f"on {c.accounts} account{'s' if c.accounts != 1 else ''}"
     if len(names) == 1:
         return f"on {names[0]}"
     return f"on {len(names)} accounts: {legend.name_accounts(names)}"
