@@ -73,21 +73,27 @@ def _accounts(t: Transition) -> str:
 
 
 def render_markdown(windows: PlanWindows | None, legend: Legend | None = None) -> str:
-    """The windows section of a Markdown plan ("" without windows)."""
+    """The windows section of a Markdown plan ("" without windows): a list, one item per
+    transition and its changes below (a table cell would cram several changes into one)."""
     if windows is None:
         return ""
     legend = legend or Legend()
-    out = ["", f"**{_head(windows)}.**"]
-    if not windows.transitions:
-        return "\n".join(out)
-    out += ["", "| when | window | accounts | what the desired state changes |", "|---|---|---|---|"]
+    out = ["", f"**{_head(windows)}.**" + (" Ahead:" if windows.transitions else "")]
+    if windows.transitions:
+        out.append("")
     for t in windows.transitions:
         zone = t.events[0].timezone if t.events else None
         events = "; ".join(event_text(e) for e in t.events)
-        changes = "<br>".join(_cell(f"`{change_text(c)}` {_who(c, legend)}") for c in t.changes) or "nothing"
-        out.append(f"| {_cell(when(t.at, zone))} | {_cell(events)} | {t.accounts} | {changes} |")
+        out.append(_line(f"- {when(t.at, zone)}: {events}: {_accounts(t)}"))
+        for c in t.changes:
+            out.append("  - " + _code(change_text(c)) + " " + _line(_who(c, legend)))
     return "\n".join(out)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _code(text: str) -> str:
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}" if fence == "`" else f"{fence} {text} {fence}"
+
+
+def _line(text: str) -> str:
+    return text.replace("\n", " ").replace("<", "&lt;")

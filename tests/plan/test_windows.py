@@ -51,8 +51,10 @@ async def test_every_plan_lists_the_transitions_ahead(recorded: Recorded) -> Non
     assert "      reactions + targets[hashtag:blackfriday] on 8 accounts: fashion" in text
     assert text.splitlines()[-1].startswith("Plan: ")  # the summary stays the last line
     markdown = render_markdown(planned.plan, legend=legend)
-    assert "**Windows: desired at 2027-11-01 12:00 UTC; none open.**" in markdown
-    assert "| 2027-11-30 05:00 UTC (00:00 America/New_York) | closes \"Black Friday push\"" in markdown
+    assert "**Windows: desired at 2027-11-01 12:00 UTC; none open.** Ahead:" in markdown
+    assert '- 2027-11-30 05:00 UTC (00:00 America/New_York): closes "Black Friday push"' in markdown
+    assert "  - `reactions - targets[hashtag:blackfriday] (where an apply added it for the window)` on 8 accounts: " \
+           "fashion" in markdown
 
 
 async def test_the_json_plan_carries_the_windows_and_reads_back(recorded: Recorded, tmp_path: Path) -> None:
