@@ -14,6 +14,7 @@ Everything here is pure over the playbook, the live account list and the contrac
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -97,41 +98,60 @@ def plan_windows(playbook: Playbook, accounts: Sequence[Any], desired: DesiredSt
     if desired.at is None or not has_windows(playbook):
         return None
     known = tuple(known)
-    cache: dict[frozenset[str], DesiredState] = {frozenset(desired.open_windows): desired}
+    # Only the accounts of the entries that open or close at an instant can change then, and an
+    # account's desired state depends only on the entries that select it: each instant is
+    # worked out for those accounts alone (a fleet of 100,000 with a window on one group
+    # computes that group's accounts, not the fleet's).
+    members = {name: {a.id for a in found} for name, found in desired.groups.items()}
+    groups_of = {e.label: e.groups for e in playbook.entries if e.windows is not None}
+    kinds_of = {e.label: {Kind(k) for k in e.spec.kinds} for e in playbook.entries if e.windows is not None}
+    cache: dict[tuple[frozenset[str], frozenset[int]], DesiredState] = {}
 
-    def at(instant: datetime) -> DesiredState:
+    def at(instant: datetime, ids: frozenset[int]) -> DesiredState:
         open_then = frozenset(name for name, on in window_states(playbook, instant).items() if on)
-        if open_then not in cache:
-            state = desired_state(playbook, accounts, limit=limit, deferred=[], known=known, at=instant)
-            cache[open_then] = shard.select(state) if shard is not None else state
-        return cache[open_then]
+        key = (open_then, ids)
+        if key not in cache:
+            if open_then == desired.open_windows:
+                state = replace(desired, by_account={a: k for a, k in desired.by_account.items() if a in ids})
+            else:
+                state = desired_state(playbook, accounts, limit=limit, deferred=[], known=known, at=instant,
+                                      resolved=desired.groups, only=ids)
+                state = shard.select(state) if shard is not None else state
+            cache[key] = state
+        return cache[key]
 
     events = window_events(playbook, desired.at, PER_ENTRY)
     instants = sorted({e.at for e in events})[:MAX_INSTANTS]
     transitions = []
     for instant in instants:
-        before, after = at(instant - _JUST_BEFORE), at(instant)
-        grouped, accounts_changed = _changes(before, after)
-        transitions.append(Transition(instant, tuple(e for e in events if e.at == instant), accounts_changed,
-                                      tuple(grouped)))
+        changing = tuple(e for e in events if e.at == instant)
+        ids = frozenset(a for e in changing for group in groups_of.get(e.entry, ()) for a in members.get(group, ()))
+        before, after = at(instant - _JUST_BEFORE, ids), at(instant, ids)
+        grouped, accounts_changed = _changes(before, after, {k for e in changing for k in kinds_of.get(e.entry, ())})
+        transitions.append(Transition(instant, changing, accounts_changed, tuple(grouped)))
     return PlanWindows(desired.at, tuple(sorted(desired.open_windows)), tuple(transitions))
 
 
-def _changes(before: DesiredState, after: DesiredState) -> tuple[list[TransitionChange], int]:
-    groups: dict[tuple[Any, ...], list[str]] = {}
+def _changes(before: DesiredState, after: DesiredState, kinds: set[Kind]) -> tuple[list[TransitionChange], int]:
+    """What changes from ``before`` to ``after`` in ``kinds`` (the only ones the entries that open
+    or close set), grouped across accounts; and how many accounts change."""
+    groups: dict[tuple[Any, ...], tuple[Any, Any, list[str]]] = {}
     touched: set[int] = set()
     for account_id in sorted(set(before.by_account) | set(after.by_account)):
         account = after.accounts.get(account_id) or before.accounts.get(account_id)
         if account is None:
             continue
-        for kind in sorted(set(before.by_account.get(account_id, {})) | set(after.by_account.get(account_id, {})),
-                           key=list(Kind).index):
+        present = set(before.by_account.get(account_id, {})) | set(after.by_account.get(account_id, {}))
+        for kind in sorted(present & kinds, key=list(Kind).index):
             for action, path, was, will in desired_changes(before.get(account_id, kind), after.get(account_id, kind)):
-                key = (kind, action, path, canonical(was), canonical(will))
-                groups.setdefault(key, []).append(account.username)
+                key = (kind, action, path, _key(was), _key(will))
+                found = groups.get(key)
+                if found is None:
+                    found = groups[key] = (was, will, [])
+                found[2].append(account.username)
                 touched.add(account_id)
-    out = [TransitionChange(kind, action, path, _loads(was), _loads(will), len(names), tuple(sorted(names)))
-           for (kind, action, path, was, will), names in groups.items()]
+    out = [TransitionChange(kind, action, path, _plain(was), _plain(will), len(names), tuple(sorted(names)))
+           for (kind, action, path, _, _), (was, will, names) in groups.items()]
     out.sort(key=lambda c: (list(Kind).index(c.kind), c.action.order, c.path, -c.accounts))
     return out, len(touched)
 
@@ -149,7 +169,7 @@ def desired_changes(before: KindDesired | None, after: KindDesired | None) -> li
         out += _state(was.state, after.state, "state")
         for name, want in sorted(after.settings.items()):
             had = was.settings.get(name)
-            if had is None or canonical(_shown(had.value)) != canonical(_shown(want.value)):
+            if had is None or _key(had.value) != _key(want.value):
                 out.append((Action.UPDATE, f"settings.{name}", _shown(had.value) if had else None, _shown(want.value)))
         old = {t.value.key: t.value for t in was.targets or ()}
         new = {t.value.key: t.value for t in after.targets or ()}
@@ -200,10 +220,19 @@ def _shown(value: Any) -> Any:
     return str(value) if isinstance(value, SecretRef) else value
 
 
-def _loads(text: str) -> Any:
-    import json
+def _key(value: Any) -> Any:
+    """What tells two desired values apart: themselves when plain (``True`` is not ``1``), their
+    canonical JSON otherwise."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return (type(value).__name__, value)
+    return canonical(_shown(value))
 
-    return json.loads(text)
+
+def _plain(value: Any) -> Any:
+    """A desired value as JSON would carry it (tuples as lists, a secret by its reference)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return json.loads(canonical(_shown(value)))
 
 
 _EPOCH = datetime.fromisoformat("2000-01-01T00:00:00+00:00")

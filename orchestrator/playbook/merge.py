@@ -25,7 +25,7 @@ Nothing here reads the API: `desired_state` takes the live account list as an ar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -65,7 +65,8 @@ from orchestrator.playbook.schema import (
 
 def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[str] = (), *,
                   deferred: list[Diagnostic] | None = None, known: Iterable[str] = (),
-                  at: datetime | None = None) -> DesiredState:
+                  at: datetime | None = None, resolved: Mapping[str, Sequence[Account]] | None = None,
+                  only: Collection[int] | None = None) -> DesiredState:
     """Merge the playbook's entries into desired state per (account, kind), as desired at
     ``at`` (an aware datetime; None: now): entries whose windows are all closed then take no
     part, but for the `Withdrawal` of what they add (see the module docstring).
@@ -78,10 +79,16 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[s
     With ``deferred`` (the planner's way), errors in the playbook found here are appended to it
     instead, to be reported with those found later in one pass; accounts that are gone are kept
     in `DesiredState.gone` as problems of their own (``known``: usernames an earlier apply saw
-    live, so never typos; see `resolve_groups_lenient`)."""
+    live, so never typos; see `resolve_groups_lenient`).
+
+    ``resolved`` (the ``groups`` of a state worked out before from the same accounts) skips
+    resolving the groups again, and ``only`` keeps these account ids: how a plan works out the
+    state at another instant for the accounts a window changes, at fleet scale."""
     live = accounts_of(accounts)
     gone: list[GoneAccount] = []
-    if deferred is None:
+    if resolved is not None:
+        members = {name: list(found) for name, found in resolved.items()}
+    elif deferred is None:
         members = resolve_groups(playbook.groups, live)
     else:
         members, gone, typos = resolve_groups_lenient(playbook.groups, live, known)
@@ -90,7 +97,8 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[s
     open_now = open_windows(playbook, at)
     builders: dict[int, dict[Kind, _Builder]] = {}
     for entry in playbook.entries:
-        selected = sorted({a.id for name in entry.groups for a in members[name]})
+        selected = sorted({a.id for name in entry.groups for a in members[name]
+                           if only is None or a.id in only})
         windowed = entry.windows is not None
         applies = not windowed or entry.label in open_now
         for kind_key in entry.spec.kinds:
@@ -104,15 +112,17 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[s
             if not applies and not make.adds(said):
                 continue
             window = _Window(entry.label, entry.when_source) if windowed else None
+            # What a closed window takes back is made once for all its accounts, like `said`.
+            taken = None if applies or window is None else make.taken_back(said, window)
             for account_id in selected:
                 per_account = builders.setdefault(account_id, {})
                 builder = per_account.get(kind)
                 if builder is None:
                     builder = per_account[kind] = make(kind)
-                if applies:
+                if taken is None:
                     builder.apply(said, window)
                 else:
-                    builder.closed(said, window)  # type: ignore[arg-type]
+                    builder.closed(taken)
     by_account = {a: {k: b.freeze() for k, b in kinds.items()} for a, kinds in sorted(builders.items())}
     accounts_by_id = {a.id: a for a in live}
     try:
@@ -231,8 +241,13 @@ class _Builder:
         """Merge what an entry that applies says (``window``: the open window it applies in)."""
         raise NotImplementedError
 
-    def closed(self, said: Any, window: _Window) -> None:
-        """Note what an entry whose window is closed would add (only when `withdraws`)."""
+    @classmethod
+    def taken_back(cls, said: Any, window: _Window) -> Any:
+        """What an entry whose window is closed would add, ready for `closed` (only when `withdraws`)."""
+        raise NotImplementedError
+
+    def closed(self, taken: Any) -> None:
+        """Note what `taken_back` made, for one account."""
         raise NotImplementedError
 
     @classmethod
@@ -262,9 +277,12 @@ class _ScheduleBuilder(_Builder):
         self.settings: dict[str, Sourced[Any]] = {}
         self.targets: dict[tuple[str, str], Sourced[Target]] | None = None
         self.prune: Sourced[bool] | None = None
-        self.added_by: dict[tuple[str, str], str] = {}  # targets an open window wants
-        self.timeless: set[tuple[str, str]] = set()  # targets an entry without `when:` wants
-        self.withdrawn: dict[tuple[str, str], Withdrawal[Target]] = {}
+        # What windows add and take back: made on first use (a builder per account and kind, at
+        # fleet scale; most never see a window). `timeless` keeps the target lists of entries
+        # without `when:` as given, not copied, for the same reason.
+        self.added_by: dict[tuple[str, str], str] | None = None  # targets an open window wants
+        self.timeless: list[Mapping[tuple[str, str], Any]] | None = None
+        self.withdrawn: dict[tuple[str, str], Withdrawal[Target]] | None = None
 
     @classmethod
     def read(cls, entry: Entry, kind: Kind) -> _ScheduleSays:
@@ -288,29 +306,36 @@ class _ScheduleBuilder(_Builder):
         if said.targets is not None:
             if said.reset or self.targets is None:
                 self.targets = dict(said.targets)
-                self.added_by, self.timeless = {}, set()
+                self.added_by = self.timeless = None
             else:
                 self.targets.update(said.targets)
             if window is None:
-                self.timeless.update(said.targets)
+                self.timeless = [*(self.timeless or ()), said.targets]
             else:
-                self.added_by.update(dict.fromkeys(said.targets, window.name))
+                self.added_by = {**(self.added_by or {}), **dict.fromkeys(said.targets, window.name)}
 
     @classmethod
     def adds(cls, said: _ScheduleSays) -> bool:
         return bool(said.targets)
 
-    def closed(self, said: _ScheduleSays, window: _Window) -> None:
-        for key, target in (said.targets or {}).items():
-            self.withdrawn[key] = Withdrawal(target.value, window.name, window.source)
+    @classmethod
+    def taken_back(cls, said: _ScheduleSays, window: _Window) -> dict[tuple[str, str], Withdrawal[Target]]:
+        return {key: Withdrawal(target.value, window.name, window.source)
+                for key, target in (said.targets or {}).items()}
+
+    def closed(self, taken: dict[tuple[str, str], Withdrawal[Target]]) -> None:
+        self.withdrawn = {**self.withdrawn, **taken} if self.withdrawn else taken  # `taken` is never written to
 
     def freeze(self) -> ScheduleDesired:
         targets = None if self.targets is None else tuple(self.targets.values())
         wanted = self.targets or {}
-        added_by = {k: w for k, w in self.added_by.items() if k in wanted and k not in self.timeless}
+        timeless = self.timeless or ()
+        added_by = {k: w for k, w in self.added_by.items()
+                    if k in wanted and not any(k in listed for listed in timeless)} if self.added_by else {}
         # `prune: true` already removes every unlisted target: nothing is left to take back.
         exact = self.prune is not None and self.prune.value
-        withdraw = () if exact else tuple(w for k, w in self.withdrawn.items() if k not in wanted)
+        withdraw = () if exact or not self.withdrawn else tuple(
+            w for k, w in self.withdrawn.items() if k not in wanted)
         return ScheduleDesired(self.kind, self.state, dict(self.settings), targets, self.prune,
                                added_by=added_by, withdraw=withdraw)
 
@@ -380,7 +405,7 @@ class _FirstCommentBuilder(_Builder):
         self.schedules: dict[str, tuple[str | None, Position, dict[str, Sourced[Any]]]] = {}
         self.prune: Sourced[bool] | None = None
         self.added_by: dict[str, str] = {}
-        self.timeless: set[str] = set()
+        self.timeless: list[Mapping[str, Any]] = []  # as for targets: the lists, not copies
         # What closed windows would add, merged the same way: key -> (name, position, fields, window)
         self.withdrawn: dict[str, tuple[str | None, Position, dict[str, Sourced[Any]], _Window]] = {}
 
@@ -415,11 +440,11 @@ class _FirstCommentBuilder(_Builder):
             listed[schedule.key] = (name, source, {**fields, **schedule.fields})
         if said.reset:
             self.schedules = listed
-            self.added_by, self.timeless = {}, set()
+            self.added_by, self.timeless = {}, []
         else:
             self.schedules.update(listed)
         if window is None:
-            self.timeless.update(listed)
+            self.timeless.append(listed)
         else:
             self.added_by.update(dict.fromkeys(listed, window.name))
 
@@ -427,7 +452,12 @@ class _FirstCommentBuilder(_Builder):
     def adds(cls, said: _FirstCommentSays) -> bool:
         return bool(said.schedules)
 
-    def closed(self, said: _FirstCommentSays, window: _Window) -> None:
+    @classmethod
+    def taken_back(cls, said: _FirstCommentSays, window: _Window) -> tuple[_FirstCommentSays, _Window]:
+        return said, window
+
+    def closed(self, taken: tuple[_FirstCommentSays, _Window]) -> None:
+        said, window = taken
         for schedule in said.schedules:
             name, source, fields, _ = self.withdrawn.get(schedule.key) or (schedule.name, schedule.source, {}, window)
             self.withdrawn[schedule.key] = (name, source, {**fields, **schedule.fields}, window)
@@ -443,7 +473,8 @@ class _FirstCommentBuilder(_Builder):
             tuple(CommentScheduleDesired(key, name, source, **fields)
                   for key, (name, source, fields) in self.schedules.items()),
             self.prune,
-            added_by={k: w for k, w in self.added_by.items() if k in self.schedules and k not in self.timeless},
+            added_by={k: w for k, w in self.added_by.items()
+                      if k in self.schedules and not any(k in listed for listed in self.timeless)},
             withdraw=withdraw,
         )
 
