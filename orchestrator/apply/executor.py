@@ -30,7 +30,7 @@ Why this shape:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,25 +43,16 @@ from orchestrator.api.retry import may_have_applied
 from orchestrator.contract import Kind
 from orchestrator.api.fanout import each
 from orchestrator.state.history import History
-from orchestrator.kinds import KindRegistry, Op, Operation
+from orchestrator.apply.events import Events, OperationDone, OperationFailed
+from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation
 
 log = structlog.get_logger("orchestrator.apply")
-Progress = Callable[[str, Operation], None]
-
-
-@dataclass(frozen=True)
-class Failure:
-    account_id: int
-    username: str
-    kind: Kind
-    operation: Op
-    reason: str
 
 
 @dataclass
 class ExecutionResult:
     results: Counter[tuple[Kind, Op, str]] = field(default_factory=Counter)  # (kind, op, done|failed)
-    failures: list[Failure] = field(default_factory=list)
+    failures: list[AccountIssue] = field(default_factory=list)
     failed_accounts: set[int] = field(default_factory=set)
     touched: set[int] = field(default_factory=set)
     bulk_calls: int = 0
@@ -83,7 +74,7 @@ class Executor:
     history: History | None = None
     run_id: int | None = None
     bulk_chunk: int = 200
-    progress: Progress | None = None
+    events: Events = field(default_factory=Events)
     stop: anyio.Event = field(default_factory=anyio.Event)
 
     async def run(self, ops: Sequence[Operation]) -> ExecutionResult:
@@ -139,7 +130,7 @@ class Executor:
             return False
         self._journal_end(journal, None)
         result.results[(op.kind, op.name, "done")] += 1
-        self._progress("done", op)
+        self.events.emit(OperationDone(op))
         return True
 
     async def _recovered(self, op: Operation) -> bool:
@@ -173,7 +164,7 @@ class Executor:
                 if op.account_id in done:
                     self._journal_end(journal, None)
                     result.results[(op.kind, op.name, "done")] += 1
-                    self._progress("done", op)
+                    self.events.emit(OperationDone(op))
                 else:
                     self._journal_end(journal, why)
                     fallback.append(op)
@@ -182,11 +173,12 @@ class Executor:
 
     def _failed(self, op: Operation, exc: BaseException, result: ExecutionResult) -> None:
         username = op.changes[0].username if op.changes else str(op.account_id)
-        result.failures.append(Failure(op.account_id, username, op.kind, op.name, str(exc)))
+        issue = AccountIssue(op.account_id, username, op.kind, str(exc), op.name)
+        result.failures.append(issue)
         result.failed_accounts.add(op.account_id)
         result.results[(op.kind, op.name, "failed")] += 1
         log.warning("operation failed", account=username, kind=op.kind, operation=op.name, error=str(exc))
-        self._progress("failed", op)
+        self.events.emit(OperationFailed(op, issue))
 
     def _journal_start(self, op: Operation, bulk: str | None = None) -> int | None:
         if self.history is None or self.run_id is None:
@@ -199,7 +191,3 @@ class Executor:
     def _journal_end(self, journal: int | None, error: str | None) -> None:
         if self.history is not None and journal is not None:
             self.history.op_finished(journal, error)
-
-    def _progress(self, event: str, op: Operation) -> None:
-        if self.progress is not None:
-            self.progress(event, op)

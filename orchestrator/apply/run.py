@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -21,12 +21,13 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.state.applied import AppliedValues
 from orchestrator.contract.vocabulary import STATUS_OF_EXIT, ExitCode
-from orchestrator.contract import LIBRARY_ID, Claim, DesiredState, Kind, Limit
-from orchestrator.apply.executor import ExecutionResult, Executor, Failure
+from orchestrator.contract import LIBRARY_ID, Kind, Limit
+from orchestrator.apply.events import Events, Phase, PhaseStarted, RunEnded, WaveVerified
+from orchestrator.apply.executor import ExecutionResult, Executor
 from orchestrator.state.history import History
-from orchestrator.kinds import KindRegistry, Op, Operation, Problem
+from orchestrator.kinds import KindRegistry, Op, Operation, AccountIssue
 from orchestrator.plan import Change, Plan
-from orchestrator.planning.planner import Planned, build_plan, playbook_hash, read_accounts
+from orchestrator.planning.planner import Planned, Planner, playbook_hash
 from orchestrator.playbook import Playbook, window_events
 from orchestrator.apply.policy import SafetyPolicy, Violation, waves_of
 from orchestrator.planning.shard import Shard
@@ -67,18 +68,6 @@ class ApplyOptions:
     at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Phase:
-    """Where an apply is, for a progress display: ``reading`` the live state, ``applying`` wave
-    ``wave`` of ``waves`` (``operations`` on ``accounts``), or ``verifying`` it."""
-
-    name: str
-    wave: int = 0
-    waves: int = 0
-    operations: int = 0
-    accounts: int = 0
-
-
 @dataclass
 class WaveReport:
     accounts: int
@@ -102,7 +91,7 @@ class ApplyOutcome:
     message: str = ""
     #: Per-account problems found while planning (gone account, missing schedule): those
     #: accounts were left out, the others applied, and the run ends partial.
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[AccountIssue] = field(default_factory=list)
 
     def report(self, client: SharingtoolsClient) -> dict[str, Any]:
         ops: dict[str, dict[str, dict[str, int]]] = {}
@@ -124,7 +113,7 @@ class ApplyOutcome:
             "waves": [w.__dict__ for w in self.waves],
             "conflicts": self.conflicts,
             "violations": [str(v) for v in self.violations],
-            "failures": [f.__dict__ for f in self.execution.failures],
+            "failures": [f.public() for f in self.execution.failures],
             "problems": [str(p) for p in self.problems],
             "unverified": [c.public() for c in self.unverified],
             "blocked": [b.public() for b in self.plan.blocked],
@@ -134,21 +123,16 @@ class ApplyOutcome:
 STATUS = STATUS_OF_EXIT
 
 
-async def prepare(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions,
-                  history: History | None, kinds: KindRegistry,
-                  at: datetime, claims: Collection[Claim]) -> tuple[Planned, list[Any], list[int]]:
-    """The plan to apply: fresh, saved (minus conflicting accounts), or the unfinished run's,
-    desired at ``at``; a closed window takes back only what ``claims`` say a window added."""
-    accounts = await read_accounts(client)
+async def prepare(planner: Planner, options: ApplyOptions, history: History | None) -> tuple[Planned, list[int]]:
+    """The plan to apply: fresh, saved (minus conflicting accounts), or the unfinished run's."""
     conflicts: list[int] = []
     if options.saved_plan is not None:
         saved = options.saved_plan
-        if playbook_hash(playbook) != saved.playbook_hash:
+        if playbook_hash(planner.playbook) != saved.playbook_hash:
             raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
-        _check_windows_since(playbook, saved, at)
+        _check_windows_since(planner.playbook, saved, planner.instant())
         ids = set(saved.fingerprints)
-        planned = await build_plan(client, playbook, accounts=accounts, only=ids, limit=options.limit, kinds=kinds,
-                                   shard=options.shard, at=at, claims=claims)
+        planned = await planner.for_saved(saved)
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
         affected = {c.account_id for c in saved.changes}
         conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
@@ -156,19 +140,18 @@ async def prepare(client: SharingtoolsClient, playbook: Playbook, options: Apply
                    and (options.shard is None or options.shard.manages(c.account_id))]
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
                                   planned.plan.blocked, saved.windows)
-        return planned, accounts, conflicts
-    known = AppliedValues(history.db).known_usernames() if history else frozenset()
+        return planned, conflicts
+    planner.known = AppliedValues(history.db).known_usernames() if history else frozenset()
     only = None
     if options.resume:
         run = history.unfinished() if history else None
         if run is None:
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
-    planned = await build_plan(client, playbook, accounts=accounts, only=only, limit=options.limit, kinds=kinds,
-                               known=known, shard=options.shard, at=at, claims=claims)
+    planned = await planner.plan(only=only)
     if history:  # a later plan tells an account deleted since from a typo by these
-        AppliedValues(history.db).record_accounts(accounts)
-    return planned, accounts, conflicts
+        AppliedValues(history.db).record_accounts(await planner.read_accounts())
+    return planned, conflicts
 
 
 async def apply(
@@ -180,20 +163,41 @@ async def apply(
     executor: Executor | None = None,
     confirm: Callable[[Planned], Awaitable[bool]] | None = None,
     kinds: KindRegistry | None = None,
-    on_phase: Callable[[Phase], None] | None = None,
+    events: Events | None = None,
 ) -> ApplyOutcome:
     """Apply ``playbook``: plan (or load), check the policy, ``confirm`` (shown the plan and its
-    problems), then execute and verify wave by wave, telling ``on_phase`` where the run is.
+    problems), then execute and verify wave by wave, telling ``events`` (the executor's, unless
+    given) where the run is and what each operation did.
     ``kinds`` plan, execute and verify (by default the executor's, else
-    `KindRegistry.default()`); an ``executor`` given is used with them."""
+    `KindRegistry.default()`); an ``executor`` given is used with them. The last event is
+    `RunEnded`, also when the run stops by an exception."""
+    if events is None:
+        events = executor.events if executor is not None else Events()
+    try:
+        outcome = await _apply(client, playbook, options, history, executor, confirm, kinds, events)
+    except BaseException as exc:
+        events.emit(RunEnded(EXIT_INTERRUPTED if not isinstance(exc, Exception) else EXIT_ERROR,
+                             f"stopped by {type(exc).__name__}"))
+        raise
+    events.emit(RunEnded(outcome.exit_code, outcome.message, outcome.run_id))
+    return outcome
+
+
+async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions, history: History | None,
+                 executor: Executor | None, confirm: Callable[[Planned], Awaitable[bool]] | None,
+                 kinds: KindRegistry | None, events: Events) -> ApplyOutcome:
     started = time.monotonic()
     if kinds is None:
         kinds = executor.kinds if executor is not None else KindRegistry.default()
-    phase = on_phase or (lambda p: None)
+    def phase(p: Phase) -> None:
+        events.emit(PhaseStarted(p))
+
     phase(Phase("reading"))
-    at = (options.at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)  # boundaries: whole seconds
-    claims = AppliedValues(history.db).claims() if history else frozenset()
-    planned, accounts, conflicts = await prepare(client, playbook, options, history, kinds, at, claims)
+    # One instant for the whole run's windows; a closed window takes back only what applies
+    # added for windows (the claims in the state database).
+    planner = Planner(client, playbook, kinds, options.limit, options.shard, at=options.at,
+                      claims=AppliedValues(history.db).claims() if history else frozenset())
+    planned, conflicts = await prepare(planner, options, history)
     if not planned.valid:
         raise ApplyError([*map(str, planned.diagnostics)])
     dropped: list[Change] = []
@@ -237,7 +241,8 @@ async def apply(
         resumed = history.unfinished() if options.resume else None
         outcome.run_id = history.start_run(options.command, plan.playbook_hash, order,
                                            resumes=resumed.id if resumed else None)
-    executor = executor or Executor(client, kinds=kinds)
+    executor = executor or Executor(client, kinds=kinds, events=events)
+    executor.events = events
     executor.kinds, executor.history, executor.run_id = kinds, history, outcome.run_id
     max_fail = options.max_fail or _sourced(playbook.policy.max_fail) or DEFAULT_MAX_FAIL
     wave_spec = options.waves if options.waves is not None else _sourced(playbook.policy.waves)
@@ -246,8 +251,8 @@ async def apply(
     library = [LIBRARY_ID] if order and order[0] == LIBRARY_ID else []
     accounts_in_order = order[len(library):]
     try:
-        await _run_waves(client, playbook, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
-                         max_fail, accounts, planned.desired, plan.playbook_hash, phase, claims)
+        await _run_waves(planner, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
+                         max_fail, phase)
     except BaseException as exc:
         # The run stops here (a bug, or a cancellation): its history must not stay "running"
         # for ever; "interrupted" keeps it resumable.
@@ -265,11 +270,9 @@ async def apply(
     return _finish(outcome, started, history, client)
 
 
-async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions, outcome: ApplyOutcome,
-                     executor: Executor,
+async def _run_waves(planner: Planner, options: ApplyOptions, outcome: ApplyOutcome, executor: Executor,
                      ops: list[Operation], library: list[int], accounts_in_order: list[int], wave_spec: Any,
-                     max_fail: Limit, accounts: list[Any], desired: DesiredState, known_hash: str,
-                     phase: Callable[[Phase], None], claims: Collection[Claim]) -> None:
+                     max_fail: Limit, phase: Callable[[Phase], None]) -> None:
     history = executor.history
     done = 0
     refresh_accounts = False
@@ -290,10 +293,7 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
         phase(Phase("verifying", number, len(sizes), len(wave_ops), len(wave)))
         # The desired state and the playbook's hash from the plan step serve every wave's verify,
         # unless accounts changed: then both are worked out again from a fresh account read.
-        unverified, unread = await _verify(client, playbook, wave_ops, result,
-                                           accounts if not refresh_accounts else None,
-                                           executor.kinds, desired=None if refresh_accounts else desired,
-                                           known_hash=known_hash, at=desired.at, claims=claims)
+        unverified, unread = await _verify(planner, wave_ops, result, accounts_changed=refresh_accounts)
         if options.keep is not None:
             unverified = [c for c in unverified if options.keep(c)]
         outcome.unverified += unverified
@@ -305,6 +305,7 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
                 [c for op in wave_ops if op.account_id not in bad for c in op.changes], outcome.run_id)
         report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))
         outcome.waves.append(report)
+        executor.events.emit(WaveVerified(number, report.accounts, report.failed, report.unverified))
         if bad and len(bad) > max_fail.of(len(wave)) and done < len(accounts_in_order):
             report.halted = True
             outcome.exit_code = EXIT_PARTIAL
@@ -314,7 +315,7 @@ async def _run_waves(client: SharingtoolsClient, playbook: Playbook, options: Ap
             break
 
 
-def _accounts(problems: Sequence[Problem]) -> str:
+def _accounts(problems: Sequence[AccountIssue]) -> str:
     n = len({(p.account_id, p.username) for p in problems})
     return f"{n} account{'s' if n != 1 else ''}"
 
@@ -353,21 +354,18 @@ def _account_order(changes: Sequence[Change]) -> list[int]:
     return sorted(seen, key=lambda a: (a != LIBRARY_ID, seen[a], a))
 
 
-async def _verify(client: SharingtoolsClient, playbook: Playbook, ops: Sequence[Operation],
-                  result: ExecutionResult, accounts: list[Any] | None, kinds: KindRegistry, *,
-                  desired: DesiredState | None = None, known_hash: str | None = None,
-                  at: datetime | None = None, claims: Collection[Claim] = ()) -> tuple[list[Change], ExecutionResult]:
+async def _verify(planner: Planner, ops: Sequence[Operation], result: ExecutionResult, *,
+                  accounts_changed: bool) -> tuple[list[Change], ExecutionResult]:
     """Re-read what the wave touched (and only that) and diff again: what still differs, and
     the accounts whose re-read failed (reported failed: nothing says their changes hold)."""
     pairs = {(op.account_id, op.kind) for op in ops if op.account_id not in result.failed_accounts}
     if not pairs:
         return [], ExecutionResult()
     try:
-        again = await build_plan(client, playbook, accounts=accounts, pairs=pairs, kinds=kinds,
-                                 desired=desired, known_hash=known_hash, at=at, claims=claims)
+        again = await planner.replan(pairs, accounts_changed=accounts_changed)
     except SharingtoolsError as exc:  # the account list itself could not be re-read
         names = {op.account_id: (op.changes[0].username if op.changes else str(op.account_id)) for op in ops}
-        failed = [Problem(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]
+        failed = [AccountIssue(a, names.get(a, str(a)), kind, f"could not verify: {exc}") for a, kind in sorted(pairs)]
         return [], read_failures_result(failed, Op.VERIFY)
     return list(again.plan.changes), read_failures_result(again.read_failures, Op.VERIFY)
 
@@ -384,12 +382,12 @@ def without_unread(planned: Planned) -> Plan:
                       plan.accounts_read, plan.blocked, plan.windows)
 
 
-def read_failures_result(problems: Sequence[Problem], step: Op) -> ExecutionResult:
+def read_failures_result(problems: Sequence[AccountIssue], step: Op) -> ExecutionResult:
     """Failed reads as failures of their accounts (``step``: read before, or verify after)."""
     result = ExecutionResult()
     for p in problems:
         kind = p.kind if p.kind is not None else Kind.ACCOUNT  # a whole-account failure counts as the account's
-        result.failures.append(Failure(p.account_id, p.username, kind, step, p.message))
+        result.failures.append(AccountIssue(p.account_id, p.username, kind, p.message, step))
         result.failed_accounts.add(p.account_id)
         result.results[(kind, step, "failed")] += 1
     return result

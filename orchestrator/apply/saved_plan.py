@@ -6,8 +6,9 @@ back perhaps days later. Before anything runs, the file must be
 1. small enough (`MAX_PLAN_BYTES`), UTF-8, and strict JSON (no ``NaN``);
 2. intact: its ``checksum`` is the SHA-256 of the canonical JSON of everything else, so a
    truncated or edited file is refused (a reviewer approves exactly the bytes they saw);
-3. of the documented shape: valid against the plan schema (``orchestrator/plan/plan-schema.json``,
-   shipped inside the package; ``docs/plan-schema.json`` points at it), checked with jsonschema-rs;
+3. of the documented shape: valid against the plan schema (`orchestrator.plan.schema`: the
+   template shipped inside the package with the kinds and actions filled in; ``docs/plan-schema.json``
+   is a copy), checked with jsonschema-rs;
 4. made of changes some kind can carry out: each (kind, action, path) is one the kinds produce
    (`KNOWN_CHANGES`) and maps to an operation. A change no kind can carry out is refused,
    never skipped and reported applied.
@@ -24,34 +25,17 @@ from typing import Any
 
 import jsonschema_rs
 
+from orchestrator.kinds.registry import KindRegistry
 from orchestrator.plan import Plan, plan_checksum
+from orchestrator.plan.schema import plan_schema
 
 MAX_PLAN_BYTES = 8 * 1024 * 1024  # about 20,000 changes; the worst JSON this size stays near 250 MB
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "plan" / "plan-schema.json"
 AGAIN = "run `orchestrator plan --out FILE` again and review it"
 
-_ANY = r"\[.+\]"
-#: What each kind's diff produces: kind -> action -> the paths it carries out (see kinds/*.py).
+#: What each kind's diff produces: kind -> action -> the paths it carries out (`KindHandler.changes`).
 KNOWN_CHANGES: dict[str, dict[str, re.Pattern[str]]] = {
-    "account": {"set": re.compile(r"proxy")},
-    "captions": {a: re.compile(rf"captions{_ANY}") for a in ("create", "update", "delete")},
-    "first_comment": {
-        "create": re.compile(rf"schedules{_ANY}"),
-        "delete": re.compile(rf"schedules{_ANY}"),
-        "update": re.compile(rf"schedules{_ANY}\.(comments|comment_mode|targets)"),
-        "activate": re.compile(rf"schedules{_ANY}\.state"),
-        "pause": re.compile(rf"schedules{_ANY}\.state"),
-    },
-    "leads": {a: re.compile(rf"tasks{_ANY}\.state") for a in ("start", "stop")},
-    **{kind: {
-        "activate": re.compile(r"state"),
-        "pause": re.compile(r"state"),
-        "update": re.compile(r"settings\.[A-Za-z0-9_]+"),
-        "add": re.compile(rf"targets{_ANY}"),
-        "remove": re.compile(rf"targets{_ANY}"),
-    } for kind in ("reactions", "repost")},
-    **{kind: {a: re.compile(r"state|schedules\[[0-9]+\]\.state") for a in ("activate", "pause")}
-       for kind in ("welcomedm", "ai_dm")},
+    kind.value: {action.value: pattern for action, pattern in KindRegistry.default()[kind].changes.items()}
+    for kind in KindRegistry.default()
 }
 
 
@@ -106,7 +90,7 @@ def _check_checksum(data: dict[str, Any], path: str | Path) -> None:
 
 
 def _check_schema(data: dict[str, Any], path: str | Path) -> None:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = plan_schema()
     errors = list(jsonschema_rs.validator_for(schema).iter_errors(data))
     if errors:
         first = errors[0]

@@ -21,6 +21,7 @@ from orchestrator.cli import examples as cli_examples
 from orchestrator.api.errors import ClientConfigError, SharingtoolsError
 from orchestrator.cli.errors import GuardedTyper, check_writable, main_boundary
 from orchestrator.cli.errors import explain_api as explain
+from orchestrator.contract import Kind
 from orchestrator.contract.vocabulary import ExitCode
 
 app = GuardedTyper(
@@ -264,6 +265,17 @@ def plan_command(
     state_db: str = typer.Option(None, "--state-db", help="history database: drift, accounts seen (read only)"),
     at: str = typer.Option(None, "--at", help="desired state at this instant (entry windows), live as now: "
                            "ISO 8601 such as 2026-11-28T10:00Z (no offset: UTC)"),
+    marker: str = typer.Option(None, "--marker", help="markdown: begin with the hidden line <!-- MARKER -->, by "
+                               "which a CI bot finds its comment again and edits it"),
+    max_chars: int = typer.Option(None, "--max-chars", help="markdown: at most this many characters (default "
+                                  "60,000; a comment holds 65,536): the summary stays, rows and account lists are "
+                                  "cut, and a note says what was left out and where the complete plan is"),
+    full_plan: str = typer.Option(None, "--full-plan", help="markdown: where the complete plan is, named when the "
+                                  "Markdown is cut: a URL or a Markdown link (default: the command that writes it)"),
+    summary_only: bool = typer.Option(False, "--summary-only", help="markdown: only the summary and the table of "
+                                      "changes by kind and action"),
+    full_markdown: str = typer.Option(None, "--full-markdown", help="markdown: also write the plan, cut only to "
+                                      "fit a GitHub job summary (1 MiB), to this file, from the same read"),
     shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
@@ -272,15 +284,22 @@ def plan_command(
     Identical changes are grouped across accounts; a problem with one account (gone, no
     schedule) is reported on stderr and the other accounts are planned."""
     from orchestrator import playbook
-    from orchestrator.state.applied import claims_of, drift_of, known_of
     from orchestrator.planning.planner import build_plan
-    from orchestrator.render import Legend, render_markdown, render_text, write_json
+    from orchestrator.render import Legend, render_text, write_json
+    from orchestrator.render.pr_comment import MarkdownOptions, render_comment, render_full
+    from orchestrator.state.applied import claims_of, drift_of, known_of
 
     if format not in ("text", "markdown", "json"):
         fail(f"unknown format {format!r}: use text, markdown or json")
     instant = parse_instant(at) if at else None
+    markdown = MarkdownOptions(marker, max_chars, full_plan, summary_only, full_markdown)
+    problem = markdown.check(format)
+    if problem:
+        fail(problem)
     if out:
         check_writable(out, "the plan")
+    if full_markdown:
+        check_writable(full_markdown, "the full Markdown")
     book = load_playbook(paths)
     in_shard = parse_shard(shard)
     settings = client_settings(base_url, **_given(concurrency=concurrency, rate=rate, state_db=state_db))
@@ -311,7 +330,9 @@ def plan_command(
         write_json(plan, sys.stdout)
         sys.stdout.write("\n")
     elif format == "markdown":
-        typer.echo(render_markdown(plan, legend=legend))
+        typer.echo(render_comment(plan, legend, markdown))
+        if full_markdown:
+            write_text(full_markdown, render_full(plan, legend), "the full Markdown")
     else:
         from rich.console import Console
 
@@ -352,7 +373,7 @@ def reading_display(client: Any) -> Iterator[None]:
     file or a pipe): a plan of 800 accounts takes seconds, and should not look frozen."""
     from rich.console import Console
 
-    from orchestrator.apply.run import Phase
+    from orchestrator.apply.events import Phase
     from orchestrator.render.progress import RunDisplay
 
     console = Console(stderr=True)
@@ -363,6 +384,15 @@ def reading_display(client: Any) -> Iterator[None]:
         yield
     finally:
         display.stop()
+
+
+def write_text(path: str, text: str, what: str) -> None:
+    from pathlib import Path
+
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {what} to {path}: {exc.strerror}")
 
 
 def save_plan(plan: Any, path: str) -> None:
@@ -592,7 +622,7 @@ def reconcile_command(
 @app.command("import")
 def import_command(
     kinds: list[str] = typer.Option([], "--kinds", "-k", help="only these kinds, comma-separated or repeated: "
-                                    "account, reactions, repost, welcomedm, ai_dm, leads, first_comment, captions"),
+                                    + ", ".join(Kind)),
     limit: list[str] = typer.Option([], "--limit", "-l", help="only these usernames or patterns such as 'fashion_*' "
                                     "(repeatable; the caption library is then left out)"),
     out: str = typer.Option(None, "--out", "-o", help="write the playbook to this file (default: standard output)"),

@@ -19,9 +19,9 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.state.applied import drift_of
 from orchestrator.render.blocked import render_text as blocked_text
 from orchestrator.apply.run import EXIT_ERROR, EXIT_OK, ApplyError, ApplyOptions, ApplyOutcome, apply
+from orchestrator.apply.events import Event, Events, OperationDone, OperationFailed
 from orchestrator.apply.executor import Executor
 from orchestrator.apply.interrupts import InterruptWatch, ask, exit_code
-from orchestrator.kinds import Operation
 from orchestrator.state.lock import LockHeld, RunLock
 from orchestrator.planning.planner import Planned
 from orchestrator.playbook import Playbook
@@ -60,10 +60,10 @@ async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, 
         display = RunDisplay(console, client.transport, live=tty,
                              plain=lambda line: errors.print(line, markup=False, highlight=False))
 
-        def on_progress(event: str, op: Operation) -> None:
-            display.on_operation(event)
-            if not tty:
-                log.info("operation", kind=op.kind, operation=op.name, account_id=op.account_id, result=event)
+        events = Events()
+        events.subscribe(display.on_event)
+        if not tty:  # off a terminal, every operation is a log line too
+            events.subscribe(_log_operation)
 
         watch = InterruptWatch()
 
@@ -82,7 +82,7 @@ async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, 
             finally:
                 display.start()
 
-        executor = Executor(client, progress=on_progress)
+        executor = Executor(client, events=events)
         outcome: ApplyOutcome | None = None
         watch.on_stop = executor.stop.set
 
@@ -98,7 +98,7 @@ async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, 
                 display.start()
                 try:
                     outcome = await apply(client, book, options, history=history, executor=executor,
-                                          confirm=confirm, on_phase=display.on_phase)
+                                          confirm=confirm)
                 except Exception as exc:  # re-raised below as itself, not wrapped in an ExceptionGroup
                     failure = exc
                 finally:
@@ -146,7 +146,7 @@ def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any], 
             f"{report['requests_total']} requests ({report['bulk_calls']} bulk), {report['retries']} retries, "
             f"{report['duration_seconds']} s."
         )
-    lines = [f"[red]failed[/] {escape(f'{f.username} · {f.kind} {f.operation}: {f.reason}')}"
+    lines = [f"[red]failed[/] {escape(f'{f.username} · {f.kind} {f.step}: {f.message}')}"
              for f in outcome.execution.failures]
     lines += [f"[yellow]not verified[/] {escape(f'{c.username} · {c.kind} {c.path}')}" for c in outcome.unverified]
     lines += [f"[yellow]problem[/] {escape(str(p))}" for p in outcome.problems]
@@ -165,6 +165,14 @@ def _summarise(console: Console, outcome: ApplyOutcome, report: dict[str, Any], 
                       + ", ".join(names), highlight=False)
     colour = "green" if outcome.exit_code == 0 else "red"
     console.print(f"[{colour}]{escape(outcome.message)}[/]", highlight=False)
+
+
+def _log_operation(event: Event) -> None:
+    """One log line per operation done or failed (off a terminal, where nothing is drawn)."""
+    if isinstance(event, OperationDone | OperationFailed):
+        op = event.op
+        log.info("operation", kind=op.kind, operation=op.name, account_id=op.account_id,
+                 result="done" if isinstance(event, OperationDone) else "failed")
 
 
 async def _ticker(display: RunDisplay, every: float = 10.0) -> None:

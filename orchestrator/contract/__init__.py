@@ -4,7 +4,8 @@
 safety policy and the executor consume them. This package imports nothing else of ours, so
 either side can change its internals without the other noticing.
 
-- `kinds`: `Kind`, the managed kinds, and `ACCOUNT_KINDS`, their order;
+- `kinds`: `Kind`, the managed kinds, their facts (`KindInfo`, `Shape`: the registry of kinds) and
+  `ACCOUNT_KINDS`, their order;
 - `accounts`: `Account`, a live account as selection and planning see it, and `LIBRARY`;
 - `sourced`: `Position` and `Sourced`, a value with the playbook line that asks for it;
 - `desired`: the desired state per kind (`ScheduleDesired`, ...) and `DesiredState`;
@@ -28,15 +29,16 @@ from orchestrator.contract.desired import (
     Target,
     ToggleDesired,
 )
-from orchestrator.contract.kinds import ACCOUNT_KINDS, Kind
+from orchestrator.contract.kinds import ACCOUNT_KINDS, KINDS, SWITCHED_KINDS, Kind, KindInfo, Shape
 from orchestrator.contract.limits import Limit, Policy
 from orchestrator.contract.secrets import ResolvedSecret, SecretRef
 from orchestrator.contract.sourced import Position, Sourced
 from orchestrator.contract.windows import Claim, WindowEvent, Withdrawal
 
 __all__ = [
-    "ACCOUNT_KINDS", "LIBRARY", "LIBRARY_ID", "Account", "AccountDesired", "CaptionsDesired", "Claim",
-    "CommentScheduleDesired", "CommentTarget", "DesiredState", "FirstCommentDesired", "GoneAccount", "Kind",
-    "KindDesired", "LeadsDesired", "Limit", "Policy", "Position", "ResolvedSecret", "ScheduleDesired", "SecretRef",
-    "Sourced", "Target", "ToggleDesired", "WindowEvent", "Withdrawal",
+    "ACCOUNT_KINDS", "KINDS", "LIBRARY", "LIBRARY_ID", "SWITCHED_KINDS", "Account", "AccountDesired",
+    "CaptionsDesired", "Claim", "CommentScheduleDesired", "CommentTarget", "DesiredState", "FirstCommentDesired",
+    "GoneAccount", "Kind", "KindDesired", "KindInfo", "LeadsDesired", "Limit", "Policy", "Position",
+    "ResolvedSecret", "ScheduleDesired", "SecretRef", "Shape", "Sourced", "Target", "ToggleDesired", "WindowEvent",
+    "Withdrawal",
 ]

@@ -9,7 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+
+class LiveAccount(Protocol):
+    """What the planner knows of a live account beyond its name, as the API's account list gives
+    it (``orchestrator.api.resources.accounts.Account`` is one): the facts the blocker rules
+    and the account kind read. ``None`` is "the server did not say"."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def login_required(self) -> bool | None: ...
+    @property
+    def is_active(self) -> bool | None: ...
+    @property
+    def proxy(self) -> str | None: ...
 
 
 @dataclass(frozen=True, order=True)

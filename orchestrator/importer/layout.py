@@ -28,12 +28,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from orchestrator.importer.live import LiveAccount, LiveFleet
-from orchestrator.contract import Kind
+from orchestrator.contract import KINDS, Kind, Shape
+from orchestrator.contract.kinds import info, of_shape
 
-SETTINGS_KINDS = (Kind.REACTIONS, Kind.REPOST)
-LABELS = {Kind.ACCOUNT: "account", Kind.REACTIONS: "Reactions Pro", Kind.REPOST: "Repost Pro",
-          Kind.WELCOMEDM: "Welcome DM", Kind.AI_DM: "AI-DM", Kind.LEADS: "Leads Finder",
-          Kind.FIRST_COMMENT: "First Comment"}
+SETTINGS_KINDS = of_shape(Shape.SCHEDULE)
+LABELS = {i.kind: "account" if i.shape is Shape.ACCOUNT else i.label for i in KINDS}
 # The order of keys inside one kind, as the README writes them.
 PARTS = ("proxy", "state", "settings", "targets", "schedules")
 SHARED_SETTINGS = "shared settings"  # the part name of the most common settings
@@ -171,7 +170,7 @@ def _facets(kind: Kind, fragment: Any, shared: Mapping[str, Any] | None, own: in
         if fragment["targets"]:
             out.append(facet("targets", fragment["targets"]))
         return out
-    if kind in (Kind.WELCOMEDM, Kind.AI_DM):
+    if info(kind).shape is Shape.TOGGLE:
         return [facet("state", fragment["state"])]
     if kind is Kind.FIRST_COMMENT:
         return [facet("schedules", fragment["schedules"])]

@@ -23,7 +23,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, NotFound
-from orchestrator.contract import Kind
+from orchestrator.contract import Kind, Shape
+from orchestrator.contract.kinds import info
 from orchestrator.playbook.schema import (
     CommentSchedule,
     ReactionsSettings,
@@ -37,8 +38,7 @@ from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
 from orchestrator.api.fanout import each
 
 #: Every kind import can write, in the order the README lists them.
-IMPORT_KINDS: tuple[Kind, ...] = (Kind.ACCOUNT, Kind.REACTIONS, Kind.REPOST, Kind.WELCOMEDM, Kind.AI_DM,
-                                  Kind.LEADS, Kind.FIRST_COMMENT, Kind.CAPTIONS)
+IMPORT_KINDS: tuple[Kind, ...] = tuple(Kind)
 
 _SETTINGS: dict[Kind, TypeAdapter[Any]] = {Kind.REACTIONS: TypeAdapter(ReactionsSettings),
                                           Kind.REPOST: TypeAdapter(RepostSettings)}
@@ -90,17 +90,18 @@ async def read_fleet(client: SharingtoolsClient, kinds: Iterable[Kind], selected
 
     async def read(kind: Kind) -> None:
         try:
-            if kind is Kind.ACCOUNT:
+            shape = info(kind).shape
+            if shape is Shape.ACCOUNT:
                 _proxies(fleet, wanted, proxies or {}, exact_proxies)
-            elif kind in (Kind.REACTIONS, Kind.REPOST):
+            elif shape is Shape.SCHEDULE:
                 await _schedules(client, fleet, kind, wanted)
-            elif kind in (Kind.WELCOMEDM, Kind.AI_DM):
+            elif shape is Shape.TOGGLE:
                 await _toggles(client, fleet, kind, wanted)
-            elif kind is Kind.LEADS:
+            elif shape is Shape.TASKS:
                 await _leads(client, fleet, wanted)
-            elif kind is Kind.FIRST_COMMENT:
+            elif shape is Shape.COMMENT_SCHEDULES:
                 await _first_comments(client, fleet, wanted)
-            elif kind is Kind.CAPTIONS:
+            elif shape is Shape.LIBRARY:
                 await _captions(client, fleet)
         except (ModuleNotEnabled, ModuleNotInstalled) as exc:
             why = "your plan does not include it" if isinstance(exc, ModuleNotEnabled) else "it is not installed"

@@ -1,20 +1,12 @@
-"""The managed kinds, one module each; a `KindRegistry` maps a `Kind` to its handler.
+"""The managed kinds, one package each (``kinds/<name>/``); a `KindRegistry` maps a `Kind` to its handler.
 
-Adding a kind: write ``kinds/<name>.py`` with a `KindHandler` subclass (see ``kinds/base.py``),
-add its `Kind` to ``contract/kinds.py`` and its handler to `KindRegistry.default`.
+Adding a kind: its facts in ``contract/kinds.py`` (the registry of kinds: label, shape), a
+package ``kinds/<name>/`` with a `KindHandler` subclass (see ``kinds/base.py``; a shape's
+shared handler is in ``kinds/schedules.py`` or ``kinds/toggles.py``) listed in
+`KindRegistry.default`, its API resource and its emulator module.
 """
 
-from orchestrator.kinds.account import AccountKind
-from orchestrator.kinds.base import KindHandler, Op, Operation, Problem, ReadContext, ReadResult
-from orchestrator.kinds.captions import CaptionsKind
-from orchestrator.kinds.first_comment import FirstCommentKind
-from orchestrator.kinds.leads import LeadsKind
-from orchestrator.kinds.reactions import ReactionsKind
+from orchestrator.kinds.base import AccountIssue, KindHandler, Op, Operation, ReadContext, ReadResult
 from orchestrator.kinds.registry import KindRegistry
-from orchestrator.kinds.repost import RepostKind
-from orchestrator.kinds.toggles import AiDmKind, WelcomeDmKind
 
-__all__ = [
-    "AccountKind", "AiDmKind", "CaptionsKind", "FirstCommentKind", "KindHandler", "KindRegistry", "LeadsKind", "Op",
-    "Operation", "Problem", "ReactionsKind", "ReadContext", "ReadResult", "RepostKind", "WelcomeDmKind",
-]
+__all__ = ["AccountIssue", "KindHandler", "KindRegistry", "Op", "Operation", "ReadContext", "ReadResult"]

@@ -17,19 +17,30 @@ The engine knows nothing of Instagram: it schedules ``Operation``s by phase, lan
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.contract import Account, Kind, Sourced
+from orchestrator.contract.accounts import LiveAccount
+from orchestrator.contract.kinds import info as kind_info
 from orchestrator.contract.vocabulary import Action, Phase
 from orchestrator.kinds.secret_values import shown_live
 from orchestrator.plan import Change
 
 Live = dict[str, Any]
+
+#: A bracketed key in a change's path: ``targets[hashtag:summer]``, ``captions[Summer sale]``.
+ITEM = r"\[.+\]"
+
+
+def paths(**by_action: str) -> dict[Action, re.Pattern[str]]:
+    """``changes`` for a handler: action name -> the regular expression its paths match whole."""
+    return {Action(action): re.compile(pattern) for action, pattern in by_action.items()}
 
 # Phases run in order for every account: switch off, edit, switch on (`Phase`, the same rule as
 # `Action.order`). Pausing first means nothing runs half-configured; activating last means a
@@ -79,15 +90,24 @@ class Operation:
 
 
 @dataclass(frozen=True)
-class Problem:
-    """Something that stops one account's kind from being planned (no schedule, module off, the
-    account is gone). It stays with that account: the others are planned and applied. ``kind``
-    is None for a problem of the whole account."""
+class AccountIssue:
+    """One account's problem, whenever it is found: a kind that cannot be planned (no schedule,
+    module off, the account is gone, a read that failed), an operation the server refused, a
+    change that did not verify. It stays with that account: the others are planned and applied.
+
+    ``kind`` is None for a problem of the whole account; ``step`` is the operation it happened
+    at (`Op.READ` and `Op.VERIFY` for the reads around the writes), None when found in plan."""
 
     account_id: int
     username: str
     kind: Kind | None
     message: str
+    step: Op | None = None
+
+    def public(self) -> dict[str, Any]:
+        """As a run report holds it (the report's field names predate this type)."""
+        return {"account_id": self.account_id, "username": self.username, "kind": self.kind,
+                "operation": self.step, "reason": self.message}
 
     def __str__(self) -> str:
         if self.kind is None:
@@ -100,7 +120,7 @@ class ReadContext:
     """What every read gets: the client, and the live account list already read (with proxies)."""
 
     client: SharingtoolsClient
-    accounts: Mapping[int, Any]  # account id -> orchestrator.api.resources.accounts.Account
+    accounts: Mapping[int, LiveAccount]  # account id -> the account as the list gave it
 
     def few(self, n: int) -> bool:
         """Whether ``n`` single reads cost less than paging a list that has one item per account."""
@@ -114,14 +134,25 @@ class ReadResult:
     of one settings answer as read in ``settings_fields``."""
 
     live: dict[int, Live] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[AccountIssue] = field(default_factory=list)
     fingerprints: dict[int, str] = field(default_factory=dict)
     settings_fields: tuple[str, ...] | None = None
 
 
 class KindHandler(ABC):
+    """What one managed kind knows: how to read it, diff it, and carry a change out.
+
+    Subclasses set ``kind`` and ``changes``; ``label`` comes from the registry of kinds."""
+
     kind: Kind
-    label: str
+    #: The changes this kind's diff makes: action -> the paths it makes them on. A saved plan's
+    #: change must match one (`apply.saved_plan`), so a change no kind makes is never applied.
+    changes: ClassVar[Mapping[Action, re.Pattern[str]]] = {}
+
+    @property
+    def label(self) -> str:
+        """The module's name as the API reference gives it (``Reactions Pro``)."""
+        return kind_info(self.kind).label
 
     def resolve(self, desired: Any) -> Any:
         """``desired`` ready to diff: what it refers to outside the playbook read now (the

@@ -11,13 +11,14 @@ from collections.abc import Iterable, Iterator
 
 from orchestrator.contract import Kind
 from orchestrator.kinds.account import AccountKind
+from orchestrator.kinds.ai_dm import AiDmKind
 from orchestrator.kinds.base import KindHandler
 from orchestrator.kinds.captions import CaptionsKind
 from orchestrator.kinds.first_comment import FirstCommentKind
 from orchestrator.kinds.leads import LeadsKind
 from orchestrator.kinds.reactions import ReactionsKind
 from orchestrator.kinds.repost import RepostKind
-from orchestrator.kinds.toggles import AiDmKind, WelcomeDmKind
+from orchestrator.kinds.welcomedm import WelcomeDmKind
 
 
 class KindRegistry:

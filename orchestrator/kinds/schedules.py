@@ -18,6 +18,8 @@ from orchestrator.contract import Account, ResolvedSecret, ScheduleDesired, Secr
 from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
 from orchestrator.api.fanout import closing, each, each_streamed
 from orchestrator.kinds.base import (
+    ITEM,
+    paths,
     PHASE_EDIT,
     PHASE_OFF,
     PHASE_ON,
@@ -25,7 +27,7 @@ from orchestrator.kinds.base import (
     Live,
     Op,
     Operation,
-    Problem,
+    AccountIssue,
     ReadContext,
     ReadResult,
     change,
@@ -42,6 +44,8 @@ class ScheduleKind(KindHandler):
     """Shared by ``ReactionsKind`` and ``RepostKind``; they name their client resource."""
 
     resource: str  # attribute of SharingtoolsClient
+    changes = paths(activate="state", pause="state", update=r"settings\.[A-Za-z0-9_]+", add=f"targets{ITEM}",
+                    remove=f"targets{ITEM}")
 
     def api(self, client: SharingtoolsClient) -> Any:
         return getattr(client, self.resource)
@@ -109,7 +113,7 @@ class ScheduleKind(KindHandler):
         for account in wanted:
             live = found.get(account.id)
             if live is None:
-                result.problems.append(Problem(
+                result.problems.append(AccountIssue(
                     account.id, account.username, self.kind,
                     f"has no {self.label} schedule (the API cannot create one: create it in the web panel, "
                     "or exclude the account from this entry)"))

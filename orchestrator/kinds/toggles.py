@@ -10,15 +10,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.contract import Account, Kind, ToggleDesired
+from orchestrator.contract import Account, ToggleDesired
 from orchestrator.kinds.base import (
+    paths,
     PHASE_OFF,
     PHASE_ON,
     KindHandler,
     Live,
     Op,
     Operation,
-    Problem,
+    AccountIssue,
     ReadContext,
     ReadResult,
     change,
@@ -27,7 +28,10 @@ from orchestrator.plan import Change
 
 
 class ToggleKind(KindHandler):
+    """A module with one schedule per account that is only switched on or off."""
+
     resource: str
+    changes = paths(activate=r"state|schedules\[[0-9]+\]\.state", pause=r"state|schedules\[[0-9]+\]\.state")
 
     def api(self, client: SharingtoolsClient) -> Any:
         return getattr(client, self.resource)
@@ -46,7 +50,7 @@ class ToggleKind(KindHandler):
             if account.id not in desired:
                 continue
             if account.id not in found:
-                result.problems.append(Problem(
+                result.problems.append(AccountIssue(
                     account.id, account.username, self.kind,
                     f"has no {self.label} schedule (create it in the web panel, or exclude the account)"))
             else:
@@ -74,15 +78,3 @@ class ToggleKind(KindHandler):
         api = self.api(client)
         switch = {Op.ACTIVATE: api.activate, Op.PAUSE: api.pause}[op.name]
         await switch(int(op.args["schedule_id"]))
-
-
-class WelcomeDmKind(ToggleKind):
-    kind = Kind.WELCOMEDM
-    label = "Welcome DM"
-    resource = "welcomedm"
-
-
-class AiDmKind(ToggleKind):
-    kind = Kind.AI_DM
-    label = "AI-DM"
-    resource = "ai_dm"

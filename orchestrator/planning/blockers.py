@@ -18,7 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from orchestrator.contract import Kind
+from orchestrator.contract import SWITCHED_KINDS, Kind
+from orchestrator.contract.accounts import LiveAccount
 from orchestrator.contract.vocabulary import Action
 from orchestrator.plan import Change
 from orchestrator.plan.blocked import (
@@ -30,19 +31,17 @@ from orchestrator.plan.blocked import (
     Blocked,
 )
 
-# Kinds whose schedules the server's engine switches off on an account that cannot run them.
-SWITCHED_KINDS = frozenset({Kind.REACTIONS, Kind.REPOST, Kind.WELCOMEDM, Kind.AI_DM, Kind.LEADS, Kind.FIRST_COMMENT})
 SWITCH_ON = frozenset({"activate", "start"})
 
 
-def account_reason(account: Any) -> str | None:
-    """Why the server would switch ``account``'s schedules off, if it would (an API account,
-    or anything with ``login_required`` and ``is_active``; unknown facts block nothing)."""
+def account_reason(account: LiveAccount | None) -> str | None:
+    """Why the server would switch ``account``'s schedules off, if it would (unknown facts,
+    ``None``, block nothing)."""
     if account is None:
         return None
-    if getattr(account, "login_required", None):
+    if account.login_required:
         return LOGIN_REQUIRED
-    if getattr(account, "is_active", None) is False:
+    if account.is_active is False:
         return ACCOUNT_INACTIVE
     return None
 
@@ -67,14 +66,14 @@ def module_blocked(account_id: int, username: str, kind: Kind, label: str, *, in
 
 def schedule_reason(change: Change, live: Mapping[tuple[int, Kind], Mapping[str, Any]]) -> str | None:
     """Why the engine would switch off the one schedule ``change`` switches on, if it would."""
-    if change.kind != Kind.AI_DM or change.action not in SWITCH_ON:
+    if change.action not in SWITCH_ON:
         return None
     schedules = live.get((change.account_id, change.kind), {}).get("schedules", [])
     schedule = next((s for s in schedules if s.get("id") == change.ref), None)
     return NO_AI_KEY if schedule is not None and schedule.get("api_key_configured") is False else None
 
 
-def classify(changes: Iterable[Change], accounts: Mapping[int, Any],
+def classify(changes: Iterable[Change], accounts: Mapping[int, LiveAccount],
              live: Mapping[tuple[int, Kind], Mapping[str, Any]] | None = None) -> tuple[list[Change], list[Blocked]]:
     """Split ``changes`` into those to apply and those the server would undo.
 

@@ -30,15 +30,17 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
 from orchestrator.plan.blocked import Blocked
 from orchestrator.planning.blockers import classify, module_blocked
-from orchestrator.contract import LIBRARY, LIBRARY_ID, Claim, DesiredState, Kind
-from orchestrator.kinds import KindHandler, KindRegistry, Problem, ReadContext, ReadResult
+from orchestrator.contract import LIBRARY, LIBRARY_ID, Claim, DesiredState, Kind, Shape
+from orchestrator.contract.kinds import of_shape
+from orchestrator.kinds import KindHandler, KindRegistry, AccountIssue, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
 from orchestrator.planning.read_failures import SHAPE_ERRORS, UnexpectedAnswer, read_per_account, understood
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 from orchestrator.planning.shard import Shard
 from orchestrator.planning.windows import claimed, keep_claimed, plan_windows
 
-SETTINGS_MODULES = {Kind.REACTIONS: "reactions", Kind.REPOST: "repost"}
+#: Kinds whose settings are checked against the fields the live API returns.
+SETTINGS_MODULES: dict[Kind, str] = {kind: kind.value for kind in of_shape(Shape.SCHEDULE)}
 
 
 @dataclass
@@ -47,11 +49,11 @@ class Planned:
 
     plan: Plan
     desired: DesiredState
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[AccountIssue] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: Accounts whose live state could not be read (retries ran out): left out of the plan,
     #: reported as failed by apply; the rest of the fleet goes on.
-    read_failures: list[Problem] = field(default_factory=list)
+    read_failures: list[AccountIssue] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -80,15 +82,90 @@ async def read_accounts(client: SharingtoolsClient) -> list[Any]:
         return [a async for a in client.accounts.list()]
 
 
-async def build_plan(
+@dataclass
+class Planner:
+    """Plans one playbook against one installation, in the modes a run needs.
+
+    `plan` reads the account list (once: later calls reuse it) and works out the desired state;
+    `replan` re-reads only some (account, kind) pairs against the desired state and playbook
+    hash of the last `plan` (an apply's verify after each wave); `for_saved` re-reads what a
+    saved plan read, to find the accounts that changed since. ``known``: usernames an earlier
+    apply saw live (a group naming one that is gone names a deleted account, not a typo);
+    ``shard`` keeps that shard's accounts. ``at`` is the instant entry windows are evaluated
+    at (None: now, at the first `plan`; every later call keeps that instant), and ``claims``
+    what applies added for windows (the only items a closed window takes back)."""
+
+    client: SharingtoolsClient
+    playbook: Playbook
+    kinds: KindRegistry = field(default_factory=KindRegistry.default)
+    limit: Sequence[str] = ()
+    shard: Shard | None = None
+    known: Iterable[str] = ()
+    accounts: list[Any] | None = None
+    at: datetime | None = None
+    claims: Collection[Claim] = ()
+    _last: Planned | None = field(default=None, init=False, repr=False)
+
+    async def read_accounts(self, *, again: bool = False) -> list[Any]:
+        """The live account list, read on first use (``again``: read it anew)."""
+        if self.accounts is None or again:
+            self.accounts = await read_accounts(self.client)
+        return self.accounts
+
+    async def plan(self, *, only: Iterable[int] | None = None) -> Planned:
+        """The plan of the playbook (``only``: of these account ids, as a resume re-reads them)."""
+        accounts = await self.read_accounts()
+        self._last = await _build_plan(self.client, self.playbook, accounts, limit=self.limit, only=only,
+                                       kinds=self.kinds, known=self.known, shard=self.shard, at=self.instant(),
+                                       claims=self.claims)
+        return self._last
+
+    def instant(self) -> datetime:
+        """The run's one instant for windows, fixed on first use (whole seconds, as windows' boundaries are)."""
+        if self.at is None:
+            self.at = datetime.now(UTC)
+        self.at = self.at.astimezone(UTC).replace(microsecond=0)
+        return self.at
+
+    async def replan(self, pairs: Iterable[tuple[int, Kind]], *, accounts_changed: bool = False) -> Planned:
+        """These pairs read and diffed again. With ``accounts_changed`` (an apply set a proxy),
+        the account list and the desired state are worked out anew; else the last plan's serve."""
+        last = self._last
+        accounts = await self.read_accounts(again=accounts_changed)
+        return await _build_plan(self.client, self.playbook, accounts, pairs=pairs, kinds=self.kinds,
+                                 desired=last.desired if last and not accounts_changed else None,
+                                 known_hash=last.plan.playbook_hash if last else None, shard=self.shard,
+                                 at=self.instant(), claims=self.claims)
+
+    async def for_saved(self, saved: Plan) -> Planned:
+        """A fresh plan of the accounts ``saved`` read: their fingerprints tell which changed since."""
+        accounts = await self.read_accounts()
+        self._last = await _build_plan(self.client, self.playbook, accounts, only=set(saved.fingerprints),
+                                       limit=self.limit, kinds=self.kinds, shard=self.shard, at=self.instant(),
+                                       claims=self.claims)
+        return self._last
+
+
+async def build_plan(client: SharingtoolsClient, playbook: Playbook, *, limit: Sequence[str] = (),
+                     kinds: KindRegistry | None = None, shard: Shard | None = None,
+                     known: Iterable[str] = (), at: datetime | None = None,
+                     claims: Collection[Claim] = ()) -> Planned:
+    """The whole plan of ``playbook``: `Planner.plan` for a caller that plans once (``at``:
+    desired at that instant, None: now; ``claims``: what applies added for windows)."""
+    planner = Planner(client, playbook, kinds if kinds is not None else KindRegistry.default(), limit, shard, known,
+                      at=at, claims=claims)
+    return await planner.plan()
+
+
+async def _build_plan(
     client: SharingtoolsClient,
     playbook: Playbook,
+    accounts: list[Any],
     *,
     limit: Sequence[str] = (),
-    accounts: list[Any] | None = None,
     only: Iterable[int] | None = None,
     pairs: Iterable[tuple[int, Kind]] | None = None,
-    kinds: KindRegistry | None = None,
+    kinds: KindRegistry,
     known: Iterable[str] = (),
     desired: DesiredState | None = None,
     known_hash: str | None = None,
@@ -96,21 +173,15 @@ async def build_plan(
     at: datetime | None = None,
     claims: Collection[Claim] = (),
 ) -> Planned:
-    """Read and diff. ``accounts`` skips the account read (the caller has it); ``only``
-    restricts reads to these account ids, ``pairs`` to these (account id, kind) pairs
-    (verify and resume re-read just what they touched); ``kinds`` are the handlers to plan
-    with (`KindRegistry.default()` when None); ``known``: usernames an earlier apply saw live
-    (a group naming one that is gone names a deleted account, not a typo). ``desired`` and
-    ``known_hash``, from an earlier plan of the same playbook and accounts, save working them
-    out again. ``shard`` keeps that shard's accounts (a ``desired`` passed in is taken as
-    already kept to them). ``at``: the instant entry windows are evaluated at (None: now; a
-    ``desired`` passed in keeps its own); ``claims``: what applies added for windows, the only
+    """Read and diff: ``only`` restricts reads to these account ids, ``pairs`` to these
+    (account id, kind) pairs. ``desired`` and ``known_hash``, from an earlier plan of the same
+    playbook and accounts, save working them out again (a ``desired`` passed in is taken as
+    already kept to the shard). ``at``: the instant entry windows are evaluated at (None: now;
+    a ``desired`` passed in keeps its own); ``claims``: what applies added for windows, the only
     items a closed window takes back (a ``desired`` passed in is taken as kept to them)."""
-    kinds = kinds if kinds is not None else KindRegistry.default()
-    accounts = accounts if accounts is not None else await read_accounts(client)
     deferred: list[Diagnostic] = []
     if desired is None:
-        at = (at or datetime.now(UTC)).replace(microsecond=0)  # windows' boundaries are whole seconds
+        at = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)  # boundaries: whole seconds
         desired = desired_state(playbook, accounts, limit=limit, deferred=deferred, known=known, at=at)
         if shard is not None:
             desired = shard.select(desired)
@@ -122,7 +193,7 @@ async def build_plan(
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
     results: dict[Kind, ReadResult] = {}
-    read_failures: list[Problem] = []
+    read_failures: list[AccountIssue] = []
     refused: list[Blocked] = []
     diffed: dict[Kind, _Diffed] = {}
 
@@ -162,7 +233,7 @@ async def build_plan(
 
     planned = Planned(Plan.build([], "", {}, 0), desired, diagnostics=deferred, read_failures=read_failures)
     if keep is None and keep_pairs is None:
-        planned.problems += [Problem(0, g.label, None, g.problem) for g in desired.gone]
+        planned.problems += [AccountIssue(0, g.label, None, g.problem) for g in desired.gone]
     changes: list[Change] = []
     fingerprints: dict[int, dict[str, str]] = {}
     # The live states serve the blockers' check and go with this function: an apply holding
@@ -197,7 +268,7 @@ class _Diffed:
 
     changes: list[Change] = field(default_factory=list)
     fingerprints: dict[int, str] = field(default_factory=dict)  # of the accounts diffed
-    failures: list[Problem] = field(default_factory=list)  # answers the diff could not make sense of
+    failures: list[AccountIssue] = field(default_factory=list)  # answers the diff could not make sense of
 
 
 def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: dict[int, Any],
@@ -208,7 +279,7 @@ def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: d
         try:
             out.changes += handler.diff(account, resolved[account_id], live)
         except SHAPE_ERRORS as exc:  # what the server sent for this account is not what the API documents
-            out.failures.append(Problem(account_id, account.username, kind,
+            out.failures.append(AccountIssue(account_id, account.username, kind,
                                         str(UnexpectedAnswer(f"reading {handler.label}", exc))))
             continue
         out.fingerprints[account_id] = result.fingerprints.get(account_id) or fingerprint(live)  # a kind may keep part
@@ -217,17 +288,17 @@ def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: d
 
 def _resolve(
     handler: KindHandler, wanted: dict[int, Any], desired: DesiredState
-) -> tuple[dict[int, Any], list[Problem]]:
+) -> tuple[dict[int, Any], list[AccountIssue]]:
     """The kind's ``resolve`` of every account's desired state; one that cannot be read is that
     account's problem, and the account is not read or diffed for this kind."""
     ready: dict[int, Any] = {}
-    problems: list[Problem] = []
+    problems: list[AccountIssue] = []
     for account_id, want in wanted.items():
         try:
             ready[account_id] = handler.resolve(want)
         except LookupError as exc:
             account = desired.accounts.get(account_id, LIBRARY)
-            problems.append(Problem(account_id, account.username, handler.kind, str(exc)))
+            problems.append(AccountIssue(account_id, account.username, handler.kind, str(exc)))
     return ready, problems
 
 

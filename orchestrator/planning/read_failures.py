@@ -3,7 +3,7 @@
 A kind reads many accounts at once (a list paged once, details fetched concurrently). When
 that read fails after the client's retries, one bad answer must not sink the whole fleet's
 plan: the read is tried again account by account, and only the accounts whose own read still
-fails are left out, each recorded as a `Problem` in ``failures``; every other account is
+fails are left out, each recorded as a `AccountIssue` in ``failures``; every other account is
 planned as usual. Refusals that concern the module rather than an account (403 module not
 enabled, 503 module missing) keep their meaning and propagate to the planner.
 """
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError
-from orchestrator.kinds import KindHandler, Problem, ReadContext, ReadResult
+from orchestrator.kinds import KindHandler, AccountIssue, ReadContext, ReadResult
 from orchestrator.contract import Account
 from orchestrator.api.fanout import each
 
@@ -64,7 +64,7 @@ def account_failure(exc: Exception) -> SharingtoolsError | None:
 
 
 async def read_per_account(handler: KindHandler, ctx: ReadContext, accounts: Sequence[Account],
-                           desired: Mapping[int, Any], failures: list[Problem]) -> ReadResult:
+                           desired: Mapping[int, Any], failures: list[AccountIssue]) -> ReadResult:
     """``handler.read`` of ``accounts``; on failure, each account alone (see the module docstring)."""
     try:
         return await handler.read(ctx, accounts, desired)
@@ -99,5 +99,5 @@ async def read_per_account(handler: KindHandler, ctx: ReadContext, accounts: Seq
     return result
 
 
-def _problem(handler: KindHandler, account: Account, error: BaseException) -> Problem:
-    return Problem(account.id, account.username, handler.kind, f"could not read {handler.label}: {error}")
+def _problem(handler: KindHandler, account: Account, error: BaseException) -> AccountIssue:
+    return AccountIssue(account.id, account.username, handler.kind, f"could not read {handler.label}: {error}")

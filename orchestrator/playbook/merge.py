@@ -50,6 +50,7 @@ from orchestrator.contract import (
     WindowEvent,
     Withdrawal,
 )
+from orchestrator.contract.kinds import INFO, Shape
 from orchestrator.contract.accounts import Account, accounts_of
 from orchestrator.playbook.errors import Diagnostic, PlaybookError, closest, sort_diagnostics
 from orchestrator.playbook.groups import resolve_groups, resolve_groups_lenient
@@ -411,7 +412,7 @@ class _FirstCommentBuilder(_Builder):
 
     @classmethod
     def read(cls, entry: Entry, kind: Kind) -> _FirstCommentSays:
-        spec: FirstCommentSpec = entry.spec.first_comment  # type: ignore[assignment]
+        spec: FirstCommentSpec = entry.spec.of(kind)
         return _FirstCommentSays(
             prune=spec.prune,
             reset=_set(spec.prune),
@@ -485,7 +486,7 @@ class _AccountBuilder(_Builder):
 
     @classmethod
     def read(cls, entry: Entry, kind: Kind) -> tuple[Sourced[Any] | None, Sourced[Any] | None]:
-        spec = entry.spec.account
+        spec = entry.spec.of(kind)
         assert spec is not None
         return spec.proxy, spec.password
 
@@ -500,15 +501,16 @@ class _AccountBuilder(_Builder):
         return AccountDesired(self.proxy, self.password)
 
 
-_BUILDERS: dict[Kind, type[_Builder]] = {
-    Kind.ACCOUNT: _AccountBuilder,
-    Kind.REACTIONS: _ScheduleBuilder,
-    Kind.REPOST: _ScheduleBuilder,
-    Kind.WELCOMEDM: _ToggleBuilder,
-    Kind.AI_DM: _ToggleBuilder,
-    Kind.LEADS: _LeadsBuilder,
-    Kind.FIRST_COMMENT: _FirstCommentBuilder,
+#: How each shape of desired state is merged, entry after entry (a kind's shape: `contract.kinds`).
+_BUILDERS_BY_SHAPE: dict[Shape, type[_Builder]] = {
+    Shape.ACCOUNT: _AccountBuilder,
+    Shape.SCHEDULE: _ScheduleBuilder,
+    Shape.TOGGLE: _ToggleBuilder,
+    Shape.TASKS: _LeadsBuilder,
+    Shape.COMMENT_SCHEDULES: _FirstCommentBuilder,
 }
+_BUILDERS: dict[Kind, type[_Builder]] = {k: _BUILDERS_BY_SHAPE[i.shape] for k, i in INFO.items()
+                                         if i.shape in _BUILDERS_BY_SHAPE}
 
 
 def _captions(playbook: Playbook) -> CaptionsDesired | None:

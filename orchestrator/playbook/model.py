@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from orchestrator.contract import Policy, Position
+from orchestrator.contract import Kind, Policy, Position
 from orchestrator.playbook.errors import Diagnostic, did_you_mean
 from orchestrator.playbook.positions import Locator, PositionIndex
-from orchestrator.playbook.schema import CaptionsSpec, EntrySpec, GroupSpec, PlaybookSpec
+from orchestrator.playbook.schema import CaptionsSpec, EntryBase, GroupSpec, PlaybookSpec
 from orchestrator.playbook.windows import Windows, windows_of
 
 
@@ -34,7 +34,7 @@ class Entry:
     """One item of ``entries:``; ``number`` is its place in the whole playbook's order."""
 
     number: int
-    spec: EntrySpec
+    spec: EntryBase
     source: Position
     locator: Locator  # ("entries", i) in its file
 
@@ -169,7 +169,7 @@ def _schedules_without_targets(entries: list[Entry]) -> list[Diagnostic]:
     first_seen: dict[str, Position] = {}
     with_targets: set[str] = set()
     for entry in entries:
-        spec = entry.spec.first_comment
+        spec = entry.spec.of(Kind.FIRST_COMMENT)
         if spec is None:
             continue
         for schedule in spec.schedules:

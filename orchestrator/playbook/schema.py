@@ -33,6 +33,8 @@ from pydantic import (
     model_validator,
 )
 
+from orchestrator.contract.kinds import ACCOUNT_KINDS, Kind, Shape
+from orchestrator.contract.kinds import info as kind_info
 from orchestrator.contract.sourced import Sourced
 from orchestrator.playbook.errors import closest, one_edit_apart, one_of
 from orchestrator.playbook.fields import MODULE_NAMES, SETTINGS, FieldSpec, FieldType
@@ -362,7 +364,7 @@ class RepostSpec(ScheduleSpec):
 
 
 class ToggleSpec(Spec):
-    """``welcomedm:`` and ``ai_dm:``: the schedule on or off."""
+    """A toggle kind's entry (Welcome DM, AI-DM): the schedule on or off."""
 
     state: SourcedValue[ScheduleState]
 
@@ -496,39 +498,59 @@ class AccountSpec(Spec):
         return self
 
 
-class EntrySpec(Spec):
-    """One item of ``entries:``: desired state per kind for the accounts of ``groups``."""
+class EntryBase(Spec):
+    """What every item of ``entries:`` has; `EntrySpec` adds a field per kind from the registry
+    of kinds (``contract.kinds``), in `Kind` order."""
 
     name: StrictStr | None = None
     groups: GroupNames
     #: Windows the entry applies in (`orchestrator.playbook.windows`); None: always.
     when: When | None = None
-    account: AccountSpec | None = None
-    reactions: ReactionsSpec | None = None
-    repost: RepostSpec | None = None
-    welcomedm: ToggleSpec | None = None
-    ai_dm: ToggleSpec | None = None
-    leads: LeadsField | None = None
-    first_comment: FirstCommentSpec | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> EntrySpec:
+    def _check(self) -> EntryBase:
         if all(getattr(self, kind) is None for kind in KIND_KEYS):
             fail("entry gives no desired state", f"add at least one of {one_of(KIND_KEYS)}")
         return self
 
+    def of(self, kind: Kind | str) -> Any:
+        """What this entry says of ``kind`` (its spec model), or None."""
+        return getattr(self, str(kind), None)
+
     @property
     def leads_items(self) -> tuple[LeadsItem, ...]:
         """``leads:`` as a list, whichever form it was written in."""
-        if self.leads is None:
+        leads = self.of(Kind.LEADS)
+        if leads is None:
             return ()
-        return tuple(self.leads) if isinstance(self.leads, list) else (self.leads,)
+        return tuple(leads) if isinstance(leads, list) else (leads,)
 
     @property
     def kinds(self) -> tuple[str, ...]:
         """The kinds this entry sets, in `KIND_KEYS` order."""
         return tuple(kind for kind in KIND_KEYS if getattr(self, kind) is not None)
 
+
+#: The spec of each shape of desired state; a schedule's settings and targets differ by kind.
+SPEC_BY_SHAPE: dict[Shape, Any] = {
+    Shape.ACCOUNT: AccountSpec, Shape.TOGGLE: ToggleSpec, Shape.TASKS: LeadsField,
+    Shape.COMMENT_SCHEDULES: FirstCommentSpec,
+}
+SCHEDULE_SPECS: dict[Kind, type[ScheduleSpec]] = {Kind.REACTIONS: ReactionsSpec, Kind.REPOST: RepostSpec}
+
+
+def _kind_spec(kind: Kind) -> Any:
+    shape = kind_info(kind).shape
+    return SCHEDULE_SPECS[kind] if shape is Shape.SCHEDULE else SPEC_BY_SHAPE[shape]
+
+
+EntrySpec: type[EntryBase] = create_model(  # type: ignore[call-overload]
+    "EntrySpec",
+    __base__=EntryBase,
+    __doc__="One item of ``entries:``: desired state per kind for the accounts of ``groups``.",
+    __module__=__name__,
+    **{kind.value: (_kind_spec(kind) | None, None) for kind in ACCOUNT_KINDS},
+)
 
 
 # -- groups ---------------------------------------------------------------------------------
@@ -607,7 +629,7 @@ def json_schema() -> dict[str, Any]:
 
 
 __all__ = [
-    "AccountSpec", "CaptionsSpec", "CommentSchedule", "CommentTarget", "EntrySpec", "FirstCommentSpec",
+    "AccountSpec", "CaptionsSpec", "CommentSchedule", "CommentTarget", "EntryBase", "EntrySpec", "FirstCommentSpec",
     "GroupSpec", "LeadsItem", "PlaybookSpec", "PolicySpec", "ReactionsSpec", "ReactionsTarget",
     "RepostSpec", "RepostTarget", "ScheduleSpec", "SettingsSpec", "TargetSpec", "ToggleSpec", "fail",
     "json_schema",

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, NoReturn
 from pydantic import PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from orchestrator.contract import ACCOUNT_KINDS, Limit, SecretRef
+from orchestrator.contract import ACCOUNT_KINDS, Kind, Limit, SecretRef
 from orchestrator.playbook import spintax
 from orchestrator.playbook.secret_refs import secret_ref_problem
 
@@ -329,7 +329,7 @@ _LIMIT_SCHEMA = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string",
 LimitValue = Annotated[Limit, PlainValidator(_limit), WithJsonSchema(_LIMIT_SCHEMA)]
 
 
-DRIFT_KINDS = ("account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment", "captions")
+DRIFT_KINDS: tuple[str, ...] = tuple(Kind)
 
 
 def _drift(value: Any) -> dict[str, str]:

@@ -49,6 +49,7 @@ from orchestrator.contract import Kind
 from orchestrator.contract.vocabulary import Action, ExitCode, ReconcileMode, RunStatus
 from orchestrator.state.drift import Backoff, BackoffPolicy, DriftRow, DriftStore
 from orchestrator.apply.run import ApplyError, ApplyOptions, ApplyOutcome, apply
+from orchestrator.apply.events import Event, OperationDone, OperationFailed
 from orchestrator.apply.executor import Executor
 from orchestrator.state.history import History
 from orchestrator.state.lock import LockHeld, RunLock
@@ -184,12 +185,18 @@ class Reconciler:
         self.lock = lock
         self.metrics = metrics or ReconcileMetrics()
         self.executor = executor or Executor(client)
+        self.executor.events.subscribe(self._count_operation)
         self.clock = clock
         self.rng = rng or random.Random()
         self.cycles = 0
         self.signal: int | None = None
         self.started = clock()
         self.cause = Cause("start")  # why the next cycle runs
+        self.metrics.interval.set(options.every)
+        self.metrics.started.set(self.started)
+        last = _last_success(history)
+        if last is not None:  # a restart, or `--once` (a process per cycle), keeps what the history knows
+            self.metrics.last_success.set(last)
 
     # -- one cycle -----------------------------------------------------------------------------
     async def cycle(self) -> CycleReport:
@@ -199,8 +206,9 @@ class Reconciler:
         lock = self.lock() if self.lock else None
         if lock is not None:
             try:
-                lock.acquire()
+                mine = lock.acquire()
             except LockHeld as exc:
+                self.metrics.observe_lock("other", exc.holder.since if exc.holder else None)
                 if number == 1:
                     raise
                 report = CycleReport(number, EXIT_ERROR, f"skipped: {exc}", cause=self.cause)
@@ -208,11 +216,14 @@ class Reconciler:
                 return report
             if lock.previous is not None:
                 log.warning("lock taken over from a process that died holding it", holder=lock.previous.describe())
+            self.metrics.observe_lock("other", None)
+            self.metrics.observe_lock("self", mine.since)
         try:
             return await self._cycle(number)
         finally:
             if lock is not None:
                 lock.release()
+                self.metrics.observe_lock("self", None)
 
     async def _cycle(self, number: int) -> CycleReport:
         started = time.monotonic()
@@ -266,7 +277,7 @@ class Reconciler:
                 what, why = "held", "the safety policy held this cycle's writes"
             elif c.account_id in ex.failed_accounts:
                 what = "failed"
-                why = next((f.reason for f in ex.failures if f.account_id == c.account_id), None)
+                why = next((f.message for f in ex.failures if f.account_id == c.account_id), None)
             elif (c.account_id, c.kind, c.path) in unverified:
                 what, why = "unverified", None
             elif c.account_id in ex.touched:
@@ -320,6 +331,12 @@ class Reconciler:
                         next_try=_stamp(entry.next_try), reason=why)
         good = outcome.execution.touched - set(bad)
         self.drift.forget(good)
+
+    def _count_operation(self, event: Event) -> None:
+        """Operations as they end, from the engine's events: the metric moves during a cycle."""
+        if isinstance(event, OperationDone | OperationFailed):
+            result = "done" if isinstance(event, OperationDone) else "failed"
+            self.metrics.operations.labels(event.op.kind, event.op.name, result).inc()
 
     def _record_run(self, report: CycleReport, outcome: ApplyOutcome | None) -> int:
         """The cycle's run in the history: apply's own when it wrote one, else a new one."""
@@ -449,6 +466,14 @@ class Reconciler:
 
 def _instant(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _last_success(history: History, runs: int = 200) -> float | None:
+    """When the last successful reconcile cycle among the latest ``runs`` in the history ended."""
+    for run in history.runs(runs):
+        if run.command.startswith("reconcile-") and run.status in ("succeeded", "reported") and run.finished:
+            return run.finished
+    return None
 
 
 def _api_error(exc: BaseException) -> SharingtoolsError | None:

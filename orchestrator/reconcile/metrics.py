@@ -61,6 +61,20 @@ class ReconcileMetrics:
                                    ["entry"], registry=r)
         self.window_next = Gauge("orchestrator_window_next_transition_timestamp_seconds",
                                  "Unix time a windowed entry next opens or closes", ["entry"], registry=r)
+        # Fed by the engine's event stream as operations end (see `Reconciler`), not per cycle.
+        self.operations = Counter(f"{PREFIX}_operations", "Operations carried out, by kind, operation and result",
+                                  ["kind", "operation", "result"], registry=r)
+        # What the alert rules need to judge "no success for three intervals" without a
+        # threshold per deployment (deploy/prometheus/alerts.yml), and "the lock is stuck".
+        self.interval = Gauge(f"{PREFIX}_interval_seconds", "Time between cycles (--every)", registry=r)
+        self.started = Gauge(f"{PREFIX}_started_timestamp_seconds", "Unix time this reconciler started",
+                             registry=r)
+        self.lock_since = Gauge(f"{PREFIX}_lock_held_since_timestamp_seconds",
+                                "Unix time the run lock was taken, by holder: self (this process, during a "
+                                "cycle) or other (another run, found holding it by the last cycle); 0 when free",
+                                ["holder"], registry=r)
+        for holder in ("self", "other"):
+            self.lock_since.labels(holder).set(0)
         self._seen_requests: dict[str, int] = {}
         self._seen_retries = 0
         self._known: dict[str, set[str]] = {"drift_last": set(), "blocked": set()}
@@ -111,6 +125,10 @@ class ReconcileMetrics:
             else:
                 with contextlib.suppress(KeyError):  # never set: nothing to remove
                     self.window_next.remove(entry)
+
+    def observe_lock(self, holder: str, since: float | None) -> None:
+        """``holder`` (``self`` or ``other``) holds the run lock since ``since``; None: it does not."""
+        self.lock_since.labels(holder).set(since or 0)
 
     def _set_all(self, gauge: Gauge, name: str, counts: Mapping[str, int]) -> None:
         """Set a labelled gauge to this cycle's counts; labels seen before and absent now go to 0."""

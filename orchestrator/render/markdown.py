@@ -57,8 +57,23 @@ def _details(group: ChangeGroup) -> str:
     return f"<details><summary>{summary}</summary>\n\n{', '.join(group.usernames)}\n\n</details>"
 
 
-def render_markdown(plan: Plan, *, legend: Legend | None = None, budget: int = MARKDOWN_BUDGET) -> str:
-    """Ready to paste into a pull-request comment, and never longer than ``budget`` characters."""
+def summary_lines(plan: Plan) -> list[str]:
+    """The summary line and the table of changes by kind and action (or "No changes")."""
+    if plan.empty:
+        return ["No changes. The installation matches the playbooks"
+                + (", but for what is blocked." if plan.blocked else ".")]
+    out = [summary_line(plan), "", "| kind | action | changes |", "|---|---|---|"]
+    for kind, actions in plan.summary()["by_kind"].items():
+        out += [f"| {kind} | {action} | {n} |" for action, n in actions.items()]
+    return out
+
+
+def render_markdown(plan: Plan, *, legend: Legend | None = None, budget: int = MARKDOWN_BUDGET,
+                    full_plan: str = FULL_PLAN, fit: str = "a pull-request comment") -> str:
+    """Ready to paste into a pull-request comment, and never longer than ``budget`` characters.
+
+    When something is cut, the note says it was cut to fit ``fit`` and that the complete plan
+    is at ``full_plan`` (a command, a URL, a Markdown link)."""
     legend = legend or Legend()
     out: list[str] = [TITLE, ""]
     size = 0
@@ -72,19 +87,8 @@ def render_markdown(plan: Plan, *, legend: Legend | None = None, budget: int = M
         size += len(text) + 1
 
     size = sum(len(x) + 1 for x in out)
-    if plan.empty:
-        put(
-            "No changes. The installation matches the playbooks"
-            + (", but for what is blocked." if plan.blocked else ".")
-        )
-    else:
-        put(summary_line(plan))
-        put("")
-        put("| kind | action | changes |")
-        put("|---|---|---|")
-        for kind, actions in plan.summary()["by_kind"].items():
-            for action, n in actions.items():
-                put(f"| {kind} | {action} | {n} |")
+    for line in summary_lines(plan):
+        put(line)
     cut: list[str] = []
     if legend.problems:
         put("")
@@ -138,7 +142,7 @@ def render_markdown(plan: Plan, *, legend: Legend | None = None, budget: int = M
             cut.append(f"the account lists of {len(blocks) - written} of {len(blocks)} changes")
     if cut:
         put("")
-        put(f"> Cut to fit a pull-request comment: {'; '.join(cut)} left out. "
-            f"The complete plan, per account: {FULL_PLAN}.")
+        put(f"> Cut to fit {fit}: {'; '.join(cut)} left out. "
+            f"The complete plan, per account: {full_plan}.")
     put("")
     return "\n".join(out)

@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.text import Text
 
-from orchestrator.apply.run import Phase
+from orchestrator.apply.events import Event, OperationDone, OperationFailed, Phase, PhaseStarted
 
 WINDOW = 5.0  # seconds of history the req/s figure is measured over
 
@@ -51,6 +51,15 @@ class RunDisplay:
         self._running = False
 
     # -- what the run reports ----------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        """A subscriber of the run's `Events`: phases and operations move the display."""
+        if isinstance(event, PhaseStarted):
+            self.on_phase(event.phase)
+        elif isinstance(event, OperationDone):
+            self.on_operation("done")
+        elif isinstance(event, OperationFailed):
+            self.on_operation("failed")
+
     def on_phase(self, phase: Phase) -> None:
         self.phase = phase
         self.phase_started = self.clock()

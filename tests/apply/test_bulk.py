@@ -12,7 +12,8 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.retry import RetrySettings
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.apply.run import ApplyOptions, ApplyOutcome
-from orchestrator.kinds import KindRegistry, Operation, ReactionsKind
+from orchestrator.kinds import KindRegistry, Operation
+from orchestrator.kinds.reactions import ReactionsKind
 from tests.apply.conftest import (
     client_for,
     count,

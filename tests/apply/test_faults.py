@@ -214,7 +214,7 @@ async def test_a_failure_the_client_gave_up_on_is_not_sent_again(emu, control, t
     (await control.delete("/faults")).raise_for_status()
 
     assert outcome.exit_code == 4, failures_of(outcome)
-    assert [(f.account_id, f.kind, f.operation) for f in outcome.execution.failures] == [(1, "reactions", "add_target")]
+    assert [(f.account_id, f.kind, f.step) for f in outcome.execution.failures] == [(1, "reactions", "add_target")]
     rows = [r for r in await request_rows(control)
             if r["method"] == "POST" and r["route"] == "/reactions/schedules/{account_id}/targets"]
     assert sum(r["count"] for r in rows if r["injected"]) == 3  # the client's 3 attempts, nothing more

@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
-from orchestrator.apply.run import Phase
+from orchestrator.apply.events import Phase
 from orchestrator.render.progress import RunDisplay
 from tests.apply.conftest import PLAYBOOKS, Served, VirtualTime, client_for
 

@@ -8,8 +8,8 @@ import io
 from rich.console import Console
 
 from orchestrator.apply.run import EXIT_PARTIAL, ApplyOutcome
-from orchestrator.apply.executor import ExecutionResult, Failure
-from orchestrator.kinds import Problem
+from orchestrator.apply.executor import ExecutionResult
+from orchestrator.kinds import AccountIssue
 from orchestrator.plan import Plan
 from orchestrator.cli.apply import _summarise
 
@@ -23,10 +23,10 @@ def summary(outcome: ApplyOutcome, report_path: str | None) -> list[str]:
 
 
 def outcome_with(failures: int, problems: int) -> ApplyOutcome:
-    execution = ExecutionResult(failures=[Failure(i, f"acct_{i:03d}", "reactions", "update_settings", "HTTP 500")
+    execution = ExecutionResult(failures=[AccountIssue(i, f"acct_{i:03d}", "reactions", "HTTP 500", "update_settings")
                                           for i in range(1, failures + 1)])
     return ApplyOutcome(EXIT_PARTIAL, Plan.build([], "sha256:0", {}, 0), execution=execution,
-                        problems=[Problem(0, f"gone_{i}", None, "no such account") for i in range(problems)],
+                        problems=[AccountIssue(0, f"gone_{i}", None, "no such account") for i in range(problems)],
                         message="partial: 24 accounts failed")
 
 

@@ -56,7 +56,7 @@ async def test_a_failing_wave_halts_the_apply_and_later_accounts_are_untouched(t
         assert outcome.message == ("halted after wave 2: 5 of 9 accounts failed or did not verify (max_fail 10%); "
                                    "10 accounts not started")
         assert sorted(f.account_id for f in outcome.execution.failures) == FITNESS
-        assert all(f.operation == "update_settings" for f in outcome.execution.failures)
+        assert all(f.step == "update_settings" for f in outcome.execution.failures)
 
         after = await _settings(control)
         for account_id in FASHION:  # waves 1 and 2 were applied

@@ -61,7 +61,8 @@ def test_a_schedule_created_active_on_such_an_account_is_created_paused() -> Non
 
 def test_an_ai_dm_schedule_without_a_key_is_blocked() -> None:
     live = {(3, "ai_dm"): {"schedules": [{"id": 7, "is_active": False, "api_key_configured": False}]}}
-    _, [blocked] = classify([_change(3, "ai_dm", "activate", ref=7)], {3: SimpleNamespace(login_required=False)}, live)
+    account = SimpleNamespace(login_required=False, is_active=True)
+    _, [blocked] = classify([_change(3, "ai_dm", "activate", ref=7)], {3: account}, live)
     assert blocked.reason == NO_AI_KEY and "has no OpenAI API key" in blocked.message
 
 

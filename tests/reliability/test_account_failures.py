@@ -4,6 +4,7 @@ ends partial (exit 4) with its summary, report and history (never "running")."""
 
 from __future__ import annotations
 
+from orchestrator.apply.events import Events, OperationDone, OperationFailed
 from orchestrator.api.retry import RetrySettings
 from orchestrator.apply.run import EXIT_PARTIAL, ApplyOptions, apply
 from orchestrator.state.history import History
@@ -55,7 +56,7 @@ async def test_apply_goes_on_without_the_account_whose_read_fails(tmp_path):
         outcome = await apply(client, book, ApplyOptions(), history=history, executor=executor_for(client))
         report = outcome.report(client)
     assert outcome.exit_code == EXIT_PARTIAL, failures_of(outcome)
-    assert [(f.account_id, f.operation) for f in outcome.execution.failures] == [(ACCOUNT, "read")]
+    assert [(f.account_id, f.step) for f in outcome.execution.failures] == [(ACCOUNT, "read")]
     speeds = await _speeds(emu)
     assert speeds[ACCOUNT] != 2 and all(v == 2 for a, v in speeds.items() if a != ACCOUNT), speeds
     (run,) = history.runs(1)
@@ -71,15 +72,17 @@ async def test_a_verify_read_that_fails_reports_that_account_and_finishes_the_ru
     history = History(tmp_path / "state.db")
     rules: list[Rule] = []
 
-    def after_first_write(event, op) -> None:
-        if not rules:
+    def after_first_write(event) -> None:
+        if isinstance(event, OperationDone | OperationFailed) and not rules:
             rules.append(Rule(ACCOUNT_READS, 503, b"not json at all"))
 
+    events = Events()
+    events.subscribe(after_first_write)
     async with hostile_client(emu, rules, retry=FAST) as client:
         outcome = await apply(client, book, ApplyOptions(), history=history,
-                              executor=executor_for(client, progress=after_first_write))
+                              executor=executor_for(client, events=events))
     assert outcome.exit_code == EXIT_PARTIAL, failures_of(outcome)
-    assert [(f.account_id, f.operation) for f in outcome.execution.failures] == [(ACCOUNT, "verify")]
+    assert [(f.account_id, f.step) for f in outcome.execution.failures] == [(ACCOUNT, "verify")]
     assert all(v == 2 for v in (await _speeds(emu)).values())
     (run,) = history.runs(1)
     assert run.status == "partial" and run.report["failures"][0]["operation"] == "verify"

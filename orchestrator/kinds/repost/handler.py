@@ -6,5 +6,4 @@ from orchestrator.kinds.schedules import ScheduleKind
 
 class RepostKind(ScheduleKind):
     kind = Kind.REPOST
-    label = "Repost Pro"
     resource = "repost"

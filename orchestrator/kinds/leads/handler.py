@@ -8,13 +8,15 @@ from typing import Any
 from orchestrator.api import SharingtoolsClient
 from orchestrator.contract import Account, Kind, LeadsDesired
 from orchestrator.kinds.base import (
+    ITEM,
+    paths,
     PHASE_OFF,
     PHASE_ON,
     KindHandler,
     Live,
     Op,
     Operation,
-    Problem,
+    AccountIssue,
     ReadContext,
     ReadResult,
     change,
@@ -24,7 +26,7 @@ from orchestrator.plan import Change
 
 class LeadsKind(KindHandler):
     kind = Kind.LEADS
-    label = "Leads Finder"
+    changes = paths(start=rf"tasks{ITEM}\.state", stop=rf"tasks{ITEM}\.state")
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         found: dict[int, list[dict[str, Any]]] = {}
@@ -38,7 +40,7 @@ class LeadsKind(KindHandler):
             if account.id not in desired:
                 continue
             if account.id not in found:
-                result.problems.append(Problem(
+                result.problems.append(AccountIssue(
                     account.id, account.username, self.kind,
                     "has no Leads Finder schedule (create it in the web panel, or exclude the account)"))
             else:

@@ -6,5 +6,4 @@ from orchestrator.kinds.schedules import ScheduleKind
 
 class ReactionsKind(ScheduleKind):
     kind = Kind.REACTIONS
-    label = "Reactions Pro"
     resource = "reactions"

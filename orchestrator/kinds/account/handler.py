@@ -16,12 +16,13 @@ from typing import Any
 from orchestrator.api import SharingtoolsClient
 from orchestrator.contract import Account, AccountDesired, Kind, ResolvedSecret, SecretRef
 from orchestrator.kinds.base import (
+    paths,
     PHASE_EDIT,
     KindHandler,
     Live,
     Op,
     Operation,
-    Problem,
+    AccountIssue,
     ReadContext,
     ReadResult,
     change,
@@ -34,7 +35,7 @@ AUTO = "auto"
 
 class AccountKind(KindHandler):
     kind = Kind.ACCOUNT
-    label = "Account"
+    changes = paths(set="proxy")
 
     def resolve(self, desired: AccountDesired) -> AccountDesired:
         """A proxy written as a secret reference, read (and registered for redaction)."""
@@ -57,10 +58,10 @@ class AccountKind(KindHandler):
                 continue
             want: AccountDesired = desired[a.id]
             if want.password is not None:
-                result.problems.append(Problem(a.id, a.username, self.kind,
+                result.problems.append(AccountIssue(a.id, a.username, self.kind,
                                                "account.password cannot be planned (the API never reads a password "
                                                "back, so there is nothing to diff): set it with `orchestrator api`"))
-            result.live[a.id] = {"proxy": getattr(ctx.accounts[a.id], "proxy", None) or None}
+            result.live[a.id] = {"proxy": ctx.accounts[a.id].proxy or None}
         return result
 
     def diff(self, account: Account, desired: AccountDesired, live: Live) -> list[Change]:

@@ -15,6 +15,8 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import NotFound
 from orchestrator.contract import LIBRARY, LIBRARY_ID, Account, CaptionsDesired, Kind
 from orchestrator.kinds.base import (
+    ITEM,
+    paths,
     PHASE_EDIT,
     KindHandler,
     Live,
@@ -29,7 +31,7 @@ from orchestrator.plan import Change
 
 class CaptionsKind(KindHandler):
     kind = Kind.CAPTIONS
-    label = "Captions"
+    changes = paths(create=f"captions{ITEM}", update=f"captions{ITEM}", delete=f"captions{ITEM}")
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         captions = [{"id": c.id, "title": c.title, "caption": c.caption} async for c in ctx.client.captions.list()]

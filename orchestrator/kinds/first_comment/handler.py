@@ -15,6 +15,8 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import NotFound
 from orchestrator.contract import Account, CommentScheduleDesired, FirstCommentDesired, Kind
 from orchestrator.kinds.base import (
+    ITEM,
+    paths,
     PHASE_EDIT,
     PHASE_OFF,
     PHASE_ON,
@@ -35,7 +37,9 @@ def _key(targets: Sequence[Mapping[str, Any]]) -> frozenset[str]:
 
 class FirstCommentKind(KindHandler):
     kind = Kind.FIRST_COMMENT
-    label = "First Comment"
+    changes = paths(create=f"schedules{ITEM}", delete=f"schedules{ITEM}",
+                    update=rf"schedules{ITEM}\.(comments|comment_mode|targets)",
+                    activate=rf"schedules{ITEM}\.state", pause=rf"schedules{ITEM}\.state")
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         found: dict[int, list[dict[str, Any]]] = {a: [] for a in desired}
