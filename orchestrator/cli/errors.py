@@ -110,9 +110,9 @@ def explain(exc: BaseException) -> tuple[list[str] | None, int]:
     from orchestrator.playbook import PlaybookError
     from orchestrator.apply.policy import PolicyError
 
-    from orchestrator.state.db import StateDbError
+    from orchestrator.state.store import StateStoreError
 
-    if isinstance(exc, (UserError, StateDbError)):
+    if isinstance(exc, (UserError, StateStoreError)):
         return [f"error: {exc}"], getattr(exc, "code", EXIT_ERROR)
     if isinstance(exc, PlaybookError):
         return [str(d) for d in exc.diagnostics], EXIT_ERROR

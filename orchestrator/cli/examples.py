@@ -47,6 +47,11 @@ APPLY = examples(
 HISTORY = examples(
     "orchestrator history",
     "orchestrator history --limit 50 --state-db /var/lib/orchestrator/state.db",
+    "orchestrator history --state-db postgresql://orchestrator@db.internal/orchestrator",
+)
+HISTORY_PRUNE = examples(
+    "orchestrator history prune",
+    "orchestrator history prune --older-than 30d --keep 5000",
 )
 HISTORY_SHOW = examples(
     "orchestrator history show 12",

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError
 from orchestrator.contract import Account, Kind, Sourced
 from orchestrator.contract.accounts import LiveAccount
 from orchestrator.contract.kinds import info as kind_info
@@ -113,6 +115,45 @@ class AccountIssue:
         if self.kind is None:
             return f"{self.username}: {self.message}"
         return f"{self.username} · {self.kind}: {self.message}"
+
+
+class FleetReadFailed(SharingtoolsError):
+    """A kind's list of every account's state (one read for the whole fleet, such as the
+    Reactions Pro schedule list) failed, after the client's retries.
+
+    Nothing is then known of any account's state of that kind: not that it has no schedule
+    (the plan would say "create it in the web panel"), not that it has the one it had. Every
+    account the kind manages is a read failure (left out of the plan; apply writes nothing for
+    it and ends partial, exit 4); the other kinds' accounts go on. The accounts are not read
+    one by one instead: a list that lies (a maintenance page) must be seen, not papered over.
+    """
+
+    def __init__(self, what: str, error: SharingtoolsError) -> None:
+        self.error = error
+        super().__init__(f"the list of every account's {what} failed, so this account's is unknown: {error}")
+
+
+class LibraryReadFailed(SharingtoolsError):
+    """The read of something the API key's user owns rather than an account (the caption
+    library) failed: no account's problem, so the whole run stops (plan and apply exit 1, and
+    apply writes nothing). Read as empty, it would plan to create the library again."""
+
+    def __init__(self, what: str, error: SharingtoolsError) -> None:
+        self.error = error
+        super().__init__(f"could not read {what}, so nothing was planned: {error}")
+
+
+@contextmanager
+def fleet_list(what: str) -> Iterator[None]:
+    """Around a kind's read of a list of every account's ``what``: its failure is
+    `FleetReadFailed`. A module refusal (403, or 503 naming the module) keeps its meaning:
+    every call of that module is refused, which the planner reports as blocked."""
+    try:
+        yield
+    except (ModuleNotEnabled, ModuleNotInstalled):
+        raise
+    except SharingtoolsError as exc:
+        raise FleetReadFailed(what, exc) from exc
 
 
 @dataclass

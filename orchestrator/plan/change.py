@@ -27,7 +27,7 @@ class Change:
     ``source`` is the ``file:line`` of the playbook value that asks for it. ``ref`` carries
     what the executor needs and the renderers don't show (a target id, a schedule id).
     ``window`` names the windowed entry (``when:``) the change is for: an item it adds while open
-    (the state database remembers it, see ``orchestrator.state.applied``), or takes back once closed.
+    (the state database remembers it: ``StateStore.window_claims``), or takes back once closed.
     """
 
     account_id: int

@@ -14,9 +14,8 @@ import pytest
 from orchestrator.apply.run import ApplyError, ApplyOptions, apply
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.planning.planner import build_plan
-from orchestrator.state.applied import AppliedValues, claims_of
-from orchestrator.state.history import History
-from tests.apply.conftest import client_for, executor_for, load_playbook
+from tests.harness import client_for, executor_for, load_playbook
+from tests.harness.stores import sqlite_store
 
 BEFORE = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 INSIDE = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -55,7 +54,7 @@ async def _speed(client, account_id: int = NOVA) -> object:
 async def test_a_window_applies_inside_and_takes_back_only_what_it_added(tmp_path: Path) -> None:
     emu = LocalEmulator("demo")
     book = load_playbook(tmp_path / "playbooks", BOOK)
-    history = History(tmp_path / "state.db")
+    history = sqlite_store(tmp_path / "state.db")
     async with client_for(emu) as client:
         # Someone added #handmade by hand before the campaign: the window must leave it.
         await client.reactions.add_target(NOVA, "hashtag", "handmade", "handmade")
@@ -68,13 +67,13 @@ async def test_a_window_applies_inside_and_takes_back_only_what_it_added(tmp_pat
         assert await _speed(client) == 2 and "blackfriday" not in await _targets(client)
 
         # plan --at inside the window shows exactly what an apply at that instant does.
-        planned = await build_plan(client, book, at=INSIDE, claims=AppliedValues(history.db).claims())
+        planned = await build_plan(client, book, at=INSIDE, claims=await history.window_claims())
         inside = await run(INSIDE)
         assert inside.exit_code == 0, inside.message
         assert [c.public() for c in planned.plan.changes] == [c.public() for c in inside.plan.changes]
         assert await _speed(client) == 4
         assert {"blackfriday", "handmade", "ootd"} <= await _targets(client)
-        claims = AppliedValues(history.db).claims()
+        claims = await history.window_claims()
         # Claimed: what the window added, on every fashion account; not #handmade on nova (it was
         # there), not #ootd (the baseline wants it).
         assert {(c.path, c.window) for c in claims} >= {("targets[hashtag:blackfriday]", "Black Friday push")}
@@ -92,12 +91,12 @@ async def test_a_window_applies_inside_and_takes_back_only_what_it_added(tmp_pat
         assert await _targets(client) >= {"ootd", "handmade"} and "blackfriday" not in await _targets(client)
         # On the other accounts the window added #handmade too, and takes it back.
         assert "handmade" not in await _targets(client, 2)
-        assert AppliedValues(history.db).claims() == frozenset()
+        assert await history.window_claims() == frozenset()
 
         # Converged: nothing left to do, nothing taken back twice.
         again = await run(AFTER)
         assert again.plan.empty, [c.public() for c in again.plan.changes]
-    history.close()
+    await history.close()
 
 
 async def test_without_claims_a_closed_window_removes_nothing(tmp_path: Path) -> None:
@@ -107,7 +106,7 @@ async def test_without_claims_a_closed_window_removes_nothing(tmp_path: Path) ->
     book = load_playbook(tmp_path / "playbooks", BOOK)
     async with client_for(emu) as client:
         await client.reactions.add_target(NOVA, "hashtag", "blackfriday", "blackfriday")
-        planned = await build_plan(client, book, at=AFTER, claims=claims_of(tmp_path / "missing.db"))
+        planned = await build_plan(client, book, at=AFTER)  # no state database: nothing is claimed
         assert not [c for c in planned.plan.changes if c.action == "remove"]
 
 
@@ -129,7 +128,7 @@ entries:
 async def test_a_windowed_first_comment_schedule_is_created_then_deleted(tmp_path: Path) -> None:
     emu = LocalEmulator("demo")
     book = load_playbook(tmp_path / "playbooks", FIRST_COMMENT)
-    history = History(tmp_path / "state.db")
+    history = sqlite_store(tmp_path / "state.db")
 
     async def schedules(client) -> list[set[str]]:
         return [{t.username for t in s.targets} async for s in client.first_comment.list_schedules()
@@ -144,7 +143,7 @@ async def test_a_windowed_first_comment_schedule_is_created_then_deleted(tmp_pat
         after = await apply(client, book, ApplyOptions(at=AFTER), history=history, executor=executor_for(client))
         assert [(c.action, c.window) for c in after.plan.changes] == [("delete", "Launch week comments")]
         assert await schedules(client) == existing
-    history.close()
+    await history.close()
 
 
 async def test_a_saved_plan_a_window_changed_since_is_refused(tmp_path: Path) -> None:

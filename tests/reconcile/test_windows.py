@@ -13,9 +13,9 @@ from orchestrator.emulator.faults import FaultConfig
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.reconcile.loop import EXIT_ERROR, WINDOW_RETRY, CycleReport, Reconciler, ReconcileOptions
 from orchestrator.reconcile.metrics import ReconcileMetrics
-from orchestrator.state.history import History
-from tests.reconcile.conftest import VirtualTime, client_for, write_book
-from tests.reconcile.test_metrics import samples
+from tests.harness import VirtualTime, client_for
+from tests.harness.stores import sqlite_store
+from tests.reconcile.conftest import write_book
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 OPENS, CLOSES = START + timedelta(minutes=5), START + timedelta(minutes=15)
@@ -42,7 +42,7 @@ entries:
 
 def _loop(emu: LocalEmulator, client, tmp_path: Path, time: VirtualTime) -> Reconciler:
     return Reconciler(client, _book(tmp_path), ReconcileOptions(every=3600, jitter=0.1),
-                      history=History(tmp_path / "state.db"), metrics=ReconcileMetrics(), clock=time.clock)
+                      history=sqlite_store(tmp_path / "state.db"), metrics=ReconcileMetrics(), clock=time.clock)
 
 
 async def test_the_loop_wakes_at_each_boundary_and_says_why(tmp_path: Path) -> None:
@@ -64,11 +64,12 @@ async def test_the_loop_wakes_at_each_boundary_and_says_why(tmp_path: Path) -> N
 
         async def seen(report: CycleReport) -> None:
             reports.append(report)
-            metrics = samples(generate_latest(loop.metrics.registry).decode())
-            gauges.append(metrics[("orchestrator_window_active", (("entry", "Flash sale"),))])
+            metrics = generate_latest(loop.metrics.registry).decode()
+            gauges.append(next(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                               if line.startswith('orchestrator_window_active{entry="Flash sale"}')))
 
         await loop.run(max_cycles=4, on_cycle=seen, sleep=sleep, signals=False)
-        loop.history.close()
+        await loop.history.close()
     # Woken at the opening and the closing exactly (no jitter), then after --every (jittered)
     # once none is ahead (the cycles themselves take virtual time: the rate limiter waits on it).
     assert woke[:2] == [OPENS.timestamp(), CLOSES.timestamp()] and 3240 <= waits[2] <= 3960
@@ -104,7 +105,7 @@ async def test_a_failed_window_cycle_is_tried_again_soon(tmp_path: Path) -> None
             emu.state.faults = FaultConfig(seed=1, drop_rate=1.0) if len(reports) == 1 else FaultConfig()
 
         await loop.run(max_cycles=3, on_cycle=seen, sleep=sleep, signals=False)
-        loop.history.close()
+        await loop.history.close()
     assert [r.exit_code for r in reports][:2] == [0, EXIT_ERROR]
     assert waits[1] == WINDOW_RETRY  # not an hour: the campaign's start is still to be made
     assert reports[2].cause.reason == "window" and reports[2].exit_code == 0
