@@ -157,3 +157,14 @@ def classify(status: int, message: str) -> type[ResponseError]:
     return {400: BadRequest, 404: NotFound, 409: Conflict, 422: ValidationFailed, 429: RateLimited}.get(
         status, ServerError if status >= 500 or status == 202 else BadRequest
     )
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions an exception group holds, flattened in order (``[exc]`` for a plain one).
+
+    Task groups wrap what their tasks raise; the one place that unwraps them, for the
+    planner (a read that stops the run), the command line (the failure to tell) and the
+    reconcile loop (an API error that fails a cycle)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
+    return [exc]

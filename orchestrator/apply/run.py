@@ -93,6 +93,9 @@ class ApplyOutcome:
     #: Per-account problems found while planning (gone account, missing schedule): those
     #: accounts were left out, the others applied, and the run ends partial.
     problems: list[AccountIssue] = field(default_factory=list)
+    #: What the playbook asked of every account (and the live account list, ``desired.accounts``):
+    #: a reconcile cycle records it for the status page.
+    desired: DesiredState | None = None
 
     def report(self, client: SharingtoolsClient) -> dict[str, Any]:
         ops: dict[str, dict[str, dict[str, int]]] = {}
@@ -209,7 +212,8 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
         planned.plan = Plan.build(kept, p.playbook_hash, p.fingerprints, p.accounts_read, p.blocked, p.windows)
     plan = without_unread(planned)
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
-    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped, problems=list(planned.problems))
+    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped, problems=list(planned.problems),
+                           desired=planned.desired)
     outcome.execution.merge(read_failures_result(planned.read_failures, Op.READ))
     outcome.violations = policy.check(plan.changes, planned.desired)
     if outcome.violations:

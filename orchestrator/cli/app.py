@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -651,7 +652,8 @@ def reconcile_command(
     policy: list[str] = typer.Option([], "--policy", help="override a policy limit, e.g. max_pauses=30%"),
     concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
     rate: float = typer.Option(None, help=RATE_HELP),
-    metrics_port: int = typer.Option(None, "--metrics-port", help="serve /metrics and /healthz on this port"),
+    metrics_port: int = typer.Option(None, "--metrics-port",
+                                     help="serve /metrics, /healthz and the status page (at /) on this port"),
     metrics_host: str = typer.Option(
         "127.0.0.1", "--metrics-host", help="address for --metrics-port (0.0.0.0 in a pod)"
     ),
@@ -690,6 +692,51 @@ def reconcile_command(
     except OSError as exc:
         fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}")
     raise typer.Exit(code)
+
+
+# -- status page -------------------------------------------------------------------------
+status_app = GuardedTyper(help="The status page: the fleet, its accounts, runs and drift (read-only).",
+                          no_args_is_help=True, epilog=cli_examples.STATUS_SERVE)
+app.add_typer(status_app, name="status")
+
+
+@status_app.command("serve", epilog=cli_examples.STATUS_SERVE)
+def status_serve(
+    state_db: str = typer.Option(None, "--state-db", help=STATE_DB_HELP),
+    base_url: str = typer.Option(None, "--base-url", envvar="SHARINGTOOLS_BASE_URL",
+                                 help="the installation to show (default: the settings' base URL, else the only "
+                                      "one the state database holds)"),
+    host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
+    port: int = typer.Option(9109, min=0, max=65535, help="port to listen on"),
+) -> None:
+    """Serve the status page from a state database, without running a loop (read-only, no login):
+    what `reconcile --metrics-port` serves at /, less what only the running loop knows."""
+    from orchestrator.state.store import StateStoreError, is_postgres_url
+    from orchestrator.status.queries import StateDbMissing, StatusSource
+    from orchestrator.status.serve import serve
+
+    settings = state_settings(state_db, base_url)
+    target = settings.state_db
+    # The installation: named (flag, environment, settings file), else the one the database holds.
+    named = base_url or (settings.base_url if "base_url" in settings.model_fields_set else None)
+    if not is_postgres_url(target) and not os.path.isfile(target):
+        fail(f"there is no state database at {target}: point --state-db at the one reconcile or apply writes")
+    source = StatusSource(target, named)
+    try:
+        source.check()
+    except StateDbMissing as exc:
+        source.close()
+        fail(f"the state database {exc}: point --state-db at the one reconcile or apply writes")
+    except StateStoreError as exc:
+        source.close()
+        fail(str(exc))
+    typer.echo(f"status page of {source.where} at http://{host}:{port}/ (read-only; Ctrl-C stops it)", err=True)
+    try:
+        serve(source, host, port)
+    except OSError as exc:
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+    finally:
+        source.close()
 
 
 # -- fleet: import -----------------------------------------------------------------------

@@ -59,6 +59,10 @@ HISTORY_SHOW = examples(
 )
 RECONCILE = examples(
     "orchestrator reconcile playbooks/ --once --mode report",
-    "orchestrator reconcile playbooks/ --every 15m --metrics-port 9108",
+    "orchestrator reconcile playbooks/ --every 15m --metrics-port 9108   (metrics, health and the status page)",
+)
+STATUS_SERVE = examples(
+    "orchestrator status serve --state-db .orchestrator/state.db   (http://127.0.0.1:9109/)",
+    "orchestrator status serve --state-db /var/lib/orchestrator/state.db --host 0.0.0.0 --port 8080",
 )
 DEMO = examples("orchestrator demo")

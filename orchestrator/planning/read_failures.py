@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError
+from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError, leaves
 from orchestrator.api.pagination import describe
 from orchestrator.kinds import AccountIssue, FleetReadFailed, KindHandler, LibraryReadFailed, ReadContext, ReadResult
 from orchestrator.contract import Account
@@ -50,13 +50,6 @@ def understood(what: str) -> Iterator[None]:
         yield
     except SHAPE_ERRORS as exc:
         raise MisshapenAnswer(what, exc) from None
-
-
-def leaves(exc: BaseException) -> list[BaseException]:
-    """The exceptions an exception group holds, flattened (``[exc]`` for a plain one)."""
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
-    return [exc]
 
 
 def stopping(group: BaseExceptionGroup) -> SharingtoolsError | None:

@@ -44,7 +44,7 @@ import anyio
 import structlog
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.api.errors import SharingtoolsError
+from orchestrator.api.errors import SharingtoolsError, leaves
 from orchestrator.plan.blocked import Blocked
 from orchestrator.contract import Kind
 from orchestrator.contract.vocabulary import Action, ExitCode, ReconcileMode, RunStatus
@@ -55,6 +55,7 @@ from orchestrator.apply.executor import Executor
 from orchestrator.apply.fleet import fleet_member
 from orchestrator.state.store import LockHeld, RunLockGrant, StateStore, StateStoreError
 from orchestrator.reconcile.metrics import ReconcileMetrics
+from orchestrator.reconcile.snapshot import record_status
 from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook, next_window_event, window_events, window_states
 from orchestrator.planning.shard import Shard
@@ -193,6 +194,9 @@ class Reconciler:
         self.signal: int | None = None
         self.started = clock()
         self.cause = Cause("start")  # why the next cycle runs
+        # For the status page: when the running cycle started, and when the next one is due.
+        self.cycle_started: float | None = None
+        self.next_cycle_at: float | None = None
         self.metrics.interval.set(options.every)
         self.metrics.started.set(self.started)
         self._restored = False  # the last success, read back from the history by the first cycle
@@ -224,6 +228,7 @@ class Reconciler:
                     self.metrics.observe_lock("other", None)
                     self.metrics.observe_lock("self", grant.me.since)
                     stack.callback(self.metrics.observe_lock, "self", None)
+                self.cycle_started, self.next_cycle_at = self.clock(), None
                 return await self._cycle(number)
         except LockHeld as exc:
             if number == 1:
@@ -232,6 +237,8 @@ class Reconciler:
         except StateStoreError as exc:
             report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {exc}; the next one runs as planned",
                                  cause=self.cause)
+        finally:
+            self.cycle_started = None
         self._observe(report, started=started)
         return report
 
@@ -366,6 +373,8 @@ class Reconciler:
         if outcome is not None:  # as changes of state: what holds again only moves its last sighting
             await self.history.record_drift(run_id, report.drift, read=set(outcome.plan.fingerprints),
                                             now=self.clock())
+        await record_status(self.history, run_id, self.clock(), self.options.mode, report.result, outcome,
+                            report.drift, report.blocked, await self.history.backoffs())
         return run_id
 
     def _observe(self, report: CycleReport, started: float, outcome: ApplyOutcome | None = None) -> None:
@@ -403,9 +412,10 @@ class Reconciler:
         now = self.clock()
         boundary = next_window_event(self.book, _instant(now))
         if boundary is None or boundary.timestamp() - now >= delay:
+            self.next_cycle_at = now + delay
             await wait(delay)
             return
-        target = boundary.timestamp()
+        target = self.next_cycle_at = boundary.timestamp()
         for _ in range(WAKE_STEPS):  # the sleep's clock and the wall clock may disagree a little
             remaining = target - self.clock()
             if remaining <= 0 or stop.is_set():
@@ -490,13 +500,8 @@ async def _last_success(history: StateStore, runs: int = 200) -> float | None:
 
 def _api_error(exc: BaseException) -> SharingtoolsError | None:
     """The API error ``exc`` is, or the first of a group made only of API errors."""
-    if isinstance(exc, SharingtoolsError):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        leaves = [_api_error(e) for e in exc.exceptions]
-        if leaves and all(leaf is not None for leaf in leaves):
-            return leaves[0]
-    return None
+    found = [leaf for leaf in leaves(exc) if isinstance(leaf, SharingtoolsError)]
+    return found[0] if found and len(found) == len(leaves(exc)) else None
 
 
 def _row(c: Change, outcome: str, reason: str | None) -> DriftRow:
@@ -533,7 +538,7 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
     from rich.console import Console
 
     from orchestrator.plan.blocked import grouped
-    from orchestrator.reconcile.metrics import MetricsServer
+    from orchestrator.reconcile.status_server import StatusServer
 
     from orchestrator.state.db import open_state
 
@@ -568,7 +573,8 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                 if metrics_file:
                     metrics.write_textfile(metrics_file)
 
-            server = (MetricsServer(metrics, metrics_host, metrics_port, reconciler.healthy)
+            # /metrics, /healthz and the status page at / (orchestrator.reconcile.status_server)
+            server = (StatusServer(reconciler, settings.state_db, metrics_host, metrics_port, settings.base_url)
                       if metrics_port is not None else None)
             with server if server is not None else contextlib.nullcontext():
                 return await reconciler.run(once=once, max_cycles=max_cycles, on_cycle=show)

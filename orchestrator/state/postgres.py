@@ -42,6 +42,16 @@ from orchestrator.contract import Claim
 from orchestrator.log import redact_text, redact_value
 from orchestrator.plan import Change
 from orchestrator.state.fleet import FleetMember, decide_round, reservation_of
+from orchestrator.state.snapshot import (
+    WRITE_ACCOUNT,
+    WRITE_BASE_URL,
+    WRITE_CYCLE,
+    WRITE_DESIRED,
+    WRITE_RECURRING,
+    AccountStatus,
+    CycleStatus,
+    status_write,
+)
 from orchestrator.state.store import (
     DEFAULT_BUSY_TIMEOUT,
     RESUMABLE,
@@ -124,20 +134,47 @@ SCHEMA = [
     """CREATE TABLE store_meta (
         installation TEXT NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (installation, key))""",
 ]
-# The window claims (see `StateStore.window_claims`), as in the SQLite store's version 3.
-V3 = [
-    """CREATE TABLE window_claims (
+# The status page's snapshot (orchestrator.state.snapshot), the installation on every row.
+STATUS = [
+    """CREATE TABLE status_accounts (
+        installation TEXT NOT NULL, account_id BIGINT NOT NULL, username TEXT NOT NULL, state TEXT NOT NULL,
+        since DOUBLE PRECISION NOT NULL, run_id BIGINT NOT NULL, at DOUBLE PRECISION NOT NULL, kinds TEXT NOT NULL,
+        groups TEXT NOT NULL, reasons TEXT NOT NULL, differences INTEGER NOT NULL, fixed INTEGER NOT NULL,
+        notes TEXT NOT NULL, desired TEXT, PRIMARY KEY (installation, account_id))""",
+    "CREATE INDEX status_accounts_state ON status_accounts(installation, state, username)",
+    "CREATE INDEX status_accounts_username ON status_accounts(installation, username)",
+    """CREATE TABLE status_desired (
+        installation TEXT NOT NULL, digest TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (installation, digest))""",
+    """CREATE TABLE status_recurring (
+        installation TEXT NOT NULL, account_id BIGINT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
+        username TEXT NOT NULL, fixed_run BIGINT, came_back INTEGER NOT NULL, last_run BIGINT NOT NULL,
+        last_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (installation, account_id, kind, path))""",
+    "CREATE INDEX status_recurring_top ON status_recurring(installation, came_back) WHERE came_back > 0",
+    """CREATE TABLE status_cycles (
+        installation TEXT NOT NULL, run_id BIGINT NOT NULL, at DOUBLE PRECISION NOT NULL, mode TEXT NOT NULL,
+        result TEXT NOT NULL, counts TEXT, PRIMARY KEY (installation, run_id))""",
+]
+# The window claims (see `StateStore.window_claims`), as in the SQLite store's version 4.
+CLAIMS = [
+    """CREATE TABLE IF NOT EXISTS window_claims (
         installation TEXT NOT NULL, account_id BIGINT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
         entry TEXT NOT NULL, run_id BIGINT, at DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (installation, account_id, kind, path))""",
 ]
-# This backend starts at the SQLite store's version 2 (it never had the older schema).
-MIGRATIONS: dict[int, list[str]] = {2: SCHEMA, 3: V3}
+# Version 2 is this backend's first (the SQLite store's version 2: it never had the older
+# schema); version 3 adds the status page's snapshot, version 4 the window claims, as on SQLite.
+MIGRATIONS: dict[int, list[str]] = {2: SCHEMA, 3: STATUS, 4: CLAIMS}
 MIGRATION_LOCK = 0x5354_4F52  # "STOR": the transaction advisory lock migrations take
 PRUNE_EVERY = 3600.0
 CHUNK = 500
 LOCK_HEARTBEAT = 10.0  # seconds between the lock holder row's heartbeats
 NOW = "extract(epoch from clock_timestamp())"  # the server's clock: the same for every machine
+
+
+def _pg(sql: str) -> str:
+    """SQL written for both backends (``?`` placeholders, no ``%``) as psycopg takes it."""
+    assert "%" not in sql
+    return sql.replace("?", "%s")
 
 
 def _key(text: str) -> int:
@@ -568,6 +605,27 @@ class PostgresStore:
                 await cur.executemany("DELETE FROM backoff WHERE installation=%s AND account_id=%s", ids)
         await self._write(write)
 
+    # -- the status page's snapshot -------------------------------------------------------------------
+    async def record_status(self, cycle: CycleStatus, accounts: Sequence[AccountStatus] | None,
+                            drift: Iterable[DriftRow] = ()) -> None:
+        """One cycle's status rows (``orchestrator.state.snapshot``), in one transaction."""
+        rows = status_write(self.installation.id, self.installation.url, cycle, accounts, drift)
+
+        async def write(conn: Any) -> None:
+            async with conn.cursor() as cur:
+                await cur.execute(_pg(WRITE_CYCLE), rows.cycle)
+                await cur.execute(_pg(WRITE_BASE_URL), rows.base_url)
+                if rows.recurring:
+                    await cur.executemany(_pg(WRITE_RECURRING), rows.recurring)
+                if rows.fleet:
+                    if rows.desired:
+                        await cur.executemany(_pg(WRITE_DESIRED), rows.desired)
+                    if rows.accounts:
+                        await cur.executemany(_pg(WRITE_ACCOUNT), rows.accounts)
+                    for sql, args in rows.deletes():
+                        await cur.execute(_pg(sql), args)
+        await self._write(write)
+
     # -- the lock ----------------------------------------------------------------------------------
     def _scopes(self) -> list[tuple[str, bool]]:
         """(scope, shared) of the advisory locks this store's runs take."""
@@ -726,6 +784,8 @@ class PostgresStore:
                                      (inst, cutoff))
             n = cur.rowcount
             await conn.execute("DELETE FROM fleet_rounds WHERE installation=%s AND opened < %s", (inst, at - 86400))
+            await conn.execute("DELETE FROM status_cycles WHERE installation=%s AND at < %s", (inst, cutoff))
+            await conn.execute("DELETE FROM status_recurring WHERE installation=%s AND last_at < %s", (inst, cutoff))
             await conn.execute("DELETE FROM fleet_allowance WHERE installation=%s AND at < %s", (inst, at - 86400))
             await conn.execute(f"DELETE FROM fleet_members WHERE installation=%s AND expires < {NOW} - 3600", (inst,))
             await conn.execute("INSERT INTO store_meta VALUES (%s, 'last_prune', %s) ON CONFLICT (installation, key)"

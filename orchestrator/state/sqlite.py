@@ -17,10 +17,10 @@ loss can drop the last entries (and then a re-plan converges all the same).
 
 Migrations are versioned (``schema_version``): version 1 is the schema of the releases before
 the store (created or completed as they did), version 2 adds the installation to every row,
-drift kept as states, the fleet's tables. A database from an older release is migrated when
-first opened; its rows, which name no installation, are adopted by the installation that
-opens it when the lock files beside it show no other installation used it (else they stay
-apart, listed by ``history --all-installations`` only).
+drift kept as states, the fleet's tables; version 3 the status page's snapshot. A database
+from an older release is migrated when first opened; its rows, which name no installation,
+are adopted by the installation that opens it when the lock files beside it show no other
+installation used it (else they stay apart, listed by ``history --all-installations`` only).
 """
 
 from __future__ import annotations
@@ -43,6 +43,16 @@ from orchestrator.log import redact_value
 from orchestrator.plan import Change
 from orchestrator.state.fleet import FleetMember, decide_round, reservation_of
 from orchestrator.state.lock import RunLock, old_lock_tag, old_lock_tags
+from orchestrator.state.snapshot import (
+    WRITE_ACCOUNT,
+    WRITE_BASE_URL,
+    WRITE_CYCLE,
+    WRITE_DESIRED,
+    WRITE_RECURRING,
+    AccountStatus,
+    CycleStatus,
+    status_write,
+)
 from orchestrator.state.store import (
     DEFAULT_BUSY_TIMEOUT,
     RESUMABLE,
@@ -152,9 +162,35 @@ V2 = [
     """CREATE TABLE store_meta (
         installation TEXT NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY (installation, key))""",
 ]
-# Version 3: the window claims (see `StateStore.window_claims`).
+# Version 3: the status page's snapshot (orchestrator.state.snapshot), the installation on every
+# row. Tables of the same names an unreleased build made without it are replaced: the next
+# cycle writes them again.
 V3 = [
-    """CREATE TABLE window_claims (
+    "DROP TABLE IF EXISTS status_accounts",
+    "DROP TABLE IF EXISTS status_desired",
+    "DROP TABLE IF EXISTS status_recurring",
+    "DROP TABLE IF EXISTS status_cycles",
+    """CREATE TABLE status_accounts (
+        installation TEXT NOT NULL, account_id INTEGER NOT NULL, username TEXT NOT NULL, state TEXT NOT NULL,
+        since REAL NOT NULL, run_id INTEGER NOT NULL, at REAL NOT NULL, kinds TEXT NOT NULL, groups TEXT NOT NULL,
+        reasons TEXT NOT NULL, differences INTEGER NOT NULL, fixed INTEGER NOT NULL, notes TEXT NOT NULL,
+        desired TEXT, PRIMARY KEY (installation, account_id))""",
+    "CREATE INDEX status_accounts_state ON status_accounts(installation, state, username)",
+    "CREATE INDEX status_accounts_username ON status_accounts(installation, username)",
+    """CREATE TABLE status_desired (
+        installation TEXT NOT NULL, digest TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (installation, digest))""",
+    """CREATE TABLE status_recurring (
+        installation TEXT NOT NULL, account_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
+        username TEXT NOT NULL, fixed_run INTEGER, came_back INTEGER NOT NULL, last_run INTEGER NOT NULL,
+        last_at REAL NOT NULL, PRIMARY KEY (installation, account_id, kind, path))""",
+    "CREATE INDEX status_recurring_top ON status_recurring(installation, came_back) WHERE came_back > 0",
+    """CREATE TABLE status_cycles (
+        installation TEXT NOT NULL, run_id INTEGER NOT NULL, at REAL NOT NULL, mode TEXT NOT NULL,
+        result TEXT NOT NULL, counts TEXT, PRIMARY KEY (installation, run_id))""",
+]
+# Version 4: the window claims (see `StateStore.window_claims`).
+V4 = [
+    """CREATE TABLE IF NOT EXISTS window_claims (
         installation TEXT NOT NULL, account_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
         entry TEXT NOT NULL, run_id INTEGER, at REAL NOT NULL, PRIMARY KEY (installation, account_id, kind, path))""",
 ]
@@ -260,21 +296,26 @@ class SqliteStore:
             db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied REAL NOT NULL)")
             # Version 1, also completing the files of releases that created tables as they
             # were first needed (drift on the first reconcile, applied values on the first apply).
-            for statement in V1:
-                db.execute(statement)
-            have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-            for name, sql_type in V1_RUN_COLUMNS.items():
-                if name not in have:
-                    db.execute(f"ALTER TABLE runs ADD COLUMN {name} {sql_type}")
+            if version < 2:
+                for statement in V1:
+                    db.execute(statement)
+                have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+                for name, sql_type in V1_RUN_COLUMNS.items():
+                    if name not in have:
+                        db.execute(f"ALTER TABLE runs ADD COLUMN {name} {sql_type}")
             if version < 2:
                 if version < 1:
                     db.execute("INSERT INTO schema_version VALUES (1, ?)", (time.time(),))
                 for statement in V2:
                     db.execute(statement)
                 db.execute("INSERT INTO schema_version VALUES (2, ?)", (time.time(),))
-            for statement in V3:
+            if version < 3:
+                for statement in V3:
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_version VALUES (3, ?)", (time.time(),))
+            for statement in V4:
                 db.execute(statement)
-            db.execute("INSERT INTO schema_version VALUES (3, ?)", (time.time(),))
+            db.execute("INSERT INTO schema_version VALUES (4, ?)", (time.time(),))
 
         self._retry(lambda: self._tx(migrate, []), "migrate")
 
@@ -603,6 +644,23 @@ class SqliteStore:
             await self._write(lambda db: db.executemany(
                 "DELETE FROM backoff WHERE installation=? AND account_id=?", ids))
 
+    # -- the status page's snapshot -----------------------------------------------------------------
+    async def record_status(self, cycle: CycleStatus, accounts: Sequence[AccountStatus] | None,
+                            drift: Iterable[DriftRow] = ()) -> None:
+        """One cycle's status rows (``orchestrator.state.snapshot``), in one transaction."""
+        rows = status_write(self.installation.id, self.installation.url, cycle, accounts, drift)
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(WRITE_CYCLE, rows.cycle)
+            db.execute(WRITE_BASE_URL, rows.base_url)
+            db.executemany(WRITE_RECURRING, rows.recurring)
+            if rows.fleet:
+                db.executemany(WRITE_DESIRED, rows.desired)
+                db.executemany(WRITE_ACCOUNT, rows.accounts)
+                for sql, args in rows.deletes():
+                    db.execute(sql, args)
+        await self._write(write, "status")
+
     # -- the lock --------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def lock(self, command: str) -> AsyncIterator[RunLockGrant]:
@@ -700,6 +758,8 @@ class SqliteStore:
         def rest(db: sqlite3.Connection) -> int:
             n = db.execute("DELETE FROM drift_states WHERE installation=? AND last_seen < ?", (inst, cutoff)).rowcount
             db.execute("DELETE FROM fleet_rounds WHERE installation=? AND opened < ?", (inst, at - 86400))
+            db.execute("DELETE FROM status_cycles WHERE installation=? AND at < ?", (inst, cutoff))
+            db.execute("DELETE FROM status_recurring WHERE installation=? AND last_at < ?", (inst, cutoff))
             db.execute("DELETE FROM fleet_allowance WHERE installation=? AND at < ?", (inst, at - 86400))
             db.execute("DELETE FROM fleet_members WHERE installation=? AND expires < ?", (inst, at - 3600))
             db.execute("INSERT OR REPLACE INTO store_meta VALUES (?, 'last_prune', ?)", (inst, str(at)))

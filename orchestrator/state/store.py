@@ -38,12 +38,12 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from orchestrator.contract import Claim
-from orchestrator.contract.vocabulary import RunStatus
+from orchestrator.contract.vocabulary import AccountState, RunStatus
 from orchestrator.log import redact_value, register_secret
 from orchestrator.plan import Change, canonical
 
 #: The schema both backends are migrated to on first use (``schema_version`` records it).
-SCHEMA_VERSION = 3  # 3: window claims (what applies added for entry windows)
+SCHEMA_VERSION = 4  # 3: the status page's snapshot; 4: window claims (what applies added for windows)
 #: Seconds a store call waits out another process's lock before it gives up with one line.
 DEFAULT_BUSY_TIMEOUT = 30.0
 #: How many items of each list a stored run report keeps (the counts are always whole).
@@ -226,6 +226,55 @@ class DriftState:
     shard: str | None = None
 
 
+# The status page's snapshot (written by ``record_status``, rows made by ``orchestrator.state.snapshot``).
+@dataclass(frozen=True)
+class Note:
+    """Something about one account a person reads: what waits on them, or what failed.
+    ``reason`` is a blocked reason code, or ``failed``, ``backed_off``, ``held``."""
+
+    kind: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class DesiredField:
+    """One value the playbook wants, at the path changes use (``settings.likes_speed``)."""
+
+    path: str
+    value: Any
+    source: str | None
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    """Where one account stands after a cycle, and what the playbook wants of it."""
+
+    account_id: int
+    username: str
+    state: AccountState
+    kinds: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    differences: int = 0
+    fixed: int = 0
+    notes: tuple[Note, ...] = ()
+    desired: Mapping[str, Sequence[DesiredField]] | None = None  # kind -> fields; None: unmanaged
+
+
+@dataclass(frozen=True)
+class CycleStatus:
+    """One cycle's line in ``status_cycles``: ``counts`` holds ``states`` (accounts per
+    `AccountState`), ``blocked`` (accounts per reason), ``outcomes`` (drift rows per outcome),
+    ``kinds`` (drift rows per kind, blocked ones apart) and ``read`` (accounts read)."""
+
+    run_id: int
+    at: float
+    mode: str
+    result: str
+    counts: Mapping[str, Any] | None = None
+
+
 @dataclass(frozen=True)
 class Backoff:
     account_id: int
@@ -343,6 +392,11 @@ class StateStore(Protocol):
     async def backoff_failed(self, account_id: int, username: str, error: str, policy: BackoffPolicy,
                              now: float | None = None) -> Backoff: ...
     async def backoff_forget(self, account_ids: Iterable[int]) -> None: ...
+
+    # the status page's snapshot (orchestrator.state.snapshot): one cycle's line, what drifted
+    # again and, when it judged the fleet, every account's row, in one transaction
+    async def record_status(self, cycle: CycleStatus, accounts: Sequence[AccountStatus] | None,
+                            drift: Iterable[DriftRow] = ()) -> None: ...
 
     # the run lock, the fleet's budgets
     def lock(self, command: str) -> contextlib.AbstractAsyncContextManager[RunLockGrant]: ...

@@ -18,7 +18,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 def bench_modules(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("plan_apply", "scaling", "_world", "_servers", "baselines"):
+    for name in ("plan_apply", "scaling", "_world", "_servers", "baselines", "status_page"):
         sys.modules.pop(name, None)
 
 
@@ -68,3 +68,16 @@ def test_scaling_benchmark_runs_and_plots(bench_modules, tmp_path):
     rows = scaling.main(["--sizes", "20", "--timeout", "120", "--png", str(tmp_path / "s.png")])
     assert [r["run"] for r in rows] == ["plan", "apply"]
     assert (tmp_path / "s.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+@pytest.mark.uvicorn
+def test_status_page_benchmark_runs_at_n_50(bench_modules, tmp_path):
+    """Real cycles over 50 accounts, then every page measured: each answered, the front page small."""
+    import status_page
+
+    result = status_page.main(["--accounts", "50", "--requests", "1", "--json", str(tmp_path / "out.json")])
+    assert result["accounts"] == 50 and result["drift_rows"] > 0
+    assert {"blocked", "drifted", "in_sync"} <= set(result["states"])
+    assert len(result["rows"]) == 18 and all(r["kb"] > 0 for r in result["rows"])
+    assert result["snapshot"]["accounts"] == 50 and (tmp_path / "out.json").exists()
