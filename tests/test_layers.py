@@ -57,6 +57,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 PLAYBOOK_PUBLIC = frozenset({
     "load", "loads", "load_sources", "validate", "validate_sources", "Playbook", "PlaybookError", "Diagnostic",
     "Source", "desired_state", "limited_to", "check_live_settings",
+    # Entry windows: which entries apply when, and when that changes (plans list it, reconcile wakes on it).
+    "window_events", "next_window_event", "window_states",
 })
 # Layers that may reach into the playbook package beyond its public interface.
 PLAYBOOK_INSIDERS = frozenset({"playbook", "cli", "importer"})

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -28,7 +29,7 @@ from orchestrator.state.store import FLEET_RUN_ENV, StateStore, StateStoreError
 from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation
 from orchestrator.plan import Change, Plan
 from orchestrator.planning.planner import Planned, Planner, playbook_hash
-from orchestrator.playbook import Playbook
+from orchestrator.playbook import Playbook, window_events
 from orchestrator.apply.policy import SafetyPolicy, Violation, waves_of
 from orchestrator.planning.shard import Shard
 
@@ -63,6 +64,9 @@ class ApplyOptions:
     command: str = "apply"
     keep: Callable[[Change], bool] | None = None
     shard: Shard | None = None  # only this shard's accounts (--shard K/N)
+    #: The instant entry windows are evaluated at (None: now, when the run starts); plan,
+    #: execute and verify all use the one instant.
+    at: datetime | None = None
 
 
 @dataclass
@@ -130,6 +134,7 @@ async def prepare(planner: Planner, options: ApplyOptions, history: StateStore |
         saved = options.saved_plan
         if playbook_hash(planner.playbook) != saved.playbook_hash:
             raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
+        _check_windows_since(planner.playbook, saved, planner.instant())
         ids = set(saved.fingerprints)
         planned = await planner.for_saved(saved)
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
@@ -138,7 +143,7 @@ async def prepare(planner: Planner, options: ApplyOptions, history: StateStore |
         changes = [c for c in saved.changes if c.account_id not in conflicts
                    and (options.shard is None or options.shard.manages(c.account_id))]
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
-                                  planned.plan.blocked)
+                                  planned.plan.blocked, saved.windows)
         return planned, conflicts
     planner.known = await history.known_usernames() if history else frozenset()
     only = None
@@ -192,7 +197,10 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
         events.emit(PhaseStarted(p))
 
     phase(Phase("reading"))
-    planner = Planner(client, playbook, kinds, options.limit, options.shard)
+    # One instant for the whole run's windows; a closed window takes back only what applies
+    # added for windows (the claims in the state database).
+    planner = Planner(client, playbook, kinds, options.limit, options.shard, at=options.at,
+                      claims=await history.window_claims() if history else frozenset())
     planned, conflicts = await prepare(planner, options, history)
     if not planned.valid:
         raise ApplyError([*map(str, planned.diagnostics)])
@@ -201,7 +209,7 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
         p = planned.plan
         dropped = [c for c in p.changes if not options.keep(c)]
         kept = [c for c in p.changes if options.keep(c)]
-        planned.plan = Plan.build(kept, p.playbook_hash, p.fingerprints, p.accounts_read, p.blocked)
+        planned.plan = Plan.build(kept, p.playbook_hash, p.fingerprints, p.accounts_read, p.blocked, p.windows)
     plan = without_unread(planned)
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
     outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped, problems=list(planned.problems),
@@ -417,7 +425,7 @@ def without_unread(planned: Planned) -> Plan:
         return plan
     fingerprints = {a: f for a, f in plan.fingerprints.items() if a not in unread}
     return Plan.build([c for c in plan.changes if c.account_id not in unread], plan.playbook_hash, fingerprints,
-                      plan.accounts_read, plan.blocked)
+                      plan.accounts_read, plan.blocked, plan.windows)
 
 
 def read_failures_result(problems: Sequence[AccountIssue], step: Op) -> ExecutionResult:
@@ -429,6 +437,22 @@ def read_failures_result(problems: Sequence[AccountIssue], step: Op) -> Executio
         result.failed_accounts.add(p.account_id)
         result.results[(kind, step, "failed")] += 1
     return result
+
+
+def _check_windows_since(playbook: Playbook, saved: Plan, now: datetime) -> None:
+    """A saved plan is the desired state at the instant it was planned for: refused when a
+    window opened or closed between that instant and now (it would apply what is no longer,
+    or not yet, desired)."""
+    if saved.windows is None:
+        return
+    first, last = sorted((saved.windows.at, now))
+    # The next opening or closing of each windowed entry after the earlier instant: one before
+    # the later instant means the desired state differs between the two.
+    between = [e for e in window_events(playbook, first - timedelta(microseconds=1), 1) if e.at <= last]
+    if between:
+        e = between[0]
+        raise ApplyError([f"error: the window of entry `{e.entry}` {'opens' if e.opens else 'closes'} at "
+                          f"{e.at:%Y-%m-%d %H:%M} UTC, between the plan's time and now: run plan again and review it"])
 
 
 def _sourced(value: Any) -> Any:

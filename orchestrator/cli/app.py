@@ -265,6 +265,8 @@ def plan_command(
     concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
     rate: float = typer.Option(None, help=RATE_HELP),
     state_db: str = typer.Option(None, "--state-db", help="history database: drift, accounts seen (read only)"),
+    at: str = typer.Option(None, "--at", help="desired state at this instant (entry windows), live as now: "
+                           "ISO 8601 such as 2026-11-28T10:00Z (no offset: UTC)"),
     marker: str = typer.Option(None, "--marker", help="markdown: begin with the hidden line <!-- MARKER -->, by "
                                "which a CI bot finds its comment again and edits it"),
     max_chars: int = typer.Option(None, "--max-chars", help="markdown: at most this many characters (default "
@@ -291,6 +293,7 @@ def plan_command(
 
     if format not in ("text", "markdown", "json"):
         fail(f"unknown format {format!r}: use text, markdown or json")
+    instant = parse_instant(at) if at else None
     markdown = MarkdownOptions(marker, max_chars, full_plan, summary_only, full_markdown)
     problem = markdown.check(format)
     if problem:
@@ -313,7 +316,8 @@ def plan_command(
                 with reading_display(client):
                     planned = await build_plan(client, book, limit=limit,
                                                known=await store.known_usernames() if store else frozenset(),
-                                               shard=in_shard)
+                                               shard=in_shard, at=instant,
+                                               claims=await store.window_claims() if store else frozenset())
             drift = await store.applied_drift(planned.plan.changes) if store else frozenset()
             return planned, drift
         finally:
@@ -361,6 +365,18 @@ def plan_command(
         raise typer.Exit(EXIT_ERROR)
     if detailed_exitcode and not plan.empty:
         raise typer.Exit(EXIT_CHANGES)
+
+
+def parse_instant(text: str) -> Any:
+    """``--at``: an ISO 8601 instant (``2026-11-28T10:00Z``, ``2026-11-28T11:00+01:00``); without
+    an offset it is UTC. Exit 1 with one line when it is not one."""
+    from datetime import UTC, datetime
+
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"--at {text!r} is not an ISO 8601 date-time: write it such as 2026-11-28T10:00Z")
+    return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 @contextmanager

@@ -35,6 +35,7 @@ PLAN = examples(
     "orchestrator plan playbooks/ --format markdown --marker orchestrator:plan --full-markdown full.md   (CI)",
     "orchestrator plan playbooks/ --format json --out plan.json   (the complete plan; apply it with apply --plan)",
     "orchestrator plan playbooks/ --detailed-exitcode --strict   (in CI: 2 when there are changes, 1 on any problem)",
+    "orchestrator plan playbooks/ --at 2026-11-28T10:00Z   (desired as entry windows make it then, live as now)",
 )
 APPLY = examples(
     "orchestrator apply playbooks/",

@@ -11,7 +11,8 @@ either side can change its internals without the other noticing.
 - `desired`: the desired state per kind (`ScheduleDesired`, ...) and `DesiredState`;
 - `limits`: `Limit` and the playbook's `Policy` limits;
 - `secrets`: `SecretRef`, where to read a secret, and `ResolvedSecret`, one read for a diff;
-- `target_types`: the target types each module accepts.
+- `target_types`: the target types each module accepts;
+- `windows`: desired state in time: `WindowEvent`, `Withdrawal`, `Claim`.
 """
 
 from orchestrator.contract.accounts import LIBRARY, LIBRARY_ID, Account, GoneAccount
@@ -32,10 +33,12 @@ from orchestrator.contract.kinds import ACCOUNT_KINDS, KINDS, SWITCHED_KINDS, Ki
 from orchestrator.contract.limits import Limit, Policy
 from orchestrator.contract.secrets import ResolvedSecret, SecretRef
 from orchestrator.contract.sourced import Position, Sourced
+from orchestrator.contract.windows import Claim, WindowEvent, Withdrawal
 
 __all__ = [
     "ACCOUNT_KINDS", "KINDS", "LIBRARY", "LIBRARY_ID", "SWITCHED_KINDS", "Account", "AccountDesired",
-    "CaptionsDesired", "CommentScheduleDesired", "CommentTarget", "DesiredState", "FirstCommentDesired",
+    "CaptionsDesired", "Claim", "CommentScheduleDesired", "CommentTarget", "DesiredState", "FirstCommentDesired",
     "GoneAccount", "Kind", "KindDesired", "KindInfo", "LeadsDesired", "Limit", "Policy", "Position",
-    "ResolvedSecret", "ScheduleDesired", "SecretRef", "Shape", "Sourced", "Target", "ToggleDesired",
+    "ResolvedSecret", "ScheduleDesired", "SecretRef", "Shape", "Sourced", "Target", "ToggleDesired", "WindowEvent",
+    "Withdrawal",
 ]

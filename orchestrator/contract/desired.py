@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from orchestrator.contract.accounts import Account, GoneAccount
@@ -16,6 +17,7 @@ from orchestrator.contract.kinds import ACCOUNT_KINDS, Kind
 from orchestrator.contract.limits import Policy
 from orchestrator.contract.secrets import ResolvedSecret, SecretRef
 from orchestrator.contract.sourced import Position, Sourced
+from orchestrator.contract.windows import Withdrawal
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class ScheduleDesired:
 
     ``settings`` holds only the fields the playbook names. ``targets`` is None when no entry
     names targets (they are not managed); otherwise the desired set, additive unless ``exact``.
+    ``added_by``: target key -> the windowed entry that wants it, for targets only windowed
+    entries (open now) want; ``withdraw``: targets of closed windows no entry wants now.
     """
 
     kind: Kind
@@ -49,6 +53,8 @@ class ScheduleDesired:
     settings: Mapping[str, Sourced[Any]] = field(default_factory=dict)
     targets: tuple[Sourced[Target], ...] | None = None
     prune: Sourced[bool] | None = None
+    added_by: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    withdraw: tuple[Withdrawal[Target], ...] = ()
 
     @property
     def exact(self) -> bool:
@@ -122,11 +128,14 @@ class CommentScheduleDesired:
 
 @dataclass(frozen=True)
 class FirstCommentDesired:
-    """First Comment for one account: the schedules named, exact when ``prune`` is true."""
+    """First Comment for one account: the schedules named, exact when ``prune`` is true.
+    ``added_by`` and ``withdraw`` as in `ScheduleDesired`, by schedule key."""
 
     schedules: tuple[CommentScheduleDesired, ...] = ()
     prune: Sourced[bool] | None = None
     kind: Kind = Kind.FIRST_COMMENT
+    added_by: Mapping[str, str] = field(default_factory=dict)
+    withdraw: tuple[Withdrawal[CommentScheduleDesired], ...] = ()
 
     @property
     def exact(self) -> bool:
@@ -174,6 +183,11 @@ class DesiredState:
     #: How many accounts the whole playbook manages, kept when the state is limited
     #: (``--limit``) so that percentage limits stay relative to the fleet (0: ``by_account``'s).
     fleet_size: int = 0
+    #: The instant (aware, UTC) entry windows were evaluated at: what this state is desired for
+    #: (not part of what is desired: two states that ask the same are equal whenever computed).
+    at: datetime | None = field(default=None, compare=False)
+    #: The windowed entries open at ``at``, by name.
+    open_windows: frozenset[str] = frozenset()
 
     @property
     def managed(self) -> int:

@@ -242,8 +242,11 @@ def where(value: Sourced[Any] | None) -> str | None:
 
 
 def change(account: Account, kind: Kind, action: Action | str, path: str, before: Any = None,
-           after: Any = None, source: Sourced[Any] | str | None = None, ref: Any = None) -> Change:
-    """A `Change` of ``account``; ``source`` is the sourced desired value (or its position as text)."""
+           after: Any = None, source: Sourced[Any] | str | None = None, ref: Any = None,
+           window: str | None = None) -> Change:
+    """A `Change` of ``account``; ``source`` is the sourced desired value (or its position as text);
+    ``window``: the windowed entry it adds an item for, or takes one back for."""
     src = source if isinstance(source, str) or source is None else where(source)
     # "before" is the server's value: it may hold credentials someone set in the web panel.
-    return Change(account.id, account.username, kind, Action(action), path, shown_live(path, before), after, src, ref)
+    return Change(account.id, account.username, kind, Action(action), path, shown_live(path, before), after, src, ref,
+                  window)

@@ -75,7 +75,7 @@ class ScheduleKind(KindHandler):
                 live["settings"] = settings = await api.get_settings(account.id)
                 keys = tuple(settings)
                 fields[account.id] = known_fields.setdefault(keys, keys)  # one tuple for all alike
-            if want.targets is not None:
+            if want.targets is not None or want.withdraw:
                 live["targets"] = [t.model_dump() for t in (
                     schedule.targets if "targets" in schedule.model_fields_set else await api.list_targets(account.id))]
             # The fingerprint is of the state as read; of the settings, only what the diff compares
@@ -158,7 +158,7 @@ class ScheduleKind(KindHandler):
                                           shown(want.value), want, ref={SECRET_FIELD: reference(want.value)}))
             elif name not in settings or not same(have, want.value):
                 changes.append(change(account, self.kind, "update", f"settings.{name}", have, want.value, want))
-        if desired.targets is not None:
+        if desired.targets is not None or desired.withdraw:
             changes += self._diff_targets(account, desired, live.get("targets", []))
         return changes
 
@@ -188,7 +188,18 @@ class ScheduleKind(KindHandler):
                 out.append(change(account, self.kind, "remove", f"targets[{lt['type']}:{lt.get('value')}]",
                                   _public_target(lt), None, sourced, ref=lt.get("target_id")))
             added.append(t.as_api())
-            out.append(change(account, self.kind, "add", f"targets[{t.type}:{t.value}]", None, t.as_api(), sourced))
+            out.append(change(account, self.kind, "add", f"targets[{t.type}:{t.value}]", None, t.as_api(), sourced,
+                              window=desired.added_by.get(t.key)))
+        for withdrawn in () if desired.exact else desired.withdraw:
+            # A closed window's target, named as its add was (the state database's claims match
+            # that path); the planner keeps the removal only where an apply added it for a window.
+            t = withdrawn.value
+            hit = next((i for i, lt in enumerate(live) if i not in matched and self.matches(t, lt)), None)
+            if hit is not None:
+                matched.add(hit)
+                out.append(change(account, self.kind, "remove", f"targets[{t.type}:{t.value}]",
+                                  _public_target(live[hit]), None, str(withdrawn.source),
+                                  ref=live[hit].get("target_id"), window=withdrawn.window))
         if desired.exact:
             for i, lt in enumerate(live):
                 if i not in matched:

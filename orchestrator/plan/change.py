@@ -26,6 +26,8 @@ class Change:
     changes (``state``, ``settings.likes_speed``, ``targets[hashtag:summer]``, ``captions[Summer sale]``);
     ``source`` is the ``file:line`` of the playbook value that asks for it. ``ref`` carries
     what the executor needs and the renderers don't show (a target id, a schedule id).
+    ``window`` names the windowed entry (``when:``) the change is for: an item it adds while open
+    (the state database remembers it: ``StateStore.window_claims``), or takes back once closed.
     """
 
     account_id: int
@@ -37,6 +39,7 @@ class Change:
     after: Any = None
     source: str | None = None
     ref: Any = None
+    window: str | None = None
 
     @property
     def on_library(self) -> bool:
@@ -51,9 +54,12 @@ class Change:
         # Built field by field rather than with ``dataclasses.asdict``, which deep-copies every
         # value: for the thousands of changes of a fleet plan it was half the JSON rendering.
         # The values are plain data already (JSON as read, or as the playbook wrote it).
-        return {"account_id": self.account_id, "username": self.username, "kind": self.kind,
-                "action": self.action, "path": self.path, "before": self.before, "after": self.after,
-                "source": self.source}
+        out = {"account_id": self.account_id, "username": self.username, "kind": self.kind,
+               "action": self.action, "path": self.path, "before": self.before, "after": self.after,
+               "source": self.source}
+        if self.window is not None:  # only then: plans without windows read as they always did
+            out["window"] = self.window
+        return out
 
 
 

@@ -14,7 +14,11 @@ JSON schema (``format_version`` 1), documented in full in ``docs/plan-schema.jso
      "changes": [{"account_id", "username", "kind", "action", "path", "before", "after", "source"}],
      "summary": {"total": N, "by_kind": {kind: {action: N}}, "accounts": N},
      "read": {"accounts": N, "fingerprints": {"<account_id>": {"<kind>": "sha256:…"}}},
-     "blocked": [{"account_id", "username", "kind", "reason", "message", "action", "path", ...}]}
+     "blocked": [{"account_id", "username", "kind", "reason", "message", "action", "path", ...}],
+     "windows": {"at", "open", "transitions": [{"at", "events", "accounts", "changes"}]}}
+
+``windows`` is there when the playbook has entries with ``when:`` (`PlanWindows`): the instant
+the plan's desired state is for, the windows open then, and the transitions ahead.
 
 Blocked changes (``orchestrator.planning.blockers``) are what the server would undo or refuse: they are
 listed with their reason and never applied, and are not changes (``empty`` ignores them).
@@ -32,6 +36,7 @@ from orchestrator.contract import Kind
 from orchestrator.contract.vocabulary import Action
 from orchestrator.plan.blocked import Blocked
 from orchestrator.plan.change import Change, canonical
+from orchestrator.plan.windows import PlanWindows
 
 FORMAT_VERSION = 1
 
@@ -50,12 +55,13 @@ class Plan:
     fingerprints: dict[int, dict[str, str]] = field(default_factory=dict)
     accounts_read: int = 0
     blocked: tuple[Blocked, ...] = ()
+    windows: PlanWindows | None = None
 
     @classmethod
     def build(cls, changes: list[Change], playbook_hash: str, fingerprints: dict[int, dict[str, str]],
-              accounts_read: int, blocked: Sequence[Blocked] = ()) -> Plan:
+              accounts_read: int, blocked: Sequence[Blocked] = (), windows: PlanWindows | None = None) -> Plan:
         return cls(tuple(sorted(changes, key=Change.sort_key)), playbook_hash, fingerprints, accounts_read,
-                   tuple(sorted(blocked, key=lambda b: b.sort_key())))
+                   tuple(sorted(blocked, key=lambda b: b.sort_key())), windows)
 
     @property
     def empty(self) -> bool:
@@ -84,6 +90,8 @@ class Plan:
             },
             "blocked": [b.public() for b in self.blocked],
         }
+        if self.windows is not None:
+            data["windows"] = self.windows.public()
         return data | {"checksum": plan_checksum(data)}
 
     @classmethod
@@ -96,6 +104,7 @@ class Plan:
                    for c in data["changes"]]
         fps = {int(a): f for a, f in data["read"]["fingerprints"].items()}
         blocked = [Blocked.from_public(b) for b in data.get("blocked", [])]
-        return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"], blocked)
+        windows = PlanWindows.from_public(data["windows"]) if data.get("windows") else None
+        return cls.build(changes, data["playbook_hash"], fps, data["read"]["accounts"], blocked, windows)
 
 

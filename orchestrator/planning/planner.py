@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,14 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
 from orchestrator.plan.blocked import Blocked
 from orchestrator.planning.blockers import classify, module_blocked
-from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind, Shape
+from orchestrator.contract import LIBRARY, LIBRARY_ID, Claim, DesiredState, Kind, Shape
 from orchestrator.contract.kinds import of_shape
 from orchestrator.kinds import KindHandler, KindRegistry, AccountIssue, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
 from orchestrator.planning.read_failures import SHAPE_ERRORS, MisshapenAnswer, read_per_account, stopping, understood
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 from orchestrator.planning.shard import Shard
+from orchestrator.planning.windows import claimed, keep_claimed, plan_windows
 
 #: Kinds whose settings are checked against the fields the live API returns.
 SETTINGS_MODULES: dict[Kind, str] = {kind: kind.value for kind in of_shape(Shape.SCHEDULE)}
@@ -89,7 +91,9 @@ class Planner:
     hash of the last `plan` (an apply's verify after each wave); `for_saved` re-reads what a
     saved plan read, to find the accounts that changed since. ``known``: usernames an earlier
     apply saw live (a group naming one that is gone names a deleted account, not a typo);
-    ``shard`` keeps that shard's accounts."""
+    ``shard`` keeps that shard's accounts. ``at`` is the instant entry windows are evaluated
+    at (None: now, at the first `plan`; every later call keeps that instant), and ``claims``
+    what applies added for windows (the only items a closed window takes back)."""
 
     client: SharingtoolsClient
     playbook: Playbook
@@ -98,6 +102,8 @@ class Planner:
     shard: Shard | None = None
     known: Iterable[str] = ()
     accounts: list[Any] | None = None
+    at: datetime | None = None
+    claims: Collection[Claim] = ()
     _last: Planned | None = field(default=None, init=False, repr=False)
 
     async def read_accounts(self, *, again: bool = False) -> list[Any]:
@@ -110,8 +116,16 @@ class Planner:
         """The plan of the playbook (``only``: of these account ids, as a resume re-reads them)."""
         accounts = await self.read_accounts()
         self._last = await _build_plan(self.client, self.playbook, accounts, limit=self.limit, only=only,
-                                       kinds=self.kinds, known=self.known, shard=self.shard)
+                                       kinds=self.kinds, known=self.known, shard=self.shard, at=self.instant(),
+                                       claims=self.claims)
         return self._last
+
+    def instant(self) -> datetime:
+        """The run's one instant for windows, fixed on first use (whole seconds, as windows' boundaries are)."""
+        if self.at is None:
+            self.at = datetime.now(UTC)
+        self.at = self.at.astimezone(UTC).replace(microsecond=0)
+        return self.at
 
     async def replan(self, pairs: Iterable[tuple[int, Kind]], *, accounts_changed: bool = False) -> Planned:
         """These pairs read and diffed again. With ``accounts_changed`` (an apply set a proxy),
@@ -120,21 +134,26 @@ class Planner:
         accounts = await self.read_accounts(again=accounts_changed)
         return await _build_plan(self.client, self.playbook, accounts, pairs=pairs, kinds=self.kinds,
                                  desired=last.desired if last and not accounts_changed else None,
-                                 known_hash=last.plan.playbook_hash if last else None, shard=self.shard)
+                                 known_hash=last.plan.playbook_hash if last else None, shard=self.shard,
+                                 at=self.instant(), claims=self.claims)
 
     async def for_saved(self, saved: Plan) -> Planned:
         """A fresh plan of the accounts ``saved`` read: their fingerprints tell which changed since."""
         accounts = await self.read_accounts()
         self._last = await _build_plan(self.client, self.playbook, accounts, only=set(saved.fingerprints),
-                                       limit=self.limit, kinds=self.kinds, shard=self.shard)
+                                       limit=self.limit, kinds=self.kinds, shard=self.shard, at=self.instant(),
+                                       claims=self.claims)
         return self._last
 
 
 async def build_plan(client: SharingtoolsClient, playbook: Playbook, *, limit: Sequence[str] = (),
                      kinds: KindRegistry | None = None, shard: Shard | None = None,
-                     known: Iterable[str] = ()) -> Planned:
-    """The whole plan of ``playbook``: `Planner.plan` for a caller that plans once."""
-    planner = Planner(client, playbook, kinds if kinds is not None else KindRegistry.default(), limit, shard, known)
+                     known: Iterable[str] = (), at: datetime | None = None,
+                     claims: Collection[Claim] = ()) -> Planned:
+    """The whole plan of ``playbook``: `Planner.plan` for a caller that plans once (``at``:
+    desired at that instant, None: now; ``claims``: what applies added for windows)."""
+    planner = Planner(client, playbook, kinds if kinds is not None else KindRegistry.default(), limit, shard, known,
+                      at=at, claims=claims)
     return await planner.plan()
 
 
@@ -151,16 +170,25 @@ async def _build_plan(
     desired: DesiredState | None = None,
     known_hash: str | None = None,
     shard: Shard | None = None,
+    at: datetime | None = None,
+    claims: Collection[Claim] = (),
 ) -> Planned:
     """Read and diff: ``only`` restricts reads to these account ids, ``pairs`` to these
     (account id, kind) pairs. ``desired`` and ``known_hash``, from an earlier plan of the same
     playbook and accounts, save working them out again (a ``desired`` passed in is taken as
-    already kept to the shard)."""
+    already kept to the shard). ``at``: the instant entry windows are evaluated at (None: now;
+    a ``desired`` passed in keeps its own); ``claims``: what applies added for windows, the only
+    items a closed window takes back (a ``desired`` passed in is taken as kept to them)."""
     deferred: list[Diagnostic] = []
     if desired is None:
-        desired = desired_state(playbook, accounts, limit=limit, deferred=deferred, known=known)
+        at = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)  # boundaries: whole seconds
+        desired = desired_state(playbook, accounts, limit=limit, deferred=deferred, known=known, at=at)
         if shard is not None:
             desired = shard.select(desired)
+        whole = desired
+        desired = keep_claimed(desired, claims)
+    else:
+        whole = None
     keep = set(only) if only is not None else None
     keep_pairs = set(pairs) if pairs is not None else None
     ctx = ReadContext(client, {a.id: a for a in accounts})
@@ -231,8 +259,12 @@ async def _build_plan(
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
     changes, blocked = classify(changes, ctx.accounts, live)
+    changes = claimed(changes, claims)
+    # What is ahead, for a whole plan only (verify and resume re-read parts of one).
+    windows = (plan_windows(playbook, accounts, whole, limit=limit, known=known, shard=shard)
+               if whole is not None and keep is None and keep_pairs is None else None)
     planned.plan = Plan.build(changes, known_hash or playbook_hash(playbook), fingerprints, len(fingerprints),
-                              [*refused, *blocked])
+                              [*refused, *blocked], windows)
     return planned
 
 

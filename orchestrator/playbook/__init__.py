@@ -26,7 +26,14 @@ the README (section "Playbook reference").
 from orchestrator.playbook.errors import Diagnostic, PlaybookError
 from orchestrator.playbook.groups import resolve_groups
 from orchestrator.playbook.loader import Source
-from orchestrator.playbook.merge import desired_state, limited_to
+from orchestrator.playbook.merge import (
+    desired_state,
+    limited_to,
+    next_window_event,
+    open_windows,
+    window_events,
+    window_states,
+)
 from orchestrator.playbook.model import CaptionsBlock, Entry, Group, Playbook
 from orchestrator.playbook.schema import json_schema
 from orchestrator.playbook.validation import (
@@ -43,6 +50,8 @@ __all__ = [
     "load", "loads", "load_sources", "validate", "validate_sources", "check_live_settings", "json_schema",
     # selection and precedence: producing the contract's DesiredState
     "resolve_groups", "desired_state", "limited_to",
+    # windows (`when:`): which entries apply when
+    "window_events", "next_window_event", "window_states", "open_windows",
     # types
     "Diagnostic", "PlaybookError", "Source", "Playbook", "Group", "Entry", "CaptionsBlock",
 ]

@@ -13,14 +13,21 @@ Precedence (the whole story, also in the README):
   entries after it add to that set again. ``prune`` itself is a field: the last value given wins.
 * Leads: an item without ``task_name`` sets every task of the account and overrides what
   earlier entries said about single tasks; within one entry, named tasks beat the catch-all.
+* Windows: an entry with ``when:`` takes part only while one of its windows is open at the
+  instant the state is desired for (``at``); outside them it says nothing, so what it set goes
+  back to what the entries that apply say. What it adds to an additive list (targets,
+  first-comment schedules) and no entry that applies wants is a `Withdrawal`: the planner takes
+  it back where the state database says the orchestrator added it for a window. While open, a
+  target or schedule only windowed entries want is credited to the (last) one in ``added_by``.
 
 Nothing here reads the API: `desired_state` takes the live account list as an argument.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.contract import (
@@ -40,6 +47,8 @@ from orchestrator.contract import (
     Sourced,
     Target,
     ToggleDesired,
+    WindowEvent,
+    Withdrawal,
 )
 from orchestrator.contract.kinds import INFO, Shape
 from orchestrator.contract.accounts import Account, accounts_of
@@ -56,8 +65,12 @@ from orchestrator.playbook.schema import (
 
 
 def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[str] = (), *,
-                  deferred: list[Diagnostic] | None = None, known: Iterable[str] = ()) -> DesiredState:
-    """Merge the playbook's entries into desired state per (account, kind).
+                  deferred: list[Diagnostic] | None = None, known: Iterable[str] = (),
+                  at: datetime | None = None, resolved: Mapping[str, Sequence[Account]] | None = None,
+                  only: Collection[int] | None = None) -> DesiredState:
+    """Merge the playbook's entries into desired state per (account, kind), as desired at
+    ``at`` (an aware datetime; None: now): entries whose windows are all closed then take no
+    part, but for the `Withdrawal` of what they add (see the module docstring).
 
     ``accounts`` is the live account list (API items, objects with ``id`` and ``username``, or
     `Account`); ``limit``, group names or usernames, keeps only their accounts (see
@@ -67,29 +80,50 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[s
     With ``deferred`` (the planner's way), errors in the playbook found here are appended to it
     instead, to be reported with those found later in one pass; accounts that are gone are kept
     in `DesiredState.gone` as problems of their own (``known``: usernames an earlier apply saw
-    live, so never typos; see `resolve_groups_lenient`)."""
+    live, so never typos; see `resolve_groups_lenient`).
+
+    ``resolved`` (the ``groups`` of a state worked out before from the same accounts) skips
+    resolving the groups again, and ``only`` keeps these account ids: how a plan works out the
+    state at another instant for the accounts a window changes, at fleet scale."""
     live = accounts_of(accounts)
     gone: list[GoneAccount] = []
-    if deferred is None:
+    if resolved is not None:
+        members = {name: list(found) for name, found in resolved.items()}
+    elif deferred is None:
         members = resolve_groups(playbook.groups, live)
     else:
         members, gone, typos = resolve_groups_lenient(playbook.groups, live, known)
         deferred += typos
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    open_now = open_windows(playbook, at)
     builders: dict[int, dict[Kind, _Builder]] = {}
     for entry in playbook.entries:
-        selected = sorted({a.id for name in entry.groups for a in members[name]})
+        selected = sorted({a.id for name in entry.groups for a in members[name]
+                           if only is None or a.id in only})
+        windowed = entry.windows is not None
+        applies = not windowed or entry.label in open_now
         for kind_key in entry.spec.kinds:
             kind = Kind(kind_key)
             make = _BUILDERS[kind]
+            if not applies and not make.withdraws:
+                continue  # a closed window's state, settings or switches: nothing to take back
             # What the entry says is read once; applying it per account is a few dict updates,
             # so thousands of accounts times dozens of entries stay cheap.
             said = make.read(entry, kind)
+            if not applies and not make.adds(said):
+                continue
+            window = _Window(entry.label, entry.when_source) if windowed else None
+            # What a closed window takes back is made once for all its accounts, like `said`.
+            taken = None if applies or window is None else make.taken_back(said, window)
             for account_id in selected:
                 per_account = builders.setdefault(account_id, {})
                 builder = per_account.get(kind)
                 if builder is None:
                     builder = per_account[kind] = make(kind)
-                builder.apply(said)
+                if taken is None:
+                    builder.apply(said, window)
+                else:
+                    builder.closed(taken)
     by_account = {a: {k: b.freeze() for k, b in kinds.items()} for a, kinds in sorted(builders.items())}
     accounts_by_id = {a.id: a for a in live}
     try:
@@ -105,6 +139,8 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[s
         captions=_captions(playbook),
         policy=playbook.policy,
         gone=tuple(gone),
+        at=at,
+        open_windows=frozenset(open_now),
     )
     limit = list(limit)
     if not limit:
@@ -145,6 +181,34 @@ def limited_to(state: DesiredState, names: Iterable[str]) -> DesiredState:
                    gone=tuple(g for g in state.gone if g.group in names or str(g.ref).casefold() in wanted))
 
 
+def open_windows(playbook: Playbook, at: datetime) -> set[str]:
+    """The names of the windowed entries open at ``at``."""
+    return {e.label for e in playbook.entries if e.windows is not None and e.windows.active(at)}
+
+
+def window_states(playbook: Playbook, at: datetime) -> dict[str, bool]:
+    """Every windowed entry's name and whether it is open at ``at`` (aware), in entry order."""
+    return {e.label: e.windows.active(at) for e in playbook.entries if e.windows is not None}
+
+
+def window_events(playbook: Playbook, after: datetime, per_entry: int = 2) -> list[WindowEvent]:
+    """The next ``per_entry`` openings and closings of each windowed entry after ``after``
+    (aware), in time order."""
+    events = []
+    for entry in playbook.entries:
+        if entry.windows is None:
+            continue
+        for at, opens in entry.windows.changes(after, per_entry):
+            events.append(WindowEvent(at, entry.label, opens, entry.when_source, entry.windows.zone))
+    return sorted(events, key=lambda e: (e.at, e.source))
+
+
+def next_window_event(playbook: Playbook, after: datetime) -> datetime | None:
+    """The first instant after ``after`` at which some windowed entry opens or closes."""
+    found = [c for e in playbook.entries if e.windows is not None if (c := e.windows.next_change(after)) is not None]
+    return min(found, default=None)
+
+
 def target_of(spec: TargetSpec) -> Target:
     """The contract's `Target` for a validated playbook target."""
     return Target(spec.type, spec.value or spec.type, spec.id, spec.key)
@@ -155,7 +219,18 @@ def target_of(spec: TargetSpec) -> Target:
 # Each builder accumulates one (account, kind). `read` turns an entry into what it says for
 # that kind, with positions, once; `apply` merges that into the builder, once per account.
 
+@dataclass(frozen=True)
+class _Window:
+    """The windowed entry a value comes from: its name and its ``when:``."""
+
+    name: str
+    source: Position
+
+
 class _Builder:
+    #: Whether what a closed window adds is taken back (additive lists), so a closed entry is read.
+    withdraws = False
+
     def __init__(self, kind: Kind) -> None:
         self.kind = kind
 
@@ -163,8 +238,23 @@ class _Builder:
     def read(cls, entry: Entry, kind: Kind) -> Any:
         raise NotImplementedError
 
-    def apply(self, said: Any) -> None:
+    def apply(self, said: Any, window: _Window | None) -> None:
+        """Merge what an entry that applies says (``window``: the open window it applies in)."""
         raise NotImplementedError
+
+    @classmethod
+    def taken_back(cls, said: Any, window: _Window) -> Any:
+        """What an entry whose window is closed would add, ready for `closed` (only when `withdraws`)."""
+        raise NotImplementedError
+
+    def closed(self, taken: Any) -> None:
+        """Note what `taken_back` made, for one account."""
+        raise NotImplementedError
+
+    @classmethod
+    def adds(cls, said: Any) -> bool:
+        """Whether ``said`` adds to an additive list (what a closed window's entry is read for)."""
+        return False
 
     def freeze(self) -> KindDesired:
         raise NotImplementedError
@@ -180,12 +270,20 @@ class _ScheduleSays:
 
 
 class _ScheduleBuilder(_Builder):
+    withdraws = True
+
     def __init__(self, kind: Kind) -> None:
         super().__init__(kind)
         self.state: Sourced[str] | None = None
         self.settings: dict[str, Sourced[Any]] = {}
         self.targets: dict[tuple[str, str], Sourced[Target]] | None = None
         self.prune: Sourced[bool] | None = None
+        # What windows add and take back: made on first use (a builder per account and kind, at
+        # fleet scale; most never see a window). `timeless` keeps the target lists of entries
+        # without `when:` as given, not copied, for the same reason.
+        self.added_by: dict[tuple[str, str], str] | None = None  # targets an open window wants
+        self.timeless: list[Mapping[tuple[str, str], Any]] | None = None
+        self.withdrawn: dict[tuple[str, str], Withdrawal[Target]] | None = None
 
     @classmethod
     def read(cls, entry: Entry, kind: Kind) -> _ScheduleSays:
@@ -200,7 +298,7 @@ class _ScheduleBuilder(_Builder):
             reset=_set(spec.prune),
         )
 
-    def apply(self, said: _ScheduleSays) -> None:
+    def apply(self, said: _ScheduleSays, window: _Window | None) -> None:
         if said.state is not None:
             self.state = said.state
         self.settings.update(said.settings)
@@ -209,12 +307,38 @@ class _ScheduleBuilder(_Builder):
         if said.targets is not None:
             if said.reset or self.targets is None:
                 self.targets = dict(said.targets)
+                self.added_by = self.timeless = None
             else:
                 self.targets.update(said.targets)
+            if window is None:
+                self.timeless = [*(self.timeless or ()), said.targets]
+            else:
+                self.added_by = {**(self.added_by or {}), **dict.fromkeys(said.targets, window.name)}
+
+    @classmethod
+    def adds(cls, said: _ScheduleSays) -> bool:
+        return bool(said.targets)
+
+    @classmethod
+    def taken_back(cls, said: _ScheduleSays, window: _Window) -> dict[tuple[str, str], Withdrawal[Target]]:
+        return {key: Withdrawal(target.value, window.name, window.source)
+                for key, target in (said.targets or {}).items()}
+
+    def closed(self, taken: dict[tuple[str, str], Withdrawal[Target]]) -> None:
+        self.withdrawn = {**self.withdrawn, **taken} if self.withdrawn else taken  # `taken` is never written to
 
     def freeze(self) -> ScheduleDesired:
         targets = None if self.targets is None else tuple(self.targets.values())
-        return ScheduleDesired(self.kind, self.state, dict(self.settings), targets, self.prune)
+        wanted = self.targets or {}
+        timeless = self.timeless or ()
+        added_by = {k: w for k, w in self.added_by.items()
+                    if k in wanted and not any(k in listed for listed in timeless)} if self.added_by else {}
+        # `prune: true` already removes every unlisted target: nothing is left to take back.
+        exact = self.prune is not None and self.prune.value
+        withdraw = () if exact or not self.withdrawn else tuple(
+            w for k, w in self.withdrawn.items() if k not in wanted)
+        return ScheduleDesired(self.kind, self.state, dict(self.settings), targets, self.prune,
+                               added_by=added_by, withdraw=withdraw)
 
 
 class _ToggleBuilder(_Builder):
@@ -225,7 +349,7 @@ class _ToggleBuilder(_Builder):
         state: Sourced[str] = getattr(entry.spec, kind.value).state
         return state
 
-    def apply(self, said: Sourced[str]) -> None:
+    def apply(self, said: Sourced[str], window: _Window | None) -> None:
         self.state = said
 
     def freeze(self) -> ToggleDesired:
@@ -246,7 +370,7 @@ class _LeadsBuilder(_Builder):
         items.sort(key=lambda item: item.task_name is not None)
         return [(item.task_name, item.state) for item in items]
 
-    def apply(self, said: list[tuple[str | None, Sourced[str]]]) -> None:
+    def apply(self, said: list[tuple[str | None, Sourced[str]]], window: _Window | None) -> None:
         for task_name, state in said:
             if task_name is None:
                 self.every = state
@@ -274,11 +398,17 @@ class _FirstCommentSays:
 
 
 class _FirstCommentBuilder(_Builder):
+    withdraws = True
+
     def __init__(self, kind: Kind) -> None:
         super().__init__(kind)
         # key -> (name, first position, fields so far)
         self.schedules: dict[str, tuple[str | None, Position, dict[str, Sourced[Any]]]] = {}
         self.prune: Sourced[bool] | None = None
+        self.added_by: dict[str, str] = {}
+        self.timeless: list[Mapping[str, Any]] = []  # as for targets: the lists, not copies
+        # What closed windows would add, merged the same way: key -> (name, position, fields, window)
+        self.withdrawn: dict[str, tuple[str | None, Position, dict[str, Sourced[Any]], _Window]] = {}
 
     @classmethod
     def read(cls, entry: Entry, kind: Kind) -> _FirstCommentSays:
@@ -302,7 +432,7 @@ class _FirstCommentBuilder(_Builder):
                 fields[name] = getattr(spec, name)
         return _CommentScheduleSays(spec.key, spec.name, spec.source, fields)
 
-    def apply(self, said: _FirstCommentSays) -> None:
+    def apply(self, said: _FirstCommentSays, window: _Window | None) -> None:
         if said.prune is not None:
             self.prune = said.prune
         listed = {}
@@ -311,14 +441,42 @@ class _FirstCommentBuilder(_Builder):
             listed[schedule.key] = (name, source, {**fields, **schedule.fields})
         if said.reset:
             self.schedules = listed
+            self.added_by, self.timeless = {}, []
         else:
             self.schedules.update(listed)
+        if window is None:
+            self.timeless.append(listed)
+        else:
+            self.added_by.update(dict.fromkeys(listed, window.name))
+
+    @classmethod
+    def adds(cls, said: _FirstCommentSays) -> bool:
+        return bool(said.schedules)
+
+    @classmethod
+    def taken_back(cls, said: _FirstCommentSays, window: _Window) -> tuple[_FirstCommentSays, _Window]:
+        return said, window
+
+    def closed(self, taken: tuple[_FirstCommentSays, _Window]) -> None:
+        said, window = taken
+        for schedule in said.schedules:
+            name, source, fields, _ = self.withdrawn.get(schedule.key) or (schedule.name, schedule.source, {}, window)
+            self.withdrawn[schedule.key] = (name, source, {**fields, **schedule.fields}, window)
 
     def freeze(self) -> FirstCommentDesired:
+        exact = self.prune is not None and self.prune.value
+        # A schedule whose targets no closed entry gives cannot be found live: nothing to take back.
+        withdraw = () if exact else tuple(
+            Withdrawal(CommentScheduleDesired(key, name, source, **fields), window.name, window.source)
+            for key, (name, source, fields, window) in self.withdrawn.items()
+            if key not in self.schedules and "targets" in fields)
         return FirstCommentDesired(
             tuple(CommentScheduleDesired(key, name, source, **fields)
                   for key, (name, source, fields) in self.schedules.items()),
             self.prune,
+            added_by={k: w for k, w in self.added_by.items()
+                      if k in self.schedules and not any(k in listed for listed in self.timeless)},
+            withdraw=withdraw,
         )
 
 
@@ -332,7 +490,7 @@ class _AccountBuilder(_Builder):
         assert spec is not None
         return spec.proxy, spec.password
 
-    def apply(self, said: tuple[Sourced[Any] | None, Sourced[Any] | None]) -> None:
+    def apply(self, said: tuple[Sourced[Any] | None, Sourced[Any] | None], window: _Window | None) -> None:
         proxy, password = said
         if proxy is not None:
             self.proxy = proxy

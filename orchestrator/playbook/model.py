@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from orchestrator.contract import Kind, Policy, Position
 from orchestrator.playbook.errors import Diagnostic, did_you_mean
 from orchestrator.playbook.positions import Locator, PositionIndex
 from orchestrator.playbook.schema import CaptionsSpec, EntryBase, GroupSpec, PlaybookSpec
+from orchestrator.playbook.windows import Windows, windows_of
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,16 @@ class Entry:
     def label(self) -> str:
         """The entry's ``name``, or where it starts."""
         return self.spec.name or f"entry at {self.source}"
+
+    @cached_property
+    def windows(self) -> Windows | None:
+        """When the entry applies (``when:``); None: always."""
+        return windows_of(self.spec.when) if self.spec.when is not None else None
+
+    @property
+    def when_source(self) -> Position:
+        """Where the entry's ``when:`` is written (its key)."""
+        return self.locator.key_at("when")
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,7 @@ def assemble(files: list[ValidFile], complete: bool = True) -> tuple[Playbook, l
     if complete:
         problems += _unknown_groups(entries, groups, [f.name for f in files])
     problems += _schedules_without_targets(entries)
+    problems += _windowed_names(entries)
     playbook = Playbook(tuple(f.name for f in files), groups, tuple(entries), tuple(captions), Policy(**policy))
     return playbook, problems
 
@@ -124,6 +137,30 @@ def _unknown_groups(entries: list[Entry], groups: Mapping[str, Group], files: li
                 hint = (f"no file loaded ({loaded}) defines it: define it under `groups:`, "
                         "or load the file that does (`orchestrator validate playbooks/`)")
             problems.append(Diagnostic.at(where, f"unknown group `{name}`", hint, path="groups"))
+    return problems
+
+
+def _windowed_names(entries: list[Entry]) -> list[Diagnostic]:
+    """An entry with ``when:`` has a name of its own: the state database remembers by it what
+    the entry's window added (to take it back when the window closes), and plans, history
+    and metrics name the window by it."""
+    problems: list[Diagnostic] = []
+    seen: dict[str, Position] = {}
+    for entry in entries:
+        if entry.spec.when is None:
+            continue
+        if entry.spec.name is None or not entry.spec.name.strip():
+            problems.append(Diagnostic.at(
+                entry.when_source, "an entry with `when:` needs a `name`",
+                "its name is how the orchestrator remembers what the window added, and how plans, "
+                "history and metrics call it: add `name: ...`", path="when"))
+            continue
+        if entry.spec.name in seen:
+            problems.append(Diagnostic.at(
+                entry.locator.at("name"), f"another entry with `when:` is named `{entry.spec.name}` "
+                f"(at {seen[entry.spec.name]})", "give each windowed entry its own name", path="name"))
+            continue
+        seen[entry.spec.name] = entry.locator.at("name")
     return problems
 
 

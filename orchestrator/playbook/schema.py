@@ -75,6 +75,7 @@ from orchestrator.playbook.values import (
     describe,
     fail,
 )
+from orchestrator.playbook.windows import When
 
 
 class Spec(SourcedModel):
@@ -503,6 +504,8 @@ class EntryBase(Spec):
 
     name: StrictStr | None = None
     groups: GroupNames
+    #: Windows the entry applies in (`orchestrator.playbook.windows`); None: always.
+    when: When | None = None
 
     @model_validator(mode="after")
     def _check(self) -> EntryBase:

@@ -16,6 +16,13 @@ Why backoff per account and not per cycle: one account whose change never verifi
 delay the other accounts' fixes (client-go's workqueue backs off one item the same way).
 Why the lock per cycle: an operator may still run ``apply`` between two cycles of a loop.
 
+Entry windows (``when:``): a cycle evaluates them at its own start (the reconciler's clock, real
+time by default); between cycles the loop sleeps until ``--every`` has passed or the next window
+opens or closes, whichever comes first, without jitter, so a campaign starts within seconds of
+its ``from``. A cycle records why it ran (``cause``: ``start``, ``schedule``, or ``window`` with
+the entries that opened or closed); a window's cycle that fails is tried again after
+`WINDOW_RETRY` seconds rather than after a whole ``--every``.
+
 Exit codes of ``reconcile --once`` (and of a loop that ends): 0 in sync or fixed and
 verified; 1 error (lock held, bad playbook, server unreachable); 2 drift found and only
 reported; 3 the policy held the writes; 4 partial (failures, unverified, backed off);
@@ -30,6 +37,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -49,7 +57,7 @@ from orchestrator.state.store import LockHeld, RunLockGrant, StateStore, StateSt
 from orchestrator.reconcile.metrics import ReconcileMetrics
 from orchestrator.reconcile.snapshot import record_status
 from orchestrator.plan import Change, describe
-from orchestrator.playbook import Playbook
+from orchestrator.playbook import Playbook, next_window_event, window_events, window_states
 from orchestrator.planning.shard import Shard
 
 log = structlog.get_logger("orchestrator.reconcile.loop")
@@ -62,6 +70,31 @@ MODES = tuple(ReconcileMode)
 SEVERITY = [EXIT_ERROR, EXIT_SIGTERM, EXIT_SIGINT, EXIT_HELD, EXIT_PARTIAL, EXIT_REPORTED, EXIT_OK]
 RESULT: dict[int, str] = {EXIT_OK: "ok", EXIT_ERROR: "error", EXIT_REPORTED: "drift_reported", EXIT_HELD: "policy_held",
           EXIT_PARTIAL: "partial", EXIT_SIGINT: "interrupted", EXIT_SIGTERM: "interrupted"}
+#: Seconds before a window's cycle that failed (lock held, server down) is tried again.
+WINDOW_RETRY = 30.0
+#: Bound on the sleeps towards one window boundary (the wall clock may lag the sleep's clock).
+WAKE_STEPS = 100
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a cycle ran: ``start`` (the loop's first), ``schedule`` (``--every`` passed), or
+    ``window`` (entries opened or closed: ``events``)."""
+
+    reason: str = "start"
+    events: tuple[Any, ...] = ()  # contract WindowEvent
+
+    def public(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"reason": self.reason}
+        if self.events:
+            out["windows"] = [{"entry": e.entry, "event": e.event,
+                               "at": e.at.strftime("%Y-%m-%dT%H:%M:%SZ")} for e in self.events]
+        return out
+
+    def __str__(self) -> str:
+        if not self.events:
+            return self.reason
+        return "window: " + ", ".join(f'"{e.entry}" {"opened" if e.opens else "closed"}' for e in self.events)
 
 
 class ReconcileError(Exception):
@@ -95,6 +128,9 @@ class CycleReport:
     accounts_read: int = 0
     out_of_sync: int = 0
     duration: float = 0.0
+    cause: Cause = field(default_factory=Cause)
+    #: Every windowed entry, open or not at the cycle's instant.
+    windows: dict[str, bool] = field(default_factory=dict)
 
     @property
     def result(self) -> str:
@@ -111,7 +147,8 @@ class CycleReport:
                 "message": self.message, "drift": self.by_outcome(), "blocked": len(self.blocked),
                 "violations": self.violations, "backed_off": [b.account_id for b in self.backed_off],
                 "accounts": {"read": self.accounts_read, "out_of_sync": self.out_of_sync},
-                "duration_seconds": round(self.duration, 3)}
+                "duration_seconds": round(self.duration, 3), "cause": self.cause.public(),
+                **({"windows_open": sorted(n for n, on in self.windows.items() if on)} if self.windows else {})}
 
 
 def report_only(rules: dict[str, str] | None) -> Callable[[Change], bool]:
@@ -156,6 +193,7 @@ class Reconciler:
         self.cycles = 0
         self.signal: int | None = None
         self.started = clock()
+        self.cause = Cause("start")  # why the next cycle runs
         # For the status page: when the running cycle started, and when the next one is due.
         self.cycle_started: float | None = None
         self.next_cycle_at: float | None = None
@@ -195,9 +233,10 @@ class Reconciler:
         except LockHeld as exc:
             if number == 1:
                 raise
-            report = CycleReport(number, EXIT_ERROR, f"skipped: {exc}")
+            report = CycleReport(number, EXIT_ERROR, f"skipped: {exc}", cause=self.cause)
         except StateStoreError as exc:
-            report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {exc}; the next one runs as planned")
+            report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {exc}; the next one runs as planned",
+                                 cause=self.cause)
         finally:
             self.cycle_started = None
         self._observe(report, started=started)
@@ -206,6 +245,9 @@ class Reconciler:
     async def _cycle(self, number: int) -> CycleReport:
         started = time.monotonic()
         now = self.clock()
+        at = _instant(now)
+        windows = window_states(self.book, at)
+        cause = self.cause
         reported = report_only(self.book.policy.drift.value if self.book.policy.drift else None)
         backoffs = {a: b for a, b in (await self.history.backoffs()).items() if b.next_try > now}
         fix = self.options.mode == "fix"
@@ -214,11 +256,11 @@ class Reconciler:
             return fix and not reported(change) and change.account_id not in backoffs
 
         options = ApplyOptions(limit=self.options.limit, allow=self.options.allow, policy=self.options.policy,
-                               command=f"reconcile-{self.options.mode}", keep=keep, shard=self.options.shard)
+                               command=f"reconcile-{self.options.mode}", keep=keep, shard=self.options.shard, at=at)
         try:
             outcome = await apply(self.client, self.book, options, history=self.history, executor=self.executor)
         except ApplyError as exc:
-            report = CycleReport(number, EXIT_ERROR, "; ".join(exc.lines))
+            report = CycleReport(number, EXIT_ERROR, "; ".join(exc.lines), cause=cause, windows=windows)
             report.run_id = await self._record_run(report, None)
             self._observe(report, started)
             return report
@@ -227,11 +269,13 @@ class Reconciler:
             first = _api_error(exc)
             if first is None:
                 raise
-            report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {first}; the next one runs as planned")
+            report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {first}; the next one runs as planned",
+                                 cause=cause, windows=windows)
             report.run_id = await self._record_run(report, None)
             self._observe(report, started)
             return report
         report = self._judge(number, outcome, reported, backoffs)
+        report.cause, report.windows = cause, windows
         if fix and not outcome.violations:
             await self._update_backoff(outcome, report)
         report.run_id = await self._record_run(report, outcome)
@@ -344,6 +388,9 @@ class Reconciler:
             blocked=[b.reason for b in report.blocked],
             in_sync=max(0, report.accounts_read - report.out_of_sync), out_of_sync=report.out_of_sync,
             backed_off=len(report.backed_off), now=self.clock())
+        if report.windows:
+            ahead = {e.entry: e.at.timestamp() for e in reversed(window_events(self.book, _instant(self.clock()), 1))}
+            m.observe_windows(report.windows, ahead)
         log.info("cycle", **report.summary())
 
     # -- the loop ------------------------------------------------------------------------------
@@ -351,6 +398,33 @@ class Reconciler:
         """``every``, moved by up to ``jitter`` either way, so many reconcilers do not pulse together."""
         spread = self.options.every * self.options.jitter
         return max(0.0, self.options.every + self.rng.uniform(-spread, spread))
+
+    async def wait_for_next(self, wait: Callable[[float], Awaitable[None]], stop: anyio.Event,
+                            last: CycleReport | None = None) -> None:
+        """Sleep until the next cycle is due: ``--every`` (jittered) from now, or the next window
+        boundary when that comes first (not jittered: it is the campaign's start). Sets `cause`."""
+        delay = self.next_delay()
+        if last is not None and last.exit_code == EXIT_ERROR and last.cause.reason == "window":
+            delay = min(delay, WINDOW_RETRY)  # the window's change is still to be made
+            self.cause = last.cause
+        else:
+            self.cause = Cause("schedule")
+        now = self.clock()
+        boundary = next_window_event(self.book, _instant(now))
+        if boundary is None or boundary.timestamp() - now >= delay:
+            self.next_cycle_at = now + delay
+            await wait(delay)
+            return
+        target = self.next_cycle_at = boundary.timestamp()
+        for _ in range(WAKE_STEPS):  # the sleep's clock and the wall clock may disagree a little
+            remaining = target - self.clock()
+            if remaining <= 0 or stop.is_set():
+                break
+            await wait(remaining)
+        events = tuple(e for e in window_events(self.book, boundary - timedelta(microseconds=1), 1)
+                       if e.at == boundary)
+        self.cause = Cause("window", events)
+        log.info("window boundary", cause=str(self.cause))
 
     def healthy(self) -> tuple[bool, str]:
         """For ``/healthz``: a cycle ended within three intervals (or the loop is that young)."""
@@ -398,9 +472,7 @@ class Reconciler:
                         await on_cycle(report)
                     if once or (max_cycles is not None and self.cycles >= max_cycles) or stop.is_set():
                         break
-                    delay = self.next_delay()
-                    self.next_cycle_at = self.clock() + delay
-                    await wait(delay)
+                    await self.wait_for_next(wait, stop, report)
             except (Exception, SystemExit, KeyboardInterrupt) as exc:  # re-raised below as itself, not in a group
                 failure = exc
             finally:
@@ -412,6 +484,10 @@ class Reconciler:
         if self.signal is not None:
             return EXIT_SIGTERM if self.signal == signal.SIGTERM else EXIT_SIGINT
         return last
+
+
+def _instant(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 async def _last_success(history: StateStore, runs: int = 200) -> float | None:
@@ -481,7 +557,9 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                 where = f" (run #{report.run_id}: orchestrator history show {report.run_id})" if report.run_id else ""
                 colours: dict[int, str] = {EXIT_OK: "green", EXIT_REPORTED: "yellow"}
                 colour = colours.get(report.exit_code, "red")
-                console.print(f"cycle {report.number}: [{colour}]{report.result}[/] {_escape(report.message)}{where}")
+                why = f" ({_escape(str(report.cause))})" if report.cause.reason == "window" else ""
+                console.print(f"cycle {report.number}{why}: [{colour}]{report.result}[/] "
+                              f"{_escape(report.message)}{where}")
                 for message, items in grouped(report.blocked):
                     console.print(f"  blocked: {message} ({len(items)} change{'s' if len(items) != 1 else ''})",
                                   markup=False)

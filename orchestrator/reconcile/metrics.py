@@ -11,6 +11,7 @@ status or error, 429 included), as deltas per cycle, so they match what the serv
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -55,6 +56,11 @@ class ReconcileMetrics:
         self.retries = Counter(f"{PREFIX}_api_retries", "API request retries", registry=r)
         self.last_success = Gauge(f"{PREFIX}_last_success_timestamp_seconds",
                                   "Unix time the last successful cycle ended", registry=r)
+        # Entry windows (`when:`), by entry name: not under the reconcile prefix, they describe the playbook.
+        self.window_active = Gauge("orchestrator_window_active", "Whether a windowed entry is open (1) or not (0)",
+                                   ["entry"], registry=r)
+        self.window_next = Gauge("orchestrator_window_next_transition_timestamp_seconds",
+                                 "Unix time a windowed entry next opens or closes", ["entry"], registry=r)
         # Fed by the engine's event stream as operations end (see `Reconciler`), not per cycle.
         self.operations = Counter(f"{PREFIX}_operations", "Operations carried out, by kind, operation and result",
                                   ["kind", "operation", "result"], registry=r)
@@ -109,6 +115,16 @@ class ReconcileMetrics:
         if succeeded:
             self.last_success.set(now)
         self.last_cycle_end = now
+
+    def observe_windows(self, states: Mapping[str, bool], ahead: Mapping[str, float]) -> None:
+        """Each windowed entry open or not, and when it next changes (removed when it never will)."""
+        for entry, on in states.items():
+            self.window_active.labels(entry).set(1 if on else 0)
+            if entry in ahead:
+                self.window_next.labels(entry).set(ahead[entry])
+            else:
+                with contextlib.suppress(KeyError):  # never set: nothing to remove
+                    self.window_next.remove(entry)
 
     def observe_lock(self, holder: str, since: float | None) -> None:
         """``holder`` (``self`` or ``other``) holds the run lock since ``since``; None: it does not."""

@@ -40,6 +40,11 @@ def run_line(run: RunRecord) -> str:
         message = message.replace("; run apply --resume", "") + f"; resumed by #{run.resumed_by}"
     if run.resumes is not None:
         parts.append(f"(resumes #{run.resumes})")
+    cause = (report.get("reconcile") or {}).get("cause") or {}
+    if cause.get("reason") == "window":
+        windows = ", ".join(f'"{w.get("entry")}" {"opened" if w.get("event") == "open" else "closed"}'
+                            for w in cause.get("windows", []))
+        parts.append(f"(window: {windows})")
     if message:
         parts.append(message)
     return " ".join(parts)

@@ -13,6 +13,7 @@ from orchestrator.render.blocked import render_markdown as blocked_markdown
 from orchestrator.plan import Plan
 from orchestrator.render.changes import ChangeGroup, group_changes, summary_line
 from orchestrator.render.legend import Legend
+from orchestrator.render.windows import render_markdown as windows_markdown
 
 COMMENT_LIMIT = 65_536
 MARKDOWN_BUDGET = 60_000  # leaves room for a bot's own header and footer around the plan
@@ -121,6 +122,12 @@ def render_markdown(plan: Plan, *, legend: Legend | None = None, budget: int = M
             put(block)
         else:
             cut.append(f"the list of {len(plan.blocked)} blocked changes")
+    windows = windows_markdown(plan.windows, legend)
+    if windows:
+        if fits(windows):
+            put(windows)
+        else:
+            cut.append("the window transitions ahead")
     blocks = [g for g in groups[:shown] if len(g.changes) > 1]
     if blocks:
         put("")

@@ -10,6 +10,7 @@ from orchestrator.render.blocked import render_text as blocked_text
 from orchestrator.plan import COLOUR, Plan
 from orchestrator.render.changes import ChangeGroup, group_changes, summary_line
 from orchestrator.render.legend import Legend
+from orchestrator.render.windows import render_text as windows_text
 
 NO_CHANGES = "No changes. The installation matches the playbooks."
 NO_CHANGES_BUT_BLOCKED = "No changes. The installation matches the playbooks, but for what is blocked."
@@ -19,10 +20,11 @@ DRIFT_NOTE = "drift: live differs from what the last apply set"
 def render_text(plan: Plan, *, colour: bool = False, legend: Legend | None = None, detail: bool = False) -> str:
     """Human-readable, grouped by kind then change; ``colour`` adds rich markup."""
     legend = legend or Legend()
+    windows = windows_text(plan.windows, legend, colour=colour)
     if plan.empty:
         if plan.blocked:
-            return NO_CHANGES_BUT_BLOCKED + "\n" + blocked_text(plan.blocked, colour=colour)
-        return NO_CHANGES
+            return NO_CHANGES_BUT_BLOCKED + "\n" + blocked_text(plan.blocked, colour=colour) + _after(windows)
+        return NO_CHANGES + _after(windows)
     lines: list[str] = []
     kind = None
     groups = group_changes(plan.changes, legend.drift)
@@ -39,8 +41,14 @@ def render_text(plan: Plan, *, colour: bool = False, legend: Legend | None = Non
         lines += ["", f"(drift) {DRIFT_NOTE}: someone changed it outside the orchestrator."]
     if plan.blocked:  # before the summary, which stays the last line
         lines += ["", blocked_text(plan.blocked, colour=colour)]
+    if windows:
+        lines += ["", windows]
     lines += ["", summary_line(plan)]
     return "\n".join(lines).lstrip("\n")
+
+
+def _after(block: str) -> str:
+    return "\n\n" + block if block else ""
 
 
 def accounts_text(group: ChangeGroup, legend: Legend) -> str:
@@ -61,6 +69,8 @@ def source_text(group: ChangeGroup, legend: Legend) -> str:
 def group_line(group: ChangeGroup, legend: Legend, colour: bool = False) -> str:
     """``  ~ settings.likes_speed: 3 -> 4 on 412 accounts: fashion, fitness   (growth.yaml:22:9 "Faster")``"""
     sym, text, drift = group.symbol, group.text, " (drift)" if group.drift else ""
+    if group.first.window is not None and group.first.action in ("remove", "delete"):
+        drift += " (its window closed)"
     who, source = accounts_text(group, legend), source_text(group, legend)
     if colour:
         line = f"  [{COLOUR.get(sym, 'white')}]{sym}[/] {_escape(text)}{drift} [bold]{_escape(who)}[/]"

@@ -40,6 +40,11 @@ def render_run(run: Any, rows: list[DriftRow]) -> str:
     lines = [f"#{run.id} {run.command} {run.status}  started {when}"]
     if report.get("message"):
         lines.append(f"  {report['message']}")
+    cause = (report.get("reconcile") or {}).get("cause") or {}
+    if cause.get("reason") == "window":  # the cycle ran because entry windows opened or closed
+        lines.append("  ran for the window: " + ", ".join(
+            f"`{w.get('entry')}` {'opened' if w.get('event') == 'open' else 'closed'} at {w.get('at')}"
+            for w in cause.get("windows", [])))
     if not rows:
         lines.append("  no drift recorded" if run.command.startswith("reconcile") else
                      "  no drift recorded (drift is recorded by reconcile cycles)")

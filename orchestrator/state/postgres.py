@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 import anyio
 import structlog
 
+from orchestrator.contract import Claim
 from orchestrator.log import redact_text, redact_value
 from orchestrator.plan import Change
 from orchestrator.state.fleet import FleetMember, decide_round, reservation_of
@@ -73,6 +74,7 @@ from orchestrator.state.store import (
     StateStoreError,
     account_field,
     applied_rows,
+    claim_rows,
     compact_report,
     drift_key,
     drift_value,
@@ -152,9 +154,16 @@ STATUS = [
         installation TEXT NOT NULL, run_id BIGINT NOT NULL, at DOUBLE PRECISION NOT NULL, mode TEXT NOT NULL,
         result TEXT NOT NULL, counts TEXT, PRIMARY KEY (installation, run_id))""",
 ]
+# The window claims (see `StateStore.window_claims`), as in the SQLite store's version 4.
+CLAIMS = [
+    """CREATE TABLE IF NOT EXISTS window_claims (
+        installation TEXT NOT NULL, account_id BIGINT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
+        entry TEXT NOT NULL, run_id BIGINT, at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (installation, account_id, kind, path))""",
+]
 # Version 2 is this backend's first (the SQLite store's version 2: it never had the older
-# schema); version 3 adds the status page's snapshot, as on SQLite.
-MIGRATIONS: dict[int, list[str]] = {2: SCHEMA, 3: STATUS}
+# schema); version 3 adds the status page's snapshot, version 4 the window claims, as on SQLite.
+MIGRATIONS: dict[int, list[str]] = {2: SCHEMA, 3: STATUS, 4: CLAIMS}
 MIGRATION_LOCK = 0x5354_4F52  # "STOR": the transaction advisory lock migrations take
 PRUNE_EVERY = 3600.0
 CHUNK = 500
@@ -421,13 +430,23 @@ class PostgresStore:
 
     # -- applied values, known accounts ------------------------------------------------------------
     async def record_applied(self, changes: Iterable[Change], run_id: int | None = None) -> None:
+        changes = list(changes)
         rows, gone = applied_rows(changes, run_id, self.clock())
         if not rows and not gone:
             return
+        claims = claim_rows(changes, run_id, self.clock())
         inst = self.installation.id
 
         async def write(conn: Any) -> None:
             async with conn.cursor() as cur:
+                if claims:
+                    await cur.executemany(
+                        "INSERT INTO window_claims VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (installation, "
+                        "account_id, kind, path) DO UPDATE SET entry=excluded.entry, run_id=excluded.run_id, "
+                        "at=excluded.at", [(inst, *c) for c in claims])
+                if gone:
+                    await cur.executemany("DELETE FROM window_claims WHERE installation=%s AND account_id=%s AND "
+                                          "kind=%s AND path=%s", [(inst, *g) for g in gone])
                 if rows:
                     await cur.executemany(
                         "INSERT INTO applied_values VALUES (%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (installation, "
@@ -451,6 +470,11 @@ class PostgresStore:
                     "INSERT INTO known_accounts VALUES (%s,%s,%s,%s) ON CONFLICT (installation, username) DO UPDATE"
                     " SET account_id=excluded.account_id, seen=excluded.seen", rows)
         await self._write(write)
+
+    async def window_claims(self) -> frozenset[Claim]:
+        rows = await self._rows("SELECT account_id, kind, path, entry FROM window_claims WHERE installation=%s",
+                                (self.installation.id,))
+        return frozenset(Claim(int(r[0]), r[1], r[2], r[3]) for r in rows)
 
     async def known_usernames(self) -> frozenset[str]:
         rows = await self._rows("SELECT username FROM known_accounts WHERE installation=%s", (self.installation.id,))

@@ -38,6 +38,7 @@ import anyio
 import anyio.to_thread
 import structlog
 
+from orchestrator.contract import Claim
 from orchestrator.log import redact_value
 from orchestrator.plan import Change
 from orchestrator.state.fleet import FleetMember, decide_round, reservation_of
@@ -71,6 +72,7 @@ from orchestrator.state.store import (
     StateDbError,
     account_field,
     applied_rows,
+    claim_rows,
     compact_report,
     drift_key,
     drift_value,
@@ -185,6 +187,12 @@ V3 = [
     """CREATE TABLE status_cycles (
         installation TEXT NOT NULL, run_id INTEGER NOT NULL, at REAL NOT NULL, mode TEXT NOT NULL,
         result TEXT NOT NULL, counts TEXT, PRIMARY KEY (installation, run_id))""",
+]
+# Version 4: the window claims (see `StateStore.window_claims`).
+V4 = [
+    """CREATE TABLE IF NOT EXISTS window_claims (
+        installation TEXT NOT NULL, account_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
+        entry TEXT NOT NULL, run_id INTEGER, at REAL NOT NULL, PRIMARY KEY (installation, account_id, kind, path))""",
 ]
 TABLES_WITH_INSTALLATION = ("runs", "operations", "applied_values", "known_accounts", "backoff", "drift_states")
 PRUNE_EVERY = 3600.0  # seconds between the automatic prunes of one installation
@@ -301,9 +309,13 @@ class SqliteStore:
                 for statement in V2:
                     db.execute(statement)
                 db.execute("INSERT INTO schema_version VALUES (2, ?)", (time.time(),))
-            for statement in V3:
+            if version < 3:
+                for statement in V3:
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_version VALUES (3, ?)", (time.time(),))
+            for statement in V4:
                 db.execute(statement)
-            db.execute("INSERT INTO schema_version VALUES (3, ?)", (time.time(),))
+            db.execute("INSERT INTO schema_version VALUES (4, ?)", (time.time(),))
 
         self._retry(lambda: self._tx(migrate, []), "migrate")
 
@@ -475,16 +487,27 @@ class SqliteStore:
     # -- applied values, known accounts ----------------------------------------------------------
     async def record_applied(self, changes: Iterable[Change], run_id: int | None = None) -> None:
         """Remember what these (applied and verified) changes set; removals forget the path."""
+        changes = list(changes)
         rows, gone = applied_rows(changes, run_id, self.clock())
         if not rows and not gone:
             return
+        claims = claim_rows(changes, run_id, self.clock())
         inst = self.installation.id
 
         def write(db: sqlite3.Connection) -> None:
             db.executemany("INSERT OR REPLACE INTO applied_values VALUES (?,?,?,?,?,?,?)", [(inst, *r) for r in rows])
             db.executemany("DELETE FROM applied_values WHERE installation=? AND account_id=? AND kind=? AND path=?",
                            [(inst, *g) for g in gone])
+            db.executemany("INSERT OR REPLACE INTO window_claims VALUES (?,?,?,?,?,?,?)", [(inst, *c) for c in claims])
+            db.executemany("DELETE FROM window_claims WHERE installation=? AND account_id=? AND kind=? AND path=?",
+                           [(inst, *g) for g in gone])
         await self._write(write)
+
+    async def window_claims(self) -> frozenset[Claim]:
+        rows = await self._read(lambda db: db.execute(
+            "SELECT account_id, kind, path, entry FROM window_claims WHERE installation=?",
+            (self.installation.id,)).fetchall())
+        return frozenset(Claim(*r) for r in rows)
 
     async def record_accounts(self, accounts: Iterable[Any]) -> None:
         """Remember the live accounts (``id`` and ``username``) an apply read."""

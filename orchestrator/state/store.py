@@ -37,12 +37,13 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
+from orchestrator.contract import Claim
 from orchestrator.contract.vocabulary import AccountState, RunStatus
 from orchestrator.log import redact_value, register_secret
 from orchestrator.plan import Change, canonical
 
 #: The schema both backends are migrated to on first use (``schema_version`` records it).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 3: the status page's snapshot; 4: window claims (what applies added for windows)
 #: Seconds a store call waits out another process's lock before it gives up with one line.
 DEFAULT_BUSY_TIMEOUT = 30.0
 #: How many items of each list a stored run report keeps (the counts are always whole).
@@ -375,6 +376,11 @@ class StateStore(Protocol):
     async def known_usernames(self) -> frozenset[str]: ...
     async def last_applied(self, account_id: int, kind: str, path: str) -> object | None: ...
     async def applied_drift(self, changes: Iterable[Change]) -> frozenset[Key]: ...
+    # Window claims: which windowed entry an apply added an item of an additive list for (a
+    # target, a first-comment schedule), written by `record_applied` with each add or create
+    # that carries `Change.window`, forgotten with any removal of the path. A closing window
+    # takes back only what is claimed: never a target present before or added by hand.
+    async def window_claims(self) -> frozenset[Claim]: ...
 
     # drift and backoff
     async def record_drift(self, run_id: int, rows: Sequence[DriftRow], read: Collection[int],
@@ -471,6 +477,13 @@ def applied_rows(changes: Iterable[Change], run_id: int | None, now: float
         else:
             rows.append((c.account_id, str(c.kind), c.path, canonical(redact_value(c.after)), run_id, now))
     return rows, gone
+
+
+def claim_rows(changes: Iterable[Change], run_id: int | None, now: float
+               ) -> list[tuple[int, str, str, str, int | None, float]]:
+    """(account_id, kind, path, entry, run_id, at) of the adds and creates done for a window."""
+    return [(c.account_id, str(c.kind), c.path, c.window, run_id, now) for c in changes
+            if c.window is not None and c.action in ("add", "create")]
 
 
 def wanted_values(changes: Iterable[Change]) -> dict[Key, str]:

@@ -174,3 +174,23 @@ async def test_fleet_members_share_the_budget_and_a_leaver_gives_its_share_back(
             assert await a.fleet_beat("probe", 3.0) == 2  # type: ignore[attr-defined]
         assert await a.fleet_beat("probe", 3.0) == 1  # type: ignore[attr-defined]
     assert shares_a[0] == (2, 150.0)  # while new, it counts both shards as live
+
+
+async def test_window_claims_are_written_with_adds_and_forgotten_with_removals(opener: Opener) -> None:
+    """What an apply added for an entry window is claimed (per installation); a removal of the
+    path, whoever asks for it, forgets the claim; an add for no window claims nothing."""
+    a, b = await opener(URL_A), await opener(URL_B)
+    added = Change(1, "nova", Kind.REACTIONS, Action.ADD, "targets[hashtag:blackfriday]", None,
+                   {"type": "hashtag", "value": "blackfriday"}, "g.yaml:9:5", window="Black Friday push")
+    timeless = Change(1, "nova", Kind.REACTIONS, Action.ADD, "targets[hashtag:ootd]", None,
+                      {"type": "hashtag", "value": "ootd"}, "g.yaml:4:5")
+    run = await a.start_run("apply", None, [1])
+    await a.record_applied([added, timeless], run)
+    [claim] = await a.window_claims()
+    assert (claim.account_id, claim.kind, claim.path, claim.window) == (
+        1, "reactions", "targets[hashtag:blackfriday]", "Black Friday push")
+    assert await b.window_claims() == frozenset()  # another installation's
+    removed = Change(1, "nova", Kind.REACTIONS, Action.REMOVE, "targets[hashtag:blackfriday]",
+                     {"type": "hashtag", "value": "blackfriday"}, None, "g.yaml:7:5", window="Black Friday push")
+    await a.record_applied([removed], run)
+    assert await a.window_claims() == frozenset()

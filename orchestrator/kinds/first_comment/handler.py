@@ -61,10 +61,19 @@ class FirstCommentKind(KindHandler):
         for want in desired.schedules:
             hit = next((s for s in remaining if _key(s["targets"]) == want.match_key), None)
             if hit is None:
-                out.append(self._create(account, want))
+                out.append(self._create(account, want, desired.added_by.get(want.key)))
                 continue
             remaining.remove(hit)
             out += self._update(account, want, hit)
+        for withdrawn in () if desired.exact else desired.withdraw:
+            # A closed window's schedule, named as its create was; kept by the planner only where
+            # an apply created it for a window.
+            gone = withdrawn.value
+            hit = next((s for s in remaining if _key(s["targets"]) == gone.match_key), None)
+            if hit is not None:
+                remaining.remove(hit)
+                out.append(change(account, self.kind, "delete", f"schedules[{gone.label}]", hit, None,
+                                  str(withdrawn.source), ref=hit["id"], window=withdrawn.window))
         if desired.exact:
             for s in remaining:
                 label = "[" + ", ".join(sorted(_key(s["targets"]))) + "]"
@@ -73,14 +82,15 @@ class FirstCommentKind(KindHandler):
                 )
         return out
 
-    def _create(self, account: Account, want: CommentScheduleDesired) -> Change:
+    def _create(self, account: Account, want: CommentScheduleDesired, window: str | None = None) -> Change:
         body = {
             "targets": [t.as_api() for t in want.targets.value],  # type: ignore[union-attr]
             "comments": list(want.comments.value) if want.comments else [],
             "comment_mode": want.mode.value if want.mode else "random",
             "is_active": want.state is None or want.state.value == "active",
         }
-        return change(account, self.kind, "create", f"schedules[{want.label}]", None, body, str(want.source))
+        return change(account, self.kind, "create", f"schedules[{want.label}]", None, body, str(want.source),
+                      window=window)
 
     def _update(self, account: Account, want: CommentScheduleDesired, live: dict[str, Any]) -> list[Change]:
         out = []
