@@ -24,6 +24,7 @@ from orchestrator.contract import LIBRARY_ID, Kind, Limit
 from orchestrator.apply.events import Events, Phase, PhaseStarted, RunEnded, WaveVerified
 from orchestrator.apply.executor import ExecutionResult, Executor
 from orchestrator.state.history import History
+from orchestrator.state.identities import Identities
 from orchestrator.kinds import KindRegistry, Op, Operation, AccountIssue
 from orchestrator.plan import Change, Plan
 from orchestrator.planning.planner import Planned, Planner, playbook_hash
@@ -184,6 +185,9 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
     started = time.monotonic()
     if kinds is None:
         kinds = executor.kinds if executor is not None else KindRegistry.default()
+    if history:  # which server post is the playbook's, which upload holds a file: read and kept there
+        kinds = kinds.remembering(Identities(history.db))
+
     def phase(p: Phase) -> None:
         events.emit(PhaseStarted(p))
 

@@ -285,7 +285,9 @@ def plan_command(
     from orchestrator.planning.planner import build_plan
     from orchestrator.render import Legend, render_text, write_json
     from orchestrator.render.pr_comment import MarkdownOptions, render_comment, render_full
+    from orchestrator.kinds import KindRegistry, ProcessMemory
     from orchestrator.state.applied import drift_of, known_of
+    from orchestrator.state.identities import remembered
 
     if format not in ("text", "markdown", "json"):
         fail(f"unknown format {format!r}: use text, markdown or json")
@@ -306,8 +308,10 @@ def plan_command(
 
         async with SharingtoolsClient.from_settings(settings) as client:
             with reading_display(client):
+                # What the state database remembers of the posts apply made (read once, read-only).
+                kinds = KindRegistry.default().remembering(ProcessMemory(*remembered(settings.state_db)))
                 return await build_plan(client, book, limit=limit, known=known_of(settings.state_db),
-                                        shard=in_shard)
+                                        shard=in_shard, kinds=kinds)
 
     try:
         planned = run_async(run, settings.base_url)

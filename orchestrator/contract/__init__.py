@@ -24,6 +24,9 @@ from orchestrator.contract.desired import (
     FirstCommentDesired,
     KindDesired,
     LeadsDesired,
+    MediaFile,
+    PostDesired,
+    PostsDesired,
     ScheduleDesired,
     Target,
     ToggleDesired,
@@ -36,6 +39,6 @@ from orchestrator.contract.sourced import Position, Sourced
 __all__ = [
     "ACCOUNT_KINDS", "KINDS", "LIBRARY", "LIBRARY_ID", "SWITCHED_KINDS", "Account", "AccountDesired",
     "CaptionsDesired", "CommentScheduleDesired", "CommentTarget", "DesiredState", "FirstCommentDesired",
-    "GoneAccount", "Kind", "KindDesired", "KindInfo", "LeadsDesired", "Limit", "Policy", "Position",
-    "ResolvedSecret", "ScheduleDesired", "SecretRef", "Shape", "Sourced", "Target", "ToggleDesired",
+    "GoneAccount", "Kind", "KindDesired", "KindInfo", "LeadsDesired", "Limit", "MediaFile", "Policy", "Position",
+    "PostDesired", "PostsDesired", "ResolvedSecret", "ScheduleDesired", "SecretRef", "Shape", "Sourced", "Target", "ToggleDesired",
 ]

@@ -6,7 +6,17 @@ shared handler is in ``kinds/schedules.py`` or ``kinds/toggles.py``) listed in
 `KindRegistry.default`, its API resource and its emulator module.
 """
 
-from orchestrator.kinds.base import AccountIssue, KindHandler, Op, Operation, ReadContext, ReadResult
+from orchestrator.kinds.base import (
+    AccountIssue,
+    KindHandler,
+    Memory,
+    Op,
+    Operation,
+    ProcessMemory,
+    ReadContext,
+    ReadResult,
+)
 from orchestrator.kinds.registry import KindRegistry
 
-__all__ = ["AccountIssue", "KindHandler", "KindRegistry", "Op", "Operation", "ReadContext", "ReadResult"]
+__all__ = ["AccountIssue", "KindHandler", "KindRegistry", "Memory", "Op", "Operation", "ProcessMemory",
+           "ReadContext", "ReadResult"]

@@ -54,7 +54,7 @@ def token_for(path: str) -> str:
         return "proxy:"
     if path.startswith("targets["):
         return path[len("targets["):].split(":", 1)[0]
-    if path.startswith(("captions[", "schedules[")):
+    if path.startswith(("captions[", "schedules[", "posts[")):
         return path.split("[", 1)[1].rstrip("]")
     raise AssertionError(f"unexpected path {path}")
 
@@ -63,7 +63,7 @@ def test_the_demo_plan_covers_every_kind_and_points_at_the_lines_asking(planned:
     plan = planned.plan
     # ai_dm's one activation is blocked (the schedule has no OpenAI key): it is in `blocked`
     assert {c.kind for c in plan.changes} | {b.kind for b in plan.blocked} == {
-        "account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment", "captions"}
+        "account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment", "posts", "captions"}
     files: dict[str, list[str]] = {}
     for c in plan.changes:
         assert c.source, c
@@ -144,7 +144,8 @@ def test_json_matches_the_documented_schema(planned: Planned) -> None:
     # What was read: every account a kind was planned for, with a fingerprint per kind.
     fingerprints = data["read"]["fingerprints"]
     assert data["read"]["accounts"] == len(fingerprints) == 26  # alice's 25 and the caption library ("0")
-    assert set(fingerprints["1"]) == {"account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment"}
+    assert set(fingerprints["1"]) == {"account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment",
+                                      "posts"}
     assert set(fingerprints["0"]) == {"captions"}
     # A saved plan reads back to the same plan, typed: kinds are `Kind` again, not text.
     again = Plan.from_json(data)
