@@ -159,7 +159,8 @@ class CaptionsDesired:
 
 
 #: The longest caption a post may have: Instagram's 2,200 characters less what the posts kind
-#: appends to recognise its posts on the server (`CAPTION_RESERVED`, see ``kinds/posts/marker.py``).
+#: appends to recognise its posts on the server (`CAPTION_RESERVED`: the mark, see
+#: ``api/resources/posts.py``, whose length is checked equal to it by ``kinds/posts``).
 CAPTION_RESERVED = 10
 CAPTION_MAX = 2200 - CAPTION_RESERVED
 

@@ -20,10 +20,12 @@ import pytest
 
 from orchestrator import playbook
 from orchestrator.apply.run import ApplyError, ApplyOptions, apply
+from orchestrator.contract import Kind
 from orchestrator.emulator.testing import LocalEmulator
+from orchestrator.importer import ImportOptions, import_playbook
 from orchestrator.kinds import KindRegistry, ProcessMemory
 from orchestrator.kinds.posts import PostsKind
-from orchestrator.kinds.posts.marker import read as read_caption
+from orchestrator.api.resources.posts import read_caption
 from orchestrator.planning.planner import Planned, build_plan
 from orchestrator.render import render_text
 from orchestrator.state.history import History
@@ -303,3 +305,31 @@ entries:
 """)
     planned = await cal.plan(book)
     assert planned.ok and planned.plan.empty, render_text(planned.plan)
+
+
+async def test_import_writes_the_scheduled_posts_which_the_demo_world_then_publishes_or_fails(tmp_path: Path) -> None:
+    emu = world()
+    kinds = KindRegistry.default().with_handler(PostsKind(now=emu.state.clock.now))
+    path = tmp_path / "imported.yaml"
+    async with client_for(emu) as client, emu.control() as control:
+        imported = await import_playbook(client, ImportOptions(kinds=frozenset({Kind.POSTS})))
+        path.write_text(imported.text, encoding="utf-8")
+        assert "media: [id: " in imported.text and "Flash sale: 24 hours only" in imported.text
+        book = playbook.load([str(path)])
+        planned = await build_plan(client, book, kinds=kinds)
+        assert planned.ok and planned.plan.empty, render_text(planned.plan)
+
+        # A week on, the engine published them, but for the account that needs a new login.
+        (await control.post("/clock/advance", json={"seconds": 8 * 86400, "ticks": 2})).raise_for_status()
+        planned = await build_plan(client, book, kinds=kinds)
+        assert planned.plan.empty
+        (failed,) = planned.problems
+        assert failed.username == "fitness_lift" and "failed: Login required" in failed.message
+
+        # Published posts are never changed: a caption edited in the playbook is blocked.
+        path.write_text(imported.text.replace("Use code FLASH20.", "Use code FLASH30."), encoding="utf-8")
+        edited = await build_plan(client, playbook.load([str(path)]), kinds=kinds)
+        assert not edited.plan.changes
+        (blocked,) = edited.plan.blocked
+        assert blocked.reason == "published" and blocked.change is not None
+        assert blocked.change.path.endswith(".caption") and blocked.username == "fashion_nova"

@@ -1,5 +1,5 @@
-"""The posts kind: Posts, a content calendar. ``handler``: read, diff, operations, execute;
-``marker``: how a post on the server is recognised as the playbook's."""
+"""The posts kind: Posts, a content calendar. ``handler``: read, diff, operations, execute, and
+how a post on the server is recognised as the playbook's."""
 
 from orchestrator.kinds.posts.handler import PostsKind
 

@@ -6,10 +6,11 @@ in this order:
 
 1. the state database: the post id apply created (or last changed) for (account, name);
 2. its mark: every post the playbook makes carries, at the end of its caption, an invisible
-   mark derived from (name, account) (``marker.py``), which survives anything the playbook
+   mark derived from (name, account) (``api/resources/posts.py``), which survives anything the playbook
    changes about the post;
-3. its content, for a post without either (one ``import`` found): the same caption, time and
-   media as the playbook's.
+3. its content, for a post without either (one ``import`` found): two of the caption, time and
+   media the playbook gives it (so that one of them may be what the playbook changes; once a
+   change is applied, the post carries the mark).
 
 Losing the state database therefore never makes a second copy: the mark still says which post
 is which. Two live posts with the same mark are one post and a duplicate (a create whose answer
@@ -48,8 +49,9 @@ import anyio
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import NotFound
 from orchestrator.api.fanout import each
-from orchestrator.api.resources.posts import Post, same_time
+from orchestrator.api.resources.posts import MARK_LENGTH, Post, mark_of, marked, read_caption, same_time
 from orchestrator.contract import Account, DesiredState, Kind, MediaFile, PostDesired, PostsDesired
+from orchestrator.contract.desired import CAPTION_RESERVED
 from orchestrator.kinds.base import (
     ITEM,
     PHASE_EDIT,
@@ -64,7 +66,6 @@ from orchestrator.kinds.base import (
     change,
     paths,
 )
-from orchestrator.kinds.posts import marker
 from orchestrator.plan import Change, fingerprint
 from orchestrator.plan.blocked import PUBLISHED
 
@@ -80,6 +81,7 @@ TYPE_NAMES = {"carousel": "album", "reel": "reels"}
 #: More distinct files than this are read with the media list, not one by one.
 FEW_FILES = 20
 _HASHED_NAME = re.compile(r"-([0-9a-f]{16})\.[A-Za-z0-9]+$")
+assert MARK_LENGTH == CAPTION_RESERVED, "the playbook keeps room for exactly the mark"
 
 
 def stamp(when: datetime) -> str:
@@ -121,7 +123,7 @@ def match(account_id: int, desired: PostsDesired, live: Live) -> Matching:
     out = Matching()
     free = {p["id"]: p for p in sorted(live["posts"], key=lambda p: p["id"])}
     names = {p.name for p in desired.posts}
-    marks = {marker.payload(name, account_id): name for name in names}
+    marks = {mark_of(name, account_id): name for name in names}
     recorded = {pid: name for name, pid in live["recorded"].items()}
     for pid, name in sorted(recorded.items()):
         if name in names and name not in out.claimed and pid in free:
@@ -133,9 +135,10 @@ def match(account_id: int, desired: PostsDesired, live: Live) -> Matching:
     for want in desired.posts:
         if want.name in out.claimed:
             continue
-        hit = next((p for p in free.values() if p["marker"] not in marks and _same_content(want, p, live)), None)
-        if hit is not None:
-            out.claimed[want.name] = free.pop(hit["id"])
+        scored = [(_likeness(want, p, live), -p["id"], p) for p in free.values() if p["marker"] not in marks]
+        best = max(scored, key=lambda s: s[:2], default=None)
+        if best is not None and best[0] >= 2:
+            out.claimed[want.name] = free.pop(best[2]["id"])
     for pid, post in free.items():
         ours = post["marker"] is not None or pid in recorded
         if ours and post["status"] in DELETABLE:
@@ -144,9 +147,11 @@ def match(account_id: int, desired: PostsDesired, live: Live) -> Matching:
     return out
 
 
-def _same_content(want: PostDesired, post: Live, live: Live) -> bool:
-    return (post["caption"] == want.caption.value and same_time(post["time"], stamp(want.at.value))
-            and _same_media(want.media.value, post["media_ids"], live))
+def _likeness(want: PostDesired, post: Live, live: Live) -> int:
+    """How many of caption, time and media a live post without a mark shares with a playbook
+    post: two are enough to recognise it (one of them may be what the playbook changes)."""
+    return (int(post["caption"] == want.caption.value) + int(same_time(post["time"], stamp(want.at.value)))
+            + int(_same_media(want.media.value, post["media_ids"], live)))
 
 
 def _same_media(files: Sequence[MediaFile], ids: Sequence[int], live: Live) -> bool:
@@ -408,14 +413,14 @@ class PostsKind(KindHandler):
             case Op.CREATE:
                 media_ids = await self._media_ids(client, a["media"])
                 post = await client.posts.create(
-                    op.account_id, caption=marker.mark(a["caption"], a["name"], op.account_id), type=a["type"],
+                    op.account_id, caption=marked(a["caption"], a["name"], op.account_id), type=a["type"],
                     media_ids=media_ids, is_scheduled=True, schedule_date=a["time"])
                 self.memory.remember_object(self.kind, op.account_id, a["name"], post.id)
             case Op.UPDATE:
                 f = a["fields"]
                 body: dict[str, Any] = {}
                 if "caption" in f:
-                    body["caption"] = marker.mark(f["caption"], a["name"], op.account_id)
+                    body["caption"] = marked(f["caption"], a["name"], op.account_id)
                 if "type" in f:
                     body["type"] = f["type"]
                 if "media" in f:
@@ -436,9 +441,9 @@ class PostsKind(KindHandler):
         """A create whose answer was lost: its post carries its mark, if it was made."""
         if op.name != Op.CREATE:
             return False
-        mark = marker.payload(op.args["name"], op.account_id)
+        mark = mark_of(op.args["name"], op.account_id)
         async for post in client.posts.list(account_id=op.account_id):
-            if marker.read(post.caption)[1] == mark:
+            if read_caption(post.caption)[1] == mark:
                 self.memory.remember_object(self.kind, op.account_id, op.args["name"], post.id)
                 return True
         return False
@@ -469,7 +474,7 @@ class PostsKind(KindHandler):
 
 def _live_post(post: Post) -> Live:
     """A post as the diff compares it: the caption as people read it, and its mark apart."""
-    caption, mark = marker.read(post.caption)
+    caption, mark = read_caption(post.caption)
     return {"id": post.id, "status": post.status, "type": post.type, "caption": caption, "marker": mark,
             "media_ids": post.media_id_list, "time": post.schedule_date, "published": post.publish_date,
             "reason": post.reason}
