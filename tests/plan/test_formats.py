@@ -19,6 +19,7 @@ from orchestrator.apply.run import operations_of
 from orchestrator.kinds import Op
 from orchestrator.plan import Plan
 from orchestrator.render import Legend, render_json, render_markdown, render_text
+from orchestrator.render.changes import shown
 from orchestrator.planning.planner import Planned, build_plan
 from tests.plan.conftest import PLAYBOOKS, SCHEMA, Recorded, line_of, schema_errors
 
@@ -88,7 +89,7 @@ def test_text_groups_identical_changes_with_their_sources_entries_and_a_summary(
     lines = text.splitlines()
     changes_part = text.split("\nBlocked: ")[0].splitlines()  # blocked changes are listed apart
     change_lines = [line for line in changes_part if line.startswith("  ")]
-    groups = {(c.kind, c.action, c.path, json.dumps(c.before), json.dumps(c.after), c.source) for c in plan.changes}
+    groups = {(c.kind, c.action, c.path, *map(json.dumps, shown(c)), c.source) for c in plan.changes}
     assert len(change_lines) == len(groups) < len(plan.changes)  # one line per distinct change
     assert all(SOURCE.search(line) for line in change_lines), [line for line in change_lines if not SOURCE.search(line)]
     assert "reactions" in lines and "fashion_nova · reactions" not in lines
@@ -117,7 +118,7 @@ def test_markdown_is_a_summary_table_grouped_changes_and_their_accounts_in_detai
     assert lines[0].startswith("### ") and SUMMARY.match(lines[2])
     assert "| kind | action | changes |" in lines and "| kind | change | accounts | source |" in lines
     rows = [row for row in lines[lines.index("| kind | change | accounts | source |") + 2:] if row.startswith("| ")]
-    groups = {(c.kind, c.action, c.path, json.dumps(c.before), json.dumps(c.after), c.source) for c in plan.changes}
+    groups = {(c.kind, c.action, c.path, *map(json.dumps, shown(c)), c.source) for c in plan.changes}
     assert len(rows) == len(groups)
     for row in rows:  # every row has exactly four cells: pipes inside a change are escaped
         cells = re.split(r"(?<!\\)\|", row)[1:-1]
