@@ -40,5 +40,6 @@ __all__ = [
     "ACCOUNT_KINDS", "KINDS", "LIBRARY", "LIBRARY_ID", "SWITCHED_KINDS", "Account", "AccountDesired",
     "CaptionsDesired", "CommentScheduleDesired", "CommentTarget", "DesiredState", "FirstCommentDesired",
     "GoneAccount", "Kind", "KindDesired", "KindInfo", "LeadsDesired", "Limit", "MediaFile", "Policy", "Position",
-    "PostDesired", "PostsDesired", "ResolvedSecret", "ScheduleDesired", "SecretRef", "Shape", "Sourced", "Target", "ToggleDesired",
+    "PostDesired", "PostsDesired", "ResolvedSecret", "ScheduleDesired", "SecretRef", "Shape", "Sourced", "Target",
+    "ToggleDesired",
 ]

@@ -200,24 +200,23 @@ def _check_posts(entries: list[Entry], library: Mapping[str, Sourced[str]]
                 try:
                     media[(entry.source.file, ref.path)] = check_media(ref.path, entry.source.file)
                 except MediaProblem as problem:
+                    path = f"{kind.value}[{i}].media[{j}]"
                     at = entry.locator.at(kind.value, i, "media", j)
                     if not entry.locator.index.exists(entry.locator.prefix + (kind.value, i, "media", j)):
-                        at = entry.locator.at(kind.value, i, "media")  # `media: teaser.jpg`, one file
-                    problems.append(Diagnostic.at(at, problem.message, problem.hint,
-                                                  path=f"{kind.value}[{i}].media"))
+                        at, path = entry.locator.at(kind.value, i, "media"), f"{kind.value}[{i}].media"  # one file
+                    problems.append(Diagnostic.at(at, f"`{path}`: {problem.message}", problem.hint, path=path))
             caption = post.caption.value if post.caption is not None else None
             if isinstance(caption, LibraryCaption):
-                where = entry.locator.at(kind.value, i, "caption", "library")
+                where, path = entry.locator.at(kind.value, i, "caption", "library"), f"{kind.value}[{i}].caption"
                 text = library.get(caption.title)
                 if text is None:
                     problems.append(Diagnostic.at(
-                        where, f"the caption library has no caption `{caption.title}`",
-                        did_you_mean(caption.title, library) or "add it under `captions: library:`",
-                        path=f"{kind.value}[{i}].caption"))
+                        where, f"`{path}`: the caption library has no caption `{caption.title}`",
+                        did_you_mean(caption.title, library) or "add it under `captions: library:`", path=path))
                 elif (longest := spintax.longest(text.value.strip())) > CAPTION_MAX:
                     problems.append(Diagnostic.at(
-                        where, f"caption `{caption.title}` can render to {longest:,} characters",
-                        f"a post's caption is at most {CAPTION_MAX:,}", path=f"{kind.value}[{i}].caption"))
+                        where, f"`{path}`: caption `{caption.title}` can render to {longest:,} characters",
+                        f"a post's caption is at most {CAPTION_MAX:,}", path=path))
     for name, position in first_seen.items():
         missing = [f for f in ("media", "at") if f not in given[name]]
         if missing:

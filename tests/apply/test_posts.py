@@ -45,11 +45,11 @@ def calendar(caption: str = "{New|Fresh} drop is live ❄️", *, posts: bool = 
       - name: winter-teaser
         type: photo
         media: [media/teaser.jpg]
-        caption: "%s"
+        caption: "{caption}"
         at: 2026-12-10T18:00
         timezone: Europe/Paris
         stagger: 1h
-""" % caption if posts else " []\n"
+""".replace("{caption}", caption) if posts else " []\n"
     return f"""
 version: 1
 groups:
