@@ -207,3 +207,19 @@ def test_the_publishing_quota_is_a_positive_count(directory: Path) -> None:
     assert problem == "posts.yaml:17:29: `policy.max_posts_per_day` must be at least 1, got the number 0"
     assert problems_of(directory, POST + "policy: {max_posts_per_day: 3}\n") == []
     assert load([directory / "posts.yaml"]).policy.posts_per_day == 3
+
+
+def test_the_reference_documents_every_post_field_and_its_example_is_valid(tmp_path: Path) -> None:
+    from orchestrator.playbook.schema import PostSpec
+
+    text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("#### posts"):text.index("#### captions")]
+    assert all(f"`{name}`" in section for name in PostSpec.model_fields), list(PostSpec.model_fields)
+    assert "`max_posts_per_day`" in section and "max_posts_per_day:" in text
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "media").mkdir()
+    for name in ("teaser.jpg", "look-2.jpg"):
+        (tmp_path / "media" / name).write_bytes(JPEG)
+    header = ("version: 1\ngroups: {fashion: {usernames: fashion_*}}\n"
+              "captions: {library: {New drop: \"{New drop|Just landed}\"}}\n")
+    assert problems_of(tmp_path, header + example) == []
