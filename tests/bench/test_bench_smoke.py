@@ -18,7 +18,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 def bench_modules(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("plan_apply", "scaling", "_world", "_servers", "baselines"):
+    for name in ("plan_apply", "scaling", "content_calendar", "_world", "_servers", "baselines"):
         sys.modules.pop(name, None)
 
 
@@ -68,3 +68,20 @@ def test_scaling_benchmark_runs_and_plots(bench_modules, tmp_path):
     rows = scaling.main(["--sizes", "20", "--timeout", "120", "--png", str(tmp_path / "s.png")])
     assert [r["run"] for r in rows] == ["plan", "apply"]
     assert (tmp_path / "s.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+@pytest.mark.uvicorn
+def test_content_calendar_benchmark_runs_at_n_20(bench_modules, tmp_path):
+    import content_calendar
+
+    result = content_calendar.main(["--accounts", "20", "--rate", "300", "--timeout", "120",
+                                    "--json", str(tmp_path / "out.json")])
+    rows = {r["run"]: r for r in result["rows"]}
+    assert all(r["exit"] == 0 for r in rows.values()), rows
+    assert rows["plan: a new calendar"]["changes"] == 60
+    assert rows["apply: uploads and creates"]["uploads"] == 3  # one per file, not per account
+    assert rows["plan again"]["changes"] == rows["plan without the state database"]["changes"] == 0
+    assert rows["apply: one caption changed"]["writes"] == 20
+    assert rows["apply: posts: [] (every copy deleted)"]["writes"] == 60
+    assert all(r["requests"] - r["throttled"] == r["minimal"] for r in rows.values())  # no read beyond the needed

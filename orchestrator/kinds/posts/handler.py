@@ -226,6 +226,8 @@ class PostsKind(KindHandler):
         None). The state database's uploads are checked against the server (a file deleted
         since is forgotten); the media list is read only when a file is still unaccounted for."""
         wanted = {f.sha256: f for d in desired for p in d.posts for f in p.media.value if f.local and f.sha256}
+        if not wanted:
+            return {}, {}  # library ids compare as they are: nothing to look up
         ours = {pid for (_, _), pid in recorded.items()}
         look = {i for account_posts in posts.values() for p in account_posts
                 if p["marker"] is not None or p["id"] in ours for i in p["media_ids"]}
