@@ -75,7 +75,7 @@ def test_scaling_benchmark_runs_and_plots(bench_modules, tmp_path):
 def test_content_calendar_benchmark_runs_at_n_20(bench_modules, tmp_path):
     import content_calendar
 
-    result = content_calendar.main(["--accounts", "20", "--rate", "300", "--timeout", "120",
+    result = content_calendar.main(["--accounts", "20", "--rate", "300", "--timeout", "120", "--subset", "3",
                                     "--json", str(tmp_path / "out.json")])
     rows = {r["run"]: r for r in result["rows"]}
     assert all(r["exit"] == 0 for r in rows.values()), rows
@@ -85,3 +85,5 @@ def test_content_calendar_benchmark_runs_at_n_20(bench_modules, tmp_path):
     assert rows["apply: one caption changed"]["writes"] == 20
     assert rows["apply: posts: [] (every copy deleted)"]["writes"] == 60
     assert all(r["requests"] - r["throttled"] == r["minimal"] for r in rows.values())  # no read beyond the needed
+    assert result["baseline"]["uploads"] == 12  # the script uploads every file of every post it makes
+    assert "sequential httpx script" in result["seconds_per_account"]
