@@ -333,3 +333,38 @@ async def test_import_writes_the_scheduled_posts_which_the_demo_world_then_publi
         (blocked,) = edited.plan.blocked
         assert blocked.reason == "published" and blocked.change is not None
         assert blocked.change.path.endswith(".caption") and blocked.username == "fashion_nova"
+
+
+@pytest.mark.parametrize("faults", [
+    {"lost_response_rate": 0.3, "path_regex": "/posts$", "seed": 3},  # some creates
+    {"lost_response_rate": 1.0, "path_regex": "/media$", "times": 1},  # the one upload
+], ids=["creates", "upload"])
+async def test_lost_answers_make_neither_a_second_post_nor_a_second_upload(cal: Calendar, faults: dict) -> None:
+    """Creates and uploads that take effect and lose their answer are found again (the client's
+    read-back, the kind's mark), never sent twice."""
+    book = cal.write(calendar())
+    (await cal.control.put("/faults", json={**faults, "methods": ["POST"]})).raise_for_status()
+    await cal.apply(book)
+    (await cal.control.delete("/faults")).raise_for_status()
+    lost = [r for r in (await cal.control.get("/requests")).json()["requests"] if r["injected"]]
+    assert lost and {r["route"] for r in lost} <= {"/posts", "/media"}, lost
+    posts = await cal.ours()
+    assert sorted(p["account_id"] for p in posts) == TEN
+    async with cal.emu.http("alice") as alice:
+        files = (await alice.get("/media", params={"per_page": 100})).json()["data"]["items"]
+    assert sum(1 for f in files if f["name"].startswith("teaser-")) == 1
+    assert (await cal.plan(book)).plan.empty
+
+
+async def test_a_saved_plan_applies_as_planned(cal: Calendar, tmp_path: Path) -> None:
+    from orchestrator.apply.saved_plan import load_saved_plan
+    from orchestrator.render import write_json
+
+    book = cal.write(calendar(accounts=TEN[:3]))
+    planned = await cal.plan(book)
+    saved = tmp_path / "plan.json"
+    with saved.open("w", encoding="utf-8") as out:
+        write_json(planned.plan, out)
+    await cal.apply(book, ApplyOptions(saved_plan=load_saved_plan(saved)))
+    assert sorted(p["account_id"] for p in await cal.ours()) == TEN[:3]
+    assert (await cal.plan(book)).plan.empty
