@@ -421,8 +421,8 @@ def post_slot(at: datetime, timezone: str | None, stagger: int, name: str, accou
     unless it carries its offset) plus an offset in ``[0, stagger)`` seconds derived from the
     post's name and the account. Derived from both and nothing else, so two plans agree and an
     account keeps its slot when others join the group."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=zoneinfo.ZoneInfo(timezone or "UTC"))
+    if at.tzinfo is None:  # UTC needs no time zone database
+        at = at.replace(tzinfo=UTC if timezone in (None, "UTC") else zoneinfo.ZoneInfo(timezone))
     offset = _seed("slot", name, account_id) % stagger if stagger > 0 else 0
     return at.astimezone(UTC) + timedelta(seconds=offset)
 

@@ -494,10 +494,16 @@ def _zone_names() -> frozenset[str]:
 def _timezone(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         fail(f"`timezone` must be a time zone name, got {describe(value)}", "such as `Europe/Paris` or `UTC`")
+    if value == "UTC":
+        return value  # needs no time zone database
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        near = closest(value, _zone_names())
+        names = _zone_names()
+        if not names:
+            fail(f"unknown time zone `{value}`: this system has no time zone database",
+                 "install the tzdata package, or give `at` an offset such as `2026-12-10T18:00+01:00`")
+        near = closest(value, names)
         fail(f"unknown time zone `{value}`",
              f"did you mean `{near}`?" if near else "use an IANA name, such as `Europe/Paris`, `America/New_York`")
     return value
