@@ -308,7 +308,7 @@ def plan_command(
 
         async with SharingtoolsClient.from_settings(settings) as client:
             with reading_display(client):
-                # What the state database remembers of the posts apply made (read once, read-only).
+                # Which server objects the state database says apply made (read once, read-only).
                 kinds = KindRegistry.default().remembering(ProcessMemory(*remembered(settings.state_db)))
                 return await build_plan(client, book, limit=limit, known=known_of(settings.state_db),
                                         shard=in_shard, kinds=kinds)
