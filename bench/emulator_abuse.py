@@ -1,12 +1,13 @@
 """The served emulator under abuse: many slow-header connections, and very large bodies.
 
-    .venv/bin/python bench/emulator_abuse.py [--slow 1100] [--body-mb 100]
+    .venv/bin/python bench/emulator_abuse.py [--slow 1100] [--files 1024] [--body-mb 100]
 
-Starts ``orchestrator emulator serve`` on 127.0.0.1 with its soft open-file limit lowered to
-1,024 (the common default; the server raises it to the hard limit itself), then:
+Starts ``orchestrator emulator serve`` on 127.0.0.1 with its open-file limit, soft **and hard**,
+lowered to ``--files`` (1,024: the common default soft limit; the server raises its soft limit to
+the hard one, so lowering only the soft limit would test nothing), then:
 
 1. opens ``--slow`` connections that send half a request head and stall, and checks a normal
-   request is still answered (before the hardening: an empty reply at 1,024 open files);
+   request is still answered (before the connection budget: an empty reply, a reset);
 2. streams a ``--body-mb`` chunked body and a body declaring that length, and reports the
    server's status and its peak resident memory (sampled while sending).
 
@@ -31,7 +32,8 @@ from _servers import free_port, process, python
 SERVE = (
     "import resource, sys\n"
     "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
-    "resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))\n"
+    "files = int(sys.argv[2]) if hard == resource.RLIM_INFINITY else min(int(sys.argv[2]), hard)\n"
+    "resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))\n"
     "from orchestrator.cli.app import app\n"
     "sys.argv = ['orchestrator', 'emulator', 'serve', '--seed', 'demo', '--frozen-clock', '--port', sys.argv[1]]\n"
     "app()\n"
@@ -92,14 +94,17 @@ def large_body(port: int, pid: int, megabytes: int, chunked: bool) -> tuple[int,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--slow", type=int, default=1100)
+    parser.add_argument("--files", type=int, default=1024, help="the server's open-file limit, soft and hard")
     parser.add_argument("--body-mb", type=int, default=100)
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # this client needs the sockets too
     port = free_port()
-    with process([python(), "-c", SERVE, str(port)], ready_url=f"http://127.0.0.1:{port}/_emulator/health") as proc:
+    with process([python(), "-c", SERVE, str(port), str(args.files)],
+                 ready_url=f"http://127.0.0.1:{port}/_emulator/health") as proc:
         opened, status = slow_connections(port, args.slow)
-        print(f"{opened} stalled heads open, normal request answered {status}")
+        print(f"{opened} stalled heads open at {args.files} open files (soft and hard), "
+              f"normal request answered {status}")
         for chunked in (True, False):
             status, before, peak = large_body(port, proc.pid, args.body_mb, chunked)
             how = "chunked" if chunked else "Content-Length"

@@ -17,6 +17,9 @@ from orchestrator.emulator.clock import Clock
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.testing import LocalEmulator
 
+# A real PostgreSQL server for the state store's tests (postgres_server, pg_url).
+pytest_plugins = ["tests.harness.postgres"]
+
 ALICE_ACCOUNTS = range(1, 26)
 BOB_ACCOUNTS = range(26, 30)
 ADMIN_ACCOUNT = 30

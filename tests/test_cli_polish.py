@@ -16,7 +16,7 @@ from orchestrator.cli.app import app
 
 runner = CliRunner()
 COMMANDS = (["validate"], ["plan"], ["apply"], ["history"], ["history", "show"], ["reconcile"], ["api"], ["demo"],
-            ["emulator", "serve"])
+            ["emulator", "serve"], ["status", "serve"])
 ENTRY = Path(sys.executable).with_name("orchestrator")
 
 

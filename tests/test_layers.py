@@ -3,6 +3,7 @@ and no two of the orchestrator's own modules import each other in a circle.
 
     cli -> reconcile -> apply -> planning -> kinds -> plan -> contract
     cli, reconcile -> render -> plan (and the state and apply records it shows)
+    cli, reconcile -> status (the status page: reads the state store itself) -> render, plan, state.store
     apply, reconcile -> state (journal, history, applied values, drift, lock) -> plan
     planning -> playbook (loading, and producing desired state) -> contract, text
     kinds, planning, apply, importer -> api (client, settings, fan-out) -> log
@@ -40,11 +41,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     # Views of plans, of the engine's events and reports, and of the history.
     "render": frozenset({"plan", "contract", "apply", "state"}),
     "reconcile": frozenset({"apply", "planning", "kinds", "plan", "contract", "api", "state", "log", "playbook",
-                            "render"}),
+                            "render", "status"}),
+    # The status page, a view of the state store: its reads are its own (status/queries.py, plain SQL
+    # on a read-only connection of either backend), of one installation (state.store: the id, URLs
+    # and their masking, the schema version); changes grouped as render groups them.
+    "status": frozenset({"render", "plan", "contract", "log", "state"}),
     # Writes playbooks, so it checks what it writes against the playbook's own schema.
     "importer": frozenset({"api", "contract", "playbook"}),
     "cli": frozenset({"reconcile", "apply", "planning", "kinds", "plan", "contract", "api", "state", "log",
-                      "playbook", "render", "importer", "emulator"}),
+                      "playbook", "render", "importer", "emulator", "status"}),
 }
 
 # What the engine side (planning, apply) may take from the playbook package: loading a

@@ -15,7 +15,9 @@
                ├── ValidationFailed     422, with field-level ``errors``
                ├── RateLimited          429, with ``retry_after``
                ├── ModuleNotInstalled   503 naming a module or plugin
-               └── ServerError          other 5xx (and 202 "try again later")
+               ├── ServerError          other 5xx (and 202 "try again later")
+               └── UnexpectedAnswer     an answer that is not the API's (HTML, empty, cut off, no
+                                        envelope, ``data`` or a list page of the wrong shape)
 """
 
 from __future__ import annotations
@@ -115,6 +117,34 @@ class ServerError(ResponseError):
     pass
 
 
+class UnexpectedAnswer(ResponseError):
+    """An answer that is not the documented one, so it says nothing about the installation.
+
+    A maintenance page with status 200, an empty body, JSON cut off on its way, an envelope
+    without ``data``, a ``data`` or a list page of another shape than the API's, pages of one
+    list that disagree on its ``total``: reading any of these as data would read "nothing
+    there" (no accounts, no captions, no schedule) and plan to create it all again. The
+    client raises this instead, with ``cause`` saying in words what came back.
+
+    ``transient`` is True for what a gateway or a maintenance window sends (an HTML page, an
+    empty or a cut-off body): retried like a 503 within the call's retry budget, then a
+    failure. A well-formed answer of the wrong shape is the server's own, and is not retried.
+    ``str()`` names the request, the page and the status, and never the key or a value read
+    (a value may hold a proxy's password): ``cause`` describes shapes, not contents.
+    """
+
+    def __init__(self, cause: str, *, method: str, path: str, status: int, page: int | None = None,
+                 transient: bool = False, body: Any = None) -> None:
+        super().__init__(cause, method=method, path=path, status=status, body=body)
+        self.cause = cause
+        self.page = page
+        self.transient = transient
+
+    def __str__(self) -> str:
+        where = f" page {self.page}" if self.page is not None else ""
+        return f"{self.method} /{self.path.lstrip('/')}{where} answered {self.status} with {self.cause}"
+
+
 def classify(status: int, message: str) -> type[ResponseError]:
     """The error class for an error answer, by status and (where one status has two meanings) message."""
     lowered = message.lower()
@@ -127,3 +157,14 @@ def classify(status: int, message: str) -> type[ResponseError]:
     return {400: BadRequest, 404: NotFound, 409: Conflict, 422: ValidationFailed, 429: RateLimited}.get(
         status, ServerError if status >= 500 or status == 202 else BadRequest
     )
+
+
+def leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions an exception group holds, flattened in order (``[exc]`` for a plain one).
+
+    Task groups wrap what their tasks raise; the one place that unwraps them, for the
+    planner (a read that stops the run), the command line (the failure to tell) and the
+    reconcile loop (an API error that fails a cycle)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
+    return [exc]

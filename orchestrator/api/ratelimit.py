@@ -123,6 +123,20 @@ class AdaptiveRateLimiter:
         """The learnt share of 429s that are not about the rate."""
         return self._background_decayed(self._clock())
 
+    def set_ceiling(self, max_rate: float) -> None:
+        """A new ceiling (a shard's share of the fleet's rate changed): a lower one applies at
+        once; a higher one is grown to as after a calm window, from the last rate that worked."""
+        if max_rate <= 0:
+            raise ValueError("rate must be positive")
+        raised = max_rate > self.max_rate
+        at_ceiling = self._rate >= self.max_rate * MARGIN
+        self.max_rate = max_rate
+        if self._rate > max_rate:
+            self._rate = max_rate
+        self._good = min(self._good, max_rate)
+        if raised and at_ceiling:  # nothing said the old ceiling was too fast: the new one may be tried
+            self._good = max_rate
+
     async def acquire(self) -> float:
         """Wait for this request's slot; return the time it was sent (to give ``on_response``)."""
         # One waiter sleeps at a time: the next slot is then computed at the rate in force when

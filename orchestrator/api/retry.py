@@ -2,7 +2,9 @@
 
 Every endpoint method declares a ``Policy``:
 
-- ``READ``: GETs. Retried on 429, 5xx (and 202), timeouts and connection errors.
+- ``READ``: GETs. Retried on 429, 5xx (and 202), timeouts and connection errors, and on a
+  2xx that is an HTML page, an empty or a cut-off body (``UnexpectedAnswer.transient``: what
+  a gateway or a maintenance window sends); the same for the policies below but ``NEVER``.
 - ``IDEMPOTENT``: writes whose repetition is harmless (settings PATCH, activate, pause,
   DELETE, set-public, change-proxy to a given proxy, bulk activate/pause/stop): the same
   retries as reads.
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from tenacity import RetryCallState
 from tenacity.wait import wait_base
 
-from orchestrator.api.errors import RateLimited, ResponseError, ServerError, TransportError
+from orchestrator.api.errors import RateLimited, ResponseError, ServerError, TransportError, UnexpectedAnswer
 
 RETRY_STATUSES = frozenset({202, 429, 500, 502, 503, 504})
 NOT_PROCESSED_STATUSES = frozenset({429, 503})
@@ -57,6 +59,10 @@ def is_retryable(exc: BaseException, policy: Policy) -> bool:
         return isinstance(exc, TransportError) and not exc.maybe_applied
     if isinstance(exc, TransportError):
         return True
+    if isinstance(exc, UnexpectedAnswer):
+        # A maintenance page or a cut-off body passes like a 503; a well-formed answer of the
+        # wrong shape is the server's own and would come back the same.
+        return exc.transient
     if isinstance(exc, ResponseError):
         # A 503 naming a missing module is ModuleNotInstalled, not ServerError: it will not
         # go away by waiting, so it is not retried.

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -46,7 +46,22 @@ class Settings(BaseSettings):
     retry_backoff_max: float = Field(20.0, ge=0)
     allow_insecure_http: bool = Field(False, description="allow http:// to a host that is not loopback")
     verify_tls: bool = True
-    state_db: Path = Field(Path(".orchestrator/state.db"), description="journal and run history")
+    state_db: str = Field(".orchestrator/state.db", description="the state store: a SQLite file, or a "
+                          "postgresql://user@host:5432/dbname URL (the password from PGPASSWORD or ~/.pgpass)")
+    state_busy_timeout: float = Field(30.0, gt=0, description="seconds a state store call waits out another's lock")
+    retention_days: float = Field(90.0, gt=0, description="runs, journal and drift states older than this are pruned")
+    retention_runs: int = Field(10_000, ge=1, description="runs kept per installation at most (the newest)")
+
+    @field_validator("state_db", mode="before")
+    @classmethod
+    def _state_db(cls, value: Any) -> str:
+        text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+        if text.strip().lower().startswith(("postgresql://", "postgres://")):
+            password = urlsplit(text.strip()).password
+            if password:  # never in a log line, whatever prints the settings
+                register_secret(password)
+                register_secret(unquote(password))
+        return text
 
     @field_validator("base_url")
     @classmethod

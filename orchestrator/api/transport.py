@@ -21,7 +21,7 @@ import httpx
 import structlog
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
-from orchestrator.api.envelope import Envelope, unwrap
+from orchestrator.api.envelope import Envelope, read
 from orchestrator.api.http import Sender
 from orchestrator.api.errors import (
     ApiError,
@@ -29,6 +29,7 @@ from orchestrator.api.errors import (
     RateLimited,
     ResponseError,
     TransportError,
+    UnexpectedAnswer,
     classify,
 )
 from orchestrator.api.ratelimit import AdaptiveRateLimiter
@@ -103,6 +104,12 @@ class Transport:
         self._wait = wait_full_jitter_or_retry_after(retry)
         self._retry_if = {p: retry_if_exception(functools.partial(is_retryable, policy=p)) for p in Policy}
         self.stats = CallStats()
+
+    def set_budget(self, rate: float, concurrency: int) -> None:
+        """A new share of the installation's budget (a shard among live shards): the rate's
+        ceiling and the slots in flight. Requests already in flight keep their slots."""
+        self.limiter.set_ceiling(rate)
+        self.slots.total_tokens = max(1, concurrency)
 
     async def call(
         self,
@@ -183,14 +190,15 @@ class Transport:
             self.slots.release()
         self.limiter.on_response(throttled=response.status_code == 429, sent=sent)
         self._record(method, path, str(response.status_code), started, attempt)
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            body = None
-        env = unwrap(response.status_code, body)
-        if env.ok and response.status_code != 202:
+        env = read(response.status_code, response.content, response.headers.get("content-type"),
+                   reading=method == "GET")
+        if env.ok:
             return Result(response.status_code, env.data, env.message)
-        raise self._error(method, path, response, env, body)
+        if env.problem is not None:
+            # Not the API's answer (a maintenance page, a cut-off body, no envelope): never data.
+            raise UnexpectedAnswer(env.problem, method=method, path=path, status=response.status_code,
+                                   page=params.get("page"), transient=env.transient)
+        raise self._error(method, path, response, env, env.body)
 
     def _error(self, method: str, path: str, response: httpx.Response, env: Envelope, body: Any) -> ResponseError:
         status = response.status_code

@@ -23,7 +23,10 @@ Why this shape:
 - **Failure is per account.** A failed operation is recorded; the rest of that account's lane
   and its later phases are skipped, every other account goes on (a later plan or
   ``apply --resume`` takes the account up again).
-- **Journal first.** Each operation is journaled before it is sent and when it ends.
+- **Journal first.** Each operation is journaled before it is sent and when it ends. When the
+  journal cannot be written (the state database locked past its bound, or gone), that
+  operation is not sent, no new one starts (as on Ctrl-C), those in flight finish, and
+  ``journal_failure`` says why: what the journal holds is kept, for ``apply --resume``.
 - **Stopping.** When ``stop`` is set (Ctrl-C), no new operation starts; those in flight finish.
 """
 
@@ -42,7 +45,7 @@ from orchestrator.api.errors import SharingtoolsError
 from orchestrator.api.retry import may_have_applied
 from orchestrator.contract import Kind
 from orchestrator.api.fanout import each
-from orchestrator.state.history import History
+from orchestrator.state.store import StateStore, StateStoreError
 from orchestrator.apply.events import Events, OperationDone, OperationFailed
 from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation
 
@@ -71,11 +74,13 @@ class ExecutionResult:
 class Executor:
     client: SharingtoolsClient
     kinds: KindRegistry = field(default_factory=KindRegistry.default)
-    history: History | None = None
+    history: StateStore | None = None
     run_id: int | None = None
     bulk_chunk: int = 200
     events: Events = field(default_factory=Events)
     stop: anyio.Event = field(default_factory=anyio.Event)
+    #: Why the journal could not be written, when it could not (then ``stop`` is set).
+    journal_failure: StateStoreError | None = None
 
     async def run(self, ops: Sequence[Operation]) -> ExecutionResult:
         result = ExecutionResult()
@@ -111,8 +116,12 @@ class Executor:
     async def _run_one(self, op: Operation, result: ExecutionResult) -> bool:
         """Send ``op`` once (the client retries what is worth retrying); whether it is done."""
         handler = self.kinds[op.kind]
+        try:
+            journal = await self._journal_start(op)
+        except StateStoreError as exc:
+            self._journal_failed(exc, result)
+            return False  # not sent: an operation the journal does not know of is never sent
         result.touched.add(op.account_id)
-        journal = self._journal_start(op)
         try:
             await handler.execute(self.client, op)
         except SharingtoolsError as exc:
@@ -151,7 +160,15 @@ class Executor:
                 result.interrupted = True
                 return
             chunk = ops[start:start + self.bulk_chunk]
-            journals = [self._journal_start(op, bulk=key) for op in chunk]
+            journals: list[int | None] = []
+            try:
+                for op in chunk:
+                    journals.append(await self._journal_start(op, bulk=key))
+            except StateStoreError as exc:
+                for journal in journals:
+                    self._journal_end(journal, "not sent: the journal could not be written")
+                self._journal_failed(exc, result)
+                return
             result.touched.update(op.account_id for op in chunk)
             try:
                 result.bulk_calls += 1
@@ -180,13 +197,19 @@ class Executor:
         log.warning("operation failed", account=username, kind=op.kind, operation=op.name, error=str(exc))
         self.events.emit(OperationFailed(op, issue))
 
-    def _journal_start(self, op: Operation, bulk: str | None = None) -> int | None:
+    async def _journal_start(self, op: Operation, bulk: str | None = None) -> int | None:
         if self.history is None or self.run_id is None:
             return None
         args: dict[str, Any] = dict(op.args)
         if bulk:
             args["bulk"] = bulk
-        return self.history.op_started(self.run_id, op.account_id, op.kind, op.name, args)
+        return await self.history.op_started(self.run_id, op.account_id, op.kind, op.name, args)
+
+    def _journal_failed(self, exc: StateStoreError, result: ExecutionResult) -> None:
+        if self.journal_failure is None:
+            self.journal_failure = exc
+            log.error("the journal could not be written: no new operation starts", error=str(exc))
+        self.stop.set()
 
     def _journal_end(self, journal: int | None, error: str | None) -> None:
         if self.history is not None and journal is not None:

@@ -81,25 +81,40 @@ class SafetyPolicy:
         return policy
 
     def check(self, changes: Sequence[Change], desired: DesiredState) -> list[Violation]:
-        managed = desired.managed or 1  # the playbook's whole fleet, also under --limit
+        managed = desired.managed or 1  # the playbook's whole fleet, also under --limit or --shard
         violations: list[Violation] = []
+        for rule, (amount, threshold) in self.amounts(changes, desired).items():
+            limit = self.limits[rule]
+            cls_name = CLASSES[rule][0]
+            if amount > threshold:
+                unit = "accounts" if rule in COUNTS_ACCOUNTS else "items"
+                violations.append(Violation(
+                    rule, f"{rule}: the plan would {cls_name} {amount} {unit}, over the limit of {threshold} ({limit}"
+                          f"{' of ' + str(managed) + ' managed accounts' if limit.percent else ''})",
+                    self.hint(rule, changes, desired)))
+        violations += self._empty_prunes(changes, desired, self._members(desired))
+        return violations
+
+    def amounts(self, changes: Sequence[Change], desired: DesiredState) -> dict[str, tuple[int, int]]:
+        """Per limited rule: (what the plan would do that no ``--allow`` covers, the limit as a
+        count of the whole fleet). Shards reserve these amounts of the fleet's allowance."""
+        managed = desired.managed or 1
         members = self._members(desired)
+        out: dict[str, tuple[int, int]] = {}
         for rule, (cls_name, actions) in CLASSES.items():
             limit = self.limits.get(rule)
             if limit is None:
                 continue
             counted = [c for c in changes if c.action in actions and not self._allowed(cls_name, c, members)]
             amount = len({c.account_id for c in counted}) if rule in COUNTS_ACCOUNTS else len(counted)
-            threshold = limit.of(managed)
-            if amount > threshold:
-                unit = "accounts" if rule in COUNTS_ACCOUNTS else "items"
-                scopes = sorted({c.kind for c in counted})
-                violations.append(Violation(
-                    rule, f"{rule}: the plan would {cls_name} {amount} {unit}, over the limit of {threshold} ({limit}"
-                          f"{' of ' + str(managed) + ' managed accounts' if limit.percent else ''})",
-                    " ".join(f"--allow {cls_name}:{s}" for s in scopes)))
-        violations += self._empty_prunes(changes, desired, members)
-        return violations
+            out[rule] = (amount, int(limit.of(managed)))
+        return out
+
+    def hint(self, rule: str, changes: Sequence[Change], desired: DesiredState) -> str:
+        """The ``--allow`` flags that would let ``rule``'s changes through."""
+        cls_name, actions = CLASSES[rule]
+        scopes = sorted({c.kind for c in changes if c.action in actions})
+        return " ".join(f"--allow {cls_name}:{s}" for s in scopes)
 
     def _members(self, desired: DesiredState) -> dict[str, set[int]]:
         """The account ids of each group an ``--allow`` names, as sets: checked once per change,

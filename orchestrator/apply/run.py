@@ -9,23 +9,23 @@ Exit codes: 0 applied and verified (or nothing to do), 1 error, 3 blocked by pol
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
-from orchestrator.state.applied import AppliedValues
 from orchestrator.contract.vocabulary import STATUS_OF_EXIT, ExitCode
-from orchestrator.contract import LIBRARY_ID, Kind, Limit
+from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
 from orchestrator.apply.events import Events, Phase, PhaseStarted, RunEnded, WaveVerified
 from orchestrator.apply.executor import ExecutionResult, Executor
-from orchestrator.state.history import History
-from orchestrator.state.identities import Identities
-from orchestrator.kinds import KindRegistry, Op, Operation, AccountIssue
+from orchestrator.state.store import FLEET_RUN_ENV, StateStore, StateStoreError
+from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation, ProcessMemory
 from orchestrator.plan import Change, Plan
 from orchestrator.planning.planner import Planned, Planner, playbook_hash
 from orchestrator.playbook import Playbook
@@ -89,6 +89,9 @@ class ApplyOutcome:
     #: Per-account problems found while planning (gone account, missing schedule): those
     #: accounts were left out, the others applied, and the run ends partial.
     problems: list[AccountIssue] = field(default_factory=list)
+    #: What the playbook asked of every account (and the live account list, ``desired.accounts``):
+    #: a reconcile cycle records it for the status page.
+    desired: DesiredState | None = None
 
     def report(self, client: SharingtoolsClient) -> dict[str, Any]:
         ops: dict[str, dict[str, dict[str, int]]] = {}
@@ -120,7 +123,7 @@ class ApplyOutcome:
 STATUS = STATUS_OF_EXIT
 
 
-async def prepare(planner: Planner, options: ApplyOptions, history: History | None) -> tuple[Planned, list[int]]:
+async def prepare(planner: Planner, options: ApplyOptions, history: StateStore | None) -> tuple[Planned, list[int]]:
     """The plan to apply: fresh, saved (minus conflicting accounts), or the unfinished run's."""
     conflicts: list[int] = []
     if options.saved_plan is not None:
@@ -137,16 +140,16 @@ async def prepare(planner: Planner, options: ApplyOptions, history: History | No
         planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
                                   planned.plan.blocked)
         return planned, conflicts
-    planner.known = AppliedValues(history.db).known_usernames() if history else frozenset()
+    planner.known = await history.known_usernames() if history else frozenset()
     only = None
     if options.resume:
-        run = history.unfinished() if history else None
+        run = await history.unfinished() if history else None
         if run is None:
             raise ApplyError(["error: there is no unfinished apply to resume: run plan or apply"])
         only = run.accounts
     planned = await planner.plan(only=only)
     if history:  # a later plan tells an account deleted since from a typo by these
-        AppliedValues(history.db).record_accounts(await planner.read_accounts())
+        await history.record_accounts(await planner.read_accounts())
     return planned, conflicts
 
 
@@ -155,7 +158,7 @@ async def apply(
     playbook: Playbook,
     options: ApplyOptions,
     *,
-    history: History | None = None,
+    history: StateStore | None = None,
     executor: Executor | None = None,
     confirm: Callable[[Planned], Awaitable[bool]] | None = None,
     kinds: KindRegistry | None = None,
@@ -170,7 +173,14 @@ async def apply(
     if events is None:
         events = executor.events if executor is not None else Events()
     try:
-        outcome = await _apply(client, playbook, options, history, executor, confirm, kinds, events)
+        # Which server post is the playbook's, which upload holds a file: read from the store
+        # once, kept in the process, written back after each wave and at the end.
+        memory = ProcessMemory(*await history.remembered()) if history else None
+        try:
+            outcome = await _apply(client, playbook, options, history, executor, confirm, kinds, events, memory)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await keep_memory(memory, history)
     except BaseException as exc:
         events.emit(RunEnded(EXIT_INTERRUPTED if not isinstance(exc, Exception) else EXIT_ERROR,
                              f"stopped by {type(exc).__name__}"))
@@ -179,14 +189,14 @@ async def apply(
     return outcome
 
 
-async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions, history: History | None,
+async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions, history: StateStore | None,
                  executor: Executor | None, confirm: Callable[[Planned], Awaitable[bool]] | None,
-                 kinds: KindRegistry | None, events: Events) -> ApplyOutcome:
+                 kinds: KindRegistry | None, events: Events, memory: ProcessMemory | None) -> ApplyOutcome:
     started = time.monotonic()
     if kinds is None:
         kinds = executor.kinds if executor is not None else KindRegistry.default()
-    if history:  # which server post is the playbook's, which upload holds a file: read and kept there
-        kinds = kinds.remembering(Identities(history.db))
+    if memory is not None:
+        kinds = kinds.remembering(memory)
 
     def phase(p: Phase) -> None:
         events.emit(PhaseStarted(p))
@@ -204,15 +214,16 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
         planned.plan = Plan.build(kept, p.playbook_hash, p.fingerprints, p.accounts_read, p.blocked)
     plan = without_unread(planned)
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
-    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped, problems=list(planned.problems))
+    outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped, problems=list(planned.problems),
+                           desired=planned.desired)
     outcome.execution.merge(read_failures_result(planned.read_failures, Op.READ))
     outcome.violations = policy.check(plan.changes, planned.desired)
     if outcome.violations:
         outcome.exit_code, outcome.message = EXIT_BLOCKED, "blocked by the safety policy: nothing was changed"
         if history:
-            outcome.run_id = history.start_run(options.command, plan.playbook_hash, [])
-            history.finish_run(outcome.run_id, "blocked", {"violations": [str(v) for v in outcome.violations]})
-        return _finish(outcome, started)
+            outcome.run_id = await history.start_run(options.command, plan.playbook_hash, [])
+            await history.finish_run(outcome.run_id, "blocked", {"violations": [str(v) for v in outcome.violations]})
+        return await _finish(outcome, started)
     if plan.empty:
         outcome.message = "nothing to do: the installation matches the playbooks"
         if plan.blocked:
@@ -226,17 +237,26 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
             outcome.message = "every account in the saved plan changed since: plan again"
         if outcome.execution.failures:
             outcome.exit_code, outcome.message = EXIT_PARTIAL, "partial: some accounts could not be read"
-        return _finish(outcome, started)
+        return await _finish(outcome, started)
     if confirm is not None and not await confirm(planned):
         outcome.exit_code, outcome.message = EXIT_ERROR, "apply cancelled: nothing was changed"
-        return _finish(outcome, started)
+        return await _finish(outcome, started)
+    if history and options.shard is not None:
+        # A shard's share of the fleet's allowances, reserved before it writes (state/fleet.py).
+        outcome.violations = await reserve_fleet_allowance(history, policy, plan, planned.desired, options.shard)
+        if outcome.violations:
+            outcome.exit_code = EXIT_BLOCKED
+            outcome.message = "blocked by the fleet-wide safety policy: nothing was changed"
+            outcome.run_id = await history.start_run(options.command, plan.playbook_hash, [])
+            await history.finish_run(outcome.run_id, "blocked", {"violations": [str(v) for v in outcome.violations]})
+            return await _finish(outcome, started)
 
     ops = operations_of(plan.changes, kinds)
     order = _account_order(plan.changes)
     if history:
-        resumed = history.unfinished() if options.resume else None
-        outcome.run_id = history.start_run(options.command, plan.playbook_hash, order,
-                                           resumes=resumed.id if resumed else None)
+        resumed = await history.unfinished() if options.resume else None
+        outcome.run_id = await history.start_run(options.command, plan.playbook_hash, order,
+                                                 resumes=resumed.id if resumed else None)
     executor = executor or Executor(client, kinds=kinds, events=events)
     executor.events = events
     executor.kinds, executor.history, executor.run_id = kinds, history, outcome.run_id
@@ -248,27 +268,53 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
     accounts_in_order = order[len(library):]
     try:
         await _run_waves(planner, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
-                         max_fail, phase)
+                         max_fail, phase, memory)
     except BaseException as exc:
         # The run stops here (a bug, or a cancellation): its history must not stay "running"
         # for ever; "interrupted" keeps it resumable.
         outcome.exit_code = EXIT_INTERRUPTED
         outcome.message = f"stopped by {type(exc).__name__}: run apply --resume"
-        with contextlib.suppress(Exception):  # the original failure is the one to report
-            _finish(outcome, started, history, client)
+        # Shielded: a cancellation must still record the run's end; the original failure is the one to report.
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await _finish(outcome, started, history, client)
         raise
+    if executor.journal_failure is not None:
+        # The journal could not be written: no operation started since; what it holds is kept.
+        outcome.exit_code = EXIT_ERROR
+        outcome.message = (f"stopped: {executor.journal_failure}; run apply --resume once the state database "
+                           "can be written")
+        return await _finish(outcome, started, history, client)
     if outcome.exit_code == EXIT_OK:
         if outcome.execution.failures or outcome.unverified or conflicts or outcome.problems:
             outcome.exit_code = EXIT_PARTIAL
             outcome.message = "partial: " + _partial_reasons(outcome)
         else:
             outcome.message = "applied and verified"
-    return _finish(outcome, started, history, client)
+    return await _finish(outcome, started, history, client)
+
+
+async def reserve_fleet_allowance(store: StateStore, policy: SafetyPolicy, plan: Plan, desired: DesiredState,
+                                  shard: Shard) -> list[Violation]:
+    """Reserve this shard's amounts of the fleet-wide limits in the store (all or none); the
+    violations when the round's other shards already used too much of them."""
+    amounts = policy.amounts(plan.changes, desired)
+    asked = {rule: amount for rule, (amount, _) in amounts.items() if amount > 0}
+    if not asked:
+        return []
+    limits = {rule: threshold for rule, (_, threshold) in amounts.items()}
+    answer = await store.reserve(shard.count, asked, limits, round_id=os.environ.get(FLEET_RUN_ENV) or None)
+    if answer.granted:
+        log.info("fleet allowance reserved", round=answer.round, used=answer.used)
+        return []
+    return [Violation(rule, f"{rule} (fleet-wide): the other shards of this round already used "
+                            f"{answer.used.get(rule, 0)} of {limits[rule]}, and shard {shard} would add {amount}",
+                      policy.hint(rule, plan.changes, desired))
+            for rule, amount in asked.items() if answer.used.get(rule, 0) + amount > limits[rule]]
 
 
 async def _run_waves(planner: Planner, options: ApplyOptions, outcome: ApplyOutcome, executor: Executor,
                      ops: list[Operation], library: list[int], accounts_in_order: list[int], wave_spec: Any,
-                     max_fail: Limit, phase: Callable[[Phase], None]) -> None:
+                     max_fail: Limit, phase: Callable[[Phase], None], memory: ProcessMemory | None = None) -> None:
     history = executor.history
     done = 0
     refresh_accounts = False
@@ -296,9 +342,16 @@ async def _run_waves(planner: Planner, options: ApplyOptions, outcome: ApplyOutc
         outcome.execution.merge(unread)
         result.failed_accounts |= unread.failed_accounts
         bad = result.failed_accounts | {c.account_id for c in unverified}
-        if history:  # what was set and verified: a later plan tells drift from new intent by it
-            AppliedValues(history.db).record(
-                [c for op in wave_ops if op.account_id not in bad for c in op.changes], outcome.run_id)
+        if history and executor.journal_failure is None:
+            # What was set and verified: a later plan tells drift from new intent by it.
+            try:
+                await history.record_applied(
+                    [c for op in wave_ops if op.account_id not in bad for c in op.changes], outcome.run_id)
+            except StateStoreError as exc:
+                executor.journal_failure = exc
+            await keep_memory(memory, history)
+        if executor.journal_failure is not None:
+            break
         report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))
         outcome.waves.append(report)
         executor.events.emit(WaveVerified(number, report.accounts, report.failed, report.unverified))
@@ -309,6 +362,22 @@ async def _run_waves(planner: Planner, options: ApplyOptions, outcome: ApplyOutc
                                f"or did not verify (max_fail {max_fail}); "
                                f"{len(accounts_in_order) - done} accounts not started")
             break
+
+
+async def keep_memory(memory: ProcessMemory | None, history: StateStore | None) -> None:
+    """Store what ``memory`` learnt since it was last stored (one transaction). A failure is
+    logged and the writes stay pending for the next try: what is lost costs reads, never a
+    second copy (a post's caption mark and an upload's name make recognition server-side)."""
+    if memory is None or history is None:
+        return
+    objects, uploads = memory.take_writes()
+    if not objects and not uploads:
+        return
+    try:
+        await history.save_identities(objects, uploads)
+    except StateStoreError as exc:
+        memory.put_back(objects, uploads)
+        log.warning("could not store which server objects are the playbook's", error=str(exc))
 
 
 def _accounts(problems: Sequence[AccountIssue]) -> str:
@@ -393,9 +462,16 @@ def _sourced(value: Any) -> Any:
     return value.value if value is not None else None
 
 
-def _finish(outcome: ApplyOutcome, started: float, history: History | None = None,
-            client: SharingtoolsClient | None = None) -> ApplyOutcome:
+async def _finish(outcome: ApplyOutcome, started: float, history: StateStore | None = None,
+                  client: SharingtoolsClient | None = None) -> ApplyOutcome:
     outcome.duration = time.monotonic() - started
     if history is not None and outcome.run_id is not None and client is not None:
-        history.finish_run(outcome.run_id, STATUS[outcome.exit_code], outcome.report(client))
+        try:
+            await history.finish_run(outcome.run_id, STATUS[outcome.exit_code], outcome.report(client))
+        except StateStoreError as exc:
+            # The run stays "running" in the history, which apply --resume finds.
+            log.warning("could not record the run's end", error=str(exc))
+            if not outcome.message.startswith("stopped: "):  # else the journal's failure was said already
+                outcome.exit_code = EXIT_ERROR
+                outcome.message = f"{outcome.message}; but its end could not be recorded: {exc}"
     return outcome

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ T = TypeVar("T")
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_BLOCKED, EXIT_PARTIAL, EXIT_INTERRUPTED = (
     ExitCode.OK, ExitCode.ERROR, ExitCode.CHANGES, ExitCode.BLOCKED, ExitCode.PARTIAL, ExitCode.INTERRUPTED)
 
+STATE_DB_HELP = "the state store: a SQLite file or a postgresql:// URL (default: SHARINGTOOLS_STATE_DB)"
 CONCURRENCY_HELP = "requests in flight at once (default: 16, or SHARINGTOOLS_CONCURRENCY)"
 RATE_HELP = ("requests per second at most; the client backs off on 429 and finds the server's limit "
              "(default: 100, or SHARINGTOOLS_RATE)")
@@ -286,8 +288,7 @@ def plan_command(
     from orchestrator.render import Legend, render_text, write_json
     from orchestrator.render.pr_comment import MarkdownOptions, render_comment, render_full
     from orchestrator.kinds import KindRegistry, ProcessMemory
-    from orchestrator.state.applied import drift_of, known_of
-    from orchestrator.state.identities import remembered
+    from orchestrator.state.db import open_readonly
 
     if format not in ("text", "markdown", "json"):
         fail(f"unknown format {format!r}: use text, markdown or json")
@@ -306,15 +307,25 @@ def plan_command(
     async def run() -> Any:
         from orchestrator.api import SharingtoolsClient
 
-        async with SharingtoolsClient.from_settings(settings) as client:
-            with reading_display(client):
-                # Which server objects the state database says apply made (read once, read-only).
-                kinds = KindRegistry.default().remembering(ProcessMemory(*remembered(settings.state_db)))
-                return await build_plan(client, book, limit=limit, known=known_of(settings.state_db),
-                                        shard=in_shard, kinds=kinds)
+        # Read only: a plan never creates or migrates the state database.
+        store = await open_readonly(settings.state_db, settings.base_url, str(in_shard) if in_shard else None)
+        try:
+            # Which server objects the state store says apply made (read once; a plan never writes it).
+            memory = ProcessMemory(*await store.remembered()) if store else ProcessMemory()
+            kinds = KindRegistry.default().remembering(memory)
+            async with SharingtoolsClient.from_settings(settings) as client:
+                with reading_display(client):
+                    planned = await build_plan(client, book, limit=limit,
+                                               known=await store.known_usernames() if store else frozenset(),
+                                               shard=in_shard, kinds=kinds)
+            drift = await store.applied_drift(planned.plan.changes) if store else frozenset()
+            return planned, drift
+        finally:
+            if store is not None:
+                await store.close()
 
     try:
-        planned = run_async(run, settings.base_url)
+        planned, drift = run_async(run, settings.base_url)
     except playbook.PlaybookError as exc:
         for diagnostic in exc.diagnostics:
             typer.echo(str(diagnostic), err=True)
@@ -325,7 +336,7 @@ def plan_command(
         from orchestrator.apply.run import without_unread
 
         plan = without_unread(planned)
-    legend = Legend.of(planned.desired, book, drift=drift_of(settings.state_db, plan.changes),
+    legend = Legend.of(planned.desired, book, drift=drift,
                        problems=[log.redact_text(str(p)) for p in planned.problems])
     if format == "json":
         write_json(plan, sys.stdout)
@@ -411,7 +422,7 @@ def apply_command(
     max_fail: str = typer.Option(None, "--max-fail", help="halt when a wave's failures pass this (default 10%)"),
     resume: bool = typer.Option(False, "--resume", help="finish the last unfinished apply"),
     report: str = typer.Option(None, "--report", help="write the JSON run report here"),
-    state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
+    state_db: str = typer.Option(None, "--state-db", help=STATE_DB_HELP),
     shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
@@ -460,7 +471,7 @@ def apply_command(
     raise typer.Exit(code)
 
 
-history_app = GuardedTyper(help="The runs recorded in the history database.", invoke_without_command=True,
+history_app = GuardedTyper(help="The runs recorded in the state store.", invoke_without_command=True,
                            epilog=cli_examples.HISTORY)
 app.add_typer(history_app, name="history")
 
@@ -469,40 +480,66 @@ app.add_typer(history_app, name="history")
 def history_command(
     ctx: typer.Context,
     limit: int = typer.Option(10, help="how many runs"),
-    state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
+    every_installation: bool = typer.Option(False, "--all-installations",
+                                            help="the runs of every installation in the store"),
+    state_db: str = typer.Option(None, "--state-db", help=STATE_DB_HELP),
+    base_url: str = BASE_URL,
 ) -> None:
-    """The last runs recorded in the history database, newest first: when, how long, who ran
-    it (user@host), the playbook hash, the outcome, and which run resumed which; `history show
-    RUN` for one."""
+    """The last runs of this installation (SHARINGTOOLS_BASE_URL) recorded in the state store,
+    newest first, every shard's: when, how long, who ran it (user@host), the shard, the playbook
+    hash, the outcome, and which run resumed which; `history show RUN` for one."""
     if ctx.invoked_subcommand is not None:
-        ctx.obj = state_db
+        ctx.obj = (state_db, base_url)
         return
     from orchestrator.render.history import run_line
-    from orchestrator.state.db import open_history
+    from orchestrator.state.drift import render_hot_spots
 
-    history = open_history(history_path(state_db))
-    for run in history.runs(limit):
+    async def read(store: Any) -> tuple[list[Any], str]:
+        runs = await store.runs(limit, every_installation=every_installation)
+        return runs, render_hot_spots(await store.hot_spots())
+
+    runs, spots = with_store(state_db, base_url, read)
+    for run in runs:
         typer.echo(run_line(run))
-    history_drift_summary(history)
+    if spots:  # after the run list: what keeps drifting, and where
+        typer.echo("\n" + spots)
 
 
-# -- reconcile, history show ------------------------------------------------------------
-def history_path(state_db: str | None) -> str:
+def state_settings(state_db: str | None, base_url: str | None) -> Any:
+    """The settings that name the state store and the installation (no key needed)."""
     from orchestrator.api.settings import load_settings
 
     try:
-        return state_db or str(load_settings().state_db)
+        return load_settings(**_given(state_db=state_db, base_url=base_url))
     except ClientConfigError as exc:
         fail(str(exc))
 
 
-def history_drift_summary(history: Any) -> None:
-    """After the run list: what keeps drifting, and where (when reconcile recorded drift)."""
-    from orchestrator.state.drift import DriftStore, render_hot_spots
+def with_store(state_db: str | None, base_url: str | None, fn: Callable[[Any], Awaitable[T]]) -> T:
+    """``fn(store)`` on the state store of these settings, opened and closed around it."""
+    from orchestrator.state.db import open_state
 
-    text = render_hot_spots(DriftStore(history.db).hot_spots())
-    if text:
-        typer.echo("\n" + text)
+    settings = state_settings(state_db, base_url)
+
+    async def run() -> T:
+        store = await open_state(settings)
+        try:
+            return await fn(store)
+        finally:
+            await store.close()
+
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run_async(run, settings.base_url)
+    # Called from inside an event loop (a program embedding the CLI, a test's CliRunner): the
+    # store's calls run on an event loop of their own, on a thread of their own.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, run).result()
 
 
 @history_app.command("show", epilog=cli_examples.HISTORY_SHOW)
@@ -510,36 +547,73 @@ def history_show(
     ctx: typer.Context,
     run_id: int = typer.Argument(..., metavar="RUN", help="the run's number, as `history` lists it"),
     as_json: bool = typer.Option(False, "--json", help="the run, its report and its drift rows as JSON"),
-    state_db: str = typer.Option(None, "--state-db", help="journal and history database"),
+    state_db: str = typer.Option(None, "--state-db", help=STATE_DB_HELP),
+    base_url: str = BASE_URL,
 ) -> None:
     """One run: its report, and the drift a reconcile cycle found, by account, kind and field."""
-    from orchestrator.state.drift import DriftStore, render_run
-    from orchestrator.state.db import open_history
+    from orchestrator.state.drift import render_run
 
-    history = open_history(history_path(state_db or ctx.obj))
-    run = history.run(run_id)
+    given_db, given_url = ctx.obj or (None, None)
+
+    async def read(store: Any) -> tuple[Any, list[Any]]:
+        run = await store.run(run_id)
+        return run, (await store.drift_of_run(run_id) if run is not None else [])
+
+    run, rows = with_store(state_db or given_db, base_url or given_url, read)
     if run is None:
         fail(f"there is no run #{run_id} in the history: `orchestrator history` lists them")
-    rows = DriftStore(history.db).of_run(run_id)
     if as_json:
         typer.echo(json.dumps({"id": run.id, "command": run.command, "status": run.status, "started": run.started,
-                               "finished": run.finished, "accounts": run.accounts, "report": run.report,
-                               "drift": [r.public() for r in rows]}, indent=2, ensure_ascii=False, default=str))
+                               "finished": run.finished, "shard": run.shard, "accounts": run.accounts,
+                               "report": run.report, "drift": [r.public() for r in rows]},
+                              indent=2, ensure_ascii=False, default=str))
     else:
         typer.echo(render_run(run, rows))
 
 
-def parse_duration(text: str) -> float:
-    """``15m``, ``90s``, ``1h``, ``1h30m`` or plain seconds."""
+@history_app.command("prune", epilog=cli_examples.HISTORY_PRUNE)
+def history_prune(
+    ctx: typer.Context,
+    older_than: str = typer.Option(None, "--older-than", help="prune runs and drift states older than this, "
+                                   "e.g. 30d, 12h (default: retention_days, 90d)"),
+    keep: int = typer.Option(None, "--keep", min=1, help="keep at most this many runs (default: retention_runs)"),
+    state_db: str = typer.Option(None, "--state-db", help=STATE_DB_HELP),
+    base_url: str = BASE_URL,
+) -> None:
+    """Delete what the retention policy no longer keeps: runs (with their reports and journal)
+    older than --older-than or beyond the newest --keep, and drift states last seen before
+    --older-than. The newest run is always kept. Runs on its own every hour anyway."""
+    from orchestrator.state.db import retention_of
+    from orchestrator.state.store import RetentionPolicy
+
+    given_db, given_url = ctx.obj or (None, None)
+    settings = state_settings(state_db or given_db, base_url or given_url)
+    policy = retention_of(settings)
+    try:
+        age = parse_duration(older_than, "--older-than") if older_than else policy.older_than
+    except ValueError as exc:
+        fail(str(exc))
+    policy = RetentionPolicy(older_than=age, keep=keep or policy.keep)
+
+    async def prune(store: Any) -> Any:
+        return await store.prune(policy)
+
+    typer.echo(str(with_store(state_db or given_db, base_url or given_url, prune)))
+
+
+def parse_duration(text: str, option: str = "--every") -> float:
+    """``30d``, ``15m``, ``90s``, ``1h``, ``1h30m`` or plain seconds."""
     import re
 
-    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    match = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*"
+                         r"(?:(\d+(?:\.\d+)?)s?)?\s*", text)
     if not text.strip() or match is None or not any(match.groups()):
-        raise ValueError(f"--every {text!r}: use a duration such as 15m, 90s or 1h")
-    h, m, sec = (float(g) if g else 0.0 for g in match.groups())
-    seconds = h * 3600 + m * 60 + sec
+        such = "30d, 12h or 90m" if option == "--older-than" else "15m, 90s or 1h"
+        raise ValueError(f"{option} {text!r}: use a duration such as {such}")
+    d, h, m, sec = (float(g) if g else 0.0 for g in match.groups())
+    seconds = d * 86400 + h * 3600 + m * 60 + sec
     if seconds <= 0:
-        raise ValueError("--every must be more than 0")
+        raise ValueError(f"{option} must be more than 0")
     return seconds
 
 
@@ -566,14 +640,15 @@ def reconcile_command(
     policy: list[str] = typer.Option([], "--policy", help="override a policy limit, e.g. max_pauses=30%"),
     concurrency: int = typer.Option(None, help=CONCURRENCY_HELP),
     rate: float = typer.Option(None, help=RATE_HELP),
-    metrics_port: int = typer.Option(None, "--metrics-port", help="serve /metrics and /healthz on this port"),
+    metrics_port: int = typer.Option(None, "--metrics-port",
+                                     help="serve /metrics, /healthz and the status page (at /) on this port"),
     metrics_host: str = typer.Option(
         "127.0.0.1", "--metrics-host", help="address for --metrics-port (0.0.0.0 in a pod)"
     ),
     metrics_file: str = typer.Option(
         None, "--metrics-file", help="write the metrics here (textfile collector) after each cycle"
     ),
-    state_db: str = typer.Option(None, "--state-db", help="journal, history and drift database"),
+    state_db: str = typer.Option(None, "--state-db", help=STATE_DB_HELP),
     shard: str = SHARD,
     base_url: str = BASE_URL,
 ) -> None:
@@ -605,6 +680,51 @@ def reconcile_command(
     except OSError as exc:
         fail(f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}")
     raise typer.Exit(code)
+
+
+# -- status page -------------------------------------------------------------------------
+status_app = GuardedTyper(help="The status page: the fleet, its accounts, runs and drift (read-only).",
+                          no_args_is_help=True, epilog=cli_examples.STATUS_SERVE)
+app.add_typer(status_app, name="status")
+
+
+@status_app.command("serve", epilog=cli_examples.STATUS_SERVE)
+def status_serve(
+    state_db: str = typer.Option(None, "--state-db", help=STATE_DB_HELP),
+    base_url: str = typer.Option(None, "--base-url", envvar="SHARINGTOOLS_BASE_URL",
+                                 help="the installation to show (default: the settings' base URL, else the only "
+                                      "one the state database holds)"),
+    host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
+    port: int = typer.Option(9109, min=0, max=65535, help="port to listen on"),
+) -> None:
+    """Serve the status page from a state database, without running a loop (read-only, no login):
+    what `reconcile --metrics-port` serves at /, less what only the running loop knows."""
+    from orchestrator.state.store import StateStoreError, is_postgres_url
+    from orchestrator.status.queries import StateDbMissing, StatusSource
+    from orchestrator.status.serve import serve
+
+    settings = state_settings(state_db, base_url)
+    target = settings.state_db
+    # The installation: named (flag, environment, settings file), else the one the database holds.
+    named = base_url or (settings.base_url if "base_url" in settings.model_fields_set else None)
+    if not is_postgres_url(target) and not os.path.isfile(target):
+        fail(f"there is no state database at {target}: point --state-db at the one reconcile or apply writes")
+    source = StatusSource(target, named)
+    try:
+        source.check()
+    except StateDbMissing as exc:
+        source.close()
+        fail(f"the state database {exc}: point --state-db at the one reconcile or apply writes")
+    except StateStoreError as exc:
+        source.close()
+        fail(str(exc))
+    typer.echo(f"status page of {source.where} at http://{host}:{port}/ (read-only; Ctrl-C stops it)", err=True)
+    try:
+        serve(source, host, port)
+    except OSError as exc:
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+    finally:
+        source.close()
 
 
 # -- fleet: import -----------------------------------------------------------------------

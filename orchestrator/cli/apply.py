@@ -3,6 +3,7 @@ the progress display (`run_display`), Ctrl-C, the summary table and the report f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -16,19 +17,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.state.applied import drift_of
 from orchestrator.render.blocked import render_text as blocked_text
 from orchestrator.apply.run import EXIT_ERROR, EXIT_OK, ApplyError, ApplyOptions, ApplyOutcome, apply
 from orchestrator.apply.events import Event, Events, OperationDone, OperationFailed
 from orchestrator.apply.executor import Executor
+from orchestrator.apply.fleet import fleet_member
 from orchestrator.apply.interrupts import InterruptWatch, ask, exit_code
-from orchestrator.state.lock import LockHeld, RunLock
+from orchestrator.state.store import Key, LockHeld, StateStore
 from orchestrator.planning.planner import Planned
 from orchestrator.playbook import Playbook
 from orchestrator.render import Legend, render_text
 from orchestrator.render.progress import RunDisplay
 from orchestrator.api.settings import Settings
-from orchestrator.state.db import open_history
+from orchestrator.state.db import open_state
 
 log = structlog.get_logger("orchestrator.apply")
 
@@ -36,24 +37,28 @@ log = structlog.get_logger("orchestrator.apply")
 async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *, yes: bool,
                     report_path: str | None = None, console: Console | None = None) -> int:
     console = console or Console(stderr=False, highlight=False, soft_wrap=True)
-    # One apply or reconcile cycle at a time: held for the whole run, plan included, so two
-    # applies cannot both create what is missing.
-    open_history(settings.state_db).close()  # a state database that cannot be used: one line, before the lock
-    lock = RunLock(settings.state_db, settings.base_url, "apply")
+    # A state store that cannot be used: one line, before the lock and any request.
+    history = await open_state(settings, options.shard)
     try:
-        lock.acquire()
-    except LockHeld as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    try:
-        return await _run_apply(settings, book, options, yes=yes, report_path=report_path, console=console)
+        # One apply or reconcile cycle at a time: held for the whole run, plan included, so two
+        # applies cannot both create what is missing.
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                grant = await stack.enter_async_context(history.lock("apply"))
+            except LockHeld as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return EXIT_ERROR
+            if grant.previous is not None:
+                print(f"note: lock taken over from {grant.previous.describe()}, which died holding it",
+                      file=sys.stderr)
+            return await _run_apply(settings, book, options, history, yes=yes, report_path=report_path,
+                                    console=console)
     finally:
-        lock.release()
+        await history.close()
 
 
-async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *, yes: bool,
+async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, history: StateStore, *, yes: bool,
                      report_path: str | None, console: Console) -> int:
-    history = open_history(settings.state_db)
     tty = console.is_terminal
     async with SharingtoolsClient.from_settings(settings) as client:
         errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -71,7 +76,8 @@ async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, 
             # The display stops first: nothing may draw over the plan or the prompt.
             display.stop()
             try:
-                show_plan(console, planned, book, settings, colour=tty)
+                show_plan(console, planned, book, settings, colour=tty,
+                          drift=await history.applied_drift(planned.plan.changes))
                 if not yes:
                     # Cancellable: a Ctrl-C at the prompt ends the run instead of waiting for Enter.
                     answer = await ask(lambda: console.input(PROMPT))
@@ -91,7 +97,7 @@ async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, 
 
         failure: Exception | None = None
         try:
-            async with anyio.create_task_group() as tg:
+            async with fleet_member(history, client, settings, options.shard), anyio.create_task_group() as tg:
                 tg.start_soon(watch.watch, tg, notice)
                 if not tty:
                     tg.start_soon(_ticker, display)
@@ -110,8 +116,6 @@ async def _run_apply(settings: Settings, book: Playbook, options: ApplyOptions, 
             for line in exc.lines:
                 print(line, file=sys.stderr)
             return EXIT_ERROR
-        finally:
-            history.close()
         if outcome is None:  # cancelled by a signal: while reading (nothing changed), or a second one
             what = ("nothing was changed" if not watch.writing else
                     "requests in flight were cancelled; the journal keeps what is known; run apply --resume")
@@ -182,12 +186,13 @@ async def _ticker(display: RunDisplay, every: float = 10.0) -> None:
         display.tick()
 
 
-def show_plan(console: Console, planned: Planned, book: Playbook, settings: Settings, *, colour: bool) -> None:
+def show_plan(console: Console, planned: Planned, book: Playbook, settings: Settings, *, colour: bool,
+              drift: frozenset[Key] = frozenset()) -> None:
     """The plan before the prompt: grouped changes (cut short for large plans, with where to
     see all of it), what is blocked and the problems (what waits on a person, never cut
     before the changes are), and the counts by kind and action."""
     plan = planned.plan
-    legend = Legend.of(planned.desired, book, drift=drift_of(settings.state_db, plan.changes))
+    legend = Legend.of(planned.desired, book, drift=drift)
     lines = render_text(replace(plan, blocked=()), colour=colour, legend=legend).splitlines()
     body, summary = lines[:-1], lines[-1]
     if len(body) > SHOWN_PLAN_LINES:

@@ -92,16 +92,19 @@ def _drop_stdout() -> None:
 
 def first_failure(exc: BaseException) -> BaseException:
     """The failure an exception group stands for: its first leaf that is not a cancellation."""
-    while isinstance(exc, BaseExceptionGroup):
-        leaves = [e for e in exc.exceptions if not _is_cancellation(e)] or list(exc.exceptions)
-        exc = leaves[0]
-    return exc
+    from orchestrator.api.errors import leaves
+
+    if not isinstance(exc, BaseExceptionGroup):
+        return exc
+    found = leaves(exc)
+    return next((leaf for leaf in found if not _is_cancellation(leaf)), found[0])
 
 
 def _is_cancellation(exc: BaseException) -> bool:
-    import anyio
+    # asyncio's class (anyio's backend here), asked without a running loop: this runs after it.
+    import asyncio
 
-    return isinstance(exc, anyio.get_cancelled_exc_class())
+    return isinstance(exc, asyncio.CancelledError)
 
 
 def explain(exc: BaseException) -> tuple[list[str] | None, int]:
@@ -110,9 +113,9 @@ def explain(exc: BaseException) -> tuple[list[str] | None, int]:
     from orchestrator.playbook import PlaybookError
     from orchestrator.apply.policy import PolicyError
 
-    from orchestrator.state.db import StateDbError
+    from orchestrator.state.store import StateStoreError
 
-    if isinstance(exc, (UserError, StateDbError)):
+    if isinstance(exc, (UserError, StateStoreError)):
         return [f"error: {exc}"], getattr(exc, "code", EXIT_ERROR)
     if isinstance(exc, PlaybookError):
         return [str(d) for d in exc.diagnostics], EXIT_ERROR

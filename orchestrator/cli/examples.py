@@ -46,6 +46,11 @@ APPLY = examples(
 HISTORY = examples(
     "orchestrator history",
     "orchestrator history --limit 50 --state-db /var/lib/orchestrator/state.db",
+    "orchestrator history --state-db postgresql://orchestrator@db.internal/orchestrator",
+)
+HISTORY_PRUNE = examples(
+    "orchestrator history prune",
+    "orchestrator history prune --older-than 30d --keep 5000",
 )
 HISTORY_SHOW = examples(
     "orchestrator history show 12",
@@ -53,6 +58,10 @@ HISTORY_SHOW = examples(
 )
 RECONCILE = examples(
     "orchestrator reconcile playbooks/ --once --mode report",
-    "orchestrator reconcile playbooks/ --every 15m --metrics-port 9108",
+    "orchestrator reconcile playbooks/ --every 15m --metrics-port 9108   (metrics, health and the status page)",
+)
+STATUS_SERVE = examples(
+    "orchestrator status serve --state-db .orchestrator/state.db   (http://127.0.0.1:9109/)",
+    "orchestrator status serve --state-db /var/lib/orchestrator/state.db --host 0.0.0.0 --port 8080",
 )
 DEMO = examples("orchestrator demo")

@@ -138,3 +138,17 @@ STATUS_OF_EXIT: dict[int, RunStatus] = {
     ExitCode.PARTIAL: RunStatus.PARTIAL, ExitCode.INTERRUPTED: RunStatus.INTERRUPTED,
     ExitCode.TERMINATED: RunStatus.INTERRUPTED,
 }
+
+
+class AccountState(StrEnum):
+    """Where one account stands after the last reconcile cycle that judged it (the status page's
+    fleet view). When several apply, the one that asks the most of a person is its state:
+    failed, then backed off, blocked, drifted; in sync only when nothing is left to do."""
+
+    IN_SYNC = "in_sync"          # read, and nothing differs (any drift found was fixed and verified)
+    DRIFTED = "drifted"          # differences left as they are: reported, held by the policy, not started
+    BLOCKED = "blocked"          # a change the server would undo or refuse waits on a person
+    FAILED = "failed"            # a change failed or did not verify, or the account could not be read or planned
+    BACKED_OFF = "backed_off"    # failed in earlier cycles: skipped until its backoff ends
+    NOT_SEEN = "not_seen"        # on the installation's account list, never judged by a cycle
+    UNMANAGED = "unmanaged"      # on the list, outside the playbooks' groups (or this --limit / --shard)

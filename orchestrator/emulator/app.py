@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orchestrator.emulator import control
@@ -20,6 +21,7 @@ from orchestrator.emulator.body_guard import (
 from orchestrator.emulator.context import authorize, state_of
 from orchestrator.emulator.envelope import JSON, error_body
 from orchestrator.emulator.errors import ApiError
+from orchestrator.emulator.fast_routes import FastReads
 from orchestrator.emulator.faults import FaultMiddleware
 from orchestrator.emulator.modules import MODULES
 from orchestrator.emulator.state import EmulatorState
@@ -33,11 +35,13 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     body_seconds: float = DEFAULT_BODY_SECONDS,
+    lean_reads: bool = True,
 ) -> FastAPI:
     """Build an emulator app around ``state`` (a fresh, empty in-memory world by default).
 
     Request bodies over ``max_body_bytes`` (file uploads: ``max_upload_bytes``) are answered
-    413 without being read past the limit; a body not in within ``body_seconds`` of its head is 408."""
+    413 without being read past the limit; a body not in within ``body_seconds`` of its head is 408.
+    ``lean_reads=False`` serves every GET through FastAPI (the tests compare the two paths)."""
     state = state or EmulatorState()
     app = FastAPI(
         title="Sharingtools API v1 (emulated)",
@@ -46,6 +50,9 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url="/_emulator/docs",
         redoc_url=None,
+        # FastAPI's native OpenTelemetry asks the global providers on every request whether any
+        # is configured (a dozen environment lookups); the emulator exports no telemetry.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.emulator = state
     for module in MODULES:
@@ -58,6 +65,11 @@ def create_app(
         for module in MODULES
         for route in module.router.routes
     ]
+    # Innermost: simple GETs skip FastAPI's routing and dependency solving (fast_routes), after
+    # the rate limit, faults, holds and counters have had their say.
+    if lean_reads:
+        app.add_middleware(FastReads, routes=[r for m in MODULES for r in m.router.routes if isinstance(r, APIRoute)],
+                           prefix=API_PREFIX, error_response=api_error_response)
     app.add_middleware(FaultMiddleware, state=state, templates=templates)
     # Added last, so outermost: no fault, route or handler ever holds an oversized body.
     app.add_middleware(BodyGuard, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes,
@@ -65,10 +77,15 @@ def create_app(
     return app
 
 
+def api_error_response(path: str, exc: ApiError) -> JSON:
+    """The answer to a domain error: its status and headers, the envelope of the path's module."""
+    return JSON(error_body(path, exc.message, exc.errors), exc.status, headers=exc.headers)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSON:
-        return JSON(error_body(request.url.path, exc.message, exc.errors), exc.status, headers=exc.headers)
+        return api_error_response(request.url.path, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSON:

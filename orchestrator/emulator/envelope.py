@@ -9,17 +9,25 @@ ASCII escaping, as a PHP server with ``JSON_UNESCAPED_UNICODE`` would send.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.responses import Response
+
+from orchestrator.emulator.store import to_json
 
 
 class JSON(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+        return to_json(content).encode()
+
+
+class RenderedJSON(JSON):
+    """A JSON answer whose bytes are already made (``ok_page``)."""
+
+    def render(self, content: Any) -> bytes:
+        return bytes(content)
 
 
 def ok(data: Any = None, message: str | None = None, status: int = 200) -> JSON:
@@ -40,6 +48,18 @@ def post_actions_ok(data: Any, status: int = 200) -> JSON:
 
 def paged(items: list[Any], total: int, page: int, per_page: int, **extra: Any) -> dict[str, Any]:
     return {"items": items, "total": total, "page": page, "per_page": per_page, **extra}
+
+
+def ok_data(data: bytes) -> JSON:
+    """``ok(data)`` for ``data`` already rendered as JSON (UTF-8): the same bytes."""
+    return RenderedJSON(b'{"status":"success","data":' + data + b"}")
+
+
+def ok_page(items: list[bytes], total: int, page: int, per_page: int) -> JSON:
+    """``ok(paged(...))`` for items already rendered as JSON, UTF-8 (``Table.find_rendered``):
+    the same bytes, the items spliced in rather than parsed and encoded again."""
+    tail = to_json({"total": int(total), "page": int(page), "per_page": int(per_page)}).encode()
+    return RenderedJSON(b'{"status":"success","data":{"items":[' + b",".join(items) + b"]," + tail[1:] + b"}")
 
 
 def error_body(path: str, message: str, errors: dict[str, list[str]] | None) -> dict[str, Any]:

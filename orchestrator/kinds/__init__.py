@@ -8,7 +8,9 @@ shared handler is in ``kinds/schedules.py`` or ``kinds/toggles.py``) listed in
 
 from orchestrator.kinds.base import (
     AccountIssue,
+    FleetReadFailed,
     KindHandler,
+    LibraryReadFailed,
     Memory,
     Op,
     Operation,
@@ -18,5 +20,5 @@ from orchestrator.kinds.base import (
 )
 from orchestrator.kinds.registry import KindRegistry
 
-__all__ = ["AccountIssue", "KindHandler", "KindRegistry", "Memory", "Op", "Operation", "ProcessMemory",
-           "ReadContext", "ReadResult"]
+__all__ = ["AccountIssue", "FleetReadFailed", "KindHandler", "KindRegistry", "LibraryReadFailed", "Memory", "Op",
+           "Operation", "ProcessMemory", "ReadContext", "ReadResult"]

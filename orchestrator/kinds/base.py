@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
 from orchestrator.api import SharingtoolsClient
+from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError
 from orchestrator.contract import Account, DesiredState, Kind, Position, Sourced
 from orchestrator.contract.accounts import LiveAccount
 from orchestrator.contract.kinds import info as kind_info
@@ -121,6 +123,45 @@ class AccountIssue:
         return f"{self.username} · {self.kind}: {self.message}"
 
 
+class FleetReadFailed(SharingtoolsError):
+    """A kind's list of every account's state (one read for the whole fleet, such as the
+    Reactions Pro schedule list) failed, after the client's retries.
+
+    Nothing is then known of any account's state of that kind: not that it has no schedule
+    (the plan would say "create it in the web panel"), not that it has the one it had. Every
+    account the kind manages is a read failure (left out of the plan; apply writes nothing for
+    it and ends partial, exit 4); the other kinds' accounts go on. The accounts are not read
+    one by one instead: a list that lies (a maintenance page) must be seen, not papered over.
+    """
+
+    def __init__(self, what: str, error: SharingtoolsError) -> None:
+        self.error = error
+        super().__init__(f"the list of every account's {what} failed, so this account's is unknown: {error}")
+
+
+class LibraryReadFailed(SharingtoolsError):
+    """The read of something the API key's user owns rather than an account (the caption
+    library) failed: no account's problem, so the whole run stops (plan and apply exit 1, and
+    apply writes nothing). Read as empty, it would plan to create the library again."""
+
+    def __init__(self, what: str, error: SharingtoolsError) -> None:
+        self.error = error
+        super().__init__(f"could not read {what}, so nothing was planned: {error}")
+
+
+@contextmanager
+def fleet_list(what: str) -> Iterator[None]:
+    """Around a kind's read of a list of every account's ``what``: its failure is
+    `FleetReadFailed`. A module refusal (403, or 503 naming the module) keeps its meaning:
+    every call of that module is refused, which the planner reports as blocked."""
+    try:
+        yield
+    except (ModuleNotEnabled, ModuleNotInstalled):
+        raise
+    except SharingtoolsError as exc:
+        raise FleetReadFailed(what, exc) from exc
+
+
 @dataclass
 class ReadContext:
     """What every read gets: the client, and the live account list already read (with proxies)."""
@@ -147,7 +188,9 @@ class ReadResult:
 
 class Memory(Protocol):
     """Which server object is which playbook item, and uploads by content: what the state
-    database remembers (``state/identities.py``), seen by the kinds that need it."""
+    store remembers (``StateStore.remembered``), seen by the kinds that need it. Synchronous:
+    apply and plan load it once into a `ProcessMemory`, and apply writes what changed back to
+    the store after each wave and at the run's end."""
 
     def objects(self, kind: str, account_ids: Collection[int]) -> dict[tuple[int, str], int]:
         """(account id, key) -> server id, for these accounts."""
@@ -166,12 +209,18 @@ class Memory(Protocol):
 
 class ProcessMemory:
     """A `Memory` kept in the process: what a run without a state database learns (forgotten at
-    exit), and a plan's copy of what the state database held (a plan never writes it)."""
+    exit), a plan's copy of what the state store held (a plan never writes it), and an apply's
+    copy, whose writes since the last `take_writes` are pending until the apply stores them.
+
+    A crash before they are stored costs reads, never a second copy: a post carries a mark in
+    its caption and an upload's name its content's hash, so the server tells them again."""
 
     def __init__(self, objects: Mapping[tuple[str, int, str], int] | None = None,
                  uploads: Mapping[str, int] | None = None) -> None:
         self._objects = dict(objects or {})
         self._uploads = dict(uploads or {})
+        self._pending_objects: dict[tuple[str, int, str], int | None] = {}
+        self._pending_uploads: dict[str, int | None] = {}
 
     def objects(self, kind: str, account_ids: Collection[int]) -> dict[tuple[int, str], int]:
         wanted = set(account_ids)
@@ -179,18 +228,35 @@ class ProcessMemory:
 
     def remember_object(self, kind: str, account_id: int, key: str, server_id: int) -> None:
         self._objects[(kind, account_id, key)] = server_id
+        self._pending_objects[(kind, account_id, key)] = server_id
 
     def forget_object(self, kind: str, account_id: int, key: str) -> None:
         self._objects.pop((kind, account_id, key), None)
+        self._pending_objects[(kind, account_id, key)] = None
 
     def upload(self, sha256: str) -> int | None:
         return self._uploads.get(sha256)
 
     def remember_upload(self, sha256: str, media_id: int) -> None:
         self._uploads[sha256] = media_id
+        self._pending_uploads[sha256] = media_id
 
     def forget_upload(self, sha256: str) -> None:
         self._uploads.pop(sha256, None)
+        self._pending_uploads[sha256] = None
+
+    def take_writes(self) -> tuple[dict[tuple[str, int, str], int | None], dict[str, int | None]]:
+        """The writes since the last call (an id remembered, or None: forgotten), now no longer pending."""
+        writes = self._pending_objects, self._pending_uploads
+        self._pending_objects, self._pending_uploads = {}, {}
+        return writes
+
+    def put_back(self, objects: Mapping[tuple[str, int, str], int | None], uploads: Mapping[str, int | None]) -> None:
+        """Writes `take_writes` gave that could not be stored: pending again, unless written since."""
+        for key, value in objects.items():
+            self._pending_objects.setdefault(key, value)
+        for sha, media in uploads.items():
+            self._pending_uploads.setdefault(sha, media)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Reads: the schedule list once (100 a page) for every state, and for targets when the list
 embeds them (the emulator's does; a server whose list does not is read per account, see
-``_targets``); settings per account, only for accounts whose playbook names settings.
+``_targets``); settings per account, only for accounts whose playbook names settings. When the
+list itself cannot be read, no account's schedule is known (`FleetReadFailed`): never "has
+no schedule", which only a list read in full, or an account's own 404, says.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.api.errors import Conflict, NotFound
+from orchestrator.api.errors import Conflict, NotFound, UnexpectedAnswer
 from orchestrator.contract import Account, ResolvedSecret, ScheduleDesired, SecretRef, Target
 from orchestrator.contract.target_types import TARGET_TYPES, ValueKind
 from orchestrator.api.fanout import closing, each, each_streamed
@@ -31,6 +33,7 @@ from orchestrator.kinds.base import (
     ReadContext,
     ReadResult,
     change,
+    fleet_list,
     same,
 )
 from orchestrator.kinds.secret_values import SECRET_FIELD, reference, resolve_fields, resolve_secret, shown
@@ -62,6 +65,9 @@ class ScheduleKind(KindHandler):
         async def details(account: Account, schedule: Any) -> None:
             # Started as soon as the account's schedule is known, not once the whole list is in:
             # the per-account reads then fill the rate budget while list pages still arrive.
+            if schedule.is_active is None:  # read as paused, the plan would activate it
+                raise UnexpectedAnswer(f"a schedule of account {account.id} without is_active: whether it runs "
+                                       "is unknown", method="GET", path=f"{api.prefix}/schedules", status=200)
             live: Live = {"state": "active" if schedule.is_active else "paused"}
             found[account.id] = live
             want = desired[account.id]
@@ -92,14 +98,16 @@ class ScheduleKind(KindHandler):
             nonlocal failure
             pending: dict[int, Account] = {a.id: a for a in wanted}
             try:
-                async with closing(api.list_schedules()) as schedules:
-                    async for schedule in schedules:
-                        owner = pending.pop(schedule.account_id, None)
-                        if owner is not None:
-                            yield owner, schedule
+                with fleet_list(f"{self.label} schedules"):
+                    async with closing(api.list_schedules()) as schedules:
+                        async for schedule in schedules:
+                            owner = pending.pop(schedule.account_id, None)
+                            if owner is not None:
+                                yield owner, schedule
             except Exception as exc:
-                # The list's own error (a module the server lacks) reaches the planner as
-                # itself, as when the list was read before any detail, not in a group.
+                # The list's own error reaches the planner as itself (a module the server lacks)
+                # or as the list's (`FleetReadFailed`: no account's schedule is known), as when
+                # the list was read before any detail, not in a group.
                 failure = exc
 
         workers = ctx.client.transport.workers

@@ -23,6 +23,7 @@ from orchestrator.kinds.base import (
     ReadContext,
     ReadResult,
     change,
+    fleet_list,
 )
 from orchestrator.plan import Change
 
@@ -38,13 +39,14 @@ class ToggleKind(KindHandler):
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         found: dict[int, list[dict[str, Any]]] = {}
-        async for schedule in self.api(ctx.client).list_schedules():
-            if schedule.account_id in desired:
-                entry = {"id": schedule.id, "is_active": bool(schedule.is_active)}
-                settings = getattr(schedule, "settings", None)
-                if getattr(settings, "api_key_configured", None) is False:
-                    entry["api_key_configured"] = False  # the engine switches such a schedule off (blockers)
-                found.setdefault(schedule.account_id, []).append(entry)
+        with fleet_list(f"{self.label} schedules"):
+            async for schedule in self.api(ctx.client).list_schedules():
+                if schedule.account_id in desired:
+                    entry = {"id": schedule.id, "is_active": bool(schedule.is_active)}
+                    settings = getattr(schedule, "settings", None)
+                    if getattr(settings, "api_key_configured", None) is False:
+                        entry["api_key_configured"] = False  # the engine switches such a schedule off (blockers)
+                    found.setdefault(schedule.account_id, []).append(entry)
         result = ReadResult()
         for account in accounts:
             if account.id not in desired:

@@ -33,7 +33,7 @@ from orchestrator.contract import LIBRARY, LIBRARY_ID, DesiredState, Kind, Shape
 from orchestrator.contract.kinds import of_shape
 from orchestrator.kinds import KindHandler, KindRegistry, AccountIssue, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
-from orchestrator.planning.read_failures import SHAPE_ERRORS, UnexpectedAnswer, read_per_account, understood
+from orchestrator.planning.read_failures import SHAPE_ERRORS, MisshapenAnswer, read_per_account, stopping, understood
 from orchestrator.playbook import Diagnostic, Playbook, check_live_settings, desired_state
 from orchestrator.planning.shard import Shard
 
@@ -199,9 +199,15 @@ async def _build_plan(
         # on the network: only the last kind's diff is left for after the last answer.
         diffed[kind] = _diff_kind(handler, kind, result, ready, desired)
 
-    async with anyio.create_task_group() as tg:
-        for kind in sorted(desired.kinds(), key=list(Kind).index):
-            tg.start_soon(read, kind, kinds[kind])
+    try:
+        async with anyio.create_task_group() as tg:
+            for kind in sorted(desired.kinds(), key=list(Kind).index):
+                tg.start_soon(read, kind, kinds[kind])
+    except BaseExceptionGroup as group:  # a read that stops the run reaches the caller as itself
+        stop = stopping(group)
+        if stop is None:
+            raise
+        raise stop from None
 
     planned = Planned(Plan.build([], "", {}, 0), desired, diagnostics=deferred, read_failures=read_failures)
     if keep is None and keep_pairs is None:
@@ -253,7 +259,7 @@ def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: d
             refused = [(c, handler.refused(c, live)) for c in found]
         except SHAPE_ERRORS as exc:  # what the server sent for this account is not what the API documents
             out.failures.append(AccountIssue(account_id, account.username, kind,
-                                        str(UnexpectedAnswer(f"reading {handler.label}", exc))))
+                                             str(MisshapenAnswer(f"reading {handler.label}", exc))))
             continue
         for c, why in refused:
             if why is None:

@@ -5,7 +5,10 @@ that read fails after the client's retries, one bad answer must not sink the who
 plan: the read is tried again account by account, and only the accounts whose own read still
 fails are left out, each recorded as a `AccountIssue` in ``failures``; every other account is
 planned as usual. Refusals that concern the module rather than an account (403 module not
-enabled, 503 module missing) keep their meaning and propagate to the planner.
+enabled, 503 module missing) keep their meaning and propagate to the planner, and so does a
+library's failed read (`LibraryReadFailed`: the run stops). A kind's list of every account
+that fails (`FleetReadFailed`) is not retried account by account: each account of the kind
+is a read failure, with the list's cause.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError
-from orchestrator.kinds import KindHandler, AccountIssue, ReadContext, ReadResult
+from pydantic import ValidationError
+
+from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError, leaves
+from orchestrator.api.pagination import describe
+from orchestrator.kinds import AccountIssue, FleetReadFailed, KindHandler, LibraryReadFailed, ReadContext, ReadResult
 from orchestrator.contract import Account
 from orchestrator.api.fanout import each
 
@@ -25,29 +31,30 @@ from orchestrator.api.fanout import each
 SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
 
 
-class UnexpectedAnswer(SharingtoolsError):
-    """The server answered, but not in the shape the API documents (or a broken proxy answered)."""
+class MisshapenAnswer(SharingtoolsError):
+    """The server answered, but not in the shape the API documents (or a broken proxy answered),
+    and a kind tripped on it. The client checks the shapes it knows (`api.errors.UnexpectedAnswer`);
+    this is the net under what a kind reads further."""
 
     def __init__(self, what: str, error: BaseException) -> None:
-        detail = " ".join(str(error).split())[:160]
+        # pydantic's own text quotes the input, which may hold a secret: only fields and reasons.
+        detail = describe(error) if isinstance(error, ValidationError) else " ".join(str(error).split())[:160]
         super().__init__(f"{what}: the server's answer is not what the API documents ({type(error).__name__}: "
                          f"{detail}); check SHARINGTOOLS_BASE_URL points at a Sharingtools API")
 
 
 @contextmanager
 def understood(what: str) -> Iterator[None]:
-    """Turn an answer of an unexpected shape, met while reading ``what``, into `UnexpectedAnswer`."""
+    """Turn an answer of an unexpected shape, met while reading ``what``, into `MisshapenAnswer`."""
     try:
         yield
     except SHAPE_ERRORS as exc:
-        raise UnexpectedAnswer(what, exc) from None
+        raise MisshapenAnswer(what, exc) from None
 
 
-def leaves(exc: BaseException) -> list[BaseException]:
-    """The exceptions an exception group holds, flattened (``[exc]`` for a plain one)."""
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
-    return [exc]
+def stopping(group: BaseExceptionGroup) -> SharingtoolsError | None:
+    """The read that stops the whole run (`LibraryReadFailed`) among a task group's failures."""
+    return next((leaf for leaf in leaves(group) if isinstance(leaf, LibraryReadFailed)), None)
 
 
 def account_failure(exc: Exception) -> SharingtoolsError | None:
@@ -55,11 +62,11 @@ def account_failure(exc: Exception) -> SharingtoolsError | None:
     (a module refusal, or a bug: those propagate)."""
     found = leaves(exc)
     for leaf in found:
-        if isinstance(leaf, (ModuleNotEnabled, ModuleNotInstalled)):
+        if isinstance(leaf, (ModuleNotEnabled, ModuleNotInstalled, LibraryReadFailed)):
             raise leaf
     if all(isinstance(leaf, (SharingtoolsError, *SHAPE_ERRORS)) for leaf in found):
-        first = found[0]
-        return first if isinstance(first, SharingtoolsError) else UnexpectedAnswer("reading it", first)
+        first = next((leaf for leaf in found if isinstance(leaf, FleetReadFailed)), found[0])
+        return first if isinstance(first, SharingtoolsError) else MisshapenAnswer("reading it", first)
     return None
 
 
@@ -72,8 +79,8 @@ async def read_per_account(handler: KindHandler, ctx: ReadContext, accounts: Seq
         error = account_failure(exc)
         if error is None:
             raise
-        if len(accounts) == 1:
-            failures.append(_problem(handler, accounts[0], error))
+        if len(accounts) == 1 or isinstance(error, FleetReadFailed):
+            failures.extend(_problem(handler, account, error) for account in accounts)
             return ReadResult()
     result = ReadResult()
 

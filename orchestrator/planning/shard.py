@@ -69,9 +69,11 @@ class Shard:
         return self.owns_library if account_id == 0 else self.owns(account_id)
 
     def select(self, desired: DesiredState) -> DesiredState:
-        """The desired state restricted to this shard's accounts (and the library on shard 0)."""
+        """The desired state restricted to this shard's accounts (and the library on shard 0).
+        Its ``managed`` stays the whole fleet's: percentage limits are of the fleet, not the shard."""
         return replace(
             desired,
+            fleet_size=desired.managed,
             by_account={a: kinds for a, kinds in desired.by_account.items() if self.owns(a)},
             captions=desired.captions if self.owns_library else None,
         )

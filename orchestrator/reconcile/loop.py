@@ -24,6 +24,7 @@ reported; 3 the policy held the writes; 4 partial (failures, unverified, backed 
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import time
@@ -35,17 +36,18 @@ import anyio
 import structlog
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.api.errors import SharingtoolsError
+from orchestrator.api.errors import SharingtoolsError, leaves
 from orchestrator.plan.blocked import Blocked
 from orchestrator.contract import Kind
 from orchestrator.contract.vocabulary import Action, ExitCode, ReconcileMode, RunStatus
-from orchestrator.state.drift import Backoff, BackoffPolicy, DriftRow, DriftStore
+from orchestrator.state.drift import Backoff, BackoffPolicy, DriftRow
 from orchestrator.apply.run import ApplyError, ApplyOptions, ApplyOutcome, apply
 from orchestrator.apply.events import Event, OperationDone, OperationFailed
 from orchestrator.apply.executor import Executor
-from orchestrator.state.history import History
-from orchestrator.state.lock import LockHeld, RunLock
+from orchestrator.apply.fleet import fleet_member
+from orchestrator.state.store import LockHeld, RunLockGrant, StateStore, StateStoreError
 from orchestrator.reconcile.metrics import ReconcileMetrics
+from orchestrator.reconcile.snapshot import record_status
 from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook
 from orchestrator.planning.shard import Shard
@@ -137,14 +139,14 @@ class Reconciler:
     """Runs cycles against one installation through one client; see the module docstring."""
 
     def __init__(self, client: SharingtoolsClient, book: Playbook, options: ReconcileOptions, *,
-                 history: History, lock: Callable[[], RunLock] | None = None,
+                 history: StateStore,
+                 lock: Callable[[], contextlib.AbstractAsyncContextManager[RunLockGrant]] | None = None,
                  metrics: ReconcileMetrics | None = None, executor: Executor | None = None,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None) -> None:
         if options.mode not in MODES:
             raise ValueError(f"unknown mode {options.mode!r}: use fix or report")
         self.client, self.book, self.options = client, book, options
         self.history = history
-        self.drift = DriftStore(history.db, clock)
         self.lock = lock
         self.metrics = metrics or ReconcileMetrics()
         self.executor = executor or Executor(client)
@@ -154,44 +156,58 @@ class Reconciler:
         self.cycles = 0
         self.signal: int | None = None
         self.started = clock()
+        # For the status page: when the running cycle started, and when the next one is due.
+        self.cycle_started: float | None = None
+        self.next_cycle_at: float | None = None
         self.metrics.interval.set(options.every)
         self.metrics.started.set(self.started)
-        last = _last_success(history)
-        if last is not None:  # a restart, or `--once` (a process per cycle), keeps what the history knows
-            self.metrics.last_success.set(last)
+        self._restored = False  # the last success, read back from the history by the first cycle
 
     # -- one cycle -----------------------------------------------------------------------------
     async def cycle(self) -> CycleReport:
-        """One cycle under the lock (when one is given). Raises ``LockHeld`` only on the first."""
+        """One cycle under the lock (when one is given). Raises ``LockHeld`` only on the first.
+        A state store that cannot be used fails this cycle, not the loop."""
         self.cycles += 1
         number = self.cycles
-        lock = self.lock() if self.lock else None
-        if lock is not None:
-            try:
-                mine = lock.acquire()
-            except LockHeld as exc:
-                self.metrics.observe_lock("other", exc.holder.since if exc.holder else None)
-                if number == 1:
-                    raise
-                report = CycleReport(number, EXIT_ERROR, f"skipped: {exc}")
-                self._observe(report, started=time.monotonic())
-                return report
-            if lock.previous is not None:
-                log.warning("lock taken over from a process that died holding it", holder=lock.previous.describe())
-            self.metrics.observe_lock("other", None)
-            self.metrics.observe_lock("self", mine.since)
+        started = time.monotonic()
+        if not self._restored:
+            self._restored = True
+            with contextlib.suppress(StateStoreError):  # a cycle that cannot read it says so itself
+                last = await _last_success(self.history)
+                if last is not None:  # a restart, or `--once` (a process per cycle), keeps what the history knows
+                    self.metrics.last_success.set(last)
         try:
-            return await self._cycle(number)
+            async with contextlib.AsyncExitStack() as stack:
+                if self.lock is not None:
+                    try:
+                        grant = await stack.enter_async_context(self.lock())
+                    except LockHeld as exc:
+                        self.metrics.observe_lock("other", exc.holder.since if exc.holder else None)
+                        raise
+                    if grant.previous is not None:
+                        log.warning("lock taken over from a process that died holding it",
+                                    holder=grant.previous.describe())
+                    self.metrics.observe_lock("other", None)
+                    self.metrics.observe_lock("self", grant.me.since)
+                    stack.callback(self.metrics.observe_lock, "self", None)
+                self.cycle_started, self.next_cycle_at = self.clock(), None
+                return await self._cycle(number)
+        except LockHeld as exc:
+            if number == 1:
+                raise
+            report = CycleReport(number, EXIT_ERROR, f"skipped: {exc}")
+        except StateStoreError as exc:
+            report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {exc}; the next one runs as planned")
         finally:
-            if lock is not None:
-                lock.release()
-                self.metrics.observe_lock("self", None)
+            self.cycle_started = None
+        self._observe(report, started=started)
+        return report
 
     async def _cycle(self, number: int) -> CycleReport:
         started = time.monotonic()
         now = self.clock()
         reported = report_only(self.book.policy.drift.value if self.book.policy.drift else None)
-        backoffs = {a: b for a, b in self.drift.backoffs().items() if b.next_try > now}
+        backoffs = {a: b for a, b in (await self.history.backoffs()).items() if b.next_try > now}
         fix = self.options.mode == "fix"
 
         def keep(change: Change) -> bool:
@@ -203,7 +219,7 @@ class Reconciler:
             outcome = await apply(self.client, self.book, options, history=self.history, executor=self.executor)
         except ApplyError as exc:
             report = CycleReport(number, EXIT_ERROR, "; ".join(exc.lines))
-            report.run_id = self._record_run(report, None)
+            report.run_id = await self._record_run(report, None)
             self._observe(report, started)
             return report
         except (SharingtoolsError, ExceptionGroup) as exc:
@@ -212,13 +228,13 @@ class Reconciler:
             if first is None:
                 raise
             report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {first}; the next one runs as planned")
-            report.run_id = self._record_run(report, None)
+            report.run_id = await self._record_run(report, None)
             self._observe(report, started)
             return report
         report = self._judge(number, outcome, reported, backoffs)
         if fix and not outcome.violations:
-            self._update_backoff(outcome, report)
-        report.run_id = self._record_run(report, outcome)
+            await self._update_backoff(outcome, report)
+        report.run_id = await self._record_run(report, outcome)
         self._observe(report, started, outcome)
         return report
 
@@ -277,17 +293,18 @@ class Reconciler:
         report.message = _message(report, outcome)
         return report
 
-    def _update_backoff(self, outcome: ApplyOutcome, report: CycleReport) -> None:
+    async def _update_backoff(self, outcome: ApplyOutcome, report: CycleReport) -> None:
         bad: dict[int, tuple[str, str]] = {}
         for row in report.drift:
             if row.outcome in ("failed", "unverified"):
                 bad.setdefault(row.account_id, (row.username, row.reason or f"{row.kind} {row.path} did not verify"))
         for account_id, (username, why) in bad.items():
-            entry = self.drift.failed(account_id, username, why, self.options.backoff)
+            entry = await self.history.backoff_failed(account_id, username, why, self.options.backoff,
+                                                      now=self.clock())
             log.warning("account backed off", account=username, failures=entry.failures,
                         next_try=_stamp(entry.next_try), reason=why)
         good = outcome.execution.touched - set(bad)
-        self.drift.forget(good)
+        await self.history.backoff_forget(good)
 
     def _count_operation(self, event: Event) -> None:
         """Operations as they end, from the engine's events: the metric moves during a cycle."""
@@ -295,7 +312,7 @@ class Reconciler:
             result = "done" if isinstance(event, OperationDone) else "failed"
             self.metrics.operations.labels(event.op.kind, event.op.name, result).inc()
 
-    def _record_run(self, report: CycleReport, outcome: ApplyOutcome | None) -> int:
+    async def _record_run(self, report: CycleReport, outcome: ApplyOutcome | None) -> int:
         """The cycle's run in the history: apply's own when it wrote one, else a new one."""
         statuses: dict[int, RunStatus] = {EXIT_OK: RunStatus.SUCCEEDED, EXIT_ERROR: RunStatus.FAILED,
                                           EXIT_REPORTED: RunStatus.REPORTED, EXIT_HELD: RunStatus.BLOCKED,
@@ -307,10 +324,13 @@ class Reconciler:
         if run_id is None:
             accounts = sorted({r.account_id for r in report.drift})
             playbook_hash = outcome.plan.playbook_hash if outcome is not None else None
-            run_id = self.history.start_run(f"reconcile-{self.options.mode}", playbook_hash, accounts)
-        self.history.finish_run(run_id, status, body)
-        if report.drift:
-            self.drift.record(run_id, report.drift)
+            run_id = await self.history.start_run(f"reconcile-{self.options.mode}", playbook_hash, accounts)
+        await self.history.finish_run(run_id, status, body)
+        if outcome is not None:  # as changes of state: what holds again only moves its last sighting
+            await self.history.record_drift(run_id, report.drift, read=set(outcome.plan.fingerprints),
+                                            now=self.clock())
+        await record_status(self.history, run_id, self.clock(), self.options.mode, report.result, outcome,
+                            report.drift, report.blocked, await self.history.backoffs())
         return run_id
 
     def _observe(self, report: CycleReport, started: float, outcome: ApplyOutcome | None = None) -> None:
@@ -378,7 +398,9 @@ class Reconciler:
                         await on_cycle(report)
                     if once or (max_cycles is not None and self.cycles >= max_cycles) or stop.is_set():
                         break
-                    await wait(self.next_delay())
+                    delay = self.next_delay()
+                    self.next_cycle_at = self.clock() + delay
+                    await wait(delay)
             except (Exception, SystemExit, KeyboardInterrupt) as exc:  # re-raised below as itself, not in a group
                 failure = exc
             finally:
@@ -392,9 +414,9 @@ class Reconciler:
         return last
 
 
-def _last_success(history: History, runs: int = 200) -> float | None:
+async def _last_success(history: StateStore, runs: int = 200) -> float | None:
     """When the last successful reconcile cycle among the latest ``runs`` in the history ended."""
-    for run in history.runs(runs):
+    for run in await history.runs(runs):
         if run.command.startswith("reconcile-") and run.status in ("succeeded", "reported") and run.finished:
             return run.finished
     return None
@@ -402,13 +424,8 @@ def _last_success(history: History, runs: int = 200) -> float | None:
 
 def _api_error(exc: BaseException) -> SharingtoolsError | None:
     """The API error ``exc`` is, or the first of a group made only of API errors."""
-    if isinstance(exc, SharingtoolsError):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        leaves = [_api_error(e) for e in exc.exceptions]
-        if leaves and all(leaf is not None for leaf in leaves):
-            return leaves[0]
-    return None
+    found = [leaf for leaf in leaves(exc) if isinstance(leaf, SharingtoolsError)]
+    return found[0] if found and len(found) == len(leaves(exc)) else None
 
 
 def _row(c: Change, outcome: str, reason: str | None) -> DriftRow:
@@ -445,18 +462,20 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
     from rich.console import Console
 
     from orchestrator.plan.blocked import grouped
-    from orchestrator.reconcile.metrics import MetricsServer
+    from orchestrator.reconcile.status_server import StatusServer
 
-    from orchestrator.state.db import open_history
+    from orchestrator.state.db import open_state
 
     console = Console(highlight=False, soft_wrap=True)
-    history = open_history(settings.state_db)  # garbage, a directory, read-only: one clear line
+    # Garbage, a directory, read-only, unreachable: one clear line, before any request.
+    history = await open_state(settings, options.shard)
     metrics = ReconcileMetrics()
     try:
-        async with SharingtoolsClient.from_settings(settings) as client:
-            reconciler = Reconciler(
-                client, book, options, history=history, metrics=metrics,
-                lock=lambda: RunLock(settings.state_db, settings.base_url, f"reconcile --mode {options.mode}"))
+        async with SharingtoolsClient.from_settings(settings) as client, fleet_member(history, client, settings,
+                                                                                      options.shard):
+            command = f"reconcile --mode {options.mode}"
+            reconciler = Reconciler(client, book, options, history=history, metrics=metrics,
+                                    lock=lambda: history.lock(command))
 
             async def show(report: CycleReport) -> None:
                 where = f" (run #{report.run_id}: orchestrator history show {report.run_id})" if report.run_id else ""
@@ -476,12 +495,13 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                 if metrics_file:
                     metrics.write_textfile(metrics_file)
 
-            server = (MetricsServer(metrics, metrics_host, metrics_port, reconciler.healthy)
+            # /metrics, /healthz and the status page at / (orchestrator.reconcile.status_server)
+            server = (StatusServer(reconciler, settings.state_db, metrics_host, metrics_port, settings.base_url)
                       if metrics_port is not None else None)
             with server if server is not None else contextlib.nullcontext():
                 return await reconciler.run(once=once, max_cycles=max_cycles, on_cycle=show)
     finally:
-        history.close()
+        await history.close()
 
 
 def _escape(text: str) -> str:

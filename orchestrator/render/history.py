@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orchestrator.state.history import RunRecord
+from orchestrator.state.store import RunRecord
 
 
 def _when(ts: float) -> str:
@@ -26,7 +26,10 @@ def run_line(run: RunRecord) -> str:
     changes = report.get("plan", {}).get("total", "-")
     took = f"({_duration(run.duration)})" if run.duration is not None else "(unfinished)"
     who = f"{run.user or '?'}@{run.host}" if run.host else None
-    parts = [f"#{run.id}", run.command, run.status, _when(run.started), took]
+    parts = [f"#{run.id}", run.command]
+    if run.shard:
+        parts.append(f"[shard {run.shard}]")
+    parts += [run.status, _when(run.started), took]
     if who:
         parts.append(f"by {who}")
     if run.playbook_hash:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
 from orchestrator.emulator.modules.repost.models import REPOST
-from tests.apply.conftest import Served, write_playbook
+from tests.harness import Served, write_playbook
 
 pytestmark = pytest.mark.uvicorn
 runner = CliRunner()

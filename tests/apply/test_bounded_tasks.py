@@ -13,7 +13,7 @@ import anyio.lowlevel
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.apply.run import EXIT_OK, ApplyOptions, apply
 from orchestrator.planning.planner import build_plan
-from tests.apply.conftest import client_for, load_playbook
+from tests.harness import client_for, load_playbook
 
 ACCOUNTS = 600
 CONCURRENCY = 8

@@ -14,7 +14,7 @@ from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.apply.run import ApplyOptions, ApplyOutcome
 from orchestrator.kinds import KindRegistry, Operation
 from orchestrator.kinds.reactions import ReactionsKind
-from tests.apply.conftest import (
+from tests.harness import (
     client_for,
     count,
     executor_for,

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
-from orchestrator.state.history import History
-from tests.apply.conftest import PLAYBOOKS, Served, write_playbook
+from tests.harness import PLAYBOOKS, Served, write_playbook
+from tests.harness.stores import SyncStore
 
 pytestmark = pytest.mark.uvicorn
 runner = CliRunner()
@@ -144,7 +144,7 @@ def test_no_api_key_or_proxy_password_in_the_history_or_the_report(served, tmp_p
         assert key.encode() not in raw and key[4:].encode() not in raw, path
         assert password.encode() not in raw, path
     assert key not in result.output and password not in result.output
-    history = History(tmp_path / "state.db")
+    history = SyncStore(tmp_path / "state.db", served.api)
     try:
         (run,) = history.runs()
         assert run.status == "succeeded"

@@ -7,15 +7,15 @@ from collections import Counter
 
 from orchestrator import playbook
 from orchestrator.apply.run import ApplyOptions, apply, operations_of
-from orchestrator.state.history import History
+from tests.harness.stores import sqlite_store
 from orchestrator.render import render_text
 from orchestrator.planning.planner import build_plan
-from tests.apply.conftest import PLAYBOOKS, client_for, executor_for, failures_of
+from tests.harness import PLAYBOOKS, client_for, executor_for, failures_of
 
 
 async def test_example_playbooks_converge_and_the_run_is_journaled(emu, tmp_path):
     book = playbook.load([str(PLAYBOOKS)])
-    history = History(tmp_path / "state.db")
+    history = sqlite_store(tmp_path / "state.db")
     try:
         async with client_for(emu) as client:
             before = await build_plan(client, book)
@@ -34,7 +34,7 @@ async def test_example_playbooks_converge_and_the_run_is_journaled(emu, tmp_path
             assert again.ok
             assert again.plan.empty, render_text(again.plan)
 
-        runs = history.runs()
+        runs = await history.runs()
         assert [r.id for r in runs] == [outcome.run_id]
         run = runs[0]
         assert run.command == "apply" and run.status == "succeeded" and run.finished is not None
@@ -42,10 +42,10 @@ async def test_example_playbooks_converge_and_the_run_is_journaled(emu, tmp_path
         assert run.report is not None and run.report["exit_code"] == 0
         assert run.report["plan"]["total"] == len(before.plan.changes)
 
-        journal = history.operations(run.id)
+        journal = await history.operations(run.id)
         assert {op["status"] for op in journal} == {"done"}
         # one journal entry per operation (a bulk call journals each account's share), nothing else
         assert Counter((op["account_id"], op["kind"], op["name"]) for op in journal) == Counter(
             (op.account_id, str(op.kind), op.name) for op in planned_ops)
     finally:
-        history.close()
+        await history.close()

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
-from tests.apply.conftest import Served, write_playbook
+from tests.harness import Served, write_playbook
 
 pytestmark = pytest.mark.uvicorn
 runner = CliRunner()

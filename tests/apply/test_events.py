@@ -18,7 +18,7 @@ from orchestrator.apply.events import (
 from orchestrator.apply.run import ApplyOptions, apply
 from orchestrator.contract import Limit
 from orchestrator.playbook import load
-from tests.apply.conftest import PLAYBOOKS, client_for, executor_for
+from tests.harness import PLAYBOOKS, client_for, executor_for
 
 
 async def test_an_apply_tells_its_phases_operations_waves_and_end_in_order(emu) -> None:

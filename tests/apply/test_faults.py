@@ -15,7 +15,7 @@ from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.apply.run import ApplyOptions, apply, operations_of
 from orchestrator.render import render_text
 from orchestrator.planning.planner import build_plan
-from tests.apply.conftest import (
+from tests.harness import (
     VirtualTime,
     client_for,
     count,

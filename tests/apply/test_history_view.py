@@ -15,23 +15,22 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
-from orchestrator.state.history import RUN_COLUMNS, History
+from orchestrator.state.db import open_sqlite
+from orchestrator.state.sqlite import V1_RUN_COLUMNS
+from tests.harness.stores import TEST_URL, SyncStore
 
 WAIT = 30.0  # seconds: the bound of every wait on a thread (a hang fails, it never blocks the suite)
 
 
 def test_history_lines_say_when_who_what_and_the_resume_links(tmp_path: Path) -> None:
     db = tmp_path / "state.db"
-    history = History(db)
-    try:
+    with SyncStore(db) as history:
         first = history.start_run("apply", "sha256:" + "ab" * 32, [1, 2])
         history.finish_run(first, "interrupted", {"message": "interrupted: in-flight calls finished, the journal "
                                                              "is written; run apply --resume", "plan": {"total": 7}})
         second = history.start_run("apply", "sha256:" + "ab" * 32, [2], resumes=first)
         history.finish_run(second, "succeeded", {"message": "applied and verified", "plan": {"total": 3}})
-    finally:
-        history.close()
-    result = CliRunner().invoke(app, ["history", "--state-db", str(db)])
+    result = CliRunner().invoke(app, ["history", "--state-db", str(db)], env={"SHARINGTOOLS_BASE_URL": TEST_URL})
     assert result.exit_code == 0, result.output
     newest, oldest = result.stdout.strip().splitlines()
     host = socket.gethostname()
@@ -40,6 +39,10 @@ def test_history_lines_say_when_who_what_and_the_resume_links(tmp_path: Path) ->
     assert f"(resumes #{first})" in newest and newest.endswith("applied and verified")
     assert oldest.startswith(f"#{first} apply interrupted 20") and "s) by " in oldest
     assert oldest.endswith(f"the journal is written; resumed by #{second}") and "run apply --resume" not in oldest
+    # another installation's history is its own
+    other = CliRunner().invoke(app, ["history", "--state-db", str(db)],
+                               env={"SHARINGTOOLS_BASE_URL": "https://other.example/api/v1"})
+    assert other.exit_code == 0 and other.stdout.strip() == "", other.output
 
 
 def _old_database(db: Path) -> None:
@@ -56,26 +59,23 @@ def _old_database(db: Path) -> None:
 def test_an_older_database_gains_the_new_columns(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     _old_database(db)
-    history = History(db)
-    try:
+    with SyncStore(db) as history:
         (old,) = history.runs()
         assert (old.host, old.user, old.resumes, old.duration) == (None, None, None, None)
         new = history.start_run("apply", None, [])
         assert history.runs(1)[0].id == new and history.runs(1)[0].host == socket.gethostname()
-    finally:
-        history.close()
 
 
-def _open_at_once(openers: list[Callable[[], History]]) -> list[BaseException]:
+def _open_at_once(openers: list[Callable[[], object]]) -> list[BaseException]:
     """Run every opener on its own thread (each its own connection), started together; what
     each raised. Bounded: a thread still running after ``WAIT`` fails the test."""
     start = threading.Barrier(len(openers), timeout=WAIT)
     failures: list[BaseException] = []
 
-    def open_one(opener: Callable[[], History]) -> None:
+    def open_one(opener: Callable[[], object]) -> None:
         start.wait()
         try:
-            opener().close()
+            opener().close_sync()  # type: ignore[attr-defined]
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             failures.append(exc)
 
@@ -98,42 +98,19 @@ def _schema_of(db: Path) -> tuple[str, set[str], set[str]]:
 
 
 @pytest.mark.parametrize("old", [True, False], ids=["older database", "new file"])
-def test_two_openers_that_both_see_the_old_schema_both_succeed(tmp_path: Path, old: bool) -> None:
-    """The interleaving that raced: both openers have looked at the schema and found columns
-    missing before either changes it. The second one to take the write lock must find them
-    added (not fail with "duplicate column name")."""
-    db = tmp_path / "state.db"
-    if old:
-        _old_database(db)
-    both_looked = threading.Barrier(2, timeout=WAIT)
-
-    class LookingTogether(History):
-        looked = False
-
-        def _current(self) -> bool:
-            current = super()._current()
-            if not self.looked:  # the first look only (the second is inside the write lock)
-                self.looked = True
-                both_looked.wait()
-            return current
-
-    assert _open_at_once([lambda: LookingTogether(db), lambda: LookingTogether(db)]) == []
-    mode, columns, names = _schema_of(db)
-    assert mode == "wal" and set(RUN_COLUMNS) <= columns and {"runs", "operations"} <= names
-    history = History(db)
-    try:
-        assert [r.status for r in history.runs()] == (["running"] if old else [])
-        new = history.start_run("apply", None, [1])
-        assert history.runs(1)[0].id == new and history.runs(1)[0].host == socket.gethostname()
-    finally:
-        history.close()
-
-
-def test_openers_of_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
-    """Several processes starting together on a database that does not exist yet (the first
-    run of two shards): each switch to WAL, schema and migration ends the same, none fails."""
-    for round_ in range(25):
+def test_openers_that_all_see_an_old_schema_all_succeed(tmp_path: Path, old: bool) -> None:
+    """Several processes opening a file that needs migrating together (an apply and
+    ``history``, two shards): the migration is one write transaction that checks the version
+    inside it, so whoever comes second finds it done (never "duplicate column name")."""
+    for round_ in range(10):
         db = tmp_path / f"state{round_}.db"
-        assert _open_at_once([lambda db=db: History(db) for _ in range(4)]) == [], round_
-        mode, columns, _ = _schema_of(db)
-        assert mode == "wal" and set(RUN_COLUMNS) <= columns
+        if old:
+            _old_database(db)
+        assert _open_at_once([lambda db=db: open_sqlite(db, TEST_URL) for _ in range(4)]) == [], round_
+        mode, columns, names = _schema_of(db)
+        assert mode == "wal" and set(V1_RUN_COLUMNS) | {"installation", "shard"} <= columns
+        assert {"runs", "operations", "schema_version", "drift_states"} <= names
+        with SyncStore(db) as history:
+            assert [r.status for r in history.runs()] == (["running"] if old else [])
+            new = history.start_run("apply", None, [1])
+            assert history.runs(1)[0].id == new and history.runs(1)[0].host == socket.gethostname()

@@ -38,9 +38,9 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
 from orchestrator.apply.run import operations_of
-from orchestrator.state.history import History
+from tests.harness.stores import SyncStore
 from orchestrator.plan import Plan
-from tests.apply.conftest import PLAYBOOKS, Served
+from tests.harness import PLAYBOOKS, Served
 
 pytestmark = pytest.mark.uvicorn
 ROOT = Path(__file__).resolve().parents[2]
@@ -227,7 +227,7 @@ def test_sigkill_at_several_points_then_resume_converges(tmp_path):
             assert max(keyed.values()) == 1
             assert httpx.get(f"http://127.0.0.1:{port}/api/v1/accounts", headers=headers).status_code == 200
 
-        history = History(state_db)
+        history = SyncStore(state_db, f"http://127.0.0.1:{port}/api/v1")
         try:
             final = history.runs(1)[0]
             assert final.status == "succeeded"
@@ -264,7 +264,7 @@ def test_ctrl_c_finishes_in_flight_calls_records_the_run_and_resume_finishes(ser
     output = log.read_text()
     assert "interrupted: in-flight calls finished, the journal is written; run apply --resume" in output
 
-    history = History(state_db)
+    history = SyncStore(state_db, served.api)
     try:
         (run,) = history.runs()
         assert run.status == "interrupted" and run.finished is not None
@@ -281,7 +281,7 @@ def test_ctrl_c_finishes_in_flight_calls_records_the_run_and_resume_finishes(ser
     assert "applied and verified" in result.stdout
     plan = runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode"], env=env)
     assert plan.exit_code == 0, plan.output
-    history = History(state_db)
+    history = SyncStore(state_db, served.api)
     try:
         assert [r.status for r in history.runs()] == ["succeeded", "interrupted"]
     finally:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import httpx
 
 from orchestrator.apply.run import ApplyOptions, ApplyOutcome
-from orchestrator.state.history import History
-from tests.apply.conftest import client_for, failures_of, run, stored, write_playbook, writes
+from orchestrator.state.store import StateStore
+from tests.harness import client_for, failures_of, run, stored, write_playbook, writes
+from tests.harness.stores import sqlite_store
 
 MASS_PAUSE = """\
 version: 1
@@ -28,7 +29,7 @@ async def _active(control: httpx.AsyncClient) -> set[int]:
     return {s["account_id"] for s in await stored(control, "reactions_schedules", user_id=1) if s["is_active"]}
 
 
-async def _apply(emu, tmp_path, text: str, options: ApplyOptions, history: History | None = None) -> ApplyOutcome:
+async def _apply(emu, tmp_path, text: str, options: ApplyOptions, history: StateStore | None = None) -> ApplyOutcome:
     pb = write_playbook(tmp_path / "pb", text)
     async with client_for(emu) as client:
         return await run(client, [pb], options, history=history)
@@ -45,7 +46,7 @@ async def _assert_blocked(control: httpx.AsyncClient, outcome: ApplyOutcome, rul
 async def test_the_default_max_pauses_blocks_a_mass_pause(emu, control, tmp_path):
     active = await _active(control)
     assert len(active) > 5  # 20% of alice's 25 accounts
-    history = History(tmp_path / "state.db")
+    history = sqlite_store(tmp_path / "state.db")
     try:
         outcome = await _apply(emu, tmp_path, MASS_PAUSE, ApplyOptions(), history)
         await _assert_blocked(control, outcome, ["max_pauses"])
@@ -54,10 +55,10 @@ async def test_the_default_max_pauses_blocks_a_mass_pause(emu, control, tmp_path
                                      "(20% of 25 managed accounts)")
         assert violation.allow_hint == "--allow pause:reactions"
         assert await _active(control) == active
-        (recorded,) = history.runs()
-        assert recorded.status == "blocked" and history.operations(recorded.id) == []
+        (recorded,) = await history.runs()
+        assert recorded.status == "blocked" and await history.operations(recorded.id) == []
     finally:
-        history.close()
+        await history.close()
 
 
 async def test_an_allow_for_the_group_lets_the_mass_pause_through(emu, control, tmp_path):

@@ -28,8 +28,8 @@ from orchestrator.kinds.posts import PostsKind
 from orchestrator.api.resources.posts import read_caption
 from orchestrator.planning.planner import Planned, build_plan
 from orchestrator.render import render_text
-from orchestrator.state.history import History
-from orchestrator.state.identities import remembered
+from orchestrator.state.db import open_readonly
+from tests.harness.stores import TEST_URL, sqlite_store
 from tests.apply.conftest import PLAYBOOKS, client_for, count, executor_for, failures_of, stored
 from tests.conftest import world
 
@@ -83,19 +83,24 @@ class Calendar:
 
     async def plan(self, book: playbook.Playbook, *, remembering: bool = True) -> Planned:
         kinds = self.kinds()
-        if remembering:  # as `orchestrator plan --state-db` reads it
-            kinds = kinds.remembering(ProcessMemory(*remembered(self.state_db)))
+        if remembering:  # as `orchestrator plan --state-db` reads it: read only, once
+            store = await open_readonly(self.state_db, TEST_URL)
+            try:
+                kinds = kinds.remembering(ProcessMemory(*await store.remembered()) if store else ProcessMemory())
+            finally:
+                if store is not None:
+                    await store.close()
         async with client_for(self.emu) as client:
             return await build_plan(client, book, kinds=kinds)
 
     async def apply(self, book: playbook.Playbook, options: ApplyOptions | None = None) -> object:
-        history = History(self.state_db)
+        history = sqlite_store(self.state_db)
         try:
             async with client_for(self.emu) as client:
                 outcome = await apply(client, book, options or ApplyOptions(), history=history,
                                       executor=executor_for(client), kinds=self.kinds())
         finally:
-            history.close()
+            await history.close()
         assert outcome.exit_code == 0, failures_of(outcome)
         return outcome
 
@@ -255,14 +260,14 @@ async def test_a_campaign_over_the_publishing_quota_is_refused_naming_the_accoun
     assert any("would exceed the publishing quota of 1 posts in 24 hours on fashion_luxe, fashion_nova" in t
                for t in texts), texts
     assert all(t.startswith(str(cal.directory / "playbook.yaml") + ":") and "; " in t for t in texts)
-    history = History(cal.state_db)
+    history = sqlite_store(cal.state_db)
     try:
         async with client_for(cal.emu) as client:
             with pytest.raises(ApplyError):
                 await apply(client, book, ApplyOptions(), history=history, executor=executor_for(client),
                             kinds=cal.kinds())
     finally:
-        history.close()
+        await history.close()
     assert await cal.ours() == []
 
     roomy = cal.write(calendar(accounts=[1, 2], extra=extra, policy="policy: {max_posts_per_day: 2}"))

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from orchestrator.cli.app import app
 from orchestrator.apply.events import Phase
 from orchestrator.render.progress import RunDisplay
-from tests.apply.conftest import PLAYBOOKS, Served, VirtualTime, client_for
+from tests.harness import PLAYBOOKS, Served, VirtualTime, client_for
 
 runner = CliRunner()
 

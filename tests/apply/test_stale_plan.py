@@ -13,7 +13,7 @@ from orchestrator.apply.run import ApplyError, ApplyOptions, apply
 from orchestrator.plan import Plan
 from orchestrator.render import render_json
 from orchestrator.planning.planner import build_plan
-from tests.apply.conftest import client_for, executor_for, failures_of, stored, write_playbook, writes
+from tests.harness import client_for, executor_for, failures_of, stored, write_playbook, writes
 
 PLAYBOOK = """\
 version: 1

@@ -14,7 +14,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.apply.conftest import PLAYBOOKS, Served
+from tests.harness import PLAYBOOKS, Served
 
 pytestmark = pytest.mark.uvicorn
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

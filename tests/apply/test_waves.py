@@ -8,7 +8,7 @@ from __future__ import annotations
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.apply.run import ApplyOptions
 from orchestrator.apply.policy import parse_limit, parse_waves
-from tests.apply.conftest import client_for, count, failures_of, run, stored, write_playbook
+from tests.harness import client_for, count, failures_of, run, stored, write_playbook
 
 # accounts=20: account n is <niche>_s000nn with niche fashion, fitness, food, travel in turn.
 # In username order: fashion 1,5,9,13,17 | fitness 2,6,10,14,18 | food 3,7,.. | travel 4,8,..

@@ -18,7 +18,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 def bench_modules(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("plan_apply", "scaling", "content_calendar", "_world", "_servers", "baselines"):
+    for name in ("plan_apply", "scaling", "content_calendar", "_world", "_servers", "baselines", "status_page"):
         sys.modules.pop(name, None)
 
 
@@ -87,3 +87,14 @@ def test_content_calendar_benchmark_runs_at_n_20(bench_modules, tmp_path):
     assert all(r["requests"] - r["throttled"] == r["minimal"] for r in rows.values())  # no read beyond the needed
     assert result["baseline"]["uploads"] == 12  # the script uploads every file of every post it makes
     assert "sequential httpx script" in result["seconds_per_account"]
+
+
+def test_status_page_benchmark_runs_at_n_50(bench_modules, tmp_path):
+    """Real cycles over 50 accounts, then every page measured: each answered, the front page small."""
+    import status_page
+
+    result = status_page.main(["--accounts", "50", "--requests", "1", "--json", str(tmp_path / "out.json")])
+    assert result["accounts"] == 50 and result["drift_rows"] > 0
+    assert {"blocked", "drifted", "in_sync"} <= set(result["states"])
+    assert len(result["rows"]) == 18 and all(r["kb"] > 0 for r in result["rows"])
+    assert result["snapshot"]["accounts"] == 50 and (tmp_path / "out.json").exists()

@@ -10,7 +10,7 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.retry import RetrySettings
 from orchestrator.emulator.testing import BASE_URL
 from tests.api.conftest import stored
-from tests.virtual_time import VirtualTime
+from tests.harness import VirtualTime
 
 FAULTS = {
     "seed": 20261128,

@@ -19,7 +19,7 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.ratelimit import INITIAL_RATE, AdaptiveRateLimiter
 from orchestrator.api.retry import RetrySettings
 from orchestrator.emulator.testing import BASE_URL
-from tests.virtual_time import VirtualTime
+from tests.harness import VirtualTime
 
 
 @dataclass

@@ -20,7 +20,7 @@ from orchestrator.api.errors import (
 from orchestrator.api.retry import RetrySettings
 from orchestrator.api.transport import parse_retry_after
 from orchestrator.emulator.testing import BASE_URL, LocalEmulator
-from tests.virtual_time import VirtualTime
+from tests.harness import VirtualTime
 
 
 async def no_wait(seconds: float) -> None:
@@ -45,7 +45,7 @@ def make_client(emu: LocalEmulator, user: str = "alice", key: str | None = None,
         (400, {"success": False, "message": "nope"}, False, None, "nope"),
         (200, {"result": 0, "message": "failed"}, False, None, "failed"),
         (500, {"status": "success", "data": 1}, False, 1, None),  # an error status is never a success
-        (200, ["raw"], True, ["raw"], None),
+        # a bare JSON value is no envelope: not a success (tests/client/test_envelope.py)
     ],
 )
 def test_unwrap_accepts_every_envelope(status, body, ok, data, message):

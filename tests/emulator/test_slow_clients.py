@@ -17,7 +17,7 @@ import pytest
 
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer
-from orchestrator.emulator.server_limits import ServerLimits, raise_open_file_limit
+from orchestrator.emulator.server_limits import ServerLimits, open_file_ceiling, raise_open_file_limit
 from orchestrator.emulator.state import EmulatorState
 
 PARTIAL_HEAD = b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
@@ -131,3 +131,46 @@ def test_the_soft_open_file_limit_is_raised_to_the_hard_limit():
             assert raised == hard == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+# -- the connection budget under the open-file limit (``ConnectionBudget``) ---------------------------
+BODY = b'{"seconds": 0, "ticks": 0}'
+# "Expect: 100-continue": the server's "100 Continue" says the head is in and the request running.
+HEAD_OF_POST = (b"POST /_emulator/clock/advance HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(BODY))
+
+
+@PARSERS
+def test_past_the_ceiling_the_oldest_stalled_heads_are_closed_and_a_normal_request_is_answered(http):
+    with served(ServerLimits(max_connections=5, http=http)) as address, \
+            idle_sockets(address, 8, PARTIAL_HEAD) as stalled:
+        r = httpx.get(f"http://{address[0]}:{address[1]}/_emulator/health", timeout=10)
+        assert r.status_code == 200 and r.json() == {"status": "ok"}
+        # Accepted in order: the 6th, 7th, 8th and the normal request each closed the oldest one.
+        assert all(closed_by_server(sock) for sock in stalled[:4])
+        assert not any(closed_by_server(sock, within=0.2) for sock in stalled[4:])
+
+
+@PARSERS
+def test_when_every_connection_is_busy_a_newcomer_gets_a_503_envelope_then_an_idle_one_makes_room(http):
+    with served(ServerLimits(max_connections=2, http=http)) as address, \
+            idle_sockets(address, 2, HEAD_OF_POST) as busy:  # heads complete, bodies pending: busy
+        for sock in busy:
+            sock.settimeout(10)  # the app's first request builds its validators: not instant
+            assert sock.recv(4096).startswith(b"HTTP/1.1 100 ")
+        url = f"http://{address[0]}:{address[1]}/_emulator/health"
+        full = httpx.get(url, timeout=10)
+        assert full.status_code == 503 and full.headers["retry-after"] == "1"
+        assert full.json() == {"status": "error", "message": "Too many open connections: try again shortly"}
+        assert not any(closed_by_server(sock, within=0.2) for sock in busy)  # a request in flight is kept
+        busy[0].sendall(BODY)  # its request completes: the connection is idle (keep-alive), waiting
+        busy[0].settimeout(10)
+        assert busy[0].recv(4096).startswith(b"HTTP/1.1 200 ")
+        assert httpx.get(url, timeout=10).status_code == 200  # the idle one was closed to make room
+        assert closed_by_server(busy[0]) and not closed_by_server(busy[1], within=0.2)
+
+
+def test_the_ceiling_follows_the_open_file_limit():
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    expected = None if soft == resource.RLIM_INFINITY else max(1, soft - 64)
+    assert open_file_ceiling(64) == expected

@@ -8,7 +8,8 @@ import pytest
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
 from tests.plan.conftest import cli  # noqa: F401  (``orchestrator plan`` against ``served``)
-from tests.uvicorn.conftest import Served, served  # noqa: F401  (a module-scoped uvicorn demo world)
+from tests.harness import Served  # noqa: F401
+from tests.uvicorn.conftest import served  # noqa: F401  (a module-scoped uvicorn demo world)
 
 
 @pytest.fixture

@@ -192,3 +192,58 @@ def test_dockerignore_lets_in_exactly_what_the_dockerfile_copies() -> None:
         assert included(source), source
     assert (ROOT / "requirements" / "main.lock").is_file()
     assert not included(".venv/bin/python") and not included("tests/conftest.py") and not included(".git/HEAD")
+
+
+# -- the PostgreSQL variant (deploy/kubernetes/postgres/) -----------------------------------
+PG_MANIFESTS = sorted((ROOT / "deploy" / "kubernetes" / "postgres").glob("*.yaml"))
+
+
+def pg_resources() -> list[tuple[str, dict[str, Any]]]:
+    return [(path.name, r) for path in PG_MANIFESTS for r in k8s.resources_from_file(str(path))]
+
+
+def pg_workloads() -> list[dict[str, Any]]:
+    return [r for _, r in pg_resources() if r["kind"] in ("CronJob", "Deployment", "Job")]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_postgres_manifests_validate(version: str) -> None:
+    found = pg_resources()
+    assert {r["kind"] for _, r in found} >= {"CronJob", "Deployment", "Job", "StatefulSet", "Secret", "Service"}
+    for name, resource in found:
+        assert kubernetes_validate.validate(resource, version, strict=True), name
+
+
+def test_the_postgres_workloads_take_the_state_url_and_password_from_a_secret() -> None:
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    secret = next(r for _, r in pg_resources() if r["kind"] == "Secret")
+    url = secret["stringData"]["url"]
+    assert url.startswith("postgresql://") and "@" in url and ":" not in url.split("@")[0][len("postgresql://"):]
+    for workload in pg_workloads():
+        pod = pod_spec(workload)
+        container = pod["containers"][0]
+        args = container["args"]
+        known = {opt for param in commands[args[0]].params for opt in getattr(param, "opts", [])}
+        assert {a for a in args if a.startswith("--")} <= known
+        assert "--state-db" not in args  # the store comes from the environment, from the Secret
+        env = {e["name"]: e for e in container["env"]}
+        for name, key in (("SHARINGTOOLS_STATE_DB", "url"), ("PGPASSWORD", "password")):
+            ref = env[name]["valueFrom"]["secretKeyRef"]
+            assert (ref["name"], ref["key"]) == (secret["metadata"]["name"], key)
+        assert "persistentVolumeClaim" not in {k for v in pod["volumes"] for k in v}  # no volume for the state
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_the_postgres_shards_share_one_store_and_one_round() -> None:
+    job = next(r for r in pg_workloads() if r["kind"] == "Job")
+    n = job["spec"]["completions"]
+    container = pod_spec(job)["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    shards = [Shard.parse(option([a.replace("$(JOB_COMPLETION_INDEX)", str(i)) for a in container["args"]],
+                                 "--shard")) for i in range(n)]
+    assert shards == [Shard(k, n) for k in range(n)]
+    assert "job-name" in env["SHARINGTOOLS_FLEET_RUN"]["valueFrom"]["fieldRef"]["fieldPath"]  # one round per Job
+    statefulset = next(r for _, r in pg_resources() if r["kind"] == "StatefulSet")
+    password = {e["name"]: e for e in statefulset["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert password["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "orchestrator-state"

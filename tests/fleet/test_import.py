@@ -18,7 +18,7 @@ from orchestrator.importer import ImportOptions, Imported, import_playbook
 from orchestrator.importer.live import leads_fragment
 from orchestrator.planning.planner import build_plan
 from orchestrator.contract import Kind
-from tests.apply.conftest import client_for
+from tests.harness import client_for
 from tests.conftest import world
 
 SECRET_PROXY = "socks5://agency:s3cr3t-pa55@198.51.100.7:1080"

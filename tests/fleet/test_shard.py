@@ -16,7 +16,7 @@ from orchestrator.apply.run import ApplyOptions, apply
 from orchestrator.planning.planner import build_plan
 from orchestrator.contract import Account
 from orchestrator.planning.shard import Shard, ShardError, shard_of
-from tests.apply.conftest import PLAYBOOKS, client_for, executor_for, failures_of
+from tests.harness import PLAYBOOKS, client_for, executor_for, failures_of
 from tests.conftest import world
 from tests.plan.conftest import Cli
 

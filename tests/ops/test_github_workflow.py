@@ -27,8 +27,8 @@ import typer
 from ruamel.yaml import YAML
 
 from orchestrator.cli.app import app
-from orchestrator.state.history import History
 from orchestrator.state.lock import RunLock
+from tests.harness.stores import SyncStore
 from tests.ops.conftest import DEPLOY, GH_TOKEN, TIMEOUT, Actions, World, actionlint
 
 WORKFLOW = DEPLOY / "github" / "orchestrator.yml"
@@ -250,12 +250,9 @@ def test_apply_applies_records_the_run_and_says_so_in_the_summary(demo: World, a
     assert "applied and verified" in result.stdout  # the log shows what apply printed
     report = json.loads((actions.runner_temp / "orchestrator" / "report.json").read_text())
     assert report["operations"]
-    history = History(db)
-    try:
+    with SyncStore(db, demo.api) as history:
         [run] = history.runs()
         assert (run.command, run.status) == ("apply", "succeeded")
-    finally:
-        history.close()
     again = actions.run("apply.sh", demo, SHARINGTOOLS_STATE_DB=str(db))
     assert again.returncode == 0, again.stderr[-3000:]
     no_secret_shown(actions, demo, result, again)

@@ -120,13 +120,15 @@ def reconcile_once(url: str, key: str, tmp: Path, prom: Path) -> subprocess.Comp
 @pytest.fixture(scope="module")
 def textfiles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, Path]]:
     """The textfiles of two `reconcile --once` processes on one state database: a cycle that
-    fixes the demo world, then one that cannot reach the server."""
+    fixes the demo world, then one that cannot reach the server (stopped since)."""
     tmp = tmp_path_factory.mktemp("reconcile")
     state, keys = build_state(seed="demo")
     with BackgroundServer(create_app(state)) as server:
-        first = reconcile_once(f"{server.url}/api/v1", keys["alice"], tmp, tmp / "first.prom")
+        api = f"{server.url}/api/v1"
+        first = reconcile_once(api, keys["alice"], tmp, tmp / "first.prom")
         assert first.returncode == 0, first.stdout + first.stderr[-2000:]
-    failed = reconcile_once(f"http://127.0.0.1:{closed_port()}/api/v1", keys["alice"], tmp, tmp / "second.prom")
+    # The same installation (its history is kept per installation), now down: nothing listens there.
+    failed = reconcile_once(api, keys["alice"], tmp, tmp / "second.prom")
     assert failed.returncode == 1 and "cycle 1: error" in failed.stdout, failed.stdout + failed.stderr[-2000:]
     yield (tmp / "first.prom").read_text(), (tmp / "second.prom").read_text(), tmp / "state.db"
 
@@ -191,7 +193,7 @@ async def test_the_run_lock_holder_is_exported_while_held(tmp_path: Path) -> Non
         assert gauge("orchestrator_reconcile_lock_held_since_timestamp_seconds", {"holder": "other"}) == holder.since
         await loop.cycle()
         assert gauge("orchestrator_reconcile_lock_held_since_timestamp_seconds", {"holder": "other"}) == 0
-        loop.history.close()
+        await loop.history.close()
 
 
 # -- the dashboard -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from orchestrator.contract import Kind
 from orchestrator.kinds import KindRegistry, ReadContext
 from orchestrator.plan import fingerprint
 from orchestrator.planning.planner import build_plan
-from tests.apply.conftest import client_for, load_playbook
+from tests.harness import client_for, load_playbook
 from tests.conftest import world
 from tests.reliability.conftest import Rule, hostile_client
 

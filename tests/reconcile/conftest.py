@@ -22,12 +22,11 @@ from orchestrator.emulator.app import create_app
 from orchestrator.emulator.modules.accounts.models import new_account
 from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.state.history import History
-from orchestrator.state.lock import RunLock
+from tests.harness.stores import sqlite_store
 from orchestrator.reconcile.metrics import ReconcileMetrics
 from orchestrator.reconcile.loop import Reconciler, ReconcileOptions
-from tests.apply.conftest import client_for, executor_for
-from tests.virtual_time import VirtualTime
+from tests.harness import client_for, executor_for
+from tests.harness import VirtualTime
 
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
@@ -63,11 +62,10 @@ def write_book(tmp_path: Path, text: str = PLAYBOOK) -> playbook.Playbook:
 def reconciler(emu: LocalEmulator, client: SharingtoolsClient, book: playbook.Playbook, tmp_path: Path,
                *, lock: bool = True, **options: Any) -> Reconciler:
     """A reconciler on ``client``, its history and lock in ``tmp_path``."""
-    history = History(tmp_path / "state.db")
-    db = tmp_path / "state.db"
+    history = sqlite_store(tmp_path / "state.db")
     return Reconciler(client, book, ReconcileOptions(**options), history=history, metrics=ReconcileMetrics(),
                       executor=executor_for(client),
-                      lock=(lambda: RunLock(db, "http://emulator.invalid/api/v1", "reconcile")) if lock else None)
+                      lock=(lambda: history.lock("reconcile")) if lock else None)
 
 
 def writes(emu: LocalEmulator) -> list[tuple[str, str, int]]:

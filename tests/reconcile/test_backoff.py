@@ -25,7 +25,7 @@ async def test_a_failing_account_is_backed_off_and_the_rest_go_on(tmp_path: Path
     time = VirtualTime()
     async with client_for(emu, time=time) as client:
         loop = reconciler(emu, client, book, tmp_path, mode="fix")
-        loop.clock = loop.drift.clock = lambda: now[0]
+        loop.clock = loop.history.clock = lambda: now[0]
         # Every settings PATCH fails on the server: the fashion accounts' settings cannot be fixed.
         emu.state.faults = FaultConfig(seed=1, methods=["PATCH"], error_rate=1.0, error_statuses={500: 1.0})
 
@@ -35,7 +35,7 @@ async def test_a_failing_account_is_backed_off_and_the_rest_go_on(tmp_path: Path
         assert failed and all(r.kind == "reactions" for r in first.drift if r.outcome == "failed")
         fixed = {r.account_id for r in first.drift if r.outcome == "fixed"}
         assert fixed - failed, "the accounts that do not fail are fixed in the same cycle"
-        entries = loop.drift.backoffs()
+        entries = (await loop.history.backoffs())
         assert set(entries) == failed and {e.failures for e in entries.values()} == {1}
         assert {e.next_try for e in entries.values()} == {now[0] + 60}
 
@@ -49,13 +49,13 @@ async def test_a_failing_account_is_backed_off_and_the_rest_go_on(tmp_path: Path
         now[0] += 61  # past the first delay: tried again, fails again, waits twice as long
         third = await loop.cycle()
         assert {r.account_id for r in third.drift if r.outcome == "failed"} == failed
-        assert {e.failures for e in loop.drift.backoffs().values()} == {2}
-        assert {e.next_try for e in loop.drift.backoffs().values()} == {now[0] + 120}
+        assert {e.failures for e in (await loop.history.backoffs()).values()} == {2}
+        assert {e.next_try for e in (await loop.history.backoffs()).values()} == {now[0] + 120}
 
         emu.state.faults = FaultConfig()  # the server is fixed
         now[0] += 121
         fourth = await loop.cycle()
         assert fourth.exit_code == EXIT_OK, fourth.summary()
         assert {r.account_id for r in fourth.drift if r.outcome == "fixed"} == failed
-        assert loop.drift.backoffs() == {}
-        loop.history.close()
+        assert (await loop.history.backoffs()) == {}
+        await loop.history.close()

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from orchestrator.cli.app import app, parse_duration, parse_fraction
-from tests.reconcile.test_lock import PLAYBOOKS
+from tests.harness import PLAYBOOKS
 
 runner = CliRunner()
 

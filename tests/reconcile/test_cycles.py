@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from orchestrator.cli.app import app
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.reconcile.loop import EXIT_HELD, EXIT_OK, EXIT_REPORTED, CycleReport
+from tests.harness.stores import TEST_URL
 from tests.reconcile.conftest import (
     add_account,
     client_for,
@@ -36,6 +37,8 @@ async def drift_behind_its_back(alice: httpx.AsyncClient, emu: LocalEmulator) ->
     assert (await alice.delete(f"/reactions/schedules/{LUXE}/targets/{ootd['target_id']}")).status_code == 200
     add_account(emu, "travel_newcomer")
 
+
+STORE_ENV = {"SHARINGTOOLS_BASE_URL": TEST_URL}  # the installation the reconciler's store is of
 
 EXPECTED_DRIFT = {
     ("fashion_nova", "reactions", "state"),
@@ -69,21 +72,21 @@ async def test_fix_mode_repairs_what_changed_between_cycles(tmp_path: Path) -> N
         assert (await likes_speed(alice, LUXE)) == 3
         accounts = (await alice.get("/accounts", params={"per_page": 100})).json()["data"]["items"]
         assert next(a for a in accounts if a["username"] == "travel_newcomer")["proxy"]
-        loop.history.close()
+        await loop.history.close()
 
     # history show: the second cycle's drift, per field, as text and JSON
     db = str(tmp_path / "state.db")
     runner = CliRunner()
-    shown = runner.invoke(app, ["history", "show", str(second.run_id), "--json", "--state-db", db])
+    shown = runner.invoke(app, ["history", "show", str(second.run_id), "--json", "--state-db", db], env=STORE_ENV)
     assert shown.exit_code == 0, shown.output
     data = json.loads(shown.stdout)
     rows = {(d["username"], d["kind"], d["path"]): d for d in data["drift"]}
     assert set(rows) == EXPECTED_DRIFT
     likes = rows[("fashion_luxe", "reactions", "settings.likes_speed")]
     assert (likes["before"], likes["after"], likes["outcome"], likes["action"]) == (5, 3, "fixed", "update")
-    text = runner.invoke(app, ["history", "show", str(second.run_id), "--state-db", db])
+    text = runner.invoke(app, ["history", "show", str(second.run_id), "--state-db", db], env=STORE_ENV)
     assert "fashion_luxe · reactions" in text.stdout and "settings.likes_speed: 5 -> 3" in text.stdout
-    listing = runner.invoke(app, ["history", "--state-db", db])
+    listing = runner.invoke(app, ["history", "--state-db", db], env=STORE_ENV)
     assert listing.exit_code == 0 and f"#{third.run_id} reconcile-fix succeeded" in listing.stdout
 
 
@@ -112,14 +115,14 @@ async def test_report_mode_records_the_drift_and_writes_nothing(tmp_path: Path) 
             assert {(r.username, r.kind, r.path) for r in report.drift if r.outcome == "reported"} >= EXPECTED_DRIFT
             assert report.exit_code == EXIT_REPORTED
         assert (await reactions_schedule(alice, NOVA))["is_active"] is False  # still as the panel left it
-        rows = loop.drift.of_run(reports[-1].run_id)  # type: ignore[arg-type]
+        rows = await loop.history.drift_of_run(reports[-1].run_id)  # type: ignore[arg-type]
         likes = next(r for r in rows if r.path == "settings.likes_speed")
         assert (likes.before, likes.after, likes.outcome, likes.reason) == (5, 3, "reported", "report mode")
         # what keeps drifting: the same fields, cycle after cycle
-        spots = {(s["username"], s["kind"], s["path"]): s["cycles"] for s in loop.drift.hot_spots()}
+        spots = {(s["username"], s["kind"], s["path"]): s["cycles"] for s in await loop.history.hot_spots()}
         assert all(spots[key] >= 3 for key in EXPECTED_DRIFT), spots
-        fixer.history.close()
-        loop.history.close()
+        await fixer.history.close()
+        await loop.history.close()
 
 
 async def test_policy_drift_report_leaves_a_field_alone_and_fixes_the_rest(tmp_path: Path) -> None:
@@ -135,7 +138,7 @@ async def test_policy_drift_report_leaves_a_field_alone_and_fixes_the_rest(tmp_p
         assert outcomes[("fashion_nova", "state")] == "fixed"
         assert report.exit_code == EXIT_REPORTED
         assert (await likes_speed(alice, LUXE)) == 5  # reported, not fixed
-        loop.history.close()
+        await loop.history.close()
 
 
 def _with_drift_rule() -> str:
@@ -162,7 +165,7 @@ async def test_a_policy_violation_holds_the_cycles_writes_and_the_loop_goes_on(t
     async with client_for(emu) as client, emu.http("alice") as alice:
         fixer = reconciler(emu, client, book, tmp_path, mode="fix")
         assert (await fixer.cycle()).exit_code == EXIT_OK
-        fixer.history.close()
+        await fixer.history.close()
         assert (await alice.post(f"/reactions/schedules/{NOVA}/pause")).status_code == 200
         emu.state.counters.reset()
         strict = reconciler(emu, client, book, tmp_path, mode="fix", policy=["max_activations=0"])
@@ -180,7 +183,7 @@ async def test_a_policy_violation_holds_the_cycles_writes_and_the_loop_goes_on(t
             "orchestrator_reconcile_cycles_total", {"result": "policy_held"}
         )
         assert held == 2
-        strict.history.close()
+        await strict.history.close()
 
 
 async def test_an_unreachable_server_fails_one_cycle_and_the_next_one_runs(tmp_path: Path) -> None:
@@ -200,7 +203,7 @@ async def test_an_unreachable_server_fails_one_cycle_and_the_next_one_runs(tmp_p
             emu.state.faults = FaultConfig()  # the network comes back
 
         code = await loop.run(max_cycles=2, on_cycle=between, sleep=time.sleep, signals=False)
-        loop.history.close()
+        await loop.history.close()
     assert [r.exit_code for r in reports] == [EXIT_ERROR, EXIT_OK] and code == EXIT_OK
     assert reports[0].message.startswith("this cycle failed: ") and reports[0].run_id is not None
     assert reports[1].by_outcome()["fixed"] > 0

@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.harness import PLAYBOOKS, WAIT
 from orchestrator.cli.app import app
 from orchestrator.state.lock import LockHeld, RunLock, lock_path, read_holder
 
-PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
-WAIT = 60  # seconds, an upper bound for a subprocess to reach a point; never a timing assertion
 
 
 def test_a_second_holder_is_refused_with_the_first_ones_name(tmp_path: Path) -> None:

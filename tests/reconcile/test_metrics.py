@@ -52,7 +52,7 @@ async def test_scraped_counters_match_the_emulators_request_counters(tmp_path: P
                                 "emulator": by_status(emu), "report": report})
 
             await loop.run(max_cycles=2, on_cycle=scrape, sleep=time.sleep, signals=False)
-        loop.history.close()
+        await loop.history.close()
     for scrape_ in scraped:
         metrics, emulator = scrape_["metrics"], scrape_["emulator"]
         ours = {dict(labels)["status"]: int(v) for (name, labels), v in metrics.items()
@@ -74,7 +74,7 @@ async def test_scraped_counters_match_the_emulators_request_counters(tmp_path: P
 
 async def test_blocked_changes_by_reason_and_the_textfile(tmp_path: Path) -> None:
     from orchestrator import playbook
-    from tests.reconcile.test_blocked import PLAYBOOKS
+    from tests.harness import PLAYBOOKS
 
     emu = LocalEmulator("demo")
     async with client_for(emu) as client, emu.control() as control:
@@ -82,7 +82,7 @@ async def test_blocked_changes_by_reason_and_the_textfile(tmp_path: Path) -> Non
         # a minute of engine passes switches off what the accounts that need a login run
         await control.post("/clock/advance", json={"seconds": 60, "ticks": 12})
         report = await loop.cycle()
-        loop.history.close()
+        await loop.history.close()
     path = tmp_path / "reconcile.prom"
     loop.metrics.write_textfile(str(path))
     m = samples(path.read_text())
@@ -106,7 +106,7 @@ async def test_healthz_turns_503_when_cycles_stop_ending_and_waits_are_jittered(
         loop.started = now[0]
         loop.rng = random.Random(5)
         await loop.cycle()
-        loop.history.close()
+        await loop.history.close()
     assert loop.healthy() == (True, "ok")
     now[0] += 181  # three intervals without a cycle ending
     ok, why = loop.healthy()

@@ -40,10 +40,10 @@ async def test_a_secret_proxy_is_fixed_and_never_recorded(tmp_path: Path, monkey
         second = await loop.cycle()
         assert [(r.path, r.outcome) for r in second.drift] == [("proxy", "fixed")]
         account = (await alice.get("/accounts/1")).json()["data"]
-        loop.history.close()
+        await loop.history.close()
     assert account["proxy"] == SECRET  # the server has it ...
     with sqlite3.connect(tmp_path / "state.db") as db:  # ... the state database does not
-        dump = "\n".join(str(row) for table in ("runs", "operations", "drift", "backoff")
+        dump = "\n".join(str(row) for table in ("runs", "operations", "drift_states", "backoff", "applied_values")
                          for row in db.execute(f"SELECT * FROM {table}"))  # noqa: S608 - fixed names
     assert "Sup3rS3cretPw" not in dump and "proxy" in dump
     assert "Sup3rS3cretPw" not in json.dumps([r.public() for r in second.drift])

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.reconcile.test_lock import PLAYBOOKS, WAIT
+from tests.harness import PLAYBOOKS, WAIT
 
 
 def _runs(db: Path) -> list[tuple[int, str, str]]:

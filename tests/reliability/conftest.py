@@ -21,7 +21,7 @@ from typing import Any
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.emulator.testing import LocalEmulator
-from tests.apply.conftest import client_for
+from tests.harness import client_for
 from tests.apply.conftest import served  # noqa: F401 - the uvicorn-served emulator fixture
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ from __future__ import annotations
 from orchestrator.apply.events import Events, OperationDone, OperationFailed
 from orchestrator.api.retry import RetrySettings
 from orchestrator.apply.run import EXIT_PARTIAL, ApplyOptions, apply
-from orchestrator.state.history import History
+from tests.harness.stores import sqlite_store
 from orchestrator.planning.planner import build_plan
-from tests.apply.conftest import client_for, executor_for, failures_of, load_playbook, stored
+from tests.harness import client_for, executor_for, failures_of, load_playbook, stored
 from tests.conftest import world
 from tests.reliability.conftest import Rule, hostile_client
 
@@ -50,7 +50,7 @@ async def test_a_failing_read_leaves_one_account_out_of_the_plan(tmp_path):
 async def test_apply_goes_on_without_the_account_whose_read_fails(tmp_path):
     emu = world()
     book = load_playbook(tmp_path, PLAYBOOK)
-    history = History(tmp_path / "state.db")
+    history = sqlite_store(tmp_path / "state.db")
     async with hostile_client(emu, [Rule(ACCOUNT_READS, 500, b"<html><body>Bad gateway</body></html>",
                                          content_type="text/html")], retry=FAST) as client:
         outcome = await apply(client, book, ApplyOptions(), history=history, executor=executor_for(client))
@@ -59,7 +59,7 @@ async def test_apply_goes_on_without_the_account_whose_read_fails(tmp_path):
     assert [(f.account_id, f.step) for f in outcome.execution.failures] == [(ACCOUNT, "read")]
     speeds = await _speeds(emu)
     assert speeds[ACCOUNT] != 2 and all(v == 2 for a, v in speeds.items() if a != ACCOUNT), speeds
-    (run,) = history.runs(1)
+    (run,) = await history.runs(1)
     assert run.status == "partial" and run.report is not None
     assert run.report["failures"][0]["account_id"] == ACCOUNT == report["failures"][0]["account_id"]
 
@@ -69,7 +69,7 @@ async def test_a_verify_read_that_fails_reports_that_account_and_finishes_the_ru
     account 3, which is reported failed; the run is partial, recorded, and not "running"."""
     emu = world()
     book = load_playbook(tmp_path, PLAYBOOK)
-    history = History(tmp_path / "state.db")
+    history = sqlite_store(tmp_path / "state.db")
     rules: list[Rule] = []
 
     def after_first_write(event) -> None:
@@ -84,7 +84,7 @@ async def test_a_verify_read_that_fails_reports_that_account_and_finishes_the_ru
     assert outcome.exit_code == EXIT_PARTIAL, failures_of(outcome)
     assert [(f.account_id, f.step) for f in outcome.execution.failures] == [(ACCOUNT, "verify")]
     assert all(v == 2 for v in (await _speeds(emu)).values())
-    (run,) = history.runs(1)
+    (run,) = await history.runs(1)
     assert run.status == "partial" and run.report["failures"][0]["operation"] == "verify"
 
 

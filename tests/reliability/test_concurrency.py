@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.apply.conftest import PLAYBOOKS, Served
+from tests.harness import PLAYBOOKS, Served
 from tests.apply.test_interrupt import _env
 
 pytestmark = pytest.mark.uvicorn

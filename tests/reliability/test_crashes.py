@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
-from tests.apply.conftest import PLAYBOOKS
+from tests.harness import PLAYBOOKS
 from tests.apply.test_interrupt import (
     WAIT,
     _apply,

@@ -17,8 +17,8 @@ from orchestrator import playbook
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.apply.run import EXIT_PARTIAL, ApplyOptions, apply
 from orchestrator.planning.planner import build_plan
-from tests.virtual_time import VirtualTime
-from tests.apply.conftest import client_for, executor_for, failures_of, stored, write_playbook
+from tests.harness import VirtualTime
+from tests.harness import client_for, executor_for, failures_of, stored, write_playbook
 
 ACCOUNTS = 150
 PLAYBOOK = """\

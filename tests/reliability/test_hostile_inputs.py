@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
 from orchestrator.plan import plan_checksum
-from tests.apply.conftest import PLAYBOOKS, serve_demo
+from tests.harness import PLAYBOOKS, assert_clean, serve_demo
 
 GOOD = """\
 version: 1
@@ -37,8 +36,6 @@ entries:
       settings:
         likes_speed: 2
 """
-PROGRESS = re.compile(r"^\w+( wave \d+/\d+)? · .*requests")
-DIAGNOSTIC = re.compile(r"^\S.*:\d+:\d+: |^\S+: ")  # file:line:col: message, or file: message (whole file)
 
 
 @pytest.fixture(scope="module")
@@ -51,21 +48,6 @@ def world() -> Iterator[dict[str, str]]:
 def run(args: list[str], env: dict[str, str] | None = None) -> Any:
     clean = {k: None for k in os.environ if k.startswith("SHARINGTOOLS_")}
     return CliRunner().invoke(app, args, env={**clean, **(env or {})})
-
-
-def assert_clean(result: Any, codes: tuple[int, ...] = (1,)) -> list[str]:
-    """The failure is told in clean lines: no traceback, each line a diagnostic or ``error:``."""
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert result.exit_code in codes, (result.exit_code, result.stdout[-1500:], result.stderr[-1500:])
-    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr[-3000:]
-    # The progress display's lines (not on a terminal: plain lines on stderr) are not the answer.
-    lines = [line for line in result.stderr.splitlines() if line.strip() and not PROGRESS.match(line)]
-    assert lines, result.stdout[-1500:]
-    if result.exit_code == 2 and ("Usage:" in result.stderr or "Error" in result.stderr):
-        return lines  # Click's own usage error: a usage line and one "Error:" line
-    for line in lines:
-        assert line.startswith("error: ") or DIAGNOSTIC.match(line), line
-    return lines
 
 
 # -- playbooks ------------------------------------------------------------------------------

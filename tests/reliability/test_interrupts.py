@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from orchestrator.emulator.faults import FaultConfig, LatencySpec
-from tests.apply.conftest import PLAYBOOKS, Served
+from tests.harness import PLAYBOOKS, Served
 from tests.apply.test_interrupt import _env, _free_port, _journal, _signal_when_journaled
 
 pytestmark = pytest.mark.uvicorn

@@ -20,7 +20,7 @@ from orchestrator import playbook
 from orchestrator.apply.run import ApplyOptions, apply
 from orchestrator.render import render_json, render_markdown, render_text
 from orchestrator.planning.planner import build_plan
-from tests.apply.conftest import Served, client_for, executor_for, failures_of, stored, write_playbook
+from tests.harness import Served, client_for, executor_for, failures_of, stored, write_playbook
 from tests.conftest import world
 from tests.reliability.conftest import cli
 

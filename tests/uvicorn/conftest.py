@@ -6,21 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator.emulator.app import create_app
-from orchestrator.emulator.server import BackgroundServer, build_state
-
-
-class Served:
-    def __init__(self, server: BackgroundServer, keys: dict[str, str], state) -> None:
-        self.server, self.keys, self.state = server, keys, state
-
-    @property
-    def api(self) -> str:
-        return f"{self.server.url}/api/v1"
+from tests.harness import Served, serve_demo
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
-    state, keys = build_state(seed="demo")
-    with BackgroundServer(create_app(state)) as server:
-        yield Served(server, keys, state)
+    """One demo world served by uvicorn for the module's tests (they only read it, or converge it)."""
+    with serve_demo() as world:
+        yield world

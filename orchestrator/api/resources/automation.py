@@ -16,8 +16,10 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from orchestrator.api.errors import NotFound
+from orchestrator.api.envelope import kind_of
+from orchestrator.api.errors import NotFound, UnexpectedAnswer
 from orchestrator.api.models import ApiModel, Page, parse
+from orchestrator.api.pagination import checked_items
 from orchestrator.api.resources.base import Resource
 from orchestrator.api.retry import Policy
 from orchestrator.api.transport import Transport
@@ -150,12 +152,15 @@ class AutomationResource(Resource):
     # -- settings -------------------------------------------------------------------------
     async def get_settings(self, account_id: int) -> dict[str, Any]:
         """Every configurable setting of the account's schedule, as a flat dict."""
-        data = await self._get(f"{self.prefix}/schedules/{account_id}/settings")
+        data = await self._expect(f"{self.prefix}/schedules/{account_id}/settings", None, dict,
+                                  "the schedule's settings (an object)")
         # The emulator wraps them as {"account_id", "settings"}; a server answering the flat
         # object itself is read the same way.
-        if isinstance(data, dict) and isinstance(data.get("settings"), dict):
-            return data["settings"]
-        return data
+        settings = data.get("settings", data)
+        if not isinstance(settings, dict):
+            raise UnexpectedAnswer(f'settings that are {kind_of(settings)}, not an object', method="GET",
+                                   path=f"{self.prefix}/schedules/{account_id}/settings", status=200)
+        return settings
 
     async def update_settings(
         self, account_id: int, changes: Mapping[str, Any] | None = None, **fields: Any
@@ -177,9 +182,13 @@ class AutomationResource(Resource):
 
     async def list_targets(self, account_id: int) -> list[Target]:
         """The targets of the account's schedule."""
-        data = await self._get(f"{self.prefix}/schedules/{account_id}/targets")
-        items = data.get("targets", []) if isinstance(data, dict) else data
-        return [parse(Target, t) for t in items or []]
+        path = f"{self.prefix}/schedules/{account_id}/targets"
+        data = await self._expect(path, None, (dict, list), "the schedule's targets (a list)")
+        items = data.get("targets") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise UnexpectedAnswer(f'"targets" that are {kind_of(items)}, not a list', method="GET", path=path,
+                                   status=200)
+        return checked_items(items, Target, path)
 
     async def add_target(
         self, account_id: int, type: str, value: str | int | None = None, id: str | int | None = None

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from orchestrator.api.models import ApiModel, Page, parse
+from orchestrator.api.pagination import checked_items
 from orchestrator.api.resources.base import Resource
 from orchestrator.api.retry import Policy
 
@@ -69,8 +70,8 @@ class CaptionsResource(Resource):
         library holds the wanted caption either way.
         """
         want = (title.strip(), caption.strip())
-        params = {"search": title.strip(), "page": 1, "per_page": READBACK_WINDOW}
-        for item in (await self._get("captions", params)).get("items", []):  # newest first
-            if (str(item.get("title", "")).strip(), str(item.get("caption", "")).strip()) == want:
-                return item
+        page = await self._page_data("captions", {"search": title.strip()}, 1, READBACK_WINDOW)
+        for item in checked_items(page["items"], Caption, "captions", 1):  # newest first
+            if (item.title.strip(), item.caption.strip()) == want:
+                return item.model_dump()
         return None

@@ -120,7 +120,7 @@ class FirstCommentResource(Resource):
         wanted_comments = [c.strip() for c in comments]
         found: dict[str, Any] | None = None
         item: dict[str, Any]
-        async for item in self._all(SCHEDULES, {"account_id": account_id}):
+        async for item in self._all(SCHEDULES, {"account_id": account_id}, dict):
             if (
                 item.get("account_id") == account_id
                 and [str(c).strip() for c in _list(item.get("comments"))] == wanted_comments

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from orchestrator.api.errors import SharingtoolsError
+from orchestrator.api.envelope import kind_of
+from orchestrator.api.errors import SharingtoolsError, UnexpectedAnswer
 from orchestrator.api.models import ApiModel, parse
 from orchestrator.api.resources.base import Resource
 from orchestrator.api.retry import Policy
@@ -152,10 +153,16 @@ class InboxResource(Resource):
         send. Within a retry's few seconds it misjudges two rare cases: the other side
         writing in between (the reply is sent again), and the very text just sent being
         sent again on purpose (taken as already sent)."""
-        thread = await self._get(f"inbox/threads/{thread_id}")
-        messages = thread.get("messages") or []
+        thread = await self._expect(f"inbox/threads/{thread_id}", None, dict, "a thread (an object)")
+        messages = thread.get("messages")
+        if not isinstance(messages, list):  # unknown: a reply read as "not sent" would be sent twice
+            raise UnexpectedAnswer(f'a thread whose "messages" is {kind_of(messages)}, not a list', method="GET",
+                                   path=f"inbox/threads/{thread_id}", status=200)
         if messages:
             newest = messages[-1]
+            if not isinstance(newest, dict):
+                raise UnexpectedAnswer(f"a thread whose newest message is {kind_of(newest)}, not an object",
+                                       method="GET", path=f"inbox/threads/{thread_id}", status=200)
             if newest.get("is_sent_by_us") and newest.get("content") == content:
                 return {"thread_id": thread_id, "sent": True}
         return None

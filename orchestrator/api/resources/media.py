@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 
 from orchestrator.api.models import ApiModel, Page, parse
+from orchestrator.api.pagination import checked_items
 from orchestrator.api.resources.base import Resource
 from orchestrator.api.retry import Policy
 
@@ -81,8 +82,8 @@ class MediaResource(Resource):
         file either way.
         """
         want = _basename(name)
-        data = await self._get("media", {"page": 1, "per_page": READBACK_WINDOW})
-        for item in data.get("items", []):  # newest first
+        data = await self._page_data("media", None, 1, READBACK_WINDOW)
+        for item in checked_items(data["items"], dict, "media", 1):  # newest first
             if item.get("name") == want and item.get("filesize") == size:
                 return item
         return None

@@ -141,7 +141,7 @@ class PostActionsResource(Resource):
         # and the newest match wins whatever order the server lists in.
         found: dict[str, Any] | None = None
         job: dict[str, Any]
-        async for job in self._all("post-actions/jobs", {"status": "pending"}):
+        async for job in self._all("post-actions/jobs", {"status": "pending"}, dict):
             if (
                 job.get("status", "pending") == "pending"
                 and _same_request(job, action, count, post_url, target_username, comment_text)
@@ -173,7 +173,7 @@ class PostActionsResource(Resource):
         cancelled is the answer."""
 
         async def readback() -> dict[str, Any] | None:
-            job = await self._get(f"post-actions/jobs/{job_id}")
+            job = await self._expect(f"post-actions/jobs/{job_id}", None, dict, "a job (an object)")
             return job if job.get("status") == "cancelled" else None
 
         path = f"post-actions/jobs/{job_id}"

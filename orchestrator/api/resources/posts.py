@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.api.models import ApiModel, Page, parse
+from orchestrator.api.pagination import checked_items
 from orchestrator.api.resources.base import Resource
 from orchestrator.api.retry import Policy
 
@@ -177,8 +178,8 @@ class PostsResource(Resource):
         """
         want_caption = (caption or "").strip()
         want_media = _tokens(media_ids) if media_ids is not None else None
-        data = await self._get("posts", {"account_id": account_id, "page": 1, "per_page": READBACK_WINDOW})
-        for item in data.get("items", []):  # newest first
+        data = await self._page_data("posts", {"account_id": account_id}, 1, READBACK_WINDOW)
+        for item in checked_items(data["items"], dict, "posts", 1):  # newest first
             if (
                 item.get("account_id") == account_id
                 and (item.get("caption") or "").strip() == want_caption

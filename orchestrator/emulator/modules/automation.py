@@ -33,7 +33,7 @@ from orchestrator.emulator.engine import interval_seconds
 from orchestrator.emulator.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from orchestrator.emulator.modules.settings_rules import SettingsSchema
 from orchestrator.emulator.scheduler import NO_END, Pass, ScheduledModule, paused_until
-from orchestrator.emulator.store import Doc, Store, Table
+from orchestrator.emulator.store import Doc, Store, Table, to_json
 
 # -- targets -----------------------------------------------------------------------------------
 _NUMERIC_ID = re.compile(r"^\d{1,25}$")
@@ -122,6 +122,9 @@ def shortcode(rng: random.Random) -> str:
 
 
 # -- the automation --------------------------------------------------------------------------
+MAX_SETTINGS_TEXTS = 10_000  # distinct stored settings whose answer text is kept
+
+
 class Automation(ScheduledModule):
     """One schedule-per-account automation module and its rules.
 
@@ -143,6 +146,8 @@ class Automation(ScheduledModule):
     def __init__(self) -> None:
         self.schedules_table = f"{self.name}_schedules"
         self.logs_table = f"{self.name}_logs"
+        # settings_json's texts, by the stored settings' JSON text (content, so shared by worlds)
+        self._settings_texts: dict[str, bytes] = {}
 
     def schedules(self, store: Store) -> Table:
         return store.table(self.schedules_table)
@@ -198,9 +203,10 @@ class Automation(ScheduledModule):
 
     def list_schedules(
         self, ctx: Ctx, page: Paging, is_active: bool | None
-    ) -> tuple[list[Doc], int]:
-        return self.schedules(ctx.store).find(
-            user_id=ctx.owner_scope, is_active=is_active, order="account_id", **page.slice()
+    ) -> tuple[list[bytes], int]:
+        """A page of the caller's schedules, in account order, each as the JSON text of ``public``."""
+        return self.schedules(ctx.store).find_rendered(
+            self.public, user_id=ctx.owner_scope, is_active=is_active, order="account_id", **page.slice()
         )
 
     # -- on and off -----------------------------------------------------------------------
@@ -251,6 +257,22 @@ class Automation(ScheduledModule):
     # -- settings ---------------------------------------------------------------------------
     def read_settings(self, doc: Doc) -> dict[str, Any]:
         return self.settings.render(doc["settings"])
+
+    def settings_json(self, doc: Doc) -> bytes:
+        """``read_settings(doc)`` as JSON (UTF-8), kept per distinct stored settings.
+
+        A hundred fields take longer to encode than the rest of a settings read together, and a
+        fleet's schedules mostly store the same few settings (seeded ones: none), so the text is
+        made once per stored content (its JSON text is the key) and shared; the defaults never
+        change, so the key says everything the answer depends on."""
+        key = to_json(doc["settings"])
+        texts = self._settings_texts
+        text = texts.get(key)
+        if text is None:
+            if len(texts) >= MAX_SETTINGS_TEXTS:
+                del texts[next(iter(texts))]  # the oldest: a bound, not a recency order
+            text = texts[key] = to_json(self.read_settings(doc)).encode()
+        return text
 
     def patch_settings(self, ctx: Ctx, doc: Doc, body: Mapping[str, Any]) -> list[str]:
         """Validate and store a partial update; the canonical names of the fields written."""

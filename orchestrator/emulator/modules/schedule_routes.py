@@ -16,7 +16,7 @@ from fastapi import Body, Depends, Query
 from pydantic import BaseModel, create_model
 
 from orchestrator.emulator.context import Ctx, Paging, paging
-from orchestrator.emulator.envelope import JSON, Open, ok, paged, responds
+from orchestrator.emulator.envelope import JSON, Open, ok, ok_data, ok_page, responds
 from orchestrator.emulator.modules.automation import Automation
 from orchestrator.emulator.modules.schedule_models import (
     BulkBody,
@@ -53,7 +53,7 @@ def add_schedule_routes(
     @router.get(f"{base}/schedules/{{account_id}}/settings", **responds(settings_out))
     async def get_settings(account_id: int, ctx: Ctx = gate) -> JSON:
         doc = spec.schedule(ctx, account_id)
-        return ok({"account_id": account_id, "settings": spec.read_settings(doc)})
+        return ok_data(b'{"account_id":%d,"settings":%s}' % (account_id, spec.settings_json(doc)))
 
     @router.patch(
         f"{base}/schedules/{{account_id}}/settings",
@@ -76,8 +76,8 @@ def add_schedule_routes(
         page: Paging = Depends(paging),
         ctx: Ctx = gate,
     ) -> JSON:
-        docs, total = spec.list_schedules(ctx, page, is_active)
-        return ok(paged([spec.public(d) for d in docs], total, page.page, page.per_page))
+        items, total = spec.list_schedules(ctx, page, is_active)
+        return ok_page(items, total, page.page, page.per_page)
 
     @router.get(f"{base}/schedules/{{account_id}}", **responds(schedule_model))
     async def get_schedule(account_id: int, ctx: Ctx = gate) -> JSON:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.store import Doc
@@ -14,6 +17,10 @@ class SchedulesById:
 
     def list(self, ctx: Ctx, paging: Paging) -> tuple[list[Doc], int]:
         return ctx.store.table(self.table).find(user_id=ctx.owner_scope, **paging.slice())
+
+    def list_rendered(self, ctx: Ctx, paging: Paging, view: Callable[[Doc], Any]) -> tuple[builtins.list[bytes], int]:
+        """A page of the caller's schedules, each as the JSON text of ``view`` (see find_rendered)."""
+        return ctx.store.table(self.table).find_rendered(view, user_id=ctx.owner_scope, **paging.slice())
 
     def get(self, ctx: Ctx, schedule_id: int) -> Doc:
         return ctx.owned(self.table, schedule_id, "Schedule")

@@ -12,13 +12,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.api import SharingtoolsClient
-from orchestrator.api.errors import NotFound
+from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, NotFound, SharingtoolsError
 from orchestrator.contract import LIBRARY, LIBRARY_ID, Account, CaptionsDesired, Kind
 from orchestrator.kinds.base import (
     ITEM,
     paths,
     PHASE_EDIT,
     KindHandler,
+    LibraryReadFailed,
     Live,
     Op,
     Operation,
@@ -34,7 +35,12 @@ class CaptionsKind(KindHandler):
     changes = paths(create=f"captions{ITEM}", update=f"captions{ITEM}", delete=f"captions{ITEM}")
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
-        captions = [{"id": c.id, "title": c.title, "caption": c.caption} async for c in ctx.client.captions.list()]
+        try:
+            captions = [{"id": c.id, "title": c.title, "caption": c.caption} async for c in ctx.client.captions.list()]
+        except (ModuleNotEnabled, ModuleNotInstalled):
+            raise
+        except SharingtoolsError as exc:  # read as empty, the library would be created again
+            raise LibraryReadFailed("the caption library (GET /captions)", exc) from exc
         return ReadResult(live={LIBRARY_ID: {"captions": sorted(captions, key=lambda c: c["id"])}})
 
     def diff(self, account: Account, desired: CaptionsDesired, live: Live) -> list[Change]:

@@ -27,6 +27,7 @@ from orchestrator.kinds.base import (
     ReadContext,
     ReadResult,
     change,
+    fleet_list,
 )
 from orchestrator.plan import Change
 
@@ -43,13 +44,14 @@ class FirstCommentKind(KindHandler):
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         found: dict[int, list[dict[str, Any]]] = {a: [] for a in desired}
-        async for s in ctx.client.first_comment.list_schedules():
-            if s.account_id in desired:
-                found[s.account_id].append({
-                    "id": s.id, "is_active": bool(s.is_active), "comment_mode": s.comment_mode,
-                    "targets": [t.model_dump(include={"username", "user_pk"}) for t in s.targets],
-                    "comments": list(s.comments),
-                })
+        with fleet_list(f"{self.label} schedules"):
+            async for s in ctx.client.first_comment.list_schedules():
+                if s.account_id in desired:
+                    found[s.account_id].append({
+                        "id": s.id, "is_active": bool(s.is_active), "comment_mode": s.comment_mode,
+                        "targets": [t.model_dump(include={"username", "user_pk"}) for t in s.targets],
+                        "comments": list(s.comments),
+                    })
         return ReadResult(live={a.id: {"schedules": sorted(found[a.id], key=lambda s: s["id"])}
                                 for a in accounts if a.id in desired})
 

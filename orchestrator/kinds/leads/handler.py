@@ -20,6 +20,7 @@ from orchestrator.kinds.base import (
     ReadContext,
     ReadResult,
     change,
+    fleet_list,
 )
 from orchestrator.plan import Change
 
@@ -30,11 +31,12 @@ class LeadsKind(KindHandler):
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         found: dict[int, list[dict[str, Any]]] = {}
-        async for s in ctx.client.leads.list_schedules():
-            if s.account_id in desired:
-                found.setdefault(s.account_id, []).append(
-                    {"id": s.id, "task_name": s.task_name, "is_active": bool(s.is_active),
-                     "is_running": bool(s.is_running)})
+        with fleet_list(f"{self.label} schedules"):
+            async for s in ctx.client.leads.list_schedules():
+                if s.account_id in desired:
+                    found.setdefault(s.account_id, []).append(
+                        {"id": s.id, "task_name": s.task_name, "is_active": bool(s.is_active),
+                         "is_running": bool(s.is_running)})
         result = ReadResult()
         for account in accounts:
             if account.id not in desired:

@@ -12,8 +12,9 @@ from typing import Any
 
 from orchestrator.emulator.context import Ctx, Paging
 from orchestrator.emulator.errors import Conflict, ValidationFailed
+from orchestrator.emulator.modules.accounts.credentials import Credentials
 from orchestrator.emulator.seed import SeedContext
-from orchestrator.emulator.store import Doc
+from orchestrator.emulator.store import Doc, to_json
 
 TABLE = "accounts"
 PUBLIC_FIELDS = ("id", "username", "full_name", "platform", "is_active", "login_required",
@@ -65,16 +66,18 @@ def list_accounts(
     login_required: bool | None = None,
     is_slave: bool | None = None,
     is_active: bool | None = None,
-) -> tuple[list[Doc], int]:
-    """The caller's accounts matching every filter given; ``search`` is a case-insensitive
-    substring of the username or the full name."""
+) -> tuple[list[bytes], int]:
+    """The caller's accounts matching every filter given, each as the JSON text of its public
+    view; ``search`` is a case-insensitive substring of the username or the full name."""
     flags: dict[str, Any] = {"platform": platform, "login_required": login_required, "is_slave": is_slave,
                              "is_active": is_active}
     table = ctx.store.table(TABLE)
     needle = (search or "").strip().lower()
     if not needle:
-        return table.find(user_id=ctx.owner_scope, page=paging.page, per_page=paging.per_page, **flags)
-    return _search(ctx, paging, needle, flags)
+        return table.find_rendered(public, user_id=ctx.owner_scope, page=paging.page, per_page=paging.per_page,
+                                   **flags)
+    docs, total = _search(ctx, paging, needle, flags)
+    return [to_json(public(d)).encode() for d in docs], total
 
 
 def _search(ctx: Ctx, paging: Paging, needle: str, flags: dict[str, Any]) -> tuple[list[Doc], int]:
@@ -155,12 +158,25 @@ def set_password(ctx: Ctx, doc: Doc, password: str) -> None:
 # account (never rendered by ``public()``) so a test can read it from the control surface.
 PATCHABLE = frozenset({"proxy", "is_active"})
 MAX_CHALLENGE_ATTEMPTS = 5
+CHALLENGE_TOKEN_PREFIX = "chl_"
 
 
 def add_account(ctx: Ctx, username: str, password: str, proxy: str | None) -> Doc:
     """A new account for the caller, waiting for its login challenge (``login_required``)."""
+    doc = _insert_account(ctx, username, password, proxy)
+    start_challenge(ctx, doc)
+    return doc
+
+
+def own_by_username(ctx: Ctx, username: str) -> Doc | None:
+    """The caller's own account named ``username`` (an admin's own too: usernames are unique
+    per user, so across users the name would be ambiguous)."""
+    return ctx.store.table(TABLE, key="username").find_one(user_id=ctx.user.id, key=username)
+
+
+def _insert_account(ctx: Ctx, username: str, password: str, proxy: str | None) -> Doc:
     table = ctx.store.table(TABLE, key="username")
-    if table.find_one(user_id=ctx.user.id, key=username) is not None:
+    if own_by_username(ctx, username) is not None:
         raise Conflict("An account with this username already exists")
     if proxy is not None:
         validate_proxy(proxy)
@@ -169,9 +185,7 @@ def add_account(ctx: Ctx, username: str, password: str, proxy: str | None) -> Do
     doc = new_account(now, ctx.user.id, username, n, proxy)
     doc.update(full_name=None, login_required=True, last_login=None, login_activity=[],
                password_sha256=hashlib.sha256(password.encode()).hexdigest())
-    doc = table.insert(doc)
-    start_challenge(ctx, doc)
-    return doc
+    return table.insert(doc)
 
 
 def start_challenge(ctx: Ctx, doc: Doc) -> None:
@@ -179,6 +193,10 @@ def start_challenge(ctx: Ctx, doc: Doc) -> None:
     seed = f"challenge:{doc['id']}:{doc['username']}:{doc['challenge_seq']}".encode()
     doc["challenge"] = {
         "code": f"{int(hashlib.sha256(seed).hexdigest(), 16) % 1_000_000:06d}",
+        # What a client names the challenge by when it does not keep the account id (the
+        # later revision's third-party clients): deterministic like the code, so a scripted
+        # world replays; a new challenge has a new token, so a finished one's token is dead.
+        "token": CHALLENGE_TOKEN_PREFIX + hashlib.sha256(b"token:" + seed).hexdigest()[:40],
         "method": "email",
         "attempts": 0,
         "date": ctx.clock.stamp(),
@@ -192,32 +210,89 @@ def challenge_view(doc: Doc) -> dict[str, Any]:
     """What the API tells about a pending challenge: never the code."""
     challenge = doc.get("challenge") or {}
     return {"account_id": doc["id"], "status": "pending" if challenge else "none",
-            "method": challenge.get("method"), "attempts_left": MAX_CHALLENGE_ATTEMPTS - challenge.get("attempts", 0)}
+            "method": challenge.get("method"), "attempts_left": MAX_CHALLENGE_ATTEMPTS - challenge.get("attempts", 0),
+            "challenge_token": challenge.get("token")}
 
 
-def login(ctx: Ctx, doc: Doc, password: str | None) -> bool:
-    """Log the account in again. True when logged in; False when a challenge now waits."""
+def by_challenge_token(ctx: Ctx, token: str) -> Doc:
+    """The account whose pending challenge has ``token``, among those the caller may act on.
+
+    An unknown token, a finished or voided challenge's, and another user's all answer the
+    same 422: a token is a name for a challenge, not a path, and none is confirmed."""
+    doc = ctx.store.table(TABLE).find_one(user_id=ctx.owner_scope, **{"challenge.token": token.strip()})
+    if doc is None:
+        raise ValidationFailed({"challenge_token": "No pending login challenge has this token: log in again"})
+    return doc
+
+
+def login(ctx: Ctx, doc: Doc, password: str | None, creds: Credentials | None = None,
+          proxy: str | None = None) -> bool:
+    """Log the account in again. True when logged in; False when a challenge now waits.
+
+    ``creds`` (a two-factor secret, an IMAP mailbox) are kept on the account once the password
+    is right; with a two-factor secret the server answers Instagram's code itself, so a login
+    that would meet a new challenge is logged in at once. A pending challenge still wants its
+    code: two-factor is not a way around a checkpoint already raised. A given ``proxy``
+    replaces the account's (the login goes through it)."""
     if password is not None and hashlib.sha256(password.encode()).hexdigest() != doc["password_sha256"]:
         _activity(ctx, doc, "login", "failed")
         ctx.store.table(TABLE).update(doc)
         raise ValidationFailed({"password": "The password is incorrect"})
+    if proxy is not None:
+        validate_proxy(proxy)
+        doc["proxy"] = proxy
+    if creds is not None:
+        creds.store_on(doc)
     if doc.get("challenge"):
+        ctx.store.table(TABLE).update(doc)
         return False
     if doc.get("login_required"):
+        if doc.get("twofa_sha256"):
+            _logged_in(ctx, doc, "two_factor")
+            return True
         # A login Instagram did not expect: it asks for a code first.
         start_challenge(ctx, doc)
         return False
-    doc["last_login"] = ctx.clock.stamp()
-    _activity(ctx, doc, "login", "success")
-    ctx.store.table(TABLE).update(doc)
+    _logged_in(ctx, doc, "login")
     return True
 
 
-def answer_challenge(ctx: Ctx, doc: Doc, code: str | None) -> bool:
-    """True when ``code`` completes the pending challenge; False while it is still pending."""
+def login_by_username(ctx: Ctx, username: str, password: str, proxy: str | None,
+                      creds: Credentials) -> tuple[Doc, bool, bool]:
+    """Log in the caller's account named ``username``, adding it when there is none (the
+    third-party clients' form). Returns (account, created, logged in)."""
+    doc = own_by_username(ctx, username)
+    if doc is not None:
+        return doc, False, login(ctx, doc, password, creds, proxy)
+    with ctx.store.transaction():  # a refused proxy or secret leaves no half-added account
+        doc = _insert_account(ctx, username, password, proxy)
+        creds.store_on(doc)
+        logged_in = login(ctx, doc, None)
+    return doc, True, logged_in
+
+
+def _logged_in(ctx: Ctx, doc: Doc, event: str) -> None:
+    doc.update(login_required=False, last_login=ctx.clock.stamp())
+    _activity(ctx, doc, event, "success")
+    ctx.store.table(TABLE).update(doc)
+
+
+def answer_challenge(ctx: Ctx, doc: Doc, code: str | None, *, auto_imap: bool = False,
+                     named_by: str = "account_id") -> bool:
+    """True when ``code`` completes the pending challenge; False while it is still pending.
+
+    With ``auto_imap`` and no code, the server reads the code from the account's mailbox (the
+    IMAP credentials a login stored): the emulator has no mailbox, so a stored mailbox always
+    holds the email Instagram sent. Without one, 422 on ``auto_imap``. A given code wins."""
     challenge = doc.get("challenge")
     if not challenge:
-        raise ValidationFailed({"account_id": "No login challenge is pending for this account"})
+        raise ValidationFailed({named_by: "No login challenge is pending for this account"})
+    if code is None and auto_imap:
+        if not doc.get("imap"):
+            raise ValidationFailed({"auto_imap": "No IMAP mailbox is stored for this account: log in with "
+                                                 "imap_host, imap_username and imap_password, or send the code"})
+        _activity(ctx, doc, "challenge_code_read", "success")
+        code = challenge["code"]
     if code is None:
         return False
     if code.strip() != challenge["code"]:
@@ -228,10 +303,8 @@ def answer_challenge(ctx: Ctx, doc: Doc, code: str | None) -> bool:
             raise ValidationFailed({"code": "Too many wrong codes: log in again to get a new one"})
         ctx.store.table(TABLE).update(doc)
         raise ValidationFailed({"code": "The code is incorrect"})
-    now = ctx.clock.stamp()
-    doc.update(challenge=None, login_required=False, last_login=now)
-    _activity(ctx, doc, "challenge_passed", "success")
-    ctx.store.table(TABLE).update(doc)
+    doc["challenge"] = None
+    _logged_in(ctx, doc, "challenge_passed")
     return True
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Body, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.emulator.context import Ctx, Paging, auth, paging
-from orchestrator.emulator.envelope import JSON, Open, created, envelope_of, ok, paged, responds
-from orchestrator.emulator.modules.accounts import models
+from orchestrator.emulator.envelope import JSON, Open, created, envelope_of, ok, ok_page, responds
+from orchestrator.emulator.errors import BadRequest, ValidationFailed
+from orchestrator.emulator.modules.accounts import credentials, models
 from orchestrator.emulator.routing import ModuleRouter
 
 router = ModuleRouter(module=None, tag="Accounts")
@@ -104,17 +105,43 @@ class AddAccountBody(BaseModel):
     proxy: str | None = Field(None, description="[scheme://][user:pass@]host:port; omitted: none")
 
 
-class LoginBody(BaseModel):
-    account_id: int
+class LoginCredentials(BaseModel):
+    """What a login may bring besides the password (``credentials.py``): write-only."""
+
+    # Other unknown fields are ignored, as on every create; an unknown ``imap_*`` is 422.
+    model_config = ConfigDict(extra="allow")
+
+    twofa_secret: str | None = Field(None, description="base32 TOTP secret: the server answers two-factor "
+                                                       "itself (write-only)")
+    imap_host: str | None = Field(None, description="the account's mailbox, for auto_imap (alias imap_server)")
+    imap_server: str | None = Field(None, description="alias of imap_host")
+    imap_port: int | None = Field(None, description="default 993 (143 with imap_ssl false)")
+    imap_username: str | None = Field(None, description="the mailbox login (alias imap_email)")
+    imap_email: str | None = Field(None, description="alias of imap_username")
+    imap_password: str | None = Field(None, description="write-only: never returned")
+    imap_ssl: bool | None = Field(None, description="IMAPS (default true)")
+
+
+class LoginBody(LoginCredentials):
+    account_id: int | None = Field(None, description="the account to log in; or give username")
+    username: str | None = Field(None, pattern=USERNAME,
+                                 description="log in (adding when new) the caller's account of this name")
     password: str | None = Field(None, min_length=6, max_length=128,
-                                 description="checked against the stored password when given")
+                                 description="checked against the stored password when given; "
+                                             "required with username")
+    proxy: str | None = Field(None, description="[scheme://][user:pass@]host:port: replaces the account's")
 
 
 class ChallengeBody(BaseModel):
-    account_id: int
+    account_id: int | None = Field(None, description="the account whose challenge this answers; "
+                                                     "or give challenge_token")
+    challenge_token: str | None = Field(None, max_length=128,
+                                        description="the token the login answer gave")
     code: str | None = Field(
         None, max_length=16, description="the code Instagram sent; omitted: ask whether one is pending"
     )
+    auto_imap: bool = Field(False, description="without a code: the server reads it from the mailbox "
+                                               "the login stored")
 
 
 class ChallengeOut(Open):
@@ -122,11 +149,14 @@ class ChallengeOut(Open):
     status: str
     method: str | None
     attempts_left: int
+    challenge_token: str | None = None
 
 
 class ChallengePending(Open):
     account_id: int
+    challenge_token: str | None = None
     challenge: ChallengeOut
+    created: bool | None = None
 
 
 class AddedAccount(AccountOut):
@@ -139,8 +169,9 @@ class AccountDeleted(Open):
     schedules_removed: int
 
 
-def _pending(doc: dict[str, Any]) -> JSON:
-    return ok({"account_id": doc["id"], "challenge": models.challenge_view(doc)},
+def _pending(doc: dict[str, Any], **extra: Any) -> JSON:
+    view = models.challenge_view(doc)
+    return ok({"account_id": doc["id"], "challenge_token": view["challenge_token"], "challenge": view, **extra},
               "Login challenge pending: send the code with POST /accounts/challenge", 202)
 
 
@@ -161,7 +192,7 @@ async def list_accounts(
 ) -> JSON:
     items, total = models.list_accounts(ctx, page, platform, search=search, login_required=login_required,
                                         is_slave=is_slave, is_active=is_active)
-    return ok(paged([models.public(d) for d in items], total, page.page, page.per_page))
+    return ok_page(items, total, page.page, page.per_page)
 
 
 @router.post("/accounts", **responds(AddedAccount, status=201))
@@ -177,16 +208,47 @@ def _with_accepted(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/accounts/login", **_with_accepted(responds(AccountOut)))
 async def login(body: LoginBody, ctx: Ctx = core) -> JSON:
-    doc = ctx.account(body.account_id)
-    if not models.login(ctx, doc, body.password):
-        return _pending(doc)
+    """Log an account in: by ``account_id`` (the later revision), or by ``username`` with its
+    ``password`` (third-party clients), which adds the account when the caller has none of
+    that name. 202 with a ``challenge_token`` while a challenge waits; 201 when the login
+    added the account and logged it in at once (a two-factor secret); else 200."""
+    creds = credentials.parse(body.model_dump(exclude_none=True))
+    if body.account_id is not None:
+        doc = ctx.account(body.account_id)
+        if body.username is not None and body.username != doc["username"]:
+            raise ValidationFailed({"username": "Does not match the account named by account_id"})
+        if not models.login(ctx, doc, body.password, creds, body.proxy):
+            return _pending(doc, created=False)
+        return ok(models.public(doc), "Logged in.")
+    if body.username is None:
+        raise BadRequest("Missing required field: account_id",
+                         errors={"account_id": ["This field is required (or username and password)."]})
+    if body.password is None:
+        raise BadRequest("Missing required field: password", errors={"password": ["This field is required."]})
+    doc, added, logged_in = models.login_by_username(ctx, body.username, body.password, body.proxy, creds)
+    if not logged_in:
+        return _pending(doc, created=added)
+    if added:
+        return created(models.public(doc), "Account added and logged in.")
     return ok(models.public(doc), "Logged in.")
 
 
 @router.post("/accounts/challenge", **_with_accepted(responds(AccountOut)))
 async def challenge(body: ChallengeBody, ctx: Ctx = core) -> JSON:
-    doc = ctx.account(body.account_id)
-    if not models.answer_challenge(ctx, doc, body.code):
+    """Answer a pending login challenge, named by ``account_id`` or by the ``challenge_token``
+    the login answer gave: with its ``code``, or ``auto_imap`` to have the server read the code
+    from the mailbox the login stored. Without either: 202 while it waits."""
+    if body.challenge_token is not None:
+        doc = models.by_challenge_token(ctx, body.challenge_token)
+        if body.account_id is not None and body.account_id != doc["id"]:
+            raise ValidationFailed({"challenge_token": "Belongs to another account than account_id"})
+        named_by = "challenge_token"
+    elif body.account_id is not None:
+        doc, named_by = ctx.account(body.account_id), "account_id"
+    else:
+        raise BadRequest("Missing required field: account_id",
+                         errors={"account_id": ["This field is required (or challenge_token)."]})
+    if not models.answer_challenge(ctx, doc, body.code, auto_imap=body.auto_imap, named_by=named_by):
         return _pending(doc)
     return ok(models.public(doc), "Challenge passed: the account is logged in.")
 

@@ -8,7 +8,7 @@ from fastapi import Depends
 from pydantic import Field
 
 from orchestrator.emulator.context import Ctx, Paging, auth, paging
-from orchestrator.emulator.envelope import JSON, Open, ok, paged, responds
+from orchestrator.emulator.envelope import JSON, Open, ok, ok_page, paged, responds
 from orchestrator.emulator.modules.ai_dm import models
 from orchestrator.emulator.routing import ModuleRouter
 
@@ -94,8 +94,8 @@ class AiMessage(Open):
 
 @router.get("/ai-dm/schedules", **responds(AiSchedule, paged=True))
 async def list_schedules(page: Paging = Depends(paging), ctx: Ctx = gate) -> JSON:
-    items, total = models.list_schedules(ctx, page)
-    return ok(paged([models.public_schedule(d) for d in items], total, page.page, page.per_page))
+    items, total = models.list_rendered(ctx, page)
+    return ok_page(items, total, page.page, page.per_page)
 
 
 @router.get("/ai-dm/schedules/{id}", **responds(AiSchedule))

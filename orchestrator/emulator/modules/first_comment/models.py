@@ -131,10 +131,11 @@ def _clean_comments(comments: list[str], errors: dict[str, str]) -> list[str]:
 
 
 # -- schedules ----------------------------------------------------------------------------
-def list_schedules(ctx: Ctx, paging: Paging, account_id: int | None) -> tuple[list[Doc], int]:
-    """A filter on another user's account simply matches nothing."""
-    return ctx.store.table(SCHEDULES).find(
-        user_id=ctx.owner_scope, account_id=account_id, **paging.slice())
+def list_schedules(ctx: Ctx, paging: Paging, account_id: int | None) -> tuple[list[bytes], int]:
+    """A page of schedules as the JSON texts of ``public_schedule``. A filter on another user's
+    account simply matches nothing."""
+    return ctx.store.table(SCHEDULES).find_rendered(
+        public_schedule, user_id=ctx.owner_scope, account_id=account_id, **paging.slice())
 
 
 def get_schedule(ctx: Ctx, schedule_id: int) -> Doc:

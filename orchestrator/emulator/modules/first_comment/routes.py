@@ -6,7 +6,7 @@ from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from orchestrator.emulator.context import Ctx, Paging, auth, paging
-from orchestrator.emulator.envelope import JSON, Open, created, ok, paged, responds
+from orchestrator.emulator.envelope import JSON, Open, created, ok, ok_page, paged, responds
 from orchestrator.emulator.modules.first_comment import models
 from orchestrator.emulator.routing import ModuleRouter
 
@@ -76,7 +76,7 @@ class FirstCommentUpdate(BaseModel):
 async def list_schedules(account_id: int | None = None, page: Paging = Depends(paging),
                          ctx: Ctx = gate) -> JSON:
     items, total = models.list_schedules(ctx, page, account_id)
-    return ok(paged([models.public_schedule(d) for d in items], total, page.page, page.per_page))
+    return ok_page(items, total, page.page, page.per_page)
 
 
 @router.post("/first-comment/schedules", **responds(FirstCommentSchedule, status=201))

@@ -59,9 +59,24 @@ def revoke(ctx: Ctx, key_id: int, presented_hash: str) -> Doc:
         raise NotFound("API key not found")
     if doc["key_hash"] == presented_hash:
         raise ValidationFailed({"key_id": "This is the key making the request: revoke it with another key"})
+    _revoke(ctx, doc)
+    return doc
+
+
+def revoke_presented(ctx: Ctx, presented_hash: str) -> Doc:
+    """Revoke the key the request was made with (the bodiless form). Asked for in so many words,
+    so unlike naming its own id (a likely slip when picking from a list) it is not refused; the
+    key still served this request and answers 401 "Invalid API key" from the next one."""
+    doc = ctx.state.api_keys.find_one(key=presented_hash)
+    if doc is None:  # pragma: no cover - the request authenticated with this very key
+        raise NotFound("API key not found")
+    _revoke(ctx, doc)
+    return doc
+
+
+def _revoke(ctx: Ctx, doc: Doc) -> None:
     if not doc.get("revoked"):
         doc["revoked"] = True
         doc["revoked_at"] = ctx.clock.stamp()
         ctx.state.api_keys.update(doc)
         ctx.state.reload_keys()
-    return doc

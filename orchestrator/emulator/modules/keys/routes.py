@@ -33,7 +33,8 @@ class GenerateBody(BaseModel):
 
 
 class RevokeBody(BaseModel):
-    key_id: int = Field(..., description="the id of one of your keys, from GET /keys")
+    key_id: int | None = Field(None, description="the id of one of your keys, from GET /keys; "
+                                                 "omitted (or no body): the key making this request")
 
 
 @router.get("/keys", **responds(KeyOut, paged=True))
@@ -53,6 +54,12 @@ async def generate_key(body: GenerateBody | None = None, ctx: Ctx = core) -> JSO
 
 
 @router.post("/keys/revoke", **responds(KeyOut))
-async def revoke_key(request: Request, body: RevokeBody, ctx: Ctx = core) -> JSON:
-    doc = models.revoke(ctx, body.key_id, hash_key(presented_key(request.headers)))
+async def revoke_key(request: Request, body: RevokeBody | None = None, ctx: Ctx = core) -> JSON:
+    """Revoke one of your keys by ``key_id``; without one (no body, as third-party clients send
+    it) the key making this request, which answers 401 from the next request on."""
+    presented = hash_key(presented_key(request.headers))
+    if body is None or body.key_id is None:
+        doc = models.revoke_presented(ctx, presented)
+    else:
+        doc = models.revoke(ctx, body.key_id, presented)
     return ok(models.public(doc), "Key revoked.")

@@ -85,6 +85,11 @@ _schedules = SchedulesById(SCHEDULES)
 list_schedules, get_schedule, set_active = _schedules.list, _schedules.get, _schedules.set_active
 
 
+def list_rendered(ctx: Ctx, paging: Paging) -> tuple[list[bytes], int]:
+    """A page of the caller's schedules as the JSON texts of ``public_schedule``."""
+    return _schedules.list_rendered(ctx, paging, public_schedule)
+
+
 def list_logs(ctx: Ctx, paging: Paging, account_id: int | None,
               status: LogStatus | None) -> tuple[list[Doc], int]:
     """Newest first; a filter on another user's account simply matches nothing."""

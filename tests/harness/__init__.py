@@ -1,0 +1,45 @@
+"""What every suite shares: the worlds tests run in (``world``), virtual time (``time``), what
+the command line told (``cli``); real servers the tests start themselves (``postgres``) and
+state stores on both backends (``stores``), imported from their modules.
+
+Tests import from here, never from another test module: a helper two suites need lives here.
+"""
+
+from tests.harness.cli import WAIT, assert_clean
+from tests.harness.time import VirtualTime
+from tests.harness.world import (
+    PLAYBOOKS,
+    WRITE_METHODS,
+    Served,
+    client_for,
+    count,
+    executor_for,
+    failures_of,
+    load_playbook,
+    request_rows,
+    run,
+    serve_demo,
+    stored,
+    write_playbook,
+    writes,
+)
+
+__all__ = [
+    "WAIT",
+    "assert_clean",
+    "PLAYBOOKS",
+    "WRITE_METHODS",
+    "Served",
+    "VirtualTime",
+    "client_for",
+    "count",
+    "executor_for",
+    "failures_of",
+    "load_playbook",
+    "request_rows",
+    "run",
+    "serve_demo",
+    "stored",
+    "write_playbook",
+    "writes",
+]
