@@ -30,7 +30,7 @@ from orchestrator.planning.planner import Planned, build_plan
 from orchestrator.render import render_text
 from orchestrator.state.db import open_readonly
 from tests.harness.stores import TEST_URL, sqlite_store
-from tests.apply.conftest import PLAYBOOKS, client_for, count, executor_for, failures_of, stored
+from tests.harness import PLAYBOOKS, client_for, count, executor_for, failures_of, stored
 from tests.conftest import world
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
