@@ -1,6 +1,11 @@
 """One apply run: plan (or load a saved plan), check the safety policy, execute in waves,
 verify each wave by re-reading what it touched, record the run, and report.
 
+The kinds' memory of server objects (``ProcessMemory``) is read from the state store when the
+run starts and its writes are stored after each wave and at the end (``keep_memory``): a crash
+in between costs reads, never a second copy (the caption mark and the upload names already
+make recognition server-side).
+
 Exit codes: 0 applied and verified (or nothing to do), 1 error, 3 blocked by policy,
 4 partial (some accounts failed or did not verify, or a wave passed ``max_fail``),
 130 interrupted.

@@ -2,8 +2,10 @@
 
 What it holds, per installation: the run history and the reports, the operation journal, the
 drift record, the values the last apply set, the accounts an apply saw, the per-account
-backoff, the run lock, the fleet's shared budgets (policy allowances and rate shares), and the
-retention that keeps all of it bounded. Two implementations:
+backoff, the run lock, the fleet's shared budgets (policy allowances and rate shares), the
+posts memory (which server object is which playbook item, and which upload holds a file's
+content: ``remembered``, ``save_identities``), and the retention that keeps all of it bounded.
+Two implementations:
 
 - ``orchestrator.state.sqlite.SqliteStore``: a file (the default ``.orchestrator/state.db``),
   the lock an ``flock`` beside it. Enough on one machine.
@@ -19,6 +21,11 @@ Why every row carries its installation: two installations sharing one state data
 never resume, back off, label drift or list history by each other's rows. The installation id
 is derived from the normalised base URL (scheme, host, port, path), never from the key, so it
 is the same on every machine and in every release, and names nothing secret.
+
+The posts memory is a cache: apply loads it once into the kinds' synchronous ``Memory``
+(``kinds.base.ProcessMemory``) and writes what changed back after each wave and at the run's
+end. A crash in between costs reads, never a second copy: a post's caption carries the
+playbook's mark and an upload's name its content's hash, so the server itself says which is which.
 
 Errors: every failure to use the store is a ``StateStoreError`` whose message is one line
 saying what to do; the database's password never appears in it (``mask_url``).
