@@ -1,6 +1,11 @@
 """One apply run: plan (or load a saved plan), check the safety policy, execute in waves,
 verify each wave by re-reading what it touched, record the run, and report.
 
+The kinds' memory of server objects (``ProcessMemory``) is read from the state store when the
+run starts and its writes are stored after each wave and at the end (``keep_memory``): a crash
+in between costs reads, never a second copy (the caption mark and the upload names already
+make recognition server-side).
+
 Exit codes: 0 applied and verified (or nothing to do), 1 error, 3 blocked by policy,
 4 partial (some accounts failed or did not verify, or a wave passed ``max_fail``),
 130 interrupted.
@@ -26,7 +31,7 @@ from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
 from orchestrator.apply.events import Events, Phase, PhaseStarted, RunEnded, WaveVerified
 from orchestrator.apply.executor import ExecutionResult, Executor
 from orchestrator.state.store import FLEET_RUN_ENV, StateStore, StateStoreError
-from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation
+from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation, ProcessMemory
 from orchestrator.plan import Change, Plan
 from orchestrator.planning.planner import Planned, Planner, playbook_hash
 from orchestrator.playbook import Playbook, window_events
@@ -178,7 +183,14 @@ async def apply(
     if events is None:
         events = executor.events if executor is not None else Events()
     try:
-        outcome = await _apply(client, playbook, options, history, executor, confirm, kinds, events)
+        # Which server post is the playbook's, which upload holds a file: read from the store
+        # once, kept in the process, written back after each wave and at the end.
+        memory = ProcessMemory(*await history.remembered()) if history else None
+        try:
+            outcome = await _apply(client, playbook, options, history, executor, confirm, kinds, events, memory)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await keep_memory(memory, history)
     except BaseException as exc:
         events.emit(RunEnded(EXIT_INTERRUPTED if not isinstance(exc, Exception) else EXIT_ERROR,
                              f"stopped by {type(exc).__name__}"))
@@ -189,10 +201,13 @@ async def apply(
 
 async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyOptions, history: StateStore | None,
                  executor: Executor | None, confirm: Callable[[Planned], Awaitable[bool]] | None,
-                 kinds: KindRegistry | None, events: Events) -> ApplyOutcome:
+                 kinds: KindRegistry | None, events: Events, memory: ProcessMemory | None) -> ApplyOutcome:
     started = time.monotonic()
     if kinds is None:
         kinds = executor.kinds if executor is not None else KindRegistry.default()
+    if memory is not None:
+        kinds = kinds.remembering(memory)
+
     def phase(p: Phase) -> None:
         events.emit(PhaseStarted(p))
 
@@ -266,7 +281,7 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
     accounts_in_order = order[len(library):]
     try:
         await _run_waves(planner, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
-                         max_fail, phase)
+                         max_fail, phase, memory)
     except BaseException as exc:
         # The run stops here (a bug, or a cancellation): its history must not stay "running"
         # for ever; "interrupted" keeps it resumable.
@@ -312,7 +327,7 @@ async def reserve_fleet_allowance(store: StateStore, policy: SafetyPolicy, plan:
 
 async def _run_waves(planner: Planner, options: ApplyOptions, outcome: ApplyOutcome, executor: Executor,
                      ops: list[Operation], library: list[int], accounts_in_order: list[int], wave_spec: Any,
-                     max_fail: Limit, phase: Callable[[Phase], None]) -> None:
+                     max_fail: Limit, phase: Callable[[Phase], None], memory: ProcessMemory | None = None) -> None:
     history = executor.history
     done = 0
     refresh_accounts = False
@@ -347,6 +362,7 @@ async def _run_waves(planner: Planner, options: ApplyOptions, outcome: ApplyOutc
                     [c for op in wave_ops if op.account_id not in bad for c in op.changes], outcome.run_id)
             except StateStoreError as exc:
                 executor.journal_failure = exc
+            await keep_memory(memory, history)
         if executor.journal_failure is not None:
             break
         report = WaveReport(len(wave), len(result.failed_accounts), len({c.account_id for c in unverified}))
@@ -359,6 +375,22 @@ async def _run_waves(planner: Planner, options: ApplyOptions, outcome: ApplyOutc
                                f"or did not verify (max_fail {max_fail}); "
                                f"{len(accounts_in_order) - done} accounts not started")
             break
+
+
+async def keep_memory(memory: ProcessMemory | None, history: StateStore | None) -> None:
+    """Store what ``memory`` learnt since it was last stored (one transaction). A failure is
+    logged and the writes stay pending for the next try: what is lost costs reads, never a
+    second copy (a post's caption mark and an upload's name make recognition server-side)."""
+    if memory is None or history is None:
+        return
+    objects, uploads = memory.take_writes()
+    if not objects and not uploads:
+        return
+    try:
+        await history.save_identities(objects, uploads)
+    except StateStoreError as exc:
+        memory.put_back(objects, uploads)
+        log.warning("could not store which server objects are the playbook's", error=str(exc))
 
 
 def _accounts(problems: Sequence[AccountIssue]) -> str:

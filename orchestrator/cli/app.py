@@ -289,6 +289,7 @@ def plan_command(
     from orchestrator.planning.planner import build_plan
     from orchestrator.render import Legend, render_text, write_json
     from orchestrator.render.pr_comment import MarkdownOptions, render_comment, render_full
+    from orchestrator.kinds import KindRegistry, ProcessMemory
     from orchestrator.state.db import open_readonly
 
     if format not in ("text", "markdown", "json"):
@@ -312,11 +313,14 @@ def plan_command(
         # Read only: a plan never creates or migrates the state database.
         store = await open_readonly(settings.state_db, settings.base_url, str(in_shard) if in_shard else None)
         try:
+            # Which server objects the state store says apply made (read once; a plan never writes it).
+            memory = ProcessMemory(*await store.remembered()) if store else ProcessMemory()
+            kinds = KindRegistry.default().remembering(memory)
             async with SharingtoolsClient.from_settings(settings) as client:
                 with reading_display(client):
                     planned = await build_plan(client, book, limit=limit,
                                                known=await store.known_usernames() if store else frozenset(),
-                                               shard=in_shard, at=instant,
+                                               shard=in_shard, kinds=kinds, at=instant,
                                                claims=await store.window_claims() if store else frozenset())
             drift = await store.applied_drift(planned.plan.changes) if store else frozenset()
             return planned, drift

@@ -25,6 +25,9 @@ from orchestrator.contract.desired import (
     FirstCommentDesired,
     KindDesired,
     LeadsDesired,
+    MediaFile,
+    PostDesired,
+    PostsDesired,
     ScheduleDesired,
     Target,
     ToggleDesired,
@@ -38,7 +41,7 @@ from orchestrator.contract.windows import Claim, WindowEvent, Withdrawal
 __all__ = [
     "ACCOUNT_KINDS", "KINDS", "LIBRARY", "LIBRARY_ID", "SWITCHED_KINDS", "Account", "AccountDesired",
     "CaptionsDesired", "Claim", "CommentScheduleDesired", "CommentTarget", "DesiredState", "FirstCommentDesired",
-    "GoneAccount", "Kind", "KindDesired", "KindInfo", "LeadsDesired", "Limit", "Policy", "Position",
-    "ResolvedSecret", "ScheduleDesired", "SecretRef", "Shape", "Sourced", "Target", "ToggleDesired", "WindowEvent",
-    "Withdrawal",
+    "GoneAccount", "Kind", "KindDesired", "KindInfo", "LeadsDesired", "Limit", "MediaFile", "Policy", "Position",
+    "PostDesired", "PostsDesired", "ResolvedSecret", "ScheduleDesired", "SecretRef", "Shape", "Sourced", "Target",
+    "ToggleDesired", "WindowEvent", "Withdrawal",
 ]

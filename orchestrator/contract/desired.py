@@ -166,7 +166,68 @@ class CaptionsDesired:
         return self.prune is not None and self.prune.value
 
 
-KindDesired = ScheduleDesired | ToggleDesired | LeadsDesired | FirstCommentDesired | AccountDesired
+#: The longest caption a post may have: Instagram's 2,200 characters less what the posts kind
+#: appends to recognise its posts on the server (`CAPTION_RESERVED`: the mark, see
+#: ``api/resources/posts.py``, whose length is checked equal to it by ``kinds/posts``).
+CAPTION_RESERVED = 10
+CAPTION_MAX = 2200 - CAPTION_RESERVED
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """One file of a post: a file beside the playbook, uploaded once per content (``sha256``),
+    or a file already in the user's media library (``media_id``: what ``import`` writes).
+
+    ``written`` is how the playbook names it (``media/teaser.jpg``, ``{id: 42}``), which plans
+    show; ``path`` is where the file was read (absolute)."""
+
+    written: str
+    kind: str = "image"  # image | video, from the file's type
+    path: str | None = None
+    sha256: str | None = None
+    size: int = 0
+    media_id: int | None = None
+
+    @property
+    def local(self) -> bool:
+        """Whether this is a file beside the playbook (uploaded by apply), not a library id."""
+        return self.media_id is None
+
+
+@dataclass(frozen=True)
+class PostDesired:
+    """One post of one account, worked out for that account: its caption rendered (spintax
+    spun with a seed of the post's name and the account, so every plan renders the same) and
+    its time staggered (``at`` is the account's own slot, in UTC).
+
+    ``name`` is the post's identity in the playbook; see ``kinds/posts`` for how a post on the
+    server is recognised as this one."""
+
+    name: str
+    source: Position
+    type: Sourced[str] | None  # the API's type (photo | video | album | reels | story); None: the server's pick
+    caption: Sourced[str]
+    media: Sourced[tuple[MediaFile, ...]]
+    at: Sourced[datetime]
+
+
+@dataclass(frozen=True)
+class PostsDesired:
+    """Posts for one account: exactly these (posts the playbook made and no longer lists are
+    deleted while they are not published). ``source``: the last ``posts:`` that selects it."""
+
+    posts: tuple[PostDesired, ...]
+    source: Position
+    #: Posts this account's entries leave incomplete: (name, where, what is wrong); an error
+    #: in the playbook (the entries giving a field do not select this account), not planned.
+    unfinished: tuple[tuple[str, Position, str], ...] = ()
+    kind: Kind = Kind.POSTS
+
+    def named(self, name: str) -> PostDesired | None:
+        return next((p for p in self.posts if p.name == name), None)
+
+
+KindDesired = ScheduleDesired | ToggleDesired | LeadsDesired | FirstCommentDesired | AccountDesired | PostsDesired
 
 
 @dataclass(frozen=True)

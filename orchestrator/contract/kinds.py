@@ -25,6 +25,7 @@ class Kind(StrEnum):
     AI_DM = "ai_dm"
     LEADS = "leads"
     FIRST_COMMENT = "first_comment"
+    POSTS = "posts"
     CAPTIONS = "captions"  # per user, not per account: `DesiredState.captions`
 
 
@@ -36,6 +37,7 @@ class Shape(StrEnum):
     TOGGLE = "toggle"                # one schedule per account, on or off
     TASKS = "tasks"                  # named tasks per account, running or stopped
     COMMENT_SCHEDULES = "comment_schedules"  # named schedules per account, each with targets
+    POSTS = "posts"                  # named posts per account, each at its own time (a content calendar)
     LIBRARY = "library"              # per user, keyed by title
 
 
@@ -58,6 +60,7 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo(Kind.AI_DM, "AI-DM", Shape.TOGGLE, switched=True),
     KindInfo(Kind.LEADS, "Leads Finder", Shape.TASKS, switched=True),
     KindInfo(Kind.FIRST_COMMENT, "First Comment", Shape.COMMENT_SCHEDULES, switched=True),
+    KindInfo(Kind.POSTS, "Posts", Shape.POSTS, switched=False),
     KindInfo(Kind.CAPTIONS, "Captions", Shape.LIBRARY, switched=False, per_account=False),
 )
 INFO: dict[Kind, KindInfo] = {info.kind: info for info in KINDS}

@@ -9,6 +9,8 @@ from orchestrator.contract.sourced import Sourced
 #: The limits a ``policy:`` section may set, besides ``waves``.
 POLICY_LIMITS = ("max_pauses", "max_deletions", "max_target_removals", "max_settings_updates",
                  "max_activations", "max_fail")
+#: Posts one account may publish in any 24 hours, unless ``policy: max_posts_per_day`` says otherwise.
+DEFAULT_POSTS_PER_DAY = 25
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,13 @@ class Policy:
     waves: Sourced[int | tuple[Limit, ...]] | None = None
     # Reconcile: drift of these kinds or kind.paths is reported, not fixed (``report``).
     drift: Sourced[dict[str, str]] | None = None
+    # A publishing quota: posts per account in any 24 hours, checked by plan (not a `Limit`:
+    # it counts one account's posts, not a share of the fleet).
+    max_posts_per_day: Sourced[int] | None = None
+
+    @property
+    def posts_per_day(self) -> int:
+        return self.max_posts_per_day.value if self.max_posts_per_day is not None else DEFAULT_POSTS_PER_DAY
 
     def limits(self) -> dict[str, Sourced[Limit]]:
         """The limits that are set, by name."""

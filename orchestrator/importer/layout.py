@@ -217,7 +217,8 @@ def _hint(facets: list[Facet]) -> str:
         return f"{first.kind.value}-{value if isinstance(value, str) else value['state']}"
     if first.kind is Kind.ACCOUNT and value == {"proxy": "auto"}:
         return "proxy-auto"
-    return f"{first.kind.value}-{first.part or 'tasks'}".replace(" ", "-")
+    whole = "tasks" if info(first.kind).shape is Shape.TASKS else "calendar"  # a fragment said as one (leads, posts)
+    return f"{first.kind.value}-{first.part or whole}".replace(" ", "-")
 
 
 def _entry_name(groups: list[str], kinds: Mapping[Kind, Any], shared: bool) -> str:

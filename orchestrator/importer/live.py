@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,10 +24,13 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, NotFound
+from orchestrator.api.resources.posts import Post, read_caption
 from orchestrator.contract import Kind, Shape
 from orchestrator.contract.kinds import info
+from orchestrator.playbook import spintax
 from orchestrator.playbook.schema import (
     CommentSchedule,
+    PostSpec,
     ReactionsSettings,
     ReactionsTarget,
     RepostSettings,
@@ -101,6 +105,8 @@ async def read_fleet(client: SharingtoolsClient, kinds: Iterable[Kind], selected
                 await _leads(client, fleet, wanted)
             elif shape is Shape.COMMENT_SCHEDULES:
                 await _first_comments(client, fleet, wanted)
+            elif shape is Shape.POSTS:
+                await _posts(client, fleet, kind, wanted)
             elif shape is Shape.LIBRARY:
                 await _captions(client, fleet)
         except (ModuleNotEnabled, ModuleNotInstalled) as exc:
@@ -339,6 +345,48 @@ async def _first_comments(client: SharingtoolsClient, fleet: LiveFleet, accounts
             schedules.append(schedule)
         if schedules:
             _put(fleet, account, Kind.FIRST_COMMENT, {"schedules": schedules})
+
+
+# -- posts ---------------------------------------------------------------------------------
+#: The API's post types as a playbook writes them.
+_POST_TYPES = {"photo": "photo", "video": "video", "album": "album", "carousel": "album", "reels": "reel",
+               "reel": "reel", "story": "story"}
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+async def _posts(client: SharingtoolsClient, fleet: LiveFleet, kind: Kind, accounts: Sequence[LiveAccount]) -> None:
+    """The scheduled posts, each as a playbook post at its own time (UTC, no stagger), with its
+    files by media id: what is published, publishing, failed or a draft is history, not plan."""
+    found: dict[int, list[Post]] = {}
+    ids = {a.id for a in accounts}
+    async for post in client.posts.list(status="scheduled"):
+        if post.account_id in ids:
+            found.setdefault(post.account_id, []).append(post)
+    for account in accounts:
+        items = [item for post in sorted(found.get(account.id, []), key=lambda p: (p.schedule_date or "", p.id))
+                 if (item := _post_item(fleet, kind, account, post)) is not None]
+        if items:
+            _put(fleet, account, kind, items)
+
+
+def _post_item(fleet: LiveFleet, kind: Kind, account: LiveAccount, post: Post) -> dict[str, Any] | None:
+    caption, _ = read_caption(post.caption)  # a playbook's mark is not text to write
+    if spintax.check(caption) is not None or spintax.variant_count(caption) > 1:
+        fleet.note(f"{kind}: a post whose caption would read as spintax (braces), not imported", account.username)
+        return None
+    words = _SLUG.sub("-", caption.casefold()).strip("-").split("-")[:4]
+    item: dict[str, Any] = {"name": "-".join([w for w in words if w] + [str(post.id)]),
+                            "media": [{"id": i} for i in post.media_id_list], "caption": caption,
+                            "at": (post.schedule_date or "").replace(" ", "T")}
+    if post.type in _POST_TYPES:
+        item["type"] = _POST_TYPES[post.type]
+    try:
+        PostSpec.model_validate(_node(item))
+    except ValidationError:
+        fleet.note(f"{kind}: a scheduled post a playbook cannot write (its media, time or caption), not imported",
+                   account.username)
+        return None
+    return item
 
 
 # -- captions ------------------------------------------------------------------------------

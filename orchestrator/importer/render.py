@@ -96,7 +96,7 @@ def _entry(entry: Entry) -> CommentedMap:
 # Keys of list items in the order the README writes them (a target's type before its id, a
 # schedule's targets before its comments); the values arrive with their keys sorted.
 _ITEM_ORDER = {"username": 0, "user_pk": 1, "task_name": 0, "targets": 0, "comments": 1, "mode": 2, "state": 3,
-               "id": 9}
+               "id": 9, "name": -1, "type": 0, "media": 1, "caption": 2, "at": 4}
 
 
 def _node(value: Any, key: str | None = None, item: bool = False) -> Any:
@@ -107,7 +107,8 @@ def _node(value: Any, key: str | None = None, item: bool = False) -> Any:
             node[k] = _node(value[k], k)
         secret_or_proxy = key in ("proxy", "custom_proxy") or set(value) in ({"env"}, {"file"})
         user_target = len(value) == 2 and "username" in value and "user_pk" in value
-        if secret_or_proxy or user_target:
+        library_file = set(value) == {"id"}  # a post's file by media id: `{id: 42}`
+        if secret_or_proxy or user_target or library_file:
             node.fa.set_flow_style()
         return node
     if isinstance(value, list):
@@ -115,6 +116,8 @@ def _node(value: Any, key: str | None = None, item: bool = False) -> Any:
         if value and all(isinstance(v, str) and "\n" not in v and len(v) < 40 for v in value) \
                 and len(value) <= _FLOW_MAX and key not in ("comments", "targets"):
             return _flow(items)
+        if key == "media" and all(isinstance(v, Mapping) and set(v) == {"id"} for v in value):
+            return _flow(items)  # a post's files by media id: `media: [{id: 42}, {id: 43}]`
         seq = CommentedSeq(items)
         return seq
     if key == "id" and isinstance(value, str) and value.isdigit() and not value.startswith("0"):

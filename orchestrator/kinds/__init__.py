@@ -11,12 +11,14 @@ from orchestrator.kinds.base import (
     FleetReadFailed,
     KindHandler,
     LibraryReadFailed,
+    Memory,
     Op,
     Operation,
+    ProcessMemory,
     ReadContext,
     ReadResult,
 )
 from orchestrator.kinds.registry import KindRegistry
 
-__all__ = ["AccountIssue", "FleetReadFailed", "KindHandler", "KindRegistry", "LibraryReadFailed", "Op", "Operation",
-           "ReadContext", "ReadResult"]
+__all__ = ["AccountIssue", "FleetReadFailed", "KindHandler", "KindRegistry", "LibraryReadFailed", "Memory", "Op",
+           "Operation", "ProcessMemory", "ReadContext", "ReadResult"]

@@ -10,7 +10,13 @@ A kind knows one API module and nothing of concurrency:
 - ``diff(account, desired, live)``: a pure function from (resolved) desired and live state to
   ``Change``s;
 - ``operations(changes)``: group one account's changes into the API calls that realise them;
-- ``execute(client, op)`` and, for switches the API has a bulk form of, ``execute_bulk``.
+- ``execute(client, op)`` and, for switches the API has a bulk form of, ``execute_bulk``;
+- optionally ``refused(change, live)`` (a change the server refuses for a reason of the kind's
+  own, planned as blocked) and ``refusals(...)`` (a whole plan the kind refuses: a quota).
+
+A kind that makes server objects the API gives no name for (posts) keeps which is which in
+its ``memory`` (`Memory`): the state database when an apply or a plan has one, else the
+process's own.
 
 The engine knows nothing of Instagram: it schedules ``Operation``s by phase, lane and bulk key.
 """
@@ -19,15 +25,15 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled, SharingtoolsError
-from orchestrator.contract import Account, Kind, Sourced
+from orchestrator.contract import Account, DesiredState, Kind, Position, Sourced
 from orchestrator.contract.accounts import LiveAccount
 from orchestrator.contract.kinds import info as kind_info
 from orchestrator.contract.vocabulary import Action, Phase
@@ -180,6 +186,89 @@ class ReadResult:
     settings_fields: tuple[str, ...] | None = None
 
 
+class Memory(Protocol):
+    """Which server object is which playbook item, and uploads by content: what the state
+    store remembers (``StateStore.remembered``), seen by the kinds that need it. Synchronous:
+    apply and plan load it once into a `ProcessMemory`, and apply writes what changed back to
+    the store after each wave and at the run's end."""
+
+    def objects(self, kind: str, account_ids: Collection[int]) -> dict[tuple[int, str], int]:
+        """(account id, key) -> server id, for these accounts."""
+
+    def remember_object(self, kind: str, account_id: int, key: str, server_id: int) -> None: ...
+
+    def forget_object(self, kind: str, account_id: int, key: str) -> None: ...
+
+    def upload(self, sha256: str) -> int | None:
+        """The media id a file of this content was uploaded as, if it was."""
+
+    def remember_upload(self, sha256: str, media_id: int) -> None: ...
+
+    def forget_upload(self, sha256: str) -> None: ...
+
+
+class ProcessMemory:
+    """A `Memory` kept in the process: what a run without a state database learns (forgotten at
+    exit), a plan's copy of what the state store held (a plan never writes it), and an apply's
+    copy, whose writes since the last `take_writes` are pending until the apply stores them.
+
+    A crash before they are stored costs reads, never a second copy: a post carries a mark in
+    its caption and an upload's name its content's hash, so the server tells them again."""
+
+    def __init__(self, objects: Mapping[tuple[str, int, str], int] | None = None,
+                 uploads: Mapping[str, int] | None = None) -> None:
+        self._objects = dict(objects or {})
+        self._uploads = dict(uploads or {})
+        self._pending_objects: dict[tuple[str, int, str], int | None] = {}
+        self._pending_uploads: dict[str, int | None] = {}
+
+    def objects(self, kind: str, account_ids: Collection[int]) -> dict[tuple[int, str], int]:
+        wanted = set(account_ids)
+        return {(a, key): s for (k, a, key), s in self._objects.items() if k == kind and a in wanted}
+
+    def remember_object(self, kind: str, account_id: int, key: str, server_id: int) -> None:
+        self._objects[(kind, account_id, key)] = server_id
+        self._pending_objects[(kind, account_id, key)] = server_id
+
+    def forget_object(self, kind: str, account_id: int, key: str) -> None:
+        self._objects.pop((kind, account_id, key), None)
+        self._pending_objects[(kind, account_id, key)] = None
+
+    def upload(self, sha256: str) -> int | None:
+        return self._uploads.get(sha256)
+
+    def remember_upload(self, sha256: str, media_id: int) -> None:
+        self._uploads[sha256] = media_id
+        self._pending_uploads[sha256] = media_id
+
+    def forget_upload(self, sha256: str) -> None:
+        self._uploads.pop(sha256, None)
+        self._pending_uploads[sha256] = None
+
+    def take_writes(self) -> tuple[dict[tuple[str, int, str], int | None], dict[str, int | None]]:
+        """The writes since the last call (an id remembered, or None: forgotten), now no longer pending."""
+        writes = self._pending_objects, self._pending_uploads
+        self._pending_objects, self._pending_uploads = {}, {}
+        return writes
+
+    def put_back(self, objects: Mapping[tuple[str, int, str], int | None], uploads: Mapping[str, int | None]) -> None:
+        """Writes `take_writes` gave that could not be stored: pending again, unless written since."""
+        for key, value in objects.items():
+            self._pending_objects.setdefault(key, value)
+        for sha, media in uploads.items():
+            self._pending_uploads.setdefault(sha, media)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A plan a kind refuses as a whole (a campaign over a publishing quota): an error in the
+    playbook at ``source``, reported as its diagnostics are."""
+
+    source: Position
+    message: str
+    hint: str | None = None
+
+
 class KindHandler(ABC):
     """What one managed kind knows: how to read it, diff it, and carry a change out.
 
@@ -190,10 +279,24 @@ class KindHandler(ABC):
     #: change must match one (`apply.saved_plan`), so a change no kind makes is never applied.
     changes: ClassVar[Mapping[Action, re.Pattern[str]]] = {}
 
+    _memory: Memory | None = None
+
     @property
     def label(self) -> str:
         """The module's name as the API reference gives it (``Reactions Pro``)."""
         return kind_info(self.kind).label
+
+    @property
+    def memory(self) -> Memory:
+        """What this kind remembers of the server objects it made (see `Memory`); the process's
+        own unless the registry was given the state database's (`KindRegistry.remembering`)."""
+        if self._memory is None:
+            self._memory = ProcessMemory()
+        return self._memory
+
+    @memory.setter
+    def memory(self, memory: Memory) -> None:
+        self._memory = memory
 
     def resolve(self, desired: Any) -> Any:
         """``desired`` ready to diff: what it refers to outside the playbook read now (the
@@ -218,6 +321,18 @@ class KindHandler(ABC):
         """Run coalesced operations; returns the account ids done (the rest fall back to
         ``execute`` one by one). Kinds without bulk forms never get here."""
         raise NotImplementedError(bulk)
+
+    def refused(self, change: Change, live: Live) -> tuple[str, str] | None:
+        """(reason, message) when the server refuses ``change`` for a reason of this kind's own
+        (a published post cannot be edited): planned as blocked, never attempted. ``live`` is
+        the account's state as read. By default nothing is refused."""
+        return None
+
+    def refusals(self, desired: DesiredState, live: Mapping[int, Live], changes: Sequence[Change]) -> list[Refusal]:
+        """What makes this kind's part of a plan unacceptable as a whole (a campaign over a
+        publishing quota), given the desired state, the live states read (account id -> state)
+        and the changes diffed: errors in the playbook, so nothing is applied. By default none."""
+        return []
 
     async def recover(self, client: SharingtoolsClient, op: Operation) -> bool:
         """Whether ``op`` already took effect. The executor asks before it sends ``op`` again

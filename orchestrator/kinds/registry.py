@@ -7,15 +7,17 @@ different sets can share a process.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator
 
 from orchestrator.contract import Kind
 from orchestrator.kinds.account import AccountKind
 from orchestrator.kinds.ai_dm import AiDmKind
-from orchestrator.kinds.base import KindHandler
+from orchestrator.kinds.base import KindHandler, Memory
 from orchestrator.kinds.captions import CaptionsKind
 from orchestrator.kinds.first_comment import FirstCommentKind
 from orchestrator.kinds.leads import LeadsKind
+from orchestrator.kinds.posts import PostsKind
 from orchestrator.kinds.reactions import ReactionsKind
 from orchestrator.kinds.repost import RepostKind
 from orchestrator.kinds.welcomedm import WelcomeDmKind
@@ -35,7 +37,7 @@ class KindRegistry:
     def default(cls) -> KindRegistry:
         """Every kind the orchestrator manages."""
         return cls([AccountKind(), ReactionsKind(), RepostKind(), WelcomeDmKind(), AiDmKind(), LeadsKind(),
-                    FirstCommentKind(), CaptionsKind()])
+                    FirstCommentKind(), PostsKind(), CaptionsKind()])
 
     def __getitem__(self, kind: Kind) -> KindHandler:
         """The handler of ``kind``; `KeyError` for a kind this registry does not know."""
@@ -50,6 +52,16 @@ class KindRegistry:
 
     def __len__(self) -> int:
         return len(self._handlers)
+
+    def remembering(self, memory: Memory) -> KindRegistry:
+        """A copy whose handlers keep which server object is which in ``memory`` (the state
+        database's, for an apply; a plan's read-only copy of it): see `KindHandler.memory`."""
+        handlers = []
+        for handler in self._handlers.values():
+            handler = copy.copy(handler)
+            handler.memory = memory
+            handlers.append(handler)
+        return KindRegistry(handlers)
 
     def with_handler(self, handler: KindHandler) -> KindRegistry:
         """A copy in which ``handler`` serves its kind (added, or replacing the one there was)."""

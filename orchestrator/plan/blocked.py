@@ -20,7 +20,8 @@ ACCOUNT_INACTIVE = "account_inactive"
 MODULE_NOT_ENABLED = "module_not_enabled"
 MODULE_NOT_INSTALLED = "module_not_installed"
 NO_AI_KEY = "ai_key_missing"
-REASONS = (LOGIN_REQUIRED, ACCOUNT_INACTIVE, MODULE_NOT_ENABLED, MODULE_NOT_INSTALLED, NO_AI_KEY)
+PUBLISHED = "published"  # a post Instagram has (or is receiving): the server refuses to edit it
+REASONS = (LOGIN_REQUIRED, ACCOUNT_INACTIVE, MODULE_NOT_ENABLED, MODULE_NOT_INSTALLED, NO_AI_KEY, PUBLISHED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -258,6 +258,9 @@ async def _build_plan(
             fingerprints.setdefault(account_id, {})[kind.value] = read_as
         if kind in SETTINGS_MODULES:
             planned.diagnostics += _check_settings(playbook, kind, result)
+        refused += done.blocked
+        planned.diagnostics += [Diagnostic.at(r.source, r.message, r.hint)
+                                for r in kinds[kind].refusals(desired, result.live, done.changes)]
     changes, blocked = classify(changes, ctx.accounts, live)
     changes = claimed(changes, claims)
     # What is ahead, for a whole plan only (verify and resume re-read parts of one).
@@ -275,6 +278,7 @@ class _Diffed:
     changes: list[Change] = field(default_factory=list)
     fingerprints: dict[int, str] = field(default_factory=dict)  # of the accounts diffed
     failures: list[AccountIssue] = field(default_factory=list)  # answers the diff could not make sense of
+    blocked: list[Blocked] = field(default_factory=list)  # changes the kind says the server refuses
 
 
 def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: dict[int, Any],
@@ -283,11 +287,17 @@ def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: d
     for account_id, live in result.live.items():
         account = desired.accounts.get(account_id, LIBRARY)
         try:
-            out.changes += handler.diff(account, resolved[account_id], live)
+            found = handler.diff(account, resolved[account_id], live)
+            refused = [(c, handler.refused(c, live)) for c in found]
         except SHAPE_ERRORS as exc:  # what the server sent for this account is not what the API documents
             out.failures.append(AccountIssue(account_id, account.username, kind,
                                              str(MisshapenAnswer(f"reading {handler.label}", exc))))
             continue
+        for c, why in refused:
+            if why is None:
+                out.changes.append(c)
+            else:
+                out.blocked.append(Blocked(c.account_id, c.username, kind, why[0], why[1], c))
         out.fingerprints[account_id] = result.fingerprints.get(account_id) or fingerprint(live)  # a kind may keep part
     return out
 

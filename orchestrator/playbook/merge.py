@@ -25,9 +25,12 @@ Nothing here reads the API: `desired_state` takes the live account list as an ar
 
 from __future__ import annotations
 
+import hashlib
+import random
+import zoneinfo
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestrator.contract import (
@@ -41,7 +44,10 @@ from orchestrator.contract import (
     Kind,
     KindDesired,
     LeadsDesired,
+    MediaFile,
     Position,
+    PostDesired,
+    PostsDesired,
     ScheduleDesired,
     SecretRef,
     Sourced,
@@ -52,6 +58,7 @@ from orchestrator.contract import (
 )
 from orchestrator.contract.kinds import INFO, Shape
 from orchestrator.contract.accounts import Account, accounts_of
+from orchestrator.playbook import spintax
 from orchestrator.playbook.errors import Diagnostic, PlaybookError, closest, sort_diagnostics
 from orchestrator.playbook.groups import resolve_groups, resolve_groups_lenient
 from orchestrator.playbook.model import Entry, Playbook
@@ -59,9 +66,12 @@ from orchestrator.playbook.schema import (
     CommentSchedule,
     FirstCommentSpec,
     LeadsItem,
+    PostSpec,
     ScheduleSpec,
     TargetSpec,
+    post_shape_problem,
 )
+from orchestrator.playbook.values import POST_TYPES, LibraryCaption, MediaRef
 
 
 def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[str] = (), *,
@@ -124,10 +134,10 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[s
                     builder.apply(said, window)
                 else:
                     builder.closed(taken)
-    by_account = {a: {k: b.freeze() for k, b in kinds.items()} for a, kinds in sorted(builders.items())}
+    by_account = {a: {k: b.freeze(a, playbook) for k, b in kinds.items()} for a, kinds in sorted(builders.items())}
     accounts_by_id = {a.id: a for a in live}
     try:
-        _check_comment_schedules(by_account, accounts_by_id)
+        _check_merged(by_account, accounts_by_id)
     except PlaybookError as exc:
         if deferred is None:
             raise
@@ -256,7 +266,9 @@ class _Builder:
         """Whether ``said`` adds to an additive list (what a closed window's entry is read for)."""
         return False
 
-    def freeze(self) -> KindDesired:
+    def freeze(self, account_id: int, playbook: Playbook) -> KindDesired:
+        """The merged desired state of account ``account_id`` (``playbook``: what a kind's
+        values refer to elsewhere in it, such as the caption library)."""
         raise NotImplementedError
 
 
@@ -327,7 +339,7 @@ class _ScheduleBuilder(_Builder):
     def closed(self, taken: dict[tuple[str, str], Withdrawal[Target]]) -> None:
         self.withdrawn = {**self.withdrawn, **taken} if self.withdrawn else taken  # `taken` is never written to
 
-    def freeze(self) -> ScheduleDesired:
+    def freeze(self, account_id: int, playbook: Playbook) -> ScheduleDesired:
         targets = None if self.targets is None else tuple(self.targets.values())
         wanted = self.targets or {}
         timeless = self.timeless or ()
@@ -352,7 +364,7 @@ class _ToggleBuilder(_Builder):
     def apply(self, said: Sourced[str], window: _Window | None) -> None:
         self.state = said
 
-    def freeze(self) -> ToggleDesired:
+    def freeze(self, account_id: int, playbook: Playbook) -> ToggleDesired:
         assert self.state is not None
         return ToggleDesired(self.kind, self.state)
 
@@ -378,7 +390,7 @@ class _LeadsBuilder(_Builder):
             else:
                 self.tasks[task_name] = state
 
-    def freeze(self) -> LeadsDesired:
+    def freeze(self, account_id: int, playbook: Playbook) -> LeadsDesired:
         return LeadsDesired(self.every, dict(self.tasks))
 
 
@@ -463,7 +475,7 @@ class _FirstCommentBuilder(_Builder):
             name, source, fields, _ = self.withdrawn.get(schedule.key) or (schedule.name, schedule.source, {}, window)
             self.withdrawn[schedule.key] = (name, source, {**fields, **schedule.fields}, window)
 
-    def freeze(self) -> FirstCommentDesired:
+    def freeze(self, account_id: int, playbook: Playbook) -> FirstCommentDesired:
         exact = self.prune is not None and self.prune.value
         # A schedule whose targets no closed entry gives cannot be found live: nothing to take back.
         withdraw = () if exact else tuple(
@@ -497,8 +509,127 @@ class _AccountBuilder(_Builder):
         if password is not None:
             self.password = password
 
-    def freeze(self) -> AccountDesired:
+    def freeze(self, account_id: int, playbook: Playbook) -> AccountDesired:
         return AccountDesired(self.proxy, self.password)
+
+
+@dataclass(frozen=True)
+class _PostSays:
+    name: str
+    source: Position
+    fields: dict[str, Sourced[Any]]
+
+
+@dataclass(frozen=True)
+class _PostsSays:
+    source: Position  # the `posts:` key
+    posts: list[_PostSays]
+
+
+_POST_FIELDS = ("type", "media", "caption", "at", "timezone", "stagger")
+
+
+class _PostsBuilder(_Builder):
+    """A content calendar: posts by name, the union over entries, each merged field by field."""
+
+    def __init__(self, kind: Kind) -> None:
+        super().__init__(kind)
+        self.posts: dict[str, tuple[Position, dict[str, Sourced[Any]]]] = {}
+        self.source: Position | None = None
+
+    @classmethod
+    def read(cls, entry: Entry, kind: Kind) -> _PostsSays:
+        specs: list[PostSpec] = entry.spec.of(kind)
+        return _PostsSays(entry.locator.key_at(kind.value), [
+            _PostSays(p.name, p.source, {f: getattr(p, f) for f in _POST_FIELDS if getattr(p, f) is not None})
+            for p in specs])
+
+    def apply(self, said: _PostsSays, window: _Window | None) -> None:
+        # A windowed entry's posts are desired while it is open; a closed window takes nothing
+        # back of them (`adds` is False): a scheduled post is a one-off, not a standing list.
+        self.source = said.source
+        for post in said.posts:
+            source, fields = self.posts.get(post.name) or (post.source, {})
+            self.posts[post.name] = (source, {**fields, **post.fields})
+
+    def freeze(self, account_id: int, playbook: Playbook) -> PostsDesired:
+        assert self.source is not None
+        posts: list[PostDesired] = []
+        unfinished: list[tuple[str, Position, str]] = []
+        for name, (source, fields) in self.posts.items():
+            missing = [f"`{f}`" for f in ("media", "at") if f not in fields]
+            if missing:
+                unfinished.append((name, source, f"has no {' or '.join(missing)}"))
+                continue
+            post = _post_for(account_id, name, source, fields, playbook)
+            if isinstance(post, str):
+                unfinished.append((name, source, post))
+            else:
+                posts.append(post)
+        return PostsDesired(tuple(posts), self.source, tuple(unfinished))
+
+
+def _seed(purpose: str, name: str, account_id: int) -> int:
+    """A number derived from a post's name and an account, the same in every plan."""
+    digest = hashlib.sha256(f"{purpose}\0{name}\0{account_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def post_slot(at: datetime, timezone: str | None, stagger: int, name: str, account_id: int) -> datetime:
+    """When ``account_id``'s copy of post ``name`` publishes, in UTC: ``at`` (in ``timezone``
+    unless it carries its offset) plus an offset in ``[0, stagger)`` seconds derived from the
+    post's name and the account. Derived from both and nothing else, so two plans agree and an
+    account keeps its slot when others join the group."""
+    if at.tzinfo is None:  # UTC needs no time zone database
+        at = at.replace(tzinfo=UTC if timezone in (None, "UTC") else zoneinfo.ZoneInfo(timezone))
+    offset = _seed("slot", name, account_id) % stagger if stagger > 0 else 0
+    return at.astimezone(UTC) + timedelta(seconds=offset)
+
+
+def _post_for(account_id: int, name: str, source: Position, fields: Mapping[str, Sourced[Any]],
+              playbook: Playbook) -> PostDesired | str:
+    """One account's copy of a post, or what is wrong with the merged post."""
+    media_field: Sourced[tuple[MediaRef, ...]] = fields["media"]
+    files: list[MediaFile] = []
+    for ref in media_field.value:
+        if ref.path is None:
+            files.append(MediaFile(str(ref), "", media_id=ref.media_id))
+            continue
+        local = playbook.media.get((media_field.source.file, ref.path))
+        if local is None:  # a file that failed its check: reported by validation already
+            return f"cannot use media file `{ref.path}`"
+        files.append(MediaFile(ref.path, local.kind, local.path, local.sha256, local.size))
+    type_field: Sourced[str] | None = fields.get("type")
+    kinds: list[str | None] = [f.kind or None for f in files]
+    if type_field is not None:
+        problem = post_shape_problem(type_field.value, kinds)
+        if problem:
+            return problem
+        api_type: Sourced[str] | None = Sourced(POST_TYPES[type_field.value], type_field.source)
+    elif all(kinds):  # as the server infers it from the files
+        inferred = "album" if len(files) > 1 else ("video" if kinds[0] == "video" else "photo")
+        api_type = Sourced(inferred, media_field.source)
+    else:
+        api_type = None  # library files of unknown type: the server's pick
+    caption_field = fields.get("caption")
+    template, caption_source = "", source
+    if caption_field is not None:
+        caption_source = caption_field.source
+        if isinstance(caption_field.value, LibraryCaption):
+            text = playbook.caption_library.get(caption_field.value.title)
+            if text is None:
+                return f"has no caption `{caption_field.value.title}` in the caption library"
+            template = text.value
+        else:
+            template = caption_field.value
+    caption = spintax.spin(template, random.Random(_seed("caption", name, account_id))).strip()
+    at_field: Sourced[datetime] = fields["at"]
+    zone = fields.get("timezone")
+    stagger = fields.get("stagger")
+    slot = post_slot(at_field.value, zone.value if zone else None, stagger.value if stagger else 0, name,
+                     account_id)
+    return PostDesired(name, source, api_type, Sourced(caption, caption_source),
+                       Sourced(tuple(files), media_field.source), Sourced(slot, at_field.source))
 
 
 #: How each shape of desired state is merged, entry after entry (a kind's shape: `contract.kinds`).
@@ -508,6 +639,7 @@ _BUILDERS_BY_SHAPE: dict[Shape, type[_Builder]] = {
     Shape.TOGGLE: _ToggleBuilder,
     Shape.TASKS: _LeadsBuilder,
     Shape.COMMENT_SCHEDULES: _FirstCommentBuilder,
+    Shape.POSTS: _PostsBuilder,
 }
 _BUILDERS: dict[Kind, type[_Builder]] = {k: _BUILDERS_BY_SHAPE[i.shape] for k, i in INFO.items()
                                          if i.shape in _BUILDERS_BY_SHAPE}
@@ -532,6 +664,35 @@ def _captions(playbook: Playbook) -> CaptionsDesired | None:
 def _set(flag: Sourced[bool] | None) -> bool:
     """Whether an optional flag (``prune``) is given and true."""
     return flag is not None and flag.value
+
+
+def _check_merged(by_account: Mapping[int, Mapping[Kind, KindDesired]], accounts: Mapping[int, Account]) -> None:
+    """What only the merged state shows is wrong: first-comment schedules, posts."""
+    problems: list[Diagnostic] = []
+    for check in (_check_comment_schedules, _check_posts):
+        try:
+            check(by_account, accounts)
+        except PlaybookError as exc:
+            problems += exc.diagnostics
+    if problems:
+        raise PlaybookError(sort_diagnostics(problems))
+
+
+def _check_posts(by_account: Mapping[int, Mapping[Kind, KindDesired]], accounts: Mapping[int, Account]) -> None:
+    """Every post complete for every account it selects (fields from several entries merge)."""
+    found: dict[tuple[Position, str, str], list[str]] = {}
+    for account_id, kinds in by_account.items():
+        for desired in kinds.values():
+            if isinstance(desired, PostsDesired):
+                for name, position, problem in desired.unfinished:
+                    found.setdefault((position, name, problem), []).append(accounts[account_id].username)
+    problems = []
+    for (position, name, problem), usernames in found.items():
+        shown = ", ".join(usernames[:5]) + (f" and {len(usernames) - 5} more" if len(usernames) > 5 else "")
+        problems.append(Diagnostic.at(position, f"post `{name}` {problem} for {shown}",
+                                      "the entries that give the rest of the post do not select these accounts"))
+    if problems:
+        raise PlaybookError(sort_diagnostics(problems))
 
 
 def _check_comment_schedules(by_account: Mapping[int, Mapping[Kind, KindDesired]],

@@ -7,15 +7,19 @@ Entries keep file order, then entry order: that order is the precedence order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from orchestrator.contract import Kind, Policy, Position
+from orchestrator.contract import Kind, Policy, Position, Shape, Sourced
+from orchestrator.contract.kinds import of_shape
+from orchestrator.playbook import spintax
 from orchestrator.playbook.errors import Diagnostic, did_you_mean
+from orchestrator.playbook.media import LocalMedia, MediaProblem, check_media
 from orchestrator.playbook.positions import Locator, PositionIndex
-from orchestrator.playbook.schema import CaptionsSpec, EntryBase, GroupSpec, PlaybookSpec
+from orchestrator.playbook.schema import CaptionsSpec, EntryBase, GroupSpec, PlaybookSpec, PostSpec
+from orchestrator.playbook.values import CAPTION_MAX, LibraryCaption
 from orchestrator.playbook.windows import Windows, windows_of
 
 
@@ -75,6 +79,27 @@ class Playbook:
     entries: tuple[Entry, ...]
     captions: tuple[CaptionsBlock, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    #: The media files posts name, checked and hashed: (playbook file, path as written) -> file.
+    media: Mapping[tuple[str, str], LocalMedia] = field(default_factory=dict)
+
+    @cached_property
+    def caption_library(self) -> dict[str, Sourced[str]]:
+        """The caption library the ``captions:`` sections make (title -> text), merged as the
+        plan merges it; posts name captions of it (``caption: {library: TITLE}``)."""
+        return caption_library(self.captions)
+
+
+def caption_library(blocks: Sequence[CaptionsBlock]) -> dict[str, Sourced[str]]:
+    """``captions:`` sections merged in file order: a section with ``prune: true`` replaces
+    what came before it (see ``merge.desired_state``, which builds the same library)."""
+    library: dict[str, Sourced[str]] = {}
+    for block in blocks:
+        listed = dict(block.spec.library)
+        if block.spec.prune is not None and block.spec.prune.value:
+            library = listed
+        else:
+            library.update(listed)
+    return library
 
 
 @dataclass(frozen=True)
@@ -119,7 +144,10 @@ def assemble(files: list[ValidFile], complete: bool = True) -> tuple[Playbook, l
         problems += _unknown_groups(entries, groups, [f.name for f in files])
     problems += _schedules_without_targets(entries)
     problems += _windowed_names(entries)
-    playbook = Playbook(tuple(f.name for f in files), groups, tuple(entries), tuple(captions), Policy(**policy))
+    media, found = _check_posts(entries, caption_library(captions))
+    problems += found
+    playbook = Playbook(tuple(f.name for f in files), groups, tuple(entries), tuple(captions), Policy(**policy),
+                        media)
     return playbook, problems
 
 
@@ -183,3 +211,52 @@ def _schedules_without_targets(entries: list[Entry]) -> list[Diagnostic]:
                       "a live schedule is recognised by its targets: give them where the schedule is first named")
         for name, position in first_seen.items() if name not in with_targets
     ]
+
+
+def _posts_of(entry: Entry) -> list[tuple[Kind, int, PostSpec]]:
+    return [(kind, i, post) for kind in of_shape(Shape.POSTS) for i, post in enumerate(entry.spec.of(kind) or ())]
+
+
+def _check_posts(entries: list[Entry], library: Mapping[str, Sourced[str]]
+                 ) -> tuple[dict[tuple[str, str], LocalMedia], list[Diagnostic]]:
+    """The media files of every post, checked and hashed; library captions that exist and
+    fit; and every post given its `media` and `at` somewhere (each entry may give some fields:
+    they merge by the post's name)."""
+    media: dict[tuple[str, str], LocalMedia] = {}
+    problems: list[Diagnostic] = []
+    first_seen: dict[str, Position] = {}
+    given: dict[str, set[str]] = {}
+    for entry in entries:
+        for kind, i, post in _posts_of(entry):
+            first_seen.setdefault(post.name, post.source)
+            given.setdefault(post.name, set()).update(f for f in ("media", "at") if getattr(post, f) is not None)
+            for j, ref in enumerate(post.media.value if post.media is not None else ()):
+                if ref.path is None or (entry.source.file, ref.path) in media:
+                    continue
+                try:
+                    media[(entry.source.file, ref.path)] = check_media(ref.path, entry.source.file)
+                except MediaProblem as problem:
+                    path = f"{kind.value}[{i}].media[{j}]"
+                    at = entry.locator.at(kind.value, i, "media", j)
+                    if not entry.locator.index.exists(entry.locator.prefix + (kind.value, i, "media", j)):
+                        at, path = entry.locator.at(kind.value, i, "media"), f"{kind.value}[{i}].media"  # one file
+                    problems.append(Diagnostic.at(at, f"`{path}`: {problem.message}", problem.hint, path=path))
+            caption = post.caption.value if post.caption is not None else None
+            if isinstance(caption, LibraryCaption):
+                where, path = entry.locator.at(kind.value, i, "caption", "library"), f"{kind.value}[{i}].caption"
+                text = library.get(caption.title)
+                if text is None:
+                    problems.append(Diagnostic.at(
+                        where, f"`{path}`: the caption library has no caption `{caption.title}`",
+                        did_you_mean(caption.title, library) or "add it under `captions: library:`", path=path))
+                elif (longest := spintax.longest(text.value.strip())) > CAPTION_MAX:
+                    problems.append(Diagnostic.at(
+                        where, f"`{path}`: caption `{caption.title}` can render to {longest:,} characters",
+                        f"a post's caption is at most {CAPTION_MAX:,}", path=path))
+    for name, position in first_seen.items():
+        missing = [f for f in ("media", "at") if f not in given[name]]
+        if missing:
+            problems.append(Diagnostic.at(
+                position, f"post `{name}` never gets {' or '.join(f'`{f}`' for f in missing)}",
+                "give them where the post is first listed; later entries may change single fields"))
+    return media, problems

@@ -56,13 +56,19 @@ from orchestrator.playbook.values import (
     CustomProxy,
     DateTime,
     DriftValue,
+    Duration,
     ExcludeRefs,
     GroupName,
     GroupNames,
     LeadsState,
     Library,
     LimitValue,
+    MediaList,
     Patterns,
+    PostCaption,
+    PostName,
+    PostTime,
+    PostTypeValue,
     RepostTimes,
     ScheduleState,
     SecretRefValue,
@@ -70,8 +76,11 @@ from orchestrator.playbook.values import (
     TargetId,
     TargetText,
     Time,
+    TimeZoneName,
     Version,
     WavesValue,
+    ALBUM_MAX,
+    ALBUM_MIN,
     describe,
     fail,
 )
@@ -485,6 +494,63 @@ class FirstCommentSpec(Spec):
         return self
 
 
+class PostSpec(Spec):
+    """One post of a content calendar: ``posts:`` lists them per entry.
+
+    ``name`` is the post's identity in the playbook: entries that list the same name merge
+    field by field (a later entry may change only the caption of some accounts' copy). Each
+    selected account gets one copy, scheduled at ``at`` (in ``timezone``, UTC by default) plus
+    an offset within ``stagger`` derived from the post's name and the account."""
+
+    name: PostName
+    type: SourcedValue[PostTypeValue] | None = None
+    media: SourcedValue[MediaList] | None = None
+    caption: SourcedValue[PostCaption] | None = None
+    at: SourcedValue[PostTime] | None = None
+    timezone: SourcedValue[TimeZoneName] | None = None
+    stagger: SourcedValue[Duration] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PostSpec:
+        if self.type is not None and self.media is not None:
+            problem = post_shape_problem(self.type.value, [m.kind for m in self.media.value])
+            if problem:
+                fail(problem, "photo and story take one file, video and reel one mp4, album 2 to 10 files",
+                     at=("media",))
+        if self.at is not None and self.at.value.tzinfo is not None and self.timezone is not None:
+            fail("`at` already carries its offset", "give the zone once: drop the offset or `timezone`",
+                 at=("timezone",), on_key=True)
+        return self
+
+
+def post_shape_problem(post_type: str, kinds: list[str | None]) -> str | None:
+    """Why files of these kinds (image, video, or None for a library id) cannot make a
+    ``post_type`` post, or None (as the server checks it)."""
+    if post_type == "album":
+        if not ALBUM_MIN <= len(kinds) <= ALBUM_MAX:
+            return f"an album takes {ALBUM_MIN} to {ALBUM_MAX} media files, got {len(kinds)}"
+        return None
+    if len(kinds) != 1:
+        return f"a {post_type} takes exactly one media file, got {len(kinds)}"
+    wanted = {"photo": "image", "video": "video", "reel": "video"}.get(post_type)
+    if wanted and kinds[0] not in (None, wanted):
+        return f"a {post_type} takes {'an image' if wanted == 'image' else 'a video (mp4)'}"
+    return None
+
+
+def _no_duplicate_posts(posts: list[PostSpec]) -> list[PostSpec]:
+    seen: dict[str, int] = {}
+    for i, post in enumerate(posts):
+        if post.name in seen:
+            fail(f"post `{post.name}` is listed twice (also item {seen[post.name] + 1})",
+                 "a name is a post's identity: give each post its own", at=(i, "name"))
+        seen[post.name] = i
+    return posts
+
+
+PostsField = Annotated[list[PostSpec], AfterValidator(_no_duplicate_posts), Placed()]
+
+
 class AccountSpec(Spec):
     """``account:``: account-level settings."""
 
@@ -534,7 +600,7 @@ class EntryBase(Spec):
 #: The spec of each shape of desired state; a schedule's settings and targets differ by kind.
 SPEC_BY_SHAPE: dict[Shape, Any] = {
     Shape.ACCOUNT: AccountSpec, Shape.TOGGLE: ToggleSpec, Shape.TASKS: LeadsField,
-    Shape.COMMENT_SCHEDULES: FirstCommentSpec,
+    Shape.COMMENT_SCHEDULES: FirstCommentSpec, Shape.POSTS: PostsField,
 }
 SCHEDULE_SPECS: dict[Kind, type[ScheduleSpec]] = {Kind.REACTIONS: ReactionsSpec, Kind.REPOST: RepostSpec}
 
@@ -593,6 +659,7 @@ class PolicySpec(Spec):
     waves: SourcedValue[WavesValue] | None = None
     max_fail: SourcedValue[LimitValue] | None = None
     drift: SourcedValue[DriftValue] | None = None
+    max_posts_per_day: SourcedValue[Annotated[StrictInt, Field(ge=1)]] | None = None
 
 
 # -- captions -------------------------------------------------------------------------------
@@ -630,7 +697,7 @@ def json_schema() -> dict[str, Any]:
 
 __all__ = [
     "AccountSpec", "CaptionsSpec", "CommentSchedule", "CommentTarget", "EntryBase", "EntrySpec", "FirstCommentSpec",
-    "GroupSpec", "LeadsItem", "PlaybookSpec", "PolicySpec", "ReactionsSpec", "ReactionsTarget",
+    "GroupSpec", "LeadsItem", "PlaybookSpec", "PolicySpec", "PostSpec", "ReactionsSpec", "ReactionsTarget",
     "RepostSpec", "RepostTarget", "ScheduleSpec", "SettingsSpec", "TargetSpec", "ToggleSpec", "fail",
     "json_schema",
 ]

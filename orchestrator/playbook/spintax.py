@@ -8,12 +8,13 @@ from orchestrator.text.spintax import (
     SpintaxProblem,
     SpintaxSyntaxError,
     check,
+    longest,
     parse,
     spin,
     variant_count,
 )
 
 __all__ = [
-    "PLACEHOLDER", "Choice", "Sequence", "SpintaxProblem", "SpintaxSyntaxError", "check", "parse", "spin",
+    "PLACEHOLDER", "Choice", "Sequence", "SpintaxProblem", "SpintaxSyntaxError", "check", "longest", "parse", "spin",
     "variant_count",
 ]

@@ -14,15 +14,21 @@ Conventions that keep the error messages precise:
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import zoneinfo
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any, Literal, NoReturn
 
 from pydantic import PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from orchestrator.contract import ACCOUNT_KINDS, Kind, Limit, SecretRef
+from orchestrator.contract.desired import CAPTION_MAX
 from orchestrator.playbook import spintax
+from orchestrator.playbook.errors import closest
 from orchestrator.playbook.secret_refs import secret_ref_problem
 
 SUPPORTED_VERSION = 1
@@ -383,6 +389,219 @@ def _library(value: Any) -> dict[str, str]:
 
 Library = Annotated[dict[str, str], PlainValidator(_library),
                     WithJsonSchema({"type": "object", "additionalProperties": {"type": "string"}})]
+
+
+# -- posts ----------------------------------------------------------------------------------
+
+#: The playbook's post types and the API's names for them (``reel`` is the API's ``reels``).
+POST_TYPES = {"photo": "photo", "video": "video", "album": "album", "reel": "reels", "story": "story"}
+#: Other names the API takes for the same types.
+POST_TYPE_ALIASES = {"carousel": "album", "reels": "reel"}
+#: File types the server always accepts (the reference: jpg, jpeg, png, mp4, gif), and those it
+#: accepts only when its video processing is on (refused here: a plan cannot tell).
+IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "gif"})
+VIDEO_EXTENSIONS = frozenset({"mp4"})
+PROCESSED_EXTENSIONS = frozenset({"mov", "m4v", "mpg"})
+ALBUM_MIN, ALBUM_MAX = 2, 10
+MAX_STAGGER = 7 * 24 * 3600
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_POST_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:\d{2})?$")
+
+PostType = Literal["photo", "video", "album", "reel", "story"]
+
+
+@dataclass(frozen=True)
+class LibraryCaption:
+    """``caption: {library: "Winter drop"}``: the text of a caption of the playbook's library."""
+
+    title: str
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """One item of a post's ``media:``: a file beside the playbook, or ``{id: 42}``, a file
+    already in the user's media library (as ``import`` writes them)."""
+
+    path: str | None = None
+    media_id: int | None = None
+
+    @property
+    def extension(self) -> str:
+        return extension_of(self.path or "")
+
+    @property
+    def kind(self) -> str | None:
+        """``image`` or ``video`` for a file (by its extension), None for a library id."""
+        if self.path is None:
+            return None
+        return "video" if self.extension in VIDEO_EXTENSIONS else "image"
+
+    def __str__(self) -> str:
+        return self.path if self.path is not None else f"{{id: {self.media_id}}}"
+
+
+def extension_of(path: str) -> str:
+    _, dot, ext = path.rpartition(".")
+    return ext.lower() if dot and "/" not in ext else ""
+
+
+def _post_name(value: Any) -> str:
+    if not isinstance(value, str):
+        fail(f"a post's name must be text, got {describe(value)}", "such as `name: winter-teaser`")
+    if not value.strip() or value != value.strip() or "\n" in value:
+        fail("a post's name must be text without spaces around it", "such as `name: winter-teaser`")
+    if len(value) > 100:
+        fail("a post's name is at most 100 characters")
+    return value
+
+
+def _post_type(value: Any) -> str:
+    if isinstance(value, str) and value in POST_TYPE_ALIASES:
+        return POST_TYPE_ALIASES[value]
+    if isinstance(value, str) and value in POST_TYPES:
+        return value
+    near = closest(str(value), POST_TYPES) if isinstance(value, str) else None
+    fail(f"`type` must be one of `photo`, `video`, `album`, `reel`, `story`, got {describe(value)}",
+         f"did you mean `{near}`?" if near else "photo and video take one file, album 2 to 10, reel one video")
+
+
+def _post_time(value: Any) -> dt.datetime:
+    """``2026-12-10T18:00`` (or with a space, seconds, ``Z`` or an offset): naive unless an
+    offset is written; the post's ``timezone`` gives a naive time its zone."""
+    example = "write `YYYY-MM-DDTHH:MM`, such as `2026-12-10T18:00`"
+    if not isinstance(value, str):
+        fail(f"`at` must be a date and time, got {describe(value)}", example)
+    match = _POST_TIME.match(value.strip())
+    if match is None:
+        fail(f"`{value}` is not a date and time", example)
+    y, mo, d, h, mi, sec = (int(g) if g else 0 for g in match.groups()[:6])
+    offset = match.group(7)
+    try:
+        when = dt.datetime(y, mo, d, h, mi, sec)
+    except ValueError:
+        fail(f"`{value}` is not a valid date and time", example)
+    if offset:
+        when = when.replace(tzinfo=dt.UTC if offset == "Z" else
+                            dt.datetime.strptime(offset.replace(":", ""), "%z").tzinfo)
+    return when
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _timezone(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        fail(f"`timezone` must be a time zone name, got {describe(value)}", "such as `Europe/Paris` or `UTC`")
+    if value == "UTC":
+        return value  # needs no time zone database
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        names = _zone_names()
+        if not names:
+            fail(f"unknown time zone `{value}`: this system has no time zone database",
+                 "install the tzdata package, or give `at` an offset such as `2026-12-10T18:00+01:00`")
+        near = closest(value, names)
+        fail(f"unknown time zone `{value}`",
+             f"did you mean `{near}`?" if near else "use an IANA name, such as `Europe/Paris`, `America/New_York`")
+    return value
+
+
+def _duration(value: Any) -> int:
+    """``stagger``: ``2h``, ``90m``, ``1h30m``, ``45s``, ``1d`` or ``0``, in seconds."""
+    hint = "such as `2h`, `90m`, `1h30m` or `0`"
+    if (value == 0 and not isinstance(value, bool)) or value == "0":
+        return 0
+    if not isinstance(value, str) or not value.strip():
+        fail(f"must be a duration, got {describe(value)}", hint)
+    match = _DURATION.match(value.strip())
+    if match is None or not any(match.groups()):
+        fail(f"`{value}` is not a duration", hint)
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    if total > MAX_STAGGER:
+        fail(f"`{value}` is longer than 7 days", "a stagger spreads one post over its accounts within hours")
+    return total
+
+
+def _media_ref(value: Any, at: tuple[int, ...]) -> MediaRef:
+    if isinstance(value, Mapping):
+        if set(value) != {"id"}:
+            fail("a library file is written `{id: 42}`", "or give the path of a file beside the playbook", at=at)
+        media_id = value["id"]
+        if isinstance(media_id, bool) or not isinstance(media_id, int) or media_id < 1:
+            fail(f"a media id must be a positive number, got {describe(media_id)}", at=at)
+        return MediaRef(media_id=media_id)
+    if not isinstance(value, str) or not value.strip():
+        fail(f"a media file must be a path, got {describe(value)}", "such as `media/teaser.jpg`", at=at)
+    if value.startswith("~") or os.path.isabs(value) or os.path.normpath(value).split(os.sep)[0] == "..":
+        fail(f"media file `{value}` is outside the playbook's directory",
+             "keep media files beside the playbooks, such as `media/teaser.jpg`", at=at)
+    ext = extension_of(value)
+    if ext in PROCESSED_EXTENSIONS:
+        fail(f"`{value}`: the server takes .{ext} files only when its video processing is on",
+             "convert it to mp4", at=at)
+    if ext not in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS:
+        fail(f"`{value}` is not a file type the server takes",
+             "posts take jpg, jpeg, png, gif and mp4 files", at=at)
+    return MediaRef(path=value)
+
+
+def _media(value: Any) -> tuple[MediaRef, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        fail("a post needs at least one media file", "such as `media: [media/teaser.jpg]`")
+    if len(items) > ALBUM_MAX:
+        fail(f"a post takes at most {ALBUM_MAX} media files, got {len(items)}")
+    refs = [_media_ref(item, (i,) if isinstance(value, list) else ()) for i, item in enumerate(items)]
+    seen: set[MediaRef] = set()
+    for i, ref in enumerate(refs):
+        if ref in seen:
+            fail(f"`{ref}` is listed twice", "a post names each file once", at=(i,))
+        seen.add(ref)
+    return tuple(refs)
+
+
+def _caption(value: Any) -> str | LibraryCaption:
+    if isinstance(value, Mapping):
+        if set(value) != {"library"} or not isinstance(value["library"], (str, int)) \
+                or isinstance(value["library"], bool) or not str(value["library"]).strip():
+            fail("a caption from the library is written `{library: TITLE}`",
+                 'such as `caption: {library: "Winter drop"}`')
+        return LibraryCaption(str(value["library"]))
+    text = _spintax_text(value)
+    check_caption_length(text)
+    return text
+
+
+def check_caption_length(text: str, what: str = "the caption") -> None:
+    """Instagram takes 2,200 characters; the posts kind keeps a few for its marker."""
+    longest = spintax.longest(text.strip())
+    if longest > CAPTION_MAX:
+        fail(f"{what} can render to {longest:,} characters", f"a post's caption is at most {CAPTION_MAX:,}")
+
+
+PostName = Annotated[str, PlainValidator(_post_name), WithJsonSchema({"type": "string", "minLength": 1})]
+PostTypeValue = Annotated[str, PlainValidator(_post_type),
+                          WithJsonSchema({"enum": [*POST_TYPES, *POST_TYPE_ALIASES]})]
+PostTime = Annotated[dt.datetime, PlainValidator(_post_time), WithJsonSchema({"type": "string"})]
+TimeZoneName = Annotated[str, PlainValidator(_timezone), WithJsonSchema({"type": "string"})]
+Duration = Annotated[int, PlainValidator(_duration),
+                     WithJsonSchema({"anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"const": 0}]})]
+MediaList = Annotated[
+    tuple[MediaRef, ...], PlainValidator(_media),
+    WithJsonSchema({"type": "array", "minItems": 1, "maxItems": ALBUM_MAX, "items": {"anyOf": [
+        {"type": "string"},
+        {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"],
+         "additionalProperties": False}]}}),
+]
+PostCaption = Annotated[
+    str | LibraryCaption, PlainValidator(_caption),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "object", "properties": {"library": {"type": "string"}},
+                                                   "required": ["library"], "additionalProperties": False}]}),
+]
 
 
 # -- a file ---------------------------------------------------------------------------------

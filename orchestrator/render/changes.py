@@ -2,7 +2,9 @@
 
 Two changes are the same change when they have the same (kind, action, path, before, after,
 source) and the same drift label: at 800 accounts, one setting raised everywhere is one line,
-not 800.
+not 800. A value a change's line does not show (what a created or deleted ``schedules[...]``
+or ``posts[...]`` holds: each account's own time, its spun caption) does not split a group:
+lines that read the same are one line; the JSON plan keeps every change's values.
 """
 
 from __future__ import annotations
@@ -49,13 +51,24 @@ class ChangeGroup:
                 canonical(self.first.before), canonical(self.first.after), self.first.source or "")
 
 
+def shown(c: Change) -> tuple[Any, Any]:
+    """The (before, after) the line of ``c`` shows (see `describe`): both for an update or a
+    switch, the value of a created setting, nothing of an item created or deleted by name."""
+    if c.action in ("create", "add"):
+        return None, (None if c.path.endswith("]") else c.after)
+    if c.action in ("delete", "remove"):
+        return None, None
+    return c.before, c.after
+
+
 def group_changes(changes: Iterable[Change], drift: frozenset[tuple[int, str, str]] = frozenset()) -> list[ChangeGroup]:
     """Changes grouped by (kind, action, path, before, after, source, drift), in kind order,
     then action order, then path; a group keeps its changes in plan order."""
     groups: dict[tuple[Any, ...], ChangeGroup] = {}
     for c in changes:
         is_drift = (c.account_id, c.kind, c.path) in drift
-        key = (c.kind, c.action, c.path, canonical(c.before), canonical(c.after), c.source, is_drift)
+        before, after = shown(c)
+        key = (c.kind, c.action, c.path, canonical(before), canonical(after), c.source, is_drift)
         group = groups.get(key)
         if group is None:
             group = groups[key] = ChangeGroup(c, is_drift)

@@ -63,6 +63,9 @@ from orchestrator.state.store import (
     Holder,
     Installation,
     Key,
+    ObjectWrites,
+    Objects,
+    UploadWrites,
     LockHeld,
     PruneResult,
     Reservation,
@@ -161,9 +164,19 @@ CLAIMS = [
         entry TEXT NOT NULL, run_id BIGINT, at DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (installation, account_id, kind, path))""",
 ]
+# Version 5: the posts memory, as on SQLite.
+IDENTITIES = [
+    """CREATE TABLE IF NOT EXISTS server_objects (
+        installation TEXT NOT NULL, kind TEXT NOT NULL, account_id BIGINT NOT NULL, key TEXT NOT NULL,
+        server_id BIGINT NOT NULL, at DOUBLE PRECISION NOT NULL, PRIMARY KEY (installation, kind, account_id, key))""",
+    """CREATE TABLE IF NOT EXISTS uploads (
+        installation TEXT NOT NULL, sha256 TEXT NOT NULL, media_id BIGINT NOT NULL, at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (installation, sha256))""",
+]
 # Version 2 is this backend's first (the SQLite store's version 2: it never had the older
-# schema); version 3 adds the status page's snapshot, version 4 the window claims, as on SQLite.
-MIGRATIONS: dict[int, list[str]] = {2: SCHEMA, 3: STATUS, 4: CLAIMS}
+# schema); version 3 adds the status page's snapshot, version 4 the window claims, version 5
+# the posts memory, as on SQLite.
+MIGRATIONS: dict[int, list[str]] = {2: SCHEMA, 3: STATUS, 4: CLAIMS, 5: IDENTITIES}
 MIGRATION_LOCK = 0x5354_4F52  # "STOR": the transaction advisory lock migrations take
 PRUNE_EVERY = 3600.0
 CHUNK = 500
@@ -479,6 +492,41 @@ class PostgresStore:
     async def known_usernames(self) -> frozenset[str]:
         rows = await self._rows("SELECT username FROM known_accounts WHERE installation=%s", (self.installation.id,))
         return frozenset(r[0] for r in rows)
+
+    # -- the posts memory ------------------------------------------------------------------------
+    async def remembered(self) -> tuple[Objects, dict[str, int]]:
+        inst = self.installation.id
+        objects = {(k, int(a), key): int(s) for k, a, key, s in await self._rows(
+            "SELECT kind, account_id, key, server_id FROM server_objects WHERE installation=%s", (inst,))}
+        uploads = {sha: int(m) for sha, m in await self._rows(
+            "SELECT sha256, media_id FROM uploads WHERE installation=%s", (inst,))}
+        return objects, uploads
+
+    async def save_identities(self, objects: ObjectWrites, uploads: UploadWrites) -> None:
+        if not objects and not uploads:
+            return
+        now, inst = self.clock(), self.installation.id
+        keep = [(inst, str(k), a, key, s, now) for (k, a, key), s in objects.items() if s is not None]
+        drop = [(inst, str(k), a, key) for (k, a, key), s in objects.items() if s is None]
+        kept = [(inst, sha, m, now) for sha, m in uploads.items() if m is not None]
+        dropped = [(inst, sha) for sha, m in uploads.items() if m is None]
+
+        async def write(conn: Any) -> None:
+            async with conn.cursor() as cur:
+                if keep:
+                    await cur.executemany(
+                        "INSERT INTO server_objects VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (installation, kind, "
+                        "account_id, key) DO UPDATE SET server_id=excluded.server_id, at=excluded.at", keep)
+                if drop:
+                    await cur.executemany("DELETE FROM server_objects WHERE installation=%s AND kind=%s AND "
+                                          "account_id=%s AND key=%s", drop)
+                if kept:
+                    await cur.executemany(
+                        "INSERT INTO uploads VALUES (%s,%s,%s,%s) ON CONFLICT (installation, sha256) DO UPDATE "
+                        "SET media_id=excluded.media_id, at=excluded.at", kept)
+                if dropped:
+                    await cur.executemany("DELETE FROM uploads WHERE installation=%s AND sha256=%s", dropped)
+        await self._write(write)
 
     async def last_applied(self, account_id: int, kind: str, path: str) -> object | None:
         rows = await self._rows("SELECT value FROM applied_values WHERE installation=%s AND account_id=%s AND kind=%s"

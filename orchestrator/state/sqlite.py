@@ -17,7 +17,8 @@ loss can drop the last entries (and then a re-plan converges all the same).
 
 Migrations are versioned (``schema_version``): version 1 is the schema of the releases before
 the store (created or completed as they did), version 2 adds the installation to every row,
-drift kept as states, the fleet's tables; version 3 the status page's snapshot. A database
+drift kept as states, the fleet's tables; version 3 the status page's snapshot; version 5 the posts
+memory (server ids of playbook items, uploads by content). A database
 from an older release is migrated when first opened; its rows, which name no installation,
 are adopted by the installation that opens it when the lock files beside it show no other
 installation used it (else they stay apart, listed by ``history --all-installations`` only).
@@ -63,6 +64,9 @@ from orchestrator.state.store import (
     DriftState,
     Installation,
     Key,
+    ObjectWrites,
+    Objects,
+    UploadWrites,
     PruneResult,
     Reservation,
     RetentionPolicy,
@@ -194,6 +198,20 @@ V4 = [
         installation TEXT NOT NULL, account_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
         entry TEXT NOT NULL, run_id INTEGER, at REAL NOT NULL, PRIMARY KEY (installation, account_id, kind, path))""",
 ]
+# Version 5: which server object is which playbook item, and uploads by content (the posts
+# memory), the installation in every key. Tables of the same names an unreleased build made
+# without it are replaced: they are a cache, and losing them costs reads, never a second copy
+# (a post's caption mark and an upload's name tell the server's).
+V5 = [
+    "DROP TABLE IF EXISTS server_objects",
+    "DROP TABLE IF EXISTS uploads",
+    """CREATE TABLE server_objects (
+        installation TEXT NOT NULL, kind TEXT NOT NULL, account_id INTEGER NOT NULL, key TEXT NOT NULL,
+        server_id INTEGER NOT NULL, at REAL NOT NULL, PRIMARY KEY (installation, kind, account_id, key))""",
+    """CREATE TABLE uploads (
+        installation TEXT NOT NULL, sha256 TEXT NOT NULL, media_id INTEGER NOT NULL, at REAL NOT NULL,
+        PRIMARY KEY (installation, sha256))""",
+]
 TABLES_WITH_INSTALLATION = ("runs", "operations", "applied_values", "known_accounts", "backoff", "drift_states")
 PRUNE_EVERY = 3600.0  # seconds between the automatic prunes of one installation
 CHUNK = 500  # runs deleted per transaction: a first prune of a large file never holds the lock long
@@ -313,9 +331,14 @@ class SqliteStore:
                 for statement in V3:
                     db.execute(statement)
                 db.execute("INSERT INTO schema_version VALUES (3, ?)", (time.time(),))
-            for statement in V4:
-                db.execute(statement)
-            db.execute("INSERT INTO schema_version VALUES (4, ?)", (time.time(),))
+            if version < 4:
+                for statement in V4:
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_version VALUES (4, ?)", (time.time(),))
+            if version < 5:
+                for statement in V5:
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_version VALUES (5, ?)", (time.time(),))
 
         self._retry(lambda: self._tx(migrate, []), "migrate")
 
@@ -536,6 +559,36 @@ class SqliteStore:
             "SELECT account_id, kind, path, value FROM applied_values WHERE installation=?",
             (self.installation.id,)).fetchall())
         return frozenset((a, k, p) for a, k, p, v in rows if wanted.get((a, k, p)) == v)
+
+    # -- the posts memory ------------------------------------------------------------------------
+    async def remembered(self) -> tuple[Objects, dict[str, int]]:
+        """Which server object is which playbook item, and uploads by content, of this installation."""
+        inst = self.installation.id
+
+        def read(db: sqlite3.Connection) -> tuple[Objects, dict[str, int]]:
+            objects = {(k, int(a), key): int(s) for k, a, key, s in db.execute(
+                "SELECT kind, account_id, key, server_id FROM server_objects WHERE installation=?", (inst,))}
+            uploads = {sha: int(m) for sha, m in db.execute(
+                "SELECT sha256, media_id FROM uploads WHERE installation=?", (inst,))}
+            return objects, uploads
+        return await self._read(read)
+
+    async def save_identities(self, objects: ObjectWrites, uploads: UploadWrites) -> None:
+        """Remember (an id) or forget (None) these entries, in one transaction."""
+        if not objects and not uploads:
+            return
+        now, inst = self.clock(), self.installation.id
+
+        def write(db: sqlite3.Connection) -> None:
+            db.executemany("INSERT OR REPLACE INTO server_objects VALUES (?,?,?,?,?,?)",
+                           [(inst, str(k), a, key, s, now) for (k, a, key), s in objects.items() if s is not None])
+            db.executemany("DELETE FROM server_objects WHERE installation=? AND kind=? AND account_id=? AND key=?",
+                           [(inst, str(k), a, key) for (k, a, key), s in objects.items() if s is None])
+            db.executemany("INSERT OR REPLACE INTO uploads VALUES (?,?,?,?)",
+                           [(inst, sha, m, now) for sha, m in uploads.items() if m is not None])
+            db.executemany("DELETE FROM uploads WHERE installation=? AND sha256=?",
+                           [(inst, sha) for sha, m in uploads.items() if m is None])
+        await self._write(write)
 
     # -- drift -----------------------------------------------------------------------------------
     async def record_drift(self, run_id: int, rows: Sequence[DriftRow], read: Collection[int],

@@ -2,8 +2,10 @@
 
 What it holds, per installation: the run history and the reports, the operation journal, the
 drift record, the values the last apply set, the accounts an apply saw, the per-account
-backoff, the run lock, the fleet's shared budgets (policy allowances and rate shares), and the
-retention that keeps all of it bounded. Two implementations:
+backoff, the run lock, the fleet's shared budgets (policy allowances and rate shares), the
+posts memory (which server object is which playbook item, and which upload holds a file's
+content: ``remembered``, ``save_identities``), and the retention that keeps all of it bounded.
+Two implementations:
 
 - ``orchestrator.state.sqlite.SqliteStore``: a file (the default ``.orchestrator/state.db``),
   the lock an ``flock`` beside it. Enough on one machine.
@@ -19,6 +21,11 @@ Why every row carries its installation: two installations sharing one state data
 never resume, back off, label drift or list history by each other's rows. The installation id
 is derived from the normalised base URL (scheme, host, port, path), never from the key, so it
 is the same on every machine and in every release, and names nothing secret.
+
+The posts memory is a cache: apply loads it once into the kinds' synchronous ``Memory``
+(``kinds.base.ProcessMemory``) and writes what changed back after each wave and at the run's
+end. A crash in between costs reads, never a second copy: a post's caption carries the
+playbook's mark and an upload's name its content's hash, so the server itself says which is which.
 
 Errors: every failure to use the store is a ``StateStoreError`` whose message is one line
 saying what to do; the database's password never appears in it (``mask_url``).
@@ -43,7 +50,7 @@ from orchestrator.log import redact_value, register_secret
 from orchestrator.plan import Change, canonical
 
 #: The schema both backends are migrated to on first use (``schema_version`` records it).
-SCHEMA_VERSION = 4  # 3: the status page's snapshot; 4: window claims (what applies added for windows)
+SCHEMA_VERSION = 5  # 3: the status page's snapshot; 4: window claims; 5: the posts memory
 #: Seconds a store call waits out another process's lock before it gives up with one line.
 DEFAULT_BUSY_TIMEOUT = 30.0
 #: How many items of each list a stored run report keeps (the counts are always whole).
@@ -52,6 +59,12 @@ REPORT_LIST_ITEMS = 50
 REPORT_MAX_BYTES = 32 * 1024
 
 Key = tuple[int, str, str]
+#: Which server object is which playbook item: (kind, account id, the item's key) -> server id.
+Objects = dict[tuple[str, int, str], int]
+#: Writes to the posts memory (``save_identities``): a server id (or media id) to remember,
+#: or None to forget the entry.
+ObjectWrites = Mapping[tuple[str, int, str], int | None]
+UploadWrites = Mapping[str, int | None]
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -381,6 +394,11 @@ class StateStore(Protocol):
     # that carries `Change.window`, forgotten with any removal of the path. A closing window
     # takes back only what is claimed: never a target present before or added by hand.
     async def window_claims(self) -> frozenset[Claim]: ...
+
+    # which server object is which playbook item, and uploads by content (the posts memory: a
+    # cache of what the server also tells, by a post's caption mark and an upload's name)
+    async def remembered(self) -> tuple[Objects, dict[str, int]]: ...
+    async def save_identities(self, objects: ObjectWrites, uploads: UploadWrites) -> None: ...
 
     # drift and backoff
     async def record_drift(self, run_id: int, rows: Sequence[DriftRow], read: Collection[int],

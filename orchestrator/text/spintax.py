@@ -197,3 +197,13 @@ def spin(text: str, rng: random.Random) -> str:
         return "".join(render(picks[id(part)]) if isinstance(part, Choice) else part for part in seq)
 
     return render(tree)
+
+
+def longest(text: str) -> int:
+    """The length of the longest rendering of ``text`` (a caption limit holds for every one)."""
+
+    def length(seq: Sequence) -> int:
+        return sum(max(length(option) for option in part.options) if isinstance(part, Choice) else len(part)
+                   for part in seq)
+
+    return length(_parse(text, strict=False))

@@ -18,7 +18,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 def bench_modules(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("plan_apply", "scaling", "_world", "_servers", "baselines", "status_page"):
+    for name in ("plan_apply", "scaling", "content_calendar", "_world", "_servers", "baselines", "status_page"):
         sys.modules.pop(name, None)
 
 
@@ -72,6 +72,23 @@ def test_scaling_benchmark_runs_and_plots(bench_modules, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.uvicorn
+def test_content_calendar_benchmark_runs_at_n_20(bench_modules, tmp_path):
+    import content_calendar
+
+    result = content_calendar.main(["--accounts", "20", "--rate", "300", "--timeout", "120", "--subset", "3",
+                                    "--json", str(tmp_path / "out.json")])
+    rows = {r["run"]: r for r in result["rows"]}
+    assert all(r["exit"] == 0 for r in rows.values()), rows
+    assert rows["plan: a new calendar"]["changes"] == 60
+    assert rows["apply: uploads and creates"]["uploads"] == 3  # one per file, not per account
+    assert rows["plan again"]["changes"] == rows["plan without the state database"]["changes"] == 0
+    assert rows["apply: one caption changed"]["writes"] == 20
+    assert rows["apply: posts: [] (every copy deleted)"]["writes"] == 60
+    assert all(r["requests"] - r["throttled"] == r["minimal"] for r in rows.values())  # no read beyond the needed
+    assert result["baseline"]["uploads"] == 12  # the script uploads every file of every post it makes
+    assert "sequential httpx script" in result["seconds_per_account"]
+
+
 def test_status_page_benchmark_runs_at_n_50(bench_modules, tmp_path):
     """Real cycles over 50 accounts, then every page measured: each answered, the front page small."""
     import status_page

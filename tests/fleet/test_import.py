@@ -47,7 +47,8 @@ async def test_the_demo_world_round_trips(tmp_path: Path) -> None:
         imported, path = await imported_and_planned(client, tmp_path)
     text = imported.text
     # every managed kind is there, and the caption library
-    assert kinds_in(text) == {"account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment"}
+    assert kinds_in(text) == {"account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment",
+                              "posts"}
     assert "\ncaptions:\n  library:\n" in text
     # the most common settings come once, first; accounts list only where they differ
     first = imported.layout.entries[0]

@@ -40,7 +40,7 @@ def test_a_budget_keeps_the_summary_and_says_what_was_left_out_and_where_the_res
     comment = result.stdout.removesuffix("\n")  # typer.echo's newline
     assert len(comment) <= 5000
     lines = comment.splitlines()
-    assert lines[0] == "<!-- bot:plan -->" and lines[3].startswith("Plan: 345 changes on 26 accounts (")
+    assert lines[0] == "<!-- bot:plan -->" and lines[3].startswith("Plan: 361 changes on 26 accounts (")
     assert "| reactions | update | 126 |" in lines  # the table by kind and action stays
     [note] = [line for line in lines if line.startswith("> Cut to fit a pull-request comment: ")]
     assert " of " in note and "left out" in note and note.endswith(f"The complete plan, per account: {where}.")

@@ -30,7 +30,7 @@ def test_every_format_and_out(cli: Cli, tmp_path: Path) -> None:
     assert schema_errors(data, json.loads(SCHEMA.read_text(encoding="utf-8"))) == []
     assert json.loads(saved.read_text(encoding="utf-8")) == data
     # ai_dm's one activation is blocked (food_kitchen's schedule has no OpenAI key): 7 kinds change
-    assert data["summary"]["total"] > 100 and len(data["summary"]["by_kind"]) == 7
+    assert data["summary"]["total"] > 100 and len(data["summary"]["by_kind"]) == 8
     assert {(b["username"], b["kind"], b["reason"]) for b in data["blocked"]} >= {
         ("food_kitchen", "ai_dm", "ai_key_missing"), ("food_vegan", "first_comment", "login_required")}
 

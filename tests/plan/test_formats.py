@@ -19,6 +19,7 @@ from orchestrator.apply.run import operations_of
 from orchestrator.kinds import Op
 from orchestrator.plan import Plan
 from orchestrator.render import Legend, render_json, render_markdown, render_text
+from orchestrator.render.changes import shown
 from orchestrator.planning.planner import Planned, build_plan
 from tests.plan.conftest import PLAYBOOKS, SCHEMA, Recorded, line_of, schema_errors
 
@@ -54,7 +55,7 @@ def token_for(path: str) -> str:
         return "proxy:"
     if path.startswith("targets["):
         return path[len("targets["):].split(":", 1)[0]
-    if path.startswith(("captions[", "schedules[")):
+    if path.startswith(("captions[", "schedules[", "posts[")):
         return path.split("[", 1)[1].rstrip("]")
     raise AssertionError(f"unexpected path {path}")
 
@@ -63,7 +64,7 @@ def test_the_demo_plan_covers_every_kind_and_points_at_the_lines_asking(planned:
     plan = planned.plan
     # ai_dm's one activation is blocked (the schedule has no OpenAI key): it is in `blocked`
     assert {c.kind for c in plan.changes} | {b.kind for b in plan.blocked} == {
-        "account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment", "captions"}
+        "account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment", "posts", "captions"}
     files: dict[str, list[str]] = {}
     for c in plan.changes:
         assert c.source, c
@@ -88,7 +89,7 @@ def test_text_groups_identical_changes_with_their_sources_entries_and_a_summary(
     lines = text.splitlines()
     changes_part = text.split("\nBlocked: ")[0].splitlines()  # blocked changes are listed apart
     change_lines = [line for line in changes_part if line.startswith("  ")]
-    groups = {(c.kind, c.action, c.path, json.dumps(c.before), json.dumps(c.after), c.source) for c in plan.changes}
+    groups = {(c.kind, c.action, c.path, *map(json.dumps, shown(c)), c.source) for c in plan.changes}
     assert len(change_lines) == len(groups) < len(plan.changes)  # one line per distinct change
     assert all(SOURCE.search(line) for line in change_lines), [line for line in change_lines if not SOURCE.search(line)]
     assert "reactions" in lines and "fashion_nova · reactions" not in lines
@@ -117,7 +118,7 @@ def test_markdown_is_a_summary_table_grouped_changes_and_their_accounts_in_detai
     assert lines[0].startswith("### ") and SUMMARY.match(lines[2])
     assert "| kind | action | changes |" in lines and "| kind | change | accounts | source |" in lines
     rows = [row for row in lines[lines.index("| kind | change | accounts | source |") + 2:] if row.startswith("| ")]
-    groups = {(c.kind, c.action, c.path, json.dumps(c.before), json.dumps(c.after), c.source) for c in plan.changes}
+    groups = {(c.kind, c.action, c.path, *map(json.dumps, shown(c)), c.source) for c in plan.changes}
     assert len(rows) == len(groups)
     for row in rows:  # every row has exactly four cells: pipes inside a change are escaped
         cells = re.split(r"(?<!\\)\|", row)[1:-1]
@@ -144,7 +145,8 @@ def test_json_matches_the_documented_schema(planned: Planned) -> None:
     # What was read: every account a kind was planned for, with a fingerprint per kind.
     fingerprints = data["read"]["fingerprints"]
     assert data["read"]["accounts"] == len(fingerprints) == 26  # alice's 25 and the caption library ("0")
-    assert set(fingerprints["1"]) == {"account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment"}
+    assert set(fingerprints["1"]) == {"account", "reactions", "repost", "welcomedm", "ai_dm", "leads", "first_comment",
+                                      "posts"}
     assert set(fingerprints["0"]) == {"captions"}
     # A saved plan reads back to the same plan, typed: kinds are `Kind` again, not text.
     again = Plan.from_json(data)

@@ -20,8 +20,10 @@ from tests.plan.conftest import GROUPS, PLAYBOOKS, Recorded, Request, write
 LISTS = {
     Kind.REACTIONS: "reactions/schedules", Kind.REPOST: "repost/schedules", Kind.WELCOMEDM: "welcomedm/schedules",
     Kind.AI_DM: "ai-dm/schedules", Kind.LEADS: "leads/schedules", Kind.FIRST_COMMENT: "first-comment/schedules",
-    Kind.CAPTIONS: "captions",
+    Kind.POSTS: "posts", Kind.CAPTIONS: "captions",
 }
+#: Lists a kind reads besides its own: posts look for the uploads of their files in the media library.
+ALSO = {Kind.POSTS: "media"}
 SETTINGS = re.compile(r"^(reactions|repost)/schedules/(\d+)/settings$")
 EXAMPLES = sorted(p for p in PLAYBOOKS.glob("*.yaml") if p != GROUPS)
 
@@ -49,7 +51,7 @@ async def test_the_examples_read_each_list_once_and_settings_only_where_named(re
     desired, requests = await plan_and_record(recorded, [PLAYBOOKS])
     assert {r.method for r in requests} == {"GET"}
     lists = check_lists(requests)
-    assert lists == {"accounts": 1, **{path: 1 for path in LISTS.values()}}  # 25 accounts: one page each
+    assert lists == {"accounts": 1, **{path: 1 for path in [*LISTS.values(), *ALSO.values()]}}  # one page each
 
     # Per-account reads: settings, only for accounts whose playbook names settings of that kind.
     singles = [r.path for r in requests if r.path not in lists]
@@ -68,7 +70,8 @@ async def test_no_module_is_read_that_the_playbook_does_not_manage(recorded: Rec
     desired, requests = await plan_and_record(recorded, [GROUPS, path])
     check_lists(requests)
     modules = {r.path.split("/")[0] for r in requests}
-    managed = {LISTS[k].split("/")[0] for k in desired.kinds() if k in LISTS}
+    managed = {LISTS[k].split("/")[0] for k in desired.kinds() if k in LISTS} | {
+        ALSO[k] for k in desired.kinds() if k in ALSO}
     assert modules == {"accounts"} | managed
 
 

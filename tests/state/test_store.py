@@ -194,3 +194,29 @@ async def test_window_claims_are_written_with_adds_and_forgotten_with_removals(o
                      {"type": "hashtag", "value": "blackfriday"}, None, "g.yaml:7:5", window="Black Friday push")
     await a.record_applied([removed], run)
     assert await a.window_claims() == frozenset()
+async def test_the_posts_memory_round_trips_and_stays_with_its_installation(opener: Opener) -> None:
+    """What apply's `ProcessMemory` learnt is stored (remembered and forgotten entries in one
+    write) and read back whole by the next run's; another installation sees none of it."""
+    from orchestrator.kinds import ProcessMemory
+
+    store, other = await opener(URL_A), await opener(URL_B)
+    assert await store.remembered() == ({}, {})
+    memory = ProcessMemory()
+    memory.remember_object("posts", 7, "winter-teaser", 4312)
+    memory.remember_object("posts", 8, "winter-teaser", 4313)
+    memory.remember_upload("ab" * 32, 42)
+    memory.remember_upload("cd" * 32, 43)
+    await store.save_identities(*memory.take_writes())
+    assert memory.take_writes() == ({}, {})  # nothing pending once stored
+    memory.forget_object("posts", 8, "winter-teaser")
+    memory.forget_upload("cd" * 32)
+    memory.remember_object("posts", 7, "winter-teaser", 5000)  # made again: the newer id
+    await store.save_identities(*memory.take_writes())
+
+    again = ProcessMemory(*await store.remembered())
+    assert again.objects("posts", [7, 8]) == {(7, "winter-teaser"): 5000}
+    assert again.upload("ab" * 32) == 42 and again.upload("cd" * 32) is None
+    assert await store.remembered() == ({("posts", 7, "winter-teaser"): 5000}, {"ab" * 32: 42})
+    assert await other.remembered() == ({}, {})
+    await other.save_identities({("posts", 7, "winter-teaser"): 1}, {"ab" * 32: 2})
+    assert (await store.remembered())[1] == {"ab" * 32: 42}

@@ -21,6 +21,8 @@ async def test_demo_converges():
     assert code == 0, text
     assert "Valid: " in text
     assert "applied and verified" in text
+    # The content calendar: one scheduled post per fashion account, each post one line.
+    assert "+ posts[winter-teaser] on 8 accounts: fashion" in text
     # On the live clock the engine switches off the schedules of accounts that need a new login:
     # the second plan has no changes, and names those activations as blocked.
     assert text.rstrip().count("No changes. The installation matches the playbooks") == 1

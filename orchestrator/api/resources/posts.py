@@ -7,6 +7,8 @@ published | failed; published and publishing posts cannot be edited (409).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -186,3 +188,47 @@ class PostsResource(Resource):
             ):
                 return item
         return None
+
+
+# -- the mark a playbook's post carries ----------------------------------------------------------
+#
+# How a post is recognised as the copy of playbook post ``name`` on an account, whatever else
+# about it changed, with no state database (the posts kind's identity: ``kinds/posts``). Here,
+# beside the client, because whoever reads captions (the kind, ``import``) must read them
+# without it.
+#
+# The API has no field for it, so the mark goes at the end of the caption, where Instagram and
+# the server keep what they are given: a space, then U+2063 INVISIBLE SEPARATOR followed by
+# eight variation selectors (U+FE00 to U+FE0F, the characters emoji carry to choose how they
+# are drawn) that spell 32 bits of a hash of (post name, account id). All of it renders as
+# nothing. The server trims a caption's ends, and none of these characters is whitespace, so
+# the mark survives; a caption edited in the web panel may lose it (then the state database
+# and the post's content still recognise it). Any mark says "made by a playbook".
+
+MARK_START = "\u2063"
+_SELECTORS = tuple(chr(0xFE00 + i) for i in range(16))
+_MARK = re.compile(" ?\u2063([\ufe00-\ufe0f]{8})")
+#: Characters a mark takes at the end of a caption (the playbook keeps room for them).
+MARK_LENGTH = 10
+
+
+def mark_of(name: str, account_id: int) -> str:
+    """The eight selectors of playbook post ``name`` on account ``account_id``."""
+    digest = hashlib.sha256(f"post\0{name}\0{account_id}".encode()).digest()[:4]
+    return "".join(_SELECTORS[b >> 4] + _SELECTORS[b & 15] for b in digest)
+
+
+def marked(caption: str, name: str, account_id: int) -> str:
+    """``caption`` as sent: trimmed, then the mark (a space before it keeps a last hashtag whole)."""
+    text = caption.strip()
+    return (text + " " if text else "") + MARK_START + mark_of(name, account_id)
+
+
+def read_caption(caption: str | None) -> tuple[str, str | None]:
+    """A live caption as people read it (every mark taken out, trimmed), and its last mark
+    (None: the post carries none)."""
+    found = _MARK.findall(caption or "")
+    return _MARK.sub("", caption or "").strip(), (found[-1] if found else None)
+
+
+assert len(" " + MARK_START + mark_of("", 0)) == MARK_LENGTH
