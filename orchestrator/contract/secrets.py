@@ -58,6 +58,9 @@ class SecretRef:
             return path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as error:
             raise LookupError(f"cannot read secret file {path}: {error.strerror}") from None
+        except UnicodeDecodeError as error:  # a binary file, or another encoding: the position, never the bytes
+            raise LookupError(f"secret file {path} is not UTF-8 text (byte {error.start}): "
+                              f"save it as UTF-8, one line") from None
 
 
 @dataclass(frozen=True)

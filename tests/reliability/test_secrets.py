@@ -174,3 +174,36 @@ def test_canaries_never_appear_in_any_output_or_store(served: Served, tmp_path: 
     assert stored_text and not _leaks(stored_text, canaries)
     with httpx.Client(base_url=served.api, headers=headers) as http:  # ... and the secret reached the server, as text
         assert http.get("/reactions/schedules/1/settings").json()["data"]["settings"]["custom_proxy"] == OUR_PROXY
+
+
+TWO_SECRET_FILES_PLAYBOOK = """\
+version: 1
+groups:
+  nova:
+    accounts: [fashion_nova]
+  muse:
+    accounts: [fashion_muse]
+entries:
+  - groups: nova
+    reactions:
+      settings:
+        custom_proxy: {file: nova.secret}
+  - groups: muse
+    reactions:
+      settings:
+        custom_proxy: {file: muse.secret}
+"""
+
+
+@pytest.mark.uvicorn
+def test_a_secret_file_that_is_not_utf8_is_that_accounts_problem(served: Served, tmp_path: Path):
+    pb = write_playbook(tmp_path / "pb", TWO_SECRET_FILES_PLAYBOOK)
+    (pb.parent / "nova.secret").write_bytes(b"\xff\xfe" + "http://u:pw@10.0.0.1:1".encode("utf-16-le"))
+    (pb.parent / "muse.secret").write_text("http://u:muse-pw-2b@10.0.0.2:3128\n")
+    result = cli("plan", str(pb), env=served.env())
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    [problem] = [line for line in result.stderr.splitlines() if line.startswith("problem:")]
+    assert "fashion_nova" in problem and "nova.secret is not UTF-8 text (byte 0): save it as UTF-8" in problem
+    assert "fashion_muse" in result.stdout and "fashion_nova" not in result.stdout  # the other account is planned
+    assert "muse-pw-2b" not in result.stdout + result.stderr
