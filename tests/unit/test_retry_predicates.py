@@ -71,6 +71,12 @@ def test_never_retries_only_what_was_never_sent() -> None:
     (response(ServerError, 500), True),
     (response(ServerError, 502), True),
     (response(ServerError, 504), True),
+    (response(ModuleNotInstalled, 503), False),
+    # a definite answer: the server says it did nothing with the request
+    (response(BadRequest, 400), False),
+    (response(NotFound, 404), False),
+    (response(Conflict, 409), False),
+    (response(ValidationFailed, 422), False),
     (ValueError("not ours"), False),
 ])
 def test_what_may_have_applied(exc: Exception, maybe: bool) -> None:
