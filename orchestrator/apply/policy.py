@@ -66,18 +66,9 @@ class SafetyPolicy:
         for name, sourced in desired.policy.limits().items():
             if name in CLASSES:
                 policy.limits[name] = sourced.value
-        for item in overrides:
-            name, sep, value = item.partition("=")
-            if not sep or name not in CLASSES:
-                raise PolicyError(f"--policy {item!r}: use NAME=VALUE with NAME one of {', '.join(CLASSES)}")
-            policy.limits[name] = parse_limit(value, f"--policy {name}")
-        for item in allow:
-            m = ALLOW.match(item.strip())
-            if not m:
-                raise PolicyError(
-                    f"--allow {item!r}: use CLASS:SCOPE, CLASS one of pause, activate, update, remove, delete, prune, "
-                    "and SCOPE a kind, a group or a username (there is no global override)")
-            policy.allow.add((m.group(1), m.group(2)))
+        limits, allowed = parse_flags(overrides, allow)
+        policy.limits.update(limits)
+        policy.allow |= allowed
         return policy
 
     def check(self, changes: Sequence[Change], desired: DesiredState) -> list[Violation]:
@@ -155,6 +146,28 @@ class SafetyPolicy:
                     "prune", f"prune: {name} · {kind} would remove everything (prune: true with an empty list)",
                     f"--allow prune:{kind}"))
         return out
+
+
+def parse_flags(overrides: Iterable[str] = (),
+                allow: Iterable[str] = ()) -> tuple[dict[str, Limit], set[tuple[str, str]]]:
+    """``--policy NAME=VALUE`` and ``--allow CLASS:SCOPE`` as limits and acknowledgements.
+    Needs nothing but the flags, so a command checks them before it connects or prints
+    anything; raises `PolicyError` with one line saying what to write."""
+    limits: dict[str, Limit] = {}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep or name not in CLASSES:
+            raise PolicyError(f"--policy {item!r}: use NAME=VALUE with NAME one of {', '.join(CLASSES)}")
+        limits[name] = parse_limit(value, f"--policy {name}")
+    allowed: set[tuple[str, str]] = set()
+    for item in allow:
+        m = ALLOW.match(item.strip())
+        if not m:
+            raise PolicyError(
+                f"--allow {item!r}: use CLASS:SCOPE, CLASS one of pause, activate, update, remove, delete, prune, "
+                "and SCOPE a kind, a group or a username (there is no global override)")
+        allowed.add((m.group(1), m.group(2)))
+    return limits, allowed
 
 
 def parse_limit(text: str, what: str) -> Limit:

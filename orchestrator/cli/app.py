@@ -448,10 +448,14 @@ def apply_command(
     then ends partial (exit 4)."""
 
     from orchestrator import playbook
-    from orchestrator.apply.policy import PolicyError, parse_limit, parse_waves
+    from orchestrator.apply.policy import PolicyError, parse_flags, parse_limit, parse_waves
 
     if report:
         check_writable(report, "the report")
+    try:  # flags a user can get wrong: one line, before any request or progress line
+        parse_flags(policy, allow)
+    except PolicyError as exc:
+        fail(str(exc))
     book = load_playbook(paths)
     settings = client_settings(base_url, concurrency=concurrency, rate=rate, state_db=state_db)
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
@@ -671,11 +675,14 @@ def reconcile_command(
     """Make the installation match the playbooks on a schedule, and record what drifted."""
     from orchestrator import playbook
 
+    from orchestrator.apply.policy import PolicyError, parse_flags
+
     if mode not in ("fix", "report"):
         fail(f"unknown mode {mode!r}: use fix or report")
     try:
         every_s, jitter_f = parse_duration(every), parse_fraction(jitter)
-    except ValueError as exc:
+        parse_flags(policy, allow)  # before any request: one line, not a failed cycle per cycle
+    except (ValueError, PolicyError) as exc:
         fail(str(exc))
     book = load_playbook(paths)
     settings = client_settings(base_url, concurrency=concurrency, rate=rate, state_db=state_db)

@@ -51,6 +51,9 @@ async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *
             if grant.previous is not None:
                 print(f"note: lock taken over from {grant.previous.describe()}, which died holding it",
                       file=sys.stderr)
+            if options.resume and await history.unfinished() is None:  # before any request or progress line
+                print("error: there is no unfinished apply to resume: run plan or apply", file=sys.stderr)
+                return EXIT_ERROR
             return await _run_apply(settings, book, options, history, yes=yes, report_path=report_path,
                                     console=console)
     finally:

@@ -361,6 +361,34 @@ def test_a_bad_apply_argument_ends_in_one_line(tmp_path: Path, world: dict[str, 
     assert "applied" not in result.stdout
 
 
+EARLY_CASES: list[list[str]] = [
+    ["apply", "--policy", "foo=bar"], ["apply", "--policy", "max_pauses=200%"], ["apply", "--allow", "nonsense"],
+    ["apply", "--allow", "explode:fashion"], ["apply", "--resume"],
+    ["reconcile", "--once", "--policy", "max_pauses=abc"], ["reconcile", "--once", "--allow", "pause:"],
+]
+
+
+@pytest.mark.parametrize("args", EARLY_CASES, ids=lambda a: " ".join(a))
+def test_a_bad_policy_allow_or_resume_is_told_before_any_request_or_progress_line(tmp_path: Path, args: list[str]):
+    """Against a server that is not there (every request would be retried for two minutes): the
+    flag's error comes alone, at once, with nothing printed before it."""
+    import socket
+
+    with socket.socket() as probe:  # a free port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"SHARINGTOOLS_BASE_URL": f"http://127.0.0.1:{port}/api/v1", "SHARINGTOOLS_API_KEY": "sht_" + "a" * 64}
+    command, *flags = args
+    result = run([command, str(PLAYBOOKS), *(["--yes"] if command == "apply" else []), "--state-db",
+                  str(tmp_path / "s.db"), *flags], env=env)
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr  # no progress line before it
+    assert ("--policy" in lines[0] or "--allow" in lines[0] or "nothing to resume" in lines[0]
+            or "no unfinished apply" in lines[0]), lines[0]
+    assert result.stdout == ""
+
+
 PLAN_AND_API_CASES: list[list[str]] = [
     ["plan", str(PLAYBOOKS), "--format", "xml"],
     ["plan", str(PLAYBOOKS), "--out", "/nonexistent/dir/plan.json"],
