@@ -32,7 +32,7 @@ from orchestrator.apply.events import Events, Phase, PhaseStarted, RunEnded, Wav
 from orchestrator.apply.executor import ExecutionResult, Executor
 from orchestrator.state.store import FLEET_RUN_ENV, StateStore, StateStoreError
 from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation, ProcessMemory
-from orchestrator.plan import Change, Plan
+from orchestrator.plan import Change, Plan, canonical
 from orchestrator.planning.planner import Planned, Planner, playbook_hash
 from orchestrator.playbook import Playbook, window_events
 from orchestrator.apply.policy import SafetyPolicy, Violation, waves_of
@@ -140,15 +140,22 @@ async def prepare(planner: Planner, options: ApplyOptions, history: StateStore |
         if playbook_hash(planner.playbook) != saved.playbook_hash:
             raise ApplyError(["error: the playbooks changed since this plan was made: run plan again and review it"])
         _check_windows_since(planner.playbook, saved, planner.instant())
-        ids = set(saved.fingerprints)
         planned = await planner.for_saved(saved)
+        # The accounts the playbook's plan covers now: read, or with a read failure or a problem
+        # (gone, no schedule), which the run reports. A saved change of any other account is not
+        # the playbook's (unless --limit or --shard left the account out here).
+        covered = (set(planned.plan.fingerprints) | {p.account_id for p in planned.read_failures}
+                   | {p.account_id for p in planned.problems})
+        mine = [c for c in saved.changes if options.shard is None or options.shard.manages(c.account_id)]
+        if not options.limit:
+            bound_to_playbook([c for c in mine if c.account_id not in covered], planned.plan)  # refuses them
+        mine = [c for c in mine if c.account_id in covered]
         # Only accounts the saved plan would change can conflict; a moved account it leaves alone is fine.
-        affected = {c.account_id for c in saved.changes}
-        conflicts = sorted(a for a in ids & affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
-        changes = [c for c in saved.changes if c.account_id not in conflicts
-                   and (options.shard is None or options.shard.manages(c.account_id))]
-        planned.plan = Plan.build(changes, saved.playbook_hash, saved.fingerprints, saved.accounts_read,
-                                  planned.plan.blocked, saved.windows)
+        affected = {c.account_id for c in mine}
+        conflicts = sorted(a for a in affected if planned.plan.fingerprints.get(a) != saved.fingerprints.get(a))
+        wanted = [c for c in mine if c.account_id not in conflicts]
+        planned.plan = Plan.build(bound_to_playbook(wanted, planned.plan), saved.playbook_hash, saved.fingerprints,
+                                  saved.accounts_read, planned.plan.blocked, saved.windows)
         return planned, conflicts
     planner.known = await history.known_usernames() if history else frozenset()
     only = None
@@ -161,6 +168,34 @@ async def prepare(planner: Planner, options: ApplyOptions, history: StateStore |
     if history:  # a later plan tells an account deleted since from a typo by these
         await history.record_accounts(await planner.read_accounts())
     return planned, conflicts
+
+
+def _identity(c: Change) -> tuple[Any, ...]:
+    """What a change does, as the executor would carry it out: the account, kind, action, path,
+    the value it sets and the reference it acts on (a schedule id, a target id)."""
+    return (c.account_id, str(c.kind), str(c.action), c.path, canonical(c.after), canonical(c.ref))
+
+
+def bound_to_playbook(saved: Sequence[Change], fresh: Plan) -> list[Change]:
+    """The saved changes, each as the playbook's own plan against the live state now makes it.
+
+    A saved plan's checksum only says the file is whole: anyone who edits a plan can compute
+    it again. What binds a plan to the playbook is that every change it holds, on an account
+    whose live state is as it was when the plan was made (the others are conflicts, skipped),
+    is one the playbook still asks for, which ``fresh`` (planned now, from the playbook given)
+    shows. One that is not was edited or came from elsewhere: the whole plan is refused before
+    any write. What runs is ``fresh``'s change: its value, reference and source come from the
+    playbook, not from the file."""
+    planned = {_identity(c): c for c in fresh.changes}
+    foreign = [c for c in saved if _identity(c) not in planned]
+    if foreign:
+        first = foreign[0]
+        what = f"{first.username} · {first.kind} {first.action} {first.path}"
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise ApplyError([f"error: the saved plan holds changes the playbooks do not ask for against the live "
+                          f"state ({what}{more}): it was edited, or made from other playbooks; nothing was "
+                          f"applied: run `orchestrator plan --out FILE` again and review it"])
+    return [planned[_identity(c)] for c in saved]
 
 
 async def apply(

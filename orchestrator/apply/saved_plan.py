@@ -5,7 +5,11 @@ back perhaps days later. Before anything runs, the file must be
 
 1. small enough (`MAX_PLAN_BYTES`), UTF-8, and strict JSON (no ``NaN``);
 2. intact: its ``checksum`` is the SHA-256 of the canonical JSON of everything else, so a
-   truncated or edited file is refused (a reviewer approves exactly the bytes they saw);
+   truncated or carelessly edited file is refused. It is no signature: anyone who edits a
+   plan can compute it again. What binds a plan to what was reviewed is apply's own check
+   (``orchestrator.apply.run.bound_to_playbook``): the playbook given must be the one the plan
+   was made from, and every saved change must be one that playbook's plan makes against the
+   live state now, or the whole plan is refused before any write;
 3. of the documented shape: valid against the plan schema (`orchestrator.plan.schema`: the
    template shipped inside the package with the kinds and actions filled in; ``docs/plan-schema.json``
    is a copy), checked with jsonschema-rs;

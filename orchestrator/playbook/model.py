@@ -7,7 +7,8 @@ Entries keep file order, then entry order: that order is the precedence order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -79,6 +80,9 @@ class Playbook:
     entries: tuple[Entry, ...]
     captions: tuple[CaptionsBlock, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    #: The SHA-256 of every file's name and the text that was loaded (``text_hash``): what a
+    #: saved plan and the history name, never the files as they are on disk later.
+    digest: str = ""
     #: The media files posts name, checked and hashed: (playbook file, path as written) -> file.
     media: Mapping[tuple[str, str], LocalMedia] = field(default_factory=dict)
 
@@ -147,7 +151,7 @@ def assemble(files: list[ValidFile], complete: bool = True) -> tuple[Playbook, l
     media, found = _check_posts(entries, caption_library(captions))
     problems += found
     playbook = Playbook(tuple(f.name for f in files), groups, tuple(entries), tuple(captions), Policy(**policy),
-                        media)
+                        media=media)
     return playbook, problems
 
 
@@ -260,3 +264,12 @@ def _check_posts(entries: list[Entry], library: Mapping[str, Sourced[str]]
                 position, f"post `{name}` never gets {' or '.join(f'`{f}`' for f in missing)}",
                 "give them where the post is first listed; later entries may change single fields"))
     return media, problems
+
+
+def text_hash(sources: Iterable[tuple[str, str]]) -> str:
+    """The hash of playbook files as loaded: each file's name and text (UTF-8), in order. The
+    same bytes as the files' when they are unchanged, so a plan saved before keeps its hash."""
+    digest = hashlib.sha256()
+    for name, text in sources:
+        digest.update(name.encode() + b"\0" + text.encode("utf-8") + b"\0")
+    return "sha256:" + digest.hexdigest()

@@ -9,6 +9,7 @@ line and column; a file whose YAML does not parse contributes only that one diag
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path as FilePath
 
 from pydantic import ValidationError
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from orchestrator.playbook.errors import Diagnostic, PlaybookError, did_you_mean, sort_diagnostics
 from orchestrator.playbook.fields import MODULE_NAMES, SETTINGS
 from orchestrator.playbook.loader import ParsedFile, Source, parse, read_sources
-from orchestrator.playbook.model import Playbook, ValidFile, assemble
+from orchestrator.playbook.model import Playbook, ValidFile, assemble, text_hash
 from orchestrator.playbook.positions import format_path
 from orchestrator.playbook.schema import PlaybookSpec
 from orchestrator.playbook.schema_errors import translate
@@ -58,7 +59,9 @@ def build(sources: Iterable[Source]) -> tuple[Playbook | None, list[Diagnostic]]
     playbook, found = assemble(valid, complete=len(valid) == len(sources))
     problems += found
     ordered = sort_diagnostics(problems, [s.name for s in sources])
-    return (None if ordered else playbook), ordered
+    if ordered:
+        return None, ordered
+    return replace(playbook, digest=text_hash((s.name, s.text) for s in sources)), ordered
 
 
 def validate_sources(sources: Iterable[Source]) -> list[Diagnostic]:
