@@ -24,7 +24,7 @@ from orchestrator.cli.app import app
 from orchestrator.plan import plan_checksum
 from orchestrator.planning.planner import build_plan, playbook_hash
 from orchestrator.playbook.model import text_hash
-from tests.apply.conftest import Served, client_for, write_playbook
+from tests.harness import Served, client_for, write_playbook
 
 PLAYBOOK = """\
 version: 1
@@ -167,6 +167,6 @@ async def test_a_reconcile_cycle_records_the_hash_of_what_it_loaded(emu, tmp_pat
     async with client_for(emu) as client:
         loop = reconciler(emu, client, book, tmp_path)
         report = await loop.cycle()
-        [run] = [r for r in loop.history.runs() if r.id == report.run_id]
-        loop.history.close()
+        [run] = [r for r in await loop.history.runs() if r.id == report.run_id]
+        await loop.history.close()
     assert run.playbook_hash == loaded
