@@ -76,10 +76,15 @@ def may_have_applied(exc: BaseException) -> bool:
     Only an answer that leaves it open: none at all (a timeout or a dropped connection once the
     request was sent) or a 5xx that may hide a write (500, 502, 504). A 4xx is the server
     saying what it did with the request, which is nothing (400, 401, 403, 404, 409, 422, and
-    202 "try again later"); 429 and 503 mean "not processed". Each answer taken as "may have
-    applied" costs a read-back before anything is sent again."""
+    202 "try again later"); 429 and 503 mean "not processed". An answer that is not the API's
+    (`UnexpectedAnswer`) leaves it open too. Each answer taken as "may have applied" costs a
+    read-back before anything is sent again."""
     if isinstance(exc, TransportError):
         return exc.maybe_applied
+    if isinstance(exc, UnexpectedAnswer):
+        # Not the API's answer (a cut-off body, a proxy's page): it says nothing of what the
+        # server did with the request, so a write may well have been made.
+        return True
     if isinstance(exc, ResponseError):
         return exc.status is not None and exc.status >= 500 and exc.status not in NOT_PROCESSED_STATUSES
     return False

@@ -100,9 +100,18 @@ def planner_reads() -> tuple[Read, ...]:
     return tuple(Read(route, n) for route, n in sorted(counts.items()))
 
 
+# The posts kind reads an upload back (``/media/{id}``) only for a post it recognises, and which
+# it recognises depends on the state database: the in-process discovery above (no state) and
+# the command line's runs (a state database) differ there. Until the discovery runs as the
+# command line does, those reads are left out of the matrix (a known gap, not a pass).
+NOT_IN_THE_MATRIX = ("/media/",)
+
+
 def cases() -> list[Any]:
     out = []
     for read in planner_reads():
+        if read.route.startswith(NOT_IN_THE_MATRIX):
+            continue
         for how in LIES:
             if how == "total" and read.per_account:
                 continue  # not a list: no total to disagree
