@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,6 +85,8 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self) -> None:
+        """Stop the server by its PID (the process is postgres itself, not a wrapper that could
+        exit and leave it running) and remove its directory."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # fast shutdown
             try:
@@ -91,10 +94,16 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=30)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def _as_user(user: str | None) -> list[str]:
-    return ["runuser", "-u", user, "--"] if user else []
+def _as_user(user: str | None) -> dict[str, Any]:
+    """Popen's arguments that run the child as ``user`` (root may not run PostgreSQL): the
+    child changes its own identity, so its PID is the server's."""
+    if user is None:
+        return {}
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def start_server() -> PostgresServer:
@@ -117,16 +126,16 @@ def start_server() -> PostgresServer:
         for path in (directory, pwfile):
             os.chown(path, entry.pw_uid, entry.pw_gid)
     log = directory / "server.log"
-    subprocess.run([*_as_user(user), str(bin_dir / "initdb"), "-D", str(data), "-U", USER, "--auth=scram-sha-256",
+    subprocess.run([str(bin_dir / "initdb"), "-D", str(data), "-U", USER, "--auth=scram-sha-256",
                     f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync"], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.PIPE, timeout=120, cwd=directory)
+                   stderr=subprocess.PIPE, timeout=120, cwd=directory, **_as_user(user))
     port = free_port()
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [*_as_user(user), str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(directory),
+            [str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(directory),
              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
              "-c", "full_page_writes=off", "-c", "max_connections=200"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=directory)
+            stdout=out, stderr=subprocess.STDOUT, cwd=directory, **_as_user(user))
     server = PostgresServer(port, directory, process, bin_dir)
     _wait_ready(server, log)
     return server
