@@ -261,7 +261,7 @@ class Reconciler:
             outcome = await apply(self.client, self.book, options, history=self.history, executor=self.executor)
         except ApplyError as exc:
             report = CycleReport(number, EXIT_ERROR, "; ".join(exc.lines), cause=cause, windows=windows)
-            report.run_id = await self._record_run(report, None)
+            report.run_id = await self._record_run(report, None, started)
             self._observe(report, started)
             return report
         except (SharingtoolsError, ExceptionGroup) as exc:
@@ -271,14 +271,14 @@ class Reconciler:
                 raise
             report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {first}; the next one runs as planned",
                                  cause=cause, windows=windows)
-            report.run_id = await self._record_run(report, None)
+            report.run_id = await self._record_run(report, None, started)
             self._observe(report, started)
             return report
         report = self._judge(number, outcome, reported, backoffs)
         report.cause, report.windows = cause, windows
         if fix and not outcome.violations:
             await self._update_backoff(outcome, report)
-        report.run_id = await self._record_run(report, outcome)
+        report.run_id = await self._record_run(report, outcome, started)
         self._observe(report, started, outcome)
         return report
 
@@ -356,8 +356,10 @@ class Reconciler:
             result = "done" if isinstance(event, OperationDone) else "failed"
             self.metrics.operations.labels(event.op.kind, event.op.name, result).inc()
 
-    async def _record_run(self, report: CycleReport, outcome: ApplyOutcome | None) -> int:
-        """The cycle's run in the history: apply's own when it wrote one, else a new one."""
+    async def _record_run(self, report: CycleReport, outcome: ApplyOutcome | None, started: float) -> int:
+        """The cycle's run in the history: apply's own when it wrote one, else a new one. The
+        cycle's duration is taken here, so that the history and the metrics say the same."""
+        report.duration = time.monotonic() - started
         statuses: dict[int, RunStatus] = {EXIT_OK: RunStatus.SUCCEEDED, EXIT_ERROR: RunStatus.FAILED,
                                           EXIT_REPORTED: RunStatus.REPORTED, EXIT_HELD: RunStatus.BLOCKED,
                                           EXIT_PARTIAL: RunStatus.PARTIAL}
@@ -378,7 +380,8 @@ class Reconciler:
         return run_id
 
     def _observe(self, report: CycleReport, started: float, outcome: ApplyOutcome | None = None) -> None:
-        report.duration = time.monotonic() - started
+        if not report.duration:  # a cycle that recorded no run (the lock, the store) is timed here
+            report.duration = time.monotonic() - started
         m = self.metrics
         m.observe_api(self.client.transport.stats.snapshot())
         m.observe_cycle(
