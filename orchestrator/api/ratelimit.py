@@ -167,9 +167,11 @@ class AdaptiveRateLimiter:
             now = self._clock()
             slot = max(self._next, now - BURST)
             if slot > now:
-                wake = math.ceil(slot / BATCH) * BATCH if self._rate >= BATCHED_RATE else slot
-                await self._sleep(wake - now)
-                now = max(wake, self._clock())
+                # (less a hair: a slot on the grid but for a rounding error wakes on that point)
+                wake = math.ceil(slot / BATCH - 1e-6) * BATCH if self._rate >= BATCHED_RATE else slot
+                if wake > now:
+                    await self._sleep(wake - now)
+                    now = max(wake, self._clock())
             self._next = slot + 1 / self._rate
             return now
 
