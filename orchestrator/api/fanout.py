@@ -20,7 +20,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from typing import TypeVar
 
 import anyio
-from anyio.abc import ObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 T = TypeVar("T")
 
@@ -45,9 +45,21 @@ async def each_streamed(items: AsyncIterable[T], work: Callable[[T], Awaitable[o
     back-pressure, so that no more than a few of them wait in memory for a worker."""
     send, receive = anyio.create_memory_object_stream[T](max(1, workers))
 
-    async def worker(inbox: ObjectReceiveStream[T]) -> None:
+    async def worker(inbox: MemoryObjectReceiveStream[T]) -> None:
+        # ``receive_nowait`` and ``send_nowait`` first: the stream's ``receive`` and ``send``
+        # pass through the event loop on every item even when one is there (a checkpoint),
+        # eight loop passes a request in a plan; the work awaits a request anyway.
         async with inbox:
-            async for item in inbox:
+            while True:
+                try:
+                    item = inbox.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        item = await inbox.receive()
+                    except anyio.EndOfStream:
+                        return
+                except anyio.EndOfStream:
+                    return
                 await work(item)
 
     async with anyio.create_task_group() as tg:
@@ -58,7 +70,10 @@ async def each_streamed(items: AsyncIterable[T], work: Callable[[T], Awaitable[o
         # a list's read-ahead requests stop with it rather than when the collector finds it.
         async with send, closing(items) as source:
             async for item in source:
-                await send.send(item)
+                try:
+                    send.send_nowait(item)
+                except anyio.WouldBlock:
+                    await send.send(item)
 
 
 @contextlib.asynccontextmanager

@@ -3,11 +3,14 @@ retry policy and returns the unwrapped envelope, or raises an error from ``error
 
 The httpx transport under the ``Sender`` is injected, as httpx itself recommends: tests pass
 the emulator's in-process transport, the CLI a real connection pool.
+
+This runs for every request, so the path of a call answered at the first attempt is kept
+short: no retry machinery is built for it (the loop is a ``while``), the answer comes as bytes
+(``http.Answer``) and is read once, into the envelope.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import time
 from collections import Counter
@@ -19,10 +22,9 @@ from typing import Any
 import anyio
 import httpx
 import structlog
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
 from orchestrator.api.envelope import Envelope, read
-from orchestrator.api.http import Sender
+from orchestrator.api.http import Answer, Sender
 from orchestrator.api.errors import (
     ApiError,
     Conflict,
@@ -97,12 +99,8 @@ class Transport:
         self.workers = 2 * concurrency
         self.retry = retry
         self.sleep = sleep
-        # The retry loop's parts are stateless (the attempt's state lives in tenacity's
-        # ``RetryCallState``): built once, not for every call (the jitter's ``random.Random``
-        # seeds itself from the OS when made).
-        self._stop = stop_after_attempt(retry.attempts) | stop_after_delay(retry.deadline)
+        # Built once, not for every call (its ``random.Random`` seeds itself from the OS when made).
         self._wait = wait_full_jitter_or_retry_after(retry)
-        self._retry_if = {p: retry_if_exception(functools.partial(is_retryable, policy=p)) for p in Policy}
         self.stats = CallStats()
 
     def set_budget(self, rate: float, concurrency: int) -> None:
@@ -130,12 +128,14 @@ class Transport:
         await self.slots.acquire()
         held = True  # until the first attempt's ``_send`` takes the slot over
         try:
-            retrying = AsyncRetrying(stop=self._stop, wait=self._wait, retry=self._retry_if[policy],
-                                     sleep=self.sleep, reraise=True)
+            # tenacity's rules, without its machinery on every call: whatever an attempt raises
+            # is retried only if ``is_retryable`` says so, then not after the last attempt nor
+            # once the deadline has passed since the first one began, then after the wait.
+            first = time.monotonic()
             maybe_applied = False
-            async for attempt in retrying:
-                with attempt:
-                    number = attempt.retry_state.attempt_number
+            number = 1
+            while True:
+                try:
                     if number > 1:
                         self.stats.retries += 1
                         if policy is Policy.CREATE_READBACK and maybe_applied and readback is not None:
@@ -154,10 +154,15 @@ class Transport:
                     except ApiError as exc:
                         maybe_applied = maybe_applied or may_have_applied(exc)
                         raise
+                except BaseException as exc:
+                    if (not is_retryable(exc, policy) or number >= self.retry.attempts
+                            or time.monotonic() - first >= self.retry.deadline):
+                        raise
+                    await self.sleep(self._wait.delay(number, exc))
+                    number += 1
         finally:
             if held:
                 self.slots.release()
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _send(
         self, method: str, path: str, params: dict[str, Any], json: Any, files: Any, attempt: int,
@@ -188,20 +193,20 @@ class Transport:
                 ) from None
         finally:
             self.slots.release()
-        self.limiter.on_response(throttled=response.status_code == 429, sent=sent)
-        self._record(method, path, str(response.status_code), started, attempt)
-        env = read(response.status_code, response.content, response.headers.get("content-type"),
-                   reading=method == "GET")
+        status = response.status
+        self.limiter.on_response(throttled=status == 429, sent=sent)
+        self._record(method, path, status, started, attempt)
+        env = read(status, response.content, response.content_type, reading=method == "GET")
         if env.ok:
-            return Result(response.status_code, env.data, env.message)
+            return Result(status, env.data, env.message)
         if env.problem is not None:
             # Not the API's answer (a maintenance page, a cut-off body, no envelope): never data.
-            raise UnexpectedAnswer(env.problem, method=method, path=path, status=response.status_code,
+            raise UnexpectedAnswer(env.problem, method=method, path=path, status=status,
                                    page=params.get("page"), transient=env.transient)
         raise self._error(method, path, response, env, env.body)
 
-    def _error(self, method: str, path: str, response: httpx.Response, env: Envelope, body: Any) -> ResponseError:
-        status = response.status_code
+    def _error(self, method: str, path: str, response: Answer, env: Envelope, body: Any) -> ResponseError:
+        status = response.status
         message = env.message or response.reason_phrase or "error"
         if status == 202:
             message = env.message or "accepted, try again later"
@@ -209,11 +214,12 @@ class Transport:
         if cls is RateLimited:
             return RateLimited(
                 message, method=method, path=path, status=status, errors=env.errors, body=body,
-                retry_after=parse_retry_after(response.headers.get("retry-after")),
+                retry_after=parse_retry_after(response.retry_after),
             )
         return cls(message, method=method, path=path, status=status, errors=env.errors, body=body)
 
-    def _record(self, method: str, path: str, outcome: str, started: float, attempt: int) -> None:
+    def _record(self, method: str, path: str, outcome: str | int, started: float, attempt: int) -> None:
+        outcome = str(outcome)
         self.stats.requests[outcome] += 1
         log.debug(
             "request", method=method, path=path, status=outcome,
