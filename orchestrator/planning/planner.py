@@ -28,6 +28,7 @@ from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
 from orchestrator.plan.blocked import Blocked
 from orchestrator.planning.blockers import classify, module_blocked
 from orchestrator.contract import LIBRARY, LIBRARY_ID, Claim, DesiredState, Kind, Shape
+from orchestrator.contract.accounts import AccountRecord
 from orchestrator.contract.kinds import of_shape
 from orchestrator.kinds import KindHandler, KindRegistry, AccountIssue, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
@@ -71,8 +72,9 @@ def playbook_hash(playbook: Playbook) -> str:
 
 
 async def read_accounts(client: SharingtoolsClient) -> list[Any]:
+    """The live account list, each account kept as an `AccountRecord` as its page arrives."""
     with understood("GET accounts"):  # a misshapen answer is one clear error, not a traceback
-        return [a async for a in client.accounts.list()]
+        return [AccountRecord.of(a) async for a in client.accounts.list()]
 
 
 @dataclass
