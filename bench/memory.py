@@ -96,8 +96,9 @@ def around(module, name):
             finally:
                 rss(f"{name} ends")
     setattr(mod, name, wrapped)
-for module, name in [("orchestrator.planning.planner", "read_accounts"), ("orchestrator.planning.planner", "desired_state"),
-                     ("orchestrator.planning.planner", "classify"), ("orchestrator.render", "write_json"),
+for module, name in [("orchestrator.planning.planner", "read_accounts"),
+                     ("orchestrator.planning.planner", "desired_state"), ("orchestrator.planning.planner", "classify"),
+                     ("orchestrator.render", "write_json"),
                      ("orchestrator.apply.run", "operations_of"), ("orchestrator.apply.run", "_verify"),
                      ("orchestrator.apply.run", "_finish")]:
     around(module, name)

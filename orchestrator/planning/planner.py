@@ -26,7 +26,7 @@ import anyio
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
 from orchestrator.plan.blocked import Blocked
-from orchestrator.planning.blockers import classify, module_blocked
+from orchestrator.planning.blockers import blocker_facts, classify, module_blocked
 from orchestrator.contract import LIBRARY, LIBRARY_ID, Claim, DesiredState, Kind, Shape
 from orchestrator.contract.accounts import AccountRecord
 from orchestrator.contract.kinds import of_shape
@@ -220,7 +220,15 @@ async def _build_plan(
         results[kind] = result
         # Diffed as soon as this kind is read, while the other kinds' reads are still waiting
         # on the network: only the last kind's diff is left for after the last answer.
-        diffed[kind] = _diff_kind(handler, kind, result, ready, desired)
+        done = diffed[kind] = _diff_kind(handler, kind, result, ready, desired)
+        # What needs the live states is done now, and they go: of a fleet's, only the blockers'
+        # facts are kept (held until every kind was read, they were a third of a plan's peak).
+        if kind in SETTINGS_MODULES:
+            done.diagnostics += _check_settings(playbook, kind, result)
+        done.diagnostics += [Diagnostic.at(r.source, r.message, r.hint)
+                             for r in handler.refusals(desired, result.live, done.changes)]
+        done.facts = {(a, kind): facts for a, state in result.live.items() if (facts := blocker_facts(state))}
+        result.live = {}
 
     try:
         async with anyio.create_task_group() as tg:
@@ -237,25 +245,20 @@ async def _build_plan(
         planned.problems += [AccountIssue(0, g.label, None, g.problem) for g in desired.gone]
     changes: list[Change] = []
     fingerprints: dict[int, dict[str, str]] = {}
-    # The live states serve the blockers' check and go with this function: an apply holding
-    # them for its whole run held every account's read state through execution and verify.
+    # The blockers' facts of the live states (the states themselves went as each kind was diffed).
     live: dict[tuple[int, Kind], dict[str, Any]] = {}
     for kind, result in sorted(results.items(), key=lambda kv: list(Kind).index(kv[0])):
         planned.problems += result.problems
-        for account_id, state in result.live.items():
-            live[(account_id, kind)] = state
-        done = diffed[kind]
+        done = diffed.pop(kind)
+        live.update(done.facts)
         changes += done.changes
         read_failures += done.failures
         for failure in done.failures:  # read, though not diffed: counted among the accounts read
             fingerprints.setdefault(failure.account_id, {})
         for account_id, read_as in done.fingerprints.items():
             fingerprints.setdefault(account_id, {})[kind.value] = read_as
-        if kind in SETTINGS_MODULES:
-            planned.diagnostics += _check_settings(playbook, kind, result)
         refused += done.blocked
-        planned.diagnostics += [Diagnostic.at(r.source, r.message, r.hint)
-                                for r in kinds[kind].refusals(desired, result.live, done.changes)]
+        planned.diagnostics += done.diagnostics  # the live settings' check, then the kind's refusals
     changes, blocked = classify(changes, ctx.accounts, live)
     changes = claimed(changes, claims)
     # What is ahead, for a whole plan only (verify and resume re-read parts of one).
@@ -274,6 +277,8 @@ class _Diffed:
     fingerprints: dict[int, str] = field(default_factory=dict)  # of the accounts diffed
     failures: list[AccountIssue] = field(default_factory=list)  # answers the diff could not make sense of
     blocked: list[Blocked] = field(default_factory=list)  # changes the kind says the server refuses
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # of the live settings, then the kind's refusals
+    facts: dict[tuple[int, Kind], dict[str, Any]] = field(default_factory=dict)  # what the blockers read
 
 
 def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: dict[int, Any],
