@@ -43,6 +43,13 @@ def write_json(plan: Plan, out: TextIO) -> None:
                 write(("[\n    " if empty else ",\n    ") + _ENCODER.encode(item).replace("\n", "\n    "))
                 empty = False
             write("[]" if empty else "\n  ]")
+        elif key == "read" and list(value) == ["accounts", "fingerprints"] and value["fingerprints"]:
+            # one line of text per account: written account by account, not as one string
+            write(f'{{\n    "accounts": {_ENCODER.encode(value["accounts"])},\n    "fingerprints": {{')
+            for j, (account, prints) in enumerate(value["fingerprints"].items()):
+                write(("" if j == 0 else ",") + "\n      " + json.dumps(account, ensure_ascii=False) + ": "
+                      + _ENCODER.encode(prints).replace("\n", "\n      "))
+            write("\n    }\n  }")
         else:
             write(_ENCODER.encode(value).replace("\n", "\n  "))
     write("\n}")
