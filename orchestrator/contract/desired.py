@@ -8,9 +8,10 @@ planner, the kinds and the safety policy consume it. They hold no parsing and do
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from orchestrator.contract.accounts import Account, GoneAccount
 from orchestrator.contract.kinds import ACCOUNT_KINDS, Kind
@@ -19,8 +20,10 @@ from orchestrator.contract.secrets import ResolvedSecret, SecretRef
 from orchestrator.contract.sourced import Position, Sourced
 from orchestrator.contract.windows import Withdrawal
 
+_T = TypeVar("_T")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """A Reactions Pro / Repost Pro target. ``key`` is its identity: (type, value), with
     hashtags and usernames compared case-insensitively."""
@@ -38,7 +41,7 @@ class Target:
         return f"{self.type}:{self.value}" + (f" (id {self.id})" if self.id else "")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScheduleDesired:
     """Reactions Pro or Repost Pro for one account.
 
@@ -62,7 +65,7 @@ class ScheduleDesired:
         return self.prune is not None and self.prune.value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToggleDesired:
     """Welcome DM or AI-DM for one account: on or off."""
 
@@ -70,7 +73,7 @@ class ToggleDesired:
     state: Sourced[str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LeadsDesired:
     """Leads Finder for one account: a state for every task, and/or per ``task_name``."""
 
@@ -85,7 +88,7 @@ class LeadsDesired:
         return self.every
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommentTarget:
     """An account a first-comment schedule watches."""
 
@@ -96,7 +99,7 @@ class CommentTarget:
         return {"username": self.username, "user_pk": self.user_pk}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommentScheduleDesired:
     """One first-comment schedule of one account.
 
@@ -126,7 +129,7 @@ class CommentScheduleDesired:
         return "[" + ", ".join(sorted(self.match_key)) + "]"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FirstCommentDesired:
     """First Comment for one account: the schedules named, exact when ``prune`` is true.
     ``added_by`` and ``withdraw`` as in `ScheduleDesired`, by schedule key."""
@@ -142,7 +145,7 @@ class FirstCommentDesired:
         return self.prune is not None and self.prune.value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AccountDesired:
     """Account-level settings: the proxy (a proxy, ``auto``, or a secret reference).
 
@@ -194,7 +197,7 @@ class MediaFile:
         return self.media_id is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PostDesired:
     """One post of one account, worked out for that account: its caption rendered (spintax
     spun with a seed of the post's name and the account, so every plan renders the same) and
@@ -211,7 +214,7 @@ class PostDesired:
     at: Sourced[datetime]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PostsDesired:
     """Posts for one account: exactly these (posts the playbook made and no longer lists are
     deleted while they are not published). ``source``: the last ``posts:`` that selects it."""
@@ -278,3 +281,36 @@ class DesiredState:
         if self.captions is not None:
             found.add(Kind.CAPTIONS)
         return frozenset(found)
+
+
+def _identity(value: Any) -> Any:
+    """What tells ``value`` apart inside a frozen desired value: a plain scalar itself; a
+    tuple's or a dict's parts by object identity (the merge hands every account of an entry
+    the same `Sourced` objects); anything else its own identity."""
+    if value is None or isinstance(value, (str, int, float)):  # bool and the enums are among these
+        return value
+    if isinstance(value, tuple):
+        return ("tuple", *map(id, value))
+    if isinstance(value, dict):
+        return ("dict", *((k, id(v)) for k, v in value.items()))
+    return id(value)
+
+
+class Sharing:
+    """One object for equal per-account desired values (accounts of the same entries).
+
+    A fleet's desired state was one `ScheduleDesired` (with its own settings dict, targets
+    tuple, and so on) per account and kind, the same for thousands of accounts: 1.3 KB an
+    account. The values are frozen, and which account they are for is never part of them, so
+    the accounts can share them. Two values are the same when their fields are the same
+    objects (or equal scalars): objects the first holder keeps alive, so an identity seen in a
+    key is never reused by another object while the table holds it."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, value: _T) -> _T:
+        if not dataclasses.is_dataclass(value) or isinstance(value, type):
+            return value
+        key = (type(value), *(_identity(getattr(value, f.name)) for f in dataclasses.fields(value)))
+        return cast(_T, self._seen.setdefault(key, value))

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 T_co = TypeVar("T_co", covariant=True)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Position:
     """A place in a playbook file; ``line`` and ``col`` count from 1 (0 means "the whole file")."""
 
@@ -27,7 +27,7 @@ class Position:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sourced(Generic[T_co]):
     """A desired value and the playbook position that asks for it (immutable, so a
     ``Sourced[str]`` is a ``Sourced[str | SecretRef]``: the type parameter is covariant)."""

@@ -37,7 +37,7 @@ class WindowEvent:
         return "open" if self.opens else "close"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Withdrawal(Generic[T]):
     """``value`` (a `Target`, a `CommentScheduleDesired`) that the closed window of entry
     ``window`` adds; ``source`` is that entry's ``when:``."""

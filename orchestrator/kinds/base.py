@@ -24,6 +24,7 @@ The engine knows nothing of Instagram: it schedules ``Operation``s by phase, lan
 from __future__ import annotations
 
 import re
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -352,8 +353,20 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+#: Each playbook position's text, made once: every account an entry applies to has changes of
+#: the same few sources, which were one new string per change.
+_WHERE: dict[Position, str] = {}
+
+
 def where(value: Sourced[Any] | None) -> str | None:
-    return str(value.source) if value is not None else None
+    if value is None:
+        return None
+    text = _WHERE.get(value.source)
+    if text is None:
+        if len(_WHERE) >= 100_000:  # a bound for a long-lived process that loads playbooks anew
+            _WHERE.clear()
+        text = _WHERE[value.source] = str(value.source)
+    return text
 
 
 def change(account: Account, kind: Kind, action: Action | str, path: str, before: Any = None,
@@ -363,5 +376,7 @@ def change(account: Account, kind: Kind, action: Action | str, path: str, before
     ``window``: the windowed entry it adds an item for, or takes one back for."""
     src = source if isinstance(source, str) or source is None else where(source)
     # "before" is the server's value: it may hold credentials someone set in the web panel.
-    return Change(account.id, account.username, kind, Action(action), path, shown_live(path, before), after, src, ref,
-                  window)
+    # Paths repeat across a fleet (``settings.likes_speed``, ``targets[hashtag:summer]``): one
+    # string each, as the plan holds hundreds of thousands of changes.
+    return Change(account.id, account.username, kind, Action(action), sys.intern(path), shown_live(path, before),
+                  after, src, ref, window)

@@ -187,8 +187,9 @@ class ScheduleKind(KindHandler):
                 lt = live[stale]
                 out.append(change(account, self.kind, "remove", f"targets[{lt['type']}:{lt.get('value')}]",
                                   _public_target(lt), None, sourced, ref=lt.get("target_id")))
-            added.append(t.as_api())
-            out.append(change(account, self.kind, "add", f"targets[{t.type}:{t.value}]", None, t.as_api(), sourced,
+            body = _body(t)
+            added.append(body)
+            out.append(change(account, self.kind, "add", f"targets[{t.type}:{t.value}]", None, body, sourced,
                               window=desired.added_by.get(t.key)))
         for withdrawn in () if desired.exact else desired.withdraw:
             # A closed window's target, named as its add was (the state database's claims match
@@ -241,7 +242,8 @@ class ScheduleKind(KindHandler):
                     Operation(self.kind, c.account_id, Op.ACTIVATE, (c,), PHASE_ON, bulk=f"{self.kind}.activate")
                 )
             elif c.action == "add":
-                ops.append(Operation(self.kind, c.account_id, Op.ADD_TARGET, (c,), PHASE_EDIT, args=dict(c.after)))
+                # The change's body itself (never written to; the journal copies what it records)
+                ops.append(Operation(self.kind, c.account_id, Op.ADD_TARGET, (c,), PHASE_EDIT, args=c.after))
             elif c.action == "remove":
                 ops.append(Operation(self.kind, c.account_id, Op.REMOVE_TARGET, (c,), PHASE_EDIT,
                                      args={"target_id": c.ref, **(c.before or {})}))
@@ -284,6 +286,20 @@ class ScheduleKind(KindHandler):
         ids = [op.account_id for op in ops]
         result = await (api.bulk_pause(ids) if ops[0].name == Op.PAUSE else api.bulk_activate(ids))
         return set(result.account_ids)
+
+
+#: The add's body of each desired target, one dict for every account that adds it (plain data,
+#: never written to): a fleet adding one target made one dict per account.
+_BODIES: dict[Target, dict[str, str]] = {}
+
+
+def _body(target: Target) -> dict[str, str]:
+    body = _BODIES.get(target)
+    if body is None:
+        if len(_BODIES) >= 100_000:  # bounded for a long-lived process
+            _BODIES.clear()
+        body = _BODIES[target] = target.as_api()
+    return body
 
 
 def _public_target(live: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,21 +78,49 @@ class Plan:
             "blocked": len(self.blocked),
         }
 
-    def to_json(self) -> dict[str, Any]:
-        data = {
-            "format_version": FORMAT_VERSION,
-            "playbook_hash": self.playbook_hash,
-            "changes": [c.public() | {"ref": c.ref} for c in self.changes],
-            "summary": self.summary(),
-            "read": {
-                "accounts": self.accounts_read,
-                "fingerprints": {str(a): f for a, f in sorted(self.fingerprints.items())},
-            },
-            "blocked": [b.public() for b in self.blocked],
-        }
+    def change_items(self) -> Iterator[dict[str, Any]]:
+        """Each change as the plan's JSON holds it (with ``ref``), made as it is asked for."""
+        for c in self.changes:
+            yield c.public() | {"ref": c.ref}
+
+    def json_members(self) -> list[tuple[str, Any]]:
+        """The plan's JSON members in document order, without ``checksum``; ``changes`` is
+        `change_items`: a writer streams it, a change's dict existing only while it is encoded
+        (all of them at once were the largest part of a fleet plan's peak)."""
+        members: list[tuple[str, Any]] = [
+            ("format_version", FORMAT_VERSION),
+            ("playbook_hash", self.playbook_hash),
+            ("changes", self.change_items()),
+            ("summary", self.summary()),
+            ("read", {"accounts": self.accounts_read,
+                      "fingerprints": {str(a): f for a, f in sorted(self.fingerprints.items())}}),
+            ("blocked", [b.public() for b in self.blocked]),
+        ]
         if self.windows is not None:
-            data["windows"] = self.windows.public()
-        return data | {"checksum": plan_checksum(data)}
+            members.append(("windows", self.windows.public()))
+        return members
+
+    def checksum(self) -> str:
+        """`plan_checksum` of `to_json`, hashed piece by piece: the canonical text of a fleet's
+        plan (tens of MB) never exists whole. Canonical JSON has no indentation, so each
+        member's and each change's text is the same alone as within the document."""
+        digest = hashlib.sha256()
+        digest.update(b"{")
+        for i, (key, value) in enumerate(sorted(self.json_members(), key=lambda kv: kv[0])):
+            digest.update(((',' if i else '') + canonical(key) + ":").encode())
+            if key == "changes":
+                digest.update(b"[")
+                for j, item in enumerate(value):
+                    digest.update(((',' if j else '') + canonical(item)).encode())
+                digest.update(b"]")
+            else:
+                digest.update(canonical(value).encode())
+        digest.update(b"}")
+        return "sha256:" + digest.hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        data = {key: list(value) if key == "changes" else value for key, value in self.json_members()}
+        return data | {"checksum": self.checksum()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:

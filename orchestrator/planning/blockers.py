@@ -73,6 +73,16 @@ def schedule_reason(change: Change, live: Mapping[tuple[int, Kind], Mapping[str,
     return NO_AI_KEY if schedule is not None and schedule.get("api_key_configured") is False else None
 
 
+def blocker_facts(state: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Of one live state, what `schedule_reason` reads (each schedule's id and whether it has
+    its API key), or None when it reads nothing there: the planner keeps only this."""
+    schedules = state.get("schedules")
+    if not schedules:
+        return None
+    return {"schedules": [{"id": s.get("id"), "api_key_configured": s.get("api_key_configured")}
+                          for s in schedules if isinstance(s, Mapping)]}
+
+
 def classify(changes: Iterable[Change], accounts: Mapping[int, LiveAccount],
              live: Mapping[tuple[int, Kind], Mapping[str, Any]] | None = None) -> tuple[list[Change], list[Blocked]]:
     """Split ``changes`` into those to apply and those the server would undo.

@@ -26,8 +26,9 @@ import anyio
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import ModuleNotEnabled, ModuleNotInstalled
 from orchestrator.plan.blocked import Blocked
-from orchestrator.planning.blockers import classify, module_blocked
+from orchestrator.planning.blockers import blocker_facts, classify, module_blocked
 from orchestrator.contract import LIBRARY, LIBRARY_ID, Claim, DesiredState, Kind, Shape
+from orchestrator.contract.accounts import AccountRecord
 from orchestrator.contract.kinds import of_shape
 from orchestrator.kinds import KindHandler, KindRegistry, AccountIssue, ReadContext, ReadResult
 from orchestrator.plan import Change, Plan, fingerprint
@@ -71,8 +72,9 @@ def playbook_hash(playbook: Playbook) -> str:
 
 
 async def read_accounts(client: SharingtoolsClient) -> list[Any]:
+    """The live account list, each account kept as an `AccountRecord` as its page arrives."""
     with understood("GET accounts"):  # a misshapen answer is one clear error, not a traceback
-        return [a async for a in client.accounts.list()]
+        return [AccountRecord.of(a) async for a in client.accounts.list()]
 
 
 @dataclass
@@ -122,13 +124,16 @@ class Planner:
 
     async def replan(self, pairs: Iterable[tuple[int, Kind]], *, accounts_changed: bool = False) -> Planned:
         """These pairs read and diffed again. With ``accounts_changed`` (an apply set a proxy),
-        the account list and the desired state are worked out anew; else the last plan's serve."""
+        the account list and the desired state are worked out anew; else the last plan's serve.
+        What a verify needs is the changes still left and the failed reads: the plan it gives
+        keeps no fingerprints (at fleet scale they were a verify's largest part, held beside
+        the apply's own plan)."""
         last = self._last
         accounts = await self.read_accounts(again=accounts_changed)
         return await _build_plan(self.client, self.playbook, accounts, pairs=pairs, kinds=self.kinds,
                                  desired=last.desired if last and not accounts_changed else None,
                                  known_hash=last.plan.playbook_hash if last else None, shard=self.shard,
-                                 at=self.instant(), claims=self.claims)
+                                 at=self.instant(), claims=self.claims, fingerprints=False)
 
     async def for_saved(self, saved: Plan) -> Planned:
         """A fresh plan of the accounts ``saved`` read: their fingerprints tell which changed since."""
@@ -165,13 +170,15 @@ async def _build_plan(
     shard: Shard | None = None,
     at: datetime | None = None,
     claims: Collection[Claim] = (),
+    fingerprints: bool = True,
 ) -> Planned:
     """Read and diff: ``only`` restricts reads to these account ids, ``pairs`` to these
     (account id, kind) pairs. ``desired`` and ``known_hash``, from an earlier plan of the same
     playbook and accounts, save working them out again (a ``desired`` passed in is taken as
     already kept to the shard). ``at``: the instant entry windows are evaluated at (None: now;
     a ``desired`` passed in keeps its own); ``claims``: what applies added for windows, the only
-    items a closed window takes back (a ``desired`` passed in is taken as kept to them)."""
+    items a closed window takes back (a ``desired`` passed in is taken as kept to them);
+    ``fingerprints``: False to keep none (an apply's verify compares no fingerprint)."""
     deferred: list[Diagnostic] = []
     if desired is None:
         at = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)  # boundaries: whole seconds
@@ -218,7 +225,15 @@ async def _build_plan(
         results[kind] = result
         # Diffed as soon as this kind is read, while the other kinds' reads are still waiting
         # on the network: only the last kind's diff is left for after the last answer.
-        diffed[kind] = _diff_kind(handler, kind, result, ready, desired)
+        done = diffed[kind] = _diff_kind(handler, kind, result, ready, desired, fingerprints)
+        # What needs the live states is done now, and they go: of a fleet's, only the blockers'
+        # facts are kept (held until every kind was read, they were a third of a plan's peak).
+        if kind in SETTINGS_MODULES:
+            done.diagnostics += _check_settings(playbook, kind, result)
+        done.diagnostics += [Diagnostic.at(r.source, r.message, r.hint)
+                             for r in handler.refusals(desired, result.live, done.changes)]
+        done.facts = {(a, kind): facts for a, state in result.live.items() if (facts := blocker_facts(state))}
+        result.live, result.fingerprints = {}, {}  # the fingerprints kept are the diff's
 
     try:
         async with anyio.create_task_group() as tg:
@@ -234,32 +249,27 @@ async def _build_plan(
     if keep is None and keep_pairs is None:
         planned.problems += [AccountIssue(0, g.label, None, g.problem) for g in desired.gone]
     changes: list[Change] = []
-    fingerprints: dict[int, dict[str, str]] = {}
-    # The live states serve the blockers' check and go with this function: an apply holding
-    # them for its whole run held every account's read state through execution and verify.
+    read_as: dict[int, dict[str, str]] = {}
+    # The blockers' facts of the live states (the states themselves went as each kind was diffed).
     live: dict[tuple[int, Kind], dict[str, Any]] = {}
     for kind, result in sorted(results.items(), key=lambda kv: list(Kind).index(kv[0])):
         planned.problems += result.problems
-        for account_id, state in result.live.items():
-            live[(account_id, kind)] = state
-        done = diffed[kind]
+        done = diffed.pop(kind)
+        live.update(done.facts)
         changes += done.changes
         read_failures += done.failures
         for failure in done.failures:  # read, though not diffed: counted among the accounts read
-            fingerprints.setdefault(failure.account_id, {})
-        for account_id, read_as in done.fingerprints.items():
-            fingerprints.setdefault(account_id, {})[kind.value] = read_as
-        if kind in SETTINGS_MODULES:
-            planned.diagnostics += _check_settings(playbook, kind, result)
+            read_as.setdefault(failure.account_id, {})
+        for account_id, print_ in done.fingerprints.items():
+            read_as.setdefault(account_id, {})[kind.value] = print_
         refused += done.blocked
-        planned.diagnostics += [Diagnostic.at(r.source, r.message, r.hint)
-                                for r in kinds[kind].refusals(desired, result.live, done.changes)]
+        planned.diagnostics += done.diagnostics  # the live settings' check, then the kind's refusals
     changes, blocked = classify(changes, ctx.accounts, live)
     changes = claimed(changes, claims)
     # What is ahead, for a whole plan only (verify and resume re-read parts of one).
     windows = (plan_windows(playbook, accounts, whole, limit=limit, known=known, shard=shard)
                if whole is not None and keep is None and keep_pairs is None else None)
-    planned.plan = Plan.build(changes, known_hash or playbook_hash(playbook), fingerprints, len(fingerprints),
+    planned.plan = Plan.build(changes, known_hash or playbook_hash(playbook), read_as, len(read_as),
                               [*refused, *blocked], windows)
     return planned
 
@@ -272,10 +282,12 @@ class _Diffed:
     fingerprints: dict[int, str] = field(default_factory=dict)  # of the accounts diffed
     failures: list[AccountIssue] = field(default_factory=list)  # answers the diff could not make sense of
     blocked: list[Blocked] = field(default_factory=list)  # changes the kind says the server refuses
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # of the live settings, then the kind's refusals
+    facts: dict[tuple[int, Kind], dict[str, Any]] = field(default_factory=dict)  # what the blockers read
 
 
 def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: dict[int, Any],
-               desired: DesiredState) -> _Diffed:
+               desired: DesiredState, fingerprints: bool = True) -> _Diffed:
     out = _Diffed()
     for account_id, live in result.live.items():
         account = desired.accounts.get(account_id, LIBRARY)
@@ -291,7 +303,8 @@ def _diff_kind(handler: KindHandler, kind: Kind, result: ReadResult, resolved: d
                 out.changes.append(c)
             else:
                 out.blocked.append(Blocked(c.account_id, c.username, kind, why[0], why[1], c))
-        out.fingerprints[account_id] = result.fingerprints.get(account_id) or fingerprint(live)  # a kind may keep part
+        if fingerprints:  # a kind that keeps part of the state gives the whole one's
+            out.fingerprints[account_id] = result.fingerprints.get(account_id) or fingerprint(live)
     return out
 
 

@@ -58,6 +58,7 @@ from orchestrator.contract import (
 )
 from orchestrator.contract.kinds import INFO, Shape
 from orchestrator.contract.accounts import Account, accounts_of
+from orchestrator.contract.desired import Sharing
 from orchestrator.playbook import spintax
 from orchestrator.playbook.errors import Diagnostic, PlaybookError, closest, sort_diagnostics
 from orchestrator.playbook.groups import resolve_groups, resolve_groups_lenient
@@ -134,7 +135,10 @@ def desired_state(playbook: Playbook, accounts: Iterable[Any], limit: Iterable[s
                     builder.apply(said, window)
                 else:
                     builder.closed(taken)
-    by_account = {a: {k: b.freeze(a, playbook) for k, b in kinds.items()} for a, kinds in sorted(builders.items())}
+    # Each account's builders freed as it is frozen, and equal frozen values shared (`Sharing`):
+    # at fleet scale the builders and one copy per account were most of the desired state's memory.
+    share = Sharing()
+    by_account = {a: {k: share(b.freeze(a, playbook)) for k, b in builders.pop(a).items()} for a in sorted(builders)}
     accounts_by_id = {a.id: a for a in live}
     try:
         _check_merged(by_account, accounts_by_id)

@@ -17,7 +17,7 @@ from orchestrator.contract import Kind
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.apply.run import operations_of
 from orchestrator.kinds import Op
-from orchestrator.plan import Plan
+from orchestrator.plan import Plan, plan_checksum
 from orchestrator.render import Legend, render_json, render_markdown, render_text
 from orchestrator.render.changes import shown
 from orchestrator.planning.planner import Planned, build_plan
@@ -194,3 +194,24 @@ def test_a_corrected_target_id_replaces_the_live_target():
     assert [(c.action, c.ref) for c in changes] == [("remove", 9), ("add", None)]
     ops = reactions.operations(sorted(changes, key=lambda c: c.sort_key()))
     assert [op.name for op in ops] == [Op.REMOVE_TARGET, Op.ADD_TARGET]
+
+
+def _one_shot(plan: Plan) -> str:
+    """The plan's JSON as the standard encoder writes the whole document at once."""
+    return json.dumps(plan.to_json(), indent=2, ensure_ascii=False, default=str)
+
+
+def test_the_streamed_json_is_the_one_shot_encoding_byte_for_byte(planned: Planned) -> None:
+    """`write_json` encodes the changes one at a time and hashes the checksum piece by piece:
+    the text and the checksum are what encoding the whole document gives."""
+    plan = planned.plan
+    assert plan.changes and plan.blocked
+    assert render_json(plan) == _one_shot(plan)
+    data = plan.to_json()
+    assert data["checksum"] == plan_checksum(data) == plan.checksum()
+    empty = Plan.build([], plan.playbook_hash, {}, 0)
+    assert render_json(empty) == _one_shot(empty)
+    assert json.loads(render_json(empty))["changes"] == []
+    only_one = Plan.build([plan.changes[0]], "sha256:ü", {7: {"reactions": "sha256:x"}}, 1)
+    assert render_json(only_one) == _one_shot(only_one)
+    assert only_one.to_json()["checksum"] == plan_checksum(only_one.to_json())
