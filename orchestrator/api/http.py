@@ -115,8 +115,6 @@ class PooledTransport(AiohttpTransport):
         through two async generators (theirs and an error-mapping one around it), which was a
         fifth of a request's client CPU; every caller reads the whole answer anyway (``Sender``).
         """
-        if not isinstance(self.client, aiohttp.ClientSession):
-            self.client = self.get_client()
         timeout = request.extensions.get("timeout", {})
         data: Any
         try:
@@ -124,20 +122,9 @@ class PooledTransport(AiohttpTransport):
         except httpx.RequestNotRead:  # a multipart upload: aiohttp reads the stream
             data = request.stream
             request.headers.pop("transfer-encoding", None)
-        proxy = self.proxy
-        try:
-            async with self.client.request(
-                request.method, str(request.url), headers=request.headers, data=data,
-                allow_redirects=False, auto_decompress=False, compress=False,
-                timeout=self._timeout(timeout.get("connect"), timeout.get("read"), timeout.get("pool")),
-                server_hostname=request.extensions.get("sni_hostname"),
-                proxy=str(proxy.url) if proxy else None,
-                proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
-                proxy_headers=proxy.headers if proxy else None,
-            ) as answer:
-                content = await answer.read()
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise (_mapped(exc) or httpx.TransportError(str(exc))) from exc
+        answer, content = await self._send(
+            request.method, str(request.url), request.headers, data, timeout, auto_decompress=False,
+            server_hostname=request.extensions.get("sni_hostname"))
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
         if answer.reason:
             extensions["reason_phrase"] = answer.reason.encode()
@@ -154,23 +141,29 @@ class PooledTransport(AiohttpTransport):
         normalisation and decoding machinery) for an answer that is read once: aiohttp decodes
         the body by its Content-Encoding, and a body that does not decode is a read error.
         """
+        answer, content = await self._send(method, url, headers, body, timeouts)
+        answer_headers = answer.headers
+        return Answer(answer.status, content, answer_headers.get("Content-Type"), answer_headers.get("Retry-After"),
+                      answer.reason)
+
+    async def _send(self, method: str, url: str, headers: Any, data: Any, timeouts: Mapping[str, Any],
+                    **options: Any) -> tuple[aiohttp.ClientResponse, bytes]:
+        """One request through the pool, its answer read whole; aiohttp's errors as httpcore's.
+        The answer's status, headers and reason stay readable once its connection is released."""
         if not isinstance(self.client, aiohttp.ClientSession):
             self.client = self.get_client()
         proxy = self.proxy
         try:
             async with self.client.request(
-                method, url, headers=headers, data=body, allow_redirects=False, compress=False,
+                method, url, headers=headers, data=data, allow_redirects=False, compress=False,
                 timeout=self._timeout(timeouts.get("connect"), timeouts.get("read"), timeouts.get("pool")),
                 proxy=str(proxy.url) if proxy else None,
                 proxy_auth=aiohttp.BasicAuth(*proxy.auth) if proxy and proxy.auth else None,
-                proxy_headers=proxy.headers if proxy else None,
+                proxy_headers=proxy.headers if proxy else None, **options,
             ) as answer:
-                content = await answer.read()
+                return answer, await answer.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise (_mapped(exc) or httpx.TransportError(str(exc))) from exc
-        answer_headers = answer.headers
-        return Answer(answer.status, content, answer_headers.get("Content-Type"), answer_headers.get("Retry-After"),
-                      answer.reason)
 
     @functools.lru_cache(maxsize=8)  # noqa: B019 - a handful of timeouts, for the transport's life
     def _timeout(self, connect: float | None, read: float | None, pool: float | None) -> aiohttp.ClientTimeout:
