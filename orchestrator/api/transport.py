@@ -133,6 +133,7 @@ class Transport:
             retrying = AsyncRetrying(stop=self._stop, wait=self._wait, retry=self._retry_if[policy],
                                      sleep=self.sleep, reraise=True)
             maybe_applied = False
+            unsettled: TransportError | None = None  # the last attempt's, when it timed out waiting
             async for attempt in retrying:
                 with attempt:
                     number = attempt.retry_state.attempt_number
@@ -143,6 +144,11 @@ class Transport:
                             found = await readback()
                             if found is not None:
                                 return Result(200, found, None, recovered=True)
+                            if unsettled is not None:
+                                # Not made yet, but the server may still be working on the
+                                # attempt that timed out: a resend could make a second copy.
+                                unsettled.in_doubt = True
+                                raise unsettled
                     try:
                         slot_held, held = held, False
                         return await self._send(method, path, params, json, files, number, slot_held)
@@ -153,6 +159,7 @@ class Transport:
                         raise
                     except ApiError as exc:
                         maybe_applied = maybe_applied or may_have_applied(exc)
+                        unsettled = exc if isinstance(exc, TransportError) and exc.unsettled else None
                         raise
         finally:
             if held:
@@ -179,6 +186,7 @@ class Transport:
                 raise TransportError(
                     f"timed out ({type(exc).__name__})", method=method, path=path,
                     maybe_applied=not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)),
+                    unsettled=isinstance(exc, httpx.ReadTimeout),
                 ) from None
             except httpx.TransportError as exc:
                 self._record(method, path, "transport-error", started, attempt)
