@@ -12,6 +12,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -62,6 +63,19 @@ class CallStats:
             "readbacks": self.readbacks,
             "conflicts_as_success": self.conflicts_as_success,
         }
+
+
+@dataclass(slots=True)
+class SendMark:
+    """Whether a write went out: set by `Transport` as it sends one, for the caller who put the
+    mark in `WRITE_SENT` (the executor: an operation cancelled before any of its writes was sent
+    cannot take effect, so it is not in doubt)."""
+
+    sent: bool = False
+
+
+#: The mark of the operation the current task carries out (None: nobody asks).
+WRITE_SENT: ContextVar[SendMark | None] = ContextVar("write_sent", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +192,9 @@ class Transport:
         try:
             sent = await self.limiter.acquire()
             started = time.monotonic()
+            mark = WRITE_SENT.get()
+            if mark is not None and method != "GET":
+                mark.sent = True  # from here on the server may have it
             try:
                 response = await self.http.request(method, path.lstrip("/"), params=params, json=json, files=files)
             except httpx.TimeoutException as exc:

@@ -29,7 +29,8 @@ Why this shape:
   ``journal_failure`` says why: what the journal holds is kept, for ``apply --resume``.
 - **Stopping.** When ``stop`` is set (Ctrl-C), no new operation starts; those in flight finish.
 - **In doubt.** An operation sent whose answer never came is journaled ``in_doubt``, not
-  failed: one cancelled in flight (a second Ctrl-C, the grace running out), and one whose
+  failed: one cancelled in flight once a write of it was sent (a second Ctrl-C, the grace
+  running out; the transport marks the send, `SendMark`), and one whose
   answer was lost and that its kind's read-back did not find. The server may still apply it;
   the next run reads it back before it plans a repeat (``orchestrator.apply.doubt``).
 """
@@ -47,6 +48,7 @@ import structlog
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.api.retry import may_have_applied
+from orchestrator.api.transport import WRITE_SENT, SendMark
 from orchestrator.contract import Kind
 from orchestrator.contract.vocabulary import OpStatus
 from orchestrator.api.fanout import each
@@ -57,6 +59,7 @@ from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation
 log = structlog.get_logger("orchestrator.apply")
 #: Why an operation cancelled in flight is in doubt, as the journal says it.
 CANCELLED = "cancelled before its answer came: it may still take effect on the server"
+NOT_SENT = "cancelled before it was sent"
 
 
 @dataclass
@@ -129,6 +132,8 @@ class Executor:
             self._journal_failed(exc, result)
             return False  # not sent: an operation the journal does not know of is never sent
         result.touched.add(op.account_id)
+        mark = SendMark()
+        token = WRITE_SENT.set(mark)
         try:
             try:
                 await handler.execute(self.client, op)
@@ -152,10 +157,15 @@ class Executor:
                 self._failed(op, exc, result)
                 return False
         except BaseException:
-            # Cancelled in flight (a second Ctrl-C, the grace ran out): the request may be on the
-            # server already and be applied after this. Recorded with the run's end (shielded).
-            self._journal_end(journal, CANCELLED, OpStatus.IN_DOUBT)
+            # Cancelled in flight (a second Ctrl-C, the grace ran out): a request sent may be on
+            # the server already and be applied after this. Recorded with the run's end (shielded).
+            if mark.sent:
+                self._journal_end(journal, CANCELLED, OpStatus.IN_DOUBT)
+            else:
+                self._journal_end(journal, NOT_SENT)
             raise
+        finally:
+            WRITE_SENT.reset(token)
         self._journal_end(journal, None)
         result.results[(op.kind, op.name, "done")] += 1
         self.events.emit(OperationDone(op))
