@@ -169,6 +169,8 @@ class Settled:
     held: list[AccountIssue]
     conflicts: list[int]
     resolutions: list[Resolution]
+    #: When the last hold ends (UTC, HH:MM:SS), None without a hold.
+    until: str | None = None
 
 
 async def settle(planner: Planner, planned: Planned, doubts: Sequence[InDoubt], now: float, *,
@@ -210,5 +212,7 @@ async def settle(planner: Planner, planned: Planned, doubts: Sequence[InDoubt], 
                     kind=issue.kind, reason=issue.message)
     new = Plan.build(kept, plan.playbook_hash, fingerprints, plan.accounts_read, plan.blocked, plan.windows)
     resolutions = [r for j in judged if (r := j.resolution()) is not None]
+    ends = [holds[pair] for pair in waiting]
+    until = max(ends, key=lambda j: j.until or 0.0).until_text() if ends else None
     return Settled(replace(planned, plan=new, problems=[*planned.problems, *held]), judged, held, conflicts,
-                   resolutions)
+                   resolutions, until)

@@ -29,7 +29,7 @@ from orchestrator.api.errors import SharingtoolsError
 from orchestrator.contract.vocabulary import STATUS_OF_EXIT, ExitCode
 from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
 from orchestrator.apply.events import Events, Phase, PhaseStarted, RunEnded, WaveVerified
-from orchestrator.apply.doubt import Verdict, settle
+from orchestrator.apply.doubt import settle
 from orchestrator.apply.executor import ExecutionResult, Executor
 from orchestrator.state.store import FLEET_RUN_ENV, StateStore, StateStoreError
 from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation, ProcessMemory
@@ -262,7 +262,7 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
     if not planned.valid:
         raise ApplyError([*map(str, planned.diagnostics)])
     held: list[AccountIssue] = []
-    held_until: list[str] = []
+    held_until: str | None = None
     if history is not None:
         # Creates an earlier run sent and never heard back about: read back before any is repeated.
         doubts = await history.in_doubt()
@@ -270,7 +270,7 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
             settled = await settle(planner, planned, doubts, time.time(), saved=options.saved_plan is not None)
             planned, held = settled.planned, settled.held
             conflicts = sorted({*conflicts, *settled.conflicts})
-            held_until = sorted(j.until_text() for j in settled.judged if j.verdict is Verdict.HOLD)
+            held_until = settled.until
             await history.resolve(settled.resolutions)
     dropped: list[Change] = []
     if options.keep is not None:
@@ -281,7 +281,7 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
     plan = without_unread(planned)
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
     outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped, problems=list(planned.problems),
-                           desired=planned.desired, held=held, held_until=held_until[-1] if held_until else None)
+                           desired=planned.desired, held=held, held_until=held_until)
     outcome.execution.merge(read_failures_result(planned.read_failures, Op.READ))
     outcome.violations = policy.check(plan.changes, planned.desired)
     if outcome.violations:
