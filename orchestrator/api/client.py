@@ -99,6 +99,7 @@ class SharingtoolsClient:
             deadline=settings.retry_deadline,
             backoff_base=settings.retry_backoff_base,
             backoff_max=settings.retry_backoff_max,
+            settle=settings.settle_time,
         )
         return cls(
             settings.base_url, key, rate=settings.rate, concurrency=settings.concurrency,

@@ -44,11 +44,18 @@ class ApiError(SharingtoolsError):
 
 
 class TransportError(ApiError):
-    """No HTTP answer arrived. ``maybe_applied`` is True when the request may have reached the server."""
+    """No HTTP answer arrived. ``maybe_applied`` is True when the request may have reached the server.
 
-    def __init__(self, message: str, *, method: str, path: str, maybe_applied: bool) -> None:
+    ``unsettled``: the attempt timed out waiting for the answer, so the server may still be
+    working on the request and apply it later (a read-back now cannot tell). ``in_doubt``: a
+    create's read-back after such an attempt found nothing; it is not sent again (it may yet
+    take effect), and whoever made the call must treat it as in doubt."""
+
+    def __init__(self, message: str, *, method: str, path: str, maybe_applied: bool, unsettled: bool = False) -> None:
         super().__init__(message, method=method, path=path)
         self.maybe_applied = maybe_applied
+        self.unsettled = unsettled
+        self.in_doubt = False
 
 
 class ResponseError(ApiError):

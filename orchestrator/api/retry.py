@@ -13,7 +13,10 @@ Every endpoint method declares a ``Policy``:
 - ``CREATE_READBACK``: creates the server does not deduplicate (captions, first-comment
   schedules, posts, post-actions jobs, replies): after an answer that leaves it unknown
   whether the create took effect (a timeout, a dropped connection, a 500/502/504), the
-  caller's ``readback`` is asked first and the create is resent only if nothing was made.
+  caller's ``readback`` is asked first and the create is resent only if nothing was made;
+  after a timeout, where the server may still be working on the request and apply it after
+  the read-back, a create the read-back does not find is not resent but raised as in doubt
+  (``TransportError.in_doubt``: the run journals it so, and a later run reads back again).
   429 and 503 mean "not processed" and are resent directly; a connection that never
   opened is always safe to retry.
 - ``NEVER``: not retried (for example a password change: a repeat is harmless but a retry
@@ -56,13 +59,22 @@ class RetrySettings:
     deadline: float = 120.0
     backoff_base: float = 0.25
     backoff_max: float = 20.0
+    #: Seconds after which a request that got no answer is taken never to take effect on the
+    #: server any more (None: the call's deadline or 60 s, whichever is larger). An operation in
+    #: doubt younger than this holds its account's creates of its kind (``orchestrator.apply.doubt``).
+    settle: float | None = None
+
+    @property
+    def settle_time(self) -> float:
+        """``settle``, or by default the call's deadline or 60 s, whichever is larger."""
+        return self.settle if self.settle is not None else max(self.deadline, 60.0)
 
 
 def is_retryable(exc: BaseException, policy: Policy) -> bool:
     if policy is Policy.NEVER:
         return isinstance(exc, TransportError) and not exc.maybe_applied
     if isinstance(exc, TransportError):
-        return True
+        return not exc.in_doubt  # a create that may still take effect is never resent
     if isinstance(exc, UnexpectedAnswer):
         # A maintenance page or a cut-off body passes like a 503; a well-formed answer of the
         # wrong shape is the server's own and would come back the same.

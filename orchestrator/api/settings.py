@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     retry_deadline: float = Field(120.0, gt=0, description="seconds for a call including its retries")
     retry_backoff_base: float = Field(0.25, ge=0)
     retry_backoff_max: float = Field(20.0, ge=0)
+    settle_time: float | None = Field(
+        None, ge=0, description="seconds after which a create sent without an answer is taken never to land any more "
+        "(default: retry_deadline or 60, whichever is larger); until then its account's creates of its kind are held")
     allow_insecure_http: bool = Field(False, description="allow http:// to a host that is not loopback")
     verify_tls: bool = True
     state_db: str = Field(".orchestrator/state.db", description="the state store: a SQLite file, or a "

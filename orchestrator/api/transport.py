@@ -15,6 +15,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -64,6 +65,19 @@ class CallStats:
             "readbacks": self.readbacks,
             "conflicts_as_success": self.conflicts_as_success,
         }
+
+
+@dataclass(slots=True)
+class SendMark:
+    """Whether a write went out: set by `Transport` as it sends one, for the caller who put the
+    mark in `WRITE_SENT` (the executor: an operation cancelled before any of its writes was sent
+    cannot take effect, so it is not in doubt)."""
+
+    sent: bool = False
+
+
+#: The mark of the operation the current task carries out (None: nobody asks).
+WRITE_SENT: ContextVar[SendMark | None] = ContextVar("write_sent", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +147,7 @@ class Transport:
             # once the deadline has passed since the first one began, then after the wait.
             first = time.monotonic()
             maybe_applied = False
+            unsettled: TransportError | None = None  # the last attempt's, when it timed out waiting
             number = 1
             while True:
                 try:
@@ -143,6 +158,11 @@ class Transport:
                             found = await readback()
                             if found is not None:
                                 return Result(200, found, None, recovered=True)
+                            if unsettled is not None:
+                                # Not made yet, but the server may still be working on the
+                                # attempt that timed out: a resend could make a second copy.
+                                unsettled.in_doubt = True
+                                raise unsettled
                     try:
                         slot_held, held = held, False
                         return await self._send(method, path, params, json, files, number, slot_held)
@@ -153,6 +173,7 @@ class Transport:
                         raise
                     except ApiError as exc:
                         maybe_applied = maybe_applied or may_have_applied(exc)
+                        unsettled = exc if isinstance(exc, TransportError) and exc.unsettled else None
                         raise
                 except BaseException as exc:
                     if (not is_retryable(exc, policy) or number >= self.retry.attempts
@@ -176,6 +197,9 @@ class Transport:
         try:
             sent = await self.limiter.acquire()
             started = time.monotonic()
+            mark = WRITE_SENT.get()
+            if mark is not None and method != "GET":
+                mark.sent = True  # from here on the server may have it
             try:
                 response = await self.http.request(method, path.lstrip("/"), params=params, json=json, files=files)
             except httpx.TimeoutException as exc:
@@ -184,6 +208,7 @@ class Transport:
                 raise TransportError(
                     f"timed out ({type(exc).__name__})", method=method, path=path,
                     maybe_applied=not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)),
+                    unsettled=isinstance(exc, httpx.ReadTimeout),
                 ) from None
             except httpx.TransportError as exc:
                 self._record(method, path, "transport-error", started, attempt)

@@ -28,6 +28,11 @@ Why this shape:
   operation is not sent, no new one starts (as on Ctrl-C), those in flight finish, and
   ``journal_failure`` says why: what the journal holds is kept, for ``apply --resume``.
 - **Stopping.** When ``stop`` is set (Ctrl-C), no new operation starts; those in flight finish.
+- **In doubt.** An operation sent whose answer never came is journaled ``in_doubt``, not
+  failed: one cancelled in flight once a write of it was sent (a second Ctrl-C, the grace
+  running out; the transport marks the send, `SendMark`), and one whose
+  answer was lost and that its kind's read-back did not find. The server may still apply it;
+  the next run reads it back before it plans a repeat (``orchestrator.apply.doubt``).
 """
 
 from __future__ import annotations
@@ -43,13 +48,18 @@ import structlog
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.api.retry import may_have_applied
+from orchestrator.api.transport import WRITE_SENT, SendMark
 from orchestrator.contract import Kind
+from orchestrator.contract.vocabulary import OpStatus
 from orchestrator.api.fanout import each
 from orchestrator.state.store import StateStore, StateStoreError
 from orchestrator.apply.events import Events, OperationDone, OperationFailed
 from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation
 
 log = structlog.get_logger("orchestrator.apply")
+#: Why an operation cancelled in flight is in doubt, as the journal says it.
+CANCELLED = "cancelled before its answer came: it may still take effect on the server"
+NOT_SENT = "cancelled before it was sent"
 
 
 @dataclass
@@ -122,21 +132,40 @@ class Executor:
             self._journal_failed(exc, result)
             return False  # not sent: an operation the journal does not know of is never sent
         result.touched.add(op.account_id)
+        mark = SendMark()
+        token = WRITE_SENT.set(mark)
         try:
-            await handler.execute(self.client, op)
-        except SharingtoolsError as exc:
-            if not (may_have_applied(exc) and await self._recovered(op)):
-                self._journal_end(journal, str(exc))
+            try:
+                await handler.execute(self.client, op)
+            except SharingtoolsError as exc:
+                if not may_have_applied(exc):
+                    self._journal_end(journal, str(exc))
+                    self._failed(op, exc, result)
+                    return False
+                if not await self._recovered(op):
+                    # Sent, and neither an answer nor a read-back says what became of it: it
+                    # may still take effect. Failed for this run; a later one reads back first.
+                    self._journal_end(journal, str(exc), OpStatus.IN_DOUBT)
+                    self._failed(op, exc, result)
+                    return False
+                log.info("operation took effect although its answer was lost", account_id=op.account_id,
+                         kind=op.kind, operation=op.name, error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - a secret that cannot be read, a bug: this account's alone
+                log.warning("operation raised", account_id=op.account_id, kind=op.kind, operation=op.name,
+                            error=f"{type(exc).__name__}: {exc}")
+                self._journal_end(journal, f"{type(exc).__name__}: {exc}")
                 self._failed(op, exc, result)
                 return False
-            log.info("operation took effect although its answer was lost", account_id=op.account_id,
-                     kind=op.kind, operation=op.name, error=str(exc))
-        except Exception as exc:  # noqa: BLE001 - a secret that cannot be read, a bug: this account's alone
-            log.warning("operation raised", account_id=op.account_id, kind=op.kind, operation=op.name,
-                        error=f"{type(exc).__name__}: {exc}")
-            self._journal_end(journal, f"{type(exc).__name__}: {exc}")
-            self._failed(op, exc, result)
-            return False
+        except BaseException:
+            # Cancelled in flight (a second Ctrl-C, the grace ran out): a request sent may be on
+            # the server already and be applied after this. Recorded with the run's end (shielded).
+            if mark.sent:
+                self._journal_end(journal, CANCELLED, OpStatus.IN_DOUBT)
+            else:
+                self._journal_end(journal, NOT_SENT)
+            raise
+        finally:
+            WRITE_SENT.reset(token)
         self._journal_end(journal, None)
         result.results[(op.kind, op.name, "done")] += 1
         self.events.emit(OperationDone(op))
@@ -177,6 +206,10 @@ class Executor:
             except Exception as exc:  # noqa: BLE001 - every account of the chunk falls back to single calls
                 done, why = set(), f"bulk call failed: {exc}"
                 log.warning("bulk failed, falling back to single calls", bulk=key, accounts=len(chunk), error=str(exc))
+            except BaseException:  # cancelled in flight: as a single call (see `_run_one`)
+                for journal in journals:
+                    self._journal_end(journal, CANCELLED, OpStatus.IN_DOUBT)
+                raise
             for op, journal in zip(chunk, journals, strict=True):
                 if op.account_id in done:
                     self._journal_end(journal, None)
@@ -211,6 +244,6 @@ class Executor:
             log.error("the journal could not be written: no new operation starts", error=str(exc))
         self.stop.set()
 
-    def _journal_end(self, journal: int | None, error: str | None) -> None:
+    def _journal_end(self, journal: int | None, error: str | None, status: OpStatus | None = None) -> None:
         if self.history is not None and journal is not None:
-            self.history.op_finished(journal, error)
+            self.history.op_finished(journal, error, status)

@@ -29,6 +29,7 @@ from orchestrator.api.errors import SharingtoolsError
 from orchestrator.contract.vocabulary import STATUS_OF_EXIT, ExitCode
 from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
 from orchestrator.apply.events import Events, Phase, PhaseStarted, RunEnded, WaveVerified
+from orchestrator.apply.doubt import settle
 from orchestrator.apply.executor import ExecutionResult, Executor
 from orchestrator.state.store import FLEET_RUN_ENV, StateStore, StateStoreError
 from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation, ProcessMemory
@@ -101,6 +102,11 @@ class ApplyOutcome:
     #: What the playbook asked of every account (and the live account list, ``desired.accounts``):
     #: a reconcile cycle records it for the status page.
     desired: DesiredState | None = None
+    #: Accounts and kinds held this run (also among ``problems``): an operation an earlier run
+    #: sent, never answered and not found by its read-back may still take effect
+    #: (`orchestrator.apply.doubt`); ``held_until``: when the last hold ends (UTC, HH:MM:SS).
+    held: list[AccountIssue] = field(default_factory=list)
+    held_until: str | None = None
 
     def report(self, client: SharingtoolsClient) -> dict[str, Any]:
         ops: dict[str, dict[str, dict[str, int]]] = {}
@@ -124,6 +130,7 @@ class ApplyOutcome:
             "violations": [str(v) for v in self.violations],
             "failures": [f.public() for f in self.execution.failures],
             "problems": [str(p) for p in self.problems],
+            "held": [h.public() for h in self.held],
             "unverified": [c.public() for c in self.unverified],
             "blocked": [b.public() for b in self.plan.blocked],
         }
@@ -254,6 +261,17 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
     planned, conflicts = await prepare(planner, options, history)
     if not planned.valid:
         raise ApplyError([*map(str, planned.diagnostics)])
+    held: list[AccountIssue] = []
+    held_until: str | None = None
+    if history is not None:
+        # Creates an earlier run sent and never heard back about: read back before any is repeated.
+        doubts = await history.in_doubt()
+        if doubts:
+            settled = await settle(planner, planned, doubts, time.time(), saved=options.saved_plan is not None)
+            planned, held = settled.planned, settled.held
+            conflicts = sorted({*conflicts, *settled.conflicts})
+            held_until = settled.until
+            await history.resolve(settled.resolutions)
     dropped: list[Change] = []
     if options.keep is not None:
         p = planned.plan
@@ -263,7 +281,7 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
     plan = without_unread(planned)
     policy = SafetyPolicy.build(planned.desired, options.policy, options.allow)
     outcome = ApplyOutcome(EXIT_OK, plan, conflicts=conflicts, dropped=dropped, problems=list(planned.problems),
-                           desired=planned.desired)
+                           desired=planned.desired, held=held, held_until=held_until)
     outcome.execution.merge(read_failures_result(planned.read_failures, Op.READ))
     outcome.violations = policy.check(plan.changes, planned.desired)
     if outcome.violations:
@@ -278,8 +296,7 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
             outcome.message += f" ({len(plan.blocked)} blocked changes are not attempted: see above)"
         if outcome.problems:
             outcome.exit_code = EXIT_PARTIAL
-            outcome.message = (f"partial: nothing to do for the accounts planned; {_accounts(outcome.problems)} "
-                               "could not be planned (see the problems above)")
+            outcome.message = "partial: nothing to do for the accounts planned; " + _not_planned(outcome)
         if conflicts:
             outcome.exit_code = EXIT_PARTIAL
             outcome.message = "every account in the saved plan changed since: plan again"
@@ -303,7 +320,9 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
     order = _account_order(plan.changes)
     if history:
         resumed = await history.unfinished() if options.resume else None
-        outcome.run_id = await history.start_run(options.command, plan.playbook_hash, order,
+        # The held accounts are the run's too: `apply --resume` plans them again.
+        outcome.run_id = await history.start_run(options.command, plan.playbook_hash,
+                                                 [*order, *(h.account_id for h in held)],
                                                  resumes=resumed.id if resumed else None)
     executor = executor or Executor(client, kinds=kinds, events=events)
     executor.events = events
@@ -443,8 +462,18 @@ def _partial_reasons(outcome: ApplyOutcome) -> str:
     if outcome.conflicts:
         parts.append(f"{len(outcome.conflicts)} accounts changed since the plan")
     if outcome.problems:
-        parts.append(f"{_accounts(outcome.problems)} could not be planned")
+        parts.append(_not_planned(outcome, see=""))
     return ", ".join(parts) + "; the others were applied and verified"
+
+
+def _not_planned(outcome: ApplyOutcome, see: str = " (see the problems above)") -> str:
+    """The accounts left out of the run: with a problem, or held by an operation in doubt."""
+    others = [p for p in outcome.problems if p not in outcome.held]
+    parts = [f"{_accounts(others)} could not be planned{see}"] if others else []
+    if outcome.held:
+        parts.append(f"{_accounts(outcome.held)} held: a create sent earlier may still take effect; run apply "
+                     f"--resume after {outcome.held_until} UTC")
+    return ", ".join(parts)
 
 
 def operations_of(changes: Sequence[Change], kinds: KindRegistry | None = None) -> list[Operation]:

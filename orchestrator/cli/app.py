@@ -285,8 +285,11 @@ def plan_command(
 
     Identical changes are grouped across accounts; a problem with one account (gone, no
     schedule) is reported on stderr and the other accounts are planned."""
+    import time
+
     from orchestrator import playbook
-    from orchestrator.planning.planner import build_plan
+    from orchestrator.apply.doubt import settle
+    from orchestrator.planning.planner import Planner
     from orchestrator.render import Legend, render_text, write_json
     from orchestrator.render.pr_comment import MarkdownOptions, render_comment, render_full
     from orchestrator.kinds import KindRegistry, ProcessMemory
@@ -318,10 +321,15 @@ def plan_command(
             kinds = KindRegistry.default().remembering(memory)
             async with SharingtoolsClient.from_settings(settings) as client:
                 with reading_display(client):
-                    planned = await build_plan(client, book, limit=limit,
-                                               known=await store.known_usernames() if store else frozenset(),
-                                               shard=in_shard, kinds=kinds, at=instant,
-                                               claims=await store.window_claims() if store else frozenset())
+                    planner = Planner(client, book, kinds, limit, in_shard,
+                                      await store.known_usernames() if store else frozenset(), at=instant,
+                                      claims=await store.window_claims() if store else frozenset())
+                    planned = await planner.plan()
+                    # What an earlier run sent and never heard back about: read back; a create
+                    # that may still land is shown held (a plan records nothing).
+                    doubts = await store.in_doubt() if store else []
+                    if doubts:
+                        planned = (await settle(planner, planned, doubts, time.time())).planned
             drift = await store.applied_drift(planned.plan.changes) if store else frozenset()
             return planned, drift
         finally:

@@ -99,6 +99,27 @@ class RunStatus(StrEnum):
         return self in (RunStatus.RUNNING, RunStatus.INTERRUPTED, RunStatus.PARTIAL)
 
 
+class OpStatus(StrEnum):
+    """Where one journaled operation stands.
+
+    ``pending``: journaled, sent or about to be, no end recorded (a run that died leaves it so);
+    ``done`` and ``failed``: its answer came; ``in_doubt``: it was sent and no trustworthy answer
+    came (cancelled in flight, or an answer lost that a read-back did not find), so it may still
+    take effect on the server; ``resolved``: an operation in doubt that a later run found had
+    not taken effect (or whose repeat is harmless). One found to have taken effect is ``done``."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    IN_DOUBT = "in_doubt"
+    RESOLVED = "resolved"
+
+    @property
+    def unsettled(self) -> bool:
+        """An operation whose effect on the server is not known (pending or in doubt)."""
+        return self in (OpStatus.PENDING, OpStatus.IN_DOUBT)
+
+
 class DriftOutcome(StrEnum):
     """What a reconcile cycle did about one difference it found."""
 

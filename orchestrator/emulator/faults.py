@@ -240,9 +240,12 @@ class RateLimiter:
 
 @dataclass
 class RequestCounters:
-    """Requests by (method, route template, status, injected?)."""
+    """Requests by (method, route template, status, injected?), counted once handled; and
+    ``in_flight``, those received and not handled yet (a write slowed by a latency fault is
+    applied when its wait ends, even when its client has gone away)."""
 
     counts: Counter[tuple[str, str, int, bool]] = field(default_factory=Counter)
+    in_flight: int = 0
 
     def record(self, method: str, route: str, status: int, injected: bool) -> None:
         self.counts[(method, route, status, injected)] += 1
@@ -255,7 +258,7 @@ class RequestCounters:
             {"method": m, "route": r, "status": s, "injected": i, "count": n}
             for (m, r, s, i), n in sorted(self.counts.items())
         ]
-        return {"total": sum(self.counts.values()), "requests": rows}
+        return {"total": sum(self.counts.values()), "in_flight": self.in_flight, "requests": rows}
 
 
 class FaultMiddleware:
@@ -298,6 +301,7 @@ class FaultMiddleware:
                 status_seen = message["status"]
             await send(message)
 
+        state.counters.in_flight += 1
         try:
             wait = state.rate_limit.take()
             if wait is not None:
@@ -316,6 +320,7 @@ class FaultMiddleware:
                 return
             await self.app(scope, receive, counting_send)
         finally:
+            state.counters.in_flight -= 1
             fault = scope.get("emulator.fault")
             if reserved and not fault and self._counted is faults:
                 self._injected -= 1  # the dice spared this request: its place goes back

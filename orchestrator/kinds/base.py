@@ -279,6 +279,11 @@ class KindHandler(ABC):
     #: The changes this kind's diff makes: action -> the paths it makes them on. A saved plan's
     #: change must match one (`apply.saved_plan`), so a change no kind makes is never applied.
     changes: ClassVar[Mapping[Action, re.Pattern[str]]] = {}
+    #: The operations a repeat of which makes a second copy (creates the server does not
+    #: deduplicate). One left in doubt (sent, never answered) holds its account's changes of
+    #: this kind until ``recover`` finds it or it is too old to still take effect
+    #: (``orchestrator.apply.doubt``); a repeat of any other operation is harmless.
+    undeduplicated: ClassVar[frozenset[Op]] = frozenset()
 
     _memory: Memory | None = None
 

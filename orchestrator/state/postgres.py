@@ -39,6 +39,7 @@ import anyio
 import structlog
 
 from orchestrator.contract import Claim
+from orchestrator.contract.vocabulary import OpStatus
 from orchestrator.log import redact_text, redact_value
 from orchestrator.plan import Change
 from orchestrator.state.fleet import FleetMember, decide_round, reservation_of
@@ -61,6 +62,7 @@ from orchestrator.state.store import (
     DriftRow,
     DriftState,
     Holder,
+    InDoubt,
     Installation,
     Key,
     ObjectWrites,
@@ -69,19 +71,23 @@ from orchestrator.state.store import (
     LockHeld,
     PruneResult,
     Reservation,
+    Resolution,
     RetentionPolicy,
     RunLockGrant,
     RunRecord,
     StateBusyError,
     StateDbError,
     StateStoreError,
+    UNSETTLED,
     account_field,
     applied_rows,
     claim_rows,
     compact_report,
     drift_key,
     drift_value,
+    end_row,
     holder_now,
+    in_doubt_of,
     mask_url,
     register_url_secret,
     user_name,
@@ -173,10 +179,17 @@ IDENTITIES = [
         installation TEXT NOT NULL, sha256 TEXT NOT NULL, media_id BIGINT NOT NULL, at DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (installation, sha256))""",
 ]
+# Version 6: operations in doubt, as on SQLite.
+DOUBTS = [
+    "ALTER TABLE operations ADD COLUMN IF NOT EXISTS resolution TEXT",
+    "ALTER TABLE operations ADD COLUMN IF NOT EXISTS resolved DOUBLE PRECISION",
+    "CREATE INDEX IF NOT EXISTS operations_unsettled ON operations(installation, status)"
+    " WHERE status IN ('pending', 'in_doubt')",
+]
 # Version 2 is this backend's first (the SQLite store's version 2: it never had the older
 # schema); version 3 adds the status page's snapshot, version 4 the window claims, version 5
-# the posts memory, as on SQLite.
-MIGRATIONS: dict[int, list[str]] = {2: SCHEMA, 3: STATUS, 4: CLAIMS, 5: IDENTITIES}
+# the posts memory, version 6 operations in doubt, as on SQLite.
+MIGRATIONS: dict[int, list[str]] = {2: SCHEMA, 3: STATUS, 4: CLAIMS, 5: IDENTITIES, 6: DOUBTS}
 MIGRATION_LOCK = 0x5354_4F52  # "STOR": the transaction advisory lock migrations take
 PRUNE_EVERY = 3600.0
 CHUNK = 500
@@ -430,9 +443,28 @@ class PostgresStore:
             self._ends = ends + self._ends
             raise
 
-    def op_finished(self, op_id: int, error: str | None = None) -> None:
-        self._ends.append(("failed" if error else "done", redact_value(error) if error else None, self.clock(),
-                           op_id))
+    def op_finished(self, op_id: int, error: str | None = None, status: OpStatus | None = None) -> None:
+        self._ends.append(end_row(op_id, error, status, self.clock()))
+
+    async def in_doubt(self) -> list[InDoubt]:
+        await self.flush()
+        rows = await self._rows(
+            "SELECT o.id, o.run_id, o.account_id, o.kind, o.name, o.args, o.status, COALESCE(o.finished, o.started),"
+            " o.error FROM operations o JOIN runs r ON r.id = o.run_id WHERE o.installation=%s AND o.status IN (%s, %s)"
+            " AND r.shard IS NOT DISTINCT FROM %s ORDER BY o.id", (self.installation.id, *UNSETTLED, self.shard))
+        return [in_doubt_of(r) for r in rows]
+
+    async def resolve(self, resolutions: Sequence[Resolution]) -> None:
+        if not resolutions:
+            return
+        at, inst = self.clock(), self.installation.id
+        rows = [(str(r.status), redact_value(r.note), at, r.op_id, inst) for r in resolutions]
+
+        async def update(conn: Any) -> None:
+            async with conn.cursor() as cur:
+                await cur.executemany("UPDATE operations SET status=%s, resolution=%s, resolved=%s WHERE id=%s"
+                                      " AND installation=%s", rows)
+        await self._write(update)
 
     async def operations(self, run_id: int) -> list[dict[str, Any]]:
         await self.flush()

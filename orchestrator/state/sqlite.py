@@ -18,7 +18,8 @@ loss can drop the last entries (and then a re-plan converges all the same).
 Migrations are versioned (``schema_version``): version 1 is the schema of the releases before
 the store (created or completed as they did), version 2 adds the installation to every row,
 drift kept as states, the fleet's tables; version 3 the status page's snapshot; version 5 the posts
-memory (server ids of playbook items, uploads by content). A database
+memory (server ids of playbook items, uploads by content); version 6 operations in doubt (how
+each was resolved). A database
 from an older release is migrated when first opened; its rows, which name no installation,
 are adopted by the installation that opens it when the lock files beside it show no other
 installation used it (else they stay apart, listed by ``history --all-installations`` only).
@@ -40,6 +41,7 @@ import anyio.to_thread
 import structlog
 
 from orchestrator.contract import Claim
+from orchestrator.contract.vocabulary import OpStatus
 from orchestrator.log import redact_value
 from orchestrator.plan import Change
 from orchestrator.state.fleet import FleetMember, decide_round, reservation_of
@@ -62,6 +64,7 @@ from orchestrator.state.store import (
     BackoffPolicy,
     DriftRow,
     DriftState,
+    InDoubt,
     Installation,
     Key,
     ObjectWrites,
@@ -69,17 +72,21 @@ from orchestrator.state.store import (
     UploadWrites,
     PruneResult,
     Reservation,
+    Resolution,
     RetentionPolicy,
     RunLockGrant,
     RunRecord,
     StateBusyError,
     StateDbError,
+    UNSETTLED,
     account_field,
     applied_rows,
     claim_rows,
     compact_report,
     drift_key,
     drift_value,
+    end_row,
+    in_doubt_of,
     user_name,
     wanted_values,
 )
@@ -212,6 +219,13 @@ V5 = [
         installation TEXT NOT NULL, sha256 TEXT NOT NULL, media_id INTEGER NOT NULL, at REAL NOT NULL,
         PRIMARY KEY (installation, sha256))""",
 ]
+# Version 6: operations in doubt. How one was resolved (``resolution``) and when (``resolved``);
+# an index of the unsettled ones (pending, in doubt), which every apply reads before it plans.
+V6 = [
+    "ALTER TABLE operations ADD COLUMN resolution TEXT",
+    "ALTER TABLE operations ADD COLUMN resolved REAL",
+    "CREATE INDEX operations_unsettled ON operations(installation, status) WHERE status IN ('pending', 'in_doubt')",
+]
 TABLES_WITH_INSTALLATION = ("runs", "operations", "applied_values", "known_accounts", "backoff", "drift_states")
 PRUNE_EVERY = 3600.0  # seconds between the automatic prunes of one installation
 CHUNK = 500  # runs deleted per transaction: a first prune of a large file never holds the lock long
@@ -339,6 +353,10 @@ class SqliteStore:
                 for statement in V5:
                     db.execute(statement)
                 db.execute("INSERT INTO schema_version VALUES (5, ?)", (time.time(),))
+            if version < 6:
+                for statement in V6:
+                    db.execute(statement)
+                db.execute("INSERT INTO schema_version VALUES (6, ?)", (time.time(),))
 
         self._retry(lambda: self._tx(migrate, []), "migrate")
 
@@ -494,10 +512,28 @@ class SqliteStore:
             return cur.lastrowid
         return await self._write(insert, "journal")
 
-    def op_finished(self, op_id: int, error: str | None = None) -> None:
+    def op_finished(self, op_id: int, error: str | None = None, status: OpStatus | None = None) -> None:
         """Record an operation's end; committed with the next write (see the module's docstring)."""
-        self._ends.append(("failed" if error else "done", redact_value(error) if error else None, self.clock(),
-                           op_id))
+        self._ends.append(end_row(op_id, error, status, self.clock()))
+
+    async def in_doubt(self) -> list[InDoubt]:
+        """This installation's and shard's operations whose effect is unknown, oldest first."""
+        await self.flush()
+        rows = await self._read(lambda db: db.execute(
+            "SELECT o.id, o.run_id, o.account_id, o.kind, o.name, o.args, o.status, COALESCE(o.finished, o.started), "
+            "o.error FROM operations o JOIN runs r ON r.id = o.run_id WHERE o.installation=? AND o.status IN (?, ?) "
+            "AND r.shard IS ? ORDER BY o.id", (self.installation.id, *UNSETTLED, self.shard)).fetchall())
+        return [in_doubt_of(r) for r in rows]
+
+    async def resolve(self, resolutions: Sequence[Resolution]) -> None:
+        """Record what a run found of operations in doubt (see `Resolution`)."""
+        if not resolutions:
+            return
+        at, inst = self.clock(), self.installation.id
+        rows = [(str(r.status), redact_value(r.note), at, r.op_id, inst) for r in resolutions]
+        await self._write(lambda db: db.executemany(
+            "UPDATE operations SET status=?, resolution=?, resolved=? WHERE id=? AND installation=?",
+            rows))
 
     async def operations(self, run_id: int) -> list[dict[str, Any]]:
         await self.flush()

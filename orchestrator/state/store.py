@@ -45,12 +45,13 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from orchestrator.contract import Claim
-from orchestrator.contract.vocabulary import AccountState, RunStatus
+from orchestrator.contract.vocabulary import AccountState, OpStatus, RunStatus
 from orchestrator.log import redact_value, register_secret
 from orchestrator.plan import Change, canonical
 
 #: The schema both backends are migrated to on first use (``schema_version`` records it).
-SCHEMA_VERSION = 5  # 3: the status page's snapshot; 4: window claims; 5: the posts memory
+SCHEMA_VERSION = 6  # 3: the status page's snapshot; 4: window claims; 5: the posts memory;
+# 6: operations in doubt (how each was resolved, and when; an index of the unsettled)
 #: Seconds a store call waits out another process's lock before it gives up with one line.
 DEFAULT_BUSY_TIMEOUT = 30.0
 #: How many items of each list a stored run report keeps (the counts are always whole).
@@ -203,6 +204,35 @@ class RunRecord:
     @property
     def duration(self) -> float | None:
         return None if self.finished is None else self.finished - self.started
+
+
+@dataclass(frozen=True)
+class InDoubt:
+    """A journaled operation whose effect on the server is not known: left ``pending`` by a run
+    (killed, or still running when read without the lock) or marked ``in_doubt`` (cancelled in
+    flight, or an answer lost that a read-back did not find). ``since``: when it was given up
+    (its end, when recorded), else when it was journaled, just before it was sent (seconds
+    since the epoch)."""
+
+    id: int
+    run_id: int
+    account_id: int
+    kind: str
+    name: str
+    args: dict[str, Any]
+    status: OpStatus
+    since: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a run found of an operation in doubt: ``status`` `OpStatus.DONE` (it took effect
+    after all) or `OpStatus.RESOLVED` (it did not, or a repeat is harmless), and why."""
+
+    op_id: int
+    status: OpStatus
+    note: str
 
 
 @dataclass(frozen=True)
@@ -379,8 +409,14 @@ class StateStore(Protocol):
     async def run(self, run_id: int) -> RunRecord | None: ...
     async def unfinished(self) -> RunRecord | None: ...
     async def op_started(self, run_id: int, account_id: int, kind: str, name: str, args: Any) -> int: ...
-    def op_finished(self, op_id: int, error: str | None = None) -> None: ...
+    # ``status``: by default done (no error) or failed; `OpStatus.IN_DOUBT` for a call sent
+    # whose answer never came (cancelled in flight, or lost and not found by its read-back).
+    def op_finished(self, op_id: int, error: str | None = None, status: OpStatus | None = None) -> None: ...
     async def operations(self, run_id: int) -> list[dict[str, Any]]: ...
+    # Operations in doubt (see `InDoubt`) of this installation and shard, oldest first; and
+    # what a run found of them (committed at once, with when).
+    async def in_doubt(self) -> list[InDoubt]: ...
+    async def resolve(self, resolutions: Sequence[Resolution]) -> None: ...
     async def flush(self) -> None: ...
 
     # applied values and known accounts
@@ -507,6 +543,21 @@ def claim_rows(changes: Iterable[Change], run_id: int | None, now: float
 def wanted_values(changes: Iterable[Change]) -> dict[Key, str]:
     return {(c.account_id, str(c.kind), c.path): canonical(c.after) for c in changes
             if c.action not in ("create", "add", "remove", "delete")}
+
+
+def end_row(op_id: int, error: str | None, status: OpStatus | None, at: float) -> tuple[str, str | None, float, int]:
+    """The buffered end of an operation, as both backends write it: (status, error, finished, id)."""
+    final = status if status is not None else (OpStatus.FAILED if error else OpStatus.DONE)
+    return str(final), redact_value(error) if error else None, at, op_id
+
+
+UNSETTLED = tuple(str(s) for s in OpStatus if s.unsettled)
+
+
+def in_doubt_of(row: Sequence[Any]) -> InDoubt:
+    """An `InDoubt` from (id, run_id, account_id, kind, name, args JSON, status, since, error)."""
+    return InDoubt(int(row[0]), int(row[1]), int(row[2]), row[3], row[4], json.loads(row[5]), OpStatus(row[6]),
+                   float(row[7]), row[8])
 
 
 def account_field(item: Any, name: str) -> Any:

@@ -200,18 +200,22 @@ def test_sigkill_at_several_points_then_resume_converges(tmp_path):
 
             # What the journal shows: each killed run still `running`, never finished, its
             # operations pending (sent or about to be, outcome unknown: at least the held write's)
-            # or done.
+            # or done; or, once a later run read them back, done (they took effect) or resolved
+            # (a repeat is harmless, or they did not take effect).
             runs, ops = _journal(state_db)
             assert [r[0] for r in runs] == [k[0] for k in killed]
             by_run = {run_id: Counter(status for r, status in ops if r == run_id) for run_id, _ in killed}
             for run_id, status, finished in runs:
                 assert status == "running" and finished is None
-                assert by_run[run_id] and set(by_run[run_id]) <= {"pending", "done"}, by_run
-            assert all(c["pending"] >= 1 for c in by_run.values()), by_run
+                assert by_run[run_id] and set(by_run[run_id]) <= {"pending", "done", "resolved"}, by_run
+            assert by_run[killed[-1][0]]["pending"] >= 1, by_run
 
             runner = CliRunner()
+            # Every write the killed runs sent was let go (the emulator applied it) before this:
+            # a create the read-back does not find was journaled and never sent, so the resume
+            # need not wait for it to land (the settle time; see tests/reliability/test_in_doubt.py).
             result = runner.invoke(app, ["apply", str(PLAYBOOKS), "--resume", "--yes", "--state-db", str(state_db)],
-                                   env=fast)
+                                   env={**fast, "SHARINGTOOLS_SETTLE_TIME": "0"})
             assert result.exit_code == 0, result.output
             assert "applied and verified" in result.stdout
             plan = runner.invoke(app, ["plan", str(PLAYBOOKS), "--detailed-exitcode"], env=fast)

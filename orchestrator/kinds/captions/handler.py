@@ -33,6 +33,7 @@ from orchestrator.plan import Change
 class CaptionsKind(KindHandler):
     kind = Kind.CAPTIONS
     changes = paths(create=f"captions{ITEM}", update=f"captions{ITEM}", delete=f"captions{ITEM}")
+    undeduplicated = frozenset({Op.CREATE})  # the server does not deduplicate creates
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         try:

@@ -41,6 +41,7 @@ class FirstCommentKind(KindHandler):
     changes = paths(create=f"schedules{ITEM}", delete=f"schedules{ITEM}",
                     update=rf"schedules{ITEM}\.(comments|comment_mode|targets)",
                     activate=rf"schedules{ITEM}\.state", pause=rf"schedules{ITEM}\.state")
+    undeduplicated = frozenset({Op.CREATE})  # the server does not deduplicate creates
 
     async def read(self, ctx: ReadContext, accounts: Sequence[Account], desired: Mapping[int, Any]) -> ReadResult:
         found: dict[int, list[dict[str, Any]]] = {a: [] for a in desired}

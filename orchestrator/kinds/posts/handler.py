@@ -182,6 +182,7 @@ def _now(live: Live) -> datetime:
 class PostsKind(KindHandler):
     kind = Kind.POSTS
     changes = paths(create=f"posts{ITEM}", delete=f"posts{ITEM}", update=rf"posts{ITEM}\.(caption|media|type|time)")
+    undeduplicated = frozenset({Op.CREATE})  # the server does not deduplicate creates
 
     def __init__(self, now: Callable[[], datetime] | None = None) -> None:
         #: The plan's "now" (aware, UTC): the wall clock unless a caller (a test) gives its own.
