@@ -30,6 +30,10 @@ class Resource:
         result = await self._t.call("GET", path, params=params)
         if model is None:
             return result.data
+        if not isinstance(result.data, dict):  # said as every other read says a shape it did not expect
+            raise UnexpectedAnswer(
+                f"data that is {kind_of(result.data)} where {pagination.article(model.__name__)} belongs",
+                method="GET", path=path, status=result.status)
         try:
             return model.model_validate(result.data)  # type: ignore[attr-defined]
         except ValidationError as exc:
