@@ -62,7 +62,6 @@ def test_plan_apply_benchmark_runs_at_n_50(bench_modules, tmp_path):
 @pytest.mark.slow
 @pytest.mark.uvicorn
 def test_scaling_benchmark_runs_and_plots(bench_modules, tmp_path):
-    pytest.importorskip("matplotlib")
     import scaling
 
     rows = scaling.main(["--sizes", "20", "--timeout", "120", "--png", str(tmp_path / "s.png")])

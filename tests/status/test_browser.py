@@ -28,6 +28,7 @@ import pytest
 
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
+from tests.harness.once import machine_wide
 from tests.status.conftest import BLOCKED, ROOT
 from tests.status.test_serve import free_port
 
@@ -48,7 +49,9 @@ def chromium() -> Iterator[object]:
         if not os.environ.get("CI") or shutil.which("apt-get") is None:
             pytest.skip("browser tests need headless Chromium: apt-get install chromium chromium-driver "
                         "(with CI set, the test installs them)")
-        _install_chromium()
+        with machine_wide("apt"):
+            if not (CHROMIUM.exists() and DRIVER.exists()):  # another worker may have meanwhile
+                _install_chromium()
     os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager reach out
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
