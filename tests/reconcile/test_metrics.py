@@ -12,8 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from orchestrator.emulator.faults import FaultConfig
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.reconcile.metrics import MetricsServer
 from orchestrator.reconcile.loop import CycleReport
+from orchestrator.reconcile.status_server import StatusServer
+from tests.harness.stores import TEST_URL
 from tests.reconcile.conftest import VirtualTime, client_for, reconciler, write_book
 
 
@@ -42,7 +43,7 @@ async def test_scraped_counters_match_the_emulators_request_counters(tmp_path: P
     scraped: list[dict] = []
     async with client_for(emu, time=time) as client:
         loop = reconciler(emu, client, book, tmp_path, mode="fix")
-        with MetricsServer(loop.metrics, "127.0.0.1", 0, loop.healthy) as server:
+        with StatusServer(loop, tmp_path / "state.db", "127.0.0.1", 0, TEST_URL) as server:
             base = f"http://127.0.0.1:{server.port}"
 
             async def scrape(report: CycleReport) -> None:
