@@ -51,11 +51,19 @@ class WritesStarted:
 
 @dataclass(frozen=True)
 class OperationStarted:
-    """An operation is journaled and about to be sent. It ends in `OperationDone` or
-    `OperationFailed`, or, cancelled in flight, in neither (the journal then says whether it
-    may still take effect)."""
+    """An operation is journaled and about to be sent. It ends in `OperationDone`,
+    `OperationFailed` or `OperationCancelled`."""
 
     op: Operation
+
+
+@dataclass(frozen=True)
+class OperationCancelled:
+    """An operation was cancelled in flight (a second signal, the grace running out): ``sent``
+    whether a request of it had gone out (then it may still take effect: journaled in doubt)."""
+
+    op: Operation
+    sent: bool
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,8 @@ class RunEnded:
     run_id: int | None = None
 
 
-Event = PhaseStarted | WritesStarted | OperationStarted | OperationDone | OperationFailed | WaveVerified | RunEnded
+Event = (PhaseStarted | WritesStarted | OperationStarted | OperationDone | OperationFailed | OperationCancelled
+         | WaveVerified | RunEnded)
 Subscriber = Callable[[Event], None]
 
 

@@ -70,6 +70,7 @@ from orchestrator.reconcile.snapshot import record_status
 from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook, next_window_event, window_events, window_states
 from orchestrator.planning.shard import Shard
+from orchestrator.kinds import AccountIssue
 
 log = structlog.get_logger("orchestrator.reconcile.loop")
 
@@ -148,6 +149,10 @@ class CycleReport:
     cause: Cause = field(default_factory=Cause)
     #: Every windowed entry, open or not at the cycle's instant.
     windows: dict[str, bool] = field(default_factory=dict)
+    #: Accounts and kinds held: a create an earlier run sent may still take effect
+    #: (`orchestrator.apply.doubt`); ``held_until``: when the last hold ends (UTC, HH:MM:SS).
+    held: list[AccountIssue] = field(default_factory=list)
+    held_until: str | None = None
 
     @property
     def result(self) -> str:
@@ -165,6 +170,7 @@ class CycleReport:
                 "violations": self.violations, "backed_off": [b.account_id for b in self.backed_off],
                 "accounts": {"read": self.accounts_read, "out_of_sync": self.out_of_sync},
                 "duration_seconds": round(self.duration, 3), "cause": self.cause.public(),
+                **({"held": [h.public() for h in self.held]} if self.held else {}),
                 **({"windows_open": sorted(n for n, on in self.windows.items() if on)} if self.windows else {})}
 
 
@@ -376,6 +382,7 @@ class Reconciler:
                              violations=[str(v) for v in outcome.violations],
                              backed_off=[b for a, b in backoffs.items()
                                          if any(c.account_id == a for c in outcome.dropped)])
+        report.held, report.held_until = list(outcome.held), outcome.held_until
         report.accounts_read = len([a for a in outcome.plan.fingerprints if a != 0])
         report.out_of_sync = len({r.account_id for r in rows if r.outcome != DriftOutcome.FIXED and r.account_id != 0})
         codes: list[int] = [EXIT_OK]
@@ -599,6 +606,8 @@ def _message(report: CycleReport, *, cancelled: bool = False) -> str:
     text = f"{found} differences: {done}" if found else "in sync"
     if report.blocked:
         text += f"; {len(report.blocked)} blocked"
+    if report.held:
+        text += f"; {len({h.account_id for h in report.held})} accounts held"
     return text
 
 
@@ -637,6 +646,10 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                 for message, items in grouped(report.blocked):
                     console.print(f"  blocked: {message} ({len(items)} change{'s' if len(items) != 1 else ''})",
                                   markup=False)
+                for issue in report.held:
+                    console.print(f"  held: {issue.username} · {issue.kind} (a create sent earlier may still take "
+                                  f"effect: each cycle reads it back, and makes it again only if it is still not "
+                                  f"there after {report.held_until} UTC)", markup=False)
                 for row in report.drift:  # what was not fixed (fixed drift: `history show`)
                     if row.outcome in SHOWN:
                         change = Change(row.account_id, row.username, Kind(row.kind), Action(row.action), row.path,

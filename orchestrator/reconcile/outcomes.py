@@ -5,7 +5,8 @@ A cycle stopped while it writes (a signal; the grace running out; a second signa
 before it verified what it sent, or is cancelled before apply returns at all. What it did is
 then told by the engine's events, not by which accounts it touched: `CycleTrack` follows them
 (`WritesStarted` hands it the run's outcome, which a cancelled run never returns;
-`OperationStarted`, `OperationDone`, `OperationFailed` say what became of each operation;
+`OperationStarted`, `OperationDone`, `OperationFailed`, `OperationCancelled` say what became
+of each operation, sent or not;
 `WaveVerified` that what its wave did was re-read). From those facts, `judge` decides each
 difference (a pure function):
 
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 
 from orchestrator.apply.events import (
     Event,
+    OperationCancelled,
     OperationDone,
     OperationFailed,
     OperationStarted,
@@ -82,6 +84,8 @@ class CycleTrack:
             self.done |= _keys(event.op)
         elif isinstance(event, OperationFailed):
             self.failures.append(event.issue)
+        elif isinstance(event, OperationCancelled) and not event.sent:
+            self.sent -= _keys(event.op)  # journaled, then cancelled before a request went out
         elif isinstance(event, WaveVerified):
             self.verified |= self.done
             self.done = set()
