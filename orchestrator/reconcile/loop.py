@@ -376,8 +376,8 @@ class Reconciler:
             if b.change is not None:
                 rows.append(_row(b.change, DriftOutcome.BLOCKED, b.message))
             else:
-                rows.append(DriftRow(b.account_id, b.username, b.kind, "*", "any", None, None, DriftOutcome.BLOCKED,
-                                     b.message))
+                rows.append(DriftRow(b.account_id, b.username, b.kind, "*", "any", None, None,
+                                     str(DriftOutcome.BLOCKED), b.message))
         report = CycleReport(number, EXIT_OK, outcome.message, drift=rows, blocked=blocked,
                              violations=[str(v) for v in outcome.violations],
                              backed_off=[b for a, b in backoffs.items()
@@ -586,7 +586,8 @@ def _api_error(exc: BaseException) -> SharingtoolsError | None:
 
 
 def _row(c: Change, outcome: str, reason: str | None) -> DriftRow:
-    return DriftRow(c.account_id, c.username, c.kind, c.path, c.action, c.before, c.after, outcome, reason)
+    # Plain strings in the row, as the store and the JSON reports hold them.
+    return DriftRow(c.account_id, c.username, c.kind, c.path, c.action, c.before, c.after, str(outcome), reason)
 
 
 def _stamp(t: float) -> str:

@@ -34,8 +34,8 @@ LOOPBACK = "127.0.0.1"
 #: half-sent connections never takes the slot of a real request. Request heads are at most 16 KiB;
 #: a reader that never reads holds one answer in the transport's buffer until the keep-alive
 #: time passes, then it is dropped with it. So memory is bounded by the ceiling: 600 hanging
-#: connections, 20 times over, held at most 192 open and grew the process from 77 to 105 MB,
-#: flat after the tenth round (docs/reliability.md).
+#: connections, 20 times over, held at most 192 open and grew the process from 77 to 108 MB,
+#: 0.1-0.2 MB a round by the end (bench/status_slow_clients.py, docs/benchmarks.md).
 LIMITS = ServerLimits(timeout_keep_alive=5, timeout_header=5.0, limit_concurrency=256, max_connections=192)
 OPTIONS: dict[str, Any] = {"log_config": None, "access_log": False, "lifespan": "off",
                            "timeout_graceful_shutdown": 3}
