@@ -291,8 +291,10 @@ class Reconciler:
         def keep(change: Change) -> bool:
             return fix and not reported(change) and change.account_id not in backoffs
 
-        def concluded(outcome: ApplyOutcome, *, cancelled: bool = False) -> Awaitable[CycleReport]:
-            return self._conclude(number, outcome, reported, backoffs, cause, windows, started, cancelled=cancelled)
+        def concluded(outcome: ApplyOutcome, *, cancelled: bool = False,
+                      failure: str | None = None) -> Awaitable[CycleReport]:
+            return self._conclude(number, outcome, reported, backoffs, cause, windows, started, cancelled=cancelled,
+                                  failure=failure)
 
         options = ApplyOptions(limit=self.options.limit, allow=self.options.allow, policy=self.options.policy,
                                command=f"reconcile-{self.options.mode}", keep=keep, shard=self.options.shard, at=at)
@@ -310,19 +312,21 @@ class Reconciler:
                                  cause=cause, windows=windows)
             return await self._record_plain(report, started)
         except BaseException as exc:
+            if isinstance(exc, Exception):  # a store that cannot be used, a bug: `cycle` and `run` say so
+                raise
             # Cancelled (a signal while reading; a second one, or the grace running out, while
-            # writing) or a bug: the cycle is recorded all the same, shielded from the cancellation,
-            # with what it did as far as the engine's events tell; the original is what propagates.
+            # writing): the cycle is recorded all the same, shielded from the cancellation, with
+            # what it did as far as the engine's events tell; the cancellation then goes on.
+            signalled = self.signal is not None and isinstance(exc, anyio.get_cancelled_exc_class())
+            failure = None if signalled else f"this cycle was stopped: {type(exc).__name__}"
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                if track.outcome is None:  # cancelled before any write: nothing was changed
-                    why = ("interrupted while reading: nothing was changed" if self.signal is not None else
-                           f"this cycle failed: {type(exc).__name__}: {exc}")
-                    stopped = CycleReport(number, self._stopped_code(exc), why, cause=cause, windows=windows)
+                if track.outcome is None:  # stopped before any write: nothing was changed
+                    code = exit_code(self.signal) if signalled and self.signal is not None else EXIT_ERROR
+                    stopped = CycleReport(number, code, failure or "interrupted while reading: nothing was changed",
+                                          cause=cause, windows=windows)
                     await self._record_plain(stopped, started)
                 else:
-                    stopped = await concluded(track.outcome, cancelled=True)
-                    if stopped.exit_code == EXIT_ERROR:
-                        stopped.message = f"this cycle failed: {type(exc).__name__}: {exc}"
+                    stopped = await concluded(track.outcome, cancelled=True, failure=failure)
                 self.stopped = stopped
             raise
         with anyio.CancelScope(shield=True):  # a signal from here on waits until the cycle is recorded
@@ -337,25 +341,22 @@ class Reconciler:
 
     async def _conclude(self, number: int, outcome: ApplyOutcome, reported: Callable[[Change], bool],
                         backoffs: dict[int, Backoff], cause: Cause, windows: dict[str, bool], started: float, *,
-                        cancelled: bool = False) -> CycleReport:
+                        cancelled: bool = False, failure: str | None = None) -> CycleReport:
         """Judge and record a cycle whose plan was made (``cancelled``: stopped inside apply, which
-        then returned no outcome: ``outcome`` is the one `WritesStarted` handed over)."""
+        then returned no outcome: ``outcome`` is the one `WritesStarted` handed over; ``failure``:
+        by a bug, not a signal, said so)."""
         if cancelled:
             record_track(outcome, self._track)
             outcome.exit_code = EXIT_INTERRUPTED
         report = self._judge(number, outcome, reported, backoffs, cancelled=cancelled)
         report.cause, report.windows = cause, windows
+        if failure is not None:
+            report.exit_code, report.message = EXIT_ERROR, failure
         if self.options.mode == "fix" and not outcome.violations:
             await self._update_backoff(report)
         report.run_id = await self._record_run(report, outcome, started)
         self._observe(report, started, outcome)
         return report
-
-    def _stopped_code(self, exc: BaseException) -> int:
-        """The exit code of a cycle stopped by ``exc``: 130/143 for a signal's cancellation, else 1."""
-        if self.signal is not None and isinstance(exc, anyio.get_cancelled_exc_class()):
-            return exit_code(self.signal)
-        return EXIT_ERROR
 
     def _judge(self, number: int, outcome: ApplyOutcome, reported: Callable[[Change], bool],
                backoffs: dict[int, Backoff], *, cancelled: bool = False) -> CycleReport:
