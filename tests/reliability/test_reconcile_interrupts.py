@@ -2,9 +2,9 @@
 
 ``orchestrator reconcile`` runs as a real process against the emulator served by uvicorn:
 
-- **while reading** a server that answers after 4 s, the first signal ends it at once (exit
-  143 or 130) with at most a handful of further requests at the server; the cycle is
-  recorded ``interrupted``, nothing written;
+- **while reading** a server that answers after 6 s, the first signal ends it at once (exit
+  143 or 130, before the read it waited for was answered) with at most a handful of further
+  requests at the server; the cycle is recorded ``interrupted``, nothing written;
 - **while writing**, every first-comment create waits 8 s at the server before it is handled
   (uvicorn handles it even after its client went away, as a real server does): the first
   SIGTERM stops new work and gives the creates in flight the grace (5 s, less than their 8),
@@ -41,6 +41,7 @@ pytestmark = pytest.mark.uvicorn
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 30.0  # seconds: the bound of every wait (a hang fails, it never blocks the suite)
 HANDFUL = 5  # requests the server may still receive after the signal while reading
+SLOW_READ = 6_000  # ms every answer takes while the loop reads
 LATE = 8_000  # ms a first-comment create waits at the server before it is handled (more than the grace)
 SLOTS = 4  # the client's concurrency: creates in flight at once
 ACCOUNTS = 25
@@ -112,7 +113,7 @@ def _schedules(served: Served) -> Counter[int]:
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_while_a_cycle_reads_a_slow_server_ends_it_at_once(served: Served, tmp_path: Path, sig: int,
                                                                     code: int) -> None:
-    served.state.faults = FaultConfig(latency=LatencySpec(probability=1.0, distribution="fixed", mean_ms=4_000))
+    served.state.faults = FaultConfig(latency=LatencySpec(probability=1.0, distribution="fixed", mean_ms=SLOW_READ))
     state_db, log = tmp_path / "state.db", tmp_path / "reconcile.log"
     proc = _reconcile([str(PLAYBOOKS), "--every", "1h", "--state-db", str(state_db)], _env(served), log)
     try:
@@ -120,9 +121,12 @@ def test_a_signal_while_a_cycle_reads_a_slow_server_ends_it_at_once(served: Serv
         before = _received(served)
         proc.send_signal(sig)
         assert _ended(proc, log) == code, log.read_text()[-2000:]
+        # It ended before the slow read it was waiting for was answered: it did not wait for it.
+        in_flight = served.state.counters.in_flight
     finally:
         if proc.poll() is None:
             proc.kill()
+    assert in_flight >= 1
     assert _received(served) - before <= HANDFUL  # the reads did not go on
     output = log.read_text()
     assert "Traceback" not in output
