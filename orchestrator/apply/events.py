@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -38,6 +38,32 @@ class PhaseStarted:
     """The run moved on (reading, applying a wave, verifying it)."""
 
     phase: Phase
+
+
+@dataclass(frozen=True, eq=False)
+class WritesStarted:
+    """The plan passed the policy and the run's writes begin. ``outcome`` is the run's, filled in
+    as its waves end: a view that must account for a run cancelled while it writes (which then
+    returns no outcome: a reconcile cycle recording what it did) keeps it."""
+
+    outcome: Any  # an `orchestrator.apply.run.ApplyOutcome` (which imports this module: no import back)
+
+
+@dataclass(frozen=True)
+class OperationStarted:
+    """An operation is journaled and about to be sent. It ends in `OperationDone`,
+    `OperationFailed` or `OperationCancelled`."""
+
+    op: Operation
+
+
+@dataclass(frozen=True)
+class OperationCancelled:
+    """An operation was cancelled in flight (a second signal, the grace running out): ``sent``
+    whether a request of it had gone out (then it may still take effect: journaled in doubt)."""
+
+    op: Operation
+    sent: bool
 
 
 @dataclass(frozen=True)
@@ -74,7 +100,8 @@ class RunEnded:
     run_id: int | None = None
 
 
-Event = PhaseStarted | OperationDone | OperationFailed | WaveVerified | RunEnded
+Event = (PhaseStarted | WritesStarted | OperationStarted | OperationDone | OperationFailed | OperationCancelled
+         | WaveVerified | RunEnded)
 Subscriber = Callable[[Event], None]
 
 

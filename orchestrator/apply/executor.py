@@ -53,7 +53,7 @@ from orchestrator.contract import Kind
 from orchestrator.contract.vocabulary import OpStatus
 from orchestrator.api.fanout import each
 from orchestrator.state.store import StateStore, StateStoreError
-from orchestrator.apply.events import Events, OperationDone, OperationFailed
+from orchestrator.apply.events import Events, OperationCancelled, OperationDone, OperationFailed, OperationStarted
 from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation
 
 log = structlog.get_logger("orchestrator.apply")
@@ -132,6 +132,7 @@ class Executor:
             self._journal_failed(exc, result)
             return False  # not sent: an operation the journal does not know of is never sent
         result.touched.add(op.account_id)
+        self.events.emit(OperationStarted(op))
         mark = SendMark()
         token = WRITE_SENT.set(mark)
         try:
@@ -163,6 +164,7 @@ class Executor:
                 self._journal_end(journal, CANCELLED, OpStatus.IN_DOUBT)
             else:
                 self._journal_end(journal, NOT_SENT)
+            self.events.emit(OperationCancelled(op, sent=mark.sent))
             raise
         finally:
             WRITE_SENT.reset(token)
@@ -199,6 +201,8 @@ class Executor:
                 self._journal_failed(exc, result)
                 return
             result.touched.update(op.account_id for op in chunk)
+            for op in chunk:
+                self.events.emit(OperationStarted(op))
             try:
                 result.bulk_calls += 1
                 done = await handler.execute_bulk(self.client, key, chunk)
@@ -207,8 +211,9 @@ class Executor:
                 done, why = set(), f"bulk call failed: {exc}"
                 log.warning("bulk failed, falling back to single calls", bulk=key, accounts=len(chunk), error=str(exc))
             except BaseException:  # cancelled in flight: as a single call (see `_run_one`)
-                for journal in journals:
+                for op, journal in zip(chunk, journals, strict=True):
                     self._journal_end(journal, CANCELLED, OpStatus.IN_DOUBT)
+                    self.events.emit(OperationCancelled(op, sent=True))
                 raise
             for op, journal in zip(chunk, journals, strict=True):
                 if op.account_id in done:

@@ -1,4 +1,6 @@
-"""Ctrl-C and SIGTERM, for runs that read and runs that write.
+"""Ctrl-C and SIGTERM, for runs that read and runs that write: `InterruptWatch` is the one
+watcher of apply (``cli/apply.py``) and of the reconcile loop (``Reconciler.run``, whose cycles
+are writing from their first write to their record).
 
 - **While reading** (plan, the reads before apply's first write, ``api``): nothing has changed
   on the server, so the first signal cancels every request at once and the command exits 130

@@ -28,7 +28,7 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
 from orchestrator.contract.vocabulary import STATUS_OF_EXIT, ExitCode
 from orchestrator.contract import LIBRARY_ID, DesiredState, Kind, Limit
-from orchestrator.apply.events import Events, Phase, PhaseStarted, RunEnded, WaveVerified
+from orchestrator.apply.events import Events, Phase, PhaseStarted, RunEnded, WaveVerified, WritesStarted
 from orchestrator.apply.doubt import settle
 from orchestrator.apply.executor import ExecutionResult, Executor
 from orchestrator.state.store import FLEET_RUN_ENV, StateStore, StateStoreError
@@ -333,6 +333,7 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
     # one of its places.
     library = [LIBRARY_ID] if order and order[0] == LIBRARY_ID else []
     accounts_in_order = order[len(library):]
+    events.emit(WritesStarted(outcome))
     try:
         await _run_waves(planner, options, outcome, executor, ops, library, accounts_in_order, wave_spec,
                          max_fail, phase, memory)

@@ -749,9 +749,10 @@ def status_serve(
     except StateStoreError as exc:
         source.close()
         fail(str(exc))
-    typer.echo(f"status page of {source.where} at http://{host}:{port}/ (read-only; Ctrl-C stops it)", err=True)
     try:
-        serve(source, host, port)
+        serve(source, host, port,
+              ready=lambda url: typer.echo(f"status page of {source.where} at {url}/ (read-only; Ctrl-C stops it)",
+                                           err=True))
     except OSError as exc:
         fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
     finally:

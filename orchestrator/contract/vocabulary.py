@@ -121,7 +121,10 @@ class OpStatus(StrEnum):
 
 
 class DriftOutcome(StrEnum):
-    """What a reconcile cycle did about one difference it found."""
+    """What a reconcile cycle did about one difference it found. ``fixed`` only when it was
+    sent, answered done and re-read by its wave's verify; ``interrupted``: sent, but the cycle
+    was stopped before it verified it; ``not_started``: never sent (a halted wave, a cycle
+    stopped first). See ``orchestrator.reconcile.outcomes``."""
 
     FIXED = "fixed"
     FAILED = "failed"
@@ -167,7 +170,7 @@ class AccountState(StrEnum):
     failed, then backed off, blocked, drifted; in sync only when nothing is left to do."""
 
     IN_SYNC = "in_sync"          # read, and nothing differs (any drift found was fixed and verified)
-    DRIFTED = "drifted"          # differences left as they are: reported, held by the policy, not started
+    DRIFTED = "drifted"          # differences left as they are: reported, held, not started, interrupted
     BLOCKED = "blocked"          # a change the server would undo or refuse waits on a person
     FAILED = "failed"            # a change failed or did not verify, or the account could not be read or planned
     BACKED_OFF = "backed_off"    # failed in earlier cycles: skipped until its backoff ends

@@ -16,8 +16,8 @@ the declared length is over the limit; the API answers errors in its JSON envelo
 - A chunked body is counted as it streams and refused as soon as it passes the limit, so at
   most the limit (plus one chunk) is ever held in memory.
 - A body must arrive within ``body_seconds`` (30 s) of its head, else 408 and the connection
-  closes: the head timeout (``server_limits``) ends once the head is in, and a body trickled a
-  byte at a time must not hold a connection for as long as its client likes.
+  closes: the head timeout (``orchestrator.serving.limits``) ends once the head is in, and a
+  body trickled a byte at a time must not hold a connection for as long as its client likes.
 - A body that passes is buffered (it is at most the limit, and FastAPI reads it whole anyway)
   and replayed to the application; an upload is passed through as it streams, and one that
   passes its limit mid-stream ends in a 413 raised to the application's error handler.

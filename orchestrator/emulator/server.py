@@ -1,8 +1,8 @@
 """Serving the emulator with uvicorn: in the foreground (``orchestrator emulator serve``) or on
 a background thread bound to a free loopback port (the demo, the uvicorn test suite, benchmarks).
 
-Both run with the limits of ``server_limits`` (head timeout, keep-alive timeout, connection
-limit, descriptors raised to the hard limit); the app bounds request bodies itself."""
+Both run with the limits of ``orchestrator.serving.limits`` (head timeout, keep-alive timeout,
+connection limit, descriptors raised to the hard limit); the app bounds request bodies itself."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from orchestrator.emulator.body_guard import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX
 from orchestrator.emulator.clock import Clock
 from orchestrator.emulator.engine import run_tick
 from orchestrator.emulator.seed import apply_seed, demo_key, write_keys
-from orchestrator.emulator.server_limits import ServerLimits, raise_open_file_limit
 from orchestrator.emulator.state import EmulatorState
 from orchestrator.emulator.store import Store
+from orchestrator.serving.limits import ServerLimits, raise_open_file_limit
 
 LOOPBACK = "127.0.0.1"
 

@@ -4,7 +4,9 @@ A cycle is one apply under the same safety policy, with three differences:
 
 - **It records the drift first**, by account, kind and field, and what it did about each
   difference (``orchestrator.state.drift``): fixed, failed, unverified, reported, held by the
-  policy, backed off, blocked. ``history show RUN`` reads it back.
+  policy, backed off, blocked, not started, interrupted. Only what it sent, was answered done
+  and re-read by verify is ``fixed`` (``orchestrator.reconcile.outcomes``, from the engine's
+  events). ``history show RUN`` reads it back.
 - **It acts on less.** In ``report`` mode it writes nothing. In ``fix`` mode, kinds and fields
   the playbook's ``policy.drift`` marks ``report`` are reported, not fixed, and accounts in
   backoff are skipped. Blocked changes (``orchestrator.planning.blockers``) are never attempted, so a
@@ -23,17 +25,24 @@ its ``from``. A cycle records why it ran (``cause``: ``start``, ``schedule``, or
 the entries that opened or closed); a window's cycle that fails is tried again after
 `WINDOW_RETRY` seconds rather than after a whole ``--every``.
 
+Signals (`Reconciler.run`), exactly as apply: SIGINT or SIGTERM while a cycle reads, or
+between cycles, ends the loop at once; while a cycle writes, the first signal stops new
+operations and gives the calls in flight `orchestrator.apply.interrupts.GRACE` seconds, a
+second (or the grace running out) cancels them. Either way the cycle is recorded, shielded
+from the cancellation: the run ``interrupted``, its drift as far as it got (nothing sent after
+the signal is ``fixed``), creates cancelled in flight journaled in doubt as apply journals them
+(the next cycle reads them back before it repeats one: ``orchestrator.apply.doubt``).
+
 Exit codes of ``reconcile --once`` (and of a loop that ends): 0 in sync or fixed and
 verified; 1 error (lock held, bad playbook, server unreachable); 2 drift found and only
-reported; 3 the policy held the writes; 4 partial (failures, unverified, backed off);
-130 / 143 interrupted by SIGINT / SIGTERM (in-flight calls finished, journal written).
+reported; 3 the policy held the writes; 4 partial (failures, unverified, backed off, not
+started); 130 / 143 interrupted by SIGINT / SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
-import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,18 +56,21 @@ from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError, leaves
 from orchestrator.plan.blocked import Blocked
 from orchestrator.contract import Kind
-from orchestrator.contract.vocabulary import Action, ExitCode, ReconcileMode, RunStatus
+from orchestrator.contract.vocabulary import Action, DriftOutcome, ExitCode, ReconcileMode, RunStatus
 from orchestrator.state.drift import Backoff, BackoffPolicy, DriftRow
-from orchestrator.apply.run import ApplyError, ApplyOptions, ApplyOutcome, apply
-from orchestrator.apply.events import Event, OperationDone, OperationFailed
+from orchestrator.apply.run import EXIT_INTERRUPTED, ApplyError, ApplyOptions, ApplyOutcome, apply
+from orchestrator.apply.events import Event, OperationDone, OperationFailed, WritesStarted
 from orchestrator.apply.executor import Executor
 from orchestrator.apply.fleet import fleet_member
+from orchestrator.apply.interrupts import InterruptWatch, exit_code
+from orchestrator.reconcile.outcomes import CycleTrack, Facts, forgotten_backoffs, judge, record_track
 from orchestrator.state.store import LockHeld, RunLockGrant, StateStore, StateStoreError
 from orchestrator.reconcile.metrics import ReconcileMetrics
 from orchestrator.reconcile.snapshot import record_status
 from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook, next_window_event, window_events, window_states
 from orchestrator.planning.shard import Shard
+from orchestrator.kinds import AccountIssue
 
 log = structlog.get_logger("orchestrator.reconcile.loop")
 
@@ -67,9 +79,15 @@ EXIT_OK, EXIT_ERROR, EXIT_REPORTED, EXIT_HELD, EXIT_PARTIAL = (
 EXIT_SIGINT, EXIT_SIGTERM = ExitCode.INTERRUPTED, ExitCode.TERMINATED
 MODES = tuple(ReconcileMode)
 # When several things happen in one cycle, the exit code says the most serious.
-SEVERITY = [EXIT_ERROR, EXIT_SIGTERM, EXIT_SIGINT, EXIT_HELD, EXIT_PARTIAL, EXIT_REPORTED, EXIT_OK]
+SEVERITY: list[int] = [EXIT_ERROR, EXIT_SIGTERM, EXIT_SIGINT, EXIT_HELD, EXIT_PARTIAL, EXIT_REPORTED, EXIT_OK]
 RESULT: dict[int, str] = {EXIT_OK: "ok", EXIT_ERROR: "error", EXIT_REPORTED: "drift_reported", EXIT_HELD: "policy_held",
           EXIT_PARTIAL: "partial", EXIT_SIGINT: "interrupted", EXIT_SIGTERM: "interrupted"}
+#: What makes a cycle partial: differences it meant to fix and did not.
+PARTIAL = frozenset({DriftOutcome.FAILED, DriftOutcome.UNVERIFIED, DriftOutcome.NOT_STARTED, DriftOutcome.BACKED_OFF,
+                     DriftOutcome.INTERRUPTED})
+#: The outcomes the command line lists change by change (the others are counted: `history show`).
+SHOWN = frozenset({DriftOutcome.FAILED, DriftOutcome.UNVERIFIED, DriftOutcome.INTERRUPTED, DriftOutcome.BACKED_OFF,
+                   DriftOutcome.REPORTED, DriftOutcome.HELD})
 #: Seconds before a window's cycle that failed (lock held, server down) is tried again.
 WINDOW_RETRY = 30.0
 #: Bound on the sleeps towards one window boundary (the wall clock may lag the sleep's clock).
@@ -131,6 +149,10 @@ class CycleReport:
     cause: Cause = field(default_factory=Cause)
     #: Every windowed entry, open or not at the cycle's instant.
     windows: dict[str, bool] = field(default_factory=dict)
+    #: Accounts and kinds held: a create an earlier run sent may still take effect
+    #: (`orchestrator.apply.doubt`); ``held_until``: when the last hold ends (UTC, HH:MM:SS).
+    held: list[AccountIssue] = field(default_factory=list)
+    held_until: str | None = None
 
     @property
     def result(self) -> str:
@@ -148,6 +170,7 @@ class CycleReport:
                 "violations": self.violations, "backed_off": [b.account_id for b in self.backed_off],
                 "accounts": {"read": self.accounts_read, "out_of_sync": self.out_of_sync},
                 "duration_seconds": round(self.duration, 3), "cause": self.cause.public(),
+                **({"held": [h.public() for h in self.held]} if self.held else {}),
                 **({"windows_open": sorted(n for n, on in self.windows.items() if on)} if self.windows else {})}
 
 
@@ -187,11 +210,16 @@ class Reconciler:
         self.lock = lock
         self.metrics = metrics or ReconcileMetrics()
         self.executor = executor or Executor(client)
-        self.executor.events.subscribe(self._count_operation)
+        self.executor.events.subscribe(self._on_event)
         self.clock = clock
         self.rng = rng or random.Random()
         self.cycles = 0
-        self.signal: int | None = None
+        # The signals `run` watches (as apply does: orchestrator.apply.interrupts), and what the
+        # engine's events say of the running cycle's writes (orchestrator.reconcile.outcomes).
+        self._watch: InterruptWatch | None = None
+        self._track = CycleTrack()
+        #: A cycle a signal cancelled midway (recorded, but never returned by `cycle`).
+        self.stopped: CycleReport | None = None
         self.started = clock()
         self.cause = Cause("start")  # why the next cycle runs
         # For the status page: when the running cycle started, and when the next one is due.
@@ -200,6 +228,11 @@ class Reconciler:
         self.metrics.interval.set(options.every)
         self.metrics.started.set(self.started)
         self._restored = False  # the last success, read back from the history by the first cycle
+
+    @property
+    def signal(self) -> int | None:
+        """The first signal the loop received (SIGINT or SIGTERM), if any."""
+        return self._watch.signal if self._watch is not None else None
 
     # -- one cycle -----------------------------------------------------------------------------
     async def cycle(self) -> CycleReport:
@@ -239,6 +272,8 @@ class Reconciler:
                                  cause=self.cause)
         finally:
             self.cycle_started = None
+            if self._watch is not None:  # between cycles a signal ends the loop at once
+                self._watch.writing = False
         self._observe(report, started=started)
         return report
 
@@ -251,9 +286,15 @@ class Reconciler:
         reported = report_only(self.book.policy.drift.value if self.book.policy.drift else None)
         backoffs = {a: b for a, b in (await self.history.backoffs()).items() if b.next_try > now}
         fix = self.options.mode == "fix"
+        self._track = track = CycleTrack()
 
         def keep(change: Change) -> bool:
             return fix and not reported(change) and change.account_id not in backoffs
+
+        def concluded(outcome: ApplyOutcome, *, cancelled: bool = False,
+                      failure: str | None = None) -> Awaitable[CycleReport]:
+            return self._conclude(number, outcome, reported, backoffs, cause, windows, started, cancelled=cancelled,
+                                  failure=failure)
 
         options = ApplyOptions(limit=self.options.limit, allow=self.options.allow, policy=self.options.policy,
                                command=f"reconcile-{self.options.mode}", keep=keep, shard=self.options.shard, at=at)
@@ -261,9 +302,7 @@ class Reconciler:
             outcome = await apply(self.client, self.book, options, history=self.history, executor=self.executor)
         except ApplyError as exc:
             report = CycleReport(number, EXIT_ERROR, "; ".join(exc.lines), cause=cause, windows=windows)
-            report.run_id = await self._record_run(report, None, started)
-            self._observe(report, started)
-            return report
+            return await self._record_plain(report, started)
         except (SharingtoolsError, ExceptionGroup) as exc:
             # Concurrent reads fail as a group: a group of API errors is this cycle's error too.
             first = _api_error(exc)
@@ -271,87 +310,117 @@ class Reconciler:
                 raise
             report = CycleReport(number, EXIT_ERROR, f"this cycle failed: {first}; the next one runs as planned",
                                  cause=cause, windows=windows)
-            report.run_id = await self._record_run(report, None, started)
-            self._observe(report, started)
-            return report
-        report = self._judge(number, outcome, reported, backoffs)
+            return await self._record_plain(report, started)
+        except BaseException as exc:
+            if isinstance(exc, Exception):  # a store that cannot be used, a bug: `cycle` and `run` say so
+                raise
+            # Cancelled (a signal while reading; a second one, or the grace running out, while
+            # writing): the cycle is recorded all the same, shielded from the cancellation, with
+            # what it did as far as the engine's events tell; the cancellation then goes on.
+            signalled = self.signal is not None and isinstance(exc, anyio.get_cancelled_exc_class())
+            failure = None if signalled else f"this cycle was stopped: {type(exc).__name__}"
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                if track.outcome is None:  # stopped before any write: nothing was changed
+                    code = exit_code(self.signal) if signalled and self.signal is not None else EXIT_ERROR
+                    stopped = CycleReport(number, code, failure or "interrupted while reading: nothing was changed",
+                                          cause=cause, windows=windows)
+                    await self._record_plain(stopped, started)
+                else:
+                    stopped = await concluded(track.outcome, cancelled=True, failure=failure)
+                self.stopped = stopped
+            raise
+        with anyio.CancelScope(shield=True):  # a signal from here on waits until the cycle is recorded
+            report = await concluded(outcome)
+        return report
+
+    async def _record_plain(self, report: CycleReport, started: float) -> CycleReport:
+        """Record a cycle that got no plan (or was stopped before it wrote)."""
+        report.run_id = await self._record_run(report, None, started)
+        self._observe(report, started)
+        return report
+
+    async def _conclude(self, number: int, outcome: ApplyOutcome, reported: Callable[[Change], bool],
+                        backoffs: dict[int, Backoff], cause: Cause, windows: dict[str, bool], started: float, *,
+                        cancelled: bool = False, failure: str | None = None) -> CycleReport:
+        """Judge and record a cycle whose plan was made (``cancelled``: stopped inside apply, which
+        then returned no outcome: ``outcome`` is the one `WritesStarted` handed over; ``failure``:
+        by a bug, not a signal, said so)."""
+        if cancelled:
+            record_track(outcome, self._track)
+            outcome.exit_code = EXIT_INTERRUPTED
+        report = self._judge(number, outcome, reported, backoffs, cancelled=cancelled)
         report.cause, report.windows = cause, windows
-        if fix and not outcome.violations:
-            await self._update_backoff(outcome, report)
+        if failure is not None:
+            report.exit_code, report.message = EXIT_ERROR, failure
+        if self.options.mode == "fix" and not outcome.violations:
+            await self._update_backoff(report)
         report.run_id = await self._record_run(report, outcome, started)
         self._observe(report, started, outcome)
         return report
 
     def _judge(self, number: int, outcome: ApplyOutcome, reported: Callable[[Change], bool],
-               backoffs: dict[int, Backoff]) -> CycleReport:
-        """Every difference found, with what this cycle did about it; and the exit code."""
-        ex = outcome.execution
-        unverified = {(c.account_id, c.kind, c.path) for c in outcome.unverified}
-        rows: list[DriftRow] = []
-        for c in outcome.plan.changes:
-            why: str | None
-            if outcome.violations:
-                what, why = "held", "the safety policy held this cycle's writes"
-            elif c.account_id in ex.failed_accounts:
-                what = "failed"
-                why = next((f.message for f in ex.failures if f.account_id == c.account_id), None)
-            elif (c.account_id, c.kind, c.path) in unverified:
-                what, why = "unverified", None
-            elif c.account_id in ex.touched:
-                what, why = "fixed", None
-            else:
-                what, why = "not_started", outcome.message or None
-            rows.append(_row(c, what, why))
+               backoffs: dict[int, Backoff], *, cancelled: bool = False) -> CycleReport:
+        """Every difference found, with what this cycle did about it (`outcomes.judge`); and the exit code."""
+        stopped = outcome.exit_code == EXIT_INTERRUPTED
+        facts = Facts.of(outcome, self._track, stopped=stopped)
+        rows = [_row(c, *judge(c, facts)) for c in outcome.plan.changes]
         for c in outcome.dropped:
             if self.options.mode == "fix" and c.account_id in backoffs and not reported(c):
                 wait = backoffs[c.account_id]
-                rows.append(_row(c, "backed_off",
+                rows.append(_row(c, DriftOutcome.BACKED_OFF,
                                  f"{wait.failures} failed cycles; next try at {_stamp(wait.next_try)}"))
             else:
-                rows.append(_row(c, "reported",
+                rows.append(_row(c, DriftOutcome.REPORTED,
                                  "report mode" if self.options.mode == "report" else "policy.drift: report"))
         blocked = list(outcome.plan.blocked)
         for b in blocked:
             if b.change is not None:
-                rows.append(_row(b.change, "blocked", b.message))
+                rows.append(_row(b.change, DriftOutcome.BLOCKED, b.message))
             else:
-                rows.append(DriftRow(b.account_id, b.username, b.kind, "*", "any", None, None, "blocked", b.message))
+                rows.append(DriftRow(b.account_id, b.username, b.kind, "*", "any", None, None,
+                                     str(DriftOutcome.BLOCKED), b.message))
         report = CycleReport(number, EXIT_OK, outcome.message, drift=rows, blocked=blocked,
                              violations=[str(v) for v in outcome.violations],
                              backed_off=[b for a, b in backoffs.items()
                                          if any(c.account_id == a for c in outcome.dropped)])
+        report.held, report.held_until = list(outcome.held), outcome.held_until
         report.accounts_read = len([a for a in outcome.plan.fingerprints if a != 0])
-        report.out_of_sync = len({r.account_id for r in rows if r.outcome != "fixed" and r.account_id != 0})
-        codes = [EXIT_OK]
-        if outcome.exit_code == 130:
-            codes.append(EXIT_SIGTERM if self.signal == signal.SIGTERM else EXIT_SIGINT)
+        report.out_of_sync = len({r.account_id for r in rows if r.outcome != DriftOutcome.FIXED and r.account_id != 0})
+        codes: list[int] = [EXIT_OK]
+        if stopped:
+            codes.append(exit_code(self.signal) if self.signal is not None else EXIT_SIGINT)
         if outcome.violations:
             codes.append(EXIT_HELD)
         # Partial also covers what apply itself calls partial (conflicts, per-account problems).
-        if outcome.exit_code == EXIT_PARTIAL or any(
-                r.outcome in ("failed", "unverified", "not_started", "backed_off") for r in rows):
+        if outcome.exit_code == EXIT_PARTIAL or any(r.outcome in PARTIAL for r in rows):
             codes.append(EXIT_PARTIAL)
-        if any(r.outcome == "reported" for r in rows):
+        if any(r.outcome == DriftOutcome.REPORTED for r in rows):
             codes.append(EXIT_REPORTED)
         report.exit_code = min(codes, key=SEVERITY.index)
-        report.message = _message(report, outcome)
+        report.message = _message(report, cancelled=cancelled)
         return report
 
-    async def _update_backoff(self, outcome: ApplyOutcome, report: CycleReport) -> None:
+    async def _update_backoff(self, report: CycleReport) -> None:
+        """Back off the accounts whose changes failed or did not verify; forget the backoff of those
+        whose every change was fixed (`outcomes.forgotten_backoffs`). The others keep theirs."""
         bad: dict[int, tuple[str, str]] = {}
         for row in report.drift:
-            if row.outcome in ("failed", "unverified"):
+            if row.outcome in (DriftOutcome.FAILED, DriftOutcome.UNVERIFIED):
                 bad.setdefault(row.account_id, (row.username, row.reason or f"{row.kind} {row.path} did not verify"))
         for account_id, (username, why) in bad.items():
             entry = await self.history.backoff_failed(account_id, username, why, self.options.backoff,
                                                       now=self.clock())
             log.warning("account backed off", account=username, failures=entry.failures,
                         next_try=_stamp(entry.next_try), reason=why)
-        good = outcome.execution.touched - set(bad)
-        await self.history.backoff_forget(good)
+        await self.history.backoff_forget(forgotten_backoffs(report.drift) - set(bad))
 
-    def _count_operation(self, event: Event) -> None:
-        """Operations as they end, from the engine's events: the metric moves during a cycle."""
+    def _on_event(self, event: Event) -> None:
+        """The engine's events: the running cycle's track (what it sent, what was done and
+        verified); the start of its writes, from which a signal gives in-flight calls their
+        grace; operations as they end, so the metric moves during a cycle."""
+        self._track.on_event(event)
+        if isinstance(event, WritesStarted) and self._watch is not None:
+            self._watch.writing = True
         if isinstance(event, OperationDone | OperationFailed):
             result = "done" if isinstance(event, OperationDone) else "failed"
             self.metrics.operations.labels(event.op.kind, event.op.name, result).inc()
@@ -443,30 +512,38 @@ class Reconciler:
                   sleep: Callable[[float], Awaitable[None]] | None = None,
                   signals: bool = True) -> int:
         """Cycles until ``once``/``max_cycles`` is reached or a signal stops the loop; the exit
-        code of the last cycle (or 130/143 when a signal ended it)."""
+        code of the last cycle (or 130/143 when a signal ended it).
+
+        SIGINT and SIGTERM are handled exactly as apply handles them (the one watcher,
+        `orchestrator.apply.interrupts.InterruptWatch`): while a cycle reads, and between
+        cycles, the first signal ends the loop at once; once a cycle writes, the first stops new
+        operations and gives the calls in flight `GRACE` seconds, then cancels them; a second
+        cancels them at once. The cycle is recorded in every case (``interrupted``), with only
+        what it sent and verified as ``fixed``; ``on_cycle`` is told a cycle cancelled midway
+        once the loop has stopped."""
         stop = anyio.Event()
         last: int = EXIT_OK
 
-        async def watch() -> None:
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
-                async for signum in received:
-                    if self.signal is None:
-                        log.warning("stopping: in-flight calls finish, the journal is written", signal=signum)
-                    self.signal = int(signum)
-                    self.executor.stop.set()
-                    stop.set()
+        def stop_writes() -> None:  # the first signal while a cycle writes: it is the last cycle
+            self.executor.stop.set()
+            stop.set()
+
+        self._watch = watch = InterruptWatch(on_stop=stop_writes)
+        self.stopped = None
+
+        def notice(text: str) -> None:
+            log.warning(text, signal=watch.signal)
 
         async def wait(seconds: float) -> None:
             if sleep is not None:
                 await sleep(seconds)
                 return
-            with anyio.move_on_after(seconds):
-                await stop.wait()
+            await anyio.sleep(seconds)  # a signal here cancels the loop's task group: no cycle runs
 
         failure: BaseException | None = None
         async with anyio.create_task_group() as tg:
             if signals:
-                tg.start_soon(watch)
+                tg.start_soon(watch.watch, tg, notice)
             try:
                 while not stop.is_set():
                     report = await self.cycle()
@@ -484,10 +561,12 @@ class Reconciler:
             raise ReconcileError(str(failure))
         if failure is not None:
             raise failure
-        if self.signal is not None:
-            return EXIT_SIGTERM if self.signal == signal.SIGTERM else EXIT_SIGINT
-        return last
-
+        if watch.signal is None:
+            return last
+        log.warning("stopped by a signal", signal=watch.signal)
+        if self.stopped is not None and on_cycle is not None:  # the cycle the signal cancelled, as recorded
+            await on_cycle(self.stopped)
+        return exit_code(watch.signal)
 
 def _instant(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
@@ -508,26 +587,29 @@ def _api_error(exc: BaseException) -> SharingtoolsError | None:
 
 
 def _row(c: Change, outcome: str, reason: str | None) -> DriftRow:
-    return DriftRow(c.account_id, c.username, c.kind, c.path, c.action, c.before, c.after, outcome, reason)
+    # Plain strings in the row, as the store and the JSON reports hold them.
+    return DriftRow(c.account_id, c.username, c.kind, c.path, c.action, c.before, c.after, str(outcome), reason)
 
 
 def _stamp(t: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
 
 
-def _message(report: CycleReport, outcome: ApplyOutcome) -> str:
+def _message(report: CycleReport, *, cancelled: bool = False) -> str:
     counts = report.by_outcome()
     found = sum(n for o, n in counts.items() if o != "blocked")
+    done = ", ".join(f"{n} {o}" for o, n in counts.items() if o != "blocked")
     if report.exit_code in (EXIT_SIGINT, EXIT_SIGTERM):
-        return "interrupted: in-flight calls finished, the journal is written"
+        what = ("requests in flight were cancelled; the journal keeps what is known (a create sent is in doubt, "
+                "read back by the next cycle)" if cancelled else "in-flight calls finished, the journal is written")
+        return f"interrupted: {what}" + (f"; {found} differences: {done}" if found else "")
     if report.violations:
         return f"drift found ({found}); the safety policy held this cycle's writes: " + "; ".join(report.violations)
-    if not found:
-        text = "in sync"
-    else:
-        text = f"{found} differences: " + ", ".join(f"{n} {o}" for o, n in counts.items() if o != "blocked")
+    text = f"{found} differences: {done}" if found else "in sync"
     if report.blocked:
         text += f"; {len(report.blocked)} blocked"
+    if report.held:
+        text += f"; {len({h.account_id for h in report.held})} accounts held"
     return text
 
 
@@ -566,8 +648,12 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                 for message, items in grouped(report.blocked):
                     console.print(f"  blocked: {message} ({len(items)} change{'s' if len(items) != 1 else ''})",
                                   markup=False)
+                for issue in report.held:
+                    console.print(f"  held: {issue.username} · {issue.kind} (a create sent earlier may still take "
+                                  f"effect: each cycle reads it back, and makes it again only if it is still not "
+                                  f"there after {report.held_until} UTC)", markup=False)
                 for row in report.drift:  # what was not fixed (fixed drift: `history show`)
-                    if row.outcome in ("failed", "unverified", "backed_off", "reported", "held"):
+                    if row.outcome in SHOWN:
                         change = Change(row.account_id, row.username, Kind(row.kind), Action(row.action), row.path,
                                         row.before, row.after)
                         why = f" ({row.reason})" if row.reason and row.outcome != "reported" else ""

@@ -1,9 +1,10 @@
-"""Prometheus metrics of the reconcile loop, and ``/healthz`` beside them.
+"""Prometheus metrics of the reconcile loop.
 
 Each ``Reconciler`` owns a ``CollectorRegistry`` (not the process-global one), so a test can
-run several and read each one's numbers. ``serve`` puts ``/metrics`` (every other path too,
-as ``prometheus_client`` does) and ``/healthz`` on one port; ``write_textfile`` writes the
-same for node_exporter's textfile collector (``reconcile --once --metrics-file``).
+run several and read each one's numbers. ``orchestrator.reconcile.status_server`` serves them
+at ``/metrics`` (beside ``/healthz`` and the status page) on ``--metrics-port``;
+``write_textfile`` writes the same for node_exporter's textfile collector
+(``reconcile --once --metrics-file``).
 
 API requests are counted from the client transport's own statistics (every attempt, by HTTP
 status or error, 429 included), as deltas per cycle, so they match what the server answered.
@@ -12,11 +13,9 @@ status or error, 429 included), as deltas per cycle, so they match what the serv
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
     CollectorRegistry,
@@ -24,7 +23,6 @@ from prometheus_client import (
     Gauge,
     Histogram,
     disable_created_metrics,
-    make_wsgi_app,
     write_to_textfile,
 )
 
@@ -139,41 +137,3 @@ class ReconcileMetrics:
     def write_textfile(self, path: str) -> None:
         """The textfile-collector format, written atomically (a temporary file, then a rename)."""
         write_to_textfile(path, self.registry)
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        pass  # scrapes every few seconds would flood stderr
-
-
-class MetricsServer:
-    """``/metrics`` and ``/healthz`` on ``host:port`` from a daemon thread (``port`` 0: a free one).
-
-    ``healthy()`` decides ``/healthz``: 200 ``ok`` or 503 with the reason."""
-
-    def __init__(self, metrics: ReconcileMetrics, host: str, port: int,
-                 healthy: Callable[[], tuple[bool, str]]) -> None:
-        metrics_app = make_wsgi_app(metrics.registry)
-
-        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            if environ.get("PATH_INFO") == "/healthz":
-                ok, why = healthy()
-                start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
-                return [why.encode() + b"\n"]
-            return metrics_app(environ, start_response)
-
-        self.server: WSGIServer = make_server(host, port, app, handler_class=_QuietHandler)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="metrics", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    def __enter__(self) -> MetricsServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)

@@ -38,7 +38,8 @@ from orchestrator.state.drift import Backoff, DriftRow
 from orchestrator.state.snapshot import AccountStatus, CycleStatus, DesiredField, Note, Tally
 from orchestrator.state.store import StateStore
 
-LEFT = {DriftOutcome.REPORTED, DriftOutcome.HELD, DriftOutcome.NOT_STARTED}  # drift left as it is
+# Drift left as it is: reported, held, never sent, or sent by a cycle stopped before it verified it.
+LEFT = {DriftOutcome.REPORTED, DriftOutcome.HELD, DriftOutcome.NOT_STARTED, DriftOutcome.INTERRUPTED}
 FAILED = {DriftOutcome.FAILED, DriftOutcome.UNVERIFIED}
 
 

@@ -1,17 +1,14 @@
-"""The reconcile loop's ``--metrics-port`` with the status page on it: ``/metrics``,
-``/healthz``, and the page (``orchestrator.status``) at ``/``, on one port.
+"""The reconcile loop's ``--metrics-port``: ``/metrics``, ``/healthz``, and the status page
+(``orchestrator.status``) at every other path, one Starlette app on one port.
 
-Interim wiring, kept to this file: the metrics server becomes a Starlette app of its own
-(``reconcile/serve.py``), and then the page is mounted there with
-``Mount("/", app=create_status_app(state_db, loop_facts(reconciler)))`` and this file goes.
-Until then, one Starlette app on uvicorn in a thread takes the place of the wsgiref server
-of ``metrics.MetricsServer`` for ``reconcile --metrics-port`` (the class itself stays, as it
-was: its metrics and health are the same).
-
-A thread, not a task on the loop's event loop: a cycle over 10,000 accounts keeps its loop
-busy (diffs, journal writes), and a page must answer meanwhile. The page reads the state
-store on its own read-only connections (SQLite's WAL lets it read while a cycle writes; on
-PostgreSQL a small read-only pool), of the loop's installation only.
+It runs on uvicorn in a thread (``orchestrator.status.serve.ThreadedServer``, the server
+``status serve`` runs too, with the same limits: ``orchestrator.status.serve.LIMITS``), not
+as a task on the loop's event loop: a cycle over 10,000 accounts keeps its loop busy (diffs,
+journal writes), and a scrape, a liveness probe or a page must answer meanwhile. Idle
+connections, stalled request heads and readers that never read are dropped by those limits
+before they can take a real request's place. The page reads the state store on its own
+read-only connections (SQLite's WAL lets it read while a cycle writes; on PostgreSQL a small
+read-only pool), of the loop's installation only.
 """
 
 from __future__ import annotations
@@ -27,9 +24,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from orchestrator.reconcile.metrics import ReconcileMetrics
+from orchestrator.serving.limits import ServerLimits
 from orchestrator.status import LoopFacts, create_status_app
 from orchestrator.status.queries import StatusSource
-from orchestrator.status.serve import ThreadedServer
+from orchestrator.status.serve import LIMITS, ThreadedServer
 
 
 class Reconciler(Protocol):
@@ -61,7 +59,7 @@ def loop_facts(reconciler: Reconciler) -> Callable[[], LoopFacts]:
 
 def metrics_and_page(metrics: ReconcileMetrics, healthy: Callable[[], tuple[bool, str]],
                      page: Starlette) -> Starlette:
-    """``/metrics`` and ``/healthz`` as before, and every other path to the status page."""
+    """``/metrics`` and ``/healthz``, and every other path to the status page."""
 
     def scrape(request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -77,10 +75,10 @@ class StatusServer(ThreadedServer):
     """The port of ``reconcile --metrics-port``: metrics, health and the status page."""
 
     def __init__(self, reconciler: Reconciler, state_db: str | os.PathLike[str], host: str, port: int,
-                 base_url: str | None = None) -> None:
+                 base_url: str | None = None, limits: ServerLimits = LIMITS) -> None:
         self.source = StatusSource(state_db, base_url)  # the loop's installation, on a SQLite file or PostgreSQL
         page = create_status_app(self.source, loop_facts(reconciler))
-        super().__init__(metrics_and_page(reconciler.metrics, reconciler.healthy, page), host, port)
+        super().__init__(metrics_and_page(reconciler.metrics, reconciler.healthy, page), host, port, limits)
 
     def __exit__(self, *exc: object) -> None:
         try:

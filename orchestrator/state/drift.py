@@ -2,11 +2,12 @@
 how ``history`` shows it.
 
 Every reconcile cycle records what differed *before* it acted, by account, kind and field,
-with what it did about it (``outcome``): fixed, failed, unverified, reported, held, backed off,
-blocked, not started. The store keeps these as *states* (``DriftState``): a fact seen again as
-it was only moves its last sighting and count, so a blocked account or held drift that repeats
-every cycle is one row, not one per cycle. ``orchestrator history show RUN`` says what one cycle
-found, and ``orchestrator history`` what keeps drifting, and where.
+with what it did about it (``outcome``, a `DriftOutcome`): fixed, failed, unverified, reported,
+held, backed off, blocked, not started, interrupted. The store keeps these as *states*
+(``DriftState``): a fact seen again as it was only moves its last sighting and count, so a
+blocked account or held drift that repeats every cycle is one row, not one per cycle.
+``orchestrator history show RUN`` says what one cycle found, and ``orchestrator history``
+what keeps drifting, and where.
 
 Backoff follows client-go's workqueue (``ItemExponentialFailureRateLimiter``): an account
 whose changes fail or do not verify is retried after ``base * 2**(failures-1)`` seconds,
@@ -21,11 +22,12 @@ import json
 import time
 from typing import Any
 
+from orchestrator.contract.vocabulary import DriftOutcome
 from orchestrator.state.store import Backoff, BackoffPolicy, DriftRow, DriftState
 
 __all__ = ["Backoff", "BackoffPolicy", "DriftRow", "DriftState", "OUTCOMES", "render_run", "render_hot_spots"]
 
-OUTCOMES = ("fixed", "failed", "unverified", "reported", "held", "backed_off", "blocked", "not_started")
+OUTCOMES = tuple(o.value for o in DriftOutcome)
 
 
 # -- rendering (history show, history) ------------------------------------------------------------

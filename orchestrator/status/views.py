@@ -54,7 +54,8 @@ REASONS: dict[str, str] = {
 OUTCOMES: dict[str, str] = {  # drift outcome -> its bar in the chart
     DriftOutcome.FIXED: "fixed", DriftOutcome.REPORTED: "left", DriftOutcome.HELD: "left",
     DriftOutcome.NOT_STARTED: "left", DriftOutcome.FAILED: "failed", DriftOutcome.UNVERIFIED: "failed",
-    DriftOutcome.BACKED_OFF: "failed", DriftOutcome.INTERRUPTED: "failed",
+    # Interrupted: sent, but the cycle stopped before it verified it; left for the next cycle to judge.
+    DriftOutcome.BACKED_OFF: "failed", DriftOutcome.INTERRUPTED: "left",
 }
 MAX_VALUE = 300  # characters of one value on a page; the JSON API has them whole
 SHOWN = 12  # accounts named per line of a run's changes ("and 9,988 more")

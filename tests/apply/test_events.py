@@ -1,7 +1,8 @@
 """The engine's one event stream: every view (display, logs, metrics, status page) follows it.
 
-An apply in two waves emits, in order: reading; per wave, applying, each operation as it
-ends, verifying, the wave verified; and last the run's end with its exit code. A subscriber
+An apply in two waves emits, in order: reading; the start of its writes (with the run's
+outcome); per wave, applying, each operation as it starts and as it ends, verifying, the wave
+verified; and last the run's end with its exit code. A subscriber
 that raises is logged and the run goes on.
 """
 
@@ -11,9 +12,11 @@ from orchestrator.apply.events import (
     Events,
     OperationDone,
     OperationFailed,
+    OperationStarted,
     PhaseStarted,
     RunEnded,
     WaveVerified,
+    WritesStarted,
 )
 from orchestrator.apply.run import ApplyOptions, apply
 from orchestrator.contract import Limit
@@ -30,10 +33,19 @@ async def test_an_apply_tells_its_phases_operations_waves_and_end_in_order(emu) 
         outcome = await apply(client, load([str(PLAYBOOKS)]), ApplyOptions(waves=[Limit(1), Limit(100, percent=True)]),
                               executor=executor_for(client, events=events))
     assert outcome.exit_code == 0, outcome.message
-    names = [e.phase.name if isinstance(e, PhaseStarted) else type(e).__name__ for e in seen]
+    names = [e.phase.name if isinstance(e, PhaseStarted) else
+             "operations" if isinstance(e, OperationStarted | OperationDone) else type(e).__name__ for e in seen]
     collapsed = [n for i, n in enumerate(names) if i == 0 or n != names[i - 1]]
-    assert collapsed == ["reading", "applying", "OperationDone", "verifying", "WaveVerified",
-                         "applying", "OperationDone", "verifying", "WaveVerified", "RunEnded"]
+    assert collapsed == ["reading", "WritesStarted", "applying", "operations", "verifying", "WaveVerified",
+                         "applying", "operations", "verifying", "WaveVerified", "RunEnded"]
+    [writes] = [e for e in seen if isinstance(e, WritesStarted)]
+    assert writes.outcome is outcome  # the run's own, which it then returned
+    started: set[int] = set()
+    for e in seen:  # every operation is told started before it is told done
+        if isinstance(e, OperationStarted):
+            started.add(id(e.op))
+        elif isinstance(e, OperationDone):
+            assert id(e.op) in started, e.op
     done = [e for e in seen if isinstance(e, OperationDone)]
     assert len(done) == sum(n for (_k, _op, result), n in outcome.execution.results.items() if result == "done")
     assert not any(isinstance(e, OperationFailed) for e in seen)

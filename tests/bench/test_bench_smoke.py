@@ -18,7 +18,8 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 def bench_modules(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCH))
     yield
-    for name in ("plan_apply", "scaling", "content_calendar", "_world", "_servers", "baselines", "status_page"):
+    for name in ("plan_apply", "scaling", "content_calendar", "_world", "_servers", "baselines", "status_page",
+                 "status_slow_clients"):
         sys.modules.pop(name, None)
 
 
@@ -97,3 +98,14 @@ def test_status_page_benchmark_runs_at_n_50(bench_modules, tmp_path):
     assert {"blocked", "drifted", "in_sync"} <= set(result["states"])
     assert len(result["rows"]) == 18 and all(r["kb"] > 0 for r in result["rows"])
     assert result["snapshot"]["accounts"] == 50 and (tmp_path / "out.json").exists()
+
+
+@pytest.mark.uvicorn
+def test_status_slow_clients_benchmark_runs_one_small_round(bench_modules):
+    """One round of 3 x 10 hanging connections against ``status serve``: answered, and let go."""
+    import status_slow_clients
+
+    result = status_slow_clients.main(["--rounds", "1", "--each", "10"])
+    [row] = result["rounds"]
+    assert row["status"] == 200 and row["connections"] >= 30 and result["after_connections"] == 1
+    assert result["idle_rss_mb"] > 0

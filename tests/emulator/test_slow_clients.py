@@ -17,7 +17,7 @@ import pytest
 
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer
-from orchestrator.emulator.server_limits import ServerLimits, open_file_ceiling, raise_open_file_limit
+from orchestrator.serving.limits import ServerLimits, open_file_ceiling, raise_open_file_limit
 from orchestrator.emulator.state import EmulatorState
 
 PARTIAL_HEAD = b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "

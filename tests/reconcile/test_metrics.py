@@ -8,12 +8,14 @@ from pathlib import Path
 
 import anyio
 import httpx
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from orchestrator.emulator.faults import FaultConfig
 from orchestrator.emulator.testing import LocalEmulator
-from orchestrator.reconcile.metrics import MetricsServer
 from orchestrator.reconcile.loop import CycleReport
+from orchestrator.reconcile.status_server import StatusServer
+from tests.harness.stores import TEST_URL
 from tests.reconcile.conftest import VirtualTime, client_for, reconciler, write_book
 
 
@@ -42,7 +44,7 @@ async def test_scraped_counters_match_the_emulators_request_counters(tmp_path: P
     scraped: list[dict] = []
     async with client_for(emu, time=time) as client:
         loop = reconciler(emu, client, book, tmp_path, mode="fix")
-        with MetricsServer(loop.metrics, "127.0.0.1", 0, loop.healthy) as server:
+        with StatusServer(loop, tmp_path / "state.db", "127.0.0.1", 0, TEST_URL) as server:
             base = f"http://127.0.0.1:{server.port}"
 
             async def scrape(report: CycleReport) -> None:
@@ -113,3 +115,24 @@ async def test_healthz_turns_503_when_cycles_stop_ending_and_waits_are_jittered(
     assert not ok and why == "no cycle ended for 181 s (more than 180 s)"
     delays = [loop.next_delay() for _ in range(200)]
     assert all(54 <= d <= 66 for d in delays) and len(set(delays)) > 100
+
+
+async def test_a_report_cycles_run_in_the_history_has_its_real_duration_as_the_metric_observed(tmp_path: Path) -> None:
+    from orchestrator.emulator.faults import LatencySpec
+
+    emu = LocalEmulator("demo")
+    # The account list answers 0.3 s late (real time, at the server): the cycle takes at least that.
+    emu.state.faults = FaultConfig(path_regex="/accounts$",
+                                   latency=LatencySpec(probability=1.0, distribution="fixed", mean_ms=300))
+    async with client_for(emu) as client:
+        loop = reconciler(emu, client, write_book(tmp_path), tmp_path, mode="report")
+        report = await loop.cycle()
+        run = await loop.history.run(report.run_id)
+        await loop.history.close()
+    assert report.result == "drift_reported"
+    assert run is not None and run.command == "reconcile-report" and run.report is not None
+    recorded = run.report["reconcile"]["duration_seconds"]
+    assert recorded == round(report.duration, 3) and recorded >= 0.3  # taken before the run was written
+    m = samples(generate_latest(loop.metrics.registry).decode())
+    assert m[("orchestrator_reconcile_cycle_duration_seconds_count", ())] == 1
+    assert round(m[("orchestrator_reconcile_cycle_duration_seconds_sum", ())], 3) == recorded

@@ -1,9 +1,9 @@
 """1,100 stalled request heads against ``orchestrator emulator serve`` held to 1,024 open files
 (soft and hard, so the server cannot raise its own limit): a normal request is still answered.
 
-Before the connection budget (``server_limits.ConnectionBudget``) the normal request met an
-empty reply (a reset): every descriptor was taken, and libuv accepted the newcomer on its
-spare descriptor only to close it. Real processes on 127.0.0.1: the server is stopped and every
+Before the connection budget (``orchestrator.serving.limits.ConnectionBudget``) the normal
+request met an empty reply (a reset): every descriptor was taken, and libuv accepted the
+newcomer on its spare descriptor only to close it. Real processes on 127.0.0.1: the server is stopped and every
 socket closed in ``finally``; every wait is bounded.
 """
 

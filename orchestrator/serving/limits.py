@@ -1,13 +1,16 @@
-"""What keeps the served emulator answering when clients misbehave: uvicorn's limits, a timeout
+"""What keeps a server of ours answering when clients misbehave: uvicorn's limits, a timeout
 for request heads, a budget of connections under the open-file limit, and enough descriptors.
+The emulator (``orchestrator emulator serve``), the status page (``orchestrator status serve``)
+and the reconcile loop's ``--metrics-port`` all run with them (`ServerLimits`).
 
 Slow clients ("slowloris"): a connection that opens and sends its request head a byte at a
 time, or never, holds a file descriptor and a connection slot for as long as it likes, since
-uvicorn arms its keep-alive timer only after a response. At a limit of 1,024 open files,
-1,100 such connections made the emulator answer a normal request with an empty reply: with
-every descriptor taken, libuv (uvloop's event loop) accepts a new connection on a spare
-descriptor and closes it at once, and plain asyncio stops accepting for a second. Four things
-together prevent it:
+uvicorn arms its keep-alive timer only after a response (and counts such a connection against
+``limit_concurrency``, so enough of them turn every request into a 503). At a limit of 1,024
+open files, 1,100 such connections made the emulator answer a normal request with an empty
+reply: with every descriptor taken, libuv (uvloop's event loop) accepts a new connection on a
+spare descriptor and closes it at once, and plain asyncio stops accepting for a second. Four
+things together prevent it:
 
 - ``timeout_header``: a connection must deliver a complete request head within this many
   seconds of opening (or of its first byte after a keep-alive pause), or it is closed. uvicorn
@@ -22,18 +25,21 @@ together prevent it:
   a request head** (a stalled head, or an idle keep-alive connection; never one with a request
   in flight). A flood of stalled heads then only ever closes its own oldest members, and a
   normal request finds a descriptor and is answered. When every connection is busy, the new
-  one is answered 503 in the API's error envelope (``Retry-After: 1``, then closed) instead
-  of being accepted and dropped. Shedding rather than refusing was chosen because the waiting
-  connections are the ones holding descriptors for nothing: refusing newcomers would hand the
-  server to whoever connected first.
+  one is answered 503 with a JSON error (the emulator API's error envelope; ``Retry-After: 1``,
+  then closed) instead of being accepted and dropped. Shedding rather than refusing was chosen
+  because the waiting connections are the ones holding descriptors for nothing: refusing
+  newcomers would hand the server to whoever connected first.
 - ``limit_concurrency``: beyond this many connections or running requests uvicorn answers 503
   at once instead of queueing work without bound.
 - :func:`raise_open_file_limit`: the soft ``RLIMIT_NOFILE`` is raised to the hard limit at
   start, so a default soft limit of 1,024 is not what a flood meets first where the hard limit
   is higher; where it is not (soft and hard both 1,024), the budget above is what holds.
 
-Request heads are also bounded in size (h11's ``max_incomplete_event_size``) and bodies by the
-app (``body_guard``).
+A reader that never reads holds its last answer in the transport's buffer; when the keep-alive
+time passes (or the budget needs its place) the connection is aborted with it, not closed
+(which would wait for the client to read). Request heads are also bounded in size (h11's
+``max_incomplete_event_size``); the emulator
+bounds request bodies itself (``orchestrator.emulator.body_guard``).
 """
 
 from __future__ import annotations
@@ -76,7 +82,7 @@ class HeadTimer:
         self.expire()
 
 
-logger = logging.getLogger("orchestrator.emulator.server")
+logger = logging.getLogger("orchestrator.serving")
 
 # Answered, at once, to a connection the budget cannot make room for (every open connection is
 # serving a request). The path is not known yet, so the reference's error form, as for the
@@ -154,7 +160,7 @@ def open_file_ceiling(reserve: int) -> int | None:
     return max(1, soft - reserve)
 
 
-_BUDGET = "_emulator_connection_budget"  # the attribute holding a server's budget on its ServerState
+_BUDGET = "_orchestrator_connection_budget"  # the attribute holding a server's budget on its ServerState
 
 
 class HeadDeadline(asyncio.Protocol):
@@ -228,8 +234,20 @@ class HeadDeadline(asyncio.Protocol):
             self._close_headless()
 
     def _close_headless(self) -> None:
-        """Close a connection whose request head did not arrive in time."""
-        self.transport.close()
+        """Drop a connection with no request in flight: its head did not arrive in time, it makes
+        room under the budget, or its client left its last answer unread past the keep-alive time.
+        Aborted, not closed: ``close`` waits until the buffered output is sent, which a client
+        that never reads never lets happen, and the connection would hold its buffer and its
+        place for ever. Nothing of value is lost: no request is being served."""
+        self.transport.abort()
+
+    def timeout_keep_alive_handler(self) -> None:
+        """uvicorn's keep-alive timeout: an idle connection is closed; one whose answer its client
+        has not read yet is dropped (`_close_headless`) instead of waiting for it."""
+        if not self.transport.is_closing() and self.transport.get_write_buffer_size():
+            self._close_headless()
+            return
+        super().timeout_keep_alive_handler()  # type: ignore[misc]
 
 
 class HeadTimeoutH11Protocol(HeadDeadline, H11Protocol):
