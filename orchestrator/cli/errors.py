@@ -24,7 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-import click
 import typer
 
 from orchestrator import log
@@ -32,9 +31,26 @@ from orchestrator.contract.vocabulary import ExitCode
 
 EXIT_ERROR, EXIT_INTERRUPTED = ExitCode.ERROR, ExitCode.INTERRUPTED
 F = TypeVar("F", bound=Callable[..., Any])
-#: Exits the commands chose, and Click's own usage errors (which Click prints itself).
-PASS_THROUGH: tuple[type[BaseException], ...] = (
-    typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit)
+#: Exits the commands chose, and the usage errors of Typer's own Click (which it prints itself).
+#: Typer carries its own copy of Click; Click itself is not imported for this (it would cost
+#: the start-up a few hundredths of a second): a program that has imported it gets its
+#: exceptions passed through as well (`pass_through`).
+PASS_THROUGH: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, typer.TyperException, SystemExit)
+
+
+def pass_through() -> tuple[type[BaseException], ...]:
+    """`PASS_THROUGH`, with Click's exits and usage errors where Click is imported (nothing
+    raises them where it is not)."""
+    click = sys.modules.get("click")
+    if click is None:
+        return PASS_THROUGH
+    return (*PASS_THROUGH, click.exceptions.Exit, click.exceptions.Abort, click.ClickException)
+
+
+def _exits() -> tuple[type[Any], ...]:
+    """The exceptions that carry an exit code: Typer's, and Click's where Click is imported."""
+    click = sys.modules.get("click")
+    return (typer.Exit,) if click is None else (typer.Exit, click.exceptions.Exit)
 
 
 class UserError(Exception):
@@ -52,7 +68,7 @@ def guarded(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except PASS_THROUGH:
+        except pass_through():
             raise
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
@@ -66,7 +82,7 @@ def guarded(fn: F) -> F:
 def handle(exc: BaseException) -> NoReturn:
     """Print what ``exc`` means for the user and exit with its code."""
     exc = first_failure(exc)
-    if isinstance(exc, PASS_THROUGH):
+    if isinstance(exc, pass_through()):
         raise exc
     if isinstance(exc, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
@@ -218,7 +234,7 @@ def main_boundary(app: Callable[[], Any]) -> None:
     except BaseException as exc:  # noqa: BLE001 - this is the boundary
         try:
             handle(exc)
-        except (typer.Exit, click.exceptions.Exit) as done:
+        except _exits() as done:
             sys.exit(done.exit_code)
 
 

@@ -17,9 +17,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import MutableMapping
-from typing import Any
-
-import structlog
+from typing import Any, TextIO
 
 MASK = "***"
 KEY_SHAPE = re.compile(r"sht_[0-9a-fA-F]{8,}")
@@ -121,12 +119,50 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+#: What `configure` asked of structlog while structlog was not imported yet: applied by the
+#: first `get_logger` (level, JSON lines or not, colours, the stream). None once applied.
+_pending: tuple[str, bool, bool, TextIO] | None = None
+
+
 def configure(level: str = "warning", fmt: str = "auto") -> None:
-    """Console output on a terminal, JSON lines otherwise (or as ``fmt`` says), on stderr."""
+    """Console output on a terminal, JSON lines otherwise (or as ``fmt`` says), on stderr.
+
+    structlog is not imported here: importing it imports its console renderer, and that rich
+    (most of a tenth of a second), which commands that never log (``--version``, ``validate``)
+    should not pay. Where structlog is not imported yet, its part of the set-up waits for the
+    first `get_logger`, which every module that logs gets its logger from."""
+    global _pending
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
+    _pending = (level, use_json, sys.stderr.isatty(), sys.stderr)
+    if "structlog" in sys.modules:
+        _configure_structlog()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.getLevelName(level.upper()))
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(name: str) -> Any:
+    """structlog's logger ``name``, after the set-up `configure` asked for (the one way this
+    package's modules get a logger, so that none logs before it is applied)."""
+    import structlog
+
+    if _pending is not None:
+        _configure_structlog()
+    return structlog.get_logger(name)
+
+
+def _configure_structlog() -> None:
+    global _pending
+    import structlog
+
+    assert _pending is not None
+    level, use_json, colours, stream = _pending
+    _pending = None
+    renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=colours)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -137,13 +173,6 @@ def configure(level: str = "warning", fmt: str = "auto") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.getLevelName(level.upper()))
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)

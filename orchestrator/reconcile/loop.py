@@ -41,7 +41,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError, leaves
@@ -59,8 +58,9 @@ from orchestrator.reconcile.snapshot import record_status
 from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook, next_window_event, window_events, window_states
 from orchestrator.planning.shard import Shard
+from orchestrator.log import get_logger
 
-log = structlog.get_logger("orchestrator.reconcile.loop")
+log = get_logger("orchestrator.reconcile.loop")
 
 EXIT_OK, EXIT_ERROR, EXIT_REPORTED, EXIT_HELD, EXIT_PARTIAL = (
     ExitCode.OK, ExitCode.ERROR, ExitCode.CHANGES, ExitCode.BLOCKED, ExitCode.PARTIAL)
