@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -139,7 +138,9 @@ def explain(exc: BaseException) -> tuple[list[str] | None, int]:
         return [f"error: {explain_api(exc, os.environ.get('SHARINGTOOLS_BASE_URL'))}"], EXIT_ERROR
     if isinstance(exc, PolicyError):
         return [f"error: {exc}"], EXIT_ERROR
-    if isinstance(exc, sqlite3.Error):
+    # Asked of sqlite3 only where it is imported: nothing else raises its errors.
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is not None and isinstance(exc, sqlite3.Error):
         return [f"error: the state database cannot be used ({exc}): point --state-db or SHARINGTOOLS_STATE_DB "
                 "at a writable SQLite file"], EXIT_ERROR
     if isinstance(exc, UnicodeDecodeError):

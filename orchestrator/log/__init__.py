@@ -119,21 +119,28 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-#: What `configure` asked of structlog while structlog was not imported yet: applied by the
-#: first `get_logger` (level, JSON lines or not, colours, the stream). None once applied.
+#: What `configure` asked of structlog while structlog was not imported yet: applied when it is
+#: (level, JSON lines or not, colours, the stream). None once applied, or never asked.
 _pending: tuple[str, bool, bool, TextIO] | None = None
+#: The standard library's number of the level `configure` set (None: never called).
+_threshold: int | None = None
+#: structlog's methods by the level they log at (what its filtering loggers drop below the level).
+_METHOD_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "msg": logging.INFO, "warning": logging.WARNING,
+                  "warn": logging.WARNING, "error": logging.ERROR, "exception": logging.ERROR,
+                  "critical": logging.CRITICAL, "fatal": logging.CRITICAL}
 
 
 def configure(level: str = "warning", fmt: str = "auto") -> None:
     """Console output on a terminal, JSON lines otherwise (or as ``fmt`` says), on stderr.
 
     structlog is not imported here: importing it imports its console renderer, and that rich
-    (most of a tenth of a second), which commands that never log (``--version``, ``validate``)
-    should not pay. Where structlog is not imported yet, its part of the set-up waits for the
-    first `get_logger`, which every module that logs gets its logger from."""
-    global _pending
+    (most of a tenth of a second), which a command that logs nothing should not pay. Where it
+    is not imported yet, its part of the set-up is applied when a logger from `get_logger`
+    first logs at this level or above."""
+    global _pending, _threshold
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     _pending = (level, use_json, sys.stderr.isatty(), sys.stderr)
+    _threshold = logging.getLevelName(level.upper())
     if "structlog" in sys.modules:
         _configure_structlog()
     handler = logging.StreamHandler(sys.stderr)
@@ -146,8 +153,38 @@ def configure(level: str = "warning", fmt: str = "auto") -> None:
 
 
 def get_logger(name: str) -> Any:
-    """structlog's logger ``name``, after the set-up `configure` asked for (the one way this
-    package's modules get a logger, so that none logs before it is applied)."""
+    """A structlog logger named ``name``, for a module to hold from import on (the one way this
+    package's modules get a logger, so that none logs before `configure`'s set-up is applied).
+
+    structlog is imported when the logger first logs something `configure`'s level lets
+    through (or at once where structlog is imported already, or `configure` never ran): a
+    ``log.debug`` below the level costs nothing, as it would in structlog's filtering logger."""
+    return _LazyLogger(name)
+
+
+class _LazyLogger:
+    """structlog's ``get_logger(name)``, asked for when it is first needed (see `get_logger`)."""
+
+    __slots__ = ("_name", "_logger")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, method: str) -> Any:
+        if self._logger is None:
+            if ("structlog" not in sys.modules and _threshold is not None
+                    and _METHOD_LEVELS.get(method, logging.CRITICAL) < _threshold):
+                return _drop  # what the filtering logger `configure` asks for would do
+            self._logger = _structlog_logger(self._name)
+        return getattr(self._logger, method)
+
+
+def _drop(*args: Any, **kwargs: Any) -> None:
+    """A log call below the configured level."""
+
+
+def _structlog_logger(name: str) -> Any:
     import structlog
 
     if _pending is not None:
