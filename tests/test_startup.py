@@ -107,6 +107,19 @@ def test_plan_imports_the_client_and_no_server(tmp_path):
     assert imported(modules, SERVERS + POSTGRES + EMULATOR + ("structlog",)) == []
 
 
+@pytest.mark.uvicorn
+def test_reconcile_without_a_port_serves_nothing(tmp_path):
+    """A report cycle on a SQLite store without --metrics-port: its metrics (prometheus_client),
+    and none of the web side the status page needs (Starlette, uvicorn, Jinja2)."""
+    with serve_demo() as served:
+        done, modules = run_cli(tmp_path, "reconcile", str(PLAYBOOKS), "--once", "--mode", "report",
+                                "--state-db", str(tmp_path / "state.db"), env=served.env())
+    assert done.returncode == 2, done.stderr  # drift reported: the demo world is not the playbooks yet
+    assert done.stdout.startswith("cycle 1: drift_reported"), done.stdout
+    assert imported(modules, ("prometheus_client", "sqlite3")) == ["prometheus_client", "sqlite3"]
+    assert imported(modules, tuple(p for p in SERVERS if p != "prometheus_client") + POSTGRES + EMULATOR) == []
+
+
 LOG_PROBE = """
 import sys
 from orchestrator import log

@@ -541,8 +541,6 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
     from rich.console import Console
 
     from orchestrator.plan.blocked import grouped
-    from orchestrator.reconcile.status_server import StatusServer
-
     from orchestrator.state.db import open_state
 
     console = Console(highlight=False, soft_wrap=True)
@@ -576,10 +574,14 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                 if metrics_file:
                     metrics.write_textfile(metrics_file)
 
-            # /metrics, /healthz and the status page at / (orchestrator.reconcile.status_server)
-            server = (StatusServer(reconciler, settings.state_db, metrics_host, metrics_port, settings.base_url)
-                      if metrics_port is not None else None)
-            with server if server is not None else contextlib.nullcontext():
+            # /metrics, /healthz and the status page at / (orchestrator.reconcile.status_server); the
+            # web side (Starlette, uvicorn, the page's templates) is imported only when it is served.
+            served: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+            if metrics_port is not None:
+                from orchestrator.reconcile.status_server import StatusServer
+
+                served = StatusServer(reconciler, settings.state_db, metrics_host, metrics_port, settings.base_url)
+            with served:
                 return await reconciler.run(once=once, max_cycles=max_cycles, on_cycle=show)
     finally:
         await history.close()
