@@ -192,24 +192,32 @@ def _structlog_logger(name: str) -> Any:
     return structlog.get_logger(name)
 
 
+#: Held while structlog is configured: loggers on other threads (the state store's, the status
+#: server's) may log first at the same time, and none may log before the set-up is complete.
+_setup_lock = threading.Lock()
+
+
 def _configure_structlog() -> None:
     global _pending
-    import structlog
+    with _setup_lock:
+        if _pending is None:  # another thread applied it meanwhile
+            return
+        import structlog
 
-    assert _pending is not None
-    level, use_json, colours, stream = _pending
-    _pending = None
-    renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=colours)
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact_processor,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(stream),
-        cache_logger_on_first_use=False,
-    )
+        level, use_json, colours, stream = _pending
+        renderer: Any = (structlog.processors.JSONRenderer() if use_json
+                         else structlog.dev.ConsoleRenderer(colors=colours))
+        structlog.configure(
+            processors=[
+                structlog.contextvars.merge_contextvars,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                structlog.processors.format_exc_info,
+                redact_processor,
+                renderer,
+            ],
+            wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+            logger_factory=structlog.PrintLoggerFactory(stream),
+            cache_logger_on_first_use=False,
+        )
+        _pending = None  # only now: a thread that finds it None finds structlog configured
