@@ -53,9 +53,10 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
-import structlog
 
-log = structlog.get_logger("orchestrator.api")
+from orchestrator.log import get_logger
+
+log = get_logger("orchestrator.api")
 
 MIN_RATE = 0.5  # requests per second, the floor
 BURST = 0.02  # seconds' worth of requests that may go out back to back (GCRA tolerance)

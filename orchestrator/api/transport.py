@@ -22,7 +22,6 @@ from typing import Any
 
 import anyio
 import httpx
-import structlog
 
 from orchestrator.api.envelope import Envelope, read
 from orchestrator.api.http import Answer, Sender
@@ -43,8 +42,9 @@ from orchestrator.api.retry import (
     may_have_applied,
     wait_full_jitter_or_retry_after,
 )
+from orchestrator.log import get_logger
 
-log = structlog.get_logger("orchestrator.api")
+log = get_logger("orchestrator.api")
 Readback = Callable[[], Awaitable[Any]]
 
 

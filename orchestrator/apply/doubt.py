@@ -35,7 +35,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
-import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
@@ -46,8 +45,9 @@ from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation
 from orchestrator.plan import Change, Plan
 from orchestrator.planning.planner import Planned, Planner
 from orchestrator.state.store import InDoubt, Resolution
+from orchestrator.log import get_logger
 
-log = structlog.get_logger("orchestrator.apply")
+log = get_logger("orchestrator.apply")
 
 
 class Verdict(StrEnum):

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import structlog
+from orchestrator.log import get_logger
 
 if TYPE_CHECKING:
     from orchestrator.kinds import AccountIssue, Operation
 
-log = structlog.get_logger("orchestrator.events")
+log = get_logger("orchestrator.events")
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
@@ -55,8 +54,9 @@ from orchestrator.api.fanout import each
 from orchestrator.state.store import StateStore, StateStoreError
 from orchestrator.apply.events import Events, OperationCancelled, OperationDone, OperationFailed, OperationStarted
 from orchestrator.kinds import AccountIssue, KindRegistry, Op, Operation
+from orchestrator.log import get_logger
 
-log = structlog.get_logger("orchestrator.apply")
+log = get_logger("orchestrator.apply")
 #: Why an operation cancelled in flight is in doubt, as the journal says it.
 CANCELLED = "cancelled before its answer came: it may still take effect on the server"
 NOT_SENT = "cancelled before it was sent"

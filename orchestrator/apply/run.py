@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
-import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError
@@ -38,8 +37,9 @@ from orchestrator.planning.planner import Planned, Planner, playbook_hash
 from orchestrator.playbook import Playbook, window_events
 from orchestrator.apply.policy import SafetyPolicy, Violation, waves_of
 from orchestrator.planning.shard import Shard
+from orchestrator.log import get_logger
 
-log = structlog.get_logger("orchestrator.apply")
+log = get_logger("orchestrator.apply")
 
 EXIT_OK, EXIT_ERROR, EXIT_BLOCKED, EXIT_PARTIAL, EXIT_INTERRUPTED = (
     ExitCode.OK, ExitCode.ERROR, ExitCode.BLOCKED, ExitCode.PARTIAL, ExitCode.INTERRUPTED)

@@ -6,7 +6,6 @@ tracebacks are for bugs only (and even then pass through the redaction of secret
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -14,7 +13,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
-import anyio
 import typer
 
 from orchestrator import log
@@ -52,21 +50,27 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
-# uvloop where it is installed (it comes with uvicorn's standard extra): measured on a
-# 2,000-account plan through the benchmark's proxy at 300 requests per second, 8% less client
-# CPU than asyncio's own loop (3.4 -> 3.1 s), the same requests and the same wall time.
-LOOP = {"use_uvloop": importlib.util.find_spec("uvloop") is not None}
+def loop_options() -> dict[str, bool]:
+    """anyio's backend options: uvloop where it is installed (it comes with uvicorn's standard
+    extra): measured on a 2,000-account plan through the benchmark's proxy at 300 requests per
+    second, 8% less client CPU than asyncio's own loop (3.4 -> 3.1 s), the same requests and
+    the same wall time. Asked when a command runs, not at import."""
+    import importlib.util
+
+    return {"use_uvloop": importlib.util.find_spec("uvloop") is not None}
 
 
 def run_async(fn: Callable[[], Awaitable[T]], base_url: str | None = None, *, reading: bool = True) -> T:
     """Run ``fn``; ``reading``: SIGINT/SIGTERM cancel it at once (exit 130/143). A command that
     writes (apply) passes False and handles signals itself (see orchestrator.apply.interrupts)."""
+    import anyio
+
     from orchestrator.apply.interrupts import exit_code, run_reading
 
     try:
         if not reading:
-            return anyio.run(fn, backend_options=LOOP)
-        result, signum = anyio.run(run_reading, fn, backend_options=LOOP)
+            return anyio.run(fn, backend_options=loop_options())
+        result, signum = anyio.run(run_reading, fn, backend_options=loop_options())
     except SharingtoolsError as exc:
         fail(explain(exc, base_url))
     except KeyboardInterrupt:
@@ -565,6 +569,8 @@ def with_store(state_db: str | None, base_url: str | None, fn: Callable[[Any], A
     # Called from inside an event loop (a program embedding the CLI, a test's CliRunner): the
     # store's calls run on an event loop of their own, on a thread of their own.
     from concurrent.futures import ThreadPoolExecutor
+
+    import anyio
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(anyio.run, run).result()

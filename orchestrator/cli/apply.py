@@ -11,7 +11,6 @@ from dataclasses import replace
 from typing import Any
 
 import anyio
-import structlog
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -30,8 +29,9 @@ from orchestrator.render import Legend, render_text
 from orchestrator.render.progress import RunDisplay
 from orchestrator.api.settings import Settings
 from orchestrator.state.db import open_state
+from orchestrator.log import get_logger
 
-log = structlog.get_logger("orchestrator.apply")
+log = get_logger("orchestrator.apply")
 
 
 async def run_apply(settings: Settings, book: Playbook, options: ApplyOptions, *, yes: bool,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -24,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-import click
 import typer
 
 from orchestrator import log
@@ -32,9 +30,26 @@ from orchestrator.contract.vocabulary import ExitCode
 
 EXIT_ERROR, EXIT_INTERRUPTED = ExitCode.ERROR, ExitCode.INTERRUPTED
 F = TypeVar("F", bound=Callable[..., Any])
-#: Exits the commands chose, and Click's own usage errors (which Click prints itself).
-PASS_THROUGH: tuple[type[BaseException], ...] = (
-    typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit)
+#: Exits the commands chose, and the usage errors of Typer's own Click (which it prints itself).
+#: Typer carries its own copy of Click; Click itself is not imported for this (it would cost
+#: the start-up a few hundredths of a second): a program that has imported it gets its
+#: exceptions passed through as well (`pass_through`).
+PASS_THROUGH: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, typer.TyperException, SystemExit)
+
+
+def pass_through() -> tuple[type[BaseException], ...]:
+    """`PASS_THROUGH`, with Click's exits and usage errors where Click is imported (nothing
+    raises them where it is not)."""
+    click = sys.modules.get("click")
+    if click is None:
+        return PASS_THROUGH
+    return (*PASS_THROUGH, click.exceptions.Exit, click.exceptions.Abort, click.ClickException)
+
+
+def _exits() -> tuple[type[Any], ...]:
+    """The exceptions that carry an exit code: Typer's, and Click's where Click is imported."""
+    click = sys.modules.get("click")
+    return (typer.Exit,) if click is None else (typer.Exit, click.exceptions.Exit)
 
 
 class UserError(Exception):
@@ -52,7 +67,7 @@ def guarded(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except PASS_THROUGH:
+        except pass_through():
             raise
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
@@ -66,7 +81,7 @@ def guarded(fn: F) -> F:
 def handle(exc: BaseException) -> NoReturn:
     """Print what ``exc`` means for the user and exit with its code."""
     exc = first_failure(exc)
-    if isinstance(exc, PASS_THROUGH):
+    if isinstance(exc, pass_through()):
         raise exc
     if isinstance(exc, KeyboardInterrupt):
         typer.echo("interrupted", err=True)
@@ -123,7 +138,9 @@ def explain(exc: BaseException) -> tuple[list[str] | None, int]:
         return [f"error: {explain_api(exc, os.environ.get('SHARINGTOOLS_BASE_URL'))}"], EXIT_ERROR
     if isinstance(exc, PolicyError):
         return [f"error: {exc}"], EXIT_ERROR
-    if isinstance(exc, sqlite3.Error):
+    # Asked of sqlite3 only where it is imported: nothing else raises its errors.
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is not None and isinstance(exc, sqlite3.Error):
         return [f"error: the state database cannot be used ({exc}): point --state-db or SHARINGTOOLS_STATE_DB "
                 "at a writable SQLite file"], EXIT_ERROR
     if isinstance(exc, UnicodeDecodeError):
@@ -218,7 +235,7 @@ def main_boundary(app: Callable[[], Any]) -> None:
     except BaseException as exc:  # noqa: BLE001 - this is the boundary
         try:
             handle(exc)
-        except (typer.Exit, click.exceptions.Exit) as done:
+        except _exits() as done:
             sys.exit(done.exit_code)
 
 

@@ -17,9 +17,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import MutableMapping
-from typing import Any
-
-import structlog
+from typing import Any, TextIO
 
 MASK = "***"
 KEY_SHAPE = re.compile(r"sht_[0-9a-fA-F]{8,}")
@@ -121,25 +119,30 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+#: What `configure` asked of structlog while structlog was not imported yet: applied when it is
+#: (level, JSON lines or not, colours, the stream). None once applied, or never asked.
+_pending: tuple[str, bool, bool, TextIO] | None = None
+#: The standard library's number of the level `configure` set (None: never called).
+_threshold: int | None = None
+#: structlog's methods by the level they log at (what its filtering loggers drop below the level).
+_METHOD_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "msg": logging.INFO, "warning": logging.WARNING,
+                  "warn": logging.WARNING, "error": logging.ERROR, "exception": logging.ERROR,
+                  "critical": logging.CRITICAL, "fatal": logging.CRITICAL}
+
+
 def configure(level: str = "warning", fmt: str = "auto") -> None:
-    """Console output on a terminal, JSON lines otherwise (or as ``fmt`` says), on stderr."""
+    """Console output on a terminal, JSON lines otherwise (or as ``fmt`` says), on stderr.
+
+    structlog is not imported here: importing it imports its console renderer, and that rich
+    (most of a tenth of a second), which a command that logs nothing should not pay. Where it
+    is not imported yet, its part of the set-up is applied when a logger from `get_logger`
+    first logs at this level or above."""
+    global _pending, _threshold
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact_processor,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=False,
-    )
+    _pending = (level, use_json, sys.stderr.isatty(), sys.stderr)
+    _threshold = logging.getLevelName(level.upper())
+    if "structlog" in sys.modules:
+        _configure_structlog()
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
@@ -147,3 +150,74 @@ def configure(level: str = "warning", fmt: str = "auto") -> None:
     root.setLevel(logging.getLevelName(level.upper()))
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger named ``name``, for a module to hold from import on (the one way this
+    package's modules get a logger, so that none logs before `configure`'s set-up is applied).
+
+    structlog is imported when the logger first logs something `configure`'s level lets
+    through (or at once where structlog is imported already, or `configure` never ran): a
+    ``log.debug`` below the level costs nothing, as it would in structlog's filtering logger."""
+    return _LazyLogger(name)
+
+
+class _LazyLogger:
+    """structlog's ``get_logger(name)``, asked for when it is first needed (see `get_logger`)."""
+
+    __slots__ = ("_name", "_logger")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, method: str) -> Any:
+        if self._logger is None:
+            if ("structlog" not in sys.modules and _threshold is not None
+                    and _METHOD_LEVELS.get(method, logging.CRITICAL) < _threshold):
+                return _drop  # what the filtering logger `configure` asks for would do
+            self._logger = _structlog_logger(self._name)
+        return getattr(self._logger, method)
+
+
+def _drop(*args: Any, **kwargs: Any) -> None:
+    """A log call below the configured level."""
+
+
+def _structlog_logger(name: str) -> Any:
+    import structlog
+
+    if _pending is not None:
+        _configure_structlog()
+    return structlog.get_logger(name)
+
+
+#: Held while structlog is configured: loggers on other threads (the state store's, the status
+#: server's) may log first at the same time, and none may log before the set-up is complete.
+_setup_lock = threading.Lock()
+
+
+def _configure_structlog() -> None:
+    global _pending
+    with _setup_lock:
+        if _pending is None:  # another thread applied it meanwhile
+            return
+        import structlog
+
+        level, use_json, colours, stream = _pending
+        renderer: Any = (structlog.processors.JSONRenderer() if use_json
+                         else structlog.dev.ConsoleRenderer(colors=colours))
+        structlog.configure(
+            processors=[
+                structlog.contextvars.merge_contextvars,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                structlog.processors.format_exc_info,
+                redact_processor,
+                renderer,
+            ],
+            wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+            logger_factory=structlog.PrintLoggerFactory(stream),
+            cache_logger_on_first_use=False,
+        )
+        _pending = None  # only now: a thread that finds it None finds structlog configured

@@ -39,15 +39,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
 from pydantic import ConfigDict, Discriminator, Field, PrivateAttr, StrictStr, Tag, model_validator
 
 from orchestrator.playbook.errors import closest
 from orchestrator.playbook.sourcing import SourcedModel
 from orchestrator.playbook.values import fail
+
+if TYPE_CHECKING:
+    # Imported where a cron window is checked or evaluated: most playbooks have none, and
+    # `validate` should not pay for croniter (and dateutil) at start-up.
+    from croniter import croniter
 
 #: A little less than the smallest step of time: what "just before an instant" means.
 EPSILON = timedelta(microseconds=1)
@@ -117,6 +121,8 @@ class Recurring:
 
     def last_firing(self, at: datetime) -> datetime | None:
         """The latest firing at or before ``at``."""
+        from croniter import CroniterBadDateError, croniter
+
         zone = _zone(self.zone)
         steps = croniter(self.cron, _wall(at, zone) + MARGIN + timedelta(minutes=1))
         best: datetime | None = None
@@ -134,6 +140,8 @@ class Recurring:
 
     def next_firing(self, after: datetime) -> datetime | None:
         """The first firing strictly after ``after``."""
+        from croniter import CroniterBadDateError, croniter
+
         zone = _zone(self.zone)
         steps = croniter(self.cron, _wall(after, zone) - MARGIN - timedelta(minutes=1))
         best: datetime | None = None
@@ -336,6 +344,8 @@ def _closest_zone(name: str) -> str | None:
 
 
 def _check_cron(expression: str, duration: timedelta) -> None:
+    from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
+
     text = " ".join(expression.split())
     if text.startswith("@"):
         if text not in MACROS:
@@ -362,6 +372,8 @@ def _check_cron(expression: str, duration: timedelta) -> None:
 
 def _shortest_gap(steps: croniter, previous: datetime) -> timedelta | None:
     """The shortest time between two firings (wall time), over `PERIOD_FIRINGS` or `PERIOD_SPAN`."""
+    from croniter import CroniterBadDateError
+
     shortest: timedelta | None = None
     end = previous + PERIOD_SPAN
     for _ in range(PERIOD_FIRINGS):

@@ -50,7 +50,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-import structlog
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.errors import SharingtoolsError, leaves
@@ -71,8 +70,9 @@ from orchestrator.plan import Change, describe
 from orchestrator.playbook import Playbook, next_window_event, window_events, window_states
 from orchestrator.planning.shard import Shard
 from orchestrator.kinds import AccountIssue
+from orchestrator.log import get_logger
 
-log = structlog.get_logger("orchestrator.reconcile.loop")
+log = get_logger("orchestrator.reconcile.loop")
 
 EXIT_OK, EXIT_ERROR, EXIT_REPORTED, EXIT_HELD, EXIT_PARTIAL = (
     ExitCode.OK, ExitCode.ERROR, ExitCode.CHANGES, ExitCode.BLOCKED, ExitCode.PARTIAL)
@@ -623,8 +623,6 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
     from rich.console import Console
 
     from orchestrator.plan.blocked import grouped
-    from orchestrator.reconcile.status_server import StatusServer
-
     from orchestrator.state.db import open_state
 
     console = Console(highlight=False, soft_wrap=True)
@@ -662,10 +660,14 @@ async def run_reconcile(settings: Any, book: Playbook, options: ReconcileOptions
                 if metrics_file:
                     metrics.write_textfile(metrics_file)
 
-            # /metrics, /healthz and the status page at / (orchestrator.reconcile.status_server)
-            server = (StatusServer(reconciler, settings.state_db, metrics_host, metrics_port, settings.base_url)
-                      if metrics_port is not None else None)
-            with server if server is not None else contextlib.nullcontext():
+            # /metrics, /healthz and the status page at / (orchestrator.reconcile.status_server); the
+            # web side (Starlette, uvicorn, the page's templates) is imported only when it is served.
+            served: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+            if metrics_port is not None:
+                from orchestrator.reconcile.status_server import StatusServer
+
+                served = StatusServer(reconciler, settings.state_db, metrics_host, metrics_port, settings.base_url)
+            with served:
                 return await reconciler.run(once=once, max_cycles=max_cycles, on_cycle=show)
     finally:
         await history.close()

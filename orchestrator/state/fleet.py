@@ -30,7 +30,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import anyio
-import structlog
 
 from orchestrator.state.store import (
     HEARTBEAT,
@@ -40,8 +39,9 @@ from orchestrator.state.store import (
     StateStoreError,
     share_of,
 )
+from orchestrator.log import get_logger
 
-log = structlog.get_logger("orchestrator.state")
+log = get_logger("orchestrator.state")
 
 
 def decide_round(round_id: str | None, latest: Any, shards: int, now: float, window: float) -> tuple[str, bool]:

@@ -36,11 +36,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iter
 from typing import Any, TypeVar
 
 import anyio
-import structlog
 
 from orchestrator.contract import Claim
 from orchestrator.contract.vocabulary import OpStatus
-from orchestrator.log import redact_text, redact_value
+from orchestrator.log import get_logger, redact_text, redact_value
 from orchestrator.plan import Change
 from orchestrator.state.fleet import FleetMember, decide_round, reservation_of
 from orchestrator.state.snapshot import (
@@ -94,7 +93,7 @@ from orchestrator.state.store import (
     wanted_values,
 )
 
-log = structlog.get_logger("orchestrator.state")
+log = get_logger("orchestrator.state")
 T = TypeVar("T")
 
 SCHEMA = [

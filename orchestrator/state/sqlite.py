@@ -38,11 +38,10 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-import structlog
 
 from orchestrator.contract import Claim
 from orchestrator.contract.vocabulary import OpStatus
-from orchestrator.log import redact_value
+from orchestrator.log import get_logger, redact_value
 from orchestrator.plan import Change
 from orchestrator.state.fleet import FleetMember, decide_round, reservation_of
 from orchestrator.state.lock import RunLock, old_lock_tag, old_lock_tags
@@ -91,7 +90,7 @@ from orchestrator.state.store import (
     wanted_values,
 )
 
-log = structlog.get_logger("orchestrator.state")
+log = get_logger("orchestrator.state")
 T = TypeVar("T")
 
 # -- migrations --------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from orchestrator.contract import Claim
 from orchestrator.contract.vocabulary import AccountState, OpStatus, RunStatus
-from orchestrator.log import redact_value, register_secret
+from orchestrator.log import get_logger, redact_value, register_secret
 from orchestrator.plan import Change, canonical
 
 #: The schema both backends are migrated to on first use (``schema_version`` records it).
@@ -589,9 +589,8 @@ async def heartbeat_loop(beat: Any, every: float = HEARTBEAT) -> None:
     """``await beat()`` every ``every`` seconds until cancelled (a failed beat is logged, the
     loop goes on: the lease simply runs out if the store stays away)."""
     import anyio
-    import structlog
 
-    log = structlog.get_logger("orchestrator.state")
+    log = get_logger("orchestrator.state")
     while True:
         await anyio.sleep(every)
         try:
