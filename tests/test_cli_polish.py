@@ -74,3 +74,18 @@ def test_a_base_url_without_api_v1_gets_a_hint(tmp_path: Path) -> None:
     assert result.exit_code == 1
     [line] = result.stderr.strip().splitlines()
     assert "Endpoint not found" in line and f"try {url}/api/v1" in line
+
+
+@pytest.mark.parametrize(("option", "value"), [("--log-level", "foo"), ("--log-format", "xml")])
+def test_a_bad_log_option_is_a_usage_error_naming_the_choices(option: str, value: str) -> None:
+    """Refused by the command line before any command runs (it was an "unexpected ValueError")."""
+    result = runner.invoke(app, [option, value, "validate", "playbooks"])
+    assert result.exit_code == 2
+    said = " ".join(result.output.replace("│", " ").split())  # the words, not the box around them
+    assert f"Invalid value for '{option}'" in said and "unexpected" not in said and "Traceback" not in said
+    assert ("'debug', 'info', 'warning', 'error'" if option == "--log-level" else "'auto', 'console', 'json'") in said
+
+
+def test_a_log_level_is_taken_in_any_case() -> None:
+    result = runner.invoke(app, ["--log-level", "INFO", "validate", "playbooks"])
+    assert result.exit_code == 0, result.output

@@ -95,12 +95,14 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    log_level: str = typer.Option("warning", help="debug, info, warning or error"),
-    log_format: str = typer.Option("auto", help="auto (console on a terminal, else JSON), console, json"),
+    log_level: log.LogLevel = typer.Option(log.LogLevel.WARNING, case_sensitive=False,
+                                           help="debug, info, warning or error"),
+    log_format: log.LogFormat = typer.Option(log.LogFormat.AUTO, case_sensitive=False,
+                                             help="auto (console on a terminal, else JSON), console, json"),
     version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                  help="print the version and exit"),
 ) -> None:
-    log.configure(log_level, log_format)
+    log.configure(str(log_level), str(log_format))
 
 
 # -- emulator -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import MutableMapping
+from enum import StrEnum
 from typing import Any, TextIO
 
 MASK = "***"
@@ -27,6 +28,23 @@ SECRET_NAMES = re.compile(r"(authorization|x-api-key|api[_-]?key|password|passwd
 URL_CREDENTIALS = re.compile(
     r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/@:'\"]+:[^\s/@'\"]+@"
     r"|(?<![\w.:/-])[^\s/@:'\"]+:[^\s/@'\"]+@(?=[A-Za-z0-9.-]+:\d)")
+
+
+class LogLevel(StrEnum):
+    """The levels ``--log-level`` accepts (anything else is refused before a command runs)."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class LogFormat(StrEnum):
+    """``--log-format``: console on a terminal and JSON lines otherwise (auto), or as told."""
+
+    AUTO = "auto"
+    CONSOLE = "console"
+    JSON = "json"
 
 
 class SecretRegistry:
