@@ -20,153 +20,34 @@ Every process is stopped in ``finally``; every wait is bounded.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
-from orchestrator.apply.run import operations_of
 from tests.harness.stores import SyncStore
-from orchestrator.plan import Plan
 from tests.harness import PLAYBOOKS, Served
+from tests.harness.processes import (
+    WAIT,
+    free_port,
+    stop_process,
+    emulator_process,
+    child_env,
+    read_journal,
+    start_apply,
+    operations_planned,
+    hold_writes,
+    release_writes,
+    signal_mid_write,
+)
 
 pytestmark = pytest.mark.uvicorn
-ROOT = Path(__file__).resolve().parents[2]
-WAIT = 60.0  # seconds: the bound of every wait loop (a hang fails, it never blocks the suite)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _stop(proc: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(sig)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-@contextmanager
-def _emulator(port: int, db: Path, keys: Path, log: Path) -> Iterator[subprocess.Popen]:
-    cmd = [sys.executable, "-m", "orchestrator", "emulator", "serve", "--port", str(port), "--db", str(db),
-           "--seed", "demo", "--keys-file", str(keys), "--frozen-clock"]
-    with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, cwd=db.parent, stdout=out, stderr=subprocess.STDOUT, env=_env())
-    try:
-        deadline = time.monotonic() + WAIT
-        while True:
-            assert proc.poll() is None, f"the emulator exited: {log.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "the emulator did not start"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        yield proc
-    finally:
-        _stop(proc)
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHARINGTOOLS_")}
-    env["PYTHONPATH"] = str(ROOT)
-    return {**env, **extra}
-
-
-def _journal(state_db: Path) -> tuple[list[tuple], list[tuple]]:
-    """(runs, operations) as the state database holds them right now (read-only, WAL-safe)."""
-    if not state_db.exists():
-        return [], []
-    db = sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=5)
-    try:
-        runs = db.execute("SELECT id, status, finished FROM runs ORDER BY id").fetchall()
-        ops = db.execute("SELECT run_id, status FROM operations ORDER BY id").fetchall()
-    except sqlite3.OperationalError:  # the schema is not written yet
-        return [], []
-    finally:
-        db.close()
-    return runs, ops
-
-
-def _apply(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "orchestrator", "apply", str(PLAYBOOKS), "--yes", *args]
-    with log.open("ab") as out:
-        return subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
-
-
-def _operations_planned(env: dict[str, str]) -> int:
-    """How many operations applying the example playbooks takes, from ``plan --format json``."""
-    result = CliRunner().invoke(app, ["plan", str(PLAYBOOKS), "--format", "json"],
-                                env={**env, "SHARINGTOOLS_RATE": "1000"})
-    assert result.exit_code == 0, result.output
-    return len(operations_of(Plan.from_json(json.loads(result.stdout)).changes))
-
-
-def _hold_writes(control: str) -> None:
-    """From now on the emulator at ``control`` holds every write until it is released."""
-    httpx.put(f"{control}/hold", json={}, timeout=10).raise_for_status()
-
-
-def _release_writes(control: str) -> None:
-    """Hold nothing more; the held writes (applied already) send their answers, to no one if
-    their client is dead. The world is settled when this returns."""
-    httpx.delete(f"{control}/hold", timeout=10).raise_for_status()
-
-
-def _signal_mid_write(proc: subprocess.Popen, state_db: Path, control: str, at_least: int, sig: int,
-                      log: Path) -> int:
-    """Send ``sig`` once the journal holds ``at_least`` operations (all runs) and a write of
-    ``proc`` is held; the count then. The writes are held (`_hold_writes`): each time one is
-    and the journal is short, they are let go and the run takes its next step."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        assert time.monotonic() < deadline, f"apply journaled only {len(_journal(state_db)[1])} operations"
-        if httpx.get(f"{control}/hold", timeout=10).json()["waiting"]:  # the run waits for the test
-            journaled = len(_journal(state_db)[1])
-            if journaled >= at_least:
-                proc.send_signal(sig)
-                return journaled
-            httpx.post(f"{control}/hold/release", timeout=10).raise_for_status()
-        else:
-            assert proc.poll() is None, (f"apply ended (exit {proc.returncode}) before {at_least} operations: "
-                                         f"{log.read_text()[-2000:]}")
-            time.sleep(0.01)  # poll interval of a bounded wait, not a synchronisation
-
-
-def _signal_when_journaled(proc: subprocess.Popen, state_db: Path, at_least: int, sig: int) -> int:
-    """Send ``sig`` once the journal holds ``at_least`` operations (all runs); the count then."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        _, ops = _journal(state_db)
-        if len(ops) >= at_least:
-            proc.send_signal(sig)
-            return len(ops)
-        assert proc.poll() is None, f"apply ended (exit {proc.returncode}) before {at_least} operations ({len(ops)})"
-        assert time.monotonic() < deadline, f"apply journaled only {len(ops)} operations"
-        time.sleep(0.01)
-
-
 def test_sigkill_at_several_points_then_resume_converges(tmp_path):
-    port, db, keys, state_db = _free_port(), tmp_path / "world.db", tmp_path / "keys.json", tmp_path / "state.db"
+    port, db, keys, state_db = free_port(), tmp_path / "world.db", tmp_path / "keys.json", tmp_path / "state.db"
     log = tmp_path / "processes.log"
     control = f"http://127.0.0.1:{port}/_emulator"
     apply_proc = None
@@ -175,26 +56,26 @@ def test_sigkill_at_several_points_then_resume_converges(tmp_path):
     def kill_at(args: list[str], at_least: int, env: dict[str, str]) -> None:
         """Run apply, SIGKILL it mid-write once the journal holds ``at_least`` operations."""
         nonlocal apply_proc
-        _hold_writes(control)
-        apply_proc = _apply([*args, "--state-db", str(state_db)], env, tmp_path, log)
-        _signal_mid_write(apply_proc, state_db, control, at_least, signal.SIGKILL, log)
+        hold_writes(control)
+        apply_proc = start_apply([*args, "--state-db", str(state_db)], env, tmp_path, log)
+        signal_mid_write(apply_proc, state_db, control, at_least, signal.SIGKILL, log)
         assert apply_proc.wait(timeout=WAIT) == -signal.SIGKILL
-        _release_writes(control)
-        killed.append((_journal(state_db)[0][-1][0], len(_journal(state_db)[1])))
+        release_writes(control)
+        killed.append((read_journal(state_db)[0][-1][0], len(read_journal(state_db)[1])))
 
     try:
-        emulator = _emulator(port, db, keys, log)
+        emulator = emulator_process(port, db, keys, log)
         with emulator:
             key = json.loads(keys.read_text())["alice"]
-            env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key)
+            env = child_env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key)
             fast = {**env, "SHARINGTOOLS_RATE": "1000"}
-            total = _operations_planned(env)
+            total = operations_planned(env)
             # early (the first pauses), in the edits, and near the end (activations, verify)
             points = (1, min(40, total // 4), min(150, total - 10))
             assert points[0] < points[1] < points[2], (total, points)
             kill_at([], points[0], fast)
         # the emulator process is gone too; a new one serves the same file
-        with _emulator(port, db, keys, log):
+        with emulator_process(port, db, keys, log):
             for at_least in points[1:]:
                 kill_at(["--resume"], at_least, fast)
 
@@ -202,7 +83,7 @@ def test_sigkill_at_several_points_then_resume_converges(tmp_path):
             # operations pending (sent or about to be, outcome unknown: at least the held write's)
             # or done; or, once a later run read them back, done (they took effect) or resolved
             # (a repeat is harmless, or they did not take effect).
-            runs, ops = _journal(state_db)
+            runs, ops = read_journal(state_db)
             assert [r[0] for r in runs] == [k[0] for k in killed]
             by_run = {run_id: Counter(status for r, status in ops if r == run_id) for run_id, _ in killed}
             for run_id, status, finished in runs:
@@ -241,19 +122,19 @@ def test_sigkill_at_several_points_then_resume_converges(tmp_path):
         finally:
             history.close()
     finally:
-        _stop(apply_proc, signal.SIGKILL)
+        stop_process(apply_proc, signal.SIGKILL)
 
 
 def test_ctrl_c_finishes_in_flight_calls_records_the_run_and_resume_finishes(served: Served, tmp_path):
     state_db = tmp_path / "state.db"
     log = tmp_path / "apply.log"
     control = f"{served.server.url}/_emulator"
-    env = _env(**served.env())
+    env = child_env(**served.env())
     proc = None
     try:
-        _hold_writes(control)
-        proc = _apply(["--state-db", str(state_db)], env, tmp_path, log)
-        journaled = _signal_mid_write(proc, state_db, control, 30, signal.SIGINT, log)
+        hold_writes(control)
+        proc = start_apply(["--state-db", str(state_db)], env, tmp_path, log)
+        journaled = signal_mid_write(proc, state_db, control, 30, signal.SIGINT, log)
         # The held writes are the calls in flight: they are let go until the process exits (one
         # sent before the signal was read is let go too; no new one starts after it).
         deadline = time.monotonic() + WAIT
@@ -263,8 +144,8 @@ def test_ctrl_c_finishes_in_flight_calls_records_the_run_and_resume_finishes(ser
             time.sleep(0.01)  # poll interval of a bounded wait
         assert proc.returncode == 130, log.read_text()[-3000:]
     finally:
-        _stop(proc, signal.SIGKILL)
-        _release_writes(control)
+        stop_process(proc, signal.SIGKILL)
+        release_writes(control)
     output = log.read_text()
     assert "interrupted: in-flight calls finished, the journal is written; run apply --resume" in output
 

@@ -8,6 +8,7 @@ Tests import from here, never from another test module: a helper two suites need
 from tests.harness.cli import WAIT, assert_clean
 from tests.harness.time import VirtualTime
 from tests.harness.world import (
+    LAUNCH_COMMENTS,
     PLAYBOOKS,
     WRITE_METHODS,
     Served,
@@ -25,6 +26,7 @@ from tests.harness.world import (
 )
 
 __all__ = [
+    "LAUNCH_COMMENTS",
     "WAIT",
     "assert_clean",
     "PLAYBOOKS",

@@ -27,6 +27,21 @@ from tests.harness.time import VirtualTime
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+#: A playbook of one first-comment schedule on every account: 25 creates the server does not
+#: deduplicate, the writes the in-doubt and interrupt suites cut short.
+LAUNCH_COMMENTS = """\
+version: 1
+groups:
+  everyone:
+    usernames: "*"
+entries:
+  - name: Launch comments
+    groups: everyone
+    first_comment:
+      schedules:
+        - targets: [launchbrand]
+          comments: ["First!"]
+"""
 
 
 def client_for(emu: LocalEmulator, user: str = "alice", *, time: VirtualTime | None = None,

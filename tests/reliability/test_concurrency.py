@@ -12,14 +12,14 @@ import httpx
 import pytest
 
 from tests.harness import PLAYBOOKS, Served
-from tests.apply.test_interrupt import _env
+from tests.harness.processes import child_env
 
 pytestmark = pytest.mark.uvicorn
 
 
 def test_two_applies_at_once_do_not_overlap(served: Served, tmp_path: Path):
     state_db = tmp_path / "state.db"
-    env = _env(**served.env(SHARINGTOOLS_RATE="200"))
+    env = child_env(**served.env(SHARINGTOOLS_RATE="200"))
     cmd = [sys.executable, "-m", "orchestrator", "apply", str(PLAYBOOKS), "--yes", "--state-db", str(state_db)]
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]

@@ -1,7 +1,7 @@
 """SIGKILL at random points of an apply, then SIGKILL of its resume, then a resume that
 finishes: the fleet converges and nothing is made twice. The points are drawn from a seeded
 random generator (printed on failure), so a failing draw repeats; each kill lands while a write
-is held at the server (``_signal_mid_write``), whatever the machine's speed.
+is held at the server (``signal_mid_write``), whatever the machine's speed.
 
 Builds on tests/apply/test_interrupt.py (fixed points, the emulator restarted in between).
 """
@@ -20,18 +20,18 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
 from tests.harness import PLAYBOOKS
-from tests.apply.test_interrupt import (
+from tests.harness.processes import (
     WAIT,
-    _apply,
-    _emulator,
-    _env,
-    _free_port,
-    _hold_writes,
-    _journal,
-    _operations_planned,
-    _release_writes,
-    _signal_mid_write,
-    _stop,
+    start_apply,
+    emulator_process,
+    child_env,
+    free_port,
+    hold_writes,
+    read_journal,
+    operations_planned,
+    release_writes,
+    signal_mid_write,
+    stop_process,
 )
 
 pytestmark = pytest.mark.uvicorn
@@ -40,26 +40,26 @@ SEED = int(os.environ.get("RELIABILITY_SEED", "20261201"))
 
 def test_sigkill_at_random_points_and_of_the_resume_then_resume_converges(tmp_path):
     rng = random.Random(SEED)
-    port, db, keys, state_db = _free_port(), tmp_path / "world.db", tmp_path / "keys.json", tmp_path / "state.db"
+    port, db, keys, state_db = free_port(), tmp_path / "world.db", tmp_path / "keys.json", tmp_path / "state.db"
     log = tmp_path / "processes.log"
     proc = None
     try:
-        with _emulator(port, db, keys, log):
+        with emulator_process(port, db, keys, log):
             key = json.loads(keys.read_text())["alice"]
-            env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key)
+            env = child_env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key)
             fast = {**env, "SHARINGTOOLS_RATE": "1000"}
             control = f"http://127.0.0.1:{port}/_emulator"
-            total = _operations_planned(env)
+            total = operations_planned(env)
             first = rng.randint(1, total // 3)
             second = rng.randint(first + 1, first + total // 3)
             for args, at in ((["--state-db", str(state_db)], first),
                              (["--resume", "--state-db", str(state_db)], second)):  # the second kill hits a resume
-                _hold_writes(control)
-                proc = _apply(args, fast, tmp_path, log)
-                _signal_mid_write(proc, state_db, control, at, signal.SIGKILL, log)
+                hold_writes(control)
+                proc = start_apply(args, fast, tmp_path, log)
+                signal_mid_write(proc, state_db, control, at, signal.SIGKILL, log)
                 assert proc.wait(timeout=WAIT) == -signal.SIGKILL, f"seed {SEED}"
-                _release_writes(control)
-            runs, _ = _journal(state_db)
+                release_writes(control)
+            runs, _ = read_journal(state_db)
             assert [status for _, status, _ in runs] == ["running", "running"], (SEED, runs)
 
             runner = CliRunner()
@@ -79,4 +79,4 @@ def test_sigkill_at_random_points_and_of_the_resume_then_resume_converges(tmp_pa
             keyed = Counter((s["account_id"], frozenset(t["username"] for t in s["targets"])) for s in comments)
             assert max(keyed.values()) == 1, SEED
     finally:
-        _stop(proc, signal.SIGKILL)
+        stop_process(proc, signal.SIGKILL)

@@ -28,27 +28,14 @@ from typer.testing import CliRunner
 
 from orchestrator.cli.app import app
 from orchestrator.emulator.faults import FaultConfig, LatencySpec
-from tests.apply.test_interrupt import _env
-from tests.harness import Served, write_playbook
+from tests.harness.processes import child_env
+from tests.harness import LAUNCH_COMMENTS, Served, write_playbook
 
 pytestmark = pytest.mark.uvicorn
 WAIT = 30.0  # seconds: the bound of every wait (a hang fails, it never blocks the suite)
 LATE = 8_000  # ms a first-comment create waits at the server before it is handled
 SLOTS = 4  # the client's concurrency: creates in flight at once
 ACCOUNTS = 25
-PLAYBOOK = """\
-version: 1
-groups:
-  everyone:
-    usernames: "*"
-entries:
-  - name: Launch comments
-    groups: everyone
-    first_comment:
-      schedules:
-        - targets: [launchbrand]
-          comments: ["First!"]
-"""
 
 
 def _slow_creates(served: Served) -> None:
@@ -108,9 +95,9 @@ def _interrupted_mid_create(served: Served, tmp_path: Path, how: str) -> tuple[P
     """Apply the playbook with slow creates and stop it once ``SLOTS`` creates are at the server:
     ``how`` is ``"double-ctrl-c"`` (SIGINT, then SIGINT again once it said it is stopping) or
     ``"kill"`` (SIGKILL). Returns the playbook, the state database and the environment."""
-    pb = write_playbook(tmp_path / "pb", PLAYBOOK)
+    pb = write_playbook(tmp_path / "pb", LAUNCH_COMMENTS)
     state_db, log = tmp_path / "state.db", tmp_path / "apply.log"
-    env = _env(**served.env(SHARINGTOOLS_CONCURRENCY=str(SLOTS)))
+    env = child_env(**served.env(SHARINGTOOLS_CONCURRENCY=str(SLOTS)))
     _slow_creates(served)
     proc = _start(["apply", str(pb), "--yes", "--state-db", str(state_db)], env, log)
     try:
@@ -194,9 +181,9 @@ def test_a_timed_out_create_the_read_back_misses_is_held_then_found_never_sent_t
     """The answer times out (1 s) while the server waits ``LATE`` before handling the create: the
     client's read-back finds nothing, so it does not resend (it would make a second copy); the
     run journals it in doubt, the next holds the account, and once it landed, one finds it."""
-    pb = write_playbook(tmp_path / "pb", PLAYBOOK)
+    pb = write_playbook(tmp_path / "pb", LAUNCH_COMMENTS)
     state_db = tmp_path / "state.db"
-    env = _env(**served.env(SHARINGTOOLS_TIMEOUT="1"))
+    env = child_env(**served.env(SHARINGTOOLS_TIMEOUT="1"))
     _slow_creates(served)
     first = _apply(pb, state_db, env, "--limit", "fashion_nova")
     assert first.exit_code == 4, first.output

@@ -23,7 +23,7 @@ import pytest
 
 from orchestrator.emulator.faults import FaultConfig, LatencySpec
 from tests.harness import PLAYBOOKS, Served
-from tests.apply.test_interrupt import _env, _free_port, _journal, _signal_when_journaled
+from tests.harness.processes import emulator_process, child_env, free_port, read_journal, signal_when_journaled
 
 pytestmark = pytest.mark.uvicorn
 WAIT = 15.0  # seconds a signalled process may take to exit (GRACE is 5)
@@ -77,7 +77,7 @@ def test_a_signal_while_reading_a_slow_server_ends_at_once(served: Served, tmp_p
     served.state.faults = FaultConfig(latency=LatencySpec(probability=1.0, mean_ms=4_000))
     log = tmp_path / "out.log"
     extra = ["--yes", "--state-db", str(tmp_path / "state.db")] if command == "apply" else []
-    proc = _start([command, str(PLAYBOOKS), *extra], _env(**served.env()), log)
+    proc = _start([command, str(PLAYBOOKS), *extra], child_env(**served.env()), log)
     try:
         _wait_for_requests(served, 1, proc)
         time.sleep(0.3)  # let the reads queue up behind the slow answers
@@ -92,9 +92,9 @@ def test_a_signal_while_reading_a_slow_server_ends_at_once(served: Served, tmp_p
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_retrying_a_server_that_is_not_there_ends_at_once(tmp_path, sig):
-    port = _free_port()  # nothing listens: every attempt is refused and retried for up to 120 s
+    port = free_port()  # nothing listens: every attempt is refused and retried for up to 120 s
     log = tmp_path / "out.log"
-    env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY="sht_" + "a" * 64)
+    env = child_env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY="sht_" + "a" * 64)
     proc = _start(["apply", str(PLAYBOOKS), "--yes", "--state-db", str(tmp_path / "state.db")], env, log)
     try:
         _wait_until_it_handles_signals(proc, log)
@@ -110,9 +110,9 @@ def test_a_second_ctrl_c_cancels_hanging_writes_at_once_and_the_run_is_recorded(
     state_db, log = tmp_path / "state.db", tmp_path / "out.log"
     served.state.faults = FaultConfig(methods=["POST", "PATCH", "PUT", "DELETE"],
                                       latency=LatencySpec(probability=1.0, mean_ms=30_000))
-    proc = _start(["apply", str(PLAYBOOKS), "--yes", "--state-db", str(state_db)], _env(**served.env()), log)
+    proc = _start(["apply", str(PLAYBOOKS), "--yes", "--state-db", str(state_db)], child_env(**served.env()), log)
     try:
-        _signal_when_journaled(proc, state_db, 1, signal.SIGINT)
+        signal_when_journaled(proc, state_db, 1, signal.SIGINT)
         time.sleep(0.5)
         assert proc.poll() is None, log.read_text()[-2000:]  # the first Ctrl-C waits for the calls in flight
         proc.send_signal(signal.SIGINT)
@@ -122,7 +122,7 @@ def test_a_second_ctrl_c_cancels_hanging_writes_at_once_and_the_run_is_recorded(
             proc.kill()
     output = log.read_text()
     assert "Traceback" not in output and "stopping now" in output
-    runs, ops = _journal(state_db)
+    runs, ops = read_journal(state_db)
     assert [status for _, status, _ in runs] == ["interrupted"], runs
     # Nothing left pending: the writes sent (hanging) are in doubt, any journaled but not sent failed.
     statuses = {status for _, status in ops}
@@ -130,20 +130,19 @@ def test_a_second_ctrl_c_cancels_hanging_writes_at_once_and_the_run_is_recorded(
 
 
 def test_ctrl_c_after_the_server_died_mid_apply_ends_promptly(tmp_path):
-    from tests.apply.test_interrupt import _emulator
 
-    port, db, keys, state_db = _free_port(), tmp_path / "world.db", tmp_path / "keys.json", tmp_path / "state.db"
+    port, db, keys, state_db = free_port(), tmp_path / "world.db", tmp_path / "keys.json", tmp_path / "state.db"
     log = tmp_path / "out.log"
     proc = None
     try:
-        with _emulator(port, db, keys, log):
+        with emulator_process(port, db, keys, log):
             import json
 
             key = json.loads(keys.read_text())["alice"]
-            env = _env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key,
+            env = child_env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key,
                        SHARINGTOOLS_RATE="5")  # slow: the run is far from its end when the server dies
             proc = _start(["apply", str(PLAYBOOKS), "--yes", "--state-db", str(state_db)], env, log)
-            _signal_when_journaled(proc, state_db, 2, 0)  # signal 0: only wait for two operations
+            signal_when_journaled(proc, state_db, 2, 0)  # signal 0: only wait for two operations
         # the emulator is stopped here: the apply's calls now fail and are retried
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1)
@@ -154,7 +153,7 @@ def test_ctrl_c_after_the_server_died_mid_apply_ends_promptly(tmp_path):
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
-    runs, _ = _journal(state_db)
+    runs, _ = read_journal(state_db)
     assert runs and runs[-1][1] in ("interrupted", "partial"), runs  # finished, resumable; never "running"
 
 
@@ -164,7 +163,7 @@ def test_ctrl_c_at_the_confirmation_prompt_ends_at_once(served: Served, tmp_path
     import pexpect
 
     child = pexpect.spawn(sys.executable, ["-m", "orchestrator", "apply", str(PLAYBOOKS), "--state-db",
-                                           str(tmp_path / "state.db")], env=_env(**served.env()), timeout=60,
+                                           str(tmp_path / "state.db")], env=child_env(**served.env()), timeout=60,
                           encoding="utf-8")
     try:
         child.expect("Enter a value")

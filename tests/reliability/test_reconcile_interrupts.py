@@ -35,7 +35,7 @@ import pytest
 
 from orchestrator.apply.executor import CANCELLED, NOT_SENT
 from orchestrator.emulator.faults import FaultConfig, LatencySpec
-from tests.harness import PLAYBOOKS, Served, write_playbook
+from tests.harness import LAUNCH_COMMENTS, PLAYBOOKS, Served, write_playbook
 
 pytestmark = pytest.mark.uvicorn
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,19 +45,6 @@ SLOW_READ = 6_000  # ms every answer takes while the loop reads
 LATE = 8_000  # ms a first-comment create waits at the server before it is handled (more than the grace)
 SLOTS = 4  # the client's concurrency: creates in flight at once
 ACCOUNTS = 25
-PLAYBOOK = """\
-version: 1
-groups:
-  everyone:
-    usernames: "*"
-entries:
-  - name: Launch comments
-    groups: everyone
-    first_comment:
-      schedules:
-        - targets: [launchbrand]
-          comments: ["First!"]
-"""
 
 
 def _env(served: Served, **extra: str) -> dict[str, str]:
@@ -140,7 +127,7 @@ def _cycle_stopped_mid_create(served: Served, tmp_path: Path, *, twice: bool) ->
     """A loop whose first cycle is stopped by SIGTERM once ``SLOTS`` creates are at the server
     (``twice``: SIGTERM again once the first is acknowledged). Returns the playbook, the state
     database, the environment and what the loop wrote."""
-    pb = write_playbook(tmp_path / "pb", PLAYBOOK)
+    pb = write_playbook(tmp_path / "pb", LAUNCH_COMMENTS)
     state_db, log = tmp_path / "state.db", tmp_path / "reconcile.log"
     env = _env(served, SHARINGTOOLS_CONCURRENCY=str(SLOTS))
     served.state.faults = FaultConfig(methods=["POST"], path_regex="/first-comment/schedules$",
