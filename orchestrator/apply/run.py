@@ -316,6 +316,11 @@ async def _apply(client: SharingtoolsClient, playbook: Playbook, options: ApplyO
             await history.finish_run(outcome.run_id, "blocked", {"violations": [str(v) for v in outcome.violations]})
             return await _finish(outcome, started)
 
+    # Past the confirmation nothing compares a fingerprint again (the accounts read are still
+    # known): dropped from the plan the run and the planner hold.
+    same = planned.plan is plan
+    outcome.plan = plan = plan.without_fingerprints()
+    planned.plan = plan if same else planned.plan.without_fingerprints()
     ops = operations_of(plan.changes, kinds)
     order = _account_order(plan.changes)
     if history:

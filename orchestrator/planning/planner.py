@@ -41,6 +41,13 @@ from orchestrator.planning.windows import claimed, keep_claimed, plan_windows
 SETTINGS_MODULES: dict[Kind, str] = {kind: kind.value for kind in of_shape(Shape.SCHEDULE)}
 
 
+#: Accounts `Planner.replan` reads at once. Each slice past the first reads the fleet-wide lists
+#: (a schedule list has one item per account) again: at 100,000 accounts, 3 slices more of two
+#: 1,000-page lists, under 2% of an apply's requests, for a verify's live states held at a
+#: quarter; below this size nothing changes. (Measured in docs/benchmarks.md, "Memory".)
+REPLAN_SLICE = 25_000
+
+
 @dataclass
 class Planned:
     """A plan and what stands in its way: problems (per account) and diagnostics (per playbook line)."""
@@ -127,13 +134,26 @@ class Planner:
         the account list and the desired state are worked out anew; else the last plan's serve.
         What a verify needs is the changes still left and the failed reads: the plan it gives
         keeps no fingerprints (at fleet scale they were a verify's largest part, held beside
-        the apply's own plan)."""
+        the apply's own plan). The accounts are read `REPLAN_SLICE` at a time, in id order, so
+        the live states held at once are one slice's whatever the fleet's size."""
         last = self._last
         accounts = await self.read_accounts(again=accounts_changed)
-        return await _build_plan(self.client, self.playbook, accounts, pairs=pairs, kinds=self.kinds,
-                                 desired=last.desired if last and not accounts_changed else None,
-                                 known_hash=last.plan.playbook_hash if last else None, shard=self.shard,
-                                 at=self.instant(), claims=self.claims, fingerprints=False)
+        desired = last.desired if last and not accounts_changed else None
+        by_account: dict[int, list[tuple[int, Kind]]] = {}
+        for pair in pairs:
+            by_account.setdefault(pair[0], []).append(pair)
+        ids = sorted(by_account)
+        joined: Planned | None = None
+        for start in range(0, max(len(ids), 1), REPLAN_SLICE):  # once at least, as an empty re-read did
+            part = await _build_plan(self.client, self.playbook, accounts,
+                                     pairs=[p for a in ids[start:start + REPLAN_SLICE] for p in by_account[a]],
+                                     kinds=self.kinds, desired=desired,
+                                     known_hash=last.plan.playbook_hash if last else None, shard=self.shard,
+                                     at=self.instant(), claims=self.claims, fingerprints=False)
+            desired = part.desired  # worked out once: the later slices take it as kept to the shard and claims
+            joined = part if joined is None else _joined(joined, part)
+        assert joined is not None
+        return joined
 
     async def for_saved(self, saved: Plan) -> Planned:
         """A fresh plan of the accounts ``saved`` read: their fingerprints tell which changed since."""
@@ -272,6 +292,15 @@ async def _build_plan(
     planned.plan = Plan.build(changes, known_hash or playbook_hash(playbook), read_as, len(read_as),
                               [*refused, *blocked], windows)
     return planned
+
+
+def _joined(first: Planned, then: Planned) -> Planned:
+    """Two slices of one re-read as one (what `Planner.replan` gives: no fingerprints, no windows)."""
+    a, b = first.plan, then.plan
+    plan = Plan.build([*a.changes, *b.changes], a.playbook_hash, {**a.fingerprints, **b.fingerprints},
+                      a.accounts_read + b.accounts_read, [*a.blocked, *b.blocked])
+    return Planned(plan, then.desired, [*first.problems, *then.problems], [*first.diagnostics, *then.diagnostics],
+                   [*first.read_failures, *then.read_failures])
 
 
 @dataclass
