@@ -22,7 +22,7 @@ from orchestrator.cli.app import app
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.reconcile.status_server import StatusServer
 from orchestrator.state.store import mask_url
-from tests.reconcile.conftest import VirtualTime, client_for, reconciler
+from tests.harness.reconcile import VirtualTime, client_for, reconciler
 from tests.status.conftest import PLAYBOOKS, Fleet
 
 runner = CliRunner()
