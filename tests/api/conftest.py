@@ -44,7 +44,7 @@ async def bob_client(emu: LocalEmulator) -> AsyncIterator[SharingtoolsClient]:
         yield c
 
 
-# -- helpers for reading the server's side (import them: ``from tests.api.conftest import ...``)
+# -- helpers for reading the server's side (this directory's tests import them from here)
 async def request_count(control: httpx.AsyncClient, method: str, route: str) -> int:
     """How many ``method route`` requests the emulator answered (``route`` as templated,
     e.g. ``/captions`` or ``/captions/{id}``), injected faults included."""
