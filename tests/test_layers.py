@@ -248,3 +248,101 @@ def test_the_cycle_check_sees_a_cycle(tmp_path, monkeypatch):
     (root / "plan" / "c.py").write_text("from orchestrator.plan import a\n")
     monkeypatch.setitem(globals(), "PACKAGE", root)
     assert cycles(module_graph(root)) == [["orchestrator.plan.a", "orchestrator.plan.b"]]
+
+
+# -- the tests' own imports -----------------------------------------------------------------------------------------
+# A helper two test directories share lives in tests/harness. A test module may import that, the root conftest and
+# its own directory's conftest; never another directory's conftest or module, and no module imports a test module.
+TESTS = Path(__file__).resolve().parent
+
+
+def imports_in_tests(root: Path) -> Iterator[tuple[Path, int, str]]:
+    """(file, line, module) for every import in the test tree at ``root``, including those inside
+    functions; ``from P import n`` counts as importing ``P.n`` when that is a module of the tree
+    (or is named like a test module)."""
+    modules = {".".join(p.relative_to(root.parent).with_suffix("").parts) for p in root.rglob("*.py")}
+    for path in sorted(root.rglob("*.py")):
+        package = path.relative_to(root.parent).parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield path, node.lineno, alias.name
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = list(package[:len(package) - (node.level - 1)])
+                    base = ".".join([*anchor, base] if base else anchor)
+                subs = [f"{base}.{alias.name}" for alias in node.names
+                        if f"{base}.{alias.name}" in modules or alias.name.startswith("test_")]
+                for target in subs or [base]:
+                    yield path, node.lineno, target
+                if subs and len(subs) < len(node.names):
+                    yield path, node.lineno, base  # names taken from the module itself, beside its submodules
+
+
+def import_violations_in(root: Path) -> list[str]:
+    """Every import in the test tree at ``root`` that breaks the rule, naming the file, line and module."""
+    found: list[str] = []
+    top = root.name
+    for path, line, target in imports_in_tests(root):
+        parts = target.split(".")
+        where = f"{path.relative_to(root.parent)}:{line}"
+        own_conftest = ".".join((*path.relative_to(root.parent).parts[:-1], "conftest"))
+        if any(part.startswith("test_") for part in parts):
+            found.append(f"{where}: imports the test module {target} (a helper two modules share goes in "
+                         f"{top}/harness)")
+        elif parts[0] == top and len(parts) > 1 and not (
+                parts[1] == "harness" or target in (f"{top}.conftest", own_conftest)):
+            found.append(f"{where}: imports {target}, which is not {top}.harness, {top}.conftest or its own "
+                         f"directory's conftest ({own_conftest}): what two directories share goes in {top}/harness")
+    return found
+
+
+def test_tests_import_only_the_harness_and_their_own_conftest():
+    assert import_violations_in(TESTS) == []
+
+
+@pytest.mark.parametrize(("module", "line", "expected"), [
+    ("tests/status/test_browser.py", "from tests.status.test_serve import free_port",
+     "tests/status/test_browser.py:1: imports the test module tests.status.test_serve"),
+    ("tests/status/test_browser.py", "from tests.status import test_serve",
+     "tests/status/test_browser.py:1: imports the test module tests.status.test_serve"),
+    ("tests/status/test_browser.py", "from . import test_serve",
+     "tests/status/test_browser.py:1: imports the test module tests.status.test_serve"),
+    ("tests/harness/world.py", "import tests.status.test_serve",
+     "tests/harness/world.py:1: imports the test module tests.status.test_serve"),
+    ("tests/plan/test_live.py", "from tests.reliability.conftest import Rule",
+     "tests/plan/test_live.py:1: imports tests.reliability.conftest, which is not"),
+    ("tests/fleet/conftest.py", "from tests.uvicorn.conftest import served",
+     "tests/fleet/conftest.py:1: imports tests.uvicorn.conftest"),
+    ("tests/apply/test_plan.py", "def f():\n    from tests.reconcile.conftest import PLAYBOOK",
+     "tests/apply/test_plan.py:2: imports tests.reconcile.conftest"),
+    ("tests/client/test_envelope.py", "from tests.reliability.lying_proxy import Lie",
+     "tests/client/test_envelope.py:1: imports tests.reliability.lying_proxy"),
+    ("tests/harness/world.py", "from tests.plan.conftest import Cli", "tests/harness/world.py:1: imports tests.plan"),
+])
+def test_the_test_import_check_sees_a_violation(tmp_path, module, line, expected):
+    """The walk itself: one forbidden import in a fake test tree is reported, by file and import."""
+    root = tmp_path / "tests"
+    for name in ("status/test_serve.py", "reliability/conftest.py", "reliability/lying_proxy.py",
+                 "uvicorn/conftest.py", "reconcile/conftest.py", "plan/conftest.py", "harness/world.py"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).touch()
+    (tmp_path / module).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / module).write_text(line + "\n")
+    found = import_violations_in(root)
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def test_the_test_import_check_allows_the_harness_and_the_conftests(tmp_path):
+    root = tmp_path / "tests"
+    (root / "plan").mkdir(parents=True)
+    (root / "harness").mkdir()
+    for name in ("conftest.py", "plan/conftest.py", "harness/__init__.py", "harness/world.py"):
+        (root / name).touch()
+    (root / "plan" / "test_cli.py").write_text(
+        "from tests.plan.conftest import Cli\nfrom tests.conftest import world\nfrom tests.harness import Served\n"
+        "from tests.harness.world import client_for\nimport tests.harness.world\nfrom .conftest import Cli\n"
+        "from tests import conftest\n")
+    (root / "harness" / "world.py").write_text("from tests.harness.world import x\nfrom tests.conftest import y\n")
+    assert import_violations_in(root) == []

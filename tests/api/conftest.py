@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import anyio
 import anyio.lowlevel
@@ -16,6 +15,7 @@ import pytest
 
 from orchestrator.api import SharingtoolsClient
 from orchestrator.emulator.testing import BASE_URL, LocalEmulator
+from tests.harness.world import stored  # noqa: F401  (this directory's tests import it from here)
 
 
 async def _no_wait(seconds: float) -> None:
@@ -44,19 +44,12 @@ async def bob_client(emu: LocalEmulator) -> AsyncIterator[SharingtoolsClient]:
         yield c
 
 
-# -- helpers for reading the server's side (import them: ``from tests.api.conftest import ...``)
+# -- helpers for reading the server's side (this directory's tests import them from here)
 async def request_count(control: httpx.AsyncClient, method: str, route: str) -> int:
     """How many ``method route`` requests the emulator answered (``route`` as templated,
     e.g. ``/captions`` or ``/captions/{id}``), injected faults included."""
     rows = (await control.get("/requests")).json()["requests"]
     return sum(r["count"] for r in rows if r["method"] == method and r["route"] == route)
-
-
-async def stored(control: httpx.AsyncClient, table: str, **filters: int) -> list[dict[str, Any]]:
-    """The raw documents of one emulator table (optionally by ``user_id``/``account_id``)."""
-    response = await control.get(f"/state/{table}", params=filters)
-    response.raise_for_status()
-    return response.json()["items"]
 
 
 async def lose_responses(

@@ -4,17 +4,4 @@ Demo world facts (see ``tests/conftest.py``): alice owns accounts 1-25, fashion_
 (fashion_nova is 1), fitness_* 9-15, food_* 16-21, travel_* 22-25.
 """
 
-from __future__ import annotations
-
-from collections.abc import Iterator
-
-import pytest
-
-from tests.harness import Served, serve_demo
-
-
-@pytest.fixture
-def served() -> Iterator[Served]:
-    """A fresh demo world served by uvicorn, for one test."""
-    with serve_demo() as world:
-        yield world
+from tests.harness.served import served_per_test  # noqa: F401  (``served``: a fresh uvicorn demo world per test)

@@ -159,7 +159,7 @@ async def test_the_playbook_hash_is_that_of_the_text_loaded_not_of_the_file_now(
 
 
 async def test_a_reconcile_cycle_records_the_hash_of_what_it_loaded(emu, tmp_path: Path) -> None:
-    from tests.reconcile.conftest import reconciler, write_book
+    from tests.harness.reconcile import reconciler, write_book
 
     book = write_book(tmp_path)
     loaded = playbook_hash(book)

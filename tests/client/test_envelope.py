@@ -15,7 +15,7 @@ from orchestrator.api.pagination import checked_items, cursor_page, describe, pa
 from orchestrator.api.transport import Result
 from tests.harness import client_for
 from tests.conftest import world
-from tests.reliability.lying_proxy import Lie, LyingProxy
+from tests.harness.lying_proxy import Lie, LyingProxy
 
 HTML = b"<!DOCTYPE html><html><title>Maintenance</title></html>"
 

@@ -9,7 +9,7 @@ import anyio
 from orchestrator.api import SharingtoolsClient
 from orchestrator.api.retry import RetrySettings
 from orchestrator.emulator.testing import BASE_URL
-from tests.api.conftest import stored
+from tests.harness import stored
 from tests.harness import VirtualTime
 
 FAULTS = {

@@ -1,5 +1,5 @@
 """Fleet tests (import, sharding, deployment): the uvicorn-served demo world and the plan CLI
-helper of tests/plan, shared here."""
+helper, from ``tests.harness``."""
 
 from collections.abc import Iterator
 
@@ -7,9 +7,9 @@ import pytest
 
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
-from tests.plan.conftest import cli  # noqa: F401  (``orchestrator plan`` against ``served``)
-from tests.harness import Served  # noqa: F401
-from tests.uvicorn.conftest import served  # noqa: F401  (a module-scoped uvicorn demo world)
+from tests.harness import Served
+from tests.harness.plan_cli import plan_cli  # noqa: F401  (``cli``: ``orchestrator plan`` against ``served``)
+from tests.harness.served import served_per_module  # noqa: F401  (``served``: one uvicorn demo world per module)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from orchestrator.contract import Account
 from orchestrator.planning.shard import Shard, ShardError, shard_of
 from tests.harness import PLAYBOOKS, client_for, executor_for, failures_of
 from tests.conftest import world
-from tests.plan.conftest import Cli
+from tests.harness.plan_cli import Cli
 
 
 @settings(max_examples=200, deadline=None)

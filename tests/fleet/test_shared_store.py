@@ -17,7 +17,7 @@ import httpx
 import psycopg
 
 from tests.harness.postgres import PASSWORD
-from tests.uvicorn.conftest import Served
+from tests.harness import Served
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = ROOT / "playbooks"

@@ -22,7 +22,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -35,6 +34,7 @@ from typing import Any
 import pytest
 
 from tests.harness.once import machine_wide
+from tests.harness.processes import free_port
 
 USER = "orchestrator"
 PASSWORD = "pg-Secret-" + uuid.uuid4().hex[:12]  # a password the tests look for in every output
@@ -56,12 +56,6 @@ def _install() -> None:
     subprocess.run(["apt-get", "update"], check=False, env=env, timeout=600, stdout=subprocess.DEVNULL)
     subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "postgresql"], check=False, env=env,
                    timeout=900, stdout=subprocess.DEVNULL)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

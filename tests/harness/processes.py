@@ -30,9 +30,10 @@ WAIT = 60.0  # seconds: the bound of every wait loop (a hang fails, it never blo
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def stop_process(proc: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:

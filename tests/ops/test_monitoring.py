@@ -27,7 +27,7 @@ from orchestrator.emulator.server import BackgroundServer, build_state
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.state.lock import RunLock
 from tests.ops.conftest import DEPLOY, ROOT, TIMEOUT, promtool
-from tests.reconcile.conftest import client_for, reconciler, write_book
+from tests.harness.reconcile import client_for, reconciler, write_book
 
 DASHBOARD = DEPLOY / "grafana" / "orchestrator.json"
 ALERTS = DEPLOY / "prometheus" / "alerts.yml"

@@ -16,13 +16,13 @@ from orchestrator.render.pr_comment import (
     render_comment,
     render_full,
 )
-from tests.plan.conftest import PLAYBOOKS, Cli, cli  # noqa: F401  (``orchestrator plan`` against ``served``)
-from tests.uvicorn.conftest import served  # noqa: F401  (the module-scoped uvicorn demo world)
+from tests.harness.plan_cli import PLAYBOOKS, Cli, plan_cli  # noqa: F401  (``cli``: ``orchestrator plan`` against ``served``)
+from tests.harness.served import served_per_module  # noqa: F401  (``served``: one uvicorn demo world per module)
 
 MARKER = "<!-- sharingtools-orchestrator:plan -->"
 
 
-def test_the_marker_is_the_first_line_and_the_rest_is_the_plan(cli: Cli) -> None:  # noqa: F811
+def test_the_marker_is_the_first_line_and_the_rest_is_the_plan(cli: Cli) -> None:
     plain = cli.plan(PLAYBOOKS, "--format", "markdown")
     marked = cli.plan(PLAYBOOKS, "--format", "markdown", "--marker", "sharingtools-orchestrator:plan")
     assert plain.exit_code == marked.exit_code == 0, marked.output
@@ -31,7 +31,7 @@ def test_the_marker_is_the_first_line_and_the_rest_is_the_plan(cli: Cli) -> None
 
 
 def test_a_budget_keeps_the_summary_and_says_what_was_left_out_and_where_the_rest_is(
-        cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+        cli: Cli, tmp_path: Path) -> None:
     full = tmp_path / "full.md"
     where = "[the job summary](https://github.com/acme/playbooks/actions/runs/1)"
     result = cli.plan(PLAYBOOKS, "--format", "markdown", "--marker", "bot:plan", "--max-chars", "5000",
@@ -51,7 +51,7 @@ def test_a_budget_keeps_the_summary_and_says_what_was_left_out_and_where_the_res
     assert "<!--" not in text  # the marker is the comment's, not the summary's
 
 
-def test_summary_only(cli: Cli) -> None:  # noqa: F811
+def test_summary_only(cli: Cli) -> None:
     result = cli.plan(PLAYBOOKS, "--format", "markdown", "--summary-only", "--full-plan", "the job summary")
     assert result.exit_code == 0, result.output
     text = result.stdout
@@ -76,7 +76,7 @@ def test_summary_only(cli: Cli) -> None:  # noqa: F811
      "error: cannot write the full Markdown /nonexistent/full.md: the directory /nonexistent does not exist"),
 ])
 def test_options_that_make_no_sense_end_in_one_line_before_any_request(
-        cli: Cli, args: list[str], message: str) -> None:  # noqa: F811
+        cli: Cli, args: list[str], message: str) -> None:
     cli.reset_requests()
     result = cli.plan(PLAYBOOKS, *args)
     assert result.exit_code == 1

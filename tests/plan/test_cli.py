@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plan.conftest import GROUPS, PLAYBOOKS, SCHEMA, Cli, schema_errors
+from tests.harness.plan_cli import GROUPS, PLAYBOOKS, SCHEMA, Cli, schema_errors
 
 pytestmark = pytest.mark.uvicorn
 

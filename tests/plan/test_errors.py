@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator import playbook
-from tests.plan.conftest import CORPUS, Cli, line_of, write
+from tests.harness.plan_cli import CORPUS, Cli, line_of, write
 
 pytestmark = pytest.mark.uvicorn
 

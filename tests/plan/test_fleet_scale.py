@@ -16,7 +16,7 @@ from orchestrator.plan import Change, Plan
 from orchestrator.planning.planner import Planned, build_plan
 from orchestrator.render import Legend, render_json, render_markdown, render_text
 from orchestrator.render.markdown import COMMENT_LIMIT
-from tests.plan.conftest import Recorded, write
+from tests.harness.plan_cli import Recorded, write
 
 NICHES = ("fashion", "fitness", "food", "travel")
 FLEET = """

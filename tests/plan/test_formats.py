@@ -21,7 +21,7 @@ from orchestrator.plan import Plan, plan_checksum
 from orchestrator.render import Legend, render_json, render_markdown, render_text
 from orchestrator.render.changes import shown
 from orchestrator.planning.planner import Planned, build_plan
-from tests.plan.conftest import PLAYBOOKS, SCHEMA, Recorded, line_of, schema_errors
+from tests.harness.plan_cli import PLAYBOOKS, SCHEMA, Recorded, line_of, schema_errors
 
 SOURCE = re.compile(r"\((?P<file>[^()]+\.yaml):(?P<line>\d+):(?P<col>\d+)( \"[^\"]+\")?\)$")
 SUMMARY = re.compile(r"^Plan: (\d+) changes on (\d+) accounts \((.+)\)\.$")

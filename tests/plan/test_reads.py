@@ -14,7 +14,7 @@ from orchestrator import playbook
 from orchestrator.contract import DesiredState, Kind
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.planning.planner import build_plan
-from tests.plan.conftest import GROUPS, PLAYBOOKS, Recorded, Request, write
+from tests.harness.plan_cli import GROUPS, PLAYBOOKS, Recorded, Request, write
 
 #: The list endpoint each kind reads (the account kind uses the account list plan reads anyway).
 LISTS = {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plan.conftest import Cli, write
+from tests.harness.plan_cli import Cli, write
 
 pytestmark = pytest.mark.uvicorn
 

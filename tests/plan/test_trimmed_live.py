@@ -11,7 +11,7 @@ from orchestrator.plan import fingerprint
 from orchestrator.planning.planner import build_plan
 from tests.harness import client_for, load_playbook
 from tests.conftest import world
-from tests.reliability.conftest import Rule, hostile_client
+from tests.harness.hostile import Rule, hostile_client
 
 PLAYBOOK = """\
 version: 1

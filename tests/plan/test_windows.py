@@ -15,7 +15,7 @@ from orchestrator.apply.saved_plan import load_saved_plan
 from orchestrator.plan import Plan
 from orchestrator.planning.planner import build_plan
 from orchestrator.render import Legend, render_json, render_markdown, render_text
-from tests.plan.conftest import PLAYBOOKS, SCHEMA, Cli, Recorded, schema_errors
+from tests.harness.plan_cli import PLAYBOOKS, SCHEMA, Cli, Recorded, schema_errors
 
 BEFORE = datetime(2027, 11, 1, 12, tzinfo=UTC)  # the demo's "Black Friday push" is ahead
 INSIDE = datetime(2027, 11, 27, 12, tzinfo=UTC)

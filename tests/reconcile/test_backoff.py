@@ -10,7 +10,7 @@ from orchestrator.state.drift import BackoffPolicy
 from orchestrator.emulator.faults import FaultConfig
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.reconcile.loop import EXIT_OK, EXIT_PARTIAL
-from tests.reconcile.conftest import VirtualTime, client_for, reconciler, write_book, writes
+from tests.harness.reconcile import VirtualTime, client_for, reconciler, write_book, writes
 
 
 def test_the_delay_doubles_up_to_a_cap() -> None:

@@ -14,7 +14,7 @@ from orchestrator.cli.app import app
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.reconcile.loop import EXIT_HELD, EXIT_OK, EXIT_REPORTED, CycleReport
 from tests.harness.stores import TEST_URL
-from tests.reconcile.conftest import (
+from tests.harness.reconcile import (
     add_account,
     client_for,
     reactions_schedule,
@@ -142,7 +142,7 @@ async def test_policy_drift_report_leaves_a_field_alone_and_fixes_the_rest(tmp_p
 
 
 def _with_drift_rule() -> str:
-    from tests.reconcile.conftest import PLAYBOOK
+    from tests.harness.reconcile import PLAYBOOK
 
     return PLAYBOOK.replace(
         "entries:\n", "policy:\n  drift:\n    reactions.settings.likes_speed: report\nentries:\n", 1
@@ -189,7 +189,7 @@ async def test_a_policy_violation_holds_the_cycles_writes_and_the_loop_goes_on(t
 async def test_an_unreachable_server_fails_one_cycle_and_the_next_one_runs(tmp_path: Path) -> None:
     from orchestrator.emulator.faults import FaultConfig
     from orchestrator.reconcile.loop import EXIT_ERROR
-    from tests.reconcile.conftest import VirtualTime
+    from tests.harness.reconcile import VirtualTime
 
     emu = LocalEmulator("demo")
     emu.state.faults = FaultConfig(seed=3, drop_rate=1.0)  # every connection drops

@@ -16,7 +16,7 @@ from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.reconcile.loop import CycleReport
 from orchestrator.reconcile.status_server import StatusServer
 from tests.harness.stores import TEST_URL
-from tests.reconcile.conftest import VirtualTime, client_for, reconciler, write_book
+from tests.harness.reconcile import VirtualTime, client_for, reconciler, write_book
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

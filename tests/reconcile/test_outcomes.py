@@ -33,7 +33,7 @@ from orchestrator.reconcile.outcomes import (
     key,
 )
 from orchestrator.state.drift import BackoffPolicy, DriftRow
-from tests.reconcile.conftest import PLAYBOOK, client_for, reconciler, write_book
+from tests.harness.reconcile import PLAYBOOK, client_for, reconciler, write_book
 
 C = Change(7, "fashion_nova", Kind.REACTIONS, Action.UPDATE, "settings.likes_speed", 5, 3)
 K = key(C)

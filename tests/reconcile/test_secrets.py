@@ -11,7 +11,7 @@ import pytest
 
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.reconcile.loop import EXIT_OK
-from tests.reconcile.conftest import client_for, reconciler, write_book
+from tests.harness.reconcile import client_for, reconciler, write_book
 
 SECRET = "http://agent:Sup3rS3cretPw@proxy.example:8080"
 PLAYBOOK = """\

@@ -15,7 +15,7 @@ from orchestrator.reconcile.loop import EXIT_ERROR, WINDOW_RETRY, CycleReport, R
 from orchestrator.reconcile.metrics import ReconcileMetrics
 from tests.harness import VirtualTime, client_for
 from tests.harness.stores import sqlite_store
-from tests.reconcile.conftest import write_book
+from tests.harness.reconcile import write_book
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 OPENS, CLOSES = START + timedelta(minutes=5), START + timedelta(minutes=15)

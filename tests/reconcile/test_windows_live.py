@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
+from tests.harness.processes import free_port
 
 pytestmark = [pytest.mark.uvicorn, pytest.mark.slow]
 
@@ -66,12 +66,6 @@ def world() -> Iterator[dict[str, Any]]:
     state, keys = build_state(seed="demo", real_clock=True)
     with BackgroundServer(create_app(state)) as server:
         yield {"url": f"{server.url}/api/v1", "key": keys["alice"]}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Watch:
@@ -135,7 +129,7 @@ def test_reconcile_wakes_at_the_window_and_takes_back_what_it_added(world: dict[
     book = tmp_path / "campaign.yaml"
     book.write_text(_playbook(start, end))
     db = tmp_path / "state.db"
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SHARINGTOOLS_BASE_URL": world["url"], "SHARINGTOOLS_API_KEY": world["key"]}
     stdout, stderr = tmp_path / "reconcile.out", tmp_path / "reconcile.err"
     with stdout.open("wb") as out_file, stderr.open("wb") as err_file:  # files, not pipes: nothing can fill up

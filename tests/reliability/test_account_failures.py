@@ -11,7 +11,7 @@ from tests.harness.stores import sqlite_store
 from orchestrator.planning.planner import build_plan
 from tests.harness import client_for, executor_for, failures_of, load_playbook, stored
 from tests.conftest import world
-from tests.reliability.conftest import Rule, hostile_client
+from tests.harness.hostile import Rule, hostile_client
 
 PLAYBOOK = """\
 version: 1

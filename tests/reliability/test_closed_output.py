@@ -13,7 +13,7 @@ import pytest
 
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
-from tests.reliability.conftest import PROCESS_TIMEOUT, ROOT
+from tests.harness.hostile import PROCESS_TIMEOUT, ROOT
 
 pytestmark = pytest.mark.uvicorn
 

@@ -26,7 +26,7 @@ from orchestrator.planning.planner import build_plan
 from tests.harness import VirtualTime
 from tests.harness import executor_for, failures_of, load_playbook, serve_demo, write_playbook
 from tests.conftest import world
-from tests.reliability.conftest import Hostile, Rule, hostile_client
+from tests.harness.hostile import Hostile, Rule, hostile_client
 from tests.harness import assert_clean
 
 PLAYBOOK = """\

@@ -7,15 +7,19 @@
 - after the server died mid-apply: the signal ends the retrying at once (no retry loop
   ignoring it).
 
-Each wait is bounded (`WAIT`): the bound says "within seconds", it is not a timing measurement.
+Each wait is bounded (`WAIT`, `REACH`): the bound says "within seconds", it is not a timing
+measurement. No test sleeps for a fixed time: each waits for what it needs to have happened
+(reads held at the server, the first signal's notice, a call retried), then acts.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -27,6 +31,9 @@ from tests.harness.processes import emulator_process, child_env, free_port, read
 
 pytestmark = pytest.mark.uvicorn
 WAIT = 15.0  # seconds a signalled process may take to exit (GRACE is 5)
+REACH = 60.0  # seconds a command may take to reach a point a test waits for (start-up, the first reads)
+#: What apply prints when the first signal comes while it writes (orchestrator/apply/interrupts.py).
+FIRST_SIGNAL_NOTICE = "stopping: in-flight calls finish"
 
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -35,12 +42,30 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
                                 env=env)
 
 
-def _wait_for_requests(served: Served, at_least: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while sum(served.state.counters.counts.values()) < at_least:
-        assert proc.poll() is None, f"the command ended (exit {proc.returncode}) before it reached the server"
-        assert time.monotonic() < deadline, "the command never reached the server"
-        time.sleep(0.02)
+def _until(done: Callable[[], bool], proc: subprocess.Popen, log: Path, what: str, within: float = REACH) -> None:
+    """Poll ``done()`` until it is true; fail, saying ``what`` never happened, if ``proc`` ends
+    first or ``within`` seconds pass."""
+    deadline = time.monotonic() + within
+    while not done():
+        if proc.poll() is not None:
+            raise AssertionError(f"the command ended (exit {proc.returncode}) before {what}: {log.read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {within:g} s: {log.read_text()[-2000:]}")
+        time.sleep(0.01)  # poll interval of a bounded wait, not a synchronisation
+
+
+def _retried_after_a_transport_error(log: Path) -> bool:
+    """Whether the command's debug log shows a call sent again after it got no answer: a
+    ``request`` line with ``transport-error`` on an attempt after the first."""
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"transport-error"' in line:
+            try:
+                entry = json.loads(line)
+            except ValueError:  # a line still being written
+                continue
+            if entry.get("event") == "request" and entry.get("attempt", 1) > 1:
+                return True
+    return False
 
 
 def _wait_until_it_handles_signals(proc: subprocess.Popen, log: Path) -> None:
@@ -79,8 +104,9 @@ def test_a_signal_while_reading_a_slow_server_ends_at_once(served: Served, tmp_p
     extra = ["--yes", "--state-db", str(tmp_path / "state.db")] if command == "apply" else []
     proc = _start([command, str(PLAYBOOKS), *extra], child_env(**served.env()), log)
     try:
-        _wait_for_requests(served, 1, proc)
-        time.sleep(0.3)  # let the reads queue up behind the slow answers
+        # The first read is answered (4 s), then the reads it leads to are sent together and
+        # wait behind their slow answers: the signal comes while several are held at the server.
+        _until(lambda: served.state.counters.in_flight >= 2, proc, log, "two reads held at the server at once")
         proc.send_signal(sig)
         assert _ended(proc, log) == code, log.read_text()[-2000:]
     finally:
@@ -112,9 +138,14 @@ def test_a_second_ctrl_c_cancels_hanging_writes_at_once_and_the_run_is_recorded(
                                       latency=LatencySpec(probability=1.0, mean_ms=30_000))
     proc = _start(["apply", str(PLAYBOOKS), "--yes", "--state-db", str(state_db)], child_env(**served.env()), log)
     try:
-        signal_when_journaled(proc, state_db, 1, signal.SIGINT)
-        time.sleep(0.5)
-        assert proc.poll() is None, log.read_text()[-2000:]  # the first Ctrl-C waits for the calls in flight
+        # The first Ctrl-C comes once a write is journaled and hangs at the server.
+        _until(lambda: bool(read_journal(state_db)[1]) and served.state.counters.in_flight >= 1, proc, log,
+               "a journaled write held at the server")
+        proc.send_signal(signal.SIGINT)
+        # It is taken as the first of two: apply says so, and waits for the calls in flight (GRACE,
+        # 5 s, at most; the writes hang for 30), so it is still running when the second comes.
+        _until(lambda: FIRST_SIGNAL_NOTICE in log.read_text(), proc, log, "the first Ctrl-C's notice")
+        assert proc.poll() is None, log.read_text()[-2000:]
         proc.send_signal(signal.SIGINT)
         assert _ended(proc, log) == 130, log.read_text()[-2000:]
     finally:
@@ -130,23 +161,27 @@ def test_a_second_ctrl_c_cancels_hanging_writes_at_once_and_the_run_is_recorded(
 
 
 def test_ctrl_c_after_the_server_died_mid_apply_ends_promptly(tmp_path):
-
+    """The server dies while apply writes: its calls are refused and retried (50 attempts, far
+    longer than the test), so none ends by itself; a Ctrl-C then ends the run within the grace,
+    recorded "interrupted" (the calls cancelled, the run resumable)."""
     port, db, keys, state_db = free_port(), tmp_path / "world.db", tmp_path / "keys.json", tmp_path / "state.db"
     log = tmp_path / "out.log"
     proc = None
     try:
         with emulator_process(port, db, keys, log):
-            import json
-
             key = json.loads(keys.read_text())["alice"]
             env = child_env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key,
-                       SHARINGTOOLS_RATE="5")  # slow: the run is far from its end when the server dies
-            proc = _start(["apply", str(PLAYBOOKS), "--yes", "--state-db", str(state_db)], env, log)
+                            SHARINGTOOLS_RATE="5",  # slow: the run is far from its end when the server dies
+                            # No call gives up within the test: every one still retries when the signal comes.
+                            SHARINGTOOLS_RETRY_ATTEMPTS="50", SHARINGTOOLS_RETRY_DEADLINE="600")
+            # Debug logs (JSON lines on stderr) show each attempt: how the test sees the retries.
+            proc = _start(["--log-level", "debug", "--log-format", "json", "apply", str(PLAYBOOKS), "--yes",
+                           "--state-db", str(state_db)], env, log)
             signal_when_journaled(proc, state_db, 2, 0)  # signal 0: only wait for two operations
         # the emulator is stopped here: the apply's calls now fail and are retried
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/_emulator/health", timeout=1)
-        time.sleep(1.0)
+        _until(lambda: _retried_after_a_transport_error(log), proc, log, "a call retried after the server died")
         assert proc.poll() is None, log.read_text()[-2000:]
         proc.send_signal(signal.SIGINT)
         assert _ended(proc, log) == 130, log.read_text()[-2000:]
@@ -154,7 +189,9 @@ def test_ctrl_c_after_the_server_died_mid_apply_ends_promptly(tmp_path):
         if proc is not None and proc.poll() is None:
             proc.kill()
     runs, _ = read_journal(state_db)
-    assert runs and runs[-1][1] in ("interrupted", "partial"), runs  # finished, resumable; never "running"
+    # The grace ran out on calls still retrying: they were cancelled, the run is interrupted
+    # (resumable; never "running", and not "partial", which needs calls that ended by themselves).
+    assert [status for _, status, _ in runs] == ["interrupted"], runs
 
 
 def test_ctrl_c_at_the_confirmation_prompt_ends_at_once(served: Served, tmp_path):

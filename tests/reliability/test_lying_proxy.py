@@ -1,6 +1,6 @@
 """Through a lying server, nothing is read as "nothing there", and nothing is written.
 
-``LyingProxy`` (``lying_proxy.py``, ours, not the emulator's fault injection) sits in front of
+``LyingProxy`` (``tests/harness/lying_proxy.py``, ours, not the emulator's fault injection) sits in front of
 the emulator and lies to one read: with status 200 it answers an HTML maintenance page, an
 empty body, the success envelope without ``data``, the real JSON cut in half, ``data`` of the
 wrong type, or a page whose ``total`` disagrees with the list's. The cases are every read a
@@ -41,7 +41,7 @@ from orchestrator.apply.run import ApplyOptions, apply
 from orchestrator.planning.planner import build_plan, read_accounts
 from tests.harness import PLAYBOOKS, Served, client_for, executor_for, request_rows, serve_demo
 from tests.conftest import world
-from tests.reliability.lying_proxy import LIES, SAID, Lie, LyingProxy
+from tests.harness.lying_proxy import LIES, SAID, Lie, LyingProxy
 
 CLAMP = 5  # per_page the proxy lets through: the demo's lists then have pages 2 and more
 ACCOUNT = 3  # the account a per-account read lies about (fashion_luxe: in every demo entry)

@@ -22,7 +22,7 @@ from orchestrator.render import render_json, render_markdown, render_text
 from orchestrator.planning.planner import build_plan
 from tests.harness import Served, client_for, executor_for, failures_of, stored, write_playbook
 from tests.conftest import world
-from tests.reliability.conftest import cli
+from tests.harness.hostile import cli
 
 CANARY_PASSWORD = "canary-pw-7f3e9a"  # ours: in the environment, behind {env: ...}
 SERVER_PASSWORD = "server-pw-c4b1d2"  # theirs: set on the server, read back by plan

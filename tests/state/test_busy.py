@@ -15,7 +15,7 @@ from pathlib import Path
 from orchestrator.reconcile.loop import EXIT_ERROR, EXIT_OK, CycleReport
 from tests.harness import Served, client_for, serve_demo
 from tests.harness.stores import sqlite_store
-from tests.reconcile.conftest import reconciler, write_book
+from tests.harness.reconcile import reconciler, write_book
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOKS = ROOT / "playbooks"

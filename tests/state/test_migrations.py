@@ -12,7 +12,7 @@ from pathlib import Path
 from orchestrator.state.lock import old_lock_tag
 from orchestrator.state.store import SCHEMA_VERSION
 from tests.harness.stores import SyncStore, sqlite_store
-from tests.reconcile.conftest import client_for, reconciler, write_book
+from tests.harness.reconcile import client_for, reconciler, write_book
 
 URL = "https://agency.example/api/v1"
 

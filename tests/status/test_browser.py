@@ -29,8 +29,8 @@ import pytest
 from orchestrator.emulator.app import create_app
 from orchestrator.emulator.server import BackgroundServer, build_state
 from tests.harness.once import machine_wide
+from tests.harness.processes import free_port
 from tests.status.conftest import BLOCKED, ROOT
-from tests.status.test_serve import free_port
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SCREENSHOT = ROOT / "docs" / "status-page.png"

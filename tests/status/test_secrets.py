@@ -17,7 +17,7 @@ import pytest
 from orchestrator import playbook
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.status import create_status_app
-from tests.reconcile.conftest import VirtualTime, client_for, reconciler
+from tests.harness.reconcile import VirtualTime, client_for, reconciler
 from tests.status.conftest import client_of
 
 SECRET_PROXY = "http://agent:Sup3rS3cretPw@proxy.example:8080"

@@ -22,16 +22,11 @@ from orchestrator.cli.app import app
 from orchestrator.emulator.testing import LocalEmulator
 from orchestrator.reconcile.status_server import StatusServer
 from orchestrator.state.store import mask_url
-from tests.reconcile.conftest import VirtualTime, client_for, reconciler
+from tests.harness.reconcile import VirtualTime, client_for, reconciler
+from tests.harness.processes import free_port
 from tests.status.conftest import PLAYBOOKS, Fleet
 
 runner = CliRunner()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(url: str, proc: subprocess.Popen[bytes], within: float = 30) -> httpx.Response:

@@ -37,7 +37,7 @@ from orchestrator.serving.limits import ServerLimits
 from orchestrator.status.serve import LIMITS
 from tests.harness import PLAYBOOKS
 from tests.harness.stores import TEST_URL
-from tests.reconcile.conftest import VirtualTime, client_for, reconciler
+from tests.harness.reconcile import VirtualTime, client_for, reconciler
 
 pytestmark = pytest.mark.uvicorn
 

@@ -23,6 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.harness.processes import free_port
+
 resource = pytest.importorskip("resource")  # POSIX only
 
 pytestmark = [pytest.mark.uvicorn, pytest.mark.slow]
@@ -39,15 +41,9 @@ LIMITED = ("import os, resource, sys\n"
            "os.execv(sys.executable, [sys.executable, '-m', 'orchestrator', *sys.argv[1:]])\n")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def _limited_emulator(tmp_path: Path) -> Iterator[tuple[int, dict[str, str], subprocess.Popen[bytes]]]:
-    port, keys_file, log = _free_port(), tmp_path / "keys.json", tmp_path / "serve.log"
+    port, keys_file, log = free_port(), tmp_path / "keys.json", tmp_path / "serve.log"
     cmd = [sys.executable, "-c", LIMITED, "emulator", "serve", "--port", str(port), "--seed", "demo",
            "--keys-file", str(keys_file), "--frozen-clock"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHARINGTOOLS_")}

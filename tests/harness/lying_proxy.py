@@ -1,6 +1,6 @@
-"""A lying proxy of our own in front of the emulator, for ``test_lying_proxy.py``.
+"""A lying proxy of our own in front of the emulator, for the reliability and client suites.
 
-Unlike the emulator's fault injection (errors it answers itself) and ``conftest.Hostile``
+Unlike the emulator's fault injection (errors it answers itself) and ``tests.harness.hostile.Hostile``
 (canned answers in place of the emulator's), ``LyingProxy`` forwards every request to the real
 emulator and alters the real answer to one chosen request: a (method, path pattern, page)
 gets, with status 200 in place of its 2xx, an HTML maintenance page, an empty body, the
