@@ -123,5 +123,7 @@ class BackgroundServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
+        # At once, not gracefully: a test or a benchmark that ends is done with the requests it
+        # left held or slowed at the server (a graceful stop waited for each, up to the join's 10 s).
+        self.server.should_exit = self.server.force_exit = True
         self.thread.join(timeout=10)

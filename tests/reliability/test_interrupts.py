@@ -171,7 +171,7 @@ def test_ctrl_c_after_the_server_died_mid_apply_ends_promptly(tmp_path):
         with emulator_process(port, db, keys, log):
             key = json.loads(keys.read_text())["alice"]
             env = child_env(SHARINGTOOLS_BASE_URL=f"http://127.0.0.1:{port}/api/v1", SHARINGTOOLS_API_KEY=key,
-                            SHARINGTOOLS_RATE="5",  # slow: the run is far from its end when the server dies
+                            SHARINGTOOLS_RATE="20",  # slow: hundreds of writes left when the server dies
                             # No call gives up within the test: every one still retries when the signal comes.
                             SHARINGTOOLS_RETRY_ATTEMPTS="50", SHARINGTOOLS_RETRY_DEADLINE="600")
             # Debug logs (JSON lines on stderr) show each attempt: how the test sees the retries.
