@@ -7,7 +7,7 @@
   requests at the server; the cycle is recorded ``interrupted``, nothing written;
 - **while writing**, every first-comment create waits 12 s at the server before it is handled
   (uvicorn handles it even after its client went away, as a real server does): the first
-  SIGTERM stops new work and gives the creates in flight the grace (5 s, less than their 8),
+  SIGTERM stops new work and gives the creates in flight the grace (5 s, less than their 12),
   then cancels them; a second SIGTERM cancels them at once. Either way the cycle is recorded
   ``interrupted``, no difference is ``fixed`` (nothing was verified), the creates sent are
   journaled ``in_doubt`` as apply journals them, and the next cycles read them back before
