@@ -143,7 +143,7 @@ class Planner:
         for pair in pairs:
             by_account.setdefault(pair[0], []).append(pair)
         ids = sorted(by_account)
-        joined: Planned | None = None
+        parts: list[Planned] = []
         for start in range(0, max(len(ids), 1), REPLAN_SLICE):  # once at least, as an empty re-read did
             part = await _build_plan(self.client, self.playbook, accounts,
                                      pairs=[p for a in ids[start:start + REPLAN_SLICE] for p in by_account[a]],
@@ -151,9 +151,8 @@ class Planner:
                                      known_hash=last.plan.playbook_hash if last else None, shard=self.shard,
                                      at=self.instant(), claims=self.claims, fingerprints=False)
             desired = part.desired  # worked out once: the later slices take it as kept to the shard and claims
-            joined = part if joined is None else _joined(joined, part)
-        assert joined is not None
-        return joined
+            parts.append(part)
+        return parts[0] if len(parts) == 1 else _joined(parts)
 
     async def for_saved(self, saved: Plan) -> Planned:
         """A fresh plan of the accounts ``saved`` read: their fingerprints tell which changed since."""
@@ -294,13 +293,14 @@ async def _build_plan(
     return planned
 
 
-def _joined(first: Planned, then: Planned) -> Planned:
-    """Two slices of one re-read as one (what `Planner.replan` gives: no fingerprints, no windows)."""
-    a, b = first.plan, then.plan
-    plan = Plan.build([*a.changes, *b.changes], a.playbook_hash, {**a.fingerprints, **b.fingerprints},
-                      a.accounts_read + b.accounts_read, [*a.blocked, *b.blocked])
-    return Planned(plan, then.desired, [*first.problems, *then.problems], [*first.diagnostics, *then.diagnostics],
-                   [*first.read_failures, *then.read_failures])
+def _joined(parts: Sequence[Planned]) -> Planned:
+    """The slices of one re-read as one (what `Planner.replan` gives: no fingerprints, no windows)."""
+    plans = [p.plan for p in parts]
+    plan = Plan.build([c for p in plans for c in p.changes], plans[0].playbook_hash,
+                      {a: f for p in plans for a, f in p.fingerprints.items()}, sum(p.accounts_read for p in plans),
+                      [b for p in plans for b in p.blocked])
+    return Planned(plan, parts[-1].desired, [x for p in parts for x in p.problems],
+                   [x for p in parts for x in p.diagnostics], [x for p in parts for x in p.read_failures])
 
 
 @dataclass

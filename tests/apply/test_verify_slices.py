@@ -94,3 +94,17 @@ async def test_an_account_changed_during_the_writes_is_unverified_in_its_slice(t
     assert outcome.exit_code == EXIT_PARTIAL, failures_of(outcome)
     assert [(c.account_id, c.path, c.before) for c in outcome.unverified] == [
         (7, "settings.likes_speed", 4)]
+
+
+async def test_an_apply_keeps_which_accounts_it_read_but_not_their_fingerprints(tmp_path):
+    """Past the confirmation nothing compares a fingerprint: the run's plan says which accounts
+    were read (reconcile records drift by it), and holds none of their fingerprints."""
+    emu = world()
+    book = load_playbook(tmp_path, PLAYBOOK)
+    async with client_for(emu) as client:
+        planned = await Planner(client, book).plan()
+        outcome = await apply(client, book, ApplyOptions(), executor=executor_for(client))
+    assert outcome.exit_code == EXIT_OK, failures_of(outcome)
+    assert all(planned.plan.fingerprints[a] for a in FASHION)  # a plan has them
+    assert set(outcome.plan.fingerprints) == set(planned.plan.fingerprints) >= FASHION
+    assert all(not f for f in outcome.plan.fingerprints.values())
