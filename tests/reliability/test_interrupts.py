@@ -27,13 +27,12 @@ import pytest
 
 from orchestrator.emulator.faults import FaultConfig, LatencySpec
 from tests.harness import PLAYBOOKS, Served
-from tests.harness.processes import emulator_process, child_env, free_port, read_journal, signal_when_journaled
+from tests.harness.processes import (FIRST_SIGNAL_NOTICE, child_env, emulator_process, free_port, read_journal,
+                                     signal_when_journaled)
 
 pytestmark = pytest.mark.uvicorn
 WAIT = 15.0  # seconds a signalled process may take to exit (GRACE is 5)
 REACH = 60.0  # seconds a command may take to reach a point a test waits for (start-up, the first reads)
-#: What apply prints when the first signal comes while it writes (orchestrator/apply/interrupts.py).
-FIRST_SIGNAL_NOTICE = "stopping: in-flight calls finish"
 
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:

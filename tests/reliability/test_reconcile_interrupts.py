@@ -36,6 +36,7 @@ import pytest
 from orchestrator.apply.executor import CANCELLED, NOT_SENT
 from orchestrator.emulator.faults import FaultConfig, LatencySpec
 from tests.harness import LAUNCH_COMMENTS, PLAYBOOKS, Served, write_playbook
+from tests.harness.processes import FIRST_SIGNAL_NOTICE
 
 pytestmark = pytest.mark.uvicorn
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,7 +138,7 @@ def _cycle_stopped_mid_create(served: Served, tmp_path: Path, *, twice: bool) ->
     try:
         _until(f"{SLOTS} creates at the server", lambda: served.state.counters.in_flight >= SLOTS, proc, log)
         proc.send_signal(signal.SIGTERM)
-        _until("the signal is acknowledged", lambda: "stopping: in-flight calls finish" in log.read_text(), proc, log)
+        _until("the signal is acknowledged", lambda: FIRST_SIGNAL_NOTICE in log.read_text(), proc, log)
         if twice:
             proc.send_signal(signal.SIGTERM)
         assert _ended(proc, log) == 143, log.read_text()[-2000:]
