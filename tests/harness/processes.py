@@ -27,10 +27,9 @@ from tests.harness.world import PLAYBOOKS
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60.0  # seconds: the bound of every wait loop (a hang fails, it never blocks the suite)
-
-
 #: What apply and reconcile print when a first signal comes while they write (orchestrator/apply/interrupts.py).
 FIRST_SIGNAL_NOTICE = "stopping: in-flight calls finish"
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
